@@ -1,7 +1,8 @@
 """The ``stats`` command group: the statistics engine's public command-line contract (SYSTEM.md).
 
 Sub-commands live in their own modules, each with ``register(stats_app)``:
-``stats_mmrm_cmd`` (mmrm) and ``stats_misc_cmd`` (km, responders, ordinal, sequential, power).
+``stats_mmrm_cmd`` (mmrm), ``stats_misc_cmd`` (km, responders, sequential, power) and
+``stats_ordinal_cmd`` (ordinal).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import typer
 
 __all__ = ["register"]
 
-SUBCOMMAND_MODULES = ("stats_mmrm_cmd", "stats_misc_cmd")
+SUBCOMMAND_MODULES = ("stats_mmrm_cmd", "stats_misc_cmd", "stats_ordinal_cmd")
 
 
 def register(app: typer.Typer) -> None:
