@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(STAMP) system-deps lint typecheck
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
