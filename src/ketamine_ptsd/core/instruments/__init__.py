@@ -13,7 +13,14 @@ Pure code: no I/O, no clock.
 
 from __future__ import annotations
 
-from ketamine_ptsd.core.instruments._base import Instrument, Item, ItemKind, ItemValue, ScoredResult
+from ketamine_ptsd.core.instruments._base import (
+    Instrument,
+    Item,
+    ItemKind,
+    ItemsInput,
+    ItemValue,
+    ScoredResult,
+)
 from ketamine_ptsd.core.instruments._registry import (
     ALIASES,
     REGISTRY,
@@ -32,6 +39,7 @@ __all__ = [
     "Item",
     "ItemKind",
     "ItemValue",
+    "ItemsInput",
     "Pcl5Change",
     "ScoredResult",
     "get_instrument",

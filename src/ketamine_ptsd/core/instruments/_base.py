@@ -37,6 +37,7 @@ __all__ = [
     "Item",
     "ItemKind",
     "ItemValue",
+    "ItemsInput",
     "ScoredResult",
     "count_at_or_above",
     "require_items",
@@ -47,6 +48,9 @@ __all__ = [
 
 ItemKind = Literal["rating", "yes_no", "choice", "months"]
 ItemValue = int | float | bool | str
+# What callers may pass: item keys as numbers, names, or both (``Mapping`` keys are invariant,
+# so ``dict[int, int]`` would not match ``Mapping[str | int, Any]`` alone).
+ItemsInput = Mapping[str, Any] | Mapping[int, Any] | Mapping[str | int, Any]
 
 _YES = frozenset({"yes", "y", "true"})
 _NO = frozenset({"no", "n", "false"})
@@ -140,7 +144,7 @@ class Instrument:
             return self.cli_item_keys
         return tuple(item.key for item in self.items)
 
-    def score(self, items: Mapping[str | int, Any], **options: Any) -> ScoredResult:
+    def score(self, items: ItemsInput, **options: Any) -> ScoredResult:
         """Validate ``items`` and score them; options are the instrument's parameters."""
         return self.scorer(self, validate_items(self, items), **options)
 
@@ -217,7 +221,7 @@ def _coerce(instrument: Instrument, item: Item, value: Any) -> ItemValue:
     return int(value) if isinstance(value, numbers.Integral) else months
 
 
-def validate_items(instrument: Instrument, items: Mapping[str | int, Any]) -> dict[str, ItemValue]:
+def validate_items(instrument: Instrument, items: ItemsInput) -> dict[str, ItemValue]:
     """Check every answered item's key, type and range; return them keyed by item key, form order.
 
     Unknown items and duplicates (``7`` and ``"item_7"`` both given) are refused; ``None`` values

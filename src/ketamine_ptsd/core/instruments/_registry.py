@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ketamine_ptsd.core.errors import InvalidInput
-from ketamine_ptsd.core.instruments._base import Instrument, ScoredResult
+from ketamine_ptsd.core.instruments._base import Instrument, ItemsInput, ScoredResult
 from ketamine_ptsd.core.instruments.bprs import BPRS_POSITIVE
 from ketamine_ptsd.core.instruments.cadss import CADSS
 from ketamine_ptsd.core.instruments.caps5 import CAPS5_PAST_MONTH, CAPS5_PAST_WEEK
@@ -96,7 +96,7 @@ def instrument_ids() -> tuple[str, ...]:
     return tuple(REGISTRY)
 
 
-def score(instrument_id: str, items: Mapping[str | int, Any], **options: Any) -> ScoredResult:
+def score(instrument_id: str, items: ItemsInput, **options: Any) -> ScoredResult:
     """Validate and score ``items`` for the instrument ``instrument_id`` (id or alias).
 
     ``items`` maps item keys (``7``, ``"7"``, ``"item_7"``) to values; ``options`` are the
