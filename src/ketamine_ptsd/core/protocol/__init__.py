@@ -1,1 +1,71 @@
-"""core/protocol."""
+"""Protocols as validated, typed, frozen data (SYSTEM.md capability 1; PROTOCOL.md §1–§9).
+
+``parse_protocol(text)`` turns YAML or TOML into a :class:`Protocol`; ``validate(protocol)``
+lists every clinical inconsistency. Reading files is the store adapter's job
+(``ketamine_ptsd.adapters.protocol_store.load_protocol``).
+"""
+
+from __future__ import annotations
+
+from ._base import WEEKDAYS, FrozenModel, Weekday, weekday_index
+from ._dosing import DrugDose, WeightBasis
+from ._eligibility import Criterion, CriterionKind, Operator
+from ._instruments import KNOWN_INSTRUMENT_IDS
+from ._monitoring import (
+    AlertThresholds,
+    BpLimit,
+    DischargeCriteria,
+    Monitoring,
+    PreInfusionChecks,
+    RatingTime,
+)
+from ._outcomes import (
+    AnalysisOutcome,
+    AnalysisPlan,
+    Durability,
+    MaintenanceOption,
+    MaintenancePlan,
+    Requirement,
+    ResponseDefinition,
+)
+from ._parse import parse_protocol, protocol_from_mapping
+from ._protocol import Arm, Protocol
+from ._schedule import Anchor, AssessmentTimePoint, FollowUp, Schedule, frequency_per_week
+from ._validate import max_infusions_per_calendar_week, validate
+
+__all__ = [
+    "KNOWN_INSTRUMENT_IDS",
+    "WEEKDAYS",
+    "AlertThresholds",
+    "AnalysisOutcome",
+    "AnalysisPlan",
+    "Anchor",
+    "Arm",
+    "AssessmentTimePoint",
+    "BpLimit",
+    "Criterion",
+    "CriterionKind",
+    "DischargeCriteria",
+    "DrugDose",
+    "Durability",
+    "FollowUp",
+    "FrozenModel",
+    "MaintenanceOption",
+    "MaintenancePlan",
+    "Monitoring",
+    "Operator",
+    "PreInfusionChecks",
+    "Protocol",
+    "RatingTime",
+    "Requirement",
+    "ResponseDefinition",
+    "Schedule",
+    "Weekday",
+    "WeightBasis",
+    "frequency_per_week",
+    "max_infusions_per_calendar_week",
+    "parse_protocol",
+    "protocol_from_mapping",
+    "validate",
+    "weekday_index",
+]

@@ -1,0 +1,87 @@
+"""Reads protocol files: the built-in ones shipped as package data, a site's own, or any path.
+
+This is the only place protocol text is read from disk; the core parses and validates text it is
+handed (STYLE.md "Our shape" §1). ``load_protocol`` refuses a protocol that fails
+``validate`` — nothing clinical runs from an inconsistent file (SYSTEM.md capability 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from ketamine_ptsd.core.errors import InvalidInput, ProtocolInvalid
+from ketamine_ptsd.core.protocol import Protocol, parse_protocol, validate
+
+__all__ = [
+    "builtin_protocol_names",
+    "load_protocol",
+    "read_protocol",
+    "read_protocol_text",
+]
+
+_SUFFIXES: dict[str, Literal["yaml", "toml"]] = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
+
+
+def builtin_protocol_names() -> tuple[str, ...]:
+    """Names of the protocols shipped with the package (``rct``, ``clinical``)."""
+    folder = resources.files("ketamine_ptsd") / "protocols"
+    return tuple(
+        sorted(
+            entry.name.rsplit(".", 1)[0]
+            for entry in folder.iterdir()
+            if entry.is_file() and entry.name.endswith(".yaml")
+        )
+    )
+
+
+def read_protocol_text(
+    name_or_path: str | Path, search_dirs: Iterable[Path] = ()
+) -> tuple[str, Literal["yaml", "toml"], str]:
+    """(text, format, where) of a protocol given by built-in name, site folder name, or path.
+
+    A built-in name wins; then ``NAME.yaml|.yml|.toml`` in each of ``search_dirs`` (a site's
+    protocol folder); then the value as a file path.
+    """
+    raw = str(name_or_path)
+    if raw in builtin_protocol_names():
+        entry = resources.files("ketamine_ptsd") / "protocols" / f"{raw}.yaml"
+        return entry.read_text(encoding="utf-8"), "yaml", f"built-in protocol {raw!r}"
+    for folder in search_dirs:
+        for suffix, fmt in _SUFFIXES.items():
+            candidate = Path(folder) / f"{raw}{suffix}"
+            if candidate.is_file():
+                return candidate.read_text(encoding="utf-8"), fmt, str(candidate)
+    path = Path(raw)
+    if path.is_file():
+        fmt = _SUFFIXES.get(path.suffix.lower())
+        if fmt is None:
+            raise InvalidInput(
+                "protocol", f"{raw}: unknown file type; use .yaml, .yml or .toml", raw
+            )
+        try:
+            return path.read_text(encoding="utf-8"), fmt, str(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput("protocol", f"{raw}: cannot read ({exc})", raw) from None
+    known = ", ".join(builtin_protocol_names())
+    raise InvalidInput(
+        "protocol", f"{raw!r} is neither a built-in protocol ({known}) nor a readable file", raw
+    )
+
+
+def read_protocol(name_or_path: str | Path, search_dirs: Iterable[Path] = ()) -> Protocol:
+    """Parse a protocol without the consistency check (for ``protocol validate`` to report on)."""
+    text, fmt, _ = read_protocol_text(name_or_path, search_dirs)
+    return parse_protocol(text, fmt)
+
+
+def load_protocol(name_or_path: str | Path, search_dirs: Iterable[Path] = ()) -> Protocol:
+    """A parsed protocol that passed ``validate``; ProtocolInvalid lists the problems otherwise."""
+    text, fmt, where = read_protocol_text(name_or_path, search_dirs)
+    protocol = parse_protocol(text, fmt)
+    problems = validate(protocol)
+    if problems:
+        raise ProtocolInvalid([f"{where}: {p}" for p in problems])
+    return protocol

@@ -1,0 +1,83 @@
+"""Infusion-day parameters: pre-infusion checks, monitoring, ratings, discharge (PROTOCOL.md §6).
+
+The numbers the RCT report gives (vitals every 5 minutes during and every 15 after, the 140/90 and
+160/90 cutoff, ratings at 0/40/120 minutes, observation to 120 minutes after the start, or at least
+2 hours after the end on the clinical pathway) are data here. Alert thresholds for the bedside are
+not in the report; each protocol file states its site's values.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ._base import FrozenModel
+
+__all__ = [
+    "AlertThresholds",
+    "BpLimit",
+    "DischargeCriteria",
+    "Monitoring",
+    "PreInfusionChecks",
+    "RatingTime",
+]
+
+
+class BpLimit(FrozenModel):
+    """At most ``max_readings_above`` readings may exceed systolic or diastolic bound (§6)."""
+
+    systolic_mmhg: int
+    diastolic_mmhg: int
+    max_readings_above: int
+
+
+class PreInfusionChecks(FrozenModel):
+    """What must be confirmed before an infusion starts (§6, §1 for the benzodiazepine hold)."""
+
+    require_nil_by_mouth: bool
+    require_pregnancy_test: bool
+    require_urine_toxicology: bool
+    urine_toxicology_allowed: tuple[str, ...]
+    require_baseline_vitals: bool
+    hold_short_acting_benzodiazepine_morning_dose: bool
+    bp_cutoff: tuple[BpLimit, ...]
+
+
+class AlertThresholds(FrozenModel):
+    """Vital-sign values that raise an alert during or after an infusion (site parameters)."""
+
+    systolic_high_mmhg: int
+    diastolic_high_mmhg: int
+    systolic_low_mmhg: int
+    heart_rate_high_bpm: int
+    heart_rate_low_bpm: int
+    spo2_low_percent: int
+
+
+class RatingTime(FrozenModel):
+    """Infusion-day ratings at ``minute`` after infusion start; minute 0 means just before."""
+
+    minute: int
+    instruments: tuple[str, ...]
+
+
+class DischargeCriteria(FrozenModel):
+    """When a patient may leave (§6)."""
+
+    observation_minutes: int
+    observation_from: Literal["infusion_start", "infusion_end"]
+    dissociation_instrument: str
+    dissociation_max_points_above_baseline: float
+    require_ambulatory: bool
+    require_physician_signoff: bool
+    require_delayed_effects_check: bool
+
+
+class Monitoring(FrozenModel):
+    """During and after the infusion (§6)."""
+
+    continuous_ecg: bool
+    vitals_interval_during_minutes: int
+    vitals_interval_after_minutes: int
+    alerts: AlertThresholds
+    ratings: tuple[RatingTime, ...]
+    discharge: DischargeCriteria

@@ -1,0 +1,85 @@
+"""Response, durability, maintenance and the analysis plan (PROTOCOL.md §8, §9)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ._base import FrozenModel
+
+__all__ = [
+    "AnalysisOutcome",
+    "AnalysisPlan",
+    "Durability",
+    "MaintenanceOption",
+    "MaintenancePlan",
+    "Requirement",
+    "ResponseDefinition",
+]
+
+
+class ResponseDefinition(FrozenModel):
+    """Response: ``measure`` of ``instrument`` at least ``min_reduction_fraction`` below baseline
+    at the primary time point (§8: CAPS-5 total, ≥ 30 %, week 2)."""
+
+    instrument: str
+    measure: str
+    min_reduction_fraction: float
+    baseline_assessment: str
+    assessment: str
+
+
+class Durability(FrozenModel):
+    """Days from the primary outcome day to loss of response among responders (§8, RCT)."""
+
+    q25_days: float
+    median_days: float
+    q75_days: float
+    source: str
+
+
+class Requirement(FrozenModel):
+    """A condition a maintenance option needs, named by the fact that records it."""
+
+    fact: str
+    text: str
+
+
+class MaintenanceOption(FrozenModel):
+    """One way to sustain a response after the series (§8)."""
+
+    id: str
+    label: str
+    description: str
+    interval_days: tuple[int, ...]
+    requirements: tuple[Requirement, ...]
+    section: str
+
+
+class MaintenancePlan(FrozenModel):
+    """Maintenance is planned before the series starts (§8)."""
+
+    plan_before_series: bool
+    options: tuple[MaintenanceOption, ...]
+
+
+class AnalysisOutcome(FrozenModel):
+    """One outcome of §9 with the time points it is analysed at."""
+
+    name: str
+    instrument: str
+    measure: str
+    time_points: tuple[str, ...]
+    model: Literal["mmrm", "cumulative_logit"]
+
+
+class AnalysisPlan(FrozenModel):
+    """The RCT's statistical analysis plan (§9)."""
+
+    population: Literal["itt"]
+    alpha: float
+    alpha_note: str
+    covariance: Literal["cs", "un", "ar1", "csh", "toep"]
+    ddf: Literal["between-within", "residual", "satterthwaite", "kenward-roger"]
+    outcomes: tuple[AnalysisOutcome, ...]
+    responder_test: Literal["chi2_yates", "chi2_pearson", "fisher"]
+    durability_method: Literal["kaplan_meier"]

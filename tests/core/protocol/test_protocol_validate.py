@@ -1,0 +1,191 @@
+"""``validate(protocol)``: every clinical inconsistency, one clear message each (SYSTEM.md §1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ketamine_ptsd.core.protocol import parse_protocol, validate
+
+
+@pytest.mark.parametrize("name", ["rct", "clinical"])
+def test_builtin_protocols_are_consistent(name: str, builtin_dict: Any, problems_of: Any) -> None:
+    assert problems_of(builtin_dict(name)) == []
+
+
+def test_clinical_recommendation_literal_schedule_is_rejected(fixtures_dir: Any) -> None:
+    """PROTOCOL.md §5: "twice weekly for 2 weeks (total of 6 infusions)" contradicts itself."""
+    text = (fixtures_dir / "twice_weekly_six_infusions.yaml").read_text("utf-8")
+    assert "twice weekly for 2 weeks (total of 6 infusions)" in text
+    problems = validate(parse_protocol(text))
+    assert len(problems) == 1
+    assert "2 infusions per week × 2 weeks = 4, but infusion_count is 6" in problems[0]
+
+
+def test_clinical_protocol_documents_which_schedule_it_uses_and_why(
+    builtin_dict: Any, problems_of: Any
+) -> None:
+    schedule = builtin_dict("clinical")["schedule"]
+    assert schedule["infusions_per_week"] * schedule["weeks"] == schedule["infusion_count"] == 6
+    assert schedule["source_text"] == "twice weekly for 2 weeks (total of 6 infusions)"
+    assert "RCT" in schedule["rationale"] and "evidence" in schedule["rationale"]
+
+
+def _edit(builtin_dict: Any, name: str, path: str, value: Any) -> dict[str, Any]:
+    data = builtin_dict(name)
+    target: Any = data
+    keys = path.split(".")
+    for key in keys[:-1]:
+        target = target[int(key)] if key.isdigit() else target[key]
+    last = keys[-1]
+    if last.isdigit():
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return data
+
+
+def _assert_problem(problems_of: Any, data: dict[str, Any], fragment: str) -> None:
+    problems = problems_of(data)
+    assert any(fragment in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "value", "fragment"),
+    [
+        (
+            "rct",
+            "schedule.infusion_count",
+            5,
+            "3 infusions per week × 2 weeks = 6, but infusion_count is 5",
+        ),
+        ("rct", "schedule.min_days_between_infusions", 0, "never two infusions on one day"),
+        ("rct", "schedule.allowed_weekdays", ["mon", "tue"], "hold only 1 infusions a week"),
+        ("rct", "schedule.allowed_weekdays", [], "name at least one weekday"),
+        ("rct", "assessments.0.window_days_after", 1, "cannot be done after that infusion's day"),
+        ("rct", "assessments.1.window_days_after", 1, "window reaches infusion 2"),
+        ("rct", "assessments.2.window_days_before", 7, "overlap"),
+        ("rct", "assessments.2.window_days_before", 2, "window reaches back to infusion 3"),
+        (
+            "rct",
+            "assessments.3.window_days_before",
+            4,
+            "window starts on or before the day of infusion 6",
+        ),
+        ("rct", "assessments.3.anchor.infusion", 7, "infusion 7 does not exist"),
+        (
+            "rct",
+            "assessments.3.instruments",
+            ["caps5_pastweek"],
+            "unknown instrument 'caps5_pastweek'",
+        ),
+        ("rct", "follow_up.window_days", 4, "weekly visits' windows overlap"),
+        ("rct", "follow_up.anchor_assessment", "week3", "no assessment time point 'week3'"),
+        (
+            "rct",
+            "monitoring.ratings.2.minute",
+            180,
+            "minute 180 is after the end of observation (120 min",
+        ),
+        (
+            "clinical",
+            "monitoring.ratings.2.minute",
+            180,
+            "minute 180 is after the end of observation (160 min",
+        ),
+        ("rct", "monitoring.vitals_interval_during_minutes", 60, "longer than the 40-minute"),
+        ("rct", "monitoring.alerts.heart_rate_low_bpm", 130, "heart_rate_low_bpm must be below"),
+        ("rct", "monitoring.discharge.dissociation_instrument", "cssrs", None),
+        ("rct", "pre_infusion.bp_cutoff.1.max_readings_above", 3, "it can never apply"),
+        ("rct", "response.assessment", "h24", "'caps5_past_week' is not measured at 'h24'"),
+        ("rct", "response.min_reduction_fraction", 30, "between 0 and 1"),
+        (
+            "rct",
+            "analysis.outcomes.7.time_points",
+            ["baseline", "week1", "week2"],
+            "'cgi_i' is not measured at 'baseline'",
+        ),
+        (
+            "rct",
+            "analysis.outcomes.0.time_points",
+            ["baseline", "week4"],
+            "no assessment time point 'week4'",
+        ),
+        ("rct", "analysis.alpha", 0.9, "alpha: must be between 0 and 0.5"),
+        ("rct", "analysis", None, "a trial protocol needs an analysis plan"),
+        ("rct", "durability.q25_days", 40, "q25_days ≤ median_days ≤ q75_days"),
+        ("clinical", "maintenance", None, "plans maintenance before the series"),
+        ("clinical", "blinded", True, "clinic protocol is open-label"),
+        ("rct", "dosing.ketamine.concentration_mg_per_ml", 50.0, "outside its plausible range"),
+        ("rct", "dosing.ketamine.weight_kg_range", [250, 30], "need 0 < low < high"),
+        ("rct", "dosing.midazolam.mg_per_kg", 0, "mg_per_kg: must be positive"),
+        ("rct", "eligibility.0.high", None, "operator between needs both low and high"),
+        ("rct", "eligibility.0.low", 80, "low 80 is above high 70"),
+        ("rct", "eligibility.1.value", 1, "operator is_true takes no value"),
+        ("rct", "eligibility.2.value", None, "operator ge needs a value"),
+        ("rct", "eligibility.2.section", "the paper", "cite the source section"),
+        ("clinical", "eligibility.19.satisfied_by", None, "names the fact that records the plan"),
+    ],
+)
+def test_inconsistency_is_reported(
+    name: str, path: str, value: Any, fragment: str | None, builtin_dict: Any, problems_of: Any
+) -> None:
+    data = _edit(builtin_dict, name, path, value)
+    if fragment is None:  # the dissociation instrument is not rated before the infusion
+        fragment = "must be rated at minute 0"
+    _assert_problem(problems_of, data, fragment)
+
+
+def test_trial_needs_two_arms(builtin_dict: Any, problems_of: Any) -> None:
+    data = builtin_dict("rct")
+    data["arms"] = data["arms"][:1]
+    _assert_problem(problems_of, data, "a trial needs at least two arms")
+    _assert_problem(problems_of, data, "dosing.midazolam: no arm gives 'midazolam'")
+
+
+def test_clinic_gives_one_arm_and_every_arm_needs_a_dose(
+    builtin_dict: Any, problems_of: Any
+) -> None:
+    data = builtin_dict("clinical")
+    data["arms"].append({"id": "midazolam", "drug": "midazolam", "label": "x"})
+    _assert_problem(problems_of, data, "a clinic protocol gives one open-label arm, found 2")
+    _assert_problem(problems_of, data, "'midazolam' has no entry under dosing")
+
+
+def test_duplicate_ids_are_reported(builtin_dict: Any, problems_of: Any) -> None:
+    data = builtin_dict("rct")
+    data["eligibility"].append(dict(data["eligibility"][0]))
+    data["assessments"].append(dict(data["assessments"][0]))
+    problems = problems_of(data)
+    assert any("criterion id 'age' appears more than once" in p for p in problems)
+    assert any("time point 'baseline' appears more than once" in p for p in problems)
+
+
+def test_all_problems_are_reported_together(builtin_dict: Any, problems_of: Any) -> None:
+    data = builtin_dict("rct")
+    data["schedule"]["infusion_count"] = 4
+    data["monitoring"]["ratings"][2]["minute"] = 150
+    data["response"]["assessment"] = "week9"
+    problems = problems_of(data)
+    assert len(problems) >= 3
+    joined = "\n".join(problems)
+    assert "infusion_count is 4" in joined
+    assert "minute 150" in joined
+    assert "week9" in joined
+
+
+def test_monitoring_from_infusion_end_allows_ratings_the_start_rule_refuses(
+    builtin_dict: Any, problems_of: Any
+) -> None:
+    """§6: the clinical pathway observes ≥ 2 h after the END, so 150 min is inside (40 + 120)."""
+    rct = _edit(builtin_dict, "rct", "monitoring.ratings.2.minute", 150)
+    clinical = _edit(builtin_dict, "clinical", "monitoring.ratings.2.minute", 150)
+    assert any("minute 150" in p for p in problems_of(rct))
+    assert problems_of(clinical) == []
+
+
+def test_clinical_observation_runs_two_hours_from_infusion_end(builtin_dict: Any) -> None:
+    discharge = builtin_dict("clinical")["monitoring"]["discharge"]
+    assert discharge["observation_from"] == "infusion_end"
+    assert discharge["observation_minutes"] >= 120
