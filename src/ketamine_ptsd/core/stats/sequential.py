@@ -290,11 +290,12 @@ def design_for_rct_interim() -> SequentialDesign:
     Searched (tests/core/stats/test_sequential.py): Pocock-type spending and classical Pocock,
     one- and two-sided, alpha 0.025/0.05/0.10, looks at (0.5, 1) and (0.75, 1) — 30 of 40
     patients. Only one rounds to 0.0304: the **classical Pocock boundary with two equally spaced
-    looks (0.5, 1) at one-sided alpha 0.05** (equivalently two-sided 0.10 read one-sided):
-    c = 1.8754, nominal 0.030367 at each look. Nearest alternatives: Lan-DeMets Pocock-type
+    looks (0.5, 1) at one-sided alpha 0.05**: c = 1.8754, nominal 0.030367 at each look (the
+    two-sided 0.10 design has the same c to 1e-6, i.e. 0.0304 per tail, 0.0607 two-sided). Nearest alternatives: Lan-DeMets Pocock-type
     spending, two-sided 0.05, at t = 0.5 spends 0.0310 at look 1; at t = 0.75 (30/40) it spends
     0.0414 and leaves nominal 0.0239 for the final look; classical two-sided 0.05 Pocock with two
-    looks gives 0.0294. So the paper's "Pocock alpha spending function" most plausibly denotes
+    looks gives 0.0294; Pocock-type spending at two-sided 0.05 would spend exactly 0.0304 at
+    t = (e^0.608 − 1)/(e − 1) ≈ 0.487, i.e. about 19.5 of 40 patients, not 30. So the paper's "Pocock alpha spending function" most plausibly denotes
     Pocock's (1977) constant nominal level for a two-look plan (interim at half the information),
     one-sided 0.05; the interim was then held at 30 patients at that same nominal level.
     """
