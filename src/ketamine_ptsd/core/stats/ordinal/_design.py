@@ -62,6 +62,7 @@ class _Design:
     terms: list[str]
     contrasts: dict[str, FloatArray]
     between_columns: list[int]
+    effect_columns: dict[str, list[int]]
 
 
 def _build_design(
@@ -136,17 +137,36 @@ def _build_design(
         firsts[subject_codes] = col
         if np.allclose(col, firsts[subject_codes]):
             between.append(j)
-    return _Design(X=X, terms=terms, contrasts=contrasts, between_columns=between)
+    n_main_g, n_main_t = n_g - 1, n_t - 1
+    effect_columns = {
+        "group": list(range(n_main_g)),
+        "time": list(range(n_main_g, n_main_g + n_main_t)),
+        "group:time": list(range(n_main_g + n_main_t, n_core)),
+    }
+    return _Design(
+        X=X,
+        terms=terms,
+        contrasts=contrasts,
+        between_columns=between,
+        effect_columns=effect_columns,
+    )
 
 
-def _den_df(design: _Design, contrast: FloatArray, n_subjects: int, n_obs: int) -> float:
-    """Between-within denominator df (SAS DDFM=BW): between-subject effects get
-    n_subjects - rank(between part incl. the threshold location), others the within part."""
+def _den_df(design: _Design, effect: str, n_subjects: int, n_obs: int) -> float:
+    """Between-within denominator df (SAS DDFM=BETWITHIN; GLIMMIX's default containment method
+    gives the same for this design).
+
+    The residual df are split: an effect whose columns are constant within every subject
+    (``group``, subject-level covariates) gets n_subjects - rank(between-subject columns + the
+    threshold location); an effect that varies within subjects (``time``, ``group:time``) gets
+    n_obs - n_subjects - rank(the within-subject columns). 30 subjects with 84 CGI-S
+    observations give F(., 28) for group and F(., 50) for time and group:time, the F(2,50) of
+    PROTOCOL.md §10.
+    """
     X = design.X
     bcols = design.between_columns
     rank_between = 1 + (np.linalg.matrix_rank(X[:, bcols]) if bcols else 0)
-    touches_within = any(np.any(contrast[:, j] != 0) for j in range(X.shape[1]) if j not in bcols)
-    if not touches_within:
+    if all(j in bcols for j in design.effect_columns[effect]):
         return float(n_subjects - rank_between)
     full_rank = 1 + np.linalg.matrix_rank(X)
     return float(n_obs - n_subjects - (full_rank - rank_between))

@@ -342,7 +342,7 @@ def _type3(
         L = design.contrasts[effect]
         lb = L @ beta
         df = L.shape[0]
-        den = _den_df(design, L, n_subjects, n)
+        den = _den_df(design, effect, n_subjects, n)
         if np.all(np.isfinite(cov_beta)):
             chi2 = float(lb @ linalg.solve(L @ cov_beta @ L.T, lb, assume_a="pos"))
         else:
