@@ -1,0 +1,97 @@
+"""Who is acting, and the deny-by-default checks every service runs before it reads or writes.
+
+The matrix itself is declared once in :mod:`ketamine_ptsd.core.roles`; this module applies it
+to an actor and, for record-level rules, to a patient:
+
+* a clinician works in clinic mode only (open label): a patient of a blinded protocol is refused;
+* whether an actor may see a patient's allocation (PROTOCOL.md §3) depends on stored facts — an
+  emergency unblinding of that patient, or a statistician's sanctioned analysis — so it is
+  decided here, with the session, by :func:`allocation_visibility`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketamine_ptsd.core.roles import Action, AnalysisUnblinding, Role, is_allowed
+
+from .errors import PermissionDenied
+from .records import AnalysisSanction, Patient, Unblinding
+
+__all__ = [
+    "Actor",
+    "allocation_visibility",
+    "analysis_unblinding",
+    "require",
+    "require_patient",
+]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated user on whose behalf a service acts."""
+
+    user_id: int | None
+    username: str
+    role: Role
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        """The operator at the command line (``users add``, ``db upgrade``): an administrator
+        without a user row; its changes are audited under ``name``."""
+        return cls(user_id=None, username=name, role=Role.ADMINISTRATOR)
+
+
+def require(actor: Actor, action: Action, record: str | None = None) -> None:
+    """Refuse unless the actor's role allows ``action`` (deny by default)."""
+    if not is_allowed(actor.role, action):
+        raise PermissionDenied(action.value, actor.role.value, record)
+
+
+def require_patient(actor: Actor, action: Action, patient: Patient) -> None:
+    """:func:`require`, plus the record-level rules for one patient."""
+    require(actor, action, patient.study_id)
+    if actor.role is Role.CLINICIAN and patient.blinded:
+        raise PermissionDenied(action.value, actor.role.value, patient.study_id)
+
+
+def analysis_unblinding(session: Session, actor: Actor, now: dt.datetime) -> AnalysisUnblinding:
+    """The strongest live sanction a statistician holds (PROTOCOL.md §3 interim: partial)."""
+    if actor.role is not Role.STATISTICIAN or actor.user_id is None:
+        return AnalysisUnblinding.NONE
+    levels = session.scalars(
+        select(AnalysisSanction.level).where(
+            AnalysisSanction.statistician_user_id == actor.user_id,
+            AnalysisSanction.revoked_at.is_(None),
+            AnalysisSanction.granted_at <= now,
+            AnalysisSanction.expires_at > now,
+        )
+    ).all()
+    if AnalysisUnblinding.FULL.value in levels:
+        return AnalysisUnblinding.FULL
+    if AnalysisUnblinding.PARTIAL.value in levels:
+        return AnalysisUnblinding.PARTIAL
+    return AnalysisUnblinding.NONE
+
+
+def allocation_visibility(session: Session, actor: Actor, patient: Patient) -> bool:
+    """May ``actor`` see which drug ``patient`` receives?
+
+    Pharmacist: always (the list is theirs). Clinician: open-label clinic patients only.
+    Investigator: only after an emergency unblinding of this patient. Statistician: only under
+    a full analysis sanction (see :func:`analysis_unblinding`). Everyone else: never.
+    """
+    if actor.role is Role.PHARMACIST:
+        return True
+    if actor.role is Role.CLINICIAN:
+        return not patient.blinded
+    if actor.role is Role.INVESTIGATOR:
+        return (
+            session.scalar(select(Unblinding.id).where(Unblinding.patient_id == patient.id))
+            is not None
+        )
+    return False

@@ -1,0 +1,507 @@
+"""The audit trail: written in the same transaction as every change, hash-chained, redacted.
+
+SYSTEM.md §Data: an append-only audit trail (who, what, when, why, old and new values,
+tamper-evident). How:
+
+* **Every change.** :func:`install` hooks the unit of work's session: before a flush it refuses
+  hard deletes of audited records and an edit of a saved value without a reason; after the flush
+  it writes one row per changed field (table, record id, field, old → new, reason, actor, UTC time
+  from the injected clock) through the same connection, so the change and its audit commit or
+  roll back together. A later edit of a signed record invalidates the signature (21 CFR 11.70
+  spirit: a signature belongs to the version that was signed).
+* **Events.** Logins, failed logins, exports, randomizations, unblindings and signatures are
+  written with :func:`append_events`.
+* **Tamper evidence.** Each row's ``row_hash`` is SHA-256 over its content and ``prev_hash``
+  (the previous row's hash); ``audit_head`` keeps the last ``seq`` and hash, so a removed tail is
+  detected too. The database refuses UPDATE and DELETE on ``audit_log`` (triggers, migration
+  0001). :func:`verify_chain` names the first bad row.
+* **The blind.** Each row keeps the sensitivity of its field; :class:`AuditService` redacts
+  values a role may not see (:func:`ketamine_ptsd.core.roles.can_see`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, event, func, insert, inspect, select, update
+from sqlalchemy.orm import Session
+
+from ketamine_ptsd.core.roles import Action, Sensitivity, can_see
+
+from .access import Actor, require
+from .clock import Clock
+from .errors import ValidationFailed
+from .records import AuditEntry, AuditHead, Record, Signature
+
+__all__ = [
+    "GENESIS_HASH",
+    "REDACTED",
+    "AuditContext",
+    "AuditEvent",
+    "AuditService",
+    "AuditView",
+    "ChainReport",
+    "append_events",
+    "decode_value",
+    "encode_value",
+    "entry_hash",
+    "install",
+    "replay",
+    "verify_chain",
+]
+
+GENESIS_HASH = "0" * 64
+REDACTED = "[redacted]"
+SECRET_PLACEHOLDER = "[secret]"
+CONTEXT_KEY = "ketamine_ptsd.audit"
+
+
+@dataclass
+class AuditContext:
+    """What the hooks need to know about the unit of work: who, the clock, and why."""
+
+    actor: Actor
+    clock: Clock
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """An audit row before it is chained (values already JSON-encoded)."""
+
+    event: str
+    table_name: str | None = None
+    record_id: str | None = None
+    field: str | None = None
+    old_value: str | None = None
+    new_value: str | None = None
+    reason: str | None = None
+    sensitivity: str = Sensitivity.NONE.value
+
+
+# --- values and hashes ----------------------------------------------------------------------
+
+
+def encode_value(value: Any) -> str | None:
+    """Canonical JSON of a stored value (dates as ISO text); None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return json.dumps(value.isoformat())
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def decode_value(text: str | None) -> Any:
+    """Inverse of :func:`encode_value` (dates come back as ISO text)."""
+    return None if text is None else json.loads(text)
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def entry_hash(
+    *,
+    seq: int,
+    occurred_at: dt.datetime,
+    actor_user_id: int | None,
+    actor_username: str,
+    actor_role: str,
+    event: str,
+    table_name: str | None,
+    record_id: str | None,
+    field: str | None,
+    old_value: str | None,
+    new_value: str | None,
+    reason: str | None,
+    sensitivity: str,
+    prev_hash: str,
+) -> str:
+    """SHA-256 over a row's content and the previous row's hash (canonical JSON)."""
+    payload = [
+        seq,
+        _utc_text(occurred_at),
+        actor_user_id,
+        actor_username,
+        actor_role,
+        event,
+        table_name,
+        record_id,
+        field,
+        old_value,
+        new_value,
+        reason,
+        sensitivity,
+        prev_hash,
+    ]
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _table(cls: type[Record]) -> Table:
+    return inspect(cls).local_table  # type: ignore[return-value]
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def append_events(session: Session, context: AuditContext, events: Sequence[AuditEvent]) -> None:
+    """Chain and insert ``events`` in the session's transaction (the head row serializes writers)."""
+    if not events:
+        return
+    connection = session.connection()
+    head = _table(AuditHead)
+    row = connection.execute(
+        select(head.c.last_seq, head.c.last_hash).where(head.c.id == 1).with_for_update()
+    ).one()
+    seq, prev_hash = int(row.last_seq), str(row.last_hash)
+    now = context.clock.now()
+    actor = context.actor
+    rows = []
+    for item in events:
+        seq += 1
+        content = {
+            "seq": seq,
+            "occurred_at": now,
+            "actor_user_id": actor.user_id,
+            "actor_username": actor.username,
+            "actor_role": str(getattr(actor.role, "value", actor.role)),
+            "event": item.event,
+            "table_name": item.table_name,
+            "record_id": item.record_id,
+            "field": item.field,
+            "old_value": item.old_value,
+            "new_value": item.new_value,
+            "reason": item.reason,
+            "sensitivity": item.sensitivity,
+        }
+        row_hash = entry_hash(**content, prev_hash=prev_hash)
+        rows.append({**content, "prev_hash": prev_hash, "row_hash": row_hash})
+        prev_hash = row_hash
+    connection.execute(insert(_table(AuditEntry)), rows)
+    connection.execute(update(head).where(head.c.id == 1).values(last_seq=seq, last_hash=prev_hash))
+
+
+def _column_info(obj: Record, key: str) -> dict[str, Any]:
+    column = inspect(type(obj)).columns[key]
+    return dict(column.info)
+
+
+def _audited_changes(obj: Record, *, new: bool) -> list[tuple[str, Any, Any, str]]:
+    """(field, old, new, sensitivity) for every audited column that changed."""
+    state = inspect(obj)
+    changes = []
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        info = _column_info(obj, key)
+        if info.get("audit", True) is False:
+            continue
+        history = state.attrs[key].history
+        if new:
+            value = getattr(obj, key)
+            if value is None:
+                continue
+            changes.append((key, None, value, info.get("sensitivity", Sensitivity.NONE.value)))
+            continue
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        value = history.added[0] if history.added else None
+        if old == value:
+            continue
+        changes.append((key, old, value, info.get("sensitivity", Sensitivity.NONE.value)))
+    return changes
+
+
+def _is_audited(obj: object) -> bool:
+    return bool(getattr(type(obj), "__audited__", False))
+
+
+def _record_id(obj: Record) -> str:
+    identity = inspect(obj).identity
+    if identity is None:
+        return str(getattr(obj, "id", ""))
+    return ",".join(str(part) for part in identity)
+
+
+def _store(value: Any, sensitivity: str) -> str | None:
+    if sensitivity == Sensitivity.SECRET.value:
+        return None if value is None else json.dumps(SECRET_PLACEHOLDER)
+    return encode_value(value)
+
+
+def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
+    context: AuditContext | None = session.info.get(CONTEXT_KEY)
+    for obj in session.deleted:
+        if _is_audited(obj):
+            raise ValidationFailed(
+                "record", "clinical records are never deleted; void them with a reason", None
+            )
+    for obj in session.dirty:
+        if not _is_audited(obj) or not session.is_modified(obj):
+            continue
+        edits = [c for c in _audited_changes(obj, new=False) if c[1] is not None]
+        if edits and (context is None or not (context.reason or "").strip()):
+            raise ValidationFailed(
+                "reason", f"an edit of a saved value needs a reason ({edits[0][0]})", None
+            )
+    if context is None and any(_is_audited(o) for o in (*session.new, *session.dirty)):
+        raise ValidationFailed("actor", "changes need an authenticated actor to be audited")
+
+
+def _after_flush(session: Session, _flush_context: Any) -> None:
+    context: AuditContext | None = session.info.get(CONTEXT_KEY)
+    if context is None:
+        return
+    events: list[AuditEvent] = []
+    invalidate: list[tuple[str, str]] = []
+    for obj in session.new:
+        if not _is_audited(obj):
+            continue
+        table, record_id = inspect(obj).mapper.local_table.name, _record_id(obj)  # type: ignore[union-attr]
+        for key, _old, value, sensitivity in _audited_changes(obj, new=True):
+            events.append(
+                AuditEvent(
+                    "insert",
+                    table,
+                    record_id,
+                    key,
+                    None,
+                    _store(value, sensitivity),
+                    None,
+                    sensitivity,
+                )
+            )
+    for obj in session.dirty:
+        if not _is_audited(obj):
+            continue
+        changes = _audited_changes(obj, new=False)
+        if not changes:
+            continue
+        table, record_id = inspect(obj).mapper.local_table.name, _record_id(obj)  # type: ignore[union-attr]
+        kind = (
+            "void" if any(c[0] == "voided_at" and c[2] is not None for c in changes) else "update"
+        )
+        for key, old, value, sensitivity in changes:
+            events.append(
+                AuditEvent(
+                    kind,
+                    table,
+                    record_id,
+                    key,
+                    _store(old, sensitivity),
+                    _store(value, sensitivity),
+                    context.reason,
+                    sensitivity,
+                )
+            )
+        if not isinstance(obj, Signature):
+            invalidate.append((table, record_id))
+    events.extend(_invalidate_signatures(session, context, invalidate))
+    append_events(session, context, events)
+
+
+def _invalidate_signatures(
+    session: Session, context: AuditContext, records: Iterable[tuple[str, str]]
+) -> list[AuditEvent]:
+    """Mark live signatures of edited records invalid (same transaction); return their events."""
+    signatures = _table(Signature)
+    connection = session.connection()
+    events = []
+    now = context.clock.now()
+    for table, record_id in records:
+        ids = (
+            connection.execute(
+                select(signatures.c.id).where(
+                    signatures.c.table_name == table,
+                    signatures.c.record_id == record_id,
+                    signatures.c.invalidated_at.is_(None),
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for signature_id in ids:
+            connection.execute(
+                update(signatures)
+                .where(signatures.c.id == signature_id)
+                .values(
+                    invalidated_at=now,
+                    invalidated_reason="record edited after signing",
+                    version=signatures.c.version + 1,
+                )
+            )
+            events.append(
+                AuditEvent(
+                    "signature_invalidated",
+                    "signatures",
+                    str(signature_id),
+                    "invalidated_at",
+                    None,
+                    encode_value(now),
+                    context.reason,
+                )
+            )
+    return events
+
+
+def install(session: Session, context: AuditContext) -> None:
+    """Attach the audit hooks and context to one session (the unit of work does this)."""
+    session.info[CONTEXT_KEY] = context
+    event.listen(session, "before_flush", _before_flush)
+    event.listen(session, "after_flush", _after_flush)
+
+
+# --- reading, verifying, replaying ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Result of :func:`verify_chain`: ``ok``, rows checked, and the first bad row if any."""
+
+    ok: bool
+    rows_checked: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Recompute the chain from row 1; report the first row whose hash or link is wrong."""
+    table = _table(AuditEntry)
+    head = session.connection().execute(select(_table(AuditHead))).one()
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    result = session.connection().execute(select(table).order_by(table.c.seq))
+    for row in result:
+        data = row._mapping
+        seq = int(data["seq"])
+        if seq != expected_seq:
+            return ChainReport(False, checked, expected_seq, f"row {expected_seq} is missing")
+        if data["prev_hash"] != expected_prev:
+            return ChainReport(False, checked, seq, f"row {seq} does not link to row {seq - 1}")
+        content = {k: data[k] for k in data if k not in ("prev_hash", "row_hash")}
+        if entry_hash(**content, prev_hash=data["prev_hash"]) != data["row_hash"]:
+            return ChainReport(False, checked, seq, f"row {seq} was changed")
+        expected_prev = data["row_hash"]
+        expected_seq += 1
+        checked += 1
+    if int(head.last_seq) != checked or head.last_hash != expected_prev:
+        missing = checked + 1
+        return ChainReport(
+            False, checked, missing, f"rows after {checked} were removed (head at {head.last_seq})"
+        )
+    return ChainReport(True, checked)
+
+
+def replay(entries: Iterable[AuditEntry]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Rebuild every audited record's current values from its audit rows (in ``seq`` order)."""
+    state: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in sorted(entries, key=lambda e: e.seq):
+        if entry.table_name is None or entry.record_id is None or entry.field is None:
+            continue
+        if entry.event not in ("insert", "update", "void", "signature_invalidated"):
+            continue
+        state.setdefault((entry.table_name, entry.record_id), {})[entry.field] = decode_value(
+            entry.new_value
+        )
+    return state
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """One audit row as a given actor may see it (values decoded or :data:`REDACTED`)."""
+
+    seq: int
+    occurred_at: dt.datetime
+    actor_username: str
+    actor_role: str
+    event: str
+    table_name: str | None
+    record_id: str | None
+    field: str | None
+    old_value: Any
+    new_value: Any
+    reason: str | None
+    redacted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class AuditService:
+    """Audit views (redacted by role), chain verification, and events for adapters (exports)."""
+
+    def __init__(self, context: Any) -> None:
+        self._ctx = context
+
+    def entries(
+        self,
+        actor: Actor,
+        *,
+        table_name: str | None = None,
+        record_id: str | None = None,
+        since_seq: int = 0,
+        limit: int = 500,
+    ) -> list[AuditView]:
+        """Audit rows, oldest first; values the actor's role may not see are redacted.
+
+        Investigators are treated as blinded here even for an emergency-unblinded patient: an
+        audit listing spans patients, and the unblinding itself is shown to them elsewhere.
+        """
+        require(actor, Action.AUDIT_READ)
+        with self._ctx.uow(actor, write=False) as uow:
+            query = select(AuditEntry).where(AuditEntry.seq > since_seq)
+            if table_name is not None:
+                query = query.where(AuditEntry.table_name == table_name)
+            if record_id is not None:
+                query = query.where(AuditEntry.record_id == record_id)
+            rows = uow.session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
+            return [self._view(actor, row) for row in rows]
+
+    @staticmethod
+    def _view(actor: Actor, row: AuditEntry) -> AuditView:
+        visible = can_see(actor.role, row.sensitivity)
+        return AuditView(
+            seq=row.seq,
+            occurred_at=row.occurred_at,
+            actor_username=row.actor_username,
+            actor_role=row.actor_role,
+            event=row.event,
+            table_name=row.table_name,
+            record_id=row.record_id,
+            field=row.field,
+            old_value=decode_value(row.old_value) if visible else REDACTED,
+            new_value=decode_value(row.new_value) if visible else REDACTED,
+            reason=row.reason if visible else (None if row.reason is None else REDACTED),
+            redacted=not visible,
+        )
+
+    def verify(self, actor: Actor) -> ChainReport:
+        """Verify the whole chain (administrators; the CLI runs it as the operator)."""
+        require(actor, Action.AUDIT_VERIFY)
+        with self._ctx.uow(actor, write=False) as uow:
+            return verify_chain(uow.session)
+
+    def record_export(self, actor: Actor, what: str, rows: int) -> None:
+        """Audit an export (SYSTEM.md §Data: exports are audit events)."""
+        require(actor, Action.EXPORT_DATA)
+        with self._ctx.uow(actor, write=True) as uow:
+            uow.events(
+                [
+                    AuditEvent(
+                        "export", None, None, None, None, encode_value({"what": what, "rows": rows})
+                    )
+                ]
+            )
+            uow.commit()
+
+    def count(self, actor: Actor) -> int:
+        require(actor, Action.AUDIT_READ)
+        with self._ctx.uow(actor, write=False) as uow:
+            return int(
+                uow.session.scalar(select(func.count()).select_from(_table(AuditEntry))) or 0
+            )

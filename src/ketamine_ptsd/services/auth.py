@@ -1,0 +1,325 @@
+"""Users, passwords, sessions and login throttling.
+
+* Passwords are hashed with Argon2id (argon2-cffi; RFC 9106), never stored or audited in clear.
+* A session is an opaque random token given to the client once; only its SHA-256 is stored, so a
+  copy of the database does not yield usable sessions. Sessions expire (``SecurityPolicy``).
+* After ``max_failed_logins`` consecutive failures the account is locked for ``lockout``
+  (clock injected); every login, failed login and lockout is an audit event.
+* Unknown usernames cost the same Argon2 verification as known ones and give the same message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+
+from ketamine_ptsd.core.roles import Action, Role
+
+from .access import Actor, require
+from .audit import AuditEvent, encode_value
+from .context import ServiceContext
+from .errors import AccountLocked, AuthenticationFailed, ConflictError, NotFound, ValidationFailed
+from .records import User, UserSession
+from .uow import UnitOfWork
+
+__all__ = ["AuthService", "LoginResult", "UserService", "UserView", "hash_token"]
+
+USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a session token (tokens have 256 bits of entropy: no salt or stretching needed)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Anonymous:
+    """Who a failed login is audited as when the username is unknown."""
+
+    username: str
+    user_id: None = None
+    role: str = "anonymous"
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    full_name: str
+    role: str
+    active: bool
+    locked_until: dt.datetime | None
+    version: int
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The token (give it to the client once), its expiry, and the actor it stands for."""
+
+    token: str
+    expires_at: dt.datetime
+    actor: Actor
+
+
+def _view(user: User) -> UserView:
+    return UserView(
+        user.id,
+        user.username,
+        user.full_name,
+        user.role,
+        user.active,
+        user.locked_until,
+        user.version,
+    )
+
+
+def _actor(user: User) -> Actor:
+    return Actor(user_id=user.id, username=user.username, role=Role(user.role))
+
+
+class UserService:
+    """Administration of user accounts (``Action.USER_MANAGE``)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    def _check_password(self, password: str) -> None:
+        if len(password) < self._ctx.security.min_password_length:
+            raise ValidationFailed(
+                "password",
+                f"must be at least {self._ctx.security.min_password_length} characters",
+                None,  # never echo a password
+            )
+
+    def add(
+        self, actor: Actor, *, username: str, role: str, password: str, full_name: str
+    ) -> UserView:
+        """Create an account; the username is unique, the role one of ``core.roles.Role``."""
+        require(actor, Action.USER_MANAGE)
+        if not USERNAME_PATTERN.match(username):
+            raise ValidationFailed(
+                "username", "2-64 characters: lower-case letters, digits, '.', '_', '-'", username
+            )
+        try:
+            role_value = Role(role)
+        except ValueError:
+            raise ValidationFailed(
+                "role", f"one of {', '.join(r.value for r in Role)}", role
+            ) from None
+        if not full_name.strip():
+            raise ValidationFailed("full_name", "must not be blank", full_name)
+        self._check_password(password)
+        with self._ctx.uow(actor, write=True) as uow:
+            if uow.session.scalar(select(User.id).where(User.username == username)) is not None:
+                raise ConflictError("user", username, "username already taken")
+            user = User(
+                username=username,
+                full_name=full_name.strip(),
+                role=role_value.value,
+                password_hash=self._ctx.password_hasher.hash(password),
+                active=True,
+                failed_logins=0,
+                locked_until=None,
+                created_at=uow.now,
+            )
+            uow.session.add(user)
+            uow.flush()
+            view = _view(user)
+            uow.commit()
+            return view
+
+    def list(self, actor: Actor) -> list[UserView]:
+        require(actor, Action.USER_MANAGE)
+        with self._ctx.uow(actor, write=False) as uow:
+            return [_view(u) for u in uow.session.scalars(select(User).order_by(User.username))]
+
+    def _edit(
+        self, actor: Actor, user_id: int, expected_version: int, reason: str, **values: Any
+    ) -> UserView:
+        require(actor, Action.USER_MANAGE)
+        if not reason.strip():
+            raise ValidationFailed("reason", "an edit needs a reason", reason)
+        with self._ctx.uow(actor, write=True) as uow:
+            user = uow.session.get(User, user_id)
+            if user is None:
+                raise NotFound("user", user_id)
+            if user.version != expected_version:
+                raise ConflictError(
+                    "user", user.username, "changed by someone else; reload and retry"
+                )
+            uow.reason = reason
+            for name, value in values.items():
+                setattr(user, name, value)
+            uow.flush()
+            view = _view(user)
+            uow.commit()
+            return view
+
+    def set_password(
+        self, actor: Actor, user_id: int, password: str, *, expected_version: int, reason: str
+    ) -> UserView:
+        self._check_password(password)
+        return self._edit(
+            actor,
+            user_id,
+            expected_version,
+            reason,
+            password_hash=self._ctx.password_hasher.hash(password),
+            failed_logins=0,
+            locked_until=None,
+        )
+
+    def set_active(
+        self, actor: Actor, user_id: int, active: bool, *, expected_version: int, reason: str
+    ) -> UserView:
+        return self._edit(actor, user_id, expected_version, reason, active=active)
+
+    def unlock(self, actor: Actor, user_id: int, *, expected_version: int, reason: str) -> UserView:
+        return self._edit(
+            actor, user_id, expected_version, reason, failed_logins=0, locked_until=None
+        )
+
+
+class AuthService:
+    """Login, session lookup, logout and re-authentication (for signatures)."""
+
+    _DUMMY_HASH: str | None = None
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    def _dummy_verify(self, password: str) -> None:
+        if AuthService._DUMMY_HASH is None:
+            AuthService._DUMMY_HASH = self._ctx.password_hasher.hash("not-a-real-password")
+        with contextlib.suppress(VerificationError):
+            self._ctx.password_hasher.verify(AuthService._DUMMY_HASH, password)
+
+    def check_password(self, uow: UnitOfWork, user: User, password: str) -> bool:
+        """Verify ``password``; count a failure and lock the account after too many.
+
+        Runs inside the caller's write unit of work, which must commit even when this returns
+        False (so that the failure is counted and audited).
+        """
+        now = uow.now
+        policy = self._ctx.security
+        if user.locked_until is not None and user.locked_until > now:
+            uow.events([AuditEvent("login_failed", "users", str(user.id), reason="account locked")])
+            return False
+        try:
+            ok = self._ctx.password_hasher.verify(user.password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+        if ok and user.active:
+            user.failed_logins = 0
+            user.locked_until = None
+            if self._ctx.password_hasher.check_needs_rehash(user.password_hash):
+                uow.reason = "password re-hashed with current parameters"
+                user.password_hash = self._ctx.password_hasher.hash(password)
+            return True
+        user.failed_logins += 1
+        events = [
+            AuditEvent(
+                "login_failed",
+                "users",
+                str(user.id),
+                reason="account inactive" if not user.active else "wrong password",
+            )
+        ]
+        if user.failed_logins >= policy.max_failed_logins:
+            user.failed_logins = 0
+            user.locked_until = now + policy.lockout
+            events.append(
+                AuditEvent(
+                    "account_locked",
+                    "users",
+                    str(user.id),
+                    "locked_until",
+                    None,
+                    encode_value(user.locked_until),
+                )
+            )
+        uow.flush()
+        uow.events(events)
+        return False
+
+    def login(self, username: str, password: str) -> LoginResult:
+        """Check the password and open a session, or raise AuthenticationFailed/AccountLocked."""
+        with self._ctx.uow(Anonymous(username[:64]), write=True) as uow:  # type: ignore[arg-type]
+            user = uow.session.scalar(select(User).where(User.username == username))
+            if user is None:
+                self._dummy_verify(password)
+                uow.events([AuditEvent("login_failed", reason="unknown username")])
+                uow.commit()
+                raise AuthenticationFailed()
+            actor = _actor(user)
+            uow.act_as(actor)
+            locked_before = user.locked_until is not None and user.locked_until > uow.now
+            if not self.check_password(uow, user, password):
+                until = user.locked_until
+                uow.commit()
+                if locked_before or (until is not None and until > uow.now):
+                    raise AccountLocked(until)
+                raise AuthenticationFailed()
+            token = self._ctx.token_source()
+            expires_at = uow.now + self._ctx.security.session_ttl
+            uow.session.add(
+                UserSession(
+                    user_id=user.id,
+                    token_hash=hash_token(token),
+                    created_at=uow.now,
+                    expires_at=expires_at,
+                    revoked_at=None,
+                )
+            )
+            uow.events([AuditEvent("login", "users", str(user.id))])
+            uow.commit()
+            return LoginResult(token, expires_at, actor)
+
+    def authenticate(self, token: str) -> Actor:
+        """The actor behind a live session token; AuthenticationFailed otherwise."""
+        with self._ctx.uow(Anonymous("session"), write=False) as uow:  # type: ignore[arg-type]
+            row = uow.session.execute(
+                select(UserSession, User)
+                .join(User, User.id == UserSession.user_id)
+                .where(UserSession.token_hash == hash_token(token))
+            ).one_or_none()
+            if row is None:
+                raise AuthenticationFailed("session unknown or expired")
+            session, user = row
+            if session.revoked_at is not None or session.expires_at <= uow.now or not user.active:
+                raise AuthenticationFailed("session unknown or expired")
+            return _actor(user)
+
+    def logout(self, token: str) -> None:
+        """Revoke the session (idempotent)."""
+        actor = self.authenticate(token)
+        with self._ctx.uow(actor, write=True) as uow:
+            session = uow.session.scalar(
+                select(UserSession).where(UserSession.token_hash == hash_token(token))
+            )
+            if session is not None and session.revoked_at is None:
+                session.revoked_at = uow.now
+                uow.events([AuditEvent("logout", "users", str(actor.user_id))])
+            uow.commit()
+
+    def reauthenticate(self, uow: UnitOfWork, password: str) -> User:
+        """Re-check the acting user's password inside ``uow`` (electronic signatures).
+
+        On failure the attempt is counted and audited and AuthenticationFailed is raised after
+        committing that record — the caller's other changes must not be pending.
+        """
+        actor = uow.actor
+        user = uow.session.get(User, actor.user_id) if actor.user_id is not None else None
+        if user is None:
+            raise AuthenticationFailed("re-authentication needs a user account")
+        if not self.check_password(uow, user, password):
+            uow.commit()
+            raise AuthenticationFailed("password not accepted; signature not applied")
+        return user

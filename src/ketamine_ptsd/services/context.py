@@ -1,0 +1,88 @@
+"""What every service needs, built once in an entry point and passed down (STYLE.md §6).
+
+Nothing here reads the environment or opens a database: the adapters build a
+:class:`ServiceContext` (session factory from ``adapters/db``, the wall clock, the protocol
+store's loader) and the tests build one with a fixed clock and cheap password hashing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from argon2 import PasswordHasher
+from sqlalchemy.orm import Session
+
+from .access import Actor
+from .clock import Clock, SystemClock
+from .errors import ValidationFailed
+from .uow import UnitOfWork
+
+__all__ = ["ArmFacts", "ProtocolFacts", "SecurityPolicy", "ServiceContext"]
+
+
+class ArmFacts(Protocol):
+    """The part of a protocol arm the record needs (``core.protocol.Arm`` satisfies it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def drug(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def allocation_ratio(self) -> int: ...
+
+
+class ProtocolFacts(Protocol):
+    """The part of a protocol the record needs (``core.protocol.Protocol`` satisfies it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def mode(self) -> str: ...  # "trial" | "clinic"
+    @property
+    def blinded(self) -> bool: ...
+    @property
+    def arms(self) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class SecurityPolicy:
+    """Login and session rules (lockout after ``max_failed_logins`` for ``lockout``)."""
+
+    session_ttl: dt.timedelta = dt.timedelta(hours=12)
+    max_failed_logins: int = 5
+    lockout: dt.timedelta = dt.timedelta(minutes=15)
+    min_password_length: int = 10
+
+
+def _random_seed() -> int:
+    return secrets.randbits(63)
+
+
+@dataclass
+class ServiceContext:
+    """Dependencies of the services: sessions, clock, protocols, hashing, seeds, policy."""
+
+    session_factory: Callable[..., Session]
+    protocols: Callable[[str], ProtocolFacts]
+    clock: Clock = field(default_factory=SystemClock)
+    password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    security: SecurityPolicy = field(default_factory=SecurityPolicy)
+    seed_source: Callable[[], int] = _random_seed
+    token_source: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(32))
+
+    def uow(self, actor: Actor, *, write: bool) -> UnitOfWork:
+        """A unit of work for one use case."""
+        return UnitOfWork(self.session_factory, self.clock, actor, write=write)
+
+    def protocol(self, name: str) -> ProtocolFacts:
+        """The protocol called ``name``, or ValidationFailed naming ``protocol_name``."""
+        try:
+            return self.protocols(name)
+        except (KeyError, LookupError, FileNotFoundError, ValueError) as exc:
+            raise ValidationFailed("protocol_name", "unknown protocol", name) from exc

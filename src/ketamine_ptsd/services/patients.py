@@ -1,0 +1,611 @@
+"""Patients: registration under a pseudonym, identifying data, consent, screening outcomes.
+
+* A patient is known to the record by a pseudonymous study id (site prefix + sequence, e.g.
+  ``YAL-0007``); name, date of birth and contact live in a separate table that only roles with
+  ``identity.read`` may read (administrator, investigator, clinician).
+* The protocol's name, mode (trial/clinic) and blinding are copied onto the patient at
+  registration, so access decisions do not change if a protocol file changes later.
+* Consent: version, date, capacity assessment (PROTOCOL.md §1 "independent capacity
+  assessment, written informed consent"); in clinic mode the topics of PROTOCOL.md §2 must all
+  be covered (off-label use, dissociation, post-infusion monitoring, limited durability, need
+  for a maintenance plan).
+* Screen failures and refusals are kept with their reasons (CONSORT flow, SYSTEM.md §9).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+
+from ketamine_ptsd.core.roles import Action
+
+from .access import Actor, allocation_visibility, require, require_patient
+from .context import ServiceContext
+from .errors import ConflictError, NotFound, ValidationFailed
+from .records import (
+    Allocation,
+    Consent,
+    Patient,
+    PatientIdentity,
+    ScreeningOutcome,
+    StudyIdSequence,
+)
+from .uow import UnitOfWork
+
+__all__ = [
+    "CLINIC_CONSENT_TOPICS",
+    "ConsentInput",
+    "ConsentView",
+    "IdentityInput",
+    "IdentityView",
+    "PatientService",
+    "PatientStatus",
+    "PatientView",
+    "ScreeningView",
+    "load_patient",
+]
+
+SITE_PATTERN = re.compile(r"^[A-Z0-9]{2,8}$")
+BLINDED_TREATMENT = "study drug"
+
+#: PROTOCOL.md §2: what informed consent must cover on the clinical pathway. A protocol may
+#: declare its own list as ``consent_topics``; this is the fallback for clinic-mode protocols.
+CLINIC_CONSENT_TOPICS = (
+    "off_label_use",
+    "dissociation",
+    "post_infusion_monitoring",
+    "limited_durability",
+    "maintenance_plan",
+)
+
+
+class PatientStatus(StrEnum):
+    """Where a patient stands; later phases add treatment and follow-up states."""
+
+    REGISTERED = "registered"
+    ELIGIBLE = "eligible"
+    SCREEN_FAILED = "screen_failed"
+    DECLINED = "declined"
+    RANDOMIZED = "randomized"
+
+
+class ScreeningResult(StrEnum):
+    ELIGIBLE = "eligible"
+    SCREEN_FAILED = "screen_failed"
+    DECLINED = "declined"
+
+
+@dataclass(frozen=True)
+class IdentityInput:
+    family_name: str
+    given_name: str
+    date_of_birth: dt.date | None = None
+    contact: str | None = None
+
+
+@dataclass(frozen=True)
+class IdentityView:
+    patient_id: int
+    family_name: str
+    given_name: str
+    date_of_birth: dt.date | None
+    contact: str | None
+    version: int
+
+
+@dataclass(frozen=True)
+class PatientView:
+    """A patient as the acting role may see it; ``treatment`` is "study drug" while blinded."""
+
+    id: int
+    study_id: str
+    protocol_name: str
+    mode: str
+    site: str
+    stratum: str | None
+    status: str
+    registered_at: dt.datetime
+    voided: bool
+    void_reason: str | None
+    version: int
+    treatment: str | None
+
+
+@dataclass(frozen=True)
+class ConsentInput:
+    consent_version: str
+    consent_date: dt.date
+    capacity_assessed: bool
+    capacity_assessor: str | None = None
+    capacity_note: str | None = None
+    topics: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    id: int
+    patient_id: int
+    consent_version: str
+    consent_date: dt.date
+    capacity_assessed: bool
+    capacity_assessor: str | None
+    topics: tuple[str, ...]
+    voided: bool
+    version: int
+
+
+@dataclass(frozen=True)
+class ScreeningView:
+    id: int
+    patient_id: int
+    outcome: str
+    decided_on: dt.date
+    reasons: tuple[str, ...]
+    voided: bool
+    version: int
+
+
+def load_patient(uow: UnitOfWork, patient_id: int, *, lock: bool = False) -> Patient:
+    """The patient with ``patient_id`` or NotFound."""
+    query = select(Patient).where(Patient.id == patient_id)
+    if lock:
+        query = query.with_for_update()
+    patient = uow.session.scalar(query)
+    if patient is None:
+        raise NotFound("patient", patient_id)
+    return patient
+
+
+def _check_version(entity: str, key: Any, record: Any, expected_version: int) -> None:
+    if record.version != expected_version:
+        raise ConflictError(
+            entity, key, "changed by someone else since it was read; reload and retry"
+        )
+
+
+def _need_reason(reason: str | None) -> str:
+    if reason is None or not reason.strip():
+        raise ValidationFailed("reason", "an edit of a saved value needs a reason", reason)
+    return reason.strip()
+
+
+def treatment_label(
+    uow: UnitOfWork, actor: Actor, patient: Patient, arms: dict[str, str]
+) -> str | None:
+    """What the actor may read as the patient's treatment: the drug, "study drug", or None."""
+    allocation = uow.session.scalar(select(Allocation).where(Allocation.patient_id == patient.id))
+    if allocation is None:
+        return None
+    if not allocation_visibility(uow.session, actor, patient):
+        return BLINDED_TREATMENT
+    from .records import RandomizationSlot
+
+    slot = uow.session.get(RandomizationSlot, allocation.slot_id)
+    assert slot is not None
+    return arms.get(slot.arm, slot.arm)
+
+
+class PatientService:
+    """Register patients, keep their identity apart, record consent and screening outcomes."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    # --- views -------------------------------------------------------------------------------
+
+    def _arms(self, protocol_name: str) -> dict[str, str]:
+        try:
+            protocol = self._ctx.protocol(protocol_name)
+        except ValidationFailed:
+            return {}
+        return {arm.id: arm.drug for arm in protocol.arms}
+
+    def _view(self, uow: UnitOfWork, actor: Actor, patient: Patient) -> PatientView:
+        return PatientView(
+            id=patient.id,
+            study_id=patient.study_id,
+            protocol_name=patient.protocol_name,
+            mode=patient.mode,
+            site=patient.site,
+            stratum=patient.stratum,
+            status=patient.status,
+            registered_at=patient.registered_at,
+            voided=patient.voided_at is not None,
+            void_reason=patient.void_reason,
+            version=patient.version,
+            treatment=treatment_label(uow, actor, patient, self._arms(patient.protocol_name)),
+        )
+
+    # --- registration ------------------------------------------------------------------------
+
+    def register(
+        self,
+        actor: Actor,
+        *,
+        protocol_name: str,
+        site: str,
+        identity: IdentityInput | None = None,
+        stratum: str | None = None,
+    ) -> PatientView:
+        """Register a patient; the study id is the site prefix and the site's next number."""
+        require(actor, Action.PATIENT_REGISTER)
+        protocol = self._ctx.protocol(protocol_name)
+        if not SITE_PATTERN.match(site):
+            raise ValidationFailed("site", "2-8 upper-case letters or digits", site)
+        if protocol.blinded and actor.role.value == "clinician":
+            raise ValidationFailed(
+                "protocol_name", "clinicians register clinic-mode patients only", protocol_name
+            )
+        if stratum is not None and not stratum.strip():
+            raise ValidationFailed("stratum", "must not be blank", stratum)
+        if identity is not None:
+            require(actor, Action.IDENTITY_EDIT)
+            self._check_identity(identity)
+        with self._ctx.uow(actor, write=True) as uow:
+            sequence = uow.session.scalar(
+                select(StudyIdSequence).where(StudyIdSequence.prefix == site).with_for_update()
+            )
+            if sequence is None:
+                sequence = StudyIdSequence(prefix=site, last_value=0)
+                uow.session.add(sequence)
+            sequence.last_value += 1
+            patient = Patient(
+                study_id=f"{site}-{sequence.last_value:04d}",
+                protocol_name=protocol.name,
+                mode=protocol.mode,
+                blinded=bool(protocol.blinded),
+                site=site,
+                stratum=stratum,
+                status=PatientStatus.REGISTERED.value,
+                registered_at=uow.now,
+                registered_by=actor.user_id,
+                voided_at=None,
+                voided_by=None,
+                void_reason=None,
+            )
+            uow.session.add(patient)
+            uow.flush()
+            if identity is not None:
+                uow.session.add(PatientIdentity(patient_id=patient.id, **identity.__dict__))
+            uow.flush()
+            view = self._view(uow, actor, patient)
+            uow.commit()
+            return view
+
+    @staticmethod
+    def _check_identity(identity: IdentityInput) -> None:
+        if not identity.family_name.strip():
+            raise ValidationFailed("family_name", "must not be blank", identity.family_name)
+        if not identity.given_name.strip():
+            raise ValidationFailed("given_name", "must not be blank", identity.given_name)
+
+    def get(self, actor: Actor, patient_id: int) -> PatientView:
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.PATIENT_READ, patient)
+            return self._view(uow, actor, patient)
+
+    def find(self, actor: Actor, study_id: str) -> PatientView:
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = uow.session.scalar(select(Patient).where(Patient.study_id == study_id))
+            if patient is None:
+                raise NotFound("patient", study_id)
+            require_patient(actor, Action.PATIENT_READ, patient)
+            return self._view(uow, actor, patient)
+
+    def list(self, actor: Actor, *, include_voided: bool = False) -> list[PatientView]:
+        """Patients the actor may read (a clinician sees clinic-mode patients only)."""
+        require(actor, Action.PATIENT_READ)
+        with self._ctx.uow(actor, write=False) as uow:
+            query = select(Patient).order_by(Patient.id)
+            if not include_voided:
+                query = query.where(Patient.voided_at.is_(None))
+            if actor.role.value == "clinician":
+                query = query.where(Patient.blinded.is_(False))
+            return [self._view(uow, actor, p) for p in uow.session.scalars(query)]
+
+    def edit(
+        self,
+        actor: Actor,
+        patient_id: int,
+        *,
+        expected_version: int,
+        reason: str,
+        site: str | None = None,
+        stratum: str | None = None,
+    ) -> PatientView:
+        """Correct the stratum (before allocation only) — the study id never changes."""
+        reason = _need_reason(reason)
+        with self._ctx.uow(actor, write=True) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.PATIENT_EDIT, patient)
+            _check_version("patient", patient.study_id, patient, expected_version)
+            if patient.voided_at is not None:
+                raise ConflictError("patient", patient.study_id, "voided records cannot be edited")
+            if stratum is not None:
+                if patient.status == PatientStatus.RANDOMIZED.value:
+                    raise ValidationFailed("stratum", "cannot change after allocation", stratum)
+                patient.stratum = stratum
+            if site is not None and site != patient.site:
+                raise ValidationFailed(
+                    "site", "the site is part of the study id and cannot change", site
+                )
+            uow.reason = reason
+            uow.flush()
+            view = self._view(uow, actor, patient)
+            uow.commit()
+            return view
+
+    def void(
+        self, actor: Actor, patient_id: int, *, expected_version: int, reason: str
+    ) -> PatientView:
+        """Void a registration made in error (nothing is deleted; the reason is audited)."""
+        reason = _need_reason(reason)
+        with self._ctx.uow(actor, write=True) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.PATIENT_VOID, patient)
+            _check_version("patient", patient.study_id, patient, expected_version)
+            if patient.voided_at is not None:
+                raise ConflictError("patient", patient.study_id, "already voided")
+            if patient.status == PatientStatus.RANDOMIZED.value:
+                raise ConflictError(
+                    "patient",
+                    patient.study_id,
+                    "a randomized patient stays in the record (withdraw instead)",
+                )
+            uow.reason = reason
+            patient.voided_at = uow.now
+            patient.voided_by = actor.user_id
+            patient.void_reason = reason
+            uow.flush()
+            view = self._view(uow, actor, patient)
+            uow.commit()
+            return view
+
+    # --- identity ------------------------------------------------------------------------------
+
+    def identity(self, actor: Actor, patient_id: int) -> IdentityView:
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.IDENTITY_READ, patient)
+            record = uow.session.scalar(
+                select(PatientIdentity).where(PatientIdentity.patient_id == patient_id)
+            )
+            if record is None:
+                raise NotFound("identity of patient", patient.study_id)
+            return IdentityView(
+                patient_id,
+                record.family_name,
+                record.given_name,
+                record.date_of_birth,
+                record.contact,
+                record.version,
+            )
+
+    def set_identity(
+        self,
+        actor: Actor,
+        patient_id: int,
+        identity: IdentityInput,
+        *,
+        expected_version: int | None,
+        reason: str | None = None,
+    ) -> IdentityView:
+        """Create (``expected_version=None``) or correct (with a reason) the identifying data."""
+        self._check_identity(identity)
+        with self._ctx.uow(actor, write=True) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.IDENTITY_EDIT, patient)
+            record = uow.session.scalar(
+                select(PatientIdentity).where(PatientIdentity.patient_id == patient_id)
+            )
+            if record is None:
+                if expected_version is not None:
+                    raise NotFound("identity of patient", patient.study_id)
+                record = PatientIdentity(patient_id=patient_id, **identity.__dict__)
+                uow.session.add(record)
+            else:
+                if expected_version is None:
+                    raise ConflictError(
+                        "identity of patient", patient.study_id, "already recorded; edit it"
+                    )
+                _check_version("identity of patient", patient.study_id, record, expected_version)
+                uow.reason = _need_reason(reason)
+                for name, value in identity.__dict__.items():
+                    setattr(record, name, value)
+            uow.flush()
+            view = IdentityView(
+                patient_id,
+                record.family_name,
+                record.given_name,
+                record.date_of_birth,
+                record.contact,
+                record.version,
+            )
+            uow.commit()
+            return view
+
+    # --- consent -------------------------------------------------------------------------------
+
+    def record_consent(self, actor: Actor, patient_id: int, consent: ConsentInput) -> ConsentView:
+        """Record informed consent; refused without a capacity assessment or missing topics."""
+        if not consent.consent_version.strip():
+            raise ValidationFailed("consent_version", "must not be blank", consent.consent_version)
+        if not consent.capacity_assessed:
+            raise ValidationFailed(
+                "capacity_assessed",
+                "consent needs a documented capacity assessment (PROTOCOL.md §1)",
+                False,
+            )
+        with self._ctx.uow(actor, write=True) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.CONSENT_RECORD, patient)
+            if patient.voided_at is not None:
+                raise ConflictError("patient", patient.study_id, "voided")
+            if consent.consent_date > uow.now.date():
+                raise ValidationFailed(
+                    "consent_date", "cannot be in the future", consent.consent_date
+                )
+            if patient.mode == "trial" and not (consent.capacity_assessor or "").strip():
+                raise ValidationFailed(
+                    "capacity_assessor",
+                    "the trial needs an independent capacity assessor (PROTOCOL.md §1)",
+                    None,
+                )
+            required = self._required_topics(patient)
+            missing = [t for t in required if t not in consent.topics]
+            if missing:
+                raise ValidationFailed(
+                    "topics",
+                    f"consent must cover {', '.join(missing)} (PROTOCOL.md §2)",
+                    list(consent.topics),
+                )
+            record = Consent(
+                patient_id=patient_id,
+                consent_version=consent.consent_version.strip(),
+                consent_date=consent.consent_date,
+                capacity_assessed=True,
+                capacity_assessor=consent.capacity_assessor,
+                capacity_note=consent.capacity_note,
+                topics=list(consent.topics),
+                recorded_by=actor.user_id,
+                recorded_at=uow.now,
+                voided_at=None,
+                voided_by=None,
+                void_reason=None,
+            )
+            uow.session.add(record)
+            uow.flush()
+            view = _consent_view(record)
+            uow.commit()
+            return view
+
+    def _required_topics(self, patient: Patient) -> tuple[str, ...]:
+        try:
+            protocol = self._ctx.protocol(patient.protocol_name)
+        except ValidationFailed:
+            protocol = None
+        declared = getattr(protocol, "consent_topics", None)
+        if declared:
+            return tuple(declared)
+        return CLINIC_CONSENT_TOPICS if patient.mode == "clinic" else ()
+
+    def consents(self, actor: Actor, patient_id: int) -> list[ConsentView]:
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.CONSENT_READ, patient)
+            rows = uow.session.scalars(
+                select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.id)
+            )
+            return [_consent_view(c) for c in rows]
+
+    # --- screening outcomes ------------------------------------------------------------------
+
+    def record_screening_outcome(
+        self,
+        actor: Actor,
+        patient_id: int,
+        *,
+        outcome: str,
+        decided_on: dt.date,
+        reasons: Sequence[str] = (),
+    ) -> ScreeningView:
+        """Eligible, screen failure or refusal; failures and refusals need reasons (CONSORT)."""
+        try:
+            result = ScreeningResult(outcome)
+        except ValueError:
+            raise ValidationFailed(
+                "outcome", f"one of {', '.join(s.value for s in ScreeningResult)}", outcome
+            ) from None
+        cleaned = [r.strip() for r in reasons if r.strip()]
+        if result is not ScreeningResult.ELIGIBLE and not cleaned:
+            raise ValidationFailed(
+                "reasons", f"a {result.value} outcome needs at least one reason", list(reasons)
+            )
+        with self._ctx.uow(actor, write=True) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.SCREENING_RECORD, patient)
+            if patient.voided_at is not None:
+                raise ConflictError("patient", patient.study_id, "voided")
+            if patient.status not in (PatientStatus.REGISTERED.value, PatientStatus.ELIGIBLE.value):
+                raise ConflictError(
+                    "patient", patient.study_id, f"screening is closed (status {patient.status})"
+                )
+            if decided_on > uow.now.date():
+                raise ValidationFailed("decided_on", "cannot be in the future", decided_on)
+            if result is ScreeningResult.ELIGIBLE and self._required_consent_missing(uow, patient):
+                raise ValidationFailed(
+                    "outcome", "eligibility needs recorded consent first", outcome
+                )
+            record = ScreeningOutcome(
+                patient_id=patient_id,
+                outcome=result.value,
+                decided_on=decided_on,
+                reasons=cleaned,
+                recorded_by=actor.user_id,
+                recorded_at=uow.now,
+                voided_at=None,
+                voided_by=None,
+                void_reason=None,
+            )
+            uow.session.add(record)
+            uow.reason = f"screening outcome: {result.value}"
+            patient.status = result.value
+            uow.flush()
+            view = _screening_view(record)
+            uow.commit()
+            return view
+
+    @staticmethod
+    def _required_consent_missing(uow: UnitOfWork, patient: Patient) -> bool:
+        return (
+            uow.session.scalar(
+                select(Consent.id).where(
+                    Consent.patient_id == patient.id, Consent.voided_at.is_(None)
+                )
+            )
+            is None
+        )
+
+    def screening_outcomes(self, actor: Actor, patient_id: int) -> list[ScreeningView]:
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.SCREENING_READ, patient)
+            rows = uow.session.scalars(
+                select(ScreeningOutcome)
+                .where(ScreeningOutcome.patient_id == patient_id)
+                .order_by(ScreeningOutcome.id)
+            )
+            return [_screening_view(s) for s in rows]
+
+
+def _consent_view(record: Consent) -> ConsentView:
+    return ConsentView(
+        record.id,
+        record.patient_id,
+        record.consent_version,
+        record.consent_date,
+        record.capacity_assessed,
+        record.capacity_assessor,
+        tuple(record.topics),
+        record.voided_at is not None,
+        record.version,
+    )
+
+
+def _screening_view(record: ScreeningOutcome) -> ScreeningView:
+    return ScreeningView(
+        record.id,
+        record.patient_id,
+        record.outcome,
+        record.decided_on,
+        tuple(record.reasons),
+        record.voided_at is not None,
+        record.version,
+    )

@@ -1,0 +1,123 @@
+"""The unit of work: one transaction per use case, and it owns the commit (STYLE.md §5).
+
+A service opens ``with ctx.uow(actor, write=True) as uow:``, does its reads and changes through
+``uow.session``, and calls ``uow.commit()`` last; leaving the block without committing rolls
+everything back, so a refused request changes nothing. The session carries the audit context
+(:func:`ketamine_ptsd.services.audit.install`), so each change's audit rows commit with it.
+
+Writers are serialized: on SQLite by ``BEGIN IMMEDIATE`` (the db adapter), on PostgreSQL by
+locking the audit chain's head row first thing. One writer at a time keeps the hash chain linear
+and rules out deadlocks between writers; the record's write rate (a clinic, a trial site) is far
+below what this allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from .access import Actor
+from .audit import AuditContext, AuditEvent, append_events, install
+from .clock import Clock
+from .errors import ConflictError
+from .records import AuditHead
+
+__all__ = ["UnitOfWork"]
+
+
+class UnitOfWork:
+    """One transaction on behalf of ``actor``; ``write=False`` for reads."""
+
+    def __init__(
+        self,
+        session_factory: Callable[..., Session],
+        clock: Clock,
+        actor: Actor,
+        *,
+        write: bool,
+    ) -> None:
+        self._factory = session_factory
+        self.clock = clock
+        self.actor = actor
+        self.write = write
+        self._committed = False
+        self.session: Session
+        self._context: AuditContext
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._factory(write=self.write)
+        self._context = AuditContext(self.actor, self.clock)
+        install(self.session, self._context)
+        if self.write:
+            head = inspect(AuditHead).local_table
+            self.session.execute(
+                select(head.c.last_seq).where(head.c.id == 1).with_for_update()
+            ).one()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed:
+                self.session.rollback()
+        finally:
+            self.session.close()
+        if isinstance(exc, StaleDataError):
+            raise ConflictError(
+                "record", None, "changed by someone else; reload and retry"
+            ) from exc
+
+    def act_as(self, actor: Actor) -> None:
+        """Switch the actor (login: the user becomes known inside the unit of work)."""
+        self.actor = actor
+        self._context.actor = actor
+
+    @property
+    def reason(self) -> str | None:
+        """Why the current edits are made (required for an edit of a saved value)."""
+        return self._context.reason
+
+    @reason.setter
+    def reason(self, value: str | None) -> None:
+        self._context.reason = value
+
+    @property
+    def now(self) -> Any:
+        return self.clock.now()
+
+    def events(self, events: Sequence[AuditEvent]) -> None:
+        """Write audit events (login, export, …) in this transaction."""
+        self.session.flush()
+        append_events(self.session, self._context, events)
+
+    def flush(self) -> None:
+        try:
+            self.session.flush()
+        except StaleDataError as exc:
+            raise ConflictError(
+                "record", None, "changed by someone else; reload and retry"
+            ) from exc
+
+    def commit(self) -> None:
+        """Commit everything done in this unit of work (audit rows included)."""
+        if not self.write:
+            raise RuntimeError("a read-only unit of work cannot commit")
+        try:
+            self.session.commit()
+        except StaleDataError as exc:
+            raise ConflictError(
+                "record", None, "changed by someone else; reload and retry"
+            ) from exc
+        except IntegrityError as exc:
+            raise ConflictError("record", None, "conflicts with a stored record") from exc
+        self._committed = True

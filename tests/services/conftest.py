@@ -1,0 +1,140 @@
+"""Fixtures for service tests: an opened database, a fixed clock, cheap hashing, one user per role."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from argon2 import PasswordHasher
+
+from ketamine_ptsd.adapters.db.engine import Database, open_database
+from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.services import Actor, FixedClock, ServiceContext, Services
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class ArmFacts:
+    id: str
+    drug: str
+    label: str
+    allocation_ratio: int = 1
+
+
+@dataclass(frozen=True)
+class ProtocolFacts:
+    """The protocol facts the record reads (the real ``core.protocol.Protocol`` has them too)."""
+
+    name: str
+    mode: str
+    blinded: bool
+    arms: tuple[ArmFacts, ...]
+
+
+#: PROTOCOL.md §3/§4: the RCT, ketamine vs midazolam, blinded; §2: the open-label clinic.
+PROTOCOLS = {
+    "rct": ProtocolFacts(
+        "rct",
+        "trial",
+        True,
+        (
+            ArmFacts("ketamine", "ketamine", "Ketamine"),
+            ArmFacts("midazolam", "midazolam", "Midazolam"),
+        ),
+    ),
+    "clinical": ProtocolFacts(
+        "clinical", "clinic", False, (ArmFacts("ketamine", "ketamine", "Ketamine"),)
+    ),
+}
+
+
+def lookup_protocol(name: str) -> ProtocolFacts:
+    return PROTOCOLS[name]
+
+
+@pytest.fixture
+def clock(start_time: dt.datetime) -> FixedClock:
+    return FixedClock(start_time)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = open_database(db_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def make_context(db: Database, clock: FixedClock, protocols=lookup_protocol) -> ServiceContext:  # type: ignore[no-untyped-def]
+    return ServiceContext(
+        session_factory=db.session_factory,
+        protocols=protocols,
+        clock=clock,
+        # RFC 9106's parameters cost ~50 ms a hash; tests use the cheapest valid ones.
+        password_hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+        seed_source=lambda: 20260302,
+    )
+
+
+@pytest.fixture
+def services(db: Database, clock: FixedClock) -> Services:
+    return Services(make_context(db, clock))
+
+
+@pytest.fixture
+def actors(services: Services) -> dict[Role, Actor]:
+    """One account per role (username = role value), all with :data:`PASSWORD`."""
+    admin = Actor.system("test-setup")
+    result = {}
+    for role in Role:
+        view = services.users.add(
+            admin,
+            username=role.value.replace("_", "-"),
+            role=role.value,
+            password=PASSWORD,
+            full_name=f"Test {role.value}",
+        )
+        result[role] = Actor(view.id, view.username, role)
+    return result
+
+
+@pytest.fixture
+def enrol(services: Services, actors: dict[Role, Actor]):  # type: ignore[no-untyped-def]
+    """``enrol(protocol_name="rct", stratum=None) -> patient id`` (see :func:`enrol_eligible`)."""
+
+    def _enrol(protocol_name: str = "rct", stratum: str | None = None) -> int:
+        return enrol_eligible(services, actors, protocol_name=protocol_name, stratum=stratum)
+
+    return _enrol
+
+
+def enrol_eligible(
+    services: Services,
+    actors: dict[Role, Actor],
+    *,
+    protocol_name: str = "rct",
+    stratum: str | None = None,
+) -> int:
+    """Register, consent and pass screening; return the patient id (ready for allocation)."""
+    from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput
+
+    investigator = actors[Role.INVESTIGATOR]
+    actor = investigator if protocol_name == "rct" else actors[Role.CLINICIAN]
+    patient = services.patients.register(
+        actor, protocol_name=protocol_name, site="YAL", stratum=stratum
+    )
+    services.patients.record_consent(
+        actor,
+        patient.id,
+        ConsentInput(
+            "v1.0", dt.date(2026, 3, 1), True, "Dr Independent", None, CLINIC_CONSENT_TOPICS
+        ),
+    )
+    services.patients.record_screening_outcome(
+        actor, patient.id, outcome="eligible", decided_on=dt.date(2026, 3, 1)
+    )
+    return patient.id
