@@ -1,0 +1,110 @@
+"""``ketamine-ptsd stats mmrm``: the SYSTEM.md JSON contract, the readable table and errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ketamine_ptsd.adapters.cli.app import build_app
+
+KEYS = {
+    "n_subjects",
+    "n_observations",
+    "covariance_structure",
+    "reml_loglik",
+    "aic",
+    "bic",
+    "covariance_parameters",
+    "fixed_effects",
+    "type3",
+    "lsmeans",
+    "differences",
+}
+
+
+@pytest.fixture
+def rct_csv(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(9)
+    rows = []
+    for i in range(30):
+        arm = "ketamine" if i < 15 else "midazolam"
+        b = rng.normal(0, 6)
+        for v, visit in enumerate(("baseline", "week1", "week2")):
+            y = 42 - v * (9 if arm == "ketamine" else 3) + b + rng.normal(0, 7)
+            rows.append({"pid": f"P{i}", "arm": arm, "visit": visit, "caps5": y})
+    df = pd.DataFrame(rows)
+    df.loc[len(df) - 1, "caps5"] = np.nan
+    path = tmp_path / "rct.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+BASE = [
+    "stats",
+    "mmrm",
+    "--subject",
+    "pid",
+    "--group",
+    "arm",
+    "--time",
+    "visit",
+    "--outcome",
+    "caps5",
+    "--time-order",
+    "baseline,week1,week2",
+]
+
+
+def test_json_has_every_contract_key_and_rct_df(rct_csv: Path) -> None:
+    out = CliRunner().invoke(build_app(), [*BASE[:2], str(rct_csv), *BASE[2:], "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert set(data) >= KEYS
+    assert (data["n_subjects"], data["n_observations"]) == (30, 89)
+    assert set(data["covariance_parameters"]) == {"between", "within"}
+    t3 = {r["effect"]: r for r in data["type3"]}
+    assert set(t3) == {"group", "time", "group:time"}
+    assert (t3["group:time"]["num_df"], t3["group:time"]["den_df"]) == (2, 55.0)
+    assert {tuple(r) for r in (sorted(x) for x in data["differences"])} == {
+        tuple(sorted(["time", "estimate", "se", "df", "t", "p", "d", "d_ci_low", "d_ci_high"]))
+    }
+    assert len(data["lsmeans"]) == 6
+
+
+@pytest.mark.parametrize("cov", ["un", "ar1", "csh", "toep"])
+@pytest.mark.parametrize("ddf", ["satterthwaite", "kenward-roger", "residual"])
+def test_every_structure_and_ddf_method_runs(rct_csv: Path, cov: str, ddf: str) -> None:
+    args = [*BASE[:2], str(rct_csv), *BASE[2:], "--covariance", cov, "--ddf", ddf, "--json"]
+    out = CliRunner().invoke(build_app(), args)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["covariance_structure"] == cov
+
+
+def test_readable_table_without_json(rct_csv: Path) -> None:
+    out = CliRunner().invoke(build_app(), [*BASE[:2], str(rct_csv), *BASE[2:]])
+    assert out.exit_code == 0, out.output
+    assert "Type 3" in out.stdout and "LS means" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--outcome", "missing_col"], "missing_col"),
+        (["--group-order", "ketamine,placebo"], "placebo"),
+        (["--covariance", "spherical"], "--covariance"),
+        (["--ddf", "containment"], "--ddf"),
+    ],
+)
+def test_errors_are_one_line_and_exit_non_zero(
+    rct_csv: Path, extra: list[str], needle: str
+) -> None:
+    out = CliRunner().invoke(build_app(), [*BASE[:2], str(rct_csv), *BASE[2:], *extra])
+    assert out.exit_code != 0
+    assert needle in out.output
+    assert "Traceback" not in out.output
+    assert len(out.output.strip().splitlines()) == 1
