@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from scipy import linalg, stats
@@ -131,6 +132,50 @@ class OrdinalFit:
     message: str
     warnings: tuple[str, ...]
     type3: tuple[Type3Test, ...] = field(default=())
+
+    @property
+    def method(self) -> str:
+        if self.nagq == 1:
+            return "Laplace"
+        return f"adaptive Gauss-Hermite quadrature ({self.nagq} nodes)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values under the keys of SYSTEM.md's ``stats ordinal`` contract, and more."""
+        return {
+            "model": "cumulative logit, random subject intercept (R ordinal::clmm parametrisation: "
+            "logit P(Y <= j) = threshold_j - (x'beta + b))",
+            "method": self.method,
+            "nagq": self.nagq,
+            "n_subjects": self.n_subjects,
+            "n_observations": self.n_observations,
+            "categories": list(self.categories),
+            "empty_categories": list(self.empty_categories),
+            "thresholds": [asdict(t) for t in self.thresholds],
+            "fixed_effects": [asdict(e) for e in self.fixed_effects],
+            "random_effects": {
+                "subject": {
+                    "variance": self.random_effect_variance,
+                    "sd": self.random_effect_sd,
+                    "log_sd_se": self.log_sd_se,
+                }
+            },
+            "loglik": self.loglik,
+            "aic": self.aic,
+            "bic": self.bic,
+            "n_parameters": self.n_parameters,
+            "type3": [asdict(t) for t in self.type3],
+            "type3_note": (
+                "test 'wald': chi2 from the Hessian covariance, F = chi2/num_df on "
+                "between-within den_df (p from F); test 'lr': chi2 = 2 x loglik difference "
+                "to a refit under the Type 3 hypothesis, den_df null (infinite), p from chi2"
+            ),
+            "converged": self.converged,
+            "iterations": self.iterations,
+            "max_abs_gradient": self.max_abs_gradient,
+            "hessian_condition": self.hessian_condition,
+            "optimizer_message": self.message,
+            "warnings": list(self.warnings),
+        }
 
 
 def fit_ordinal(
