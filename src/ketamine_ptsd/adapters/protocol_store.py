@@ -7,6 +7,7 @@ handed (STYLE.md "Our shape" §1). ``load_protocol`` refuses a protocol that fai
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
 _SUFFIXES: dict[str, Literal["yaml", "toml"]] = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 
 
+@functools.cache
 def builtin_protocol_names() -> tuple[str, ...]:
     """Names of the protocols shipped with the package (``rct``, ``clinical``)."""
     folder = resources.files("ketamine_ptsd") / "protocols"
@@ -77,8 +79,21 @@ def read_protocol(name_or_path: str | Path, search_dirs: Iterable[Path] = ()) ->
     return parse_protocol(text, fmt)
 
 
+@functools.cache
+def _load_builtin(name: str) -> Protocol:
+    # Built-in files are package data and cannot change while the process runs; a Protocol is
+    # frozen, so one parsed copy is shared.
+    return _load(name, ())
+
+
 def load_protocol(name_or_path: str | Path, search_dirs: Iterable[Path] = ()) -> Protocol:
     """A parsed protocol that passed ``validate``; ProtocolInvalid lists the problems otherwise."""
+    if str(name_or_path) in builtin_protocol_names():
+        return _load_builtin(str(name_or_path))
+    return _load(name_or_path, search_dirs)
+
+
+def _load(name_or_path: str | Path, search_dirs: Iterable[Path]) -> Protocol:
     text, fmt, where = read_protocol_text(name_or_path, search_dirs)
     protocol = parse_protocol(text, fmt)
     problems = validate(protocol)
