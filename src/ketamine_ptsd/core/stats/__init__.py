@@ -2,6 +2,10 @@
 
 # Responders, survival, power and group-sequential designs (one module each); the ``X as X``
 # form re-exports without claiming the package's ``__all__``, which other modules share.
+# Cumulative-logit mixed model for CGI-S / CGI-I (PROTOCOL.md §9).
+from ketamine_ptsd.core.stats.ordinal import OrdinalFit as OrdinalFit
+from ketamine_ptsd.core.stats.ordinal import fit_cumulative_logit as fit_cumulative_logit
+from ketamine_ptsd.core.stats.ordinal import fit_ordinal as fit_ordinal
 from ketamine_ptsd.core.stats.power import PowerResult as PowerResult
 from ketamine_ptsd.core.stats.power import SampleSizeResult as SampleSizeResult
 from ketamine_ptsd.core.stats.power import t_test_power as t_test_power
