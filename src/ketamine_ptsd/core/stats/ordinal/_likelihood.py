@@ -258,7 +258,9 @@ def _evaluate(
     return value, grad, np.concatenate(modes)
 
 
-def _hessian(prob: _Problem, x: FloatArray, b0: FloatArray, step: float = 1e-5) -> FloatArray:
+def _hessian(
+    prob: _Problem, x: FloatArray, b0: FloatArray | None, step: float = 1e-5
+) -> FloatArray:
     """Central differences of the exact gradient, 2q evaluations in one vectorised batch."""
     q = x.size
     h = step * np.maximum(1.0, np.abs(x))
@@ -311,7 +313,7 @@ def _optimise(
     hess = np.full((x.size, x.size), np.nan)
     if not want_hessian:
         return _RawFit(x, f, hess, grad, iterations, bool(res.success), str(res.message))
-    hess = _hessian(prob, x, cache["modes"])
+    hess = _hessian(prob, x, cache.get("modes"))
     for _ in range(5):
         if np.max(np.abs(grad)) < 1e-9:
             break
@@ -326,7 +328,7 @@ def _optimise(
         x, f, grad = x - step, fc, gc
         iterations += 1
     if iterations > res.nit:
-        hess = _hessian(prob, x, cache["modes"])
+        hess = _hessian(prob, x, cache.get("modes"))
     return _RawFit(x, f, hess, grad, iterations, bool(res.success), str(res.message))
 
 
