@@ -217,7 +217,7 @@ randomization_lists = Table(
     Column("protocol_name", String(64), nullable=False),
     Column("list_version", String(64), nullable=False, unique=True),
     Column("seed", String(40), nullable=False, info=ALLOCATION),
-    Column("arms", JSON, nullable=False),
+    Column("arms", JSON, nullable=False, info=ALLOCATION),
     Column("ratio", JSON, nullable=False),
     Column("block_sizes", JSON, nullable=False, info=ALLOCATION),
     Column("strata", JSON, nullable=False),
