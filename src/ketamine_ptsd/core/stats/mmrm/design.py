@@ -107,7 +107,7 @@ class Design:
                         vec[fixed[fac] - 1] = 1.0
                 else:
                     vec = np.full(k - 1, 1.0 / k)
-                block = np.asarray(np.kron(block, vec), dtype=np.float64)
+                block = np.outer(block, vec).ravel()
             parts.append(block)
         return np.concatenate(parts)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+from scipy import special
 
 __all__ = ["CohensD", "cohens_d_from_t"]
 
@@ -35,5 +35,5 @@ def cohens_d_from_t(t_value: float, n1: int, n2: int, level: float = 0.95) -> Co
     n = n1 + n2
     d = t_value * math.sqrt(1.0 / n1 + 1.0 / n2) * math.sqrt(n / (n - 2.0))
     se = math.sqrt(n / (n1 * n2) + d * d / (2.0 * n))
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    z = float(special.ndtri(0.5 + level / 2.0))
     return CohensD(d=d, ci_low=d - z * se, ci_high=d + z * se)

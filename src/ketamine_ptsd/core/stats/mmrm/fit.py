@@ -154,19 +154,55 @@ def _cs_objective(
     a_inv = np.asarray(np.linalg.inv(a), dtype=np.float64)
     beta = a_inv @ b
     e = s.sy - s.sx @ beta  # subject sums of residuals
-    quad = s.yty - float(np.sum(c * s.sy * s.sy)) - float(b @ beta)
-    dquad = -float(np.sum(dc * e * e))
+    quad = s.yty - float((c * s.sy) @ s.sy) - float(b @ beta)
+    dquad = -float((dc * e) @ e)
     dof = s.n - s.p if reml else s.n
     sigma2 = quad / dof
-    logdet_k = float(np.sum(np.log(one_kg)))
-    dlogdet_k = float(np.sum(s.k / one_kg))
+    logdet_k = float(np.log(one_kg).sum())
+    dlogdet_k = float((s.k / one_kg).sum())
     m2 = dof * (LOG_2PI + 1.0 + np.log(sigma2)) + logdet_k
     dm2 = dof * dquad / quad + dlogdet_k
     if reml:
-        m2 += 2.0 * float(np.sum(np.log(np.diag(chol))))
+        m2 += 2.0 * float(np.log(np.diag(chol)).sum())
         da = -(s.sx * dc[:, None]).T @ s.sx
-        dm2 += float(np.sum(a_inv * da))
+        dm2 += float((a_inv * da).sum())
     return float(m2), dm2, beta, a_inv, sigma2
+
+
+def _cs_secant(
+    s: _CsSums, reml: bool, lower: float
+) -> tuple[float, float, FloatArray, FloatArray, float, int] | None:
+    """Secant on the analytic derivative; None if it fails to converge inside (γ_min, ∞)."""
+    gamma = 0.5
+    try:
+        m2, dm2, beta, a_inv, sigma2 = _cs_objective(gamma, s, reml)
+        g_prev = gamma * 1.05 + 1e-3
+        d_prev = _cs_objective(g_prev, s, reml)[1]
+    except np.linalg.LinAlgError:
+        return None
+    evals = 2
+    for _ in range(60):
+        denom = dm2 - d_prev
+        if denom == 0.0 or not np.isfinite(denom):
+            return None
+        g_new = gamma - dm2 * (gamma - g_prev) / denom
+        if not g_new > lower:
+            g_new = 0.5 * (gamma + lower)
+        try:
+            m2_n, dm2_n, beta_n, a_inv_n, sigma2_n = _cs_objective(g_new, s, reml)
+        except np.linalg.LinAlgError:
+            return None
+        evals += 1
+        if not np.isfinite(m2_n):
+            return None
+        g_prev, d_prev = gamma, dm2
+        gamma, m2, dm2, beta, a_inv, sigma2 = g_new, m2_n, dm2_n, beta_n, a_inv_n, sigma2_n
+        if abs(gamma - g_prev) <= 1e-12 * max(1.0, abs(gamma)):
+            # a root of the derivative that is a minimum (objective convex there)
+            if (d_prev - dm2) * (g_prev - gamma) < 0:
+                return None
+            return gamma, m2, beta, a_inv, sigma2, evals
+    return None
 
 
 def _fit_cs_profiled(
@@ -185,35 +221,26 @@ def _fit_cs_profiled(
         except (np.linalg.LinAlgError, FloatingPointError, ValueError):
             return float("inf")
 
-    with np.errstate(all="ignore"):
-        res = minimize_scalar(obj, bounds=(-30.0, 12.0), method="bounded", options={"xatol": 1e-5})
-    u = float(res.x)
+    # Safeguarded secant iteration on d(−2l)/dγ from a moment start; Brent's bounded search
+    # over u = log(γ − γ_min) is the fallback when the secant leaves the valid range.
     warnings: list[str] = []
-    # secant polish on d(−2l)/dγ for full double precision
-    gamma = to_gamma(u)
-    try:
-        m2, dm2, beta, a_inv, sigma2 = _cs_objective(gamma, s, reml)
-    except np.linalg.LinAlgError:
-        return None
-    step = max(abs(gamma), 1e-3) * 1e-4
-    g_prev, d_prev = gamma + step, _cs_objective(gamma + step, s, reml)[1]
-    for _ in range(20):
-        denom = dm2 - d_prev
-        if denom == 0.0:
-            break
-        g_new = gamma - dm2 * (gamma - g_prev) / denom
-        if not g_new > lower:
-            break
+    evals = 0
+    result = _cs_secant(s, reml, lower)
+    if result is not None:
+        gamma, m2, beta, a_inv, sigma2, evals = result
+        u = float(np.log(gamma - lower))
+    else:
+        with np.errstate(all="ignore"):
+            res = minimize_scalar(
+                obj, bounds=(-30.0, 12.0), method="bounded", options={"xatol": 1e-10}
+            )
+        u = float(res.x)
+        evals = int(res.nfev)
+        gamma = to_gamma(u)
         try:
-            m2_new, dm2_new, beta_n, a_inv_n, sigma2_n = _cs_objective(g_new, s, reml)
+            m2, _, beta, a_inv, sigma2 = _cs_objective(gamma, s, reml)
         except np.linalg.LinAlgError:
-            break
-        if not np.isfinite(m2_new) or m2_new > m2 + 1e-9 * abs(m2):
-            break
-        g_prev, d_prev = gamma, dm2
-        gamma, m2, dm2, beta, a_inv, sigma2 = g_new, m2_new, dm2_new, beta_n, a_inv_n, sigma2_n
-        if abs(gamma - g_prev) <= 1e-13 * max(1.0, abs(gamma)):
-            break
+            return None
     at_bound = u <= -29.9 or u >= 11.9
     if at_bound:
         warnings.append(
@@ -234,7 +261,7 @@ def _fit_cs_profiled(
         loglik=-0.5 * m2,
         reml=reml,
         converged=not at_bound,
-        iterations=int(res.nfev),
+        iterations=evals,
         data=data,
         warnings=tuple(warnings),
     )

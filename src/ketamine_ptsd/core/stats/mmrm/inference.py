@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special
 
 from .ddf import DDF_METHODS, BetweenWithin, between_within, residual_df
 from .design import Design
@@ -62,7 +62,7 @@ class InferenceContext:
         se = float(np.sqrt(max(var, 0.0)))
         df = self._df_1d(lvec, df_term)
         t = est / se if se > 0 else float("nan")
-        p = float(2.0 * stats.t.sf(abs(t), df)) if np.isfinite(t) and df > 0 else float("nan")
+        p = float(2.0 * special.stdtr(df, -abs(t))) if np.isfinite(t) and df > 0 else float("nan")
         return ContrastResult(estimate=est, se=se, df=df, t=t, p=p)
 
     def _df_1d(self, lvec: FloatArray, df_term: str | None) -> float:
@@ -102,7 +102,7 @@ class InferenceContext:
             else:
                 assert self.a_theta is not None and self.dcov is not None
                 den = satterthwaite_df_f(lmat, self.fit.cov_beta, self.dcov, self.a_theta)
-        p = float(stats.f.sf(f_value, q, den)) if np.isfinite(den) and den > 0 else float("nan")
+        p = float(special.fdtrc(q, den, f_value)) if np.isfinite(den) and den > 0 else float("nan")
         return FTestResult(num_df=q, den_df=float(den), f_value=float(f_value), p=p)
 
 
