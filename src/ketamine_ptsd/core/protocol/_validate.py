@@ -24,12 +24,13 @@ once. The checks:
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import itertools
 import re
 from collections.abc import Iterable
 
-from ._base import WEEKDAYS, weekday_index
+from ._base import weekday_index
 from ._instruments import KNOWN_INSTRUMENT_IDS
 from ._protocol import Protocol
 from ._schedule import Schedule
@@ -291,7 +292,9 @@ def _check_windows_on_reference_schedules(p: Protocol) -> list[str]:
         for message in found:
             if message not in seen:
                 seen.add(message)
-                out.append(f"{message} (series starting on a {WEEKDAYS[weekday_index(day)]})")
+                out.append(
+                    f"{message} (series starting on a {calendar.day_name[weekday_index(day)]})"
+                )
     return out
 
 
