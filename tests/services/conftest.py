@@ -4,51 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from argon2 import PasswordHasher
+from service_support import PASSWORD, PROTOCOLS, ProtocolFacts  # type: ignore[import-not-found]
 
 from ketamine_ptsd.adapters.db.engine import Database, open_database
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import Actor, FixedClock, ServiceContext, Services
-
-PASSWORD = "correct horse battery"
-
-
-@dataclass(frozen=True)
-class ArmFacts:
-    id: str
-    drug: str
-    label: str
-    allocation_ratio: int = 1
-
-
-@dataclass(frozen=True)
-class ProtocolFacts:
-    """The protocol facts the record reads (the real ``core.protocol.Protocol`` has them too)."""
-
-    name: str
-    mode: str
-    blinded: bool
-    arms: tuple[ArmFacts, ...]
-
-
-#: PROTOCOL.md §3/§4: the RCT, ketamine vs midazolam, blinded; §2: the open-label clinic.
-PROTOCOLS = {
-    "rct": ProtocolFacts(
-        "rct",
-        "trial",
-        True,
-        (
-            ArmFacts("ketamine", "ketamine", "Ketamine"),
-            ArmFacts("midazolam", "midazolam", "Midazolam"),
-        ),
-    ),
-    "clinical": ProtocolFacts(
-        "clinical", "clinic", False, (ArmFacts("ketamine", "ketamine", "Ketamine"),)
-    ),
-}
 
 
 def lookup_protocol(name: str) -> ProtocolFacts:
