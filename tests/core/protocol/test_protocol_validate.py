@@ -71,7 +71,7 @@ def _assert_problem(problems_of: Any, data: dict[str, Any], fragment: str) -> No
             "rct",
             "assessments.3.window_days_before",
             4,
-            "window starts on or before the day of infusion 6",
+            "window starts before infusion 6",
         ),
         ("rct", "assessments.3.anchor.infusion", 7, "infusion 7 does not exist"),
         (
@@ -135,6 +135,21 @@ def test_inconsistency_is_reported(
     if fragment is None:  # the dissociation instrument is not rated before the infusion
         fragment = "must be rated at minute 0"
     _assert_problem(problems_of, data, fragment)
+
+
+def test_after_window_starting_before_its_infusion_is_reported(
+    builtin_dict: Any, problems_of: Any
+) -> None:
+    data = builtin_dict("rct")
+    data["assessments"][1]["anchor"]["offset_days"] = 0
+    data["assessments"][1]["window_days_before"] = 1
+    _assert_problem(problems_of, data, "window starts before infusion 1")
+
+
+def test_after_window_on_the_infusion_day_is_reported(builtin_dict: Any, problems_of: Any) -> None:
+    data = builtin_dict("rct")
+    data["assessments"][3]["window_days_before"] = 3  # Mon − 3 = Fri, the day of infusion 6
+    _assert_problem(problems_of, data, "window starts on or before the day of infusion 6")
 
 
 def test_trial_needs_two_arms(builtin_dict: Any, problems_of: Any) -> None:

@@ -81,6 +81,7 @@ def _ok() -> PreInfusionFindings:
         bp_readings=(BpReading(128, 82),),
         baseline_vitals_recorded=True,
         short_acting_benzodiazepine_taken_this_morning=False,
+        pre_infusion_ratings_recorded=True,
     )
 
 
@@ -94,6 +95,7 @@ def test_checklist_passes_when_everything_is_confirmed(rct: Protocol) -> None:
         "baseline_vitals",
         "benzodiazepine_held",
         "bp_cutoff",
+        "pre_infusion_ratings",
     }
 
 
@@ -109,6 +111,7 @@ def test_checklist_passes_when_everything_is_confirmed(rct: Protocol) -> None:
         ({"baseline_vitals_recorded": False}, "baseline vital signs not recorded"),
         ({"short_acting_benzodiazepine_taken_this_morning": True}, "held on infusion days"),
         ({"bp_readings": ()}, "no blood-pressure readings"),
+        ({"pre_infusion_ratings_recorded": None}, "ratings before the infusion not recorded"),
         ({"bp_readings": (BpReading(150, 80),) * 3}, "3 of 3 readings above 140/90"),
     ],
 )

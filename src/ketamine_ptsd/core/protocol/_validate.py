@@ -30,6 +30,7 @@ import itertools
 import re
 from collections.abc import Iterable
 
+from ..errors import InvalidInput
 from ._base import weekday_index
 from ._instruments import KNOWN_INSTRUMENT_IDS
 from ._protocol import Protocol
@@ -264,7 +265,13 @@ def _check_windows_on_reference_schedules(p: Protocol) -> list[str]:
     seen: set[str] = set()
     for day in dict.fromkeys(p.schedule.allowed_weekdays):
         first = _REFERENCE_MONDAY + dt.timedelta(days=weekday_index(day))
-        plan = plan_schedule(p, first)
+        try:
+            plan = plan_schedule(p, first)
+        except InvalidInput as exc:
+            out.append(
+                f"schedule: cannot lay out a series from a {calendar.day_name[first.weekday()]}: {exc}"
+            )
+            continue
         found: list[str] = []
         ordered = sorted(plan.assessments, key=lambda a: (a.window_start, a.window_end))
         for earlier, later in itertools.pairwise(ordered):
@@ -280,7 +287,9 @@ def _check_windows_on_reference_schedules(p: Protocol) -> list[str]:
                         f"assessments ({visit.name}): window reaches back to infusion {n - 1}"
                     )
             else:
-                if (anchor.offset_days > 0 or anchor.next_weekday) and (
+                if visit.window_start < infusions[n - 1]:
+                    found.append(f"assessments ({visit.name}): window starts before infusion {n}")
+                elif (anchor.offset_days > 0 or anchor.next_weekday) and (
                     visit.window_start <= infusions[n - 1]
                 ):
                     found.append(

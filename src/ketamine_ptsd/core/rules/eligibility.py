@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, ProtocolInvalid
 from ..protocol import Criterion, Protocol
 
 __all__ = [
@@ -111,9 +111,11 @@ def _holds(c: Criterion, value: FactValue) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(c.fact, "expected a number", value)
     if c.op == "between":
-        assert c.low is not None and c.high is not None
+        if c.low is None or c.high is None:
+            raise ProtocolInvalid([f"eligibility ({c.id}): operator between needs low and high"])
         return c.low <= value <= c.high
-    assert c.value is not None
+    if c.value is None:
+        raise ProtocolInvalid([f"eligibility ({c.id}): operator {c.op} needs a value"])
     if c.op == "ge":
         return value >= c.value
     if c.op == "gt":

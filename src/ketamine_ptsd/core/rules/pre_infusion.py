@@ -8,7 +8,7 @@ more than one above 160/90) the third reading above 140/90 fails, and so does th
 
 The checklist also confirms nil by mouth, a negative urine pregnancy test where applicable, a urine
 toxicology screen negative except for what the protocol allows (marijuana, §6), baseline vitals,
-and — in the RCT — that the morning dose of a short-acting benzodiazepine was held (§1).
+the infusion-day ratings due before the start (minute 0), and — in the RCT — that the morning dose of a short-acting benzodiazepine was held (§1).
 """
 
 from __future__ import annotations
@@ -137,6 +137,7 @@ class PreInfusionFindings:
     baseline_vitals_recorded: bool | None
     short_acting_benzodiazepine_taken_this_morning: bool | None = None
     pregnancy_risk_benefit_decision_recorded: bool = False
+    pre_infusion_ratings_recorded: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +235,17 @@ def pre_infusion_checklist(protocol: Protocol, findings: PreInfusionFindings) ->
                 else "no short-acting benzodiazepine this morning",
                 "PROTOCOL.md §1",
             )
+    before = [r for r in protocol.monitoring.ratings if r.minute == 0]
+    if before:
+        names = ", ".join(before[0].instruments)
+        ok = bool(findings.pre_infusion_ratings_recorded)
+        add(
+            "pre_infusion_ratings",
+            ok,
+            f"ratings before the infusion recorded ({names})"
+            if ok
+            else f"ratings before the infusion not recorded ({names})",
+        )
     if not findings.bp_readings:
         add("bp_cutoff", False, "no blood-pressure readings")
     else:
