@@ -1,0 +1,338 @@
+"""Registry-scale CS MMRM: a million patients from Parquet, on one machine or on Dask.
+
+Pooled clinic outcomes (SYSTEM.md capability 8, "registry scale") have far too many patients
+for a fit that holds the N×p design or the patients' covariance blocks. The CS REML of
+``outcome ~ group*time`` does not need them: as ``batched_mmrm.py`` shows, the profiled REML
+criterion, its derivatives, the GLS estimates and their covariance depend on the data only
+through sums per group and number of observed visits k — Σ m mᵀ, Σ m·s, Σ s², counts, and per
+group × visit the count and the sum of outcomes, plus Σ y² (``CSStatistics``). Those sums are
+additive over patients, so:
+
+1. each partition (a Parquet file holding whole patients) is reduced to its sums,
+2. the sums are added (a tree reduction on Dask, a loop here),
+3. the 1-D REML problem is solved once on the total, exactly as for one simulated trial.
+
+The single-machine path reads one file at a time (memory: one file plus a few kilobytes of
+sums); the Dask path maps the same reduction over ``dask.dataframe`` partitions with
+``dask.delayed`` and gives the same estimates (test: ``test_registry_mmrm.py``). A patient's rows
+must all lie in one file: the reduction checks that the subject-id ranges of the partitions do not
+overlap and refuses the data otherwise.
+
+This module does file I/O (Parquet); it stays in ``simulation`` because it is the scale-out of the
+batched fit, and it takes paths and a scheduler address from its caller.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ketamine_ptsd.core.errors import InvalidInput
+from ketamine_ptsd.simulation.batched_mmrm import (
+    BatchedMMRMResult,
+    CSStatistics,
+    fit_cs_from_statistics,
+    sufficient_statistics_cs,
+)
+
+__all__ = [
+    "PartitionSums",
+    "RegistryFit",
+    "file_sums",
+    "fit_registry",
+    "fit_registry_dask",
+    "partition_sums",
+    "write_synthetic_registry",
+]
+
+FloatArray = npt.NDArray[np.float64]
+COLUMNS = ("subject", "group", "time", "outcome")
+
+
+@dataclass(frozen=True)
+class PartitionSums:
+    """The CS sums of one partition, with its subject-id range for the no-straddling check."""
+
+    stats: CSStatistics
+    subject_min: int
+    subject_max: int
+    n_rows: int
+
+
+def partition_sums(
+    frame: pd.DataFrame, group_levels: Sequence[str], time_levels: Sequence[Any]
+) -> PartitionSums:
+    """Reduce one partition (long format: subject, group, time, outcome) to CS sums."""
+    frame = frame[list(COLUMNS)]
+    frame = frame[frame["outcome"].notna()]
+    n_groups, n_times = len(group_levels), len(time_levels)
+    if len(frame) == 0:
+        empty = sufficient_statistics_cs(
+            np.zeros((1, 0, n_times)),
+            np.zeros((1, 0, n_times), bool),
+            np.zeros(0, np.int64),
+            n_groups,
+        )
+        return PartitionSums(empty, np.iinfo(np.int64).max, np.iinfo(np.int64).min, 0)
+    subj_ids, subj_code = np.unique(frame["subject"].to_numpy(), return_inverse=True)
+    time_code = _codes(frame["time"], time_levels, "time")
+    group_code = _codes(frame["group"], group_levels, "group")
+    n_subj = subj_ids.size
+    y = np.zeros((n_subj, n_times))
+    observed = np.zeros((n_subj, n_times), dtype=bool)
+    if np.unique(subj_code * n_times + time_code).size != len(frame):
+        raise InvalidInput("time", "a subject has two rows for the same time")
+    y[subj_code, time_code] = frame["outcome"].to_numpy(dtype=np.float64)
+    observed[subj_code, time_code] = True
+    arm = np.zeros(n_subj, dtype=np.int64)
+    arm[subj_code] = group_code
+    if (arm[subj_code] != group_code).any():
+        raise InvalidInput("group", "a subject changes group between rows")
+    stats = sufficient_statistics_cs(y[None], observed[None], arm, n_groups)
+    ids = subj_ids if np.issubdtype(subj_ids.dtype, np.integer) else None
+    lo = int(ids.min()) if ids is not None else 0
+    hi = int(ids.max()) if ids is not None else -1
+    return PartitionSums(stats, lo, hi, len(frame))
+
+
+def _codes(column: pd.Series, levels: Sequence[Any], name: str) -> npt.NDArray[np.int64]:
+    codes = np.asarray(pd.Index(list(levels)).get_indexer(column.to_numpy()), dtype=np.int64)
+    if (codes < 0).any():
+        bad = column[codes < 0].iloc[0]
+        raise InvalidInput(name, f"level {bad!r} is not one of {list(levels)}", bad)
+    return codes
+
+
+def _check_ranges(ranges: Sequence[tuple[int, int, int]]) -> None:
+    """Refuse partitions whose subject-id ranges overlap (a patient split across files)."""
+    spans = sorted((lo, hi) for lo, hi, n in ranges if n > 0)
+    for (_, hi), (lo, _) in itertools.pairwise(spans):
+        if lo <= hi:
+            raise InvalidInput(
+                "subject", "subject ids of two partitions overlap: keep each patient in one file"
+            )
+
+
+def _range(p: PartitionSums) -> tuple[int, int, int]:
+    return p.subject_min, p.subject_max, p.n_rows
+
+
+def _combine(parts: Sequence[PartitionSums]) -> CSStatistics:
+    """Add partition sums after checking that no subject straddles two partitions."""
+    _check_ranges([_range(p) for p in parts])
+    return functools.reduce(lambda a, b: a + b, (p.stats for p in parts))
+
+
+def _add(a: PartitionSums, b: PartitionSums) -> PartitionSums:
+    return PartitionSums(
+        a.stats + b.stats,
+        min(a.subject_min, b.subject_min),
+        max(a.subject_max, b.subject_max),
+        a.n_rows + b.n_rows,
+    )
+
+
+@dataclass(frozen=True)
+class RegistryFit:
+    """A registry-scale CS MMRM fit (one set of results; arrays of the batched result, b = 0)."""
+
+    result: BatchedMMRMResult
+    group_levels: tuple[str, ...]
+    time_levels: tuple[Any, ...]
+    n_partitions: int
+
+    def summary(self) -> dict[str, object]:
+        r = self.result
+        return {
+            "n_subjects": int(r.n_subjects[0]),
+            "n_observations": int(r.n_observations[0]),
+            "n_partitions": self.n_partitions,
+            "covariance_parameters": {
+                "between": float(r.between[0]),  # type: ignore[index]
+                "within": float(r.within[0]),  # type: ignore[index]
+            },
+            "reml_loglik": float(r.reml_loglik[0]),
+            "converged": bool(r.converged[0]),
+            "lsmeans": [
+                {"group": g, "time": t, "estimate": float(r.lsmeans[0, a, i])}
+                for a, g in enumerate(self.group_levels)
+                for i, t in enumerate(self.time_levels)
+            ],
+            "differences": [
+                {
+                    "time": t,
+                    "estimate": float(r.diff[0, i]),
+                    "se": float(r.diff_se[0, i]),
+                    "df": float(r.diff_df[0]),
+                    "p": float(r.diff_p[0, i]),
+                }
+                for i, t in enumerate(self.time_levels)
+            ],
+            "type3": [
+                {
+                    "effect": k,
+                    "num_df": r.type3_num_df[k],
+                    "den_df": float(r.type3_den_df[k][0]),
+                    "F": float(r.type3_f[k][0]),
+                    "p": float(r.type3_p[k][0]),
+                }
+                for k in r.type3_f
+            ],
+        }
+
+
+def file_sums(
+    path: str | Path, group_levels: Sequence[str], time_levels: Sequence[Any]
+) -> PartitionSums:
+    """Read one Parquet file (the four columns only) and reduce it to its CS sums."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=list(COLUMNS))
+    return partition_sums(table.to_pandas(), group_levels, time_levels)
+
+
+def _parquet_files(path: str | Path) -> list[Path]:
+    p = Path(path)
+    files = sorted(p.glob("*.parquet")) if p.is_dir() else [p]
+    if not files:
+        raise InvalidInput("path", "no Parquet files found", str(path))
+    return files
+
+
+def fit_registry(
+    path: str | Path, group_levels: Sequence[str], time_levels: Sequence[Any]
+) -> RegistryFit:
+    """Fit the CS MMRM to a directory of Parquet files, one file in memory at a time."""
+    files = _parquet_files(path)
+    st = _combine([file_sums(f, group_levels, time_levels) for f in files])
+    return RegistryFit(
+        fit_cs_from_statistics(st), tuple(group_levels), tuple(time_levels), len(files)
+    )
+
+
+def fit_registry_dask(
+    path: str | Path,
+    group_levels: Sequence[str],
+    time_levels: Sequence[Any],
+    *,
+    scheduler: str | None = None,
+    client: Any = None,
+    n_workers: int = 2,
+    threads_per_worker: int = 1,
+    processes: bool = True,
+) -> RegistryFit:
+    """The same fit with the per-partition reduction on Dask.
+
+    ``client`` uses an existing ``distributed.Client``; else ``scheduler`` (an address such as
+    ``tcp://10.0.0.5:8786``) connects to a running cluster; else a ``LocalCluster`` with
+    ``n_workers`` × ``threads_per_worker`` is started for the call and closed after it. The
+    Parquet path must be readable by every worker (shared or object storage for a real
+    cluster). Partitions are the Parquet files, each reduced by :func:`file_sums` in a
+    ``dask.delayed`` task and summed by a pairwise tree of tasks, so a patient kept in one
+    file stays in one partition. (``dask.dataframe.read_parquet`` would do the same reading
+    but, with pandas 3.1, warns from inside dask on every partition.)
+    """
+    import dask
+    from distributed import Client, LocalCluster
+
+    files = _parquet_files(path)
+    sums = [dask.delayed(file_sums)(str(f), tuple(group_levels), tuple(time_levels)) for f in files]
+    ranges = [dask.delayed(_range)(s) for s in sums]
+    level = sums
+    while len(level) > 1:
+        level = [
+            dask.delayed(_add)(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
+            for i in range(0, len(level), 2)
+        ]
+    total_graph = level[0]
+
+    def run(c: Any) -> tuple[PartitionSums, list[tuple[int, int, int]]]:
+        total, rng = c.compute([total_graph, ranges], sync=True)
+        return total, rng
+
+    if client is not None:
+        total, rng = run(client)
+    elif scheduler is not None:
+        with Client(scheduler) as c:
+            total, rng = run(c)
+    else:
+        with (
+            LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=threads_per_worker,
+                processes=processes,
+                dashboard_address=None,
+            ) as cluster,
+            Client(cluster) as c,
+        ):
+            total, rng = run(c)
+    _check_ranges(rng)
+    return RegistryFit(
+        fit_cs_from_statistics(total.stats), tuple(group_levels), tuple(time_levels), len(sums)
+    )
+
+
+def write_synthetic_registry(
+    directory: str | Path,
+    n_patients: int,
+    n_visits: int,
+    rng: np.random.Generator,
+    *,
+    n_files: int = 16,
+    group_levels: Sequence[str] = ("ketamine", "usual-care"),
+    between: float = 76.1,
+    within: float = 40.5,
+    dropout_per_visit: float = 0.03,
+) -> list[Path]:
+    """Write a synthetic registry (long format, each patient in one file) for tests and benches.
+
+    Outcomes follow a CAPS-5-like course (start 41, falling over visits, faster in the first
+    group) with the RCT's CS variances (PROTOCOL.md §10 calibration in ``design.py``) and
+    monotone dropout; written file by file so memory stays at one file's worth.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    bounds = np.linspace(0, n_patients, n_files + 1).astype(np.int64)
+    n_groups = len(group_levels)
+    slope = np.linspace(-2.0, -0.8, n_groups)
+    visits = np.arange(n_visits)
+    paths = []
+    for f in range(n_files):
+        ids = np.arange(bounds[f], bounds[f + 1], dtype=np.int64)
+        n = ids.size
+        grp = rng.integers(0, n_groups, n)
+        mean = 41.0 + slope[grp][:, None] * np.minimum(visits, 4)[None, :]
+        y = (
+            mean
+            + np.sqrt(between) * rng.standard_normal((n, 1))
+            + np.sqrt(within) * rng.standard_normal((n, n_visits))
+        )
+        u = rng.random((n, n_visits))
+        u[:, 0] = 1.0
+        seen = np.logical_and.accumulate(u >= dropout_per_visit, axis=1)
+        rows, cols = np.nonzero(seen)
+        table = pa.table(
+            {
+                "subject": ids[rows],
+                "group": pa.array(
+                    np.asarray(group_levels, dtype=object)[grp[rows]]
+                ).dictionary_encode(),
+                "time": cols.astype(np.int16),
+                "outcome": y[rows, cols],
+            }
+        )
+        path = out / f"part-{f:04d}.parquet"
+        pq.write_table(table, path)
+        paths.append(path)
+    return paths
