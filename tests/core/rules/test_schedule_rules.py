@@ -75,16 +75,18 @@ def test_follow_up_weekly_to_four_weeks_then_monthly_to_six_months(rct: Protocol
         "2024-04-01",
         "2024-04-08",
         "2024-04-15",
-        # month 1 (Apr 18) would crowd week 4, so monthly visits start at month 2
-        "2024-05-18",
+        # month 1 (Apr 18) would crowd week 4, so monthly visits start at month 2;
+        # a weekend date moves to the nearest weekday (Sat May 18 -> Fri 17, Sun Aug 18 -> Mon 19)
+        "2024-05-17",
         "2024-06-18",
         "2024-07-18",
-        "2024-08-18",
+        "2024-08-19",
         "2024-09-18",
     ]
     assert plan.follow_up[0].name == "follow-up week 1"
     assert plan.follow_up[-1].name == "follow-up month 6"
     assert plan.follow_up[0].window_start == _d("2024-03-22")
+    assert all(v.target.weekday() < 5 for v in plan.follow_up)
 
 
 @pytest.mark.parametrize(

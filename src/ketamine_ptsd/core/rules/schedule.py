@@ -148,6 +148,16 @@ def plan_schedule(protocol: Protocol, first_infusion: dt.date) -> SchedulePlan:
     return SchedulePlan(infusions, tuple(assessments), follow_up)
 
 
+def _clinic_day(day: dt.date) -> dt.date:
+    """A monthly visit that lands on a weekend moves to the nearest weekday (Saturday to Friday,
+    Sunday to Monday), so the target itself is a day the clinic is open."""
+    if day.weekday() == 5:
+        return day - dt.timedelta(days=1)
+    if day.weekday() == 6:
+        return day + dt.timedelta(days=1)
+    return day
+
+
 def follow_up_visits(protocol: Protocol, primary_day: dt.date) -> tuple[PlannedVisit, ...]:
     """Weekly then monthly visits after the primary outcome day (§5)."""
     f = protocol.follow_up
@@ -159,7 +169,7 @@ def follow_up_visits(protocol: Protocol, primary_day: dt.date) -> tuple[PlannedV
     ]
     last = visits[-1].target if visits else primary_day
     for month in range(1, f.monthly_until_month + 1):
-        day = add_months(primary_day, month)
+        day = _clinic_day(add_months(primary_day, month))
         if (day - last).days > 2 * f.window_days:
             visits.append(PlannedVisit(f"follow-up month {month}", day, day - width, day + width))
             last = day
