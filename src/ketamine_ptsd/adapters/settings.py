@@ -45,7 +45,7 @@ def _normalise(value: str) -> str:
     backend = url.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise ValueError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
-    if backend == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
+    if backend == "postgresql" and url.drivername in ("postgresql", "postgresql+psycopg2"):
         url = url.set(drivername="postgresql+psycopg")
         return url.render_as_string(hide_password=False)
     return value

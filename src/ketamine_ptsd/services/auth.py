@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ketamine_ptsd.core.roles import Action, Role
 
@@ -217,13 +217,12 @@ class AuthService:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         if ok and user.active:
-            user.failed_logins = 0
-            user.locked_until = None
+            self._set_throttle(uow, user, failed_logins=0, locked_until=None)
             if self._ctx.password_hasher.check_needs_rehash(user.password_hash):
                 uow.reason = "password re-hashed with current parameters"
                 user.password_hash = self._ctx.password_hasher.hash(password)
             return True
-        user.failed_logins += 1
+        failed, locked_until = user.failed_logins + 1, user.locked_until
         events = [
             AuditEvent(
                 "login_failed",
@@ -232,9 +231,8 @@ class AuthService:
                 reason="account inactive" if not user.active else "wrong password",
             )
         ]
-        if user.failed_logins >= policy.max_failed_logins:
-            user.failed_logins = 0
-            user.locked_until = now + policy.lockout
+        if failed >= policy.max_failed_logins:
+            failed, locked_until = 0, now + policy.lockout
             events.append(
                 AuditEvent(
                     "account_locked",
@@ -242,12 +240,24 @@ class AuthService:
                     str(user.id),
                     "locked_until",
                     None,
-                    encode_value(user.locked_until),
+                    encode_value(locked_until),
                 )
             )
-        uow.flush()
+        self._set_throttle(uow, user, failed_logins=failed, locked_until=locked_until)
         uow.events(events)
         return False
+
+    @staticmethod
+    def _set_throttle(
+        uow: UnitOfWork, user: User, *, failed_logins: int, locked_until: dt.datetime | None
+    ) -> None:
+        """Bookkeeping of failed logins: a plain UPDATE, so the account's version (the optimistic
+        lock an administrator's edit relies on) does not move on every failed login."""
+        uow.session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=failed_logins, locked_until=locked_until)
+        )
 
     def login(self, username: str, password: str) -> LoginResult:
         """Check the password and open a session, or raise AuthenticationFailed/AccountLocked."""

@@ -34,13 +34,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() not in (
-        "psycopg",
-        "",
-    ):
-        raise ValueError("PostgreSQL URLs must use psycopg 3: postgresql+psycopg://...")
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "":
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.drivername != "postgresql+psycopg":
+            raise ValueError("PostgreSQL URLs must use psycopg 3: postgresql+psycopg://...")
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
 

@@ -1,0 +1,185 @@
+"""Registration, identity, consent (PROTOCOL.md §1, §2), screening outcomes, voiding."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.services import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    Services,
+    ValidationFailed,
+)
+from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
+
+
+def test_study_ids_are_site_prefix_and_sequence(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
+    investigator = actors[Role.INVESTIGATOR]
+    ids = [
+        services.patients.register(investigator, protocol_name="rct", site=s).study_id
+        for s in ("YAL", "YAL", "VA")
+    ]
+    assert ids == ["YAL-0001", "YAL-0002", "VA-0001"]
+
+
+def test_identity_is_readable_only_by_identity_roles(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
+    patient = services.patients.register(
+        actors[Role.INVESTIGATOR],
+        protocol_name="rct",
+        site="YAL",
+        identity=IdentityInput("Doe", "Jane", dt.date(1980, 5, 1)),
+    )
+    assert services.patients.identity(actors[Role.ADMINISTRATOR], patient.id).family_name == "Doe"
+    for role in (Role.NURSE, Role.OUTCOME_RATER, Role.MONITOR, Role.STATISTICIAN, Role.PHARMACIST):
+        with pytest.raises(PermissionDenied):
+            services.patients.identity(actors[role], patient.id)
+    assert "Doe" not in repr(services.patients.get(actors[Role.NURSE], patient.id))
+
+
+def test_clinicians_work_only_with_open_label_clinic_patients(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
+    trial_patient = services.patients.register(
+        actors[Role.INVESTIGATOR], protocol_name="rct", site="YAL"
+    )
+    clinician = actors[Role.CLINICIAN]
+    clinic_patient = services.patients.register(clinician, protocol_name="clinical", site="CLN")
+    with pytest.raises(PermissionDenied):
+        services.patients.get(clinician, trial_patient.id)
+    with pytest.raises(ValidationFailed):
+        services.patients.register(clinician, protocol_name="rct", site="YAL")
+    assert [p.id for p in services.patients.list(clinician)] == [clinic_patient.id]
+
+
+def test_clinic_consent_must_cover_every_topic_of_section_2(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
+    clinician = actors[Role.CLINICIAN]
+    patient = services.patients.register(clinician, protocol_name="clinical", site="CLN")
+    partial = ConsentInput("v2", dt.date(2026, 3, 1), True, None, None, CLINIC_CONSENT_TOPICS[:-1])
+    with pytest.raises(ValidationFailed) as excinfo:
+        services.patients.record_consent(clinician, patient.id, partial)
+    assert excinfo.value.field == "topics" and "maintenance_plan" in excinfo.value.message
+    assert services.patients.consents(clinician, patient.id) == []
+    full = ConsentInput("v2", dt.date(2026, 3, 1), True, None, None, CLINIC_CONSENT_TOPICS)
+    assert (
+        services.patients.record_consent(clinician, patient.id, full).topics
+        == CLINIC_CONSENT_TOPICS
+    )
+
+
+@pytest.mark.parametrize(
+    ("consent", "field"),
+    [
+        (ConsentInput("v1", dt.date(2026, 3, 1), False, "Dr C"), "capacity_assessed"),
+        (ConsentInput("v1", dt.date(2026, 3, 1), True, None), "capacity_assessor"),
+        (ConsentInput("v1", dt.date(2026, 3, 9), True, "Dr C"), "consent_date"),
+        (ConsentInput(" ", dt.date(2026, 3, 1), True, "Dr C"), "consent_version"),
+    ],
+)
+def test_trial_consent_needs_an_independent_capacity_assessment(
+    services: Services, actors, consent, field
+) -> None:  # type: ignore[no-untyped-def]
+    investigator = actors[Role.INVESTIGATOR]
+    patient = services.patients.register(investigator, protocol_name="rct", site="YAL")
+    with pytest.raises(ValidationFailed) as excinfo:
+        services.patients.record_consent(investigator, patient.id, consent)
+    assert excinfo.value.field == field
+
+
+def test_screen_failures_and_refusals_are_kept_with_reasons(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
+    investigator = actors[Role.INVESTIGATOR]
+    failed = services.patients.register(investigator, protocol_name="rct", site="YAL")
+    declined = services.patients.register(investigator, protocol_name="rct", site="YAL")
+    with pytest.raises(ValidationFailed) as excinfo:
+        services.patients.record_screening_outcome(
+            investigator, failed.id, outcome="screen_failed", decided_on=dt.date(2026, 3, 1)
+        )
+    assert excinfo.value.field == "reasons"
+    services.patients.record_screening_outcome(
+        investigator,
+        failed.id,
+        outcome="screen_failed",
+        decided_on=dt.date(2026, 3, 1),
+        reasons=["CAPS-5 total below 30 (PROTOCOL.md §1)"],
+    )
+    services.patients.record_screening_outcome(
+        investigator,
+        declined.id,
+        outcome="declined",
+        decided_on=dt.date(2026, 3, 1),
+        reasons=["did not want infusions"],
+    )
+    assert services.patients.get(investigator, failed.id).status == "screen_failed"
+    assert services.patients.screening_outcomes(actors[Role.MONITOR], declined.id)[0].reasons == (
+        "did not want infusions",
+    )
+    with pytest.raises(ConflictError):
+        services.patients.record_screening_outcome(
+            investigator, failed.id, outcome="eligible", decided_on=dt.date(2026, 3, 1)
+        )
+
+
+def test_eligibility_needs_consent(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
+    investigator = actors[Role.INVESTIGATOR]
+    patient = services.patients.register(investigator, protocol_name="rct", site="YAL")
+    with pytest.raises(ValidationFailed):
+        services.patients.record_screening_outcome(
+            investigator, patient.id, outcome="eligible", decided_on=dt.date(2026, 3, 1)
+        )
+
+
+def test_a_stale_edit_is_refused_with_a_conflict(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
+    investigator = actors[Role.INVESTIGATOR]
+    patient = services.patients.register(investigator, protocol_name="rct", site="YAL")
+    services.patients.edit(
+        investigator,
+        patient.id,
+        expected_version=patient.version,
+        reason="stratum known",
+        stratum="male",
+    )
+    with pytest.raises(ConflictError):
+        services.patients.edit(
+            investigator,
+            patient.id,
+            expected_version=patient.version,
+            reason="other",
+            stratum="female",
+        )
+    assert services.patients.get(investigator, patient.id).stratum == "male"
+
+
+def test_voiding_keeps_the_record_with_its_reason(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
+    investigator = actors[Role.INVESTIGATOR]
+    patient = services.patients.register(investigator, protocol_name="rct", site="YAL")
+    with pytest.raises(ValidationFailed):
+        services.patients.void(
+            investigator, patient.id, expected_version=patient.version, reason=""
+        )
+    services.patients.void(
+        investigator, patient.id, expected_version=patient.version, reason="registered twice"
+    )
+    assert services.patients.list(investigator) == []
+    voided = services.patients.list(investigator, include_voided=True)
+    assert [(p.voided, p.void_reason) for p in voided] == [(True, "registered twice")]
+    events = services.audit.entries(
+        actors[Role.ADMINISTRATOR], table_name="patients", record_id=str(patient.id)
+    )
+    assert any(e.event == "void" and e.reason == "registered twice" for e in events)
+
+
+def test_invalid_registrations_change_nothing(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
+    investigator = actors[Role.INVESTIGATOR]
+    before = services.audit.count(actors[Role.ADMINISTRATOR])
+    for kwargs, field in (
+        ({"site": "y"}, "site"),
+        ({"site": "YAL", "protocol_name": "nope"}, "protocol_name"),
+    ):
+        with pytest.raises(ValidationFailed) as excinfo:
+            services.patients.register(investigator, **{"protocol_name": "rct", **kwargs})
+        assert excinfo.value.field == field
+    with pytest.raises(NotFound):
+        services.patients.get(investigator, 999)
+    assert services.audit.count(actors[Role.ADMINISTRATOR]) == before
+    assert services.patients.list(investigator) == []
