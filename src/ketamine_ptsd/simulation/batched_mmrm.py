@@ -181,7 +181,7 @@ def sufficient_statistics_cs(
     s_i = yz.sum(axis=2)
     arm_onehot = np.eye(n_arms)[arm]  # [N, A]
     k_onehot = (n_i[:, :, None] == np.arange(1, n_times + 1)).astype(np.float64)  # [B, N, K]
-    e = np.einsum("na,bnk->bnak", arm_onehot, k_onehot).reshape(m.shape[0], m.shape[1], -1)
+    e = (arm_onehot[None, :, :, None] * k_onehot[:, :, None, :]).reshape(m.shape[0], m.shape[1], -1)
     outer = (m[:, :, :, None] * m[:, :, None, :]).reshape(m.shape[0], m.shape[1], -1)
     et = e.transpose(0, 2, 1)
     shape = (m.shape[0], n_arms, n_times)
@@ -190,8 +190,8 @@ def sufficient_statistics_cs(
         mask_outer=np.matmul(et, outer).reshape(*shape, n_times, n_times),
         mask_sum=np.matmul(et, m * s_i[:, :, None]).reshape(*shape, n_times),
         sum_sq_subject=np.matmul(et, (s_i * s_i)[:, :, None]).reshape(shape),
-        visit_count=np.einsum("na,bnt->bat", arm_onehot, m),
-        visit_sum=np.einsum("na,bnt->bat", arm_onehot, yz),
+        visit_count=np.matmul(arm_onehot.T, m),
+        visit_sum=np.matmul(arm_onehot.T, yz),
         sum_sq=(yz * yz).sum(axis=(1, 2)),
     )
 

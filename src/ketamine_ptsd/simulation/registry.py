@@ -88,7 +88,8 @@ def partition_sums(
     n_subj = subj_ids.size
     y = np.zeros((n_subj, n_times))
     observed = np.zeros((n_subj, n_times), dtype=bool)
-    if np.unique(subj_code * n_times + time_code).size != len(frame):
+    cell = subj_code * n_times + time_code
+    if np.bincount(cell, minlength=n_subj * n_times).max() > 1:
         raise InvalidInput("time", "a subject has two rows for the same time")
     y[subj_code, time_code] = frame["outcome"].to_numpy(dtype=np.float64)
     observed[subj_code, time_code] = True
