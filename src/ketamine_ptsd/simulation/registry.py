@@ -241,16 +241,16 @@ def fit_registry_dask(
     file stays in one partition. (``dask.dataframe.read_parquet`` would do the same reading
     but, with pandas 3.1, warns from inside dask on every partition.)
     """
-    import dask
+    from dask.delayed import delayed
     from distributed import Client, LocalCluster
 
     files = _parquet_files(path)
-    sums = [dask.delayed(file_sums)(str(f), tuple(group_levels), tuple(time_levels)) for f in files]
-    ranges = [dask.delayed(_range)(s) for s in sums]
+    sums = [delayed(file_sums)(str(f), tuple(group_levels), tuple(time_levels)) for f in files]
+    ranges = [delayed(_range)(s) for s in sums]
     level = sums
     while len(level) > 1:
         level = [
-            dask.delayed(_add)(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
+            delayed(_add)(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
             for i in range(0, len(level), 2)
         ]
     total_graph = level[0]
@@ -262,17 +262,17 @@ def fit_registry_dask(
     if client is not None:
         total, rng = run(client)
     elif scheduler is not None:
-        with Client(scheduler) as c:
+        with Client(scheduler) as c:  # type: ignore[no-untyped-call]
             total, rng = run(c)
     else:
         with (
-            LocalCluster(
+            LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=n_workers,
                 threads_per_worker=threads_per_worker,
                 processes=processes,
                 dashboard_address=None,
             ) as cluster,
-            Client(cluster) as c,
+            Client(cluster) as c,  # type: ignore[no-untyped-call]
         ):
             total, rng = run(c)
     _check_ranges(rng)
