@@ -6,16 +6,11 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from argon2 import PasswordHasher
-from service_support import PASSWORD, PROTOCOLS, ProtocolFacts  # type: ignore[import-not-found]
+from service_support import PASSWORD, make_context  # type: ignore[import-not-found]
 
 from ketamine_ptsd.adapters.db.engine import Database, open_database
 from ketamine_ptsd.core.roles import Role
-from ketamine_ptsd.services import Actor, FixedClock, ServiceContext, Services
-
-
-def lookup_protocol(name: str) -> ProtocolFacts:
-    return PROTOCOLS[name]
+from ketamine_ptsd.services import Actor, FixedClock, Services
 
 
 @pytest.fixture
@@ -30,17 +25,6 @@ def db(db_url: str) -> Iterator[Database]:
         yield database
     finally:
         database.dispose()
-
-
-def make_context(db: Database, clock: FixedClock, protocols=lookup_protocol) -> ServiceContext:  # type: ignore[no-untyped-def]
-    return ServiceContext(
-        session_factory=db.session_factory,
-        protocols=protocols,
-        clock=clock,
-        # RFC 9106's parameters cost ~50 ms a hash; tests use the cheapest valid ones.
-        password_hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
-        seed_source=lambda: 20260302,
-    )
 
 
 @pytest.fixture

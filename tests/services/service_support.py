@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from argon2 import PasswordHasher
+
+from ketamine_ptsd.adapters.db.engine import Database
+from ketamine_ptsd.services import FixedClock, ServiceContext
+
 PASSWORD = "correct horse battery"
 
 
@@ -40,3 +45,18 @@ PROTOCOLS = {
         "clinical", "clinic", False, (ArmFacts("ketamine", "ketamine", "Ketamine"),)
     ),
 }
+
+
+def lookup_protocol(name: str) -> ProtocolFacts:
+    return PROTOCOLS[name]
+
+
+def make_context(db: Database, clock: FixedClock, protocols=lookup_protocol) -> ServiceContext:  # type: ignore[no-untyped-def]
+    return ServiceContext(
+        session_factory=db.session_factory,
+        protocols=protocols,
+        clock=clock,
+        # RFC 9106's parameters cost ~50 ms a hash; tests use the cheapest valid ones.
+        password_hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+        seed_source=lambda: 20260302,
+    )

@@ -82,8 +82,8 @@ def allocation_visibility(session: Session, actor: Actor, patient: Patient) -> b
     """May ``actor`` see which drug ``patient`` receives?
 
     Pharmacist: always (the list is theirs). Clinician: open-label clinic patients only.
-    Investigator: only after an emergency unblinding of this patient. Statistician: only under
-    a full analysis sanction (see :func:`analysis_unblinding`). Everyone else: never.
+    Investigator: only after an emergency unblinding of this patient. Everyone else: never — a
+    sanctioned statistician sees arms only through the analysis dataset (services/analysis.py).
     """
     if actor.role is Role.PHARMACIST:
         return True

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
+from ketamine_ptsd.core.errors import DomainError
+
 from .access import Actor
 from .clock import Clock, SystemClock
 from .errors import ValidationFailed
@@ -84,5 +86,5 @@ class ServiceContext:
         """The protocol called ``name``, or ValidationFailed naming ``protocol_name``."""
         try:
             return self.protocols(name)
-        except (KeyError, LookupError, FileNotFoundError, ValueError) as exc:
+        except (KeyError, LookupError, FileNotFoundError, ValueError, DomainError) as exc:
             raise ValidationFailed("protocol_name", "unknown protocol", name) from exc
