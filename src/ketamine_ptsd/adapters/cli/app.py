@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "simulate_cmds",  # simulate power / ...
     "admin_cmds",  # db upgrade, users add, audit verify, backup / restore
     "main_cmds",  # demo, serve, report
+    "serve_cmd",  # serve (the web app and the REST API)
 )
 
 

@@ -1,0 +1,19 @@
+"""The REST API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``).
+
+Token authentication for scripts: ``POST /api/v1/auth/login`` returns the service layer's session
+token; send it as ``Authorization: Bearer <token>``. The browser's own cookie also works (the page
+script's live scoring), with the CSRF header on writes. Every call goes through the same services
+as the pages, so the same role checks and the same blind apply.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import auth, instruments, patients, users
+
+router = APIRouter()
+for _module in (auth, patients, instruments, users):
+    router.include_router(_module.router)
+
+__all__ = ["router"]

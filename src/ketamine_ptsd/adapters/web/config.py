@@ -1,0 +1,41 @@
+"""Settings of the web app, built in the entry point and passed to ``create_app`` (STYLE.md §6).
+
+Nothing here reads the environment at import time. ``secret_key`` signs the CSRF tokens and the
+idle-timeout stamp; when none is given a random one is drawn at start-up, so a restart signs
+everyone out (the safe failure). ``cookie_secure`` must be on behind HTTPS; it is off by default
+because ``serve`` binds to the loopback interface (SYSTEM.md §Main commands).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["WebSettings"]
+
+
+def _random_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """How one web instance runs.
+
+    ``idle_timeout_minutes``: a browser session unused this long is closed (the bedside tablet
+    left on a trolley); the service layer's own session expiry (12 h) still applies on top.
+    ``login_failures_per_client`` within ``login_window_minutes`` from one client address are
+    answered 429 before any password is checked — the per-account lockout of ``AuthService``
+    protects accounts; this protects the server from password spraying across accounts.
+    """
+
+    database_url: str
+    secret_key: str = field(default_factory=_random_key, repr=False)
+    idle_timeout_minutes: int = 30
+    cookie_secure: bool = False
+    login_failures_per_client: int = 20
+    login_window_minutes: int = 15
+    protocol_dirs: Sequence[Path] = ()
+    site: str = "SITE"

@@ -1,0 +1,1 @@
+"""Page routes, one module per resource: parse the form, call a service, render (STYLE.md §6)."""

@@ -1,0 +1,269 @@
+"""Patients: the list, registration, the patient page (timeline), consent, screening outcome,
+allocation and emergency unblinding (PROTOCOL.md §1–§3, §5).
+
+A refused form is shown again with what was typed and the refused field named; nothing typed is
+lost (issue 5). What a role sees of the allocation is what the services return ("study drug"
+for blinded roles).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from ketamine_ptsd.core.instruments import REGISTRY
+from ketamine_ptsd.core.roles import Action, is_allowed
+from ketamine_ptsd.services import ConflictError, NotFound, ValidationFailed
+from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
+
+from ..deps import CheckedForm, Session, State, render, see_other
+from ..views import timeline
+
+router = APIRouter()
+
+#: Instruments given on infusion days (PROTOCOL.md §6), hidden from outcome raters (§3).
+INFUSION_DAY_INSTRUMENTS = frozenset({"cadss", "bprs_positive", "ymrs_item1", "prise"})
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def parse_date(value: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(field, "a date as YYYY-MM-DD", value) from None
+
+
+def enterable_instruments(session: Any) -> list[str]:
+    """Instruments this role may enter: outcome measures, infusion-day ratings, or both."""
+    result = []
+    for instrument_id in REGISTRY:
+        infusion_day = instrument_id in INFUSION_DAY_INSTRUMENTS
+        action = Action.INFUSION_RATING_RECORD if infusion_day else Action.ASSESSMENT_RECORD
+        if is_allowed(session.role, action):
+            result.append(instrument_id)
+    return result
+
+
+@router.get("/patients")
+def patient_list(request: Request, session: Session, state: State) -> Response:
+    return _list_page(request, session, state)
+
+
+def _list_page(
+    request: Request,
+    session: Session,
+    state: State,
+    *,
+    error: ValidationFailed | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    patients = state.services.patients.list(session.actor)
+    return render(
+        request,
+        "patients.html",
+        {
+            "patients": patients,
+            "can_register": session.can(Action.PATIENT_REGISTER),
+            "with_identity": session.can(Action.IDENTITY_EDIT),
+            "protocols": ["clinical"] if session.role.value == "clinician" else ["rct", "clinical"],
+            "error": error,
+            "values": values or {"site": state.settings.site},
+        },
+        status_code=status_code,
+    )
+
+
+@router.post("/patients")
+def register(request: Request, session: Session, state: State, form: CheckedForm) -> Response:
+    values = {
+        k: text(form, k)
+        for k in ("protocol_name", "site", "stratum", "family_name", "given_name", "date_of_birth")
+    }
+    try:
+        identity = None
+        if values["family_name"] or values["given_name"]:
+            identity = IdentityInput(
+                values["family_name"],
+                values["given_name"],
+                parse_date(values["date_of_birth"], "date_of_birth")
+                if values["date_of_birth"]
+                else None,
+            )
+        patient = state.services.patients.register(
+            session.actor,
+            protocol_name=values["protocol_name"],
+            site=values["site"].upper(),
+            stratum=values["stratum"] or None,
+            identity=identity,
+        )
+    except ValidationFailed as exc:
+        return _list_page(request, session, state, error=exc, values=values, status_code=422)
+    return see_other(f"/patients/{patient.id}")
+
+
+def _patient_page(
+    request: Request,
+    session: Session,
+    state: State,
+    patient_id: int,
+    *,
+    error: ValidationFailed | ConflictError | None = None,
+    form_name: str | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+    notice: str | None = None,
+) -> Response:
+    services = state.services
+    actor = session.actor
+    patient = services.patients.get(actor, patient_id)
+    identity = None
+    if session.can(Action.IDENTITY_READ):
+        try:
+            identity = services.patients.identity(actor, patient_id)
+        except NotFound:
+            identity = None
+    protocol = state.protocol(patient.protocol_name)
+    return render(
+        request,
+        "patient.html",
+        {
+            "patient": patient,
+            "identity": identity,
+            "events": timeline(state, actor, patient),
+            "protocol": protocol,
+            "can_consent": session.can(Action.CONSENT_RECORD) and patient.status == "registered",
+            "can_screen": session.can(Action.SCREENING_RECORD)
+            and patient.status in ("registered", "eligible"),
+            "can_allocate": session.can(Action.ALLOCATE)
+            and patient.status == "eligible"
+            and patient.mode == "trial",
+            "can_unblind": session.can(Action.UNBLIND_EMERGENCY)
+            and patient.treatment is not None
+            and patient.treatment == "study drug",
+            "can_infuse": session.can(Action.INFUSION_READ),
+            "instruments": enterable_instruments(session),
+            "registry": REGISTRY,
+            "consent_topics": CLINIC_CONSENT_TOPICS if patient.mode == "clinic" else (),
+            "error": error,
+            "form_name": form_name,
+            "values": values or {},
+            "notice": notice or request.query_params.get("notice"),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(patient_id: int, request: Request, session: Session, state: State) -> Response:
+    return _patient_page(request, session, state, patient_id)
+
+
+@router.post("/patients/{patient_id}/consent")
+def record_consent(
+    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+) -> Response:
+    values = {
+        k: text(form, k)
+        for k in ("consent_version", "consent_date", "capacity_assessor", "capacity_note")
+    }
+    values["capacity_assessed"] = form.get("capacity_assessed") == "yes"
+    values["topics"] = [t for t in form.getlist("topics") if isinstance(t, str)]
+    try:
+        state.services.patients.record_consent(
+            session.actor,
+            patient_id,
+            ConsentInput(
+                consent_version=values["consent_version"],
+                consent_date=parse_date(values["consent_date"], "consent_date"),
+                capacity_assessed=values["capacity_assessed"],
+                capacity_assessor=values["capacity_assessor"] or None,
+                capacity_note=values["capacity_note"] or None,
+                topics=tuple(values["topics"]),
+            ),
+        )
+    except (ValidationFailed, ConflictError) as exc:
+        return _patient_page(
+            request,
+            session,
+            state,
+            patient_id,
+            error=exc,
+            form_name="consent",
+            values=values,
+            status_code=422,
+        )
+    return see_other(f"/patients/{patient_id}?notice=consent+recorded")
+
+
+@router.post("/patients/{patient_id}/screening")
+def record_screening(
+    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+) -> Response:
+    values = {k: text(form, k) for k in ("outcome", "decided_on", "reasons")}
+    try:
+        state.services.patients.record_screening_outcome(
+            session.actor,
+            patient_id,
+            outcome=values["outcome"],
+            decided_on=parse_date(values["decided_on"], "decided_on"),
+            reasons=[r for r in values["reasons"].splitlines() if r.strip()],
+        )
+    except (ValidationFailed, ConflictError) as exc:
+        return _patient_page(
+            request,
+            session,
+            state,
+            patient_id,
+            error=exc,
+            form_name="screening",
+            values=values,
+            status_code=422,
+        )
+    return see_other(f"/patients/{patient_id}?notice=screening+outcome+recorded")
+
+
+@router.post("/patients/{patient_id}/allocate")
+def allocate(
+    patient_id: int, request: Request, session: Session, state: State, _form: CheckedForm
+) -> Response:
+    try:
+        state.services.randomization.allocate(
+            session.actor, patient_id, infusion_date=state.now().date()
+        )
+    except (ValidationFailed, ConflictError) as exc:
+        return _patient_page(
+            request, session, state, patient_id, error=exc, form_name="allocate", status_code=409
+        )
+    return see_other(f"/patients/{patient_id}?notice=allocated")
+
+
+@router.post("/patients/{patient_id}/unblind")
+def unblind(
+    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+) -> Response:
+    values = {"reason": text(form, "reason")}
+    try:
+        state.services.randomization.emergency_unblind(
+            session.actor, patient_id, reason=values["reason"]
+        )
+    except (ValidationFailed, ConflictError) as exc:
+        return _patient_page(
+            request,
+            session,
+            state,
+            patient_id,
+            error=exc,
+            form_name="unblind",
+            values=values,
+            status_code=422,
+        )
+    return see_other(f"/patients/{patient_id}?notice=unblinded+(audited)")

@@ -1,0 +1,104 @@
+// ketamine-ptsd page script: progressive enhancement only; every page works without it.
+// 1. Drafts: forms with data-draft="key" are copied to localStorage as they are typed and
+//    restored into empty fields on load, so a reload or a dropped connection loses nothing.
+//    Drafts are removed on sign-out (shared tablets) and after a successful assessment.
+// 2. Live score: forms with data-score-url post their items to the JSON scoring endpoint
+//    (CSRF header from the page's meta tag) and show the total or what is still missing.
+(function () {
+  "use strict";
+  var PREFIX = "kp-draft:";
+  function csrf() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.getAttribute("content") : "";
+  }
+  function fields(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && el.name !== "csrf_token" && el.type !== "hidden" && el.type !== "submit" && el.type !== "password";
+    });
+  }
+  function save(form) {
+    var data = {};
+    fields(form).forEach(function (el) {
+      if (el.type === "radio" || el.type === "checkbox") {
+        if (el.checked) { data[el.name + "=" + el.value] = true; }
+      } else if (el.value !== "") {
+        data[el.name] = el.value;
+      }
+    });
+    try { localStorage.setItem(PREFIX + form.dataset.draft, JSON.stringify(data)); } catch (e) { /* storage full or blocked */ }
+  }
+  function restore(form) {
+    var raw = null;
+    try { raw = localStorage.getItem(PREFIX + form.dataset.draft); } catch (e) { return; }
+    if (!raw) { return; }
+    var data;
+    try { data = JSON.parse(raw); } catch (e) { return; }
+    var group = {};
+    fields(form).forEach(function (el) {
+      if (el.type === "radio" || el.type === "checkbox") {
+        group[el.name] = group[el.name] || form.querySelector('[name="' + el.name + '"]:checked') !== null;
+      }
+    });
+    fields(form).forEach(function (el) {
+      if (el.type === "radio" || el.type === "checkbox") {
+        if (!group[el.name] && data[el.name + "=" + el.value]) { el.checked = true; }
+      } else if (el.value === "" && typeof data[el.name] === "string") {
+        el.value = data[el.name];
+      }
+    });
+  }
+  function liveScore(form) {
+    var out = document.getElementById("live-score");
+    if (!out) { return; }
+    var timer = null;
+    function run() {
+      var items = {};
+      form.querySelectorAll("[data-item]").forEach(function (el) {
+        if (el.value === "") { return; }
+        var n = Number(el.value);
+        items[el.dataset.item] = (el.type === "number" && el.value.trim() !== "" && !isNaN(n)) ? n : el.value;
+      });
+      fetch(form.dataset.scoreUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+        body: JSON.stringify({ items: items })
+      }).then(function (r) { return r.json().then(function (body) { return { status: r.status, body: body }; }); })
+        .then(function (res) {
+          form.querySelectorAll(".item.live-bad").forEach(function (row) { row.classList.remove("live-bad", "bad"); });
+          if (res.status === 422 && res.body.field) {
+            var key = String(res.body.field).split(".item_")[1];
+            var row = document.getElementById("row-" + key);
+            if (row) { row.classList.add("live-bad", "bad"); }
+            out.textContent = "Item " + key + ": " + res.body.detail;
+          } else if (res.status === 200 && res.body.complete) {
+            out.textContent = res.body.total !== null ? "Total " + res.body.total + " (complete)" : "Complete";
+          } else if (res.status === 200) {
+            out.textContent = (res.body.running_sum !== null ? "Running sum " + res.body.running_sum + " · " : "") +
+              res.body.answered + " answered — incomplete";
+          } else {
+            out.textContent = "Score unavailable (" + res.status + ")";
+          }
+        }).catch(function () { out.textContent = "Offline: the score is checked when you submit"; });
+    }
+    form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(run, 250); });
+    if (form.querySelector("[data-item]")) { run(); }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-draft]").forEach(function (form) {
+      restore(form);
+      form.addEventListener("input", function () { save(form); });
+      form.addEventListener("change", function () { save(form); });
+      if (document.getElementById("result")) {
+        try { localStorage.removeItem(PREFIX + form.dataset.draft); } catch (e) { /* ignore */ }
+      }
+    });
+    document.querySelectorAll("form[data-score-url]").forEach(liveScore);
+    document.querySelectorAll("form[data-clear-drafts]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        try {
+          Object.keys(localStorage).forEach(function (k) { if (k.indexOf(PREFIX) === 0) { localStorage.removeItem(k); } });
+        } catch (e) { /* ignore */ }
+      });
+    });
+  });
+})();
