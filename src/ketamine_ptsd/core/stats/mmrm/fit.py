@@ -24,15 +24,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.linalg import lapack
 from scipy.optimize import minimize_scalar
 
 from .covariance import CovarianceStructure, get_structure
 from .engine import LOG_2PI, EvalResult, PatternData, evaluate, group_patterns
 
-__all__ = ["CoreFit", "fit_arrays", "fit_patterns"]
+__all__ = ["CoreFit", "CsXSums", "cs_x_sums", "fit_arrays", "fit_patterns"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
+
+_potrf = lapack.dpotrf
+_potri = lapack.dpotri
+_potrs = lapack.dpotrs
 
 
 @dataclass(frozen=True)
@@ -90,11 +95,20 @@ def fit_arrays(
 
 
 def fit_patterns(
-    data: PatternData, structure: CovarianceStructure, *, reml: bool = True, max_iter: int = 100
+    data: PatternData,
+    structure: CovarianceStructure,
+    *,
+    reml: bool = True,
+    max_iter: int = 100,
+    cs_sums: CsXSums | None = None,
 ) -> CoreFit:
-    """Fit on pre-grouped data (reuse ``group_patterns`` output across refits)."""
+    """Fit on pre-grouped data (reuse ``group_patterns`` output across refits).
+
+    ``cs_sums`` = ``cs_x_sums(data)`` when the caller has it from an earlier fit of the same
+    layout (``layout.Layout``)."""
     if structure.name == "cs":
-        fit = _fit_cs_profiled(data, structure, reml=reml)
+        sums = _cs_sums(data, cs_sums)
+        fit = _fit_cs_profiled(data, structure, reml=reml, sums=sums)
         if fit is not None:
             return fit
     return _fit_newton(data, structure, reml=reml, max_iter=max_iter)
@@ -102,38 +116,81 @@ def fit_patterns(
 
 # --------------------------------------------------------------------------- CS profile
 @dataclass(frozen=True)
+class CsXSums:
+    """The outcome-independent part of the CS profile, per layout: subjects (in pattern order)
+    grouped by their number of observations k, since Σ_s⁻¹ depends on s only through k_s.
+
+    ``m[g] = Σ_{k_s = k_g} x̄_s x̄_s'`` (x̄_s the sum of subject s's rows of X) turns
+    X'Ṽ⁻¹X = X'X − Σ_s c_s x̄_s x̄_s' into a sum over the few distinct k (at most the number of
+    visits) instead of the subjects; ``mw`` is ``m`` weighted for a trace against the lower
+    triangle of a symmetric matrix (2 below the diagonal, 1 on it, 0 above)."""
+
+    k_values: FloatArray  # (K,)
+    n_k: FloatArray  # (K,) subjects per k
+    member: FloatArray  # (K, S) indicator of k_s = k_g
+    sx: FloatArray  # (S, p)
+    xtx: FloatArray  # (p, p)
+    m: FloatArray  # (K, p, p)
+    mw: FloatArray  # (K, p, p)
+    m_flat: FloatArray  # (K, p·p), ``m`` for one matrix product
+    mw_flat: FloatArray  # (K, p·p)
+
+
+def cs_x_sums(data: PatternData) -> CsXSums:
+    """Build ``CsXSums`` from grouped data (subjects in the order of ``data.patterns``)."""
+    p = data.n_coef
+    k = np.concatenate([np.full(pat.y.shape[0], float(pat.y.shape[1])) for pat in data.patterns])
+    sx = np.vstack([pat.x.sum(axis=1) for pat in data.patterns])
+    xtx = np.zeros((p, p))
+    for pat in data.patterns:
+        xtx += np.einsum("skp,skq->pq", pat.x, pat.x)
+    k_values = np.unique(k)
+    member = (k[None, :] == k_values[:, None]).astype(np.float64)
+    m = np.einsum("gs,sp,sq->gpq", member, sx, sx)
+    weight = 2.0 * np.tri(p, k=-1) + np.eye(p)
+    return CsXSums(
+        k_values=k_values,
+        n_k=member.sum(axis=1),
+        member=member,
+        sx=sx,
+        xtx=xtx,
+        m=m,
+        mw=m * weight,
+        m_flat=m.reshape(k_values.size, p * p),
+        mw_flat=(m * weight).reshape(k_values.size, p * p),
+    )
+
+
+@dataclass(frozen=True)
 class _CsSums:
-    k: FloatArray
-    sx: FloatArray
-    sy: FloatArray
-    xtx: FloatArray
+    xs: CsXSums
+    sy: FloatArray  # (S,) subject sums of y
+    v: FloatArray  # (K, p) Σ_{k_s = k_g} x̄_s ȳ_s
+    w: FloatArray  # (K,) Σ_{k_s = k_g} ȳ_s²
     xty: FloatArray
     yty: float
     n: int
     p: int
 
 
-def _cs_sums(data: PatternData) -> _CsSums:
-    ks: list[FloatArray] = []
-    sxs: list[FloatArray] = []
-    sys_: list[FloatArray] = []
+def _cs_sums(data: PatternData, xs: CsXSums | None = None) -> _CsSums:
+    """The y-dependent sums for the CS profile; ``xs`` may come from the analysis layout."""
+    if xs is None:
+        xs = cs_x_sums(data)
     p = data.n_coef
-    xtx = np.zeros((p, p))
     xty = np.zeros(p)
     yty = 0.0
+    sys_: list[FloatArray] = []
     for pat in data.patterns:
-        n_s, k = pat.y.shape
-        ks.append(np.full(n_s, float(k)))
-        sxs.append(pat.x.sum(axis=1))
         sys_.append(pat.y.sum(axis=1))
-        xtx += np.einsum("skp,skq->pq", pat.x, pat.x)
         xty += np.einsum("skp,sk->p", pat.x, pat.y)
         yty += float(np.sum(pat.y * pat.y))
+    sy = np.concatenate(sys_) if len(sys_) > 1 else sys_[0]
     return _CsSums(
-        k=np.concatenate(ks),
-        sx=np.vstack(sxs),
-        sy=np.concatenate(sys_),
-        xtx=xtx,
+        xs=xs,
+        sy=sy,
+        v=xs.member @ (xs.sx * sy[:, None]),
+        w=xs.member @ (sy * sy),
         xty=xty,
         yty=yty,
         n=data.n_obs,
@@ -144,29 +201,45 @@ def _cs_sums(data: PatternData) -> _CsSums:
 def _cs_objective(
     gamma: float, s: _CsSums, reml: bool
 ) -> tuple[float, float, FloatArray, FloatArray, float]:
-    """Profiled −2 log-likelihood at γ, its derivative, β̂, (X'Ṽ⁻¹X)⁻¹ and σ̂²."""
-    one_kg = 1.0 + s.k * gamma
+    """Profiled −2 log-likelihood at γ, its derivative, β̂, the lower Cholesky factor of
+    X'Ṽ⁻¹X and σ̂² (Ṽ = V/σ²). Raises ``LinAlgError`` when X'Ṽ⁻¹X is not positive definite.
+
+    Written for the trial's size, where each numpy call's overhead outweighs its arithmetic:
+    every quantity is a sum over the few distinct subject sizes k (``CsXSums``), and one LAPACK
+    Cholesky factorisation serves β̂, log|X'Ṽ⁻¹X| and (REML) the trace in its derivative."""
+    xs = s.xs
+    one_kg = 1.0 + xs.k_values * gamma
     c = gamma / one_kg
     dc = 1.0 / (one_kg * one_kg)
-    a = s.xtx - (s.sx * c[:, None]).T @ s.sx
-    b = s.xty - s.sx.T @ (c * s.sy)
-    chol = np.linalg.cholesky(a)
-    a_inv = np.asarray(np.linalg.inv(a), dtype=np.float64)
-    beta = a_inv @ b
-    e = s.sy - s.sx @ beta  # subject sums of residuals
-    quad = s.yty - float((c * s.sy) @ s.sy) - float(b @ beta)
-    dquad = -float((dc * e) @ e)
+    a = xs.xtx - (c @ xs.m_flat).reshape(s.p, s.p)
+    b = s.xty - c @ s.v
+    chol, info = _potrf(a, lower=1, clean=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("X'Ṽ⁻¹X is not positive definite")
+    beta, info = _potrs(chol, b, lower=1)
+    e = s.sy - xs.sx @ beta  # subject sums of residuals
+    quad = s.yty - float(c @ s.w) - float(b @ beta)
+    dquad = -float(dc @ (xs.member @ (e * e)))
     dof = s.n - s.p if reml else s.n
     sigma2 = quad / dof
-    logdet_k = float(np.log(one_kg).sum())
-    dlogdet_k = float((s.k / one_kg).sum())
+    logdet_k = float(xs.n_k @ np.log(one_kg))
+    dlogdet_k = float(xs.n_k @ (xs.k_values / one_kg))
     m2 = dof * (LOG_2PI + 1.0 + np.log(sigma2)) + logdet_k
     dm2 = dof * dquad / quad + dlogdet_k
     if reml:
-        m2 += 2.0 * float(np.log(np.diag(chol)).sum())
-        da = -(s.sx * dc[:, None]).T @ s.sx
-        dm2 += float((a_inv * da).sum())
-    return float(m2), dm2, beta, a_inv, sigma2
+        m2 += 2.0 * float(np.log(chol.diagonal()).sum())
+        a_inv_l, info = _potri(chol, lower=1)
+        # d log|A|/dγ = tr(A⁻¹ dA/dγ), dA/dγ = −Σ_g dc_g m_g
+        dm2 -= float(dc @ (xs.mw_flat @ a_inv_l.ravel()))
+    return float(m2), dm2, beta, chol, sigma2
+
+
+def _inverse_from_chol(chol: FloatArray) -> FloatArray:
+    a_inv_l, info = _potri(chol, lower=1)
+    if info != 0:  # pragma: no cover - potrf succeeded, so A is invertible
+        raise np.linalg.LinAlgError("X'Ṽ⁻¹X is singular")
+    lower = np.tril(a_inv_l)
+    return np.asarray(lower + np.tril(a_inv_l, -1).T, dtype=np.float64)
 
 
 def _cs_secant(
@@ -175,12 +248,13 @@ def _cs_secant(
     """Secant on the analytic derivative; None if it fails to converge inside (γ_min, ∞)."""
     gamma = 0.5
     try:
-        m2, dm2, beta, a_inv, sigma2 = _cs_objective(gamma, s, reml)
+        m2, dm2, beta, chol, sigma2 = _cs_objective(gamma, s, reml)
         g_prev = gamma * 1.05 + 1e-3
         d_prev = _cs_objective(g_prev, s, reml)[1]
     except np.linalg.LinAlgError:
         return None
     evals = 2
+    slope = (dm2 - d_prev) / (gamma - g_prev)
     for _ in range(60):
         denom = dm2 - d_prev
         if denom == 0.0 or not np.isfinite(denom):
@@ -189,27 +263,37 @@ def _cs_secant(
         if not g_new > lower:
             g_new = 0.5 * (gamma + lower)
         try:
-            m2_n, dm2_n, beta_n, a_inv_n, sigma2_n = _cs_objective(g_new, s, reml)
+            m2_n, dm2_n, beta_n, chol_n, sigma2_n = _cs_objective(g_new, s, reml)
         except np.linalg.LinAlgError:
             return None
         evals += 1
         if not np.isfinite(m2_n):
             return None
         g_prev, d_prev = gamma, dm2
-        gamma, m2, dm2, beta, a_inv, sigma2 = g_new, m2_n, dm2_n, beta_n, a_inv_n, sigma2_n
-        if abs(gamma - g_prev) <= 1e-12 * max(1.0, abs(gamma)):
-            # a root of the derivative that is a minimum (objective convex there)
-            if (d_prev - dm2) * (g_prev - gamma) < 0:
+        gamma, m2, dm2, beta, chol, sigma2 = g_new, m2_n, dm2_n, beta_n, chol_n, sigma2_n
+        step = abs(gamma - g_prev)
+        if step > 1e-7 * max(1.0, abs(gamma)):
+            # slope of the derivative over a step long enough to be above rounding noise
+            slope = (dm2 - d_prev) / (gamma - g_prev)
+        if step <= 1e-12 * max(1.0, abs(gamma)):
+            # a root of the derivative that is a minimum: the derivative must increase through
+            # it. The last steps are too short to tell (both derivatives are rounding noise,
+            # ~1e-13, and their order is random), so use the last step longer than 1e-7·|γ|.
+            if not slope > 0.0:
                 return None
-            return gamma, m2, beta, a_inv, sigma2, evals
+            return gamma, m2, beta, chol, sigma2, evals
     return None
 
 
 def _fit_cs_profiled(
-    data: PatternData, structure: CovarianceStructure, *, reml: bool
+    data: PatternData,
+    structure: CovarianceStructure,
+    *,
+    reml: bool,
+    sums: _CsSums | None = None,
 ) -> CoreFit | None:
-    s = _cs_sums(data)
-    k_max = float(np.max(s.k))
+    s = _cs_sums(data) if sums is None else sums
+    k_max = float(np.max(s.xs.k_values))
     lower = -1.0 / k_max
 
     def to_gamma(u: float) -> float:
@@ -227,7 +311,7 @@ def _fit_cs_profiled(
     evals = 0
     result = _cs_secant(s, reml, lower)
     if result is not None:
-        gamma, m2, beta, a_inv, sigma2, evals = result
+        gamma, m2, beta, chol, sigma2, evals = result
         u = float(np.log(gamma - lower))
     else:
         with np.errstate(all="ignore"):
@@ -238,7 +322,7 @@ def _fit_cs_profiled(
         evals = int(res.nfev)
         gamma = to_gamma(u)
         try:
-            m2, _, beta, a_inv, sigma2 = _cs_objective(gamma, s, reml)
+            m2, _, beta, chol, sigma2 = _cs_objective(gamma, s, reml)
         except np.linalg.LinAlgError:
             return None
     at_bound = u <= -29.9 or u >= 11.9
@@ -257,7 +341,7 @@ def _fit_cs_profiled(
         structure=structure,
         theta=theta,
         beta=beta,
-        cov_beta=sigma2 * a_inv,
+        cov_beta=sigma2 * _inverse_from_chol(chol),
         loglik=-0.5 * m2,
         reml=reml,
         converged=not at_bound,

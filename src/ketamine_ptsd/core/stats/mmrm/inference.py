@@ -107,13 +107,21 @@ class InferenceContext:
 
 
 def make_context(
-    fit: CoreFit, design: Design, subject: IntArray, method: str = "between-within"
+    fit: CoreFit,
+    design: Design,
+    subject: IntArray,
+    method: str = "between-within",
+    *,
+    bw: BetweenWithin | None = None,
+    resid_df: float | None = None,
 ) -> InferenceContext:
-    """Prepare the covariance of β̂ and the df machinery for ``method``."""
+    """Prepare the covariance of β̂ and the df machinery for ``method`` (``bw`` and
+    ``resid_df`` may come precomputed from the analysis layout)."""
     if method not in DDF_METHODS:
         raise ValueError(f"unknown ddf method {method!r}; choose one of {DDF_METHODS}")
-    bw = between_within(design, subject, fit.data.n_subjects, fit.structure.name)
-    rdf = residual_df(design)
+    if bw is None:
+        bw = between_within(design, subject, fit.data.n_subjects, fit.structure.name)
+    rdf = residual_df(design) if resid_df is None else resid_df
     if method in ("between-within", "residual"):
         return InferenceContext(fit, design, method, fit.cov_beta, bw, rdf)
     if not fit.reml:

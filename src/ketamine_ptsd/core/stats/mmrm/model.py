@@ -24,15 +24,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import special
 
 from ...errors import InvalidInput
-from .covariance import STRUCTURES
+from .covariance import STRUCTURES, get_structure
 from .ddf import DDF_METHODS
-from .design import ClassVar, NumericVar, Term, build_design, order_levels
-from .fit import fit_arrays
+from .design import ClassVar, NumericVar, order_levels
+from .effect_size import cohens_d_from_t
+from .fit import CoreFit, fit_patterns
 from .inference import make_context
+from .layout import GROUP, TIME, Layout, get_layout
 from .lsmeans import differences, ls_means
-from .result import FixedEffect, MMRMResult
+from .result import Difference, FixedEffect, LsMean, MMRMResult, Type3Row
 from .type3 import type3_tests
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,9 +45,6 @@ __all__ = ["MMRM", "analyse_arrays", "fit_mmrm"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
-
-GROUP = "group"
-TIME = "time"
 
 
 def analyse_arrays(
@@ -64,42 +64,51 @@ def analyse_arrays(
 ) -> MMRMResult:
     """Fit and analyse from arrays. ``subject`` are codes 0..S-1 (every code present),
     ``group``/``time`` codes into the level tuples (first level = reference and the minuend of
-    the differences), ``y`` without missing values."""
-    n = y.size
-    class_vars: dict[str, ClassVar] = {
-        GROUP: ClassVar(GROUP, group, group_levels),
-        TIME: ClassVar(TIME, time, time_levels),
-    }
-    numeric_vars: dict[str, NumericVar] = {}
-    terms = [Term(GROUP, (GROUP,)), Term(TIME, (TIME,)), Term(f"{GROUP}:{TIME}", (GROUP, TIME))]
-    for cov in covariates:
-        if isinstance(cov, ClassVar):
-            class_vars[cov.name] = cov
-            terms.append(Term(cov.name, (cov.name,)))
-        else:
-            numeric_vars[cov.name] = cov
-            terms.append(Term(cov.name, (cov.name,), numeric=True))
-    design = build_design(tuple(terms), class_vars, numeric_vars, n)
-    fit = fit_arrays(subject, time, design.x, y, len(time_levels), covariance, reml=reml)
-    ctx = make_context(fit, design, subject, ddf)
-    fixed: list[FixedEffect] = []
-    eye = np.eye(design.x.shape[1])
-    for ci, name in enumerate(design.column_names):
-        owner = int(design.column_term[ci])
-        res = ctx.contrast(eye[ci], None if owner < 0 else design.terms[owner].name)
-        fixed.append(FixedEffect(name, res.estimate, res.se, res.df, res.t, res.p))
-    subj_group = np.zeros(fit.data.n_subjects, dtype=np.intp)
-    subj_group[subject] = group
-    n1 = int(np.sum(subj_group == 0))
-    n2 = int(np.sum(subj_group == 1))
-    q = fit.structure.n_params
+    the differences), ``y`` without missing values.
+
+    The outcome-independent work (design, Type 3 and LS-mean rows, missingness patterns,
+    between-within df) comes from ``layout.get_layout``, memoised per layout; under
+    between-within or residual df every coefficient, LS mean and difference is one stacked
+    matrix product (``_stacked_contrasts``)."""
+    subject = np.ascontiguousarray(subject, dtype=np.intp)
+    group = np.ascontiguousarray(group, dtype=np.intp)
+    time = np.ascontiguousarray(time, dtype=np.intp)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    if y.ndim != 1 or y.size != time.size or subject.size != y.size or group.size != y.size:
+        raise ValueError("subject, group, time and y must be 1-D arrays of the same length")
+    if ddf not in DDF_METHODS:
+        raise ValueError(f"unknown ddf method {ddf!r}; choose one of {DDF_METHODS}")
+    structure = get_structure(covariance, len(time_levels))
+    layout = get_layout(subject, group, time, group_levels, time_levels, covariates, covariance)
+    design = layout.design
+    data = layout.pattern_data(y)
+    fit = fit_patterns(
+        data, structure, reml=reml, cs_sums=layout.cs_sums if covariance == "cs" else None
+    )
+    if ddf in ("between-within", "residual"):
+        fixed_t, type3, lsm, diffs = _stacked_contrasts(layout, fit, ddf, group_levels, time_levels)
+        extra_warnings: tuple[str, ...] = ()
+    else:
+        ctx = make_context(fit, design, subject, ddf, bw=layout.bw, resid_df=layout.resid_df)
+        fixed: list[FixedEffect] = []
+        eye = np.eye(design.x.shape[1])
+        for ci, name in enumerate(design.column_names):
+            owner = int(design.column_term[ci])
+            res = ctx.contrast(eye[ci], None if owner < 0 else design.terms[owner].name)
+            fixed.append(FixedEffect(name, res.estimate, res.se, res.df, res.t, res.p))
+        fixed_t = tuple(fixed)
+        type3 = type3_tests(ctx)
+        lsm = ls_means(ctx, GROUP, TIME)
+        diffs = differences(ctx, GROUP, TIME, layout.n_per_group)
+        extra_warnings = ctx.warnings
+    q = structure.n_params
     k = q if reml else q + design.x.shape[1]
     m2 = -2.0 * fit.loglik
-    s_total = n_subjects_total if n_subjects_total is not None else fit.data.n_subjects
-    names = fit.structure.param_names(time_levels)
+    s_total = n_subjects_total if n_subjects_total is not None else layout.n_subjects
+    names = structure.param_names(time_levels)
     return MMRMResult(
-        n_subjects=fit.data.n_subjects,
-        n_observations=n,
+        n_subjects=layout.n_subjects,
+        n_observations=layout.n_obs,
         covariance_structure=covariance,
         method="REML" if reml else "ML",
         ddf_method=ddf,
@@ -107,15 +116,82 @@ def analyse_arrays(
         aic=m2 + 2.0 * k,
         bic=m2 + k * math.log(s_total),
         covariance_parameters={nm: float(v) for nm, v in zip(names, fit.theta, strict=True)},
-        fixed_effects=tuple(fixed),
-        type3=type3_tests(ctx),
-        lsmeans=ls_means(ctx, GROUP, TIME),
-        differences=differences(ctx, GROUP, TIME, (n1, n2)),
+        fixed_effects=fixed_t,
+        type3=type3,
+        lsmeans=lsm,
+        differences=diffs,
         converged=fit.converged,
         iterations=fit.iterations,
         n_missing_outcome_dropped=n_missing_outcome_dropped,
-        warnings=fit.warnings + ctx.warnings,
+        warnings=fit.warnings + extra_warnings,
     )
+
+
+def _stacked_contrasts(
+    layout: Layout,
+    fit: CoreFit,
+    ddf: str,
+    group_levels: tuple[str, ...],
+    time_levels: tuple[str, ...],
+) -> tuple[
+    tuple[FixedEffect, ...], tuple[Type3Row, ...], tuple[LsMean, ...], tuple[Difference, ...]
+]:
+    """Coefficients, LS means and differences as one product with the stacked rows of
+    ``layout.l_all`` (same numbers as ``InferenceContext.contrast`` row by row), Type 3 per
+    term. Only for between-within and residual df, whose df do not depend on the row."""
+    beta = fit.beta
+    cov = fit.cov_beta
+    lmat = layout.l_all
+    est = lmat @ beta
+    var = np.einsum("ij,jk,ik->i", lmat, cov, lmat)
+    se = np.sqrt(np.maximum(var, 0.0))
+    df = layout.bw_df_all if ddf == "between-within" else np.full(est.size, layout.resid_df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(se > 0, est / np.where(se > 0, se, 1.0), np.nan)
+    ok = np.isfinite(t) & (df > 0)
+    p = np.full(est.size, np.nan)
+    p[ok] = 2.0 * special.stdtr(df[ok], -np.abs(t[ok]))
+    design = layout.design
+    n_fix = layout.n_fixed
+    fixed = tuple(
+        FixedEffect(name, float(est[i]), float(se[i]), float(df[i]), float(t[i]), float(p[i]))
+        for i, name in enumerate(design.column_names)
+    )
+    lsm: list[LsMean] = []
+    i = n_fix
+    for g in group_levels:
+        for tl in time_levels:
+            lsm.append(LsMean(g, tl, float(est[i]), float(se[i]), float(df[i])))
+            i += 1
+    diffs: list[Difference] = []
+    n1, n2 = layout.n_per_group
+    for tl in time_levels:
+        t_i = float(t[i])
+        eff = cohens_d_from_t(t_i, n1, n2) if math.isfinite(t_i) else None
+        diffs.append(
+            Difference(
+                time=tl,
+                estimate=float(est[i]),
+                se=float(se[i]),
+                df=float(df[i]),
+                t=t_i,
+                p=float(p[i]),
+                d=eff.d if eff else float("nan"),
+                d_ci_low=eff.ci_low if eff else float("nan"),
+                d_ci_high=eff.ci_high if eff else float("nan"),
+            )
+        )
+        i += 1
+    type3: list[Type3Row] = []
+    for term in design.terms:
+        lt = design.type3_l[term.name]
+        q = lt.shape[0]
+        lb = lt @ beta
+        f_value = float(lb @ np.linalg.solve(lt @ cov @ lt.T, lb)) / q
+        den = layout.bw.term_df[term.name] if ddf == "between-within" else layout.resid_df
+        p_f = float(special.fdtrc(q, den, f_value)) if math.isfinite(den) and den > 0 else math.nan
+        type3.append(Type3Row(term.name, q, float(den), float(f_value), p_f))
+    return fixed, tuple(type3), tuple(lsm), tuple(diffs)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,258 @@
+"""Everything about an MMRM analysis that depends on the data *layout* but not on the outcome.
+
+A layout is the subject / group / time codes, the covariates, the level tuples and the
+covariance structure. For a given layout the design matrix X, its rank, the grouping of
+subjects by missingness pattern, the compound-symmetry sums of X (per-subject sums, X'X),
+between-within df, the Type 3 hypothesis matrices and every LS-mean / difference / coefficient
+contrast row are fixed; only y changes. The batched trial simulator refits the same layout
+thousands of times, and a single analysis of the trial's size is dominated by building these
+objects (profiling with cProfile: ~70 % of a 2 ms call before this module existed), so they are
+built once and memoised here.
+
+The memo is a small least-recently-used table keyed by the exact bytes of the code and
+covariate arrays (and the level names and structure), so a hit can only return the layout of
+identical inputs: results are the same with or without it. It holds at most ``MAX_LAYOUTS``
+entries and is guarded by a lock (the web app may analyse from several threads).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .ddf import BetweenWithin, between_within, residual_df
+from .design import ClassVar, Design, NumericVar, Term, build_design
+from .engine import Pattern, PatternData
+from .fit import CsXSums, cs_x_sums
+
+__all__ = ["GROUP", "MAX_LAYOUTS", "TIME", "Layout", "clear_layout_cache", "get_layout"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+GROUP = "group"
+TIME = "time"
+MAX_LAYOUTS = 32
+
+
+@dataclass(frozen=True)
+class PatternSkeleton:
+    """One missingness pattern without y: rows of the caller's arrays, X block, subjects."""
+
+    idx: IntArray
+    rows: IntArray  # (n_s * k,) row indices into the caller's arrays, subject-major
+    n_s: int
+    k: int
+    x: FloatArray  # (n_s, k, p)
+    subjects: IntArray
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Outcome-independent pieces of one analysis (see the module docstring)."""
+
+    design: Design
+    skeletons: tuple[PatternSkeleton, ...]
+    n_obs: int
+    n_subjects: int
+    n_per_group: tuple[int, int]
+    bw: BetweenWithin
+    resid_df: float
+    cs_sums: CsXSums  # compound-symmetry sums of X (fit.cs_x_sums)
+    # stacked contrast rows: coefficients (p), LS means (groups × times), differences (times)
+    l_all: FloatArray
+    n_fixed: int
+    n_lsmeans: int
+    bw_df_all: FloatArray  # the between-within df of each row of l_all
+    lsmean_df_term: str
+
+    def pattern_data(self, y: FloatArray) -> PatternData:
+        """Group ``y`` (in the caller's row order) into the cached patterns."""
+        return _data(self.skeletons, y, self.n_obs, self.n_subjects, self.design.x.shape[1])
+
+
+def _data(
+    skeletons: tuple[PatternSkeleton, ...], y: FloatArray, n_obs: int, n_subjects: int, p: int
+) -> PatternData:
+    pats = tuple(
+        Pattern(idx=sk.idx, x=sk.x, y=y[sk.rows].reshape(sk.n_s, sk.k), subjects=sk.subjects)
+        for sk in skeletons
+    )
+    return PatternData(patterns=pats, n_obs=n_obs, n_subjects=n_subjects, n_coef=p)
+
+
+def _skeletons(
+    subject: IntArray, time: IntArray, x: FloatArray, n_times: int
+) -> tuple[PatternSkeleton, ...]:
+    """The grouping of ``engine.group_patterns``, kept as row indices (same order, same checks)."""
+    order = np.lexsort((time, subject))
+    s_sorted = subject[order]
+    t_sorted = time[order]
+    n = s_sorted.size
+    if n > 1 and np.any((np.diff(s_sorted) == 0) & (np.diff(t_sorted) == 0)):
+        raise ValueError("a subject has more than one observation at the same time level")
+    if n_times > 62:  # pragma: no cover - more than 62 visits
+        raise ValueError("at most 62 time levels are supported")
+    starts = np.flatnonzero(np.r_[True, np.diff(s_sorted) != 0])
+    counts = np.diff(np.r_[starts, n])
+    masks = np.add.reduceat(1 << t_sorted.astype(np.int64), starts)
+    subj_ids = s_sorted[starts]
+    out: list[PatternSkeleton] = []
+    for mask in np.unique(masks):
+        members = np.flatnonzero(masks == mask)
+        k = int(counts[members[0]])
+        rows_sorted = (starts[members][:, None] + np.arange(k)[None, :]).ravel()
+        rows = order[rows_sorted].astype(np.intp)
+        idx = np.flatnonzero([(int(mask) >> t) & 1 for t in range(n_times)]).astype(np.intp)
+        out.append(
+            PatternSkeleton(
+                idx=idx,
+                rows=rows,
+                n_s=int(members.size),
+                k=k,
+                x=np.ascontiguousarray(x[rows].reshape(members.size, k, x.shape[1])),
+                subjects=subj_ids[members].astype(np.intp),
+            )
+        )
+    return tuple(out)
+
+
+def _df_term(names: list[str]) -> str:
+    for candidate in (f"{GROUP}:{TIME}", TIME, GROUP):
+        if candidate in names:
+            return candidate
+    return names[0]  # pragma: no cover - group, time and group:time are always present
+
+
+def _build(
+    subject: IntArray,
+    group: IntArray,
+    time: IntArray,
+    group_levels: tuple[str, ...],
+    time_levels: tuple[str, ...],
+    covariates: tuple[ClassVar | NumericVar, ...],
+    covariance: str,
+) -> Layout:
+    n = time.size
+    class_vars: dict[str, ClassVar] = {
+        GROUP: ClassVar(GROUP, group, group_levels),
+        TIME: ClassVar(TIME, time, time_levels),
+    }
+    numeric_vars: dict[str, NumericVar] = {}
+    terms = [Term(GROUP, (GROUP,)), Term(TIME, (TIME,)), Term(f"{GROUP}:{TIME}", (GROUP, TIME))]
+    for cov in covariates:
+        if isinstance(cov, ClassVar):
+            class_vars[cov.name] = cov
+            terms.append(Term(cov.name, (cov.name,)))
+        else:
+            numeric_vars[cov.name] = cov
+            terms.append(Term(cov.name, (cov.name,), numeric=True))
+    design = build_design(tuple(terms), class_vars, numeric_vars, n)
+    x = design.x
+    p = x.shape[1]
+    if np.linalg.matrix_rank(x) < p:
+        raise ValueError(
+            "the design matrix is rank deficient (an empty group×time cell or a constant "
+            "covariate?)"
+        )
+    if n <= p:
+        raise ValueError("too few observations for the number of fixed effects")
+    skeletons = _skeletons(subject, time, x, len(time_levels))
+    n_subjects = sum(sk.n_s for sk in skeletons)
+    subj_group = np.zeros(n_subjects, dtype=np.intp)
+    subj_group[subject] = group
+    n1 = int(np.sum(subj_group == 0))
+    n2 = int(np.sum(subj_group == 1))
+    bw = between_within(design, subject, n_subjects, covariance)
+    term_names = [t.name for t in design.terms]
+    df_term = _df_term(term_names)
+    rows: list[FloatArray] = [np.eye(p)]
+    bw_df: list[float] = [
+        bw.intercept_df if int(owner) < 0 else bw.term_df[design.terms[int(owner)].name]
+        for owner in design.column_term
+    ]
+    for gi in range(len(group_levels)):
+        for ti in range(len(time_levels)):
+            rows.append(design.reference_row({GROUP: gi, TIME: ti})[None, :])
+            bw_df.append(bw.term_df[df_term])
+    for ti in range(len(time_levels)):
+        diff = design.reference_row({GROUP: 0, TIME: ti}) - design.reference_row(
+            {GROUP: 1, TIME: ti}
+        )
+        rows.append(diff[None, :])
+        bw_df.append(bw.term_df[df_term])
+    return Layout(
+        design=design,
+        skeletons=skeletons,
+        n_obs=n,
+        n_subjects=n_subjects,
+        n_per_group=(n1, n2),
+        bw=bw,
+        resid_df=residual_df(design),
+        cs_sums=cs_x_sums(_data(skeletons, np.zeros(n), n, n_subjects, p)),
+        l_all=np.vstack(rows),
+        n_fixed=p,
+        n_lsmeans=len(group_levels) * len(time_levels),
+        bw_df_all=np.asarray(bw_df, dtype=np.float64),
+        lsmean_df_term=df_term,
+    )
+
+
+_CACHE: OrderedDict[tuple[object, ...], Layout] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def clear_layout_cache() -> None:
+    """Forget every memoised layout (benchmarks use it to time a cold analysis)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+def get_layout(
+    subject: IntArray,
+    group: IntArray,
+    time: IntArray,
+    group_levels: tuple[str, ...],
+    time_levels: tuple[str, ...],
+    covariates: tuple[ClassVar | NumericVar, ...],
+    covariance: str,
+) -> Layout:
+    """The layout of these inputs, from the memo when identical inputs were seen before.
+
+    Raises ``ValueError`` as ``fit_arrays`` does (rank-deficient X, too few observations,
+    a subject observed twice at one time level).
+    """
+    cov_key: list[object] = []
+    for cov in covariates:
+        if isinstance(cov, ClassVar):
+            codes = np.ascontiguousarray(cov.codes, dtype=np.intp)
+            cov_key.append(("c", cov.name, cov.levels, codes.tobytes()))
+        else:
+            vals = np.ascontiguousarray(cov.values, dtype=np.float64)
+            cov_key.append(("n", cov.name, vals.tobytes()))
+    key = (
+        subject.tobytes(),
+        group.tobytes(),
+        time.tobytes(),
+        group_levels,
+        time_levels,
+        tuple(cov_key),
+        # UN changes the between-within rule; every other structure shares a layout
+        covariance == "un",
+    )
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    layout = _build(subject, group, time, group_levels, time_levels, covariates, covariance)
+    with _LOCK:
+        _CACHE[key] = layout
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > MAX_LAYOUTS:
+            _CACHE.popitem(last=False)
+    return layout
