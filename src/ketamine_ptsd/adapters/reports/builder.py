@@ -1,0 +1,448 @@
+"""Write the trial report (or the DSMB interim packet) as HTML with PNG figures, and as PDF.
+
+``build_report(results, out_dir, interim=False)`` renders an
+:class:`~ketamine_ptsd.services.trial_analysis.AnalysisResults` — nothing is recomputed here
+except formatting. Output in ``out_dir``:
+
+- ``index.html`` (Jinja2 template ``templates/report.html.j2``, figures linked from
+  ``figures/``), self-contained apart from those PNGs;
+- ``report.pdf`` — made with matplotlib's ``PdfPages``: every figure, and every table drawn as a
+  matplotlib table. Chosen because it needs no system libraries (WeasyPrint needs Pango/Cairo,
+  wkhtmltopdf a binary) and matplotlib is already a dependency; the PDF holds the same numbers as
+  the HTML, laid out as pages of tables and figures rather than a print of the web page.
+- ``figures/*.png``.
+
+The interim packet (§3: the DSMB saw "drug A / drug B") is refused unless the results were
+computed blinded, so an unblinded number cannot reach it by mistake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from ketamine_ptsd.adapters.reports.figures import (
+    consort_figure,
+    durability_figure,
+    lsmeans_figure,
+    safety_infusion_figure,
+)
+from ketamine_ptsd.services.trial_analysis import (
+    TIME_LABELS,
+    AnalysisResults,
+    ComparisonRow,
+)
+
+__all__ = ["ReportFiles", "Table", "build_report"]
+
+_FIG2 = [
+    ("caps5_total", "CAPS-5 total"),
+    ("caps5_intrusion", "Intrusion (B)"),
+    ("caps5_avoidance", "Avoidance (C)"),
+    ("caps5_negative_cognitions_mood", "Negative cognitions and mood (D)"),
+    ("caps5_arousal_reactivity", "Arousal and reactivity (E)"),
+]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as the template and the PDF draw it."""
+
+    key: str
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    index_html: Path
+    pdf: Path
+    figures: tuple[Path, ...]
+    tables: tuple[str, ...]
+
+
+def _p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return "–"
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _num(x: float | None, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.{digits}f}"
+
+
+def _tables(results: AnalysisResults, comparison: tuple[ComparisonRow, ...]) -> list[Table]:
+    arms = results.arms
+    out: list[Table] = []
+    t1 = results.table1
+    out.append(
+        Table(
+            "table1",
+            "Table 1. Baseline characteristics by arm",
+            ("Characteristic", *arms),
+            tuple(tuple(str(v) for v in row) for row in t1.itertuples(index=False)),
+        )
+    )
+    type3_rows, diff_rows = [], []
+    for key, (spec, res) in results.mmrm.items():
+        for t in res.type3:
+            type3_rows.append(
+                (spec.label, t.effect, f"F({t.num_df}, {t.den_df:.0f})", _num(t.F), _p(t.p))
+            )
+        for d in res.differences:
+            lsm = {m.group: m for m in res.lsmeans if m.time == d.time}
+            diff_rows.append(
+                (
+                    spec.label,
+                    TIME_LABELS.get(d.time, d.time),
+                    *(f"{lsm[a].estimate:.2f} ({lsm[a].se:.2f})" for a in arms),
+                    f"{d.estimate:.2f}",
+                    _num(d.se),
+                    _p(d.p),
+                    f"{d.d:.2f} ({d.d_ci_low:.2f} to {d.d_ci_high:.2f})",
+                )
+            )
+        del key
+    out.append(
+        Table(
+            "type3",
+            "Mixed models (MMRM, REML, compound symmetry, between-within df): Type 3 tests",
+            ("Outcome", "Effect", "df", "F", "p"),
+            tuple(type3_rows),
+            f"Alpha {results.alpha} (PROTOCOL.md §9).",
+        )
+    )
+    out.append(
+        Table(
+            "differences",
+            f"LS means (SE) by arm and differences ({results.difference_label})",
+            (
+                "Outcome",
+                "Time",
+                *(f"{a} LS mean (SE)" for a in arms),
+                "Difference",
+                "SE",
+                "p",
+                "Cohen's d (95% CI)",
+            ),
+            tuple(diff_rows),
+        )
+    )
+    ord_rows = []
+    for spec, fit in results.ordinal.values():
+        for t in fit.type3:
+            den = "∞" if t.den_df is None else f"{t.den_df:.0f}"
+            ord_rows.append(
+                (spec.label, t.effect, t.test, f"F({t.num_df}, {den})", _num(t.F), _p(t.p))
+            )
+    out.append(
+        Table(
+            "ordinal",
+            "CGI-S and CGI-I: cumulative-logit mixed models (random "
+            "subject intercept, adaptive Gauss–Hermite)",
+            ("Outcome", "Effect", "Test", "df", "F", "p"),
+            tuple(ord_rows),
+            "Wald F with between-within df and likelihood-ratio chi-square/df.",
+        )
+    )
+    r = results.responders
+    resp_rows = [
+        tuple(
+            [
+                a,
+                f"{r.counts[a][0]}/{r.counts[a][1]}",
+                f"{100 * r.counts[a][0] / max(r.counts[a][1], 1):.1f}%",
+            ]
+        )
+        for a in arms
+    ]
+    note = f"Response: CAPS-5 total ≥ {r.threshold:.0%} below baseline at week 2 (PROTOCOL.md §8)."
+    if r.result is not None:
+        x = r.result
+        note += (
+            f" Pearson χ² {x.chi2_pearson:.2f} (p {_p(x.p_pearson)}); Yates χ² "
+            f"{x.chi2_yates:.2f} (p {_p(x.p_yates)}); Fisher p {_p(x.p_fisher)}; "
+            f"risk difference {x.risk_difference:.3f} ({x.risk_difference_ci_low:.3f} to "
+            f"{x.risk_difference_ci_high:.3f}); NNT {x.nnt:.1f} ({x.nnt_ci_text})."
+        )
+    out.append(
+        Table(
+            "responders", "Responders at week 2", ("Arm", "Responders", "%"), tuple(resp_rows), note
+        )
+    )
+    km_rows = tuple(
+        (
+            c.group,
+            str(c.n),
+            str(c.events),
+            _num(c.median, 1),
+            f"{_num(c.median_ci_low, 1)} to {_num(c.median_ci_high, 1)}",
+            _num(c.q25, 1),
+            _num(c.q75, 1),
+        )
+        for c in results.durability.curves
+    )
+    lr = results.durability.logrank
+    out.append(
+        Table(
+            "durability",
+            "Durability: days to loss of response among responders",
+            ("Arm", "N", "Events", "Median", "95% CI", "Q1", "Q3"),
+            km_rows,
+            f"Log-rank χ² {lr.chi2:.2f}, df {lr.df}, p {_p(lr.p)}." if lr else "",
+        )
+    )
+    side = results.safety.side_effects
+    side_rows = []
+    for row in side.itertuples(index=False):
+        rec = row._asdict()
+        when = "after infusion start" if rec["timing"] == "after_start" else "before infusion"
+        side_rows.append(
+            (
+                rec["symptom"].replace("_", " "),
+                when,
+                *(f"{rec[f'{a}_n']} ({rec[f'{a}_pct']:.0f}%)" for a in arms),
+            )
+        )
+    out.append(
+        Table(
+            "side_effects",
+            "Side effects (PRISE): patients reporting, by arm",
+            ("Symptom", "When", *arms),
+            tuple(side_rows),
+        )
+    )
+    ae = results.safety.adverse_events
+    out.append(
+        Table(
+            "adverse_events",
+            "Adverse events",
+            (
+                "Subject",
+                "Arm",
+                "Term",
+                "Infusion",
+                "Severity",
+                "Serious",
+                "Related",
+                "Action",
+                "Outcome",
+            ),
+            tuple(
+                (
+                    str(x.subject),
+                    str(x.arm),
+                    str(x.term),
+                    str(x.infusion),
+                    str(x.severity),
+                    "yes" if x.serious else "no",
+                    str(x.related),
+                    str(x.action),
+                    str(x.outcome),
+                )
+                for x in ae.itertuples(index=False)
+            ),
+            f"{len(ae)} events; serious: {int(ae['serious'].astype(bool).sum()) if len(ae) else 0}.",
+        )
+    )
+    iv = results.safety.interventions
+    out.append(
+        Table(
+            "interventions",
+            "Interventions during infusions",
+            ("Subject", "Arm", "Infusion", "Minute", "Drug", "Dose (mg)", "Route", "Reason"),
+            tuple(
+                (
+                    str(x.subject),
+                    str(x.arm),
+                    str(x.infusion),
+                    str(x.minute),
+                    str(x.drug),
+                    f"{x.dose_mg:g}",
+                    str(x.route),
+                    str(x.reason),
+                )
+                for x in iv.itertuples(index=False)
+            ),
+        )
+    )
+    cs = results.safety.cssrs
+    out.append(
+        Table(
+            "cssrs",
+            "C-SSRS: suicidal ideation and behaviour",
+            ("Arm", "N", "Positive at baseline", "Improved by week 2", "High-risk ratings"),
+            tuple(
+                (
+                    str(x.arm),
+                    str(x.n),
+                    str(x.positive_baseline),
+                    str(x.improved_week2),
+                    str(x.high_risk_ratings),
+                )
+                for x in cs.itertuples(index=False)
+            ),
+        )
+    )
+    if comparison:
+        out.append(
+            Table(
+                "published",
+                "Published (PROTOCOL.md §10) vs this run",
+                ("Figure", "Published", "This run"),
+                tuple((c.figure, c.published, c.this_run) for c in comparison),
+            )
+        )
+    return out
+
+
+def _table_pages(table: Table, rows_per_page: int = 26) -> list[Figure]:
+    pages = []
+    chunks = [table.rows[i : i + rows_per_page] for i in range(0, len(table.rows), rows_per_page)]
+    for k, chunk in enumerate(chunks or [()]):
+        fig = Figure(figsize=(11.7, 8.3))
+        ax = fig.add_axes((0.03, 0.05, 0.94, 0.85))
+        ax.axis("off")
+        title = table.title + (f" (continued {k + 1})" if k else "")
+        fig.text(0.03, 0.95, title, fontsize=12, weight="bold")
+        if chunk:
+            tab = ax.table(
+                cellText=[list(r) for r in chunk],
+                colLabels=list(table.header),
+                loc="upper center",
+                cellLoc="left",
+                colLoc="left",
+            )
+            tab.auto_set_font_size(False)
+            tab.set_fontsize(7.5 if len(table.header) > 6 else 8.5)
+            tab.auto_set_column_width(list(range(len(table.header))))
+            tab.scale(1, 1.25)
+        else:
+            ax.text(0, 0.95, "none", fontsize=10)
+        if table.note and k == len(chunks) - 1:
+            fig.text(0.03, 0.02, table.note, fontsize=8, wrap=True)
+        pages.append(fig)
+    return pages
+
+
+def build_report(
+    results: AnalysisResults,
+    out_dir: str | Path,
+    interim: bool = False,
+    *,
+    comparison: tuple[ComparisonRow, ...] = (),
+    generated_on: dt.date | None = None,
+) -> ReportFiles:
+    """Write ``index.html``, ``report.pdf`` and ``figures/`` into ``out_dir``.
+
+    ``comparison``: rows of "published vs this run" (the demo's table,
+    ``services.trial_analysis.published_comparison``); ignored for the interim packet.
+    ``generated_on`` is printed on the cover (the caller's clock; omitted when ``None``).
+    """
+    if interim and not results.blinded:
+        raise ValueError("the DSMB interim packet needs blinded results (arms coded A/B)")
+    out = Path(out_dir)
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    if interim:
+        comparison = ()
+    figures: list[tuple[str, str, Figure]] = [
+        ("consort", "Figure 1. CONSORT flow diagram", consort_figure(results)),
+    ]
+    if results.mmrm:
+        figures.append(
+            (
+                "figure2",
+                "Figure 2. CAPS-5 total and clusters",
+                lsmeans_figure(
+                    results,
+                    _FIG2,
+                    "Figure 2. CAPS-5 total severity and clusters, LS means ± SE by arm",
+                ),
+            )
+        )
+        figures.append(
+            (
+                "figure3",
+                "Figure 3. MADRS",
+                lsmeans_figure(
+                    results,
+                    [("madrs_total", "MADRS total")],
+                    "Figure 3. MADRS total, LS means ± SE by arm",
+                    ncols=1,
+                ),
+            )
+        )
+    if results.durability.curves:
+        figures.append(
+            ("figure4", "Figure 4. Loss of response (Kaplan–Meier)", durability_figure(results))
+        )
+    figures.append(
+        (
+            "safety_infusion",
+            "Infusion-day dissociation, symptoms and vital signs",
+            safety_infusion_figure(results),
+        )
+    )
+    saved: list[Path] = []
+    for key, _, fig in figures:
+        path = fig_dir / f"{key}.png"
+        fig.savefig(path, dpi=110)
+        saved.append(path)
+    tables = _tables(results, comparison)
+    title = (
+        "DSMB interim packet (arms coded)" if interim else "Trial report"
+    ) + f" — {results.title}"
+    env = Environment(
+        loader=PackageLoader("ketamine_ptsd.adapters.reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+    context: dict[str, Any] = {
+        "title": title,
+        "interim": interim,
+        "results": results,
+        "tables": {t.key: t for t in tables},
+        "figures": [(key, label, f"figures/{key}.png") for key, label, _ in figures],
+        "generated_on": generated_on.isoformat() if generated_on else None,
+    }
+    html = env.get_template("report.html.j2").render(**context)
+    index = out / "index.html"
+    index.write_text(html, encoding="utf-8")
+    pdf_path = out / "report.pdf"
+    with PdfPages(pdf_path) as pdf:
+        cover = Figure(figsize=(11.7, 8.3))
+        cover.text(0.05, 0.85, title, fontsize=16, weight="bold", wrap=True)
+        lines = [
+            f"Arms: {', '.join(results.arms)}",
+            f"Differences: {results.difference_label}",
+            f"Alpha: {results.alpha}",
+        ]
+        if generated_on:
+            lines.append(f"Generated on {generated_on.isoformat()}")
+        lines += [f"Note: {n}" for n in results.notes]
+        lines += [f"Not analysed: {m}" for m in results.missing]
+        cover.text(0.05, 0.75, "\n".join(lines), fontsize=11, va="top", wrap=True)
+        pdf.savefig(cover)
+        for _, _, fig in figures[:1]:
+            pdf.savefig(fig)
+        for table in tables:
+            for page in _table_pages(table):
+                pdf.savefig(page)
+        for _, _, fig in figures[1:]:
+            pdf.savefig(fig)
+    return ReportFiles(index, pdf_path, tuple(saved), tuple(t.key for t in tables))

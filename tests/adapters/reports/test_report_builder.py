@@ -1,0 +1,75 @@
+"""The report builder writes index.html, report.pdf and every figure and table; the interim
+packet carries no arm name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ketamine_ptsd.adapters.reports.builder import build_report
+from ketamine_ptsd.services.trial_analysis import AnalysisDataset, analyse, published_comparison
+from ketamine_ptsd.simulation.synthetic_dataset import analysis_frames
+from ketamine_ptsd.simulation.synthetic_targets import PUBLISHED
+from ketamine_ptsd.simulation.synthetic_trial import SyntheticTrialConfig, generate_synthetic_trial
+
+FIGURES = {"consort", "figure2", "figure3", "figure4", "safety_infusion"}
+TABLES = {
+    "table1",
+    "type3",
+    "differences",
+    "ordinal",
+    "responders",
+    "durability",
+    "side_effects",
+    "adverse_events",
+    "interventions",
+    "cssrs",
+}
+
+
+@pytest.fixture(scope="module")
+def dataset() -> AnalysisDataset:
+    trial = generate_synthetic_trial(np.random.default_rng(4), SyntheticTrialConfig(n_per_arm=10))
+    return AnalysisDataset(analysis_frames(trial), ("ketamine", "midazolam"))
+
+
+def _pdf_pages(path: Path) -> int:
+    return path.read_bytes().count(b"/Type /Page\n") + path.read_bytes().count(b"/Type /Page ")
+
+
+def test_full_report_has_every_figure_table_and_the_published_comparison(
+    dataset: AnalysisDataset, tmp_path: Path
+) -> None:
+    results = analyse(dataset)
+    files = build_report(results, tmp_path, comparison=published_comparison(results, PUBLISHED))
+    html = files.index_html.read_text(encoding="utf-8")
+    assert {p.stem for p in files.figures} == FIGURES
+    for key in FIGURES:
+        assert (tmp_path / "figures" / f"{key}.png").stat().st_size > 10_000
+        assert f'src="figures/{key}.png"' in html
+    for key in TABLES | {"published"}:
+        assert f'id="{key}"' in html
+    assert files.pdf.read_bytes().startswith(b"%PDF")
+    assert _pdf_pages(files.pdf) >= 1 + len(FIGURES) + len(TABLES)
+    assert "labetalol" in html and "midazolam − ketamine" in html
+
+
+def test_interim_packet_is_coded_and_refuses_unblinded_results(
+    dataset: AnalysisDataset, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="blinded"):
+        build_report(analyse(dataset), tmp_path, interim=True)
+    results = analyse(dataset, blinded=True, arm_codes={"ketamine": "B", "midazolam": "A"})
+    files = build_report(
+        results,
+        tmp_path,
+        interim=True,
+        comparison=published_comparison(analyse(dataset), PUBLISHED),
+    )
+    html = files.index_html.read_text(encoding="utf-8").lower()
+    assert "ketamine" not in html.replace("repeated iv ketamine", "")
+    assert "midazolam" not in html
+    assert 'id="published"' not in html
+    assert "dsmb interim packet" in html

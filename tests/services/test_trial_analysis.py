@@ -1,0 +1,110 @@
+"""The §9 analysis service: its numbers are the statistics engine's on the same dataset, the
+responder and durability summaries follow §8, and blinded mode leaks no arm name."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ketamine_ptsd.core.errors import InvalidInput
+from ketamine_ptsd.core.stats.mmrm import fit_mmrm
+from ketamine_ptsd.services.trial_analysis import (
+    AnalysisDataset,
+    AnalysisResults,
+    analyse,
+    published_comparison,
+)
+from ketamine_ptsd.simulation.synthetic_dataset import analysis_frames
+from ketamine_ptsd.simulation.synthetic_targets import PUBLISHED
+from ketamine_ptsd.simulation.synthetic_trial import SyntheticTrialConfig, generate_synthetic_trial
+
+ARMS = ("ketamine", "midazolam")
+
+
+@cache
+def dataset() -> AnalysisDataset:
+    return AnalysisDataset(
+        analysis_frames(generate_synthetic_trial(np.random.default_rng(11))), ARMS
+    )
+
+
+@cache
+def results() -> AnalysisResults:
+    return analyse(dataset())
+
+
+def test_mmrm_numbers_equal_the_engine_on_the_extracted_dataset() -> None:
+    out = dataset().frames["outcomes"]
+    direct = fit_mmrm(
+        out[out.measure == "caps5_total"],
+        subject="subject",
+        group="arm",
+        time="time",
+        outcome="value",
+        time_order=["baseline", "week1", "week2"],
+        group_order=["midazolam", "ketamine"],
+    )
+    _spec, res = results().mmrm["caps5_total"]
+    assert res.differences == direct.differences and res.type3 == direct.type3
+    assert results().difference_label == "midazolam − ketamine"
+    assert set(results().mmrm) >= {"caps5_total", "caps5_avoidance", "madrs_total", "ies_r_24h"}
+    assert set(results().ordinal) == {"cgi_s", "cgi_i"}
+    assert results().missing == ()
+
+
+def test_responders_durability_and_consort_follow_sections_8_and_10() -> None:
+    r = results()
+    assert r.responders.counts == {"ketamine": (10, 15), "midazolam": (3, 15)}
+    assert r.responders.result is not None
+    assert r.responders.result.chi2_yates == pytest.approx(4.89, abs=0.005)
+    assert r.responders.result.nnt == pytest.approx(1 / (10 / 15 - 3 / 15))
+    assert sum(c.n for c in r.durability.curves) == 13
+    assert sum(c.events for c in r.durability.curves) == 11
+    c = r.consort
+    assert (c.assessed, c.ineligible, c.declined, c.randomized) == (51, 12, 9, 30)
+    assert sum(c.received_all.values()) == 29 and sum(c.withdrew.values()) == 1
+    assert r.table1.iloc[0].tolist() == ["N", "15", "15"]
+
+
+def test_blinded_analysis_codes_arms_everywhere() -> None:
+    r = analyse(dataset(), blinded=True, rng=np.random.default_rng(5))
+    assert r.arms == ("A", "B") and r.difference_label == "A − B"
+    frames: list[pd.DataFrame] = [
+        r.table1,
+        r.durability.data,
+        r.safety.vitals,
+        r.safety.infusion_ratings,
+        r.safety.side_effects,
+        r.safety.adverse_events,
+        r.safety.interventions,
+        r.safety.cssrs,
+    ]
+    c = r.consort
+    counts = (c.allocated, c.received_all, c.withdrew, c.analysed)
+    text = " ".join(f.to_csv() for f in frames) + repr(r.mmrm) + repr(counts)
+    assert "ketamine" not in text.lower() and "midazolam" not in text.lower()
+    assert published_comparison(r, PUBLISHED) == ()
+
+
+def test_blinded_analysis_without_codes_or_generator_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        analyse(dataset(), blinded=True)
+
+
+def test_published_comparison_lists_the_section10_figures() -> None:
+    rows = {row.figure: row for row in published_comparison(results(), PUBLISHED)}
+    assert rows["Responders"].this_run == "10/15 vs 3/15"
+    assert rows["Assessed / ineligible / declined"].this_run == "51 / 12 / 9"
+    assert "CAPS-5 time × treatment F" in rows and "NNT" in rows
+
+
+def test_single_arm_clinic_series_reports_what_cannot_be_compared() -> None:
+    trial = generate_synthetic_trial(
+        np.random.default_rng(3), SyntheticTrialConfig(n_per_arm=10, mode="clinic")
+    )
+    r = analyse(AnalysisDataset(analysis_frames(trial), ("ketamine",)))
+    assert r.mmrm == {} and any("two arms" in m for m in r.missing)
+    assert r.responders.result is None and r.responders.counts["ketamine"][1] == 10
