@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from ketamine_ptsd.adapters.reports.builder import build_report
-from ketamine_ptsd.services.trial_analysis import AnalysisDataset, analyse, published_comparison
+from ketamine_ptsd.services.trial_analysis import (
+    AnalysisDataset,
+    AnalysisResults,
+    analyse,
+    published_comparison,
+)
 from ketamine_ptsd.simulation.synthetic_dataset import analysis_frames
 from ketamine_ptsd.simulation.synthetic_targets import PUBLISHED
 from ketamine_ptsd.simulation.synthetic_trial import SyntheticTrialConfig, generate_synthetic_trial
@@ -35,14 +40,18 @@ def dataset() -> AnalysisDataset:
     return AnalysisDataset(analysis_frames(trial), ("ketamine", "midazolam"))
 
 
+@pytest.fixture(scope="module")
+def results(dataset: AnalysisDataset) -> AnalysisResults:
+    return analyse(dataset)
+
+
 def _pdf_pages(path: Path) -> int:
     return path.read_bytes().count(b"/Type /Page\n") + path.read_bytes().count(b"/Type /Page ")
 
 
 def test_full_report_has_every_figure_table_and_the_published_comparison(
-    dataset: AnalysisDataset, tmp_path: Path
+    results: AnalysisResults, tmp_path: Path
 ) -> None:
-    results = analyse(dataset)
     files = build_report(results, tmp_path, comparison=published_comparison(results, PUBLISHED))
     html = files.index_html.read_text(encoding="utf-8")
     assert {p.stem for p in files.figures} == FIGURES
@@ -57,16 +66,16 @@ def test_full_report_has_every_figure_table_and_the_published_comparison(
 
 
 def test_interim_packet_is_coded_and_refuses_unblinded_results(
-    dataset: AnalysisDataset, tmp_path: Path
+    dataset: AnalysisDataset, results: AnalysisResults, tmp_path: Path
 ) -> None:
     with pytest.raises(ValueError, match="blinded"):
-        build_report(analyse(dataset), tmp_path, interim=True)
-    results = analyse(dataset, blinded=True, arm_codes={"ketamine": "B", "midazolam": "A"})
+        build_report(results, tmp_path, interim=True)
+    coded = analyse(dataset, blinded=True, arm_codes={"ketamine": "B", "midazolam": "A"})
     files = build_report(
-        results,
+        coded,
         tmp_path,
         interim=True,
-        comparison=published_comparison(analyse(dataset), PUBLISHED),
+        comparison=published_comparison(results, PUBLISHED),
     )
     html = files.index_html.read_text(encoding="utf-8").lower()
     assert "ketamine" not in html.replace("repeated iv ketamine", "")

@@ -424,7 +424,8 @@ def build_report(
     index = out / "index.html"
     index.write_text(html, encoding="utf-8")
     pdf_path = out / "report.pdf"
-    with PdfPages(pdf_path) as pdf:
+    # TrueType embedding (fonttype 42) keeps the PDF's text selectable and searchable.
+    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(pdf_path) as pdf:
         cover = Figure(figsize=(11.7, 8.3))
         cover.text(0.05, 0.85, title, fontsize=16, weight="bold", wrap=True)
         lines = [
