@@ -113,7 +113,7 @@ def _include_routers(app: FastAPI) -> None:
     from .routes import admin, analysis, assessments, auth, home, infusion, patients, pharmacy
 
     for module in (auth, home, patients, pharmacy, infusion, assessments, admin, analysis):
-        app.include_router(module.router)
+        app.include_router(module.router, include_in_schema=False)
     app.include_router(api_router, prefix=API_PREFIX)
 
 

@@ -168,6 +168,7 @@ def evaluate(
         bp_readings=tuple(readings),
         baseline_vitals_recorded=minute0 or None,
         short_acting_benzodiazepine_taken_this_morning=_yes_no(raw.get("benzo_taken", "")),
+        pre_infusion_ratings_recorded=_yes_no(raw.get("ratings_before", "")),
     )
     state.checklist = pre_infusion_checklist(protocol, findings)
     # --- start ------------------------------------------------------------------------------

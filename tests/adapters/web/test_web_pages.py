@@ -1,0 +1,156 @@
+"""Role pages, patient workflow pages, user admin and the infusion-day screen (issue 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from conftest import csrf_of, enrol
+from ketamine_ptsd.core.roles import Role
+
+
+def _post(client, path: str, data: dict, page: str = "/") -> object:
+    token = csrf_of(client.get(page).text)
+    return client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
+
+
+def test_investigator_registers_consents_and_screens_a_patient(login, services, actors) -> None:
+    client = login(Role.INVESTIGATOR)
+    response = _post(
+        client,
+        "/patients",
+        {"protocol_name": "rct", "site": "yal", "family_name": "Doe", "given_name": "Jo"},
+    )
+    assert response.status_code == 303
+    path = response.headers["location"]
+    page = client.get(path)
+    assert "YAL-0001" in page.text and "Jo Doe" in page.text
+    consent = _post(
+        client,
+        f"{path}/consent",
+        {
+            "consent_version": "v2",
+            "consent_date": "2026-03-01",
+            "capacity_assessed": "yes",
+            "capacity_assessor": "Dr Other",
+        },
+        path,
+    )
+    assert consent.status_code == 303
+    screened = _post(
+        client, f"{path}/screening", {"outcome": "eligible", "decided_on": "2026-03-01"}, path
+    )
+    assert screened.status_code == 303
+    home = client.get("/").text
+    assert "Awaiting allocation" in home and "YAL-0001" in home
+
+
+def test_refused_consent_keeps_what_was_typed_and_names_the_field(login, services, actors) -> None:
+    pid = services.patients.register(actors[Role.INVESTIGATOR], protocol_name="rct", site="YAL").id
+    client = login(Role.INVESTIGATOR)
+    response = _post(
+        client,
+        f"/patients/{pid}/consent",
+        {
+            "consent_version": "v-typed-7",
+            "consent_date": "2026-03-01",
+            "capacity_assessed": "yes",
+            "capacity_note": "note typed here",
+        },
+        f"/patients/{pid}",
+    )
+    assert response.status_code == 422
+    assert "capacity_assessor" in response.text  # the refused field is named
+    assert 'value="v-typed-7"' in response.text and 'value="note typed here"' in response.text
+
+
+def test_allocation_from_the_patient_page_shows_study_drug_to_the_investigator(
+    login, services, actors
+) -> None:
+    services.randomization.generate_list(
+        actors[Role.PHARMACIST], protocol_name="rct", list_version="L1", slots_per_stratum=4
+    )
+    pid = enrol(services, actors)
+    client = login(Role.INVESTIGATOR)
+    response = _post(client, f"/patients/{pid}/allocate", {}, f"/patients/{pid}")
+    assert response.status_code == 303
+    page = client.get(f"/patients/{pid}").text
+    assert '<dd id="treatment">study drug</dd>' in page
+    assert "Infusion 6" in page and "Week 2 (primary outcome)" in page  # timeline from §5
+    pharmacist = login(Role.PHARMACIST).get(f"/patients/{pid}").text
+    assert "study drug" not in pharmacist.split('id="treatment">')[1][:40]
+
+
+def test_nurse_home_lists_todays_infusions_and_outcome_rater_home_lists_due_assessments(
+    login, services, actors, clock
+) -> None:
+    services.randomization.generate_list(
+        actors[Role.PHARMACIST], protocol_name="rct", list_version="L1", slots_per_stratum=4
+    )
+    pid = enrol(services, actors)
+    services.randomization.allocate(
+        actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
+    )
+    nurse = login(Role.NURSE).get("/").text
+    assert f"/patients/{pid}/infusion/1" in nurse
+    rater = login(Role.OUTCOME_RATER).get("/").text
+    assert "Baseline, just before infusion 1" in rater and "due today" in rater
+    assert "Infusions today" not in rater
+
+
+def test_admin_adds_a_user_and_a_weak_password_is_refused_with_values_kept(login) -> None:
+    client = login(Role.ADMINISTRATOR)
+    weak = _post(
+        client,
+        "/admin/users",
+        {"username": "new.nurse", "full_name": "New Nurse", "role": "nurse", "password": "short"},
+        "/admin/users",
+    )
+    assert weak.status_code == 422
+    assert "at least 10 characters" in weak.text and 'value="new.nurse"' in weak.text
+    assert "short" not in weak.text.split("Add a user")[1].split("</form>")[0].replace(
+        "autocapitalize", ""
+    )
+    ok = _post(
+        client,
+        "/admin/users",
+        {
+            "username": "new.nurse",
+            "full_name": "New Nurse",
+            "role": "nurse",
+            "password": "long enough pw",
+        },
+        "/admin/users",
+    )
+    assert ok.status_code == 303
+    assert "new.nurse" in client.get("/admin/users").text
+
+
+def test_roles_without_permission_get_403_pages(login) -> None:
+    assert login(Role.NURSE).get("/admin/users").status_code == 403
+    assert login(Role.NURSE).get("/pharmacy").status_code == 403
+    assert login(Role.OUTCOME_RATER).get("/analysis").status_code == 403
+
+
+def test_pharmacist_generates_a_list_and_reads_it(login) -> None:
+    client = login(Role.PHARMACIST)
+    response = _post(
+        client,
+        "/pharmacy/lists",
+        {
+            "protocol_name": "rct",
+            "list_version": "P1",
+            "slots_per_stratum": "8",
+            "block_sizes": "2,4",
+            "strata": "",
+        },
+        "/pharmacy",
+    )
+    assert response.status_code == 200 and "List P1 sealed" in response.text
+    listing = client.get("/pharmacy", params={"list_id": 1}).text
+    assert "ketamine" in listing and "midazolam" in listing
+
+
+def test_statistician_analysis_page_is_blinded_without_a_sanction(login, services, actors) -> None:
+    enrol(services, actors)
+    page = login(Role.STATISTICIAN).get("/analysis").text
+    assert "blinded" in page and "YAL-0001" in page
