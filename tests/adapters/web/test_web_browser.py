@@ -1,0 +1,200 @@
+"""Browser tests in Debian's Chromium driven by Playwright (issue 5, "How it is checked").
+
+The app runs under uvicorn in a thread on 127.0.0.1 (a free port) over a migrated SQLite file;
+the browser is a tablet-sized 800×1280 viewport. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import PASSWORD, add_role_users, enrol, make_services
+from ketamine_ptsd.adapters.db.engine import open_database
+from ketamine_ptsd.adapters.web.app import create_app
+from ketamine_ptsd.adapters.web.config import WebSettings
+from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.services import FixedClock
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+CANARY = re.compile(r"ketamine(?!-ptsd)|midazolam|\d\s?mg\b(?!/kg)", re.IGNORECASE)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium (/usr/bin/chromium) is not installed"
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> Iterator[dict]:
+    import uvicorn
+
+    path = tmp_path_factory.mktemp("browser") / "record.sqlite"
+    shutil.copyfile(_sqlite_template, path)
+    url = f"sqlite:///{path}"
+    database = open_database(url)
+    services = make_services(database, FixedClock(dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)))
+    actors = add_role_users(services)
+    services.randomization.generate_list(
+        actors[Role.PHARMACIST], protocol_name="rct", list_version="B1", slots_per_stratum=8
+    )
+    pid = enrol(services, actors)
+    services.randomization.allocate(
+        actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
+    )
+    app = create_app(WebSettings(database_url=url, secret_key="browser"), services=services)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield {"base": f"http://127.0.0.1:{port}", "patient_id": pid}
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        database.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def tablet(browser, server):  # type: ignore[no-untyped-def]
+    """``tablet(username)`` → a signed-in page on an 800×1280 touch viewport."""
+    contexts = []
+
+    def _open(username: str):  # type: ignore[no-untyped-def]
+        context = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(server["base"] + "/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(server["base"] + "/")
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, server) -> None:
+    page = tablet("nurse")
+    page.click(f"a[href='/patients/{server['patient_id']}/infusion/1']")
+    page.check("input[name=nil_by_mouth][value=yes]")
+    page.check("input[name=ratings_before][value=yes]")
+    page.check("input[name=benzo_taken][value=no]")
+    page.check("input[name=pregnancy_test][value=not_applicable]")
+    page.check("input[name=tox_recorded][value=negative]")
+    for slot, reading in enumerate(["150/85", "145/92", "142/88"], start=1):
+        page.fill(f"input[name=bp_{slot}]", reading)
+    for key, value in {"sys": "130", "dia": "80", "hr": "72", "spo2": "98"}.items():
+        page.fill(f"input[name=v0_{key}]", value)
+    page.fill("input[name=weight_kg]", "70.3")
+    page.click("#start-button")
+    blocked = page.locator("#start-blocked")
+    assert blocked.is_visible()
+    assert "exceeded at reading 3" in blocked.inner_text()
+    _shot(page, "infusion-bp-hold")
+    # the form kept everything typed; a repeat reading after rest replaces the third
+    assert page.input_value("input[name=bp_2]") == "145/92"
+    page.fill("input[name=bp_3]", "")
+    page.click("#start-button")
+    assert page.locator("#started").is_visible()
+    assert "35.2 mL" in page.locator("#dose").inner_text()
+    assert "study drug" in page.locator("#dose").inner_text()
+    for key, value in {"sys": "186", "dia": "104", "hr": "96", "spo2": "97"}.items():
+        page.fill(f"input[name=v5_{key}]", value)
+    page.click("#check-button")
+    alerts = page.locator("#alerts")
+    assert alerts.is_visible() and "systolic mmHg 186" in alerts.inner_text()
+    assert "out" in (page.get_attribute("input[name=v5_sys]", "class") or "")
+    assert "Not ready for discharge" in page.locator("#discharge").inner_text()
+    _shot(page, "infusion-vitals-alert")
+    assert CANARY.search(page.content()) is None
+
+
+def test_outcome_rater_enters_a_caps5_and_sees_the_score(tablet, server) -> None:
+    page = tablet("outcome-rater")
+    page.goto(f"{server['base']}/patients/{server['patient_id']}/assess/caps5_past_week")
+    for key in range(1, 21):
+        page.fill(f"input[name=item_{key}]", "2")
+    from playwright.sync_api import expect
+
+    # the page script asks the scoring endpoint as items are typed (no eval: the CSP forbids it)
+    expect(page.locator("#live-score")).to_contain_text("Total 40", timeout=5000)
+    _shot(page, "caps5-live-score")
+    page.click("#submit-assessment")
+    assert page.locator("#result-total").inner_text() == "40"
+
+
+def test_blinded_rater_pages_contain_no_allocation(tablet, server) -> None:
+    page = tablet("outcome-rater")
+    for path in ["/", "/patients", f"/patients/{server['patient_id']}"]:
+        page.goto(server["base"] + path)
+        assert CANARY.search(page.content()) is None, path
+    _shot(page, "outcome-rater-patient")
+
+
+def test_validation_error_keeps_what_was_typed(tablet, server) -> None:
+    page = tablet("outcome-rater")
+    page.goto(f"{server['base']}/patients/{server['patient_id']}/assess/madrs")
+    typed = {k: str(k % 5) for k in range(1, 11)}
+    typed[7] = "9"
+    for key, value in typed.items():
+        page.fill(f"input[name=item_{key}]", value)
+    page.click("#submit-assessment")
+    assert page.locator("#err-7").is_visible()
+    assert "must be 0–6" in page.locator("#err-7").inner_text()
+    for key, value in typed.items():
+        assert page.input_value(f"input[name=item_{key}]") == value
+    _shot(page, "madrs-validation-error")
