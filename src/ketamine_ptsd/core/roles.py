@@ -83,6 +83,11 @@ class Action(StrEnum):
     ASSESSMENT_READ = "assessment.read"
     WITHDRAWAL_RECORD = "withdrawal.record"
     SIGN = "record.sign"
+    # Phase 2 workflows: the physician's discharge sign-off (PROTOCOL.md §6) and the clinic's
+    # treatment-resistance, safety and maintenance documents (§2, §8).
+    DISCHARGE_SIGNOFF = "infusion.discharge_signoff"
+    CLINIC_PLAN_RECORD = "clinic_plan.record"
+    CLINIC_PLAN_READ = "clinic_plan.read"
 
 
 class Sensitivity(StrEnum):
@@ -118,6 +123,7 @@ _READ_ACTIONS = frozenset(
         Action.INFUSION_RATING_READ,
         Action.ADVERSE_EVENT_READ,
         Action.ASSESSMENT_READ,
+        Action.CLINIC_PLAN_READ,
     }
 )
 
@@ -165,7 +171,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         }
     ),
     Role.INVESTIGATOR: _CLINICAL_RECORDING
-    | {Action.ALLOCATE, Action.UNBLIND_EMERGENCY, Action.AUDIT_READ},
+    | {Action.ALLOCATE, Action.UNBLIND_EMERGENCY, Action.AUDIT_READ, Action.DISCHARGE_SIGNOFF},
     Role.NURSE: frozenset(
         {
             Action.PATIENT_READ,
@@ -177,6 +183,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.ADVERSE_EVENT_RECORD,
             Action.ADVERSE_EVENT_READ,
             Action.SIGN,
+            Action.CLINIC_PLAN_READ,
         }
     ),
     Role.SAFETY_RATER: frozenset(
@@ -230,9 +237,16 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.INFUSION_RATING_READ,
             Action.ADVERSE_EVENT_READ,
             Action.ASSESSMENT_READ,
+            Action.CLINIC_PLAN_READ,
         }
     ),
-    Role.CLINICIAN: _CLINICAL_RECORDING | {Action.INFUSION_RATING_RECORD},
+    Role.CLINICIAN: _CLINICAL_RECORDING
+    | {
+        Action.INFUSION_RATING_RECORD,
+        Action.DISCHARGE_SIGNOFF,
+        Action.CLINIC_PLAN_RECORD,
+        Action.CLINIC_PLAN_READ,
+    },
 }
 
 

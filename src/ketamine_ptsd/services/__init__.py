@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 
 from .access import Actor
 from .analysis import AnalysisService
+from .assessments import AssessmentService
 from .audit import AuditService
 from .auth import AuthService, UserService
+from .clinic import ClinicService
 from .clock import Clock, FixedClock, SystemClock
 from .context import SecurityPolicy, ServiceContext
+from .datasets import DatasetService
 from .errors import (
     AccountLocked,
     AuthenticationFailed,
@@ -27,24 +30,36 @@ from .errors import (
     ServiceError,
     ValidationFailed,
 )
+from .exports import ExportService
+from .followup import FollowUpService
+from .infusions import InfusionHeld, InfusionService
 from .patients import PatientService
 from .randomization import RandomizationService
+from .screening import ScreeningService
 from .signatures import SignatureService
 
 __all__ = [
     "AccountLocked",
     "Actor",
     "AnalysisService",
+    "AssessmentService",
     "AuditService",
     "AuthService",
     "AuthenticationFailed",
+    "ClinicService",
     "Clock",
     "ConflictError",
+    "DatasetService",
+    "ExportService",
     "FixedClock",
+    "FollowUpService",
+    "InfusionHeld",
+    "InfusionService",
     "NotFound",
     "PatientService",
     "PermissionDenied",
     "RandomizationService",
+    "ScreeningService",
     "SecurityPolicy",
     "ServiceContext",
     "ServiceError",
@@ -68,6 +83,13 @@ class Services:
     signatures: SignatureService = field(init=False)
     audit: AuditService = field(init=False)
     analysis: AnalysisService = field(init=False)
+    screening: ScreeningService = field(init=False)
+    infusions: InfusionService = field(init=False)
+    assessments: AssessmentService = field(init=False)
+    followup: FollowUpService = field(init=False)
+    clinic: ClinicService = field(init=False)
+    datasets: DatasetService = field(init=False)
+    exports: ExportService = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -78,3 +100,10 @@ class Services:
         self.signatures = SignatureService(ctx, self.auth)
         self.audit = AuditService(ctx)
         self.analysis = AnalysisService(ctx)
+        self.screening = ScreeningService(ctx, self.patients)
+        self.infusions = InfusionService(ctx, self.randomization, self.auth)
+        self.assessments = AssessmentService(ctx)
+        self.followup = FollowUpService(ctx)
+        self.clinic = ClinicService(ctx, self.screening)
+        self.datasets = DatasetService(ctx)
+        self.exports = ExportService(ctx, self.datasets, self.audit)

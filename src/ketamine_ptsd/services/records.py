@@ -17,22 +17,37 @@ import datetime as dt
 from typing import Any
 
 __all__ = [
+    "AdverseEvent",
     "Allocation",
     "AnalysisSanction",
+    "Assessment",
     "AuditEntry",
     "AuditHead",
     "Consent",
+    "Demographics",
+    "EligibilityDecisionRecord",
+    "InfusionDay",
+    "InfusionRating",
+    "Intervention",
+    "MaintenancePlan",
     "Patient",
     "PatientIdentity",
+    "PreInfusionCheck",
     "RandomizationList",
     "RandomizationSlot",
     "Record",
+    "RiskBenefitDecisionRecord",
+    "SafetyPlan",
     "ScreeningOutcome",
+    "ScreeningVisit",
     "Signature",
     "StudyIdSequence",
+    "TreatmentResistance",
     "Unblinding",
     "User",
     "UserSession",
+    "VitalSignsRecord",
+    "Withdrawal",
 ]
 
 
@@ -236,4 +251,283 @@ class Signature(Record):
     signed_at: dt.datetime
     invalidated_at: dt.datetime | None
     invalidated_reason: str | None
+    version: int
+
+
+# --- phase 2: the workflows (screening, infusion days, assessments, follow-up, clinic) --------
+
+
+class ScreeningVisit(Record):
+    """The screening visit's facts (PROTOCOL.md §1/§2 vocabulary) and measures (scored items)."""
+
+    patient_id: int
+    visit_date: dt.date
+    protocol_version: str
+    facts: dict[str, Any]
+    measures: dict[str, Any]
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class EligibilityDecisionRecord(Record):
+    """One evaluation of the protocol's criteria: overall status and every criterion's reason."""
+
+    patient_id: int
+    visit_id: int
+    status: str
+    criteria: list[dict[str, Any]]
+    facts_used: dict[str, Any]
+    evaluated_at: dt.datetime
+    evaluated_by: int | None
+    version: int
+
+
+class RiskBenefitDecisionRecord(Record):
+    """A documented risk-benefit decision on a relative contraindication (PROTOCOL.md §2)."""
+
+    patient_id: int
+    criterion_id: str
+    proceed: bool
+    decided_by_name: str
+    decided_on: dt.date
+    rationale: str
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class SafetyPlan(Record):
+    """A documented safety plan (PROTOCOL.md §2: needed to treat with active suicidal intent)."""
+
+    patient_id: int
+    documented_on: dt.date
+    warning_signs: str
+    coping_strategies: str
+    contacts: str
+    means_restriction: str
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class TreatmentResistance(Record):
+    """Documented earlier treatments (PROTOCOL.md §2: ≥ 1 trauma-focused therapy, ≥ 2 SSRI/SNRI)."""
+
+    patient_id: int
+    psychotherapy_trials: list[dict[str, Any]]
+    medication_trials: list[dict[str, Any]]
+    documented_on: dt.date
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class MaintenancePlan(Record):
+    """The maintenance plan made before the series (PROTOCOL.md §8)."""
+
+    patient_id: int
+    option_ids: list[str]
+    site_facts: dict[str, bool]
+    interval_days: int | None
+    notes: str | None
+    planned_on: dt.date
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class Demographics(Record):
+    """Table 1 characteristics (PROTOCOL.md §10), one row per patient."""
+
+    patient_id: int
+    age_years: int | None
+    sex: str | None
+    race: str | None
+    hispanic: bool | None
+    bmi_kg_m2: float | None
+    ptsd_duration_years: float | None
+    comorbid_mdd: bool | None
+    concomitant_psychotherapy: bool | None
+    stable_psychotropics: bool | None
+    primary_trauma: str | None
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    version: int
+
+
+class PreInfusionCheck(Record):
+    """One run of the pre-infusion checklist (PROTOCOL.md §6); a failed one is a recorded hold."""
+
+    patient_id: int
+    infusion_number: int
+    checked_on: dt.date
+    findings: dict[str, Any]
+    passed: bool
+    items: list[dict[str, Any]]
+    hold_reasons: list[str]
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    version: int
+
+
+class InfusionDay(Record):
+    """One started infusion: dose from the day's weight, start/end, discharge (PROTOCOL.md §4, §6)."""
+
+    patient_id: int
+    infusion_number: int
+    infusion_date: dt.date
+    check_id: int
+    weight_kg: float
+    drug: str
+    dose_mg: float
+    concentration_mg_per_ml: float
+    dose_arithmetic: str
+    volume_ml: float
+    rate_ml_per_h: float
+    infusion_minutes: int
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    ambulatory_unaided: bool | None
+    delayed_effects_checked: bool | None
+    physician_signoff_by: int | None
+    discharged_at: dt.datetime | None
+    discharge_reasons: list[str] | None
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class VitalSignsRecord(Record):
+    """Vitals at ``minute`` after infusion start (0 = baseline) with the alerts they raised."""
+
+    patient_id: int
+    infusion_number: int
+    minute: int
+    measured_at: dt.datetime
+    systolic_mmhg: int | None
+    diastolic_mmhg: int | None
+    heart_rate_bpm: int | None
+    spo2_percent: int | None
+    alerts: list[str]
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class Intervention(Record):
+    """A drug given on an infusion day, e.g. labetalol 5 mg IV for high BP (PROTOCOL.md §6)."""
+
+    patient_id: int
+    infusion_number: int
+    given_at: dt.datetime
+    minute: int | None
+    drug: str
+    dose_mg: float
+    route: str
+    reason: str
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class InfusionRating(Record):
+    """An infusion-day rating (CADSS, BPRS+, YMRS 1, PRISE): hidden from outcome raters (§3)."""
+
+    patient_id: int
+    infusion_number: int
+    minute: int
+    instrument: str
+    rated_at: dt.datetime
+    items: dict[str, Any]
+    total: float | None
+    subscales: dict[str, Any]
+    derived: dict[str, Any]
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class AdverseEvent(Record):
+    """An adverse event: seriousness, severity, relatedness, action and outcome."""
+
+    patient_id: int
+    infusion_number: int | None
+    term: str
+    onset_date: dt.date
+    serious: bool
+    severity: str
+    relatedness: str
+    action: str
+    outcome: str
+    resolved_on: dt.date | None
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class Assessment(Record):
+    """An outcome assessment at a time point, scored by its instrument (PROTOCOL.md §5, §7)."""
+
+    patient_id: int
+    time_point: str
+    instrument: str
+    assessed_on: dt.date
+    target_date: dt.date | None
+    window_start: dt.date | None
+    window_end: dt.date | None
+    in_window: bool
+    items: dict[str, Any]
+    total: float | None
+    subscales: dict[str, Any]
+    derived: dict[str, Any]
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class Withdrawal(Record):
+    """Withdrawal from the series with its reason and who decided (PROTOCOL.md §10 CONSORT)."""
+
+    patient_id: int
+    withdrawn_on: dt.date
+    decided_by: str
+    decided_by_name: str
+    reason: str
+    infusions_received: int
+    recorded_by: int | None
+    recorded_at: dt.datetime
     version: int

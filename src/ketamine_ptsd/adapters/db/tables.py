@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -304,6 +305,300 @@ signatures = Table(
     _version(),
 )
 
+INFUSION_RATING = {"sensitivity": "infusion_rating"}
+
+# --- phase 2: the workflows of the protocol (services/screening.py … followup.py) -------------
+# Clinical records keyed by (patient, infusion number) or (patient, time point); every one is
+# editable with optimistic locking and voided, never deleted. Sensitivities carry the blind:
+# the drug, its mg dose and its concentration reveal the arm (PROTOCOL.md §4: 0.5 vs 0.045 mg/kg;
+# 1 vs 0.09 mg/mL); infusion-day ratings and PRISE are hidden from outcome raters (§3).
+
+
+def _recorded() -> list[Column[Any]]:
+    return [
+        Column("recorded_by", Integer, ForeignKey("users.id"), nullable=True),
+        Column("recorded_at", UTCDateTime, nullable=False),
+    ]
+
+
+screening_visits = Table(
+    "screening_visits",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("visit_date", Date, nullable=False),
+    Column("protocol_version", String(32), nullable=False),
+    Column("facts", JSON, nullable=False),
+    Column("measures", JSON, nullable=False),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+eligibility_decisions = Table(
+    "eligibility_decisions",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("visit_id", Integer, ForeignKey("screening_visits.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("criteria", JSON, nullable=False),
+    Column("facts_used", JSON, nullable=False),
+    Column("evaluated_at", UTCDateTime, nullable=False),
+    Column("evaluated_by", Integer, ForeignKey("users.id"), nullable=True),
+    _version(),
+)
+
+risk_benefit_decisions = Table(
+    "risk_benefit_decisions",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("criterion_id", String(64), nullable=False),
+    Column("proceed", Boolean, nullable=False),
+    Column("decided_by_name", String(200), nullable=False),
+    Column("decided_on", Date, nullable=False),
+    Column("rationale", Text, nullable=False),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+safety_plans = Table(
+    "safety_plans",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("documented_on", Date, nullable=False),
+    Column("warning_signs", Text, nullable=False),
+    Column("coping_strategies", Text, nullable=False),
+    Column("contacts", Text, nullable=False),
+    Column("means_restriction", Text, nullable=False),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+treatment_resistance = Table(
+    "treatment_resistance",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("psychotherapy_trials", JSON, nullable=False),
+    Column("medication_trials", JSON, nullable=False),
+    Column("documented_on", Date, nullable=False),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+maintenance_plans = Table(
+    "maintenance_plans",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("option_ids", JSON, nullable=False),
+    Column("site_facts", JSON, nullable=False),
+    Column("interval_days", Integer, nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("planned_on", Date, nullable=False),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+demographics = Table(
+    "demographics",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, unique=True),
+    Column("age_years", Integer, nullable=True),
+    Column("sex", String(16), nullable=True),
+    Column("race", String(64), nullable=True),
+    Column("hispanic", Boolean, nullable=True),
+    Column("bmi_kg_m2", Float, nullable=True),
+    Column("ptsd_duration_years", Float, nullable=True),
+    Column("comorbid_mdd", Boolean, nullable=True),
+    Column("concomitant_psychotherapy", Boolean, nullable=True),
+    Column("stable_psychotropics", Boolean, nullable=True),
+    Column("primary_trauma", String(64), nullable=True),
+    *_recorded(),
+    _version(),
+)
+
+pre_infusion_checks = Table(
+    "pre_infusion_checks",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("checked_on", Date, nullable=False),
+    Column("findings", JSON, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("items", JSON, nullable=False),
+    Column("hold_reasons", JSON, nullable=False),
+    *_recorded(),
+    _version(),
+)
+
+infusion_days = Table(
+    "infusion_days",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("infusion_date", Date, nullable=False),
+    Column("check_id", Integer, ForeignKey("pre_infusion_checks.id"), nullable=False),
+    Column("weight_kg", Float, nullable=False),
+    Column("drug", String(64), nullable=False, info=ALLOCATION),
+    Column("dose_mg", Float, nullable=False, info=ALLOCATION),
+    Column("concentration_mg_per_ml", Float, nullable=False, info=ALLOCATION),
+    Column("dose_arithmetic", Text, nullable=False, info=ALLOCATION),
+    Column("volume_ml", Float, nullable=False),
+    Column("rate_ml_per_h", Float, nullable=False),
+    Column("infusion_minutes", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("ambulatory_unaided", Boolean, nullable=True),
+    Column("delayed_effects_checked", Boolean, nullable=True),
+    Column("physician_signoff_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("discharged_at", UTCDateTime, nullable=True),
+    Column("discharge_reasons", JSON, nullable=True),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+    UniqueConstraint("patient_id", "infusion_number"),
+)
+
+vital_signs = Table(
+    "vital_signs",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("minute", Integer, nullable=False),
+    Column("measured_at", UTCDateTime, nullable=False),
+    Column("systolic_mmhg", Integer, nullable=True),
+    Column("diastolic_mmhg", Integer, nullable=True),
+    Column("heart_rate_bpm", Integer, nullable=True),
+    Column("spo2_percent", Integer, nullable=True),
+    Column("alerts", JSON, nullable=False),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+interventions = Table(
+    "interventions",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("given_at", UTCDateTime, nullable=False),
+    Column("minute", Integer, nullable=True),
+    Column("drug", String(100), nullable=False),
+    Column("dose_mg", Float, nullable=False),
+    Column("route", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+infusion_ratings = Table(
+    "infusion_ratings",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("minute", Integer, nullable=False),
+    Column("instrument", String(32), nullable=False),
+    Column("rated_at", UTCDateTime, nullable=False),
+    Column("items", JSON, nullable=False, info=INFUSION_RATING),
+    Column("total", Float, nullable=True, info=INFUSION_RATING),
+    Column("subscales", JSON, nullable=False, info=INFUSION_RATING),
+    Column("derived", JSON, nullable=False, info=INFUSION_RATING),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+adverse_events = Table(
+    "adverse_events",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=True),
+    Column("term", String(200), nullable=False),
+    Column("onset_date", Date, nullable=False),
+    Column("serious", Boolean, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("relatedness", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("resolved_on", Date, nullable=True),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+assessments = Table(
+    "assessments",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("time_point", String(64), nullable=False),
+    Column("instrument", String(32), nullable=False),
+    Column("assessed_on", Date, nullable=False),
+    Column("target_date", Date, nullable=True),
+    Column("window_start", Date, nullable=True),
+    Column("window_end", Date, nullable=True),
+    Column("in_window", Boolean, nullable=False),
+    Column("items", JSON, nullable=False),
+    Column("total", Float, nullable=True),
+    Column("subscales", JSON, nullable=False),
+    Column("derived", JSON, nullable=False),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+withdrawals = Table(
+    "withdrawals",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, unique=True),
+    Column("withdrawn_on", Date, nullable=False),
+    Column("decided_by", String(32), nullable=False),
+    Column("decided_by_name", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("infusions_received", Integer, nullable=False),
+    *_recorded(),
+    _version(),
+)
+
+#: Tables added by the workflows (phase 2); audited field by field like the rest.
+WORKFLOW_TABLES = frozenset(
+    {
+        "screening_visits",
+        "eligibility_decisions",
+        "risk_benefit_decisions",
+        "safety_plans",
+        "treatment_resistance",
+        "maintenance_plans",
+        "demographics",
+        "pre_infusion_checks",
+        "infusion_days",
+        "vital_signs",
+        "interventions",
+        "infusion_ratings",
+        "adverse_events",
+        "assessments",
+        "withdrawals",
+    }
+)
+
+
 #: Tables whose changes the audit hook writes field by field (the rest write events).
 AUDITED_TABLES = frozenset(
     {
@@ -317,6 +612,7 @@ AUDITED_TABLES = frozenset(
         "unblindings",
         "analysis_sanctions",
         "signatures",
+        *WORKFLOW_TABLES,
     }
 )
 
@@ -336,6 +632,21 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.Unblinding: unblindings,
     r.AnalysisSanction: analysis_sanctions,
     r.Signature: signatures,
+    r.ScreeningVisit: screening_visits,
+    r.EligibilityDecisionRecord: eligibility_decisions,
+    r.RiskBenefitDecisionRecord: risk_benefit_decisions,
+    r.SafetyPlan: safety_plans,
+    r.TreatmentResistance: treatment_resistance,
+    r.MaintenancePlan: maintenance_plans,
+    r.Demographics: demographics,
+    r.PreInfusionCheck: pre_infusion_checks,
+    r.InfusionDay: infusion_days,
+    r.VitalSignsRecord: vital_signs,
+    r.Intervention: interventions,
+    r.InfusionRating: infusion_ratings,
+    r.AdverseEvent: adverse_events,
+    r.Assessment: assessments,
+    r.Withdrawal: withdrawals,
 }
 
 _registry = registry(metadata=metadata)

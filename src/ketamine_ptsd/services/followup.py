@@ -1,0 +1,330 @@
+"""Response at week 2, follow-up of responders, loss of response, time to loss, withdrawal.
+
+PROTOCOL.md §5 (follow-up: CAPS-5 weekly to 4 weeks, then monthly, until loss of response or 6
+months), §8 (response: CAPS-5 total ≥ 30 % below baseline at week 2; loss: the first follow-up
+visit where the reduction is no longer ≥ 30 %; time to loss from the primary outcome day,
+right-censored at the last visit), §10 (a withdrawal and its reason, for CONSORT).
+
+Everything is computed by the pure rules (:func:`assess_response`,
+:func:`time_to_loss_of_response`, :func:`follow_up_visits`) from the stored, scored assessments —
+exact on the entered values, so 29.9 % is not a response and 30.0 % is. The patient's status
+follows (``responder`` / ``non_responder`` / ``lost_response`` / ``withdrawn``): the assessment
+service calls :func:`apply_response_status` in the transaction that stores a response-relevant
+score.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from ketamine_ptsd.core.protocol import Protocol
+from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.rules import (
+    FollowUpScore,
+    PlannedVisit,
+    assess_response,
+    follow_up_visits,
+    time_to_loss_of_response,
+)
+
+from ._workflow import core_call, core_protocol, not_in_future, require_open
+from .access import Actor, require_patient
+from .context import ServiceContext
+from .errors import ConflictError, NotFound, ValidationFailed
+from .patients import load_patient
+from .records import Assessment, InfusionDay, Patient, User, Withdrawal
+from .uow import UnitOfWork
+
+__all__ = [
+    "DurabilityView",
+    "FollowUpService",
+    "ResponseStatus",
+    "ResponseView",
+    "WithdrawalDecider",
+    "WithdrawalView",
+    "apply_response_status",
+    "is_follow_up_point",
+    "response_facts",
+]
+
+
+class ResponseStatus(StrEnum):
+    RESPONDER = "responder"
+    NON_RESPONDER = "non_responder"
+    LOST_RESPONSE = "lost_response"
+    WITHDRAWN = "withdrawn"
+
+
+class WithdrawalDecider(StrEnum):
+    """Who decided the withdrawal (§10: "withdrawn by the team")."""
+
+    PATIENT = "patient"
+    INVESTIGATOR = "investigator"
+    CLINICIAN = "clinician"
+    TEAM = "team"
+    SPONSOR = "sponsor"
+
+
+@dataclass(frozen=True)
+class ResponseView:
+    responder: bool
+    reduction_percent: float
+    baseline: float
+    value: float
+    primary_day: dt.date
+    reason: str
+
+
+@dataclass(frozen=True)
+class DurabilityView:
+    """``event`` True: response lost at ``loss_day``; False: censored at ``time_days``."""
+
+    event: bool
+    time_days: int
+    loss_day: dt.date | None
+    last_day: dt.date
+    reason: str
+
+
+@dataclass(frozen=True)
+class WithdrawalView:
+    patient_id: int
+    withdrawn_on: dt.date
+    decided_by: str
+    decided_by_name: str
+    reason: str
+    infusions_received: int
+    version: int
+
+
+def is_follow_up_point(protocol: Protocol, time_point: str) -> bool:
+    """Follow-up visits are named as :func:`follow_up_visits` names them ("follow-up week 1")."""
+    return time_point.startswith("follow-up ") and time_point not in {
+        a.name for a in protocol.assessments
+    }
+
+
+def _score(
+    uow: UnitOfWork, patient: Patient, time_point: str, instrument: str
+) -> Assessment | None:
+    return uow.session.scalars(
+        select(Assessment)
+        .where(
+            Assessment.patient_id == patient.id,
+            Assessment.time_point == time_point,
+            Assessment.instrument == instrument,
+            Assessment.voided_at.is_(None),
+        )
+        .order_by(Assessment.id.desc())
+    ).first()
+
+
+def _measure(record: Assessment, measure: str) -> float | None:
+    if measure == "total":
+        return record.total
+    value = record.subscales.get(measure)
+    return None if value is None else float(value)
+
+
+def response_facts(
+    uow: UnitOfWork, protocol: Protocol, patient: Patient
+) -> tuple[ResponseView | None, list[FollowUpScore]]:
+    """The week-2 response (None until baseline and week 2 are scored) and follow-up scores."""
+    definition = protocol.response
+    base = _score(uow, patient, definition.baseline_assessment, definition.instrument)
+    primary = _score(uow, patient, definition.assessment, definition.instrument)
+    if base is None or primary is None:
+        return None, []
+    b, v = _measure(base, definition.measure), _measure(primary, definition.measure)
+    if b is None or v is None:
+        return None, []
+    result = core_call(assess_response, definition, b, v)
+    view = ResponseView(
+        result.responder, result.reduction_percent, b, v, primary.assessed_on, result.reason
+    )
+    visits = [
+        FollowUpScore(a.assessed_on, m)
+        for a in uow.session.scalars(
+            select(Assessment)
+            .where(
+                Assessment.patient_id == patient.id,
+                Assessment.instrument == definition.instrument,
+                Assessment.voided_at.is_(None),
+            )
+            .order_by(Assessment.assessed_on)
+        )
+        if is_follow_up_point(protocol, a.time_point)
+        for m in [_measure(a, definition.measure)]
+        if m is not None
+    ]
+    return view, visits
+
+
+def apply_response_status(uow: UnitOfWork, protocol: Protocol, patient: Patient) -> None:
+    """Set the patient's status from the stored scores (same transaction as the score)."""
+    if patient.status == ResponseStatus.WITHDRAWN.value:
+        return
+    response, visits = response_facts(uow, protocol, patient)
+    if response is None:
+        return
+    status = ResponseStatus.RESPONDER if response.responder else ResponseStatus.NON_RESPONDER
+    if response.responder and visits:
+        outcome = core_call(
+            time_to_loss_of_response,
+            protocol.response,
+            response.baseline,
+            response.primary_day,
+            response.value,
+            visits,
+        )
+        if outcome.event:
+            status = ResponseStatus.LOST_RESPONSE
+    if patient.status != status.value:
+        uow.reason = uow.reason or f"response status: {status.value} (PROTOCOL.md §8)"
+        patient.status = status.value
+
+
+class FollowUpService:
+    """Response, follow-up plan, durability and withdrawal of one patient."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    def response(self, actor: Actor, patient_id: int) -> ResponseView:
+        """Responder status at the primary time point (§8), or NotFound until it is scored."""
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.ASSESSMENT_READ, patient)
+            protocol = core_protocol(self._ctx, patient.protocol_name)
+            view, _ = response_facts(uow, protocol, patient)
+            if view is None:
+                raise NotFound("week-2 response of patient", patient.study_id)
+            return view
+
+    def follow_up_plan(self, actor: Actor, patient_id: int) -> tuple[PlannedVisit, ...]:
+        """The responder's follow-up visits from the primary outcome day (§5)."""
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.ASSESSMENT_READ, patient)
+            protocol = core_protocol(self._ctx, patient.protocol_name)
+            view, _ = response_facts(uow, protocol, patient)
+            if view is None:
+                raise NotFound("week-2 response of patient", patient.study_id)
+            if protocol.follow_up.responders_only and not view.responder:
+                return ()
+            return core_call(follow_up_visits, protocol, view.primary_day)
+
+    def durability(self, actor: Actor, patient_id: int) -> DurabilityView:
+        """Time to loss of response from the primary outcome day, or censoring (§8)."""
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.ASSESSMENT_READ, patient)
+            protocol = core_protocol(self._ctx, patient.protocol_name)
+            view, visits = response_facts(uow, protocol, patient)
+            if view is None:
+                raise NotFound("week-2 response of patient", patient.study_id)
+            if not view.responder:
+                raise ValidationFailed(
+                    "patient_id", "durability applies to responders (PROTOCOL.md §8)", patient_id
+                )
+            outcome = core_call(
+                time_to_loss_of_response,
+                protocol.response,
+                view.baseline,
+                view.primary_day,
+                view.value,
+                visits,
+            )
+            return DurabilityView(
+                outcome.event, outcome.time_days, outcome.loss_day, outcome.last_day, outcome.reason
+            )
+
+    # --- withdrawal -----------------------------------------------------------------------------
+
+    def withdraw(
+        self,
+        actor: Actor,
+        patient_id: int,
+        *,
+        withdrawn_on: dt.date,
+        decided_by: str,
+        reason: str,
+        decided_by_name: str | None = None,
+    ) -> WithdrawalView:
+        """Withdraw the patient, with the reason and who decided (§10 CONSORT)."""
+        try:
+            decider = WithdrawalDecider(decided_by)
+        except ValueError:
+            raise ValidationFailed(
+                "decided_by", f"one of {', '.join(d.value for d in WithdrawalDecider)}", decided_by
+            ) from None
+        if len(reason.strip()) < 5:
+            raise ValidationFailed("reason", "state the reason for withdrawal", reason)
+        with self._ctx.uow(actor, write=True) as uow:
+            patient = load_patient(uow, patient_id, lock=True)
+            require_patient(actor, Action.WITHDRAWAL_RECORD, patient)
+            require_open(patient)
+            not_in_future("withdrawn_on", withdrawn_on, uow.now.date())
+            if uow.session.scalar(select(Withdrawal.id).where(Withdrawal.patient_id == patient.id)):
+                raise ConflictError("patient", patient.study_id, "already withdrawn")
+            if patient.status in ("registered", "screen_failed", "declined"):
+                raise ConflictError(
+                    "patient",
+                    patient.study_id,
+                    f"not enrolled (status {patient.status}); record a screening outcome instead",
+                )
+            name = (decided_by_name or "").strip()
+            if not name:
+                user = uow.session.get(User, actor.user_id) if actor.user_id else None
+                name = user.full_name if user is not None else actor.username
+            received = len(
+                uow.session.scalars(
+                    select(InfusionDay.id).where(
+                        InfusionDay.patient_id == patient.id, InfusionDay.voided_at.is_(None)
+                    )
+                ).all()
+            )
+            record = Withdrawal(
+                patient_id=patient.id,
+                withdrawn_on=withdrawn_on,
+                decided_by=decider.value,
+                decided_by_name=name,
+                reason=reason.strip(),
+                infusions_received=received,
+                recorded_by=actor.user_id,
+                recorded_at=uow.now,
+            )
+            uow.session.add(record)
+            uow.reason = f"withdrawn: {reason.strip()}"
+            patient.status = ResponseStatus.WITHDRAWN.value
+            uow.flush()
+            view = _withdrawal_view(record)
+            uow.commit()
+            return view
+
+    def withdrawal(self, actor: Actor, patient_id: int) -> WithdrawalView:
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.PATIENT_READ, patient)
+            record = uow.session.scalar(
+                select(Withdrawal).where(Withdrawal.patient_id == patient.id)
+            )
+            if record is None:
+                raise NotFound("withdrawal of patient", patient.study_id)
+            return _withdrawal_view(record)
+
+
+def _withdrawal_view(r: Withdrawal) -> WithdrawalView:
+    return WithdrawalView(
+        r.patient_id,
+        r.withdrawn_on,
+        r.decided_by,
+        r.decided_by_name,
+        r.reason,
+        r.infusions_received,
+        r.version,
+    )

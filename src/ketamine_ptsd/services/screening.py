@@ -1,0 +1,667 @@
+"""Screening: the visit's facts and measures, the eligibility decision, CONSORT outcomes.
+
+SYSTEM.md capability 3; PROTOCOL.md §1 (RCT inclusion/exclusion and what screening records), §2
+(clinical pathway: treatment resistance, absolute and relative contraindications, the safety plan
+for active suicidal intent, the consent topics).
+
+How a decision is made:
+
+* the visit records the protocol's facts (its own vocabulary, e.g. ``age_years``,
+  ``current_opioid``) and the screening measures — the CAPS-5 past-month items are scored by the
+  instrument and give ``caps5_past_month_total`` (§1: ≥ 30), so the number cannot disagree with
+  the items; C-SSRS and CGI-S are scored too;
+* facts that other records already prove are *derived*, never typed: consent and the independent
+  capacity assessment from the consent record (§1), the consent topics of §2, the clinic's
+  treatment-resistance documentation, safety plan and maintenance plan (services/clinic.py). No
+  record → the fact is missing (the decision is ``incomplete``), not false;
+* relative contraindications are decided by a recorded risk-benefit decision (who, when,
+  rationale — :meth:`ScreeningService.record_risk_benefit_decision`), then re-evaluated;
+* :func:`ketamine_ptsd.core.rules.evaluate_eligibility` decides; every criterion's status, reason
+  and § are stored with the decision (a signable record), and an eligible or ineligible decision
+  writes the CONSORT outcome (``screening_outcomes``) and the patient's status in the same
+  transaction. Refusals are recorded with :meth:`ScreeningService.record_refusal`.
+
+Demographics for Table 1 (PROTOCOL.md §10) are recorded here too: they are collected at screening.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+
+from ketamine_ptsd.core.instruments import score
+from ketamine_ptsd.core.protocol import Protocol
+from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.rules import (
+    CriterionStatus,
+    EligibilityStatus,
+    RiskBenefitDecision,
+    evaluate_eligibility,
+)
+
+from ._workflow import (
+    check_editable,
+    core_call,
+    core_protocol,
+    need_reason,
+    not_in_future,
+    require_open,
+)
+from .access import Actor, require_patient
+from .context import ServiceContext
+from .errors import ConflictError, NotFound, ValidationFailed
+from .patients import PatientService, ScreeningView, load_patient
+from .records import (
+    Consent,
+    Demographics,
+    EligibilityDecisionRecord,
+    MaintenancePlan,
+    Patient,
+    RiskBenefitDecisionRecord,
+    SafetyPlan,
+    ScreeningOutcome,
+    ScreeningVisit,
+    TreatmentResistance,
+    User,
+)
+from .uow import UnitOfWork
+
+__all__ = [
+    "DERIVED_FACTS",
+    "CriterionView",
+    "DemographicsInput",
+    "DemographicsView",
+    "EligibilityView",
+    "RiskBenefitView",
+    "ScreeningService",
+    "ScreeningVisitInput",
+    "ScreeningVisitView",
+    "Sex",
+]
+
+#: Facts the record derives from other records (never entered on the visit form).
+DERIVED_FACTS = frozenset(
+    {
+        "written_informed_consent",
+        "independent_capacity_confirmed",
+        "consent_off_label_use",
+        "consent_expected_dissociation",
+        "consent_post_infusion_monitoring",
+        "consent_limited_durability_maintenance",
+        "adequate_trauma_focused_psychotherapy_trials",
+        "adequate_ssri_snri_trials",
+        "safety_plan_documented",
+        "maintenance_plan_documented",
+        "caps5_past_month_total",
+    }
+)
+
+#: PROTOCOL.md §2 consent topics (patients.CLINIC_CONSENT_TOPICS) → the clinical protocol's facts.
+_CONSENT_TOPIC_FACTS: Mapping[str, tuple[str, ...]] = {
+    "consent_off_label_use": ("off_label_use",),
+    "consent_expected_dissociation": ("dissociation",),
+    "consent_post_infusion_monitoring": ("post_infusion_monitoring",),
+    "consent_limited_durability_maintenance": ("limited_durability", "maintenance_plan"),
+}
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class ScreeningVisitInput:
+    """What the screening visit records (PROTOCOL.md §1 "screening also records", §2).
+
+    ``facts``: the protocol's eligibility facts (bool or number) as assessed at the visit.
+    ``caps5_past_month``: CAPS-5 past-month items (1–20 at least; §1 inclusion uses the total).
+    ``cssrs``: C-SSRS screener items; ``cgi_s``: CGI-S (1–7). ``checks``: the other screening
+    procedures and their results as short text or yes/no (SCID-5, psychiatrist review, physical
+    exam, blood count, chemistry, urine toxicology, ECG).
+    """
+
+    visit_date: dt.date
+    facts: Mapping[str, bool | int | float] = field(default_factory=dict)
+    caps5_past_month: Mapping[str, Any] | None = None
+    cssrs: Mapping[str, Any] | None = None
+    cgi_s: int | None = None
+    checks: Mapping[str, bool | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CriterionView:
+    criterion_id: str
+    kind: str
+    section: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EligibilityView:
+    """One stored evaluation: overall status, every criterion with its reason and §."""
+
+    id: int
+    patient_id: int
+    visit_id: int
+    status: str  # eligible | ineligible | incomplete | pending
+    criteria: tuple[CriterionView, ...]
+    evaluated_at: dt.datetime
+    outcome: str | None  # the CONSORT outcome written with it (eligible | screen_failed)
+    version: int
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Every criterion that is not a pass, with its § (what blocks or failed)."""
+        return tuple(f"{c.reason} ({c.section})" for c in self.criteria if c.status != "pass")
+
+
+@dataclass(frozen=True)
+class ScreeningVisitView:
+    id: int
+    patient_id: int
+    visit_date: dt.date
+    facts: dict[str, Any]
+    measures: dict[str, Any]
+    version: int
+    decision: EligibilityView
+
+
+@dataclass(frozen=True)
+class RiskBenefitView:
+    id: int
+    patient_id: int
+    criterion_id: str
+    proceed: bool
+    decided_by_name: str
+    decided_on: dt.date
+    rationale: str
+    recorded_at: dt.datetime
+    version: int
+
+
+@dataclass(frozen=True)
+class DemographicsInput:
+    """Table 1 characteristics (PROTOCOL.md §10); every field optional."""
+
+    age_years: int | None = None
+    sex: str | None = None
+    race: str | None = None
+    hispanic: bool | None = None
+    bmi_kg_m2: float | None = None
+    ptsd_duration_years: float | None = None
+    comorbid_mdd: bool | None = None
+    concomitant_psychotherapy: bool | None = None
+    stable_psychotropics: bool | None = None
+    primary_trauma: str | None = None
+
+
+@dataclass(frozen=True)
+class DemographicsView(DemographicsInput):
+    patient_id: int = 0
+    version: int = 0
+
+
+def _check_facts(facts: Mapping[str, Any]) -> dict[str, bool | int | float]:
+    cleaned: dict[str, bool | int | float] = {}
+    for name, value in facts.items():
+        if name in DERIVED_FACTS:
+            raise ValidationFailed(
+                f"facts.{name}", "is derived from the record (consent, clinic plans, CAPS-5)", value
+            )
+        if isinstance(value, bool) or (
+            isinstance(value, int | float) and value == value  # not NaN
+        ):
+            cleaned[str(name)] = value
+        else:
+            raise ValidationFailed(f"facts.{name}", "expected yes/no or a number", value)
+    return cleaned
+
+
+def _check_demographics(data: DemographicsInput) -> None:
+    if data.age_years is not None and not 0 < data.age_years < 120:
+        raise ValidationFailed("age_years", "must be 1-119 years", data.age_years)
+    if data.sex is not None and data.sex not in {s.value for s in Sex}:
+        raise ValidationFailed("sex", "female, male or other", data.sex)
+    if data.bmi_kg_m2 is not None and not 10 <= data.bmi_kg_m2 <= 80:
+        raise ValidationFailed("bmi_kg_m2", "must be 10-80 kg/m²", data.bmi_kg_m2)
+    if data.ptsd_duration_years is not None and not 0 <= data.ptsd_duration_years <= 100:
+        raise ValidationFailed(
+            "ptsd_duration_years", "must be 0-100 years", data.ptsd_duration_years
+        )
+
+
+def _decision_view(record: EligibilityDecisionRecord, outcome: str | None) -> EligibilityView:
+    return EligibilityView(
+        id=record.id,
+        patient_id=record.patient_id,
+        visit_id=record.visit_id,
+        status=record.status,
+        criteria=tuple(CriterionView(**c) for c in record.criteria),
+        evaluated_at=record.evaluated_at,
+        outcome=outcome,
+        version=record.version,
+    )
+
+
+class ScreeningService:
+    """Screening visits, eligibility decisions, risk-benefit decisions, refusals, demographics."""
+
+    def __init__(self, ctx: ServiceContext, patients: PatientService) -> None:
+        self._ctx = ctx
+        self._patients = patients
+
+    # --- facts the record already proves -----------------------------------------------------
+
+    @staticmethod
+    def _derived_facts(uow: UnitOfWork, patient: Patient) -> dict[str, bool | int]:
+        """Facts from other records; a fact without a record is left out (→ missing)."""
+        derived: dict[str, bool | int] = {}
+        consents = list(
+            uow.session.scalars(
+                select(Consent).where(Consent.patient_id == patient.id, Consent.voided_at.is_(None))
+            )
+        )
+        if consents:
+            derived["written_informed_consent"] = True
+            derived["independent_capacity_confirmed"] = any(
+                c.capacity_assessed and bool((c.capacity_assessor or "").strip()) for c in consents
+            )
+            topics = {t for c in consents for t in c.topics}
+            for fact, needed in _CONSENT_TOPIC_FACTS.items():
+                derived[fact] = all(t in topics for t in needed)
+
+        def live(cls: Any) -> Any:
+            return uow.session.scalars(
+                select(cls)
+                .where(cls.patient_id == patient.id, cls.voided_at.is_(None))
+                .order_by(cls.id.desc())
+            ).first()
+
+        resistance = live(TreatmentResistance)
+        if resistance is not None:
+            derived["adequate_trauma_focused_psychotherapy_trials"] = sum(
+                1 for t in resistance.psychotherapy_trials if t.get("adequate")
+            )
+            derived["adequate_ssri_snri_trials"] = sum(
+                1 for t in resistance.medication_trials if t.get("adequate")
+            )
+        if live(SafetyPlan) is not None:
+            derived["safety_plan_documented"] = True
+        if live(MaintenancePlan) is not None:
+            derived["maintenance_plan_documented"] = True
+        return derived
+
+    @staticmethod
+    def _decisions(uow: UnitOfWork, patient: Patient) -> dict[str, RiskBenefitDecision]:
+        rows = uow.session.scalars(
+            select(RiskBenefitDecisionRecord)
+            .where(
+                RiskBenefitDecisionRecord.patient_id == patient.id,
+                RiskBenefitDecisionRecord.voided_at.is_(None),
+            )
+            .order_by(RiskBenefitDecisionRecord.id)
+        )
+        return {
+            r.criterion_id: RiskBenefitDecision(
+                r.proceed, f"{r.decided_by_name} on {r.decided_on.isoformat()}", r.rationale
+            )
+            for r in rows
+        }
+
+    def _evaluate(
+        self, uow: UnitOfWork, protocol: Protocol, patient: Patient, visit: ScreeningVisit
+    ) -> EligibilityView:
+        """Evaluate, store the decision and (when final) the CONSORT outcome and status."""
+        facts: dict[str, Any] = dict(visit.facts)
+        facts.update(self._derived_facts(uow, patient))
+        total = visit.measures.get("caps5_past_month", {}).get("total")
+        if total is not None:
+            facts["caps5_past_month_total"] = total
+        decision = core_call(evaluate_eligibility, protocol, facts, self._decisions(uow, patient))
+        record = EligibilityDecisionRecord(
+            patient_id=patient.id,
+            visit_id=visit.id,
+            status=decision.status.value,
+            criteria=[
+                {
+                    "criterion_id": r.criterion_id,
+                    "kind": r.kind,
+                    "section": r.section,
+                    "status": r.status.value,
+                    "reason": r.reason,
+                }
+                for r in decision.results
+            ],
+            facts_used=facts,
+            evaluated_at=uow.now,
+            evaluated_by=uow.actor.user_id,
+        )
+        uow.session.add(record)
+        outcome: str | None = None
+        if decision.status in (EligibilityStatus.ELIGIBLE, EligibilityStatus.INELIGIBLE):
+            outcome = "eligible" if decision.eligible else "screen_failed"
+            reasons = [
+                f"{r.reason} ({r.section})"
+                for r in decision.results
+                if r.status is CriterionStatus.FAIL
+            ]
+            uow.session.add(
+                ScreeningOutcome(
+                    patient_id=patient.id,
+                    outcome=outcome,
+                    decided_on=visit.visit_date,
+                    reasons=reasons,
+                    recorded_by=uow.actor.user_id,
+                    recorded_at=uow.now,
+                    voided_at=None,
+                    voided_by=None,
+                    void_reason=None,
+                )
+            )
+            if patient.status != outcome:
+                uow.reason = f"eligibility decision: {decision.status.value}"
+                patient.status = outcome
+        uow.flush()
+        return _decision_view(record, outcome)
+
+    # --- the visit -----------------------------------------------------------------------------
+
+    def record_visit(
+        self, actor: Actor, patient_id: int, visit: ScreeningVisitInput
+    ) -> ScreeningVisitView:
+        """Record the screening visit and decide eligibility with every criterion's reason."""
+        facts = _check_facts(visit.facts)
+        measures = self._score_measures(visit)
+        with self._ctx.uow(actor, write=True) as uow:
+            patient = load_patient(uow, patient_id, lock=True)
+            require_patient(actor, Action.SCREENING_RECORD, patient)
+            require_open(patient)
+            self._require_screening_open(patient)
+            not_in_future("visit_date", visit.visit_date, uow.now.date())
+            protocol = core_protocol(self._ctx, patient.protocol_name)
+            record = ScreeningVisit(
+                patient_id=patient.id,
+                visit_date=visit.visit_date,
+                protocol_version=protocol.version,
+                facts=facts,
+                measures=measures,
+                recorded_by=actor.user_id,
+                recorded_at=uow.now,
+                voided_at=None,
+                voided_by=None,
+                void_reason=None,
+            )
+            uow.session.add(record)
+            uow.flush()
+            decision = self._evaluate(uow, protocol, patient, record)
+            view = self._visit_view(record, decision)
+            uow.commit()
+            return view
+
+    def edit_visit(
+        self,
+        actor: Actor,
+        visit_id: int,
+        *,
+        expected_version: int,
+        reason: str,
+        facts: Mapping[str, bool | int | float],
+    ) -> ScreeningVisitView:
+        """Correct the visit's facts (with a reason) and decide again."""
+        reason = need_reason(reason)
+        cleaned = _check_facts(facts)
+        with self._ctx.uow(actor, write=True) as uow:
+            record = uow.session.get(ScreeningVisit, visit_id)
+            if record is None:
+                raise NotFound("screening visit", visit_id)
+            patient = load_patient(uow, record.patient_id, lock=True)
+            require_patient(actor, Action.SCREENING_RECORD, patient)
+            self._require_screening_open(patient)
+            check_editable("screening visit", record, expected_version)
+            uow.reason = reason
+            record.facts = cleaned
+            uow.flush()
+            decision = self._evaluate(
+                uow, core_protocol(self._ctx, patient.protocol_name), patient, record
+            )
+            view = self._visit_view(record, decision)
+            uow.commit()
+            return view
+
+    def reevaluate(self, actor: Actor, patient_id: int) -> EligibilityView:
+        """Decide again on the latest visit (after a risk-benefit decision, a safety plan, …)."""
+        with self._ctx.uow(actor, write=True) as uow:
+            patient = load_patient(uow, patient_id, lock=True)
+            require_patient(actor, Action.SCREENING_RECORD, patient)
+            self._require_screening_open(patient)
+            visit = self._latest_visit(uow, patient)
+            decision = self._evaluate(
+                uow, core_protocol(self._ctx, patient.protocol_name), patient, visit
+            )
+            uow.commit()
+            return decision
+
+    @staticmethod
+    def _require_screening_open(patient: Patient) -> None:
+        if patient.status not in ("registered", "eligible"):
+            raise ConflictError(
+                "patient", patient.study_id, f"screening is closed (status {patient.status})"
+            )
+
+    @staticmethod
+    def _latest_visit(uow: UnitOfWork, patient: Patient) -> ScreeningVisit:
+        visit = uow.session.scalars(
+            select(ScreeningVisit)
+            .where(ScreeningVisit.patient_id == patient.id, ScreeningVisit.voided_at.is_(None))
+            .order_by(ScreeningVisit.id.desc())
+        ).first()
+        if visit is None:
+            raise NotFound("screening visit of patient", patient.study_id)
+        return visit
+
+    @staticmethod
+    def _score_measures(visit: ScreeningVisitInput) -> dict[str, Any]:
+        measures: dict[str, Any] = {"checks": dict(visit.checks)}
+        for name, instrument, items in (
+            ("caps5_past_month", "caps5_past_month", visit.caps5_past_month),
+            ("cssrs", "cssrs", visit.cssrs),
+            ("cgi_s", "cgi_s", None if visit.cgi_s is None else {"1": visit.cgi_s}),
+        ):
+            if items is None:
+                continue
+            scored = core_call(score, instrument, items)
+            measures[name] = {
+                "items": scored.items,
+                "total": scored.total,
+                "subscales": scored.subscales,
+                "derived": scored.derived,
+            }
+        return measures
+
+    @staticmethod
+    def _visit_view(record: ScreeningVisit, decision: EligibilityView) -> ScreeningVisitView:
+        return ScreeningVisitView(
+            record.id,
+            record.patient_id,
+            record.visit_date,
+            dict(record.facts),
+            dict(record.measures),
+            record.version,
+            decision,
+        )
+
+    # --- decisions, refusals ------------------------------------------------------------------
+
+    def record_risk_benefit_decision(
+        self,
+        actor: Actor,
+        patient_id: int,
+        *,
+        criterion_id: str,
+        proceed: bool,
+        decided_on: dt.date,
+        rationale: str,
+        decided_by_name: str | None = None,
+    ) -> RiskBenefitView:
+        """Document who decided, when and why on a relative contraindication (PROTOCOL.md §2)."""
+        if len(rationale.strip()) < 10:
+            raise ValidationFailed(
+                "rationale", "state the risk-benefit rationale (at least 10 characters)", rationale
+            )
+        with self._ctx.uow(actor, write=True) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.SCREENING_RECORD, patient)
+            require_open(patient)
+            not_in_future("decided_on", decided_on, uow.now.date())
+            protocol = core_protocol(self._ctx, patient.protocol_name)
+            kinds = {c.id: c.kind for c in protocol.eligibility}
+            if kinds.get(criterion_id) != "relative_contraindication":
+                raise ValidationFailed(
+                    "criterion_id",
+                    f"not a relative contraindication of protocol {protocol.name!r}",
+                    criterion_id,
+                )
+            name = (decided_by_name or "").strip()
+            if not name:
+                user = uow.session.get(User, actor.user_id) if actor.user_id else None
+                name = user.full_name if user is not None else actor.username
+            record = RiskBenefitDecisionRecord(
+                patient_id=patient.id,
+                criterion_id=criterion_id,
+                proceed=proceed,
+                decided_by_name=name,
+                decided_on=decided_on,
+                rationale=rationale.strip(),
+                recorded_by=actor.user_id,
+                recorded_at=uow.now,
+                voided_at=None,
+                voided_by=None,
+                void_reason=None,
+            )
+            uow.session.add(record)
+            uow.flush()
+            view = RiskBenefitView(
+                record.id,
+                record.patient_id,
+                record.criterion_id,
+                record.proceed,
+                record.decided_by_name,
+                record.decided_on,
+                record.rationale,
+                record.recorded_at,
+                record.version,
+            )
+            uow.commit()
+            return view
+
+    def record_refusal(
+        self, actor: Actor, patient_id: int, *, decided_on: dt.date, reason: str
+    ) -> ScreeningView:
+        """The patient declined (kept for CONSORT, PROTOCOL.md §10: 9 declined)."""
+        return self._patients.record_screening_outcome(
+            actor, patient_id, outcome="declined", decided_on=decided_on, reasons=[reason]
+        )
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def decisions(self, actor: Actor, patient_id: int) -> list[EligibilityView]:
+        """Every eligibility decision of the patient, oldest first."""
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.SCREENING_READ, patient)
+            rows = uow.session.scalars(
+                select(EligibilityDecisionRecord)
+                .where(EligibilityDecisionRecord.patient_id == patient_id)
+                .order_by(EligibilityDecisionRecord.id)
+            )
+            return [_decision_view(r, None) for r in rows]
+
+    def visits(self, actor: Actor, patient_id: int) -> list[ScreeningVisitView]:
+        """Screening visits with their latest decision."""
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.SCREENING_READ, patient)
+            out = []
+            for visit in uow.session.scalars(
+                select(ScreeningVisit)
+                .where(ScreeningVisit.patient_id == patient_id)
+                .order_by(ScreeningVisit.id)
+            ):
+                latest = uow.session.scalars(
+                    select(EligibilityDecisionRecord)
+                    .where(EligibilityDecisionRecord.visit_id == visit.id)
+                    .order_by(EligibilityDecisionRecord.id.desc())
+                ).first()
+                assert latest is not None
+                out.append(self._visit_view(visit, _decision_view(latest, None)))
+            return out
+
+    # --- demographics (Table 1) ------------------------------------------------------------------
+
+    def record_demographics(
+        self,
+        actor: Actor,
+        patient_id: int,
+        data: DemographicsInput,
+        *,
+        expected_version: int | None = None,
+        reason: str | None = None,
+    ) -> DemographicsView:
+        """Create (``expected_version=None``) or correct (version + reason) Table 1 data."""
+        _check_demographics(data)
+        with self._ctx.uow(actor, write=True) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.SCREENING_RECORD, patient)
+            require_open(patient)
+            record = uow.session.scalar(
+                select(Demographics).where(Demographics.patient_id == patient_id)
+            )
+            values = dict(data.__dict__)
+            if record is None:
+                if expected_version is not None:
+                    raise NotFound("demographics of patient", patient.study_id)
+                record = Demographics(
+                    patient_id=patient_id, recorded_by=actor.user_id, recorded_at=uow.now, **values
+                )
+                uow.session.add(record)
+            else:
+                if expected_version is None:
+                    raise ConflictError(
+                        "demographics of patient", patient.study_id, "already recorded; edit it"
+                    )
+                check_editable("demographics", record, expected_version)
+                uow.reason = need_reason(reason)
+                for name, value in values.items():
+                    setattr(record, name, value)
+            uow.flush()
+            view = self._demographics_view(record)
+            uow.commit()
+            return view
+
+    def demographics(self, actor: Actor, patient_id: int) -> DemographicsView:
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = load_patient(uow, patient_id)
+            require_patient(actor, Action.SCREENING_READ, patient)
+            record = uow.session.scalar(
+                select(Demographics).where(Demographics.patient_id == patient_id)
+            )
+            if record is None:
+                raise NotFound("demographics of patient", patient.study_id)
+            return self._demographics_view(record)
+
+    @staticmethod
+    def _demographics_view(record: Demographics) -> DemographicsView:
+        names: Sequence[str] = tuple(DemographicsInput.__dataclass_fields__)
+        return DemographicsView(
+            **{n: getattr(record, n) for n in names},
+            patient_id=record.patient_id,
+            version=record.version,
+        )
