@@ -75,6 +75,9 @@ class WebState:
     signer: Signer
     throttle: LoginThrottle
     _protocols: dict[str, Protocol] = field(default_factory=dict)
+    #: patient id → date of infusion 1 (allocations never change) and the calendars from it
+    infusion_one: dict[int, dt.date] = field(default_factory=dict)
+    plans: dict[tuple[str, dt.date], Any] = field(default_factory=dict)
 
     def now(self) -> dt.datetime:
         return self.services.context.clock.now()

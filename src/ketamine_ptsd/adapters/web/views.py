@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.roles import Action, Role, is_allowed
 from ketamine_ptsd.core.rules import PlannedAssessment, SchedulePlan, plan_schedule
 from ketamine_ptsd.services import Actor, NotFound, PermissionDenied
@@ -50,11 +51,27 @@ def patient_schedule(state: WebState, actor: Actor, patient: PatientView) -> Sch
     """The patient's calendar from infusion 1, when infusion 1's date is known."""
     if patient.treatment is None:
         return None
-    try:
-        allocation = state.services.randomization.allocation(actor, patient.id)
-    except (NotFound, PermissionDenied):
-        return None
-    return plan_schedule(state.protocol(patient.protocol_name), allocation.infusion_date)
+    first = state.infusion_one.get(patient.id)
+    if first is None:
+        try:
+            allocation = state.services.randomization.allocation(actor, patient.id)
+        except (NotFound, PermissionDenied):
+            return None
+        first = allocation.infusion_date
+        # An allocation is made once and never changes (PROTOCOL.md §3; the record refuses a
+        # second one), and its date is not blind-breaking: safe to remember in this process.
+        state.infusion_one[patient.id] = first
+    return _plan(state, patient.protocol_name, first)
+
+
+def _plan(state: WebState, protocol_name: str, first: dt.date) -> SchedulePlan | None:
+    key = (protocol_name, first)
+    if key not in state.plans:
+        try:
+            state.plans[key] = plan_schedule(state.protocol(protocol_name), first)
+        except InvalidInput:  # infusion 1 on a day the protocol does not allow: no calendar
+            state.plans[key] = None
+    return state.plans[key]
 
 
 def home_page(state: WebState, actor: Actor) -> HomePage:
