@@ -224,3 +224,9 @@ def test_a_partial_sanction_codes_arms_a_b_everywhere_and_exports_are_audited(
     for refused in (Role.OUTCOME_RATER, Role.ADMINISTRATOR, Role.PHARMACIST):
         with pytest.raises(PermissionDenied):
             wf.exports.analysis_dataset(actors[refused], protocol_name="rct")
+
+
+def test_the_analysis_service_delegates_the_long_format_extract(trial, actors) -> None:  # type: ignore[no-untyped-def]
+    wf, _patients = trial
+    frames = wf.analysis.frames(actors[Role.STATISTICIAN], protocol_name="rct")
+    assert frames.blinded and set(frames.frames) == set(FRAME_COLUMNS)

@@ -21,6 +21,7 @@ from ketamine_ptsd.core.roles import Action, AnalysisUnblinding, Role
 from .access import Actor, analysis_unblinding, require
 from .audit import AuditEvent, encode_value
 from .context import ServiceContext
+from .datasets import AnalysisFrames, DatasetService
 from .errors import NotFound, ValidationFailed
 from .randomization import partial_code
 from .records import (
@@ -171,3 +172,8 @@ class AnalysisService:
             )
             uow.commit()
             return result
+
+    def frames(self, actor: Actor, *, protocol_name: str) -> AnalysisFrames:
+        """The full long-format analysis dataset (outcomes, subjects, durability, safety),
+        blinded as :meth:`dataset` is; extracted by services/datasets.py."""
+        return DatasetService(self._ctx).extract(actor, protocol_name=protocol_name)
