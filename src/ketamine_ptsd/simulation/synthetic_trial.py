@@ -175,6 +175,10 @@ class SyntheticTrialConfig:
     the published 12/9/1 per 30 randomized; ``withdrawn_have_week1``: the withdrawn patient was
     still rated at week 1 (§9's 89 observations of 30 patients need it). ``n_never_lose``: responders
     censored at ``censor_days`` (``None``: 2 per 13 responders, §8).
+    ``allocation_sequence``: the arms in enrolment order, taken from a list made elsewhere (the
+    demo seals the randomization service's own permuted-block list, PROTOCOL.md §3, and makes the
+    trial follow it, so the real allocation service hands out the generated arms); it must hold
+    ``n_per_arm`` of each arm. ``None`` draws permuted blocks of 2 or 4 here.
     """
 
     n_per_arm: int = 15
@@ -195,6 +199,8 @@ class SyntheticTrialConfig:
     )
     start_date: dt.date = dt.date(2016, 1, 4)
     id_prefix: str = "P"
+    allocation_sequence: tuple[str, ...] | None = None
+    allocation_block_sizes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -290,6 +296,19 @@ def _block_sequence(
         sizes.append(len(block))
         left -= per_arm
     return tuple(seq), tuple(sizes)
+
+
+def _given_sequence(
+    cfg: SyntheticTrialConfig, n_per_arm: int, arms: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The configured allocation sequence, checked: only known arms, ``n_per_arm`` of each."""
+    sequence = tuple(cfg.allocation_sequence or ())
+    counts = {arm: sequence.count(arm) for arm in arms}
+    if set(sequence) - set(arms) or any(c != n_per_arm for c in counts.values()):
+        raise ValueError(
+            f"allocation_sequence must hold {n_per_arm} of each arm {tuple(arms)}; got {counts}"
+        )
+    return sequence, tuple(cfg.allocation_block_sizes)
 
 
 # ----------------------------------------------------------------------------- instruments
@@ -1054,7 +1073,10 @@ class _Generator:
             else:
                 censor_of[r] = int(rng.integers(45, 181))
 
-        sequence, block_sizes = _block_sequence(rng, n, self.arms)
+        if cfg.allocation_sequence is not None and not self.clinic:
+            sequence, block_sizes = _given_sequence(cfg, n, self.arms)
+        else:
+            sequence, block_sizes = _block_sequence(rng, n, self.arms)
         # Screening order: treated patients in enrolment order, failures interleaved at random.
         n_screened = n_treated + n_inel + n_decl
         kinds = ["treated"] * n_treated + ["ineligible"] * n_inel + ["declined"] * n_decl

@@ -1,18 +1,53 @@
-"""The README's main job runs end to end without a traceback and shows the worked example."""
+"""``demo`` and ``report``: the fast checks (the end-to-end run is tests/adapters/test_demo_end_to_end.py)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from typer.testing import CliRunner
 
 from ketamine_ptsd.adapters.cli.app import build_app
+from ketamine_ptsd.adapters.cli.main_cmds import WORKED_EXAMPLE, _worked_example
+from ketamine_ptsd.adapters.db.migrate import upgrade
 
 
-def test_demo_no_serve_shows_dose_bp_hold_caps5_and_published_figures() -> None:
-    result = CliRunner().invoke(build_app(), ["demo", "--no-serve"])
-    assert result.exit_code == 0, result.output
-    out = result.output
+def test_worked_example_shows_dose_bp_hold_and_a_scored_caps5(capsys: object) -> None:
+    from rich.console import Console
+
+    _worked_example(Console(width=120))
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "36 mg" in out and "54 mL/h" in out  # 0.5 mg/kg × 72 kg over 40 min at 1 mg/mL
-    assert "FAILS" in out  # third reading above 140/90 holds the infusion
+    assert "FAILS" in out  # third reading above 140/90 holds the infusion (PROTOCOL.md §6)
     assert "total: 48" in out
-    assert "4.8869" in out  # PROTOCOL.md §10: Yates chi-square 4.89
-    assert "0.030367" in out  # PROTOCOL.md §9: nominal 0.0304
+    assert len(WORKED_EXAMPLE) == 3
+
+
+def test_demo_refuses_an_existing_database_file(tmp_path: Path) -> None:
+    existing = tmp_path / "record.sqlite3"
+    existing.write_bytes(b"")
+    result = CliRunner().invoke(
+        build_app(), ["demo", "--no-serve", "--db", str(existing), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "already exists" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_report_without_a_sanctioned_statistician_says_so_in_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "empty.sqlite3"
+    upgrade(f"sqlite:///{db}")
+    for extra, level in (([], "full"), (["--interim"], "partial")):
+        result = CliRunner().invoke(
+            build_app(), ["report", "--db", str(db), "--out", str(tmp_path / "r"), *extra]
+        )
+        assert result.exit_code == 2
+        assert f"no statistician holds a live {level} sanction" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_report_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        build_app(), ["report", "--db", str(tmp_path / "none.sqlite3"), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output

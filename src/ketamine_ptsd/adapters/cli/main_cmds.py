@@ -1,25 +1,43 @@
-"""Main commands: ``demo`` (the README's main job).
+"""Main commands: ``demo`` (the README's main job) and ``report`` (SYSTEM.md §Main commands).
 
-Until the synthetic trial runs through the record (the demo issue), the demo is a guided tour of
-what exists, run through the same commands a clinician or statistician types: the protocol, a
-72 kg patient's dose and pump rate, an infusion day blocked by the blood-pressure cutoff, a scored
-CAPS-5, the schedule, and the RCT's published responder and design figures re-derived by the
-statistics engine.
+``demo`` builds a fresh embedded SQLite record, replays the calibrated synthetic trial of
+PROTOCOL.md §10 through the real services (adapters/demo_loader.py: every patient screened,
+consented, randomized from the sealed list, infused, rated and followed up by the demo's staff
+accounts), extracts the analysis dataset from the record as a sanctioned statistician, runs the
+§9 analysis, writes the report (HTML + PDF) and the published-vs-this-run table, prints where
+everything is and one login per role, then serves the web app (unless ``--no-serve``). It opens
+with a short worked example (a 72 kg dose, a blood-pressure hold, a scored CAPS-5).
+
+``report --db URL --out DIR [--interim]`` renders the report from any record. The analysis
+dataset is read through the dataset service, so the blind holds: the final report needs a
+statistician with a live *full* sanction, the DSMB interim packet one with a live *partial*
+sanction (arms coded A/B, PROTOCOL.md §3) — granted by an administrator beforehand. The operator
+at the terminal holds the database (as for ``users add``), so no login is asked for; the
+extraction is audited under the sanctioned statistician.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.rule import Rule
+from rich.table import Table
+
+from ketamine_ptsd.adapters.cli.output import fail
+from ketamine_ptsd.adapters.settings import display_url, ensure_sqlite_parent, resolve_database_url
 
 __all__ = ["register"]
 
-# Each step: a heading, then the exact command-line arguments, so the tour doubles as a worked
-# example a user can copy.
-TOUR: tuple[tuple[str, list[str]], ...] = (
+DEFAULT_OUT = Path("demo-out")
+DEMO_DB_NAME = "demo.sqlite3"
+
+# The worked example: a heading, then the exact command-line arguments a user can copy.
+WORKED_EXAMPLE: tuple[tuple[str, list[str]], ...] = (
     (
         "Dose and pump rate for a 72 kg patient (PROTOCOL.md §4)",
         ["dose", "--protocol", "rct", "--drug", "ketamine", "--weight-kg", "72"],
@@ -32,58 +50,316 @@ TOUR: tuple[tuple[str, list[str]], ...] = (
         "A CAPS-5 scored from its 20 symptom severities (§7)",
         ["score", "caps5", "--items", "3,3,2,2,3,3,2,2,3,2,2,3,2,2,3,2,3,2,2,2"],
     ),
-    (
-        "The RCT schedule from a first infusion on Monday 2026-11-23 (§5)",
-        ["schedule", "--protocol", "rct", "--first-infusion", "2026-11-23"],
-    ),
-    (
-        "Responders 10/15 vs 3/15: Yates chi-square 4.89 and NNT 2.1 as published (§10)",
-        ["stats", "responders", "--counts", "10,5,3,12"],
-    ),
-    (
-        "The a-priori power statement: d = 0.74, two-sided alpha 0.025 (§9)",
-        ["stats", "power", "--test", "paired", "--d", "0.74", "--alpha", "0.025", "--n", "20"],
-    ),
-    (
-        "Classical Pocock boundary, two looks: the nominal 0.0304 of the interim (§9)",
-        [
-            "stats",
-            "sequential",
-            "--alpha",
-            "0.05",
-            "--sides",
-            "1",
-            "--information",
-            "0.5,1",
-            "--boundary",
-            "pocock",
-        ],
-    ),
 )
+
+
+def _worked_example(console: Console) -> None:
+    from .app import build_app
+
+    command = typer.main.get_command(build_app())
+    console.print(Rule("Worked example"))
+    for heading, args in WORKED_EXAMPLE:
+        console.print(f"[bold]{heading}[/bold]")
+        console.print(f"[dim]$ ketamine-ptsd {' '.join(args)}[/dim]")
+        try:
+            command.main(args, prog_name="ketamine-ptsd", standalone_mode=False)
+        except SystemExit as exc:  # bp-check exits 0 with FAILS; anything else is a bug
+            if exc.code not in (0, None):
+                raise
+
+
+def _fresh_sqlite(db: str | None, out: Path) -> str:
+    """The demo's database URL: ``--db`` (a new SQLite file, or an empty PostgreSQL database),
+    else ``OUT/demo.sqlite3``, replaced if a previous demo left one."""
+    from sqlalchemy.engine import make_url
+
+    if db is None:
+        path = out / DEMO_DB_NAME
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return resolve_database_url(str(path))
+    url = resolve_database_url(db)
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and Path(database).exists():
+        fail(f"{parsed.database} already exists; the demo needs a new database file")
+    return url
+
+
+def _demo_services(url: str, *, fast_sqlite: bool) -> tuple[Any, Any, Any]:
+    """(services, clock, database) for the replay: a movable clock, and cheap Argon2 parameters
+    for the demo accounts (their passwords are printed on screen; strength buys nothing)."""
+    from argon2 import PasswordHasher
+    from sqlalchemy import event
+
+    from ketamine_ptsd.adapters.db.engine import open_database
+    from ketamine_ptsd.adapters.protocol_store import load_protocol
+    from ketamine_ptsd.services import FixedClock, ServiceContext, Services
+
+    database = open_database(url)
+    if fast_sqlite and database.dialect == "sqlite":
+        # A demo file rebuilt on every run: no fsync per transaction (a crash means re-running
+        # the demo, not losing a patient's record). The served app reopens it with the
+        # engine's durable settings.
+        @event.listens_for(database.engine, "connect")
+        def _no_sync(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.close()
+
+    clock = FixedClock(dt.datetime(2015, 1, 1, tzinfo=dt.UTC))
+    context = ServiceContext(
+        database.session_factory,
+        protocols=load_protocol,
+        clock=clock,
+        password_hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1),
+    )
+    return Services(context), clock, database
+
+
+def _grant_sanctions(loader: Any, clock: Any) -> None:
+    """The administrator records the steering committee's sanctions: full unblinding for the
+    final analysis (statistician), partial (A/B) for the DSMB's independent statistician."""
+    from ketamine_ptsd.core.roles import Role
+
+    services = loader.services
+    admin = loader.actors[Role.ADMINISTRATOR]
+    users = {u.username: u for u in services.users.list(admin)}
+    # Live from the replayed data cut until 90 days after today (wall clock), so ``report`` and
+    # the served app can use them after the demo.
+    until = max(clock.now(), dt.datetime.now(dt.UTC)) + dt.timedelta(days=90)
+    for username, level, purpose in (
+        ("statistician", "full", "final analysis of the demo trial"),
+        ("dsmb.statistician", "partial", "DSMB interim packet (arms coded A/B)"),
+    ):
+        services.analysis.sanction(
+            admin,
+            statistician_user_id=users[username].id,
+            level=level,
+            purpose=purpose,
+            reason="steering committee decision recorded for the demo data cut",
+            expires_at=until,
+        )
+
+
+def _comparison_table(rows: Any) -> Table:
+    table = Table(title="Published (PROTOCOL.md §10) vs this run", show_lines=False)
+    table.add_column("Figure")
+    table.add_column("Published", justify="right")
+    table.add_column("This run", justify="right")
+    for row in rows:
+        table.add_row(row.figure, row.published, row.this_run)
+    return table
+
+
+def _write_comparison_csv(rows: Any, path: Path) -> None:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["figure", "published", "this_run"])
+        for row in rows:
+            writer.writerow([row.figure, row.published, row.this_run])
 
 
 def demo(
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Do not start the web app afterwards.")
     ] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="New SQLite file or empty PostgreSQL URL (default OUT/demo.sqlite3)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the database and the report.")
+    ] = DEFAULT_OUT,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic trial.")] = 1,
+    n_per_arm: Annotated[
+        int,
+        typer.Option("--n-per-arm", min=2, help="Randomized patients per arm (published: 15)."),
+    ] = 15,
+    host: Annotated[str, typer.Option("--host", help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
 ) -> None:
-    """Run the demo: a guided tour of the protocol, the clinical rules and the statistics."""
-    from .app import build_app
+    """Load the calibrated synthetic trial into a fresh record, analyse it, write the report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ketamine_ptsd.adapters.db.migrate import upgrade
+    from ketamine_ptsd.adapters.demo_loader import (
+        DEMO_ACCOUNTS,
+        DemoLoader,
+        list_version_for,
+        make_demo_trial,
+    )
 
     console = Console()
-    command = typer.main.get_command(build_app())
-    for heading, args in TOUR:
-        console.print(Rule(heading))
-        console.print(f"[dim]$ ketamine-ptsd {' '.join(args)}[/dim]")
-        try:
-            command.main(args, prog_name="ketamine-ptsd", standalone_mode=False)
-        except SystemExit as exc:  # a command that exits non-zero stops the tour
-            if exc.code not in (0, None):
-                raise
-    console.print(Rule())
-    if not no_serve:
-        console.print("The web app is not part of this build yet; nothing to serve.")
+    started = time.perf_counter()
+    _worked_example(console)
+    console.print(Rule("The synthetic trial, through the record"))
+    out = out.expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    url = _fresh_sqlite(db, out)
+    ensure_sqlite_parent(url)
+    try:
+        upgrade(url)
+    except Exception as exc:
+        fail(f"cannot create the database at {display_url(url)}: {type(exc).__name__}")
+    services, clock, database = _demo_services(url, fast_sqlite=True)
+    protocol = services.context.protocol("rct")
+    trial, list_seed = make_demo_trial(seed, protocol, n_per_arm=n_per_arm)
+    loader = DemoLoader(services, clock)
+    clock.set(dt.datetime.combine(trial.config.start_date, dt.time(8), tzinfo=dt.UTC))
+    loader.create_accounts()
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(f"Loading {len(trial.patients)} screened patients", total=None)
+
+        def report_progress(done: int, total: int, label: str) -> None:
+            if done % 50 == 0 or done == total:
+                progress.update(task, completed=done, total=total)
+
+        summary = loader.load(
+            trial,
+            list_seed=list_seed,
+            list_version=list_version_for(seed),
+            progress=report_progress,
+        )
+    console.print(
+        f"{sum(summary.calls.values())} service calls in {summary.seconds:.1f} s "
+        f"({len(summary.calls)} use cases); randomization list {summary.list_version} sealed"
+    )
+    _grant_sanctions(loader, clock)
+    report_dir = out / "report"
+    results, comparison = _analyse_and_report(services, report_dir, interim=False, clock=clock)
+    database.dispose()
+    console.print(_comparison_table(comparison))
+    _write_comparison_csv(comparison, report_dir / "published_vs_this_run.csv")
+    console.print(Rule("Where everything is"))
+    console.print(f"database:   {display_url(url)}")
+    console.print(f"report:     {report_dir / 'index.html'}")
+    console.print(f"PDF:        {report_dir / 'report.pdf'}")
+    console.print(f"comparison: {report_dir / 'published_vs_this_run.csv'}")
+    logins = Table(title="Demo logins (local demo only)")
+    for column in ("Role", "Username", "Password"):
+        logins.add_column(column)
+    for account in DEMO_ACCOUNTS:
+        logins.add_row(account.role.value, account.username, account.password)
+    console.print(logins)
+    console.print(f"batch part finished in {time.perf_counter() - started:.1f} s")
+    if results.missing:
+        console.print("[yellow]Not analysed:[/yellow] " + "; ".join(results.missing))
+    if no_serve:
+        return
+    _serve(url, host, port, console)
+
+
+def _serve(url: str, host: str, port: int, console: Console) -> None:
+    try:
+        from ketamine_ptsd.adapters.web.app import create_app
+        from ketamine_ptsd.adapters.web.config import WebSettings
+    except ImportError:
+        console.print("The web app is not part of this build; nothing to serve.")
+        return
+    import uvicorn
+
+    app = create_app(WebSettings(database_url=url))
+    console.print(f"serving {display_url(url)} on http://{host}:{port}/ (Ctrl-C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+
+
+def _sanctioned_statistician(services: Any, level: str) -> Any:
+    """A statistician whose live sanction is exactly ``level`` (checked by the dataset
+    service itself when it extracts)."""
+    from ketamine_ptsd.core.roles import Role
+    from ketamine_ptsd.services import Actor
+
+    operator = Actor.system("cli:report")
+    for user in services.users.list(operator):
+        if user.role == Role.STATISTICIAN.value and user.active:
+            actor = Actor(user_id=user.id, username=user.username, role=Role.STATISTICIAN)
+            if _live_sanction(services, actor) == level:
+                return actor
+    return None
+
+
+def _live_sanction(services: Any, actor: Any) -> str:
+    """The strongest live sanction of ``actor`` (read-only; no dataset is extracted)."""
+    from ketamine_ptsd.services.access import analysis_unblinding
+
+    with services.context.uow(actor, write=False) as uow:
+        return analysis_unblinding(uow.session, actor, uow.now).value
+
+
+def _analyse_and_report(
+    services: Any, out_dir: Path, *, interim: bool, clock: Any = None
+) -> tuple[Any, Any]:
+    """Extract (as the sanctioned statistician), analyse (§9) and write the report."""
+    from ketamine_ptsd.adapters.reports import build_report
+    from ketamine_ptsd.services.trial_analysis import (
+        AnalysisDataset,
+        analyse,
+        published_comparison,
+    )
+    from ketamine_ptsd.simulation.synthetic_targets import PUBLISHED
+
+    level = "partial" if interim else "full"
+    actor = _sanctioned_statistician(services, level)
+    if actor is None:
+        fail(
+            f"no statistician holds a live {level} sanction; an administrator must grant one "
+            f"({'DSMB interim: partial, arms coded A/B' if interim else 'final analysis: full'})"
+        )
+    extract = services.datasets.extract(actor, protocol_name="rct")
+    if extract.unblinding != level:
+        fail(f"the extraction came back {extract.unblinding}, not {level}; refusing to report")
+    dataset = AnalysisDataset(dict(extract.frames), extract.arms)
+    if interim:
+        results = analyse(dataset, blinded=True, arm_codes={a: a for a in extract.arms})
+        comparison: Any = ()
+    else:
+        results = analyse(dataset)
+        comparison = published_comparison(results, PUBLISHED)
+    today = clock.now().date() if clock is not None else dt.date.today()
+    build_report(results, out_dir, interim=interim, comparison=comparison, generated_on=today)
+    return results, comparison
+
+
+def report(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL or SQLite file (default: as for serve)."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the report into.")] = Path(
+        "report"
+    ),
+    interim: Annotated[
+        bool, typer.Option("--interim", help="DSMB interim packet: arms coded A/B.")
+    ] = False,
+) -> None:
+    """Write the trial report (HTML + PDF) or the DSMB interim packet from a record."""
+    from ketamine_ptsd.adapters.cli.admin_cmds import _services
+
+    try:
+        url = resolve_database_url(db)
+    except ValueError as exc:
+        fail(str(exc))
+    services, database = _services(url)
+    try:
+        _analyse_and_report(services, out.expanduser().resolve(), interim=interim)
+    finally:
+        database.dispose()
+    kind = "DSMB interim packet" if interim else "report"
+    typer.echo(f"{kind} written to {out / 'index.html'} and {out / 'report.pdf'}")
 
 
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
+    app.command("report")(report)

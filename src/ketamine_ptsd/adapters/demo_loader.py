@@ -1,0 +1,659 @@
+"""Drive a synthetic trial through the real services, as the trial's staff would (issue 6).
+
+Why an adapter and not a service: the loader plays the people at the keyboards — it creates
+their accounts, logs each one in, and replays every patient's history in calendar order by
+moving an injected :class:`~ketamine_ptsd.services.FixedClock` to the moment each thing
+happened (a bedside tablet would use the wall clock). It calls only the public service methods,
+one use case = one transaction, exactly as the web routes do; nothing is written to a table
+directly. Replaying a trial is not a use case of the record, so it does not belong in
+``services``; it needs the protocol store and the clock, which adapters own.
+
+The order of events follows PROTOCOL.md:
+
+- §1 screening: registration, Table 1 demographics, the screening visit (facts + CAPS-5 past
+  month items; the record derives consent and the CAPS-5 total itself), consent with the
+  independent capacity assessment, re-evaluation → eligible; 12 decided *ineligible* by the
+  rules (with the failing criterion's reason); 9 *declined* (refusal recorded for CONSORT);
+- §3 randomization: the pharmacist generates and seals the permuted-block list through the
+  randomization service (the synthetic trial is generated to follow that very list, see
+  :func:`balanced_list_seed`), and each patient is allocated on the morning of infusion 1;
+  the loader checks every allocation against the generated arm;
+- §4–§6 infusion days, §5 assessments, §8 follow-up, withdrawal: through the workflow services
+  as they exist in this build (``LoadSummary.not_loaded`` names what could not be replayed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ketamine_ptsd.core.randomization import BlockListSpec, generate_block_list
+from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.core.rules import follow_up_visits
+from ketamine_ptsd.services import Actor, FixedClock, Services
+from ketamine_ptsd.services.assessments import AssessmentInput
+from ketamine_ptsd.services.infusions import (
+    AdverseEventInput,
+    ChecklistInput,
+    InterventionInput,
+    VitalsInput,
+)
+from ketamine_ptsd.services.patients import ConsentInput
+from ketamine_ptsd.services.screening import (
+    DERIVED_FACTS,
+    DemographicsInput,
+    ScreeningVisitInput,
+)
+from ketamine_ptsd.simulation.synthetic_records import InfusionDay, Rating, SyntheticPatient
+from ketamine_ptsd.simulation.synthetic_trial import (
+    SyntheticTrial,
+    SyntheticTrialConfig,
+    generate_synthetic_trial,
+)
+
+__all__ = [
+    "DEMO_ACCOUNTS",
+    "DemoAccount",
+    "DemoLoader",
+    "LoadSummary",
+    "balanced_list_seed",
+    "make_demo_trial",
+]
+
+DEMO_SITE = "DEMO"
+CONSENT_VERSION = "rct-consent-v1"
+CAPACITY_ASSESSOR = "Dr R. Okafor (independent capacity assessor)"
+LIST_BLOCK_SIZES = (2, 4)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo login. The passwords are printed by ``demo``: a local demo database only."""
+
+    username: str
+    role: Role
+    full_name: str
+    password: str
+
+
+#: One account per role (core.roles.Role), with the role's everyday job in the demo.
+DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount("admin", Role.ADMINISTRATOR, "Alex Admin", "admin-demo-pass"),
+    DemoAccount("investigator", Role.INVESTIGATOR, "Dr Ines Investigator", "investigator-demo"),
+    DemoAccount("nurse", Role.NURSE, "Nadia Nurse", "nurse-demo-pass"),
+    DemoAccount("safety", Role.SAFETY_RATER, "Sam Safety-Rater", "safety-demo-pass"),
+    DemoAccount("rater", Role.OUTCOME_RATER, "Riya Outcome-Rater", "rater-demo-pass"),
+    DemoAccount("pharmacist", Role.PHARMACIST, "Pat Pharmacist", "pharmacist-demo"),
+    DemoAccount("statistician", Role.STATISTICIAN, "Stella Statistician", "statistician-demo"),
+    DemoAccount("dsmb.statistician", Role.STATISTICIAN, "Dana DSMB-Statistician", "dsmb-stat-demo"),
+    DemoAccount("monitor", Role.MONITOR, "Mo Monitor", "monitor-demo-pass"),
+    DemoAccount("clinician", Role.CLINICIAN, "Dr Cleo Clinician", "clinician-demo"),
+)
+
+
+@dataclass
+class LoadSummary:
+    """What the loader did: the study id of each synthetic patient, how many times each use
+    case ran, and the workflows this build could not replay (no service yet)."""
+
+    study_ids: dict[str, str] = field(default_factory=dict)
+    patient_ids: dict[str, int] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+    not_loaded: list[str] = field(default_factory=list)
+    discharge_held: list[str] = field(default_factory=list)
+    list_version: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, order=True)
+class _Step:
+    when: dt.datetime
+    patient_index: int
+    seq: int
+    label: str = field(compare=False)
+    run: Callable[[], None] = field(compare=False)
+
+
+def balanced_list_seed(
+    arms: Sequence[str], n_per_arm: int, start_seed: int, *, version: str
+) -> int:
+    """The first seed from ``start_seed`` whose permuted-block list (PROTOCOL.md §3, blocks of
+    2 and 4, made by the same pure function the randomization service uses) starts with exactly
+    ``n_per_arm`` of each arm in its first ``n_per_arm × arms`` slots.
+
+    A list ends in whole blocks, so its first 30 slots can be 16:14 when a block of 4 straddles
+    slot 30; the published trial randomized 15:15 (§10), so the demo takes a seed that gives it.
+    """
+    n = n_per_arm * len(arms)
+    spec = BlockListSpec(
+        arms=tuple(arms),
+        ratio=(1,) * len(arms),
+        block_sizes=LIST_BLOCK_SIZES,
+        slots_per_stratum=n,
+    )
+    for seed in range(start_seed, start_seed + 10_000):
+        slots = generate_block_list(spec, seed=seed, version=version).slots[:n]
+        if all(sum(s.arm == arm for s in slots) == n_per_arm for arm in arms):
+            return seed
+    raise RuntimeError("no balanced list in 10,000 seeds")  # pragma: no cover
+
+
+def make_demo_trial(seed: int, protocol: Any, *, n_per_arm: int = 15) -> tuple[SyntheticTrial, int]:
+    """The synthetic trial for ``seed``, following the list the pharmacy will seal with the
+    returned list seed (so allocation by the real service reproduces the generated arms)."""
+    arms = tuple(a.id for a in protocol.arms)
+    list_seed = balanced_list_seed(arms, n_per_arm, seed, version=list_version_for(seed))
+    spec = BlockListSpec(
+        arms=arms,
+        ratio=tuple(int(a.allocation_ratio) for a in protocol.arms),
+        block_sizes=LIST_BLOCK_SIZES,
+        slots_per_stratum=n_per_arm * len(arms),
+    )
+    slots = generate_block_list(spec, seed=list_seed, version=list_version_for(seed)).slots
+    taken = slots[: n_per_arm * len(arms)]
+    config = SyntheticTrialConfig(
+        n_per_arm=n_per_arm,
+        allocation_sequence=tuple(s.arm for s in taken),
+        allocation_block_sizes=_block_sizes(taken),
+        id_prefix="P",
+    )
+    trial = generate_synthetic_trial(np.random.default_rng(seed), config, protocol)
+    return trial, list_seed
+
+
+def list_version_for(seed: int) -> str:
+    return f"demo-{seed}"
+
+
+def _block_sizes(slots: Sequence[Any]) -> tuple[int, ...]:
+    sizes: list[int] = []
+    last = None
+    for s in slots:
+        if s.block_number != last:
+            sizes.append(s.block_size)
+            last = s.block_number
+    return tuple(sizes)
+
+
+def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=dt.UTC)
+
+
+class DemoLoader:
+    """Replays a :class:`SyntheticTrial` through ``services`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        services: Services,
+        clock: FixedClock,
+        *,
+        protocol_name: str = "rct",
+        site: str = DEMO_SITE,
+    ) -> None:
+        self.services = services
+        self.clock = clock
+        self.protocol_name = protocol_name
+        self.site = site
+        self.actors: dict[Role, Actor] = {}
+        self.summary = LoadSummary()
+        self._passwords: dict[Role, str] = {}
+        self._versions: dict[tuple[str, int], int] = {}
+        self._protocol: Any = services.context.protocol(protocol_name)
+
+    # --- accounts ------------------------------------------------------------------------------
+
+    def create_accounts(self, accounts: Sequence[DemoAccount] = DEMO_ACCOUNTS) -> dict[Role, Actor]:
+        """Create one account per role (as the operator at the terminal) and log each in."""
+        operator = Actor.system("demo")
+        for account in accounts:
+            self.services.users.add(
+                operator,
+                username=account.username,
+                role=account.role.value,
+                password=account.password,
+                full_name=account.full_name,
+            )
+            login = self.services.auth.login(account.username, account.password)
+            self.actors[account.role] = login.actor
+            self._passwords[account.role] = account.password
+        return self.actors
+
+    # --- the replay ----------------------------------------------------------------------------
+
+    def load(
+        self,
+        trial: SyntheticTrial,
+        *,
+        list_seed: int,
+        list_version: str,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> LoadSummary:
+        """Replay every patient of ``trial`` in calendar order; ``progress(done, total, label)``
+        is called after each use case."""
+        started = time.perf_counter()
+        steps: list[_Step] = []
+        first_day = min(p.screening.screening_date for p in trial.patients)
+        steps.append(
+            _Step(
+                _at(first_day - dt.timedelta(days=7), 9),
+                -1,
+                0,
+                "pharmacy seals the randomization list",
+                lambda: self._seal_list(trial, list_seed, list_version),
+            )
+        )
+        for index, patient in enumerate(trial.patients):
+            steps.extend(self._patient_steps(index, patient))
+        steps.sort()
+        total = len(steps)
+        for done, step in enumerate(steps, start=1):
+            self.clock.set(step.when)
+            step.run()
+            if progress is not None:
+                progress(done, total, step.label)
+        self.summary.seconds = time.perf_counter() - started
+        return self.summary
+
+    def _actor(self, role: Role) -> Actor:
+        return self.actors[role]
+
+    def _count(self, name: str) -> None:
+        self.summary.calls[name] += 1
+
+    def _seal_list(self, trial: SyntheticTrial, seed: int, version: str) -> None:
+        n = len(trial.allocation_sequence)
+        summary = self.services.randomization.generate_list(
+            self._actor(Role.PHARMACIST),
+            protocol_name=self.protocol_name,
+            list_version=version,
+            slots_per_stratum=n,
+            block_sizes=LIST_BLOCK_SIZES,
+            seed=seed,
+        )
+        self.summary.list_version = summary.list_version
+        self._count("randomization.generate_list")
+
+    def _patient_steps(self, index: int, p: SyntheticPatient) -> list[_Step]:
+        seq = iter(range(10_000))
+        out: list[_Step] = []
+
+        def add(when: dt.datetime, label: str, fn: Callable[[], None]) -> None:
+            out.append(_Step(when, index, next(seq), f"{p.patient_id}: {label}", fn))
+
+        s = p.screening
+        day = s.screening_date
+        add(_at(day, 9), "registered", lambda: self._register(p))
+        add(_at(day, 9, 5), "demographics", lambda: self._demographics(p))
+        add(_at(day, 10), "screening visit", lambda: self._screening_visit(p))
+        if s.disposition == "declined":
+            add(_at(day, 11), "declined", lambda: self._refusal(p))
+        elif s.disposition == "ineligible":
+            pass  # the rules decided it at the visit (consent was recorded first)
+        else:
+            consent_day = s.consent_date or day
+            add(_at(consent_day, 14), "consent", lambda: self._consent(p, consent_day))
+            add(_at(consent_day, 14, 10), "eligibility re-evaluated", lambda: self._reevaluate(p))
+        if p.arm is None or not p.infusions:
+            return out
+        first = p.infusions[0].date
+        for rating in p.assessments:
+            if rating.time_point == "baseline":  # the morning of infusion 1, before allocation
+                add(_at(first, 7), f"baseline {rating.instrument}", self._assess_fn(p, rating))
+        add(_at(first, 7, 30), "allocated", lambda: self._allocate(p, first))
+        for infusion in p.infusions:
+            for when, label, fn in self._infusion_steps(p, infusion):
+                add(when, label, fn)
+        withdrawal = p.withdrawal
+        for rating in p.assessments:
+            if rating.time_point == "baseline":
+                continue
+            if withdrawal is not None and rating.date >= withdrawal.date:
+                # Rated at the withdrawal visit, before the withdrawal is recorded.
+                when, day = _at(withdrawal.date, 9), withdrawal.date
+            else:
+                hour = 7 if any(i.date == rating.date for i in p.infusions) else 10
+                when, day = _at(rating.date, hour), rating.date
+            add(when, f"{rating.time_point} {rating.instrument}", self._assess_fn(p, rating, day))
+        names = self._follow_up_names(p)
+        for visit, name in zip(p.follow_up, names, strict=False):
+            add(
+                _at(visit.date, 11),
+                f"{name} CAPS-5",
+                self._assess_fn(p, visit.caps5, visit.date, time_point=name),
+            )
+        if withdrawal is not None:
+            add(_at(withdrawal.date, 9, 30), "withdrawn", lambda: self._withdraw(p))
+        return out
+
+    # --- screening -------------------------------------------------------------------------------
+
+    def _pid(self, p: SyntheticPatient) -> int:
+        return self.summary.patient_ids[p.patient_id]
+
+    def _register(self, p: SyntheticPatient) -> None:
+        view = self.services.patients.register(
+            self._actor(Role.INVESTIGATOR), protocol_name=self.protocol_name, site=self.site
+        )
+        self.summary.study_ids[p.patient_id] = view.study_id
+        self.summary.patient_ids[p.patient_id] = view.id
+        self._count("patients.register")
+        if p.screening.disposition == "ineligible":
+            # Consent to the screening procedures comes first in the RCT (PROTOCOL.md §1).
+            self._consent(p, p.screening.screening_date)
+
+    def _demographics(self, p: SyntheticPatient) -> None:
+        d = p.demographics
+        self.services.screening.record_demographics(
+            self._actor(Role.INVESTIGATOR),
+            self._pid(p),
+            DemographicsInput(
+                age_years=d.age_years,
+                sex=d.sex,
+                race=d.race,
+                hispanic=d.hispanic,
+                bmi_kg_m2=d.bmi_kg_m2,
+                ptsd_duration_years=d.ptsd_duration_years,
+                comorbid_mdd=d.comorbid_mdd,
+                concomitant_psychotherapy=d.concomitant_psychotherapy,
+                stable_psychotropics=d.stable_psychotropics,
+                primary_trauma=d.primary_trauma,
+            ),
+        )
+        self._count("screening.record_demographics")
+
+    def _screening_visit(self, p: SyntheticPatient) -> None:
+        s = p.screening
+        facts = {k: v for k, v in s.facts.items() if k not in DERIVED_FACTS}
+        view = self.services.screening.record_visit(
+            self._actor(Role.INVESTIGATOR),
+            self._pid(p),
+            ScreeningVisitInput(
+                visit_date=s.screening_date,
+                facts=facts,
+                caps5_past_month=s.caps5_past_month.items,
+            ),
+        )
+        self._count("screening.record_visit")
+        decided = view.decision.status
+        if s.disposition == "ineligible" and decided != "ineligible":
+            raise RuntimeError(f"{p.patient_id}: the rules said {decided}, expected ineligible")
+
+    def _refusal(self, p: SyntheticPatient) -> None:
+        self.services.patients.record_screening_outcome(
+            self._actor(Role.INVESTIGATOR),
+            self._pid(p),
+            outcome="declined",
+            decided_on=p.screening.screening_date,
+            reasons=["declined to take part after the screening visit"],
+        )
+        self._count("patients.record_screening_outcome")
+
+    def _consent(self, p: SyntheticPatient, day: dt.date) -> None:
+        self.services.patients.record_consent(
+            self._actor(Role.INVESTIGATOR),
+            self._pid(p),
+            ConsentInput(
+                consent_version=CONSENT_VERSION,
+                consent_date=day,
+                capacity_assessed=True,
+                capacity_assessor=CAPACITY_ASSESSOR,
+            ),
+        )
+        self._count("patients.record_consent")
+
+    def _reevaluate(self, p: SyntheticPatient) -> None:
+        decision = self.services.screening.reevaluate(self._actor(Role.INVESTIGATOR), self._pid(p))
+        self._count("screening.reevaluate")
+        if decision.status != "eligible":
+            raise RuntimeError(
+                f"{p.patient_id}: the rules said {decision.status}: {'; '.join(decision.reasons)}"
+            )
+
+    # --- randomization ---------------------------------------------------------------------------
+
+    def _allocate(self, p: SyntheticPatient, day: dt.date) -> None:
+        view = self.services.randomization.allocate(
+            self._actor(Role.INVESTIGATOR), self._pid(p), infusion_date=day
+        )
+        self._count("randomization.allocate")
+        # The investigator is blind; the pharmacist (who knows the list) confirms the arm.
+        seen = self.services.randomization.allocation(self._actor(Role.PHARMACIST), self._pid(p))
+        if seen.arm_id != p.arm:
+            raise RuntimeError(
+                f"{p.patient_id} ({view.study_id}): allocated {seen.arm_id}, generated {p.arm}"
+            )
+
+    # --- infusion days (PROTOCOL.md §4, §6) --------------------------------------------------
+
+    def _infusion_steps(
+        self, p: SyntheticPatient, day: InfusionDay
+    ) -> list[tuple[dt.datetime, str, Callable[[], None]]]:
+        """One infusion day as the bedside team records it: baseline vitals and minute-0
+        ratings, the checklist with the pre-infusion blood pressures, the start (dose and pump
+        rate from the day's weight), vitals and ratings at their minutes, any intervention, the
+        end, adverse events, the nurse's discharge findings and the physician's sign-off."""
+        n = day.number
+        start = _at(day.date, 8, 30)
+        steps: list[tuple[dt.datetime, str, Callable[[], None]]] = []
+
+        def at(minute: float) -> dt.datetime:
+            return start + dt.timedelta(minutes=minute)
+
+        for vs in day.vitals:
+            when = at(vs.minute) if vs.minute > 0 else at(-20)
+            steps.append((when, f"infusion {n} vitals {vs.minute}'", self._vitals_fn(p, n, vs)))
+        for rating in day.ratings:
+            minute = rating.minute or 0
+            when = at(minute + 1) if minute > 0 else at(-15)
+            steps.append(
+                (when, f"infusion {n} {rating.instrument} {minute}'", self._rating_fn(p, n, rating))
+            )
+        steps.append((at(-10), f"infusion {n} checklist", lambda: self._checklist(p, day)))
+        steps.append((start, f"infusion {n} started", lambda: self._start(p, day)))
+        for given in day.interventions:
+            steps.append(
+                (
+                    at(given.minute + 0.5),
+                    f"infusion {n} {given.drug}",
+                    lambda g=given: self._intervention(p, n, g),
+                )
+            )
+        steps.append((at(day.infusion_minutes), f"infusion {n} ended", lambda: self._end(p, n)))
+        for k, ae in enumerate(a for a in p.adverse_events if a.infusion_number == n):
+            steps.append(
+                (at(125 + k), f"infusion {n} adverse event", lambda e=ae: self._adverse_event(p, e))
+            )
+        steps.append((at(130), f"infusion {n} discharge findings", lambda: self._findings(p, n)))
+        steps.append((at(135), f"infusion {n} discharge sign-off", lambda: self._sign_off(p, n)))
+        return steps
+
+    def _vitals_fn(self, p: SyntheticPatient, n: int, vs: Any) -> Callable[[], None]:
+        def run() -> None:
+            self.services.infusions.record_vitals(
+                self._actor(Role.NURSE),
+                self._pid(p),
+                n,
+                VitalsInput(
+                    minute=vs.minute,
+                    systolic_mmhg=vs.systolic_mmhg,
+                    diastolic_mmhg=vs.diastolic_mmhg,
+                    heart_rate_bpm=vs.heart_rate_bpm,
+                    spo2_percent=vs.spo2_percent,
+                ),
+            )
+            self._count("infusions.record_vitals")
+
+        return run
+
+    def _rating_fn(self, p: SyntheticPatient, n: int, rating: Rating) -> Callable[[], None]:
+        def run() -> None:
+            self.services.infusions.record_rating(
+                self._actor(Role.SAFETY_RATER),
+                self._pid(p),
+                n,
+                minute=rating.minute or 0,
+                instrument=rating.instrument,
+                items=rating.items,
+            )
+            self._count("infusions.record_rating")
+
+        return run
+
+    def _checklist(self, p: SyntheticPatient, day: InfusionDay) -> None:
+        view = self.services.infusions.record_checklist(
+            self._actor(Role.NURSE),
+            self._pid(p),
+            ChecklistInput(
+                infusion_number=day.number,
+                nil_by_mouth=True,
+                pregnancy_test="negative" if p.demographics.sex == "female" else "not_applicable",
+                urine_toxicology_positive_for=(),
+                bp_readings=list(day.pre_infusion_bp_mmhg),
+                short_acting_benzodiazepine_taken_this_morning=False,
+            ),
+        )
+        self._count("infusions.record_checklist")
+        if not view.passed:
+            raise RuntimeError(f"{p.patient_id} infusion {day.number} held: {view.hold_reasons}")
+
+    def _start(self, p: SyntheticPatient, day: InfusionDay) -> None:
+        view = self.services.infusions.start(
+            self._actor(Role.NURSE), self._pid(p), day.number, weight_kg=day.weight_kg
+        )
+        self._versions[(p.patient_id, day.number)] = view.version
+        self._count("infusions.start")
+
+    def _intervention(self, p: SyntheticPatient, n: int, given: Any) -> None:
+        self.services.infusions.record_intervention(
+            self._actor(Role.NURSE),
+            self._pid(p),
+            n,
+            InterventionInput(
+                drug=given.drug,
+                dose_mg=given.dose_mg,
+                route=given.route,
+                reason=given.reason,
+                minute=given.minute,
+            ),
+        )
+        self._count("infusions.record_intervention")
+
+    def _end(self, p: SyntheticPatient, n: int) -> None:
+        key = (p.patient_id, n)
+        view = self.services.infusions.end(
+            self._actor(Role.NURSE), self._pid(p), n, expected_version=self._versions[key]
+        )
+        self._versions[key] = view.version
+        self._count("infusions.end")
+
+    def _adverse_event(self, p: SyntheticPatient, ae: Any) -> None:
+        self.services.infusions.record_adverse_event(
+            self._actor(Role.NURSE),
+            self._pid(p),
+            AdverseEventInput(
+                term=ae.term,
+                onset_date=ae.onset_date,
+                serious=ae.serious,
+                severity=ae.severity,
+                relatedness=_RELATEDNESS.get(ae.related_to_study_drug, ae.related_to_study_drug),
+                action=ae.action,
+                outcome="recovered",
+                infusion_number=ae.infusion_number,
+                resolved_on=ae.onset_date,
+            ),
+        )
+        self._count("infusions.record_adverse_event")
+
+    def _findings(self, p: SyntheticPatient, n: int) -> None:
+        key = (p.patient_id, n)
+        view = self.services.infusions.record_discharge_findings(
+            self._actor(Role.NURSE),
+            self._pid(p),
+            n,
+            expected_version=self._versions[key],
+            ambulatory_unaided=True,
+            delayed_effects_checked=True,
+        )
+        self._versions[key] = view.version
+        self._count("infusions.record_discharge_findings")
+
+    def _sign_off(self, p: SyntheticPatient, n: int) -> None:
+        key = (p.patient_id, n)
+        readiness = self.services.infusions.readiness(
+            self._actor(Role.INVESTIGATOR), self._pid(p), n
+        )
+        if readiness.reasons != () and not _only_signoff_missing(readiness.reasons):
+            # The bedside rules keep the patient (e.g. dissociation not yet back near baseline):
+            # the demo records that as it would happen and leaves the day undischarged.
+            self.summary.discharge_held.append(
+                f"{p.patient_id} #{n}: {'; '.join(readiness.reasons)}"
+            )
+            return
+        self.services.infusions.sign_off_discharge(
+            self._actor(Role.INVESTIGATOR),
+            self._pid(p),
+            n,
+            password=self._passwords[Role.INVESTIGATOR],
+            expected_version=self._versions[key],
+        )
+        self._count("infusions.sign_off_discharge")
+
+    # --- assessments, follow-up, withdrawal (PROTOCOL.md §5, §8, §10) --------------------------
+
+    def _assess_fn(
+        self,
+        p: SyntheticPatient,
+        rating: Rating,
+        day: dt.date | None = None,
+        *,
+        time_point: str | None = None,
+    ) -> Callable[[], None]:
+        def run() -> None:
+            self.services.assessments.record(
+                self._actor(Role.OUTCOME_RATER),
+                self._pid(p),
+                AssessmentInput(
+                    time_point=time_point or rating.time_point,
+                    instrument=rating.instrument,
+                    assessed_on=day or rating.date,
+                    items=rating.items,
+                ),
+            )
+            self._count("assessments.record")
+
+        return run
+
+    def _follow_up_names(self, p: SyntheticPatient) -> list[str]:
+        """The protocol's follow-up visit names in order; the k-th visit of the synthetic patient
+        is the k-th planned one (a visit brought forward by worsening keeps the planned name and
+        is flagged out of window by the assessment service)."""
+        if not p.follow_up:
+            return []
+        primary = p.assessment("caps5_past_week", "week2")
+        assert primary is not None
+        return [v.name for v in follow_up_visits(self._protocol, primary.date)]
+
+    def _withdraw(self, p: SyntheticPatient) -> None:
+        w = p.withdrawal
+        assert w is not None
+        self.services.followup.withdraw(
+            self._actor(Role.INVESTIGATOR),
+            self._pid(p),
+            withdrawn_on=w.date,
+            decided_by=w.by,
+            reason=w.reason,
+        )
+        self._count("followup.withdraw")
+
+
+_RELATEDNESS = {"unrelated": "not_related", "possibly": "possible", "probably": "probable"}
+
+
+def _only_signoff_missing(reasons: Sequence[str]) -> bool:
+    return all("sign" in r.lower() for r in reasons)
