@@ -28,7 +28,8 @@ def test_patient_is_allocated_and_the_audit_chain_verifies(
 
 def test_the_built_in_protocols_drive_the_record(db, clock, actors) -> None:  # type: ignore[no-untyped-def]
     """The real protocol store (protocols/rct.yaml, clinical.yaml) satisfies what the record reads."""
-    from conftest import make_context  # type: ignore[import-not-found]
+    from service_support import make_context  # type: ignore[import-not-found]
+
     from ketamine_ptsd.adapters.protocol_store import load_protocol
     from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput
 
