@@ -28,6 +28,7 @@ blinded.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -248,11 +249,25 @@ def table_one(subjects: pd.DataFrame, arms: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _reason_labels(reason: str) -> list[str]:
+    """Short CONSORT labels of one patient's ineligibility reasons.
+
+    The synthetic trial gives criterion ids joined by ", "; the record gives the rules' own
+    sentences, each ending "(PROTOCOL.md §n)" and joined by ", " (sentences may hold commas),
+    e.g. "Lifetime psychotic or bipolar disorder: present (…), an exclusion (PROTOCOL.md §1)":
+    the label is the criterion's text before ": ".
+    """
+    if "PROTOCOL.md" not in reason:
+        return [r.strip() for r in reason.split(", ") if r.strip()]
+    parts = re.split(r"(?<=\)), (?=[A-Z])", reason)
+    return [part.split(": ", 1)[0].strip() for part in parts if part.strip()]
+
+
 def _consort(ds_frames: Mapping[str, pd.DataFrame], arms: tuple[str, ...]) -> Consort:
     scr = ds_frames["screening"]
     subj = ds_frames["subjects"]
     reasons = scr.loc[scr["disposition"] == "ineligible", "reason"].fillna("not recorded")
-    counted = reasons.str.split(", ").explode().value_counts()
+    counted = reasons.map(_reason_labels).explode().value_counts()
     out = ds_frames["outcomes"]
     analysed = {
         arm: int(

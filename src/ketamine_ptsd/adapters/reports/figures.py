@@ -9,6 +9,8 @@ and vital signs over infusion-day time by arm).
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -60,16 +62,25 @@ def consort_figure(results: AnalysisResults) -> Figure:
     ax.set_ylim(0, 1)
     ax.axis("off")
     _box(ax, 0.35, 0.93, 0.34, 0.07, f"Assessed for eligibility\n(n = {c.assessed})")
-    reasons = "\n".join(f"  {r.replace('_', ' ')}: {n}" for r, n in c.ineligible_reasons)
-    ax.text(
+    # Criterion texts can be long: wrap each under its bullet so the box stays on the page.
+    reasons = "\n".join(
+        textwrap.fill(
+            f"– {r.replace('_', ' ')}: {n}",
+            width=46,
+            initial_indent="  ",
+            subsequent_indent="      ",
+        )
+        for r, n in c.ineligible_reasons
+    )
+    ax.text(  # top beside the first box, so a long reason list clears the arm boxes
         0.62,
-        0.83,
+        0.905,
         f"Excluded (n = {c.ineligible + c.declined})\n"
         f"• Not meeting criteria (n = {c.ineligible})\n{reasons}\n"
         f"• Declined to participate (n = {c.declined})",
         ha="left",
         va="top",
-        fontsize=8.5,
+        fontsize=7.5,
         bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "black"},
     )
     _arrow(ax, 0.35, 0.895, 0.35, 0.725)
