@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from conftest import csrf_of, enrol
+from conftest import enrol
 from ketamine_ptsd.core.roles import Role
 
 BLINDED_ROLES = [
@@ -49,7 +49,6 @@ def _crawl(client, ids: list[int]) -> dict[str, str]:
     pages: dict[str, str] = {}
     for path in ["/", "/patients", "/dashboard", "/analysis", "/pharmacy"]:
         pages[path] = client.get(path).text
-    token = csrf_of(pages["/"])
     for pid in ids:
         for path in [
             f"/patients/{pid}",
@@ -58,8 +57,8 @@ def _crawl(client, ids: list[int]) -> dict[str, str]:
             f"/patients/{pid}/assess/cadss",
         ]:
             pages[path] = client.get(path).text
-        pages[f"POST infusion {pid}"] = client.post(
-            f"/patients/{pid}/infusion/1", data={"csrf_token": token, "weight_kg": "70.3"}
+        pages[f"infusion preview {pid}"] = client.get(
+            f"/patients/{pid}/infusion/1", params={"weight_kg": "70.3"}
         ).text
         for path in [
             f"/api/v1/patients/{pid}",
@@ -83,7 +82,7 @@ def test_blinded_role_pages_and_api_contain_no_allocation(login, allocated) -> N
 def test_canary_finds_the_drug_on_the_pharmacists_pages(login, allocated) -> None:
     pages = _crawl(login(Role.PHARMACIST), allocated)
     assert CANARY.search(pages["/pharmacy"]) is not None
-    assert CANARY.search(pages[f"POST infusion {allocated[0]}"]) is not None
+    assert CANARY.search(pages[f"infusion preview {allocated[0]}"]) is not None
 
 
 def test_blinded_volume_and_rate_are_identical_across_arms(login, allocated) -> None:

@@ -127,21 +127,47 @@ def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def _rate_before(tablet, server) -> None:  # type: ignore[no-untyped-def]
+    """The safety rater's ratings before the infusion (minute 0), through the instrument forms."""
+    page = tablet("safety-rater")
+    base = f"{server['base']}/patients/{server['patient_id']}/assess"
+    for instrument, items in (
+        ("cadss", {str(k): "0" for k in range(1, 24)}),
+        ("bprs_positive", {"4": "1", "11": "1", "12": "1", "15": "1"}),
+        ("ymrs_item1", {"1": "0"}),
+    ):
+        page.goto(f"{base}/{instrument}?minute=0&infusion=1")
+        for key, value in items.items():
+            page.fill(f"input[name=item_{key}]", value)
+        page.click("#submit-assessment")
+        page.wait_for_url(re.compile(r".*saved=rating.*"))
+    page.goto(f"{base}/prise?minute=0&infusion=1")
+    for select in page.locator("select[data-item]").all():
+        select.select_option("no")
+    page.click("#submit-assessment")
+    page.wait_for_url(re.compile(r".*saved=rating.*"))
+
+
 def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, server) -> None:
+    _rate_before(tablet, server)
     page = tablet("nurse")
     page.click(f"a[href='/patients/{server['patient_id']}/infusion/1']")
+    for key, value in {"sys": "130", "dia": "80", "hr": "72", "spo2": "98"}.items():
+        page.fill(f"#vitals input[name={key}]", value)
+    page.click("#vitals-button")
+    page.wait_for_url(re.compile(r".*saved=vitals.*"))
+    assert "Reading recorded" in page.locator("#saved").inner_text()
     page.check("input[name=nil_by_mouth][value=yes]")
-    page.check("input[name=ratings_before][value=yes]")
     page.check("input[name=benzo_taken][value=no]")
     page.check("input[name=pregnancy_test][value=not_applicable]")
     page.check("input[name=tox_recorded][value=negative]")
     for slot, reading in enumerate(["150/85", "145/92", "142/88"], start=1):
         page.fill(f"input[name=bp_{slot}]", reading)
-    for key, value in {"sys": "130", "dia": "80", "hr": "72", "spo2": "98"}.items():
-        page.fill(f"input[name=v0_{key}]", value)
     page.fill("input[name=weight_kg]", "70.3")
     page.click("#start-button")
+    page.wait_for_load_state()
     blocked = page.locator("#start-blocked")
+    blocked.wait_for()
     assert blocked.is_visible()
     assert "exceeded at reading 3" in blocked.inner_text()
     _shot(page, "infusion-bp-hold")
@@ -149,15 +175,21 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     assert page.input_value("input[name=bp_2]") == "145/92"
     page.fill("input[name=bp_3]", "")
     page.click("#start-button")
+    page.wait_for_url(re.compile(r".*saved=start.*"))
     assert page.locator("#started").is_visible()
     assert "35.2 mL" in page.locator("#dose").inner_text()
     assert "study drug" in page.locator("#dose").inner_text()
+    page.select_option("#vitals-minute", "5")
     for key, value in {"sys": "186", "dia": "104", "hr": "96", "spo2": "97"}.items():
-        page.fill(f"input[name=v5_{key}]", value)
-    page.click("#check-button")
+        page.fill(f"#vitals input[name={key}]", value)
+    page.click("#vitals-button")
+    page.wait_for_url(re.compile(r".*saved=vitals.*"))
     alerts = page.locator("#alerts")
     assert alerts.is_visible() and "systolic mmHg 186" in alerts.inner_text()
-    assert "out" in (page.get_attribute("input[name=v5_sys]", "class") or "")
+    assert "out" in (page.get_attribute("#vitals-5 td:nth-child(3)", "class") or "")
+    page.reload()  # what was stored is what the page shows
+    assert "systolic mmHg 186" in page.locator("#alerts").inner_text()
+    assert page.input_value("#vitals input[name=sys]") == ""  # the saved draft was cleared
     assert "Not ready for discharge" in page.locator("#discharge").inner_text()
     _shot(page, "infusion-vitals-alert")
     assert CANARY.search(page.content()) is None

@@ -1,110 +1,226 @@
-"""The infusion-day bedside screen applies the core rules (PROTOCOL.md §4, §6)."""
+"""The infusion-day bedside screen stores the day through the infusion services (PROTOCOL.md §4, §6).
+
+Each form is a use case: the checklist (a failed run is a recorded hold), the start with the
+blind-safe dose, vitals with their alerts, interventions, adverse events, ratings at their
+minutes, discharge findings and the physician's signed sign-off. A reload shows what was stored.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
-from conftest import csrf_of, enrol
+from conftest import PASSWORD, csrf_of, enrol
 from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.services.infusions import VitalsInput
 
 CHECKLIST_OK = {
     "nil_by_mouth": "yes",
-    "ratings_before": "yes",
     "benzo_taken": "no",
     "pregnancy_test": "not_applicable",
     "tox_recorded": "negative",
     "bp_1": "150/85",
     "bp_2": "138/80",
-    "v0_sys": "130",
-    "v0_dia": "80",
-    "v0_hr": "72",
-    "v0_spo2": "98",
     "weight_kg": "70",
+}
+CADSS_ITEMS = {f"item_{k}": "0" for k in range(1, 24)}
+BEFORE = {
+    "cadss": CADSS_ITEMS,
+    "bprs_positive": {"item_4": "1", "item_11": "1", "item_12": "1", "item_15": "1"},
+    "ymrs_item1": {"item_1": "0"},
 }
 
 
+class Bedside:
+    """A signed-in client on one patient's infusion 1."""
+
+    def __init__(self, client, pid: int) -> None:  # type: ignore[no-untyped-def]
+        self.client = client
+        self.pid = pid
+        self.path = f"/patients/{pid}/infusion/1"
+        self.token = csrf_of(client.get(self.path).text)
+
+    def get(self) -> str:
+        response = self.client.get(self.path)
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def post(self, form: str, data: dict, expect: int | None = 303):  # type: ignore[no-untyped-def]
+        response = self.client.post(
+            f"{self.path}/{form}", data={"csrf_token": self.token, **data}, follow_redirects=False
+        )
+        if expect is not None:
+            assert response.status_code == expect, response.text
+        return response
+
+    def rate(self, instrument: str, minute: int, items: dict) -> None:  # type: ignore[type-arg]
+        response = self.client.post(
+            f"/patients/{self.pid}/assess/{instrument}",
+            data={"csrf_token": self.token, "minute": str(minute), "infusion": "1", **items},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+
+    def version(self) -> str:
+        match = re.search(r'name="version" value="(\d+)"', self.get())
+        assert match
+        return match.group(1)
+
+
 @pytest.fixture
-def nurse_page(login, services, actors):  # type: ignore[no-untyped-def]
+def pid(services, actors) -> int:  # type: ignore[no-untyped-def]
     services.randomization.generate_list(
         actors[Role.PHARMACIST], protocol_name="rct", list_version="L1", slots_per_stratum=4
     )
-    pid = enrol(services, actors)
+    patient_id = enrol(services, actors)
     services.randomization.allocate(
-        actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
+        actors[Role.INVESTIGATOR], patient_id, infusion_date=dt.date(2026, 3, 2)
     )
-    client = login(Role.NURSE)
-    path = f"/patients/{pid}/infusion/1"
-    token = csrf_of(client.get(path).text)
-
-    def post(data: dict) -> str:
-        response = client.post(path, data={"csrf_token": token, **data})
-        return response.text
-
-    return post
+    return patient_id
 
 
-def test_third_reading_above_140_90_blocks_the_start_with_the_reason(nurse_page) -> None:
-    data = {**CHECKLIST_OK, "bp_1": "150/85", "bp_2": "145/92", "bp_3": "142/88", "action": "start"}
-    page = nurse_page(data)
-    assert "Infusion may not start" in page
-    assert "exceeded at reading 3" in page
-    assert "Infusion started at" not in page
+@pytest.fixture
+def nurse(login, pid) -> Bedside:  # type: ignore[no-untyped-def]
+    return Bedside(login(Role.NURSE), pid)
 
 
-def test_start_is_allowed_when_every_check_passes_and_shows_the_blind_dose(nurse_page) -> None:
-    page = nurse_page({**CHECKLIST_OK, "action": "start"})
-    assert "Infusion may not start" not in page
+@pytest.fixture
+def rater(login, pid) -> Bedside:  # type: ignore[no-untyped-def]
+    return Bedside(login(Role.SAFETY_RATER), pid)
+
+
+def _ready(nurse: Bedside, rater: Bedside) -> None:
+    """Baseline vitals (nurse) and the ratings before the infusion (safety rater), via pages."""
+    nurse.post("vitals", {"minute": "0", "sys": "130", "dia": "80", "hr": "72", "spo2": "98"})
+    for instrument, items in BEFORE.items():
+        rater.rate(instrument, 0, items)
+    prise = {f"item_{i.key}": "no" for i in _prise_items()}
+    rater.rate("prise", 0, prise)
+
+
+def _prise_items():  # type: ignore[no-untyped-def]
+    from ketamine_ptsd.core.instruments import get_instrument
+
+    return get_instrument("prise").items
+
+
+def test_third_reading_above_140_90_is_a_recorded_hold_that_refuses_the_start(
+    nurse, rater, services, actors, pid
+) -> None:
+    _ready(nurse, rater)
+    data = {**CHECKLIST_OK, "bp_2": "145/92", "bp_3": "142/88", "action": "start"}
+    page = nurse.post("checklist", data, expect=409).text
+    assert "Infusion may not start" in page and "exceeded at reading 3" in page
+    assert 'value="142/88"' in page  # what was typed is kept
+    checks = services.infusions.checklists(actors[Role.NURSE], pid)
+    assert [c.passed for c in checks] == [False]
+    assert any("reading 3" in r for r in checks[0].hold_reasons)
+    reloaded = nurse.get()
+    assert "hold recorded" in reloaded and "Infusion started at" not in reloaded
+
+
+def test_checklist_without_the_baseline_and_ratings_holds_with_those_reasons(nurse) -> None:
+    page = nurse.post("checklist", {**CHECKLIST_OK, "action": "start"}, expect=409).text
+    assert "baseline" in page.lower() and "rating" in page.lower()
+
+
+def test_start_stores_the_blind_dose_and_the_next_reading_due(nurse, rater) -> None:
+    _ready(nurse, rater)
+    response = nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
+    assert response.headers["location"].endswith("?saved=start#dose")
+    page = nurse.get()
     assert "Infusion started at 08:00" in page
     assert "35 mL" in page and "52.5 mL/h" in page and "study drug" in page
+    assert re.search(r"\d\s?mg\b", page) is None  # no milligrams for blinded staff (§3)
     assert "Next reading due at <strong>08:05</strong>" in page
 
 
-def test_vitals_out_of_range_are_highlighted_and_alerted(nurse_page) -> None:
-    page = nurse_page(
-        {
-            **CHECKLIST_OK,
-            "start_time": "08:00",
-            "v5_sys": "185",
-            "v5_dia": "100",
-            "v5_hr": "90",
-            "v5_spo2": "97",
-        }
-    )
+def test_vitals_alerts_show_at_once_and_survive_a_reload(nurse, rater, clock) -> None:
+    _ready(nurse, rater)
+    nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
+    clock.advance(dt.timedelta(minutes=5))
+    nurse.post("vitals", {"minute": "5", "sys": "185", "dia": "100", "hr": "90", "spo2": "97"})
+    page = nurse.get()
     assert "Vital-sign alerts" in page
     assert "systolic mmHg 185 is above the alert threshold 180" in page
-    assert 'class="out' in page
-
-
-def test_next_reading_is_flagged_overdue(nurse_page, clock) -> None:
-    clock.advance(dt.timedelta(minutes=20))
-    page = nurse_page({**CHECKLIST_OK, "start_time": "08:00"})
-    assert "overdue" in page
-
-
-def test_discharge_lists_what_is_missing_then_becomes_ready(nurse_page, clock) -> None:
-    early = nurse_page({**CHECKLIST_OK, "start_time": "08:00"})
-    assert "Not ready for discharge" in early and "physician assessment" in early
-    for _ in range(11):  # readings every 15 min keep the session alive (idle limit 30 min)
-        clock.advance(dt.timedelta(minutes=11))
-        nurse_page({**CHECKLIST_OK, "start_time": "08:00"})
-    ready = nurse_page(
-        {
-            **CHECKLIST_OK,
-            "start_time": "08:00",
-            "end_time": "08:40",
-            "cadss_before": "2",
-            "cadss_latest": "3",
-            "ambulatory": "yes",
-            "delayed_effects_checked": "yes",
-            "physician_signoff": "yes",
-        }
+    assert 'class="out"' in page
+    assert "Next reading due at <strong>08:10</strong>" in page
+    nurse.post(
+        "interventions",
+        {"drug": "labetalol", "dose_mg": "5", "route": "IV", "reason": "BP 185/100"},
     )
-    assert "Ready for discharge." in ready
+    assert "labetalol 5 mg IV" in nurse.get()
 
 
-def test_bad_values_are_named_and_kept(nurse_page) -> None:
-    page = nurse_page({**CHECKLIST_OK, "bp_3": "abc", "weight_kg": "700"})
-    assert "is not SYSTOLIC/DIASTOLIC" in page
-    assert 'value="abc"' in page and 'value="700"' in page
+def test_next_reading_is_flagged_overdue(nurse, rater, clock) -> None:
+    _ready(nurse, rater)
+    nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
+    clock.advance(dt.timedelta(minutes=20))
+    assert "overdue" in nurse.get()
+
+
+def test_bad_values_are_named_and_kept(nurse, rater) -> None:
+    _ready(nurse, rater)
+    page = nurse.post(
+        "checklist", {**CHECKLIST_OK, "bp_3": "abc", "action": "start"}, expect=422
+    ).text
+    assert "bp_readings.3" in page and 'value="abc"' in page
+    page = nurse.post("vitals", {"minute": "5", "sys": "999"}, expect=422).text
+    assert 'value="999"' in page and "Not saved" in page
+
+
+def test_full_day_to_a_signed_discharge(nurse, rater, login, clock, services, actors, pid) -> None:
+    _ready(nurse, rater)
+    nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
+    for minute in (5, 10, 15, 20, 25, 30, 35, 40):
+        services.infusions.record_vitals(
+            actors[Role.NURSE], pid, 1, VitalsInput(minute, 128, 80, 70, 98)
+        )
+    clock.advance(dt.timedelta(minutes=40))
+    for instrument, items in BEFORE.items():
+        rater.rate(instrument, 40, items)
+    nurse = Bedside(login(Role.NURSE), pid)  # the first session idled out
+    nurse.post("end", {"version": nurse.version()})
+    for minute in (55, 70, 85, 100, 115, 120):
+        services.infusions.record_vitals(
+            actors[Role.NURSE], pid, 1, VitalsInput(minute, 126, 80, 70, 98)
+        )
+    clock.advance(dt.timedelta(minutes=81))
+    rater = Bedside(login(Role.SAFETY_RATER), pid)
+    for instrument, items in BEFORE.items():
+        rater.rate(instrument, 120, items)
+    rater.rate("prise", 120, {f"item_{i.key}": "no" for i in _prise_items()})
+    nurse = Bedside(login(Role.NURSE), pid)
+    early = nurse.get()
+    assert "Not ready for discharge" in early and "physician" in early
+    nurse.post(
+        "discharge",
+        {"version": nurse.version(), "ambulatory": "yes", "delayed_effects_checked": "yes"},
+    )
+    nurse.post(
+        "adverse-events",
+        {
+            "term": "nausea",
+            "severity": "mild",
+            "relatedness": "possible",
+            "outcome": "recovered",
+            "ae_action": "none",
+        },
+    )
+    doctor = Bedside(login(Role.INVESTIGATOR), pid)
+    assert "Ready for discharge once the physician signs off" in doctor.get()
+    wrong = doctor.post("signoff", {"version": doctor.version(), "password": "nope"}, expect=422)
+    assert "password" in wrong.text and "discharged" not in wrong.text.lower().split("<main")[1]
+    doctor.post("signoff", {"version": doctor.version(), "password": PASSWORD})
+    page = nurse.get()
+    assert "Discharged at" in page and "nausea" in page
+    day = services.infusions.day(actors[Role.NURSE], pid, 1)
+    assert day.discharged_at is not None and day.ended_at is not None
+
+
+def test_outcome_rater_may_not_open_the_screen_nor_enter_a_rating(login, pid) -> None:
+    client = login(Role.OUTCOME_RATER)
+    assert client.get(f"/patients/{pid}/infusion/1").status_code == 403
+    assert client.get(f"/patients/{pid}/assess/cadss?minute=0&infusion=1").status_code == 403

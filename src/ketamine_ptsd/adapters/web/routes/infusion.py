@@ -1,25 +1,25 @@
-"""The infusion-day bedside screen (PROTOCOL.md §4, §6): checklist, dose, vitals, ratings, discharge.
+"""The infusion-day bedside screen (PROTOCOL.md §4, §6), stored through the infusion services.
 
-One form for the whole day, re-checked by the core rules each time it is submitted:
+One page, several small forms, each a use case of :class:`~ketamine_ptsd.services.InfusionService`:
 
-* the pre-infusion checklist with the blood-pressure cutoff — "Start infusion" is refused, with
-  every reason, while any check fails;
-* the dose and pump rate with the arithmetic for the double check; blinded staff see "study
-  drug" and the arm-independent volume of :mod:`..dosing`;
-* the vitals grid at the protocol's times (every 5 min during, every 15 after) with the next
-  reading due, values beyond the alert thresholds highlighted and the alerts listed at the top;
-* the infusion-day ratings due at 0/40/120 min (links to the instrument forms);
-* discharge readiness with everything still missing.
+* **checklist** — the nurse's findings are recorded every time (a failed run is a recorded hold
+  with its reasons, audited); "Record and start" starts the infusion only when today's checklist
+  passed, with the dose and pump rate from the day's weight;
+* **vitals** — one reading at a time at the protocol's minutes (0 = baseline before the start);
+  the alerts stored with it are shown at the top of the page at once, the next reading due below;
+* **interventions**, **adverse events**, the **end** of the infusion;
+* **ratings** at 0/40/120 min through the instrument forms (``/assess/{id}?minute=…&infusion=…``);
+* **discharge** — the nurse's findings, then the physician's signed sign-off (password again).
 
-The record has no infusion-day service yet, so the screen computes from what the form holds and
-stores nothing; the page's script keeps a draft in the tablet's localStorage so a reload or a
-dropped connection loses nothing (see the report of issue 5).
+A refused form comes back with everything typed and the refused field named (422, or 409 for a
+hold or a conflict); a saved one redirects back to the screen (post/redirect/get), so a reload
+shows what the record holds. The page script still keeps a draft of each form in localStorage
+as a fallback for a dropped connection.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -27,263 +27,210 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from ketamine_ptsd.core.errors import InvalidInput
-from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action
-from ketamine_ptsd.core.rules import (
-    BpReading,
-    DischargeFindings,
-    DischargeReadiness,
-    PreInfusionFindings,
-    PreInfusionResult,
-    VitalAlert,
-    VitalSigns,
-    discharge_readiness,
-    parse_bp_reading,
-    pre_infusion_checklist,
-    vital_sign_alerts,
-    vitals_due_minutes,
+from ketamine_ptsd.services import (
+    AuthenticationFailed,
+    ConflictError,
+    PermissionDenied,
+    ValidationFailed,
 )
-from ketamine_ptsd.services import PermissionDenied
+from ketamine_ptsd.services.infusions import (
+    AE_OUTCOMES,
+    AE_RELATEDNESS,
+    AE_SEVERITIES,
+    ROUTES,
+    AdverseEventInput,
+    ChecklistInput,
+    InterventionInput,
+    VitalsInput,
+)
 
-from ..deps import CheckedForm, PageSession, Session, State, render
+from ..bedside import as_context, bedside_view
+from ..deps import CheckedForm, PageSession, Session, State, WebState, render, see_other
 from ..dosing import DoseDisplay, dose_display
-from .patients import text
+from .patients import parse_date, text
 
 router = APIRouter()
 
+BP_SLOTS = 4
 VITAL_FIELDS = (
     ("sys", "systolic_mmhg", "Sys", 30, 320),
     ("dia", "diastolic_mmhg", "Dia", 10, 220),
     ("hr", "heart_rate_bpm", "HR", 10, 300),
     ("spo2", "spo2_percent", "SpO₂", 30, 100),
 )
-BP_SLOTS = 4
-LATE_GRACE = dt.timedelta(minutes=2)
-
-
-@dataclass
-class VitalsRow:
-    minute: int
-    due_at: dt.datetime | None
-    values: dict[str, str]
-    alerts: tuple[VitalAlert, ...] = ()
-    flagged: frozenset[str] = frozenset()
-    error: str | None = None
-
-    @property
-    def recorded(self) -> bool:
-        return any(self.values.values())
-
-
-@dataclass
-class BedsideState:
-    values: dict[str, Any]
-    errors: dict[str, str] = field(default_factory=dict)
-    checklist: PreInfusionResult | None = None
-    start_blocked: tuple[str, ...] = ()
-    started_at: dt.datetime | None = None
-    dose: DoseDisplay | None = None
-    rows: list[VitalsRow] = field(default_factory=list)
-    alerts: list[tuple[int, VitalAlert]] = field(default_factory=list)
-    next_due: VitalsRow | None = None
-    next_due_late: bool = False
-    discharge: DischargeReadiness | None = None
+SAVED = {
+    "start": "Infusion started.",
+    "vitals": "Reading recorded.",
+    "intervention": "Intervention recorded.",
+    "ae": "Adverse event recorded.",
+    "end": "Infusion end recorded.",
+    "discharge": "Discharge findings recorded.",
+    "signoff": "Discharge signed off.",
+    "rating": "Rating recorded.",
+}
 
 
 def _yes_no(value: str) -> bool | None:
     return {"yes": True, "no": False}.get(value)
 
 
-def _clock_time(day: dt.date, value: str, name: str, errors: dict[str, str]) -> dt.datetime | None:
+def _int(form: FormData, name: str, *, required: bool = False) -> int | None:
+    value = text(form, name)
     if not value:
+        if required:
+            raise ValidationFailed(name, "required", value)
         return None
     try:
-        moment = dt.time.fromisoformat(value)
+        return int(value)
     except ValueError:
-        errors[name] = "a time as HH:MM (UTC)"
-        return None
-    return dt.datetime.combine(day, moment.replace(second=0, microsecond=0), tzinfo=dt.UTC)
+        raise ValidationFailed(name, "a whole number", value) from None
 
 
-def _number(value: str, name: str, errors: dict[str, str], low: float, high: float) -> float | None:
+def _float(form: FormData, name: str, *, required: bool = False) -> float | None:
+    value = text(form, name)
     if not value:
+        if required:
+            raise ValidationFailed(name, "required", value)
         return None
     try:
         number = float(value)
     except ValueError:
-        errors[name] = "a number"
-        return None
-    if not low <= number <= high:
-        errors[name] = f"must be {low:g}–{high:g}"
-        return None
+        raise ValidationFailed(name, "a number", value) from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValidationFailed(name, "a number", value)
     return number
 
 
-def _schedule_drug(protocol: Protocol) -> str:
-    """Any arm's drug: the timetable depends only on the infusion time, shared by the arms."""
-    return protocol.arms[0].drug
-
-
-def evaluate(
-    protocol: Protocol,
-    treatment: str | None,
-    form: FormData | None,
-    now: dt.datetime,
-    *,
-    action: str = "check",
-) -> BedsideState:
-    """Apply the core rules to the form's values (pure apart from ``now``)."""
-    raw: dict[str, Any] = {}
-    if form is not None:
-        for key in form:
-            raw[key] = text(form, key)
-    state = BedsideState(values=raw)
-    errors = state.errors
-    # --- checklist (PROTOCOL.md §6, §1) ---------------------------------------------------
-    readings: list[BpReading] = []
-    for slot in range(1, BP_SLOTS + 1):
-        value = raw.get(f"bp_{slot}", "")
-        if value:
-            try:
-                readings.append(parse_bp_reading(value))
-            except InvalidInput as exc:
-                errors[f"bp_{slot}"] = exc.message
-    tox_recorded = raw.get("tox_recorded", "")
-    tox = None
-    if tox_recorded == "negative":
-        tox = ()
-    elif tox_recorded == "positive":
-        tox = tuple(s.strip() for s in raw.get("tox_positive_for", "").split(",") if s.strip())
-        if not tox:
-            errors["tox_positive_for"] = "name what the screen was positive for"
-    pregnancy = raw.get("pregnancy_test") or None
-    if pregnancy not in (None, "negative", "positive", "not_applicable"):
-        errors["pregnancy_test"] = "negative, positive or not applicable"
-        pregnancy = None
-    minute0 = any(raw.get(f"v0_{key}") for key, *_ in VITAL_FIELDS)
-    findings = PreInfusionFindings(
-        nil_by_mouth=_yes_no(raw.get("nil_by_mouth", "")),
-        pregnancy_test=pregnancy,  # type: ignore[arg-type]
-        urine_toxicology_positive_for=tox,
-        bp_readings=tuple(readings),
-        baseline_vitals_recorded=minute0 or None,
-        short_acting_benzodiazepine_taken_this_morning=_yes_no(raw.get("benzo_taken", "")),
-        pre_infusion_ratings_recorded=_yes_no(raw.get("ratings_before", "")),
-    )
-    state.checklist = pre_infusion_checklist(protocol, findings)
-    # --- start ------------------------------------------------------------------------------
-    day = now.date()
-    started = _clock_time(day, raw.get("start_time", ""), "start_time", errors)
-    if action == "start" and started is None:
-        if state.checklist.passes and not errors:
-            started = now.replace(second=0, microsecond=0)
-            raw["start_time"] = started.strftime("%H:%M")
-        else:
-            state.start_blocked = state.checklist.reasons or ("correct the fields marked",)
-    state.started_at = started
-    ended = _clock_time(day, raw.get("end_time", ""), "end_time", errors)
-    # --- dose (PROTOCOL.md §4) ----------------------------------------------------------------
-    weight = _number(raw.get("weight_kg", ""), "weight_kg", errors, 1, 500)
-    if weight is not None:
-        try:
-            state.dose = dose_display(protocol, treatment, weight)
-        except InvalidInput as exc:
-            errors["weight_kg"] = exc.message
-    # --- vitals grid (PROTOCOL.md §6) -----------------------------------------------------------
-    thresholds = protocol.monitoring.alerts
-    latest: VitalSigns | None = None
-    for minute in vitals_due_minutes(protocol, _schedule_drug(protocol)):
-        values = {key: raw.get(f"v{minute}_{key}", "") for key, *_ in VITAL_FIELDS}
-        due_at = started + dt.timedelta(minutes=minute) if started else None
-        row = VitalsRow(minute, due_at, values)
-        if row.recorded:
-            numbers: dict[str, int | None] = {}
-            for key, name, _label, low, high in VITAL_FIELDS:
-                number = _number(values[key], f"v{minute}_{key}", errors, low, high)
-                numbers[name] = int(number) if number is not None else None
-            try:
-                vitals = VitalSigns(**numbers)
-            except InvalidInput as exc:
-                row.error = exc.message
-            else:
-                row.alerts = vital_sign_alerts(vitals, thresholds)
-                row.flagged = frozenset(a.parameter for a in row.alerts)
-                state.alerts.extend((minute, a) for a in row.alerts)
-                latest = vitals
-        state.rows.append(row)
-    if started is not None:
-        state.next_due = next((r for r in state.rows if not r.recorded), None)
-        if state.next_due is not None and state.next_due.due_at is not None:
-            state.next_due_late = now > state.next_due.due_at + LATE_GRACE
-        # --- discharge (PROTOCOL.md §6) ----------------------------------------------------------
-        cadss_before = _number(raw.get("cadss_before", ""), "cadss_before", errors, 0, 92)
-        cadss_latest = _number(raw.get("cadss_latest", ""), "cadss_latest", errors, 0, 92)
-        try:
-            state.discharge = discharge_readiness(
-                protocol,
-                DischargeFindings(
-                    infusion_start=started,
-                    infusion_end=ended,
-                    now=max(now, started),
-                    dissociation_baseline=cadss_before,
-                    dissociation_latest=cadss_latest,
-                    ambulatory_unaided=raw.get("ambulatory") == "yes",
-                    delayed_effects_checked=raw.get("delayed_effects_checked") == "yes",
-                    physician_signoff=raw.get("physician_signoff") == "yes",
-                    latest_vitals=latest,
-                ),
-            )
-        except InvalidInput as exc:
-            errors[exc.field] = exc.message
-    return state
+def _values(form: FormData | None) -> dict[str, str]:
+    if form is None:
+        return {}
+    return {k: text(form, k) for k in form if k not in ("csrf_token", "password")}
 
 
 def _page(
     request: Request,
     session: PageSession,
-    state_: Any,
+    state: WebState,
     patient_id: int,
     number: int,
-    form: FormData | None,
-    action: str = "check",
+    *,
+    form_name: str | None = None,
+    error: ValidationFailed | ConflictError | None = None,
+    values: dict[str, str] | None = None,
+    hold: tuple[str, ...] = (),
+    preview: DoseDisplay | None = None,
+    status_code: int = 200,
 ) -> Response:
     if not session.can(Action.INFUSION_READ):
         raise PermissionDenied(Action.INFUSION_READ.value, session.role.value)
-    patient = state_.services.patients.get(session.actor, patient_id)
-    protocol = state_.protocol(patient.protocol_name)
-    if action == "start" and not session.can(Action.INFUSION_RECORD):
-        raise PermissionDenied(Action.INFUSION_RECORD.value, session.role.value)
-    bedside = evaluate(protocol, patient.treatment, form, state_.now(), action=action)
-    ratings = [(r.minute, [i for i in r.instruments]) for r in protocol.monitoring.ratings]
+    patient = state.services.patients.get(session.actor, patient_id)
+    view = bedside_view(state, session.actor, patient, number)
+    values = values or {}
+    if preview is None and view.day is None and values.get("weight_kg"):
+        preview = _preview(state, patient.protocol_name, patient.treatment, values["weight_kg"])
+    saved = request.query_params.get("saved", "")
     return render(
         request,
         "infusion.html",
         {
+            **as_context(view, state.now()),
             "patient": patient,
             "number": number,
-            "protocol": protocol,
-            "bedside": bedside,
-            "v": bedside.values,
+            "protocol": view.protocol,
+            "v": values,
+            "form_name": form_name,
+            "error": error,
+            "hold": hold,
+            "preview": preview,
+            "saved": saved if saved in SAVED else "",
+            "saved_text": SAVED.get(saved, ""),
             "vital_fields": VITAL_FIELDS,
             "bp_slots": range(1, BP_SLOTS + 1),
-            "ratings": ratings,
+            "routes": ROUTES,
+            "severities": AE_SEVERITIES,
+            "relatedness": AE_RELATEDNESS,
+            "outcomes": AE_OUTCOMES,
             "can_record": session.can(Action.INFUSION_RECORD),
             "can_rate": session.can(Action.INFUSION_RATING_RECORD),
-            "now": state_.now(),
+            "can_ae": session.can(Action.ADVERSE_EVENT_RECORD),
+            "can_sign": session.can(Action.DISCHARGE_SIGNOFF),
+            "now": state.now(),
         },
-        status_code=422 if bedside.errors else 200,
+        status_code=status_code,
     )
+
+
+def _preview(state: WebState, protocol_name: str, treatment: str | None, weight: str) -> Any:
+    try:
+        return dose_display(state.protocol(protocol_name), treatment, float(weight))
+    except (ValueError, InvalidInput):
+        return None
+
+
+def _saved(patient_id: int, number: int, what: str, anchor: str) -> Response:
+    return see_other(f"/patients/{patient_id}/infusion/{number}?saved={what}#{anchor}")
+
+
+def _submit(
+    request: Request,
+    session: PageSession,
+    state: WebState,
+    patient_id: int,
+    number: int,
+    form: FormData,
+    form_name: str,
+    anchor: str,
+    action: Callable[[], object],
+) -> Response:
+    """Run one use case; a refusal re-renders with what was typed, a success redirects."""
+    try:
+        action()
+    except (ValidationFailed, ConflictError) as exc:
+        return _page(
+            request,
+            session,
+            state,
+            patient_id,
+            number,
+            form_name=form_name,
+            error=exc,
+            values=_values(form),
+            status_code=409 if isinstance(exc, ConflictError) else 422,
+        )
+    return _saved(patient_id, number, form_name, anchor)
 
 
 @router.get("/patients/{patient_id}/infusion/{number}")
 def bedside(
     patient_id: int, number: int, request: Request, session: Session, state: State
 ) -> Response:
-    return _page(request, session, state, patient_id, number, None)
+    weight = request.query_params.get("weight_kg", "")
+    return _page(request, session, state, patient_id, number, values={"weight_kg": weight[:8]})
 
 
-@router.post("/patients/{patient_id}/infusion/{number}")
-def bedside_check(
+def _checklist_input(form: FormData, number: int) -> ChecklistInput:
+    readings = [text(form, f"bp_{i}") for i in range(1, BP_SLOTS + 1)]
+    tox: list[str] | None = None
+    if text(form, "tox_recorded") == "negative":
+        tox = []
+    elif text(form, "tox_recorded") == "positive":
+        tox = [s.strip() for s in text(form, "tox_positive_for").split(",") if s.strip()]
+        if not tox:
+            raise ValidationFailed("tox_positive_for", "name what the screen was positive for", "")
+    pregnancy = text(form, "pregnancy_test") or None
+    return ChecklistInput(
+        infusion_number=number,
+        nil_by_mouth=_yes_no(text(form, "nil_by_mouth")),
+        pregnancy_test=pregnancy,  # type: ignore[arg-type]  # the service refuses other values
+        urine_toxicology_positive_for=tox,
+        bp_readings=[r for r in readings if r],
+        short_acting_benzodiazepine_taken_this_morning=_yes_no(text(form, "benzo_taken")),
+    )
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/checklist")
+def record_checklist(
     patient_id: int,
     number: int,
     request: Request,
@@ -291,5 +238,181 @@ def bedside_check(
     state: State,
     form: CheckedForm,
 ) -> Response:
-    action = text(form, "action") or "check"
-    return _page(request, session, state, patient_id, number, form, action=action)
+    """Record the checklist; with ``action=start``, start the infusion if it passed (§6)."""
+    values = _values(form)
+    start = text(form, "action") == "start"
+    infusions = state.services.infusions
+    try:
+        weight = _float(form, "weight_kg", required=start)
+        check = infusions.record_checklist(
+            session.actor, patient_id, _checklist_input(form, number)
+        )
+        if not check.passed:
+            return _page(
+                request,
+                session,
+                state,
+                patient_id,
+                number,
+                form_name="checklist",
+                values=values,
+                hold=check.hold_reasons,
+                status_code=409,
+            )
+        if start:
+            assert weight is not None
+            infusions.start(session.actor, patient_id, number, weight_kg=weight)
+            return _saved(patient_id, number, "start", "dose")
+    except (ValidationFailed, ConflictError) as exc:
+        return _page(
+            request,
+            session,
+            state,
+            patient_id,
+            number,
+            form_name="checklist",
+            error=exc,
+            values=values,
+            status_code=409 if isinstance(exc, ConflictError) else 422,
+        )
+    return _page(request, session, state, patient_id, number, form_name="checklist", values=values)
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/vitals")
+def record_vitals(
+    patient_id: int,
+    number: int,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    def act() -> object:
+        data = VitalsInput(
+            _int(form, "minute", required=True) or 0,
+            _int(form, "sys"),
+            _int(form, "dia"),
+            _int(form, "hr"),
+            _int(form, "spo2"),
+        )
+        return state.services.infusions.record_vitals(session.actor, patient_id, number, data)
+
+    return _submit(request, session, state, patient_id, number, form, "vitals", "vitals", act)
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/interventions")
+def record_intervention(
+    patient_id: int,
+    number: int,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    def act() -> object:
+        data = InterventionInput(
+            drug=text(form, "drug"),
+            dose_mg=_float(form, "dose_mg", required=True) or 0.0,
+            route=text(form, "route"),
+            reason=text(form, "reason"),
+            minute=_int(form, "minute"),
+        )
+        return state.services.infusions.record_intervention(session.actor, patient_id, number, data)
+
+    return _submit(
+        request, session, state, patient_id, number, form, "intervention", "interventions", act
+    )
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/adverse-events")
+def record_adverse_event(
+    patient_id: int,
+    number: int,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    def act() -> object:
+        onset = text(form, "onset_date")
+        data = AdverseEventInput(
+            term=text(form, "term"),
+            onset_date=parse_date(onset, "onset_date") if onset else state.now().date(),
+            serious=text(form, "serious") == "yes",
+            severity=text(form, "severity"),
+            relatedness=text(form, "relatedness"),
+            action=text(form, "ae_action"),
+            outcome=text(form, "outcome"),
+            infusion_number=number,
+        )
+        return state.services.infusions.record_adverse_event(session.actor, patient_id, data)
+
+    return _submit(request, session, state, patient_id, number, form, "ae", "adverse-events", act)
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/end")
+def record_end(
+    patient_id: int,
+    number: int,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    def act() -> object:
+        version = _int(form, "version", required=True) or 0
+        return state.services.infusions.end(
+            session.actor, patient_id, number, expected_version=version
+        )
+
+    return _submit(request, session, state, patient_id, number, form, "end", "discharge", act)
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/discharge")
+def record_discharge(
+    patient_id: int,
+    number: int,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    def act() -> object:
+        return state.services.infusions.record_discharge_findings(
+            session.actor,
+            patient_id,
+            number,
+            expected_version=_int(form, "version", required=True) or 0,
+            ambulatory_unaided=text(form, "ambulatory") == "yes",
+            delayed_effects_checked=text(form, "delayed_effects_checked") == "yes",
+            reason=text(form, "reason") or None,
+        )
+
+    return _submit(request, session, state, patient_id, number, form, "discharge", "discharge", act)
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/signoff")
+def sign_off(
+    patient_id: int,
+    number: int,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """The physician's electronic signature: the password is asked again (21 CFR 11.200)."""
+
+    def act() -> object:
+        password = form.get("password")
+        try:
+            return state.services.infusions.sign_off_discharge(
+                session.actor,
+                patient_id,
+                number,
+                password=password if isinstance(password, str) else "",
+                expected_version=_int(form, "version", required=True) or 0,
+            )
+        except AuthenticationFailed as exc:  # counted and audited by the service
+            raise ValidationFailed("password", exc.message, None) from None
+
+    return _submit(request, session, state, patient_id, number, form, "signoff", "discharge", act)

@@ -1,7 +1,8 @@
 // ketamine-ptsd page script: progressive enhancement only; every page works without it.
 // 1. Drafts: forms with data-draft="key" are copied to localStorage as they are typed and
 //    restored into empty fields on load, so a reload or a dropped connection loses nothing.
-//    Drafts are removed on sign-out (shared tablets) and after a successful assessment.
+//    Drafts are removed on sign-out (shared tablets), after a successful assessment, and when
+//    the server marks a form data-draft-clear (its last submission was stored).
 // 2. Live score: forms with data-score-url post their items to the JSON scoring endpoint
 //    (CSRF header from the page's meta tag) and show the total or what is still missing.
 (function () {
@@ -85,6 +86,9 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-draft]").forEach(function (form) {
+      if (form.hasAttribute("data-draft-clear")) {  // the server stored this form's last submit
+        try { localStorage.removeItem(PREFIX + form.dataset.draft); } catch (e) { /* ignore */ }
+      }
       restore(form);
       form.addEventListener("input", function () { save(form); });
       form.addEventListener("change", function () { save(form); });
