@@ -128,6 +128,7 @@ class TimelineEvent:
     window: tuple[dt.date, dt.date] | None = None
     link: str | None = None
     instruments: tuple[str, ...] = ()
+    key: str = ""  # the protocol's time-point or visit name (stored scores attach by it)
 
 
 def timeline(state: WebState, actor: Actor, patient: PatientView) -> list[TimelineEvent]:
@@ -180,6 +181,7 @@ def timeline(state: WebState, actor: Actor, patient: PatientView) -> list[Timeli
                     planned.label,
                     window=(planned.window_start, planned.window_end),
                     instruments=planned.instruments,
+                    key=planned.name,
                 )
             )
         for visit in plan.follow_up:
@@ -189,6 +191,7 @@ def timeline(state: WebState, actor: Actor, patient: PatientView) -> list[Timeli
                     "follow_up",
                     f"{visit.name.capitalize()} (responders only)",
                     window=(visit.window_start, visit.window_end),
+                    key=visit.name,
                 )
             )
     order = {"registered": 0, "consent": 1, "screening": 2, "allocation": 3, "infusion": 4}

@@ -21,6 +21,7 @@ from ketamine_ptsd.services import ConflictError, NotFound, ValidationFailed
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
 
 from ..deps import CheckedForm, Session, State, render, see_other
+from ..course import course
 from ..views import timeline
 
 router = APIRouter()
@@ -139,6 +140,7 @@ def _patient_page(
             "patient": patient,
             "identity": identity,
             "events": timeline(state, actor, patient),
+            "course": course(state, actor, patient),
             "protocol": protocol,
             "can_consent": session.can(Action.CONSENT_RECORD) and patient.status == "registered",
             "can_screen": session.can(Action.SCREENING_RECORD)
