@@ -20,8 +20,8 @@ from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.services import ConflictError, NotFound, ValidationFailed
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
 
-from ..deps import CheckedForm, Session, State, render, see_other
 from ..course import course
+from ..deps import CheckedForm, Session, State, render, see_other
 from ..views import timeline
 
 router = APIRouter()
