@@ -110,9 +110,29 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
 
 def _include_routers(app: FastAPI) -> None:
     from .api import router as api_router
-    from .routes import admin, analysis, assessments, auth, home, infusion, patients, pharmacy
+    from .routes import (
+        admin,
+        analysis,
+        assessments,
+        auth,
+        home,
+        infusion,
+        patients,
+        pharmacy,
+        screening,
+    )
 
-    for module in (auth, home, patients, pharmacy, infusion, assessments, admin, analysis):
+    for module in (
+        auth,
+        home,
+        patients,
+        screening,
+        pharmacy,
+        infusion,
+        assessments,
+        admin,
+        analysis,
+    ):
         app.include_router(module.router, include_in_schema=False)
     app.include_router(api_router, prefix=API_PREFIX)
 

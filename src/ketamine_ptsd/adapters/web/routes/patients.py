@@ -152,6 +152,7 @@ def _patient_page(
             and patient.treatment is not None
             and patient.treatment == "study drug",
             "can_infuse": session.can(Action.INFUSION_READ),
+            "can_read_screening": session.can(Action.SCREENING_READ),
             "instruments": enterable_instruments(session),
             "registry": REGISTRY,
             "consent_topics": CLINIC_CONSENT_TOPICS if patient.mode == "clinic" else (),
