@@ -88,6 +88,6 @@ def test_invalid_caps5_item_is_named_and_everything_typed_is_kept(screen) -> Non
 
 
 def test_outcome_rater_reads_but_may_not_record(login, screen) -> None:
-    pid, _, path, _ = screen
+    _pid, _, path, _ = screen
     page = login(Role.OUTCOME_RATER).get(path)
     assert page.status_code == 200 and "Record the visit" not in page.text
