@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "admin_cmds",  # db upgrade, users add, audit verify, backup / restore
     "main_cmds",  # demo, serve, report
     "serve_cmd",  # serve (the web app and the REST API)
+    "export_cmds",  # export (SDTM, REDCap, FHIR, CSV/Parquet), import long
 )
 
 
