@@ -44,12 +44,15 @@ class BetweenWithin:
     term_is_within: dict[str, bool]
 
 
-def _varies_within(col: NDArray[np.float64], subject: IntArray) -> bool:
+def _columns_varying_within(x: NDArray[np.float64], subject: IntArray) -> NDArray[np.bool_]:
+    """For each column of X, whether it takes two values (beyond 1e-12) within some subject.
+    One stable sort of the rows by subject serves every column."""
     order = np.argsort(subject, kind="stable")
-    s = subject[order]
-    v = col[order]
-    same = np.diff(s) == 0
-    return bool(np.any(same & (np.abs(np.diff(v)) > 1e-12)))
+    same = np.diff(subject[order]) == 0
+    if not same.any():
+        return np.zeros(x.shape[1], dtype=bool)
+    jumps = np.abs(np.diff(x[order], axis=0)) > 1e-12
+    return np.asarray(np.any(jumps & same[:, None], axis=0), dtype=bool)
 
 
 def between_within(
@@ -57,12 +60,13 @@ def between_within(
 ) -> BetweenWithin:
     """Between and within df, and the df assigned to each term."""
     n = design.x.shape[0]
+    varies = _columns_varying_within(design.x, subject)
     p_between = 0
     p_within = 0
     within: dict[str, bool] = {}
     for ti, term in enumerate(design.terms):
         cols = design.term_columns(ti)
-        w = any(_varies_within(design.x[:, c], subject) for c in cols)
+        w = bool(varies[cols].any())
         within[term.name] = w
         if w:
             p_within += cols.size
@@ -78,4 +82,5 @@ def between_within(
 
 
 def residual_df(design: Design) -> float:
-    return float(design.x.shape[0] - np.linalg.matrix_rank(design.x))
+    """N − rank(X); ``build_design`` refuses a rank-deficient X, so rank(X) = p."""
+    return float(design.x.shape[0] - design.x.shape[1])

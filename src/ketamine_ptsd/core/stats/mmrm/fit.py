@@ -20,6 +20,7 @@ be negative (only Σ must be positive definite); a non-positive estimate is repo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +31,7 @@ from scipy.optimize import minimize_scalar
 from .covariance import CovarianceStructure, get_structure
 from .engine import LOG_2PI, EvalResult, PatternData, evaluate, group_patterns
 
-__all__ = ["CoreFit", "CsXSums", "cs_x_sums", "fit_arrays", "fit_patterns"]
+__all__ = ["CoreFit", "CsXSums", "cs_x_sums", "cs_x_sums_from", "fit_arrays", "fit_patterns"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -144,6 +145,13 @@ def cs_x_sums(data: PatternData) -> CsXSums:
     xtx = np.zeros((p, p))
     for pat in data.patterns:
         xtx += np.einsum("skp,skq->pq", pat.x, pat.x)
+    return cs_x_sums_from(k, sx, xtx)
+
+
+def cs_x_sums_from(k: FloatArray, sx: FloatArray, xtx: FloatArray) -> CsXSums:
+    """``CsXSums`` from each subject's number of observations ``k``, row sum of X ``sx``
+    (subjects in pattern order) and X'X (the layout has them without grouping y)."""
+    p = xtx.shape[0]
     k_values = np.unique(k)
     member = (k[None, :] == k_values[:, None]).astype(np.float64)
     m = np.einsum("gs,sp,sq->gpq", member, sx, sx)
@@ -234,12 +242,117 @@ def _cs_objective(
     return float(m2), dm2, beta, chol, sigma2
 
 
+def _cs_newton_terms(
+    gamma: float, s: _CsSums, reml: bool
+) -> tuple[float, float, float, FloatArray, FloatArray, float]:
+    """``_cs_objective`` plus the analytic second derivative d²(−2l)/dγ².
+
+    With c_k = γ/(1 + kγ), Ṽ⁻¹ = I − Σ_s c_{k_s} J_s, A = X'Ṽ⁻¹X, e_s the subject sums of
+    residuals and u = Σ_s c'_{k_s} e_s x̄_s:
+
+    * quad(γ) = min_β (y − Xβ)'Ṽ⁻¹(y − Xβ), so by the envelope theorem
+      quad' = −Σ c'_k e_s² and, since dβ̂/dγ = −A⁻¹u, quad'' = −Σ c''_k e_s² − 2u'A⁻¹u;
+    * log|Ṽ| = Σ log(1 + k_sγ): first derivative Σ k/(1 + kγ), second −Σ k²/(1 + kγ)²;
+    * (REML) log|A| with A' = −Σ_g c'_g M_g, A'' = −Σ_g c''_g M_g:
+      (log|A|)'' = tr(A⁻¹A'') − tr(A⁻¹A'A⁻¹A');
+    * −2l = dof·(log 2π + 1 + log(quad/dof)) + log|Ṽ| (+ log|A|), whence
+      (−2l)'' = dof·(quad''/quad − (quad'/quad)²) + log|Ṽ|'' (+ log|A|'').
+
+    Returns (−2l, first, second derivative, β̂, Cholesky factor of A, σ̂²). Raises
+    ``LinAlgError`` when A is not positive definite."""
+    xs = s.xs
+    p = s.p
+    kv = xs.k_values
+    one_kg = 1.0 + kv * gamma
+    dc = 1.0 / (one_kg * one_kg)
+    coef = np.stack([gamma / one_kg, dc, -2.0 * kv * dc / one_kg])  # c, c', c''
+    c, d2c = coef[0], coef[2]
+    mats = (coef @ xs.m_flat).reshape(3, p, p)
+    a = xs.xtx - mats[0]
+    b = s.xty - c @ s.v
+    chol, info = _potrf(a, lower=1, clean=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("X'Ṽ⁻¹X is not positive definite")
+    beta, info = _potrs(chol, b, lower=1)
+    e = s.sy - xs.sx @ beta
+    ee_k = xs.member @ (e * e)
+    quad = s.yty - float(c @ s.w) - float(b @ beta)
+    dquad = -float(dc @ ee_k)
+    u = ((dc @ xs.member) * e) @ xs.sx
+    a_inv = _inverse_from_chol(chol)
+    d2quad = -float(d2c @ ee_k) - 2.0 * float(u @ a_inv @ u)
+    dof = s.n - p if reml else s.n
+    sigma2 = quad / dof
+    k_over = kv / one_kg
+    lq = dquad / quad
+    m2 = dof * (LOG_2PI + 1.0 + math.log(sigma2)) + float(xs.n_k @ np.log(one_kg))
+    dm2 = dof * lq + float(xs.n_k @ k_over)
+    d2m2 = dof * (d2quad / quad - lq * lq) - float(xs.n_k @ (k_over * k_over))
+    if reml:
+        m2 += 2.0 * float(np.log(chol.diagonal()).sum())
+        d1 = a_inv @ mats[1]  # −A⁻¹A'
+        dm2 -= float(d1.trace())
+        d2m2 -= float(np.vdot(a_inv, mats[2])) + float(np.vdot(d1, d1.T))
+    return float(m2), float(dm2), float(d2m2), beta, chol, float(sigma2)
+
+
+def _cs_newton(
+    s: _CsSums, reml: bool, lower: float
+) -> tuple[float, float, FloatArray, FloatArray, float, int] | None:
+    """Newton's method on d(−2l)/dγ with the analytic second derivative, from the moment
+    start of ``_cs_moment_start``; steps that would leave (γ_min, ∞) are halved towards the
+    boundary. Quadratic convergence: ~4 evaluations
+    on the trial's data where the secant needed ~11. None (the caller then uses the secant)
+    when the criterion is not convex at an iterate."""
+    gamma = _cs_moment_start(s, lower)
+    for evals in range(1, 41):
+        try:
+            m2, dm2, d2m2, beta, chol, sigma2 = _cs_newton_terms(gamma, s, reml)
+        except np.linalg.LinAlgError:
+            return None
+        if not (np.isfinite(m2) and d2m2 > 0.0):
+            return None
+        step = -dm2 / d2m2
+        if abs(step) <= 1e-10 * max(1.0, abs(gamma)):
+            # converged: γ is within ~|step| ≤ 1e-10 (relative) of the root, the criterion
+            # within ~step² of its minimum; β̂, σ̂² and the factor are those at γ
+            return gamma, m2, beta, chol, sigma2, evals
+        new = gamma + step
+        if not new > lower:
+            new = 0.5 * (gamma + lower)
+        gamma = new
+    return None
+
+
+def _cs_moment_start(s: _CsSums, lower: float) -> float:
+    """γ₀ from the OLS fit: within variance from the residual spread around subject means,
+    between variance from the subject means (a one-way random-effects ANOVA), clipped into
+    the admissible range. Only a start: the Newton iteration makes it exact."""
+    xs = s.xs
+    try:
+        beta = np.linalg.solve(xs.xtx, s.xty)
+    except np.linalg.LinAlgError:  # pragma: no cover - X has full rank
+        return 0.5
+    rss = s.yty - float(s.xty @ beta)
+    e = s.sy - xs.sx @ beta
+    k_s = xs.k_values @ xs.member
+    between_ss = float(np.sum(e * e / k_s))
+    n_subj = float(k_s.size)
+    within = max((rss - between_ss) / max(s.n - n_subj, 1.0), 1e-12)
+    k_bar = s.n / n_subj
+    between = (between_ss / max(n_subj - 1.0, 1.0) - within) / k_bar
+    return float(max(between / within, 0.5 * lower))
+
+
 def _inverse_from_chol(chol: FloatArray) -> FloatArray:
+    """A⁻¹ from the lower Cholesky factor of A (``potrf(clean=1)``: zeros above the diagonal,
+    which ``potri`` leaves alone, so the lower triangle L of A⁻¹ gives A⁻¹ = L + L' − diag)."""
     a_inv_l, info = _potri(chol, lower=1)
     if info != 0:  # pragma: no cover - potrf succeeded, so A is invertible
         raise np.linalg.LinAlgError("X'Ṽ⁻¹X is singular")
-    lower = np.tril(a_inv_l)
-    return np.asarray(lower + np.tril(a_inv_l, -1).T, dtype=np.float64)
+    full = a_inv_l + a_inv_l.T
+    full.flat[:: full.shape[0] + 1] *= 0.5
+    return np.asarray(full, dtype=np.float64)
 
 
 def _cs_secant(
@@ -309,7 +422,9 @@ def _fit_cs_profiled(
     # over u = log(γ − γ_min) is the fallback when the secant leaves the valid range.
     warnings: list[str] = []
     evals = 0
-    result = _cs_secant(s, reml, lower)
+    result = _cs_newton(s, reml, lower)
+    if result is None:
+        result = _cs_secant(s, reml, lower)
     if result is not None:
         gamma, m2, beta, chol, sigma2, evals = result
         u = float(np.log(gamma - lower))

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from .ddf import BetweenWithin, between_within, residual_df
 from .design import ClassVar, Design, NumericVar, Term, build_design
 from .engine import Pattern, PatternData
-from .fit import CsXSums, cs_x_sums
+from .fit import CsXSums, cs_x_sums_from
 
 __all__ = ["GROUP", "MAX_LAYOUTS", "TIME", "Layout", "clear_layout_cache", "get_layout"]
 
@@ -151,14 +151,9 @@ def _build(
         else:
             numeric_vars[cov.name] = cov
             terms.append(Term(cov.name, (cov.name,), numeric=True))
-    design = build_design(tuple(terms), class_vars, numeric_vars, n)
+    design = build_design(tuple(terms), class_vars, numeric_vars, n)  # checks the rank of X
     x = design.x
     p = x.shape[1]
-    if np.linalg.matrix_rank(x) < p:
-        raise ValueError(
-            "the design matrix is rank deficient (an empty group×time cell or a constant "
-            "covariate?)"
-        )
     if n <= p:
         raise ValueError("too few observations for the number of fixed effects")
     skeletons = _skeletons(subject, time, x, len(time_levels))
@@ -170,21 +165,17 @@ def _build(
     bw = between_within(design, subject, n_subjects, covariance)
     term_names = [t.name for t in design.terms]
     df_term = _df_term(term_names)
-    rows: list[FloatArray] = [np.eye(p)]
     bw_df: list[float] = [
         bw.intercept_df if int(owner) < 0 else bw.term_df[design.terms[int(owner)].name]
         for owner in design.column_term
     ]
-    for gi in range(len(group_levels)):
-        for ti in range(len(time_levels)):
-            rows.append(design.reference_row({GROUP: gi, TIME: ti})[None, :])
-            bw_df.append(bw.term_df[df_term])
-    for ti in range(len(time_levels)):
-        diff = design.reference_row({GROUP: 0, TIME: ti}) - design.reference_row(
-            {GROUP: 1, TIME: ti}
-        )
-        rows.append(diff[None, :])
-        bw_df.append(bw.term_df[df_term])
+    n_g, n_t = len(group_levels), len(time_levels)
+    # LS-mean rows (group-major) and the differences first group − second group per time
+    cells = design.reference_rows(
+        {GROUP: np.repeat(np.arange(n_g), n_t), TIME: np.tile(np.arange(n_t), n_g)}
+    )
+    diffs = cells[:n_t] - cells[n_t : 2 * n_t]
+    bw_df.extend([bw.term_df[df_term]] * (n_g * n_t + n_t))
     return Layout(
         design=design,
         skeletons=skeletons,
@@ -193,8 +184,12 @@ def _build(
         n_per_group=(n1, n2),
         bw=bw,
         resid_df=residual_df(design),
-        cs_sums=cs_x_sums(_data(skeletons, np.zeros(n), n, n_subjects, p)),
-        l_all=np.vstack(rows),
+        cs_sums=cs_x_sums_from(
+            np.concatenate([np.full(sk.n_s, float(sk.k)) for sk in skeletons]),
+            np.vstack([sk.x.sum(axis=1) for sk in skeletons]),
+            x.T @ x,
+        ),
+        l_all=np.vstack([np.eye(p), cells, diffs]),
         n_fixed=p,
         n_lsmeans=len(group_levels) * len(time_levels),
         bw_df_all=np.asarray(bw_df, dtype=np.float64),
