@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import auth, instruments, patients, users
+from . import assessments, auth, infusions, instruments, patients, users
 
 router = APIRouter()
-for _module in (auth, patients, instruments, users):
+for _module in (auth, patients, infusions, assessments, instruments, users):
     router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -1,0 +1,80 @@
+"""``/patients/{id}/assessments``: outcome assessments at the protocol's time points (§5, §7).
+
+Through :class:`~ketamine_ptsd.services.AssessmentService`: items are scored by the instrument
+before anything is stored, an invalid item is refused naming it (``caps5.item_7``), an
+assessment outside its window is stored with ``in_window: false`` (never refused), and the
+week-2 response follows from the stored CAPS-5 (§8). Assessments carry no allocation and no
+infusion-day rating, so outcome raters read and write them (§3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field, StringConstraints
+
+from ketamine_ptsd.services.assessments import AssessmentInput
+
+from ..deps import ApiAuth, State
+
+router = APIRouter(prefix="/patients/{patient_id}", tags=["assessments"])
+
+ShortText = Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00]*$")]
+PatientId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+class AssessmentCreate(BaseModel):
+    time_point: ShortText
+    instrument: ShortText
+    assessed_on: dt.date
+    items: dict[ShortText, int | float | ShortText] = Field(max_length=100)
+
+
+class AssessmentRead(BaseModel):
+    id: int
+    time_point: str
+    instrument: str
+    assessed_on: dt.date
+    target_date: dt.date | None
+    window_start: dt.date | None
+    window_end: dt.date | None
+    in_window: bool
+    total: float | None
+    subscales: dict[str, Any]
+    derived: dict[str, Any]
+    items: dict[str, Any]
+    version: int
+
+
+class ResponseRead(BaseModel):
+    responder: bool
+    reduction_percent: float
+    baseline: float
+    value: float
+    primary_day: dt.date
+    reason: str
+
+
+@router.get("/assessments", response_model=list[AssessmentRead])
+def assessments(patient_id: PatientId, auth: ApiAuth, state: State) -> list[Any]:
+    rows = state.services.assessments.list(auth.actor, patient_id)
+    return [AssessmentRead.model_validate(a, from_attributes=True) for a in rows]
+
+
+@router.post("/assessments", response_model=AssessmentRead, status_code=201)
+def record(patient_id: PatientId, body: AssessmentCreate, auth: ApiAuth, state: State) -> Any:
+    view = state.services.assessments.record(
+        auth.actor,
+        patient_id,
+        AssessmentInput(body.time_point, body.instrument, body.assessed_on, body.items),
+    )
+    return AssessmentRead.model_validate(view, from_attributes=True)
+
+
+@router.get("/response", response_model=ResponseRead)
+def response(patient_id: PatientId, auth: ApiAuth, state: State) -> Any:
+    """The week-2 response (§8); 404 until baseline and week 2 are stored."""
+    view = state.services.followup.response(auth.actor, patient_id)
+    return ResponseRead.model_validate(view, from_attributes=True)

@@ -1,0 +1,389 @@
+"""``/patients/{id}/infusions``: the infusion day for scripts and integrations (PROTOCOL.md §6).
+
+The same use cases as the bedside screen, through :class:`~ketamine_ptsd.services.InfusionService`
+and so with the same role checks and the same blind: a blinded caller reads "study drug", the
+arm-independent volume and rate and no milligrams (§3–§4); infusion-day ratings need
+``infusion_rating.read`` (never an outcome rater). A checklist that fails is stored and returned
+with ``passed: false`` and its hold reasons (201: the hold is a record); starting while held is a
+409 naming the reasons.
+
+Bodies are bounded (lengths, numeric ranges, no NUL characters) so that malformed input is a
+422 from validation, never a database error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field, StringConstraints
+
+from ketamine_ptsd.services import AuthenticationFailed, ValidationFailed
+from ketamine_ptsd.services.infusions import (
+    AdverseEventInput,
+    ChecklistInput,
+    InterventionInput,
+    VitalsInput,
+)
+
+from ..deps import ApiAuth, State
+
+router = APIRouter(prefix="/patients/{patient_id}/infusions", tags=["infusions"])
+
+#: Text without NUL (PostgreSQL refuses it in text columns) and of bounded length.
+Text = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
+ShortText = Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00]*$")]
+PatientId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+InfusionNumber = Annotated[int, Path(ge=1, le=100)]
+Version = Annotated[int, Field(ge=1, le=2_147_483_647)]
+Mmhg = Annotated[int, Field(ge=0, le=400)]
+Minute = Annotated[int, Field(ge=0, le=1440)]
+
+
+class ChecklistCreate(BaseModel):
+    nil_by_mouth: bool | None = None
+    pregnancy_test: Literal["negative", "positive", "not_applicable"] | None = None
+    urine_toxicology_positive_for: list[ShortText] | None = Field(default=None, max_length=20)
+    bp_readings: list[Annotated[str, StringConstraints(max_length=12)]] = Field(
+        default_factory=list, max_length=10
+    )
+    short_acting_benzodiazepine_taken_this_morning: bool | None = None
+
+
+class ChecklistRead(BaseModel):
+    id: int
+    infusion_number: int
+    checked_on: dt.date
+    passed: bool
+    items: list[dict[str, Any]]
+    hold_reasons: list[str]
+
+
+class StartCreate(BaseModel):
+    weight_kg: float = Field(gt=0, le=500)
+
+
+class InfusionDayRead(BaseModel):
+    """A started infusion; ``drug`` is "study drug" and the mg fields null for blinded callers."""
+
+    id: int
+    infusion_number: int
+    infusion_date: dt.date
+    weight_kg: float
+    drug: str
+    dose_mg: float | None
+    concentration_mg_per_ml: float | None
+    dose_arithmetic: str | None
+    volume_ml: float
+    rate_ml_per_h: float
+    infusion_minutes: int
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    vitals_due_minutes: list[int]
+    discharged_at: dt.datetime | None
+    version: int
+
+
+class VitalsCreate(BaseModel):
+    minute: Minute
+    systolic_mmhg: Mmhg | None = None
+    diastolic_mmhg: Mmhg | None = None
+    heart_rate_bpm: Mmhg | None = None
+    spo2_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+
+
+class VitalsRead(BaseModel):
+    id: int
+    minute: int
+    measured_at: dt.datetime
+    systolic_mmhg: int | None
+    diastolic_mmhg: int | None
+    heart_rate_bpm: int | None
+    spo2_percent: int | None
+    alerts: list[str]
+    version: int
+
+
+class InterventionCreate(BaseModel):
+    drug: ShortText
+    dose_mg: float = Field(gt=0, le=10_000)
+    route: ShortText
+    reason: Text
+    minute: Minute | None = None
+
+
+class InterventionRead(BaseModel):
+    id: int
+    given_at: dt.datetime
+    minute: int | None
+    drug: str
+    dose_mg: float
+    route: str
+    reason: str
+    version: int
+
+
+class RatingCreate(BaseModel):
+    minute: Minute
+    instrument: ShortText
+    items: dict[ShortText, int | float | ShortText] = Field(max_length=100)
+
+
+class RatingRead(BaseModel):
+    id: int
+    minute: int
+    instrument: str
+    total: float | None
+    subscales: dict[str, Any]
+    derived: dict[str, Any]
+    version: int
+
+
+class AdverseEventCreate(BaseModel):
+    term: ShortText
+    onset_date: dt.date
+    serious: bool
+    severity: ShortText
+    relatedness: ShortText
+    action: Text
+    outcome: ShortText
+    resolved_on: dt.date | None = None
+
+
+class AdverseEventRead(BaseModel):
+    id: int
+    infusion_number: int | None
+    term: str
+    onset_date: dt.date
+    serious: bool
+    severity: str
+    relatedness: str
+    action: str
+    outcome: str
+    resolved_on: dt.date | None
+    version: int
+
+
+class VersionBody(BaseModel):
+    version: Version
+
+
+class DischargeCreate(BaseModel):
+    version: Version
+    ambulatory_unaided: bool
+    delayed_effects_checked: bool
+    reason: Text | None = None
+
+
+class SignoffCreate(BaseModel):
+    version: Version
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class DischargeRead(BaseModel):
+    ready: bool
+    earliest_discharge: dt.datetime | None
+    reasons: list[str]
+    discharged_at: dt.datetime | None
+    version: int
+
+
+def _as(model: type[BaseModel], view: object) -> Any:
+    return model.model_validate(view, from_attributes=True)
+
+
+@router.get("", response_model=list[InfusionDayRead])
+def days(patient_id: PatientId, auth: ApiAuth, state: State) -> list[Any]:
+    return [_as(InfusionDayRead, d) for d in state.services.infusions.days(auth.actor, patient_id)]
+
+
+@router.get("/{number}", response_model=InfusionDayRead)
+def day(patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+    return _as(InfusionDayRead, state.services.infusions.day(auth.actor, patient_id, number))
+
+
+@router.post("/{number}/checklist", response_model=ChecklistRead, status_code=201)
+def checklist(
+    patient_id: PatientId,
+    number: InfusionNumber,
+    body: ChecklistCreate,
+    auth: ApiAuth,
+    state: State,
+) -> Any:
+    view = state.services.infusions.record_checklist(
+        auth.actor,
+        patient_id,
+        ChecklistInput(
+            infusion_number=number,
+            nil_by_mouth=body.nil_by_mouth,
+            pregnancy_test=body.pregnancy_test,
+            urine_toxicology_positive_for=body.urine_toxicology_positive_for,
+            bp_readings=body.bp_readings,
+            short_acting_benzodiazepine_taken_this_morning=(
+                body.short_acting_benzodiazepine_taken_this_morning
+            ),
+        ),
+    )
+    return _as(ChecklistRead, view)
+
+
+@router.post("/{number}/start", response_model=InfusionDayRead, status_code=201)
+def start(
+    patient_id: PatientId, number: InfusionNumber, body: StartCreate, auth: ApiAuth, state: State
+) -> Any:
+    view = state.services.infusions.start(auth.actor, patient_id, number, weight_kg=body.weight_kg)
+    return _as(InfusionDayRead, view)
+
+
+@router.get("/{number}/vitals", response_model=list[VitalsRead])
+def vitals(patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+    return [
+        _as(VitalsRead, v) for v in state.services.infusions.vitals(auth.actor, patient_id, number)
+    ]
+
+
+@router.post("/{number}/vitals", response_model=VitalsRead, status_code=201)
+def record_vitals(
+    patient_id: PatientId, number: InfusionNumber, body: VitalsCreate, auth: ApiAuth, state: State
+) -> Any:
+    view = state.services.infusions.record_vitals(
+        auth.actor,
+        patient_id,
+        number,
+        VitalsInput(
+            body.minute,
+            body.systolic_mmhg,
+            body.diastolic_mmhg,
+            body.heart_rate_bpm,
+            body.spo2_percent,
+        ),
+    )
+    return _as(VitalsRead, view)
+
+
+@router.get("/{number}/interventions", response_model=list[InterventionRead])
+def interventions(
+    patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state: State
+) -> Any:
+    rows = state.services.infusions.interventions(auth.actor, patient_id, number)
+    return [_as(InterventionRead, i) for i in rows]
+
+
+@router.post("/{number}/interventions", response_model=InterventionRead, status_code=201)
+def record_intervention(
+    patient_id: PatientId,
+    number: InfusionNumber,
+    body: InterventionCreate,
+    auth: ApiAuth,
+    state: State,
+) -> Any:
+    view = state.services.infusions.record_intervention(
+        auth.actor,
+        patient_id,
+        number,
+        InterventionInput(body.drug, body.dose_mg, body.route, body.reason, body.minute),
+    )
+    return _as(InterventionRead, view)
+
+
+@router.get("/{number}/ratings", response_model=list[RatingRead])
+def ratings(patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+    """Infusion-day ratings (``infusion_rating.read``; an outcome rater gets 403, §3)."""
+    return [
+        _as(RatingRead, r) for r in state.services.infusions.ratings(auth.actor, patient_id, number)
+    ]
+
+
+@router.post("/{number}/ratings", response_model=RatingRead, status_code=201)
+def record_rating(
+    patient_id: PatientId, number: InfusionNumber, body: RatingCreate, auth: ApiAuth, state: State
+) -> Any:
+    view = state.services.infusions.record_rating(
+        auth.actor,
+        patient_id,
+        number,
+        minute=body.minute,
+        instrument=body.instrument,
+        items=body.items,
+    )
+    return _as(RatingRead, view)
+
+
+@router.post("/{number}/adverse-events", response_model=AdverseEventRead, status_code=201)
+def record_adverse_event(
+    patient_id: PatientId,
+    number: InfusionNumber,
+    body: AdverseEventCreate,
+    auth: ApiAuth,
+    state: State,
+) -> Any:
+    view = state.services.infusions.record_adverse_event(
+        auth.actor,
+        patient_id,
+        AdverseEventInput(
+            term=body.term,
+            onset_date=body.onset_date,
+            serious=body.serious,
+            severity=body.severity,
+            relatedness=body.relatedness,
+            action=body.action,
+            outcome=body.outcome,
+            infusion_number=number,
+            resolved_on=body.resolved_on,
+        ),
+    )
+    return _as(AdverseEventRead, view)
+
+
+@router.post("/{number}/end", response_model=InfusionDayRead)
+def end(
+    patient_id: PatientId, number: InfusionNumber, body: VersionBody, auth: ApiAuth, state: State
+) -> Any:
+    view = state.services.infusions.end(
+        auth.actor, patient_id, number, expected_version=body.version
+    )
+    return _as(InfusionDayRead, view)
+
+
+@router.get("/{number}/discharge", response_model=DischargeRead)
+def readiness(patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+    return _as(DischargeRead, state.services.infusions.readiness(auth.actor, patient_id, number))
+
+
+@router.post("/{number}/discharge", response_model=DischargeRead)
+def discharge(
+    patient_id: PatientId,
+    number: InfusionNumber,
+    body: DischargeCreate,
+    auth: ApiAuth,
+    state: State,
+) -> Any:
+    view = state.services.infusions.record_discharge_findings(
+        auth.actor,
+        patient_id,
+        number,
+        expected_version=body.version,
+        ambulatory_unaided=body.ambulatory_unaided,
+        delayed_effects_checked=body.delayed_effects_checked,
+        reason=body.reason,
+    )
+    return _as(DischargeRead, view)
+
+
+@router.post("/{number}/signoff", response_model=DischargeRead)
+def signoff(
+    patient_id: PatientId,
+    number: InfusionNumber,
+    body: SignoffCreate,
+    auth: ApiAuth,
+    state: State,
+) -> Any:
+    """The physician's signed discharge sign-off; the password is asked again (§6)."""
+    try:
+        view = state.services.infusions.sign_off_discharge(
+            auth.actor, patient_id, number, password=body.password, expected_version=body.version
+        )
+    except AuthenticationFailed as exc:  # counted and audited by the service
+        raise ValidationFailed("password", exc.message, None) from None
+    return _as(DischargeRead, view)

@@ -1,0 +1,126 @@
+"""REST API for infusion days and assessments: the same services, role checks and blind (§3, §6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import PASSWORD, enrol
+from ketamine_ptsd.core.roles import Role
+
+
+def _bearer(client: TestClient, username: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+@pytest.fixture
+def pid(services, actors) -> int:  # type: ignore[no-untyped-def]
+    services.randomization.generate_list(
+        actors[Role.PHARMACIST], protocol_name="rct", list_version="A1", slots_per_stratum=4
+    )
+    patient_id = enrol(services, actors)
+    services.randomization.allocate(
+        actors[Role.INVESTIGATOR], patient_id, infusion_date=dt.date(2026, 3, 2)
+    )
+    return patient_id
+
+
+def test_infusion_day_through_the_api_with_a_recorded_hold(client, actors, pid) -> None:  # type: ignore[no-untyped-def]
+    base = f"/api/v1/patients/{pid}/infusions/1"
+    nurse, rater = _bearer(client, "nurse"), _bearer(client, "safety-rater")
+    vitals = client.post(
+        f"{base}/vitals",
+        headers=nurse,
+        json={"minute": 0, "systolic_mmhg": 130, "diastolic_mmhg": 80, "heart_rate_bpm": 72},
+    )
+    assert vitals.status_code == 201 and vitals.json()["alerts"] == []
+    from ketamine_ptsd.core.instruments import get_instrument
+
+    for instrument, items in (
+        ("cadss", {str(k): 0 for k in range(1, 24)}),
+        ("bprs_positive", {"4": 1, "11": 1, "12": 1, "15": 1}),
+        ("ymrs_item1", {"1": 0}),
+        ("prise", {i.key: "no" for i in get_instrument("prise").items}),
+    ):
+        rated = client.post(
+            f"{base}/ratings",
+            headers=rater,
+            json={"minute": 0, "instrument": instrument, "items": items},
+        )
+        assert rated.status_code == 201, rated.text
+    findings = {
+        "nil_by_mouth": True,
+        "pregnancy_test": "not_applicable",
+        "urine_toxicology_positive_for": [],
+        "short_acting_benzodiazepine_taken_this_morning": False,
+    }
+    held = client.post(
+        f"{base}/checklist",
+        headers=nurse,
+        json={**findings, "bp_readings": ["150/85", "145/92", "142/88"]},
+    )
+    assert held.status_code == 201 and held.json()["passed"] is False
+    refused = client.post(f"{base}/start", headers=nurse, json={"weight_kg": 70.3})
+    assert refused.status_code == 409 and "reading 3" in refused.json()["detail"]
+    passed = client.post(
+        f"{base}/checklist", headers=nurse, json={**findings, "bp_readings": ["150/85", "138/80"]}
+    )
+    assert passed.json()["passed"] is True
+    started = client.post(f"{base}/start", headers=nurse, json={"weight_kg": 70.3})
+    assert started.status_code == 201
+    day = started.json()
+    assert day["drug"] == "study drug" and day["dose_mg"] is None
+    assert day["volume_ml"] == pytest.approx(35.2) and day["rate_ml_per_h"] == pytest.approx(52.8)
+    alert = client.post(
+        f"{base}/vitals",
+        headers=nurse,
+        json={"minute": 5, "systolic_mmhg": 186, "diastolic_mmhg": 104, "heart_rate_bpm": 96},
+    )
+    assert "systolic mmHg 186" in alert.json()["alerts"][0]
+    outcome = _bearer(client, "outcome-rater")
+    assert client.get(f"{base}/ratings", headers=outcome).status_code == 403
+    assert client.get(base, headers=outcome).status_code == 403
+    assert client.get(f"{base}/ratings", headers=nurse).status_code == 200
+    pharmacist = client.get(base, headers=_bearer(client, "pharmacist")).json()
+    assert pharmacist["drug"] in {"ketamine", "midazolam"} and pharmacist["dose_mg"] > 0
+
+
+def test_assessments_api_names_an_invalid_item_and_flags_out_of_window(client, pid) -> None:  # type: ignore[no-untyped-def]
+    rater = _bearer(client, "outcome-rater")
+    url = f"/api/v1/patients/{pid}/assessments"
+    items = {str(k): 2 for k in range(1, 21)}
+    bad = client.post(
+        url,
+        headers=rater,
+        json={
+            "time_point": "baseline",
+            "instrument": "caps5_past_week",
+            "assessed_on": "2026-03-02",
+            "items": {**items, "7": 9},
+        },
+    )
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("caps5.item_7:")
+    early = client.post(
+        url,
+        headers=rater,
+        json={
+            "time_point": "week1",
+            "instrument": "caps5_past_week",
+            "assessed_on": "2026-03-02",
+            "items": items,
+        },
+    )
+    assert early.status_code == 201 and early.json()["in_window"] is False
+    assert [a["total"] for a in client.get(url, headers=rater).json()] == [40.0]
+    assert client.get(f"/api/v1/patients/{pid}/response", headers=rater).status_code == 404
+    nurse = _bearer(client, "nurse")
+    body = {
+        "time_point": "week2",
+        "instrument": "caps5_past_week",
+        "assessed_on": "2026-03-02",
+        "items": items,
+    }
+    assert client.post(url, headers=nurse, json=body).status_code == 403
