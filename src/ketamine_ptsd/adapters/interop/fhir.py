@@ -112,7 +112,7 @@ def bundle(source: InteropSource) -> dict[str, Any]:
     study: dict[str, Any] = {
         "resourceType": "ResearchStudy",
         "identifier": [{"system": IDENTIFIER_SYSTEM, "value": protocol.name}],
-        "title": protocol.name if source.blinded else protocol.title,
+        "title": protocol.title if named_arms else protocol.name,
         "status": "active",
     }
     if named_arms:
