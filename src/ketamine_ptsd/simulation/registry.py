@@ -1,4 +1,4 @@
-"""Registry-scale CS MMRM: a million patients from Parquet, on one machine or on Dask.
+"""Registry-scale CS and UN MMRM: a million patients from Parquet, on one machine or on Dask.
 
 Pooled clinic outcomes (SYSTEM.md capability 8, "registry scale") have far too many patients
 for a fit that holds the N×p design or the patients' covariance blocks. The CS REML of
@@ -11,6 +11,19 @@ additive over patients, so:
 1. each partition (a Parquet file holding whole patients) is reduced to its sums,
 2. the sums are added (a tree reduction on Dask, a loop here),
 3. the 1-D REML problem is solved once on the total, exactly as for one simulated trial.
+
+Unstructured covariance (``covariance="un"``) works the same way with other sums. With one mean
+per group × visit, the REML criterion of a UN model, its gradient in Σ, the GLS estimates and
+their covariance depend on the data only through, per group and *missingness pattern* (the set
+of visits a patient was seen at): the number of patients n, the sum of their outcome vectors Σy
+and the sum of outer products Σyyᵀ (``UNPartitionSums``; ``batched_mmrm.UNStatistics`` for
+one trial). For pattern P, X_iᵀW_PX_i, X_iᵀW_Py_i and the residual quadratic form of every
+patient in it are linear in those three sums, so X'V⁻¹X, X'V⁻¹y and r'V⁻¹r are sums over
+patterns of a few T × T products — each REML iteration costs O(patterns · T³), independent of
+the number of patients. Partitions see different subsets of the patterns; their sums are
+aligned on the union of the patterns before being added. The same Newton iteration as for one
+simulated trial (``batched_mmrm._fit_un``) then runs once on the totals, from the same
+available-case starting covariance, computed here from the sums instead of the patients.
 
 The single-machine path reads one file at a time (memory: one file plus a few kilobytes of
 sums); the Dask path maps the same reduction over ``dask.dataframe`` partitions with
@@ -39,42 +52,188 @@ from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.simulation.batched_mmrm import (
     BatchedMMRMResult,
     CSStatistics,
+    UNStatistics,
+    _fit_un,
+    _inference,
     fit_cs_from_statistics,
     sufficient_statistics_cs,
 )
 
 __all__ = [
+    "COVARIANCES",
     "PartitionSums",
     "RegistryFit",
+    "UNPartitionSums",
     "file_sums",
     "fit_registry",
     "fit_registry_dask",
+    "fit_un_from_sums",
     "partition_sums",
     "write_synthetic_registry",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 COLUMNS = ("subject", "group", "time", "outcome")
+COVARIANCES = ("cs", "un")
+
+
+@dataclass(frozen=True)
+class UNPartitionSums:
+    """UN sums of a set of patients, per group a and observed-visit pattern p.
+
+    ``masks[p]`` is the pattern as a bit mask over the visits (bit t = visit t observed),
+    sorted ascending; ``count[a, p]`` patients, ``sum_y[a, p, t]`` Σy (0 at unobserved
+    visits), ``sum_yy[a, p, t, s]`` Σ y_t y_s. Additive over disjoint sets of patients once
+    aligned on the union of the patterns (``__add__``)."""
+
+    masks: npt.NDArray[np.int64]
+    count: FloatArray
+    sum_y: FloatArray
+    sum_yy: FloatArray
+
+    def __add__(self, other: UNPartitionSums) -> UNPartitionSums:
+        masks = np.union1d(self.masks, other.masks).astype(np.int64)
+        n_groups, n_times = self.count.shape[0], self.sum_y.shape[2]
+        count = np.zeros((n_groups, masks.size))
+        sum_y = np.zeros((n_groups, masks.size, n_times))
+        sum_yy = np.zeros((n_groups, masks.size, n_times, n_times))
+        for part in (self, other):
+            pos = np.searchsorted(masks, part.masks)
+            count[:, pos] += part.count
+            sum_y[:, pos] += part.sum_y
+            sum_yy[:, pos] += part.sum_yy
+        return UNPartitionSums(masks, count, sum_y, sum_yy)
+
+    @property
+    def n_times(self) -> int:
+        return int(self.sum_y.shape[2])
+
+    @property
+    def patterns(self) -> npt.NDArray[np.bool_]:
+        """[P, T] observed-visit indicators of the patterns."""
+        return np.asarray((self.masks[:, None] >> np.arange(self.n_times)) & 1, dtype=bool)
+
+    def statistics(self) -> UNStatistics:
+        """The sums in the batched fit's layout (one trial, patterns in mask order, as
+        ``batched_mmrm._sufficient_statistics_un`` orders them)."""
+        return UNStatistics(
+            patterns=self.patterns,
+            count=self.count[None],
+            sum_y=self.sum_y[None],
+            sum_yy=self.sum_yy[None],
+        )
+
+
+def un_sums_from_arrays(
+    y: FloatArray, observed: npt.NDArray[np.bool_], group: npt.NDArray[np.int64], n_groups: int
+) -> UNPartitionSums:
+    """UN sums from one row per patient: ``y[i, t]`` (anything where unobserved),
+    ``observed[i, t]``, ``group[i]``. Patients are sorted by (group, pattern) once and every
+    sum is one ``np.add.reduceat`` over the sorted rows."""
+    n_times = observed.shape[1]
+    if n_times > 62:  # pragma: no cover - more than 62 visits
+        raise InvalidInput("time", "at most 62 visits are supported", n_times)
+    mask = (observed.astype(np.int64) << np.arange(n_times, dtype=np.int64)).sum(axis=1)
+    seen = mask > 0
+    y, observed, group, mask = y[seen], observed[seen], group[seen], mask[seen]
+    masks, pattern = np.unique(mask, return_inverse=True)
+    key = group * masks.size + pattern
+    order = np.argsort(key, kind="stable")
+    key_sorted = key[order]
+    starts = np.flatnonzero(np.r_[True, np.diff(key_sorted) != 0]) if key.size else key
+    cells = key_sorted[starts]
+    yz = np.where(observed, y, 0.0)[order]
+    count = np.zeros(n_groups * masks.size)
+    sum_y = np.zeros((n_groups * masks.size, n_times))
+    sum_yy = np.zeros((n_groups * masks.size, n_times * n_times))
+    if key.size:
+        count[cells] = np.diff(np.r_[starts, key.size])
+        sum_y[cells] = np.add.reduceat(yz, starts, axis=0)
+        outer = (yz[:, :, None] * yz[:, None, :]).reshape(yz.shape[0], -1)
+        sum_yy[cells] = np.add.reduceat(outer, starts, axis=0)
+    return UNPartitionSums(
+        masks.astype(np.int64),
+        count.reshape(n_groups, masks.size),
+        sum_y.reshape(n_groups, masks.size, n_times),
+        sum_yy.reshape(n_groups, masks.size, n_times, n_times),
+    )
+
+
+def _un_start_from_sums(sums: UNPartitionSums) -> FloatArray:
+    """The batched fit's starting Σ (``batched_mmrm._un_start``: available-case covariance of
+    deviations from the group × visit means, correlations shrunk 10 % towards I) from sums:
+    Σ_i (y_it − μ_at)(y_is − μ_as) over the patients of group a seen at t and s is
+    Σ_p [Σyyᵀ − μ_a Σyᵀ − Σy μ_aᵀ + n μ_a μ_aᵀ]_ts over the patterns p containing t and s."""
+    pm = sums.patterns.astype(np.float64)  # [P, T]
+    cnt = np.einsum("ap,pt->at", sums.count, pm)
+    mean = sums.sum_y.sum(axis=1) / np.maximum(cnt, 1.0)  # [A, T]
+    both = pm[:, :, None] * pm[:, None, :]  # [P, T, T]
+    cross = np.einsum("apt,as->apts", sums.sum_y, mean)
+    dev = (
+        sums.sum_yy
+        - cross
+        - cross.swapaxes(-1, -2)
+        + sums.count[:, :, None, None] * (mean[:, None, :, None] * mean[:, None, None, :])
+    )
+    pair_n = np.einsum("ap,pts->ts", sums.count, both)
+    n_groups = sums.count.shape[0]
+    cov = np.einsum("pts,apts->ts", both, dev) / np.maximum(pair_n - n_groups, 1.0)
+    d = np.sqrt(np.diagonal(cov))
+    corr = cov / (d[:, None] * d[None, :])
+    corr = 0.9 * corr + 0.1 * np.eye(cov.shape[0])
+    return np.asarray(corr * d[:, None] * d[None, :], dtype=np.float64)
+
+
+def fit_un_from_sums(sums: UNPartitionSums) -> BatchedMMRMResult:
+    """UN REML fit of ``outcome ~ group*time`` from (summed) per-pattern sums: the batched
+    fit's Newton iteration and inference (between-within df: SAS gives every effect the
+    between-subject df under TYPE=UN) on one trial, the registry."""
+    st = sums.statistics()
+    start = _un_start_from_sums(sums)[None]
+    sigma, ev, converged, iterations = _fit_un(st, start)
+    n_subjects = sums.count.sum()
+    n_obs = float(np.einsum("ap,p->", sums.count, st.patterns.sum(axis=1)))
+    inf = _inference("un", ev.beta, ev.a_inv, np.array([float(n_subjects)]), np.array([n_obs]))
+    return BatchedMMRMResult(
+        structure="un",
+        n_subjects=np.array([round(float(n_subjects))], dtype=np.int64),
+        n_observations=np.array([round(n_obs)], dtype=np.int64),
+        reml_loglik=-0.5 * ev.f,
+        converged=converged,
+        iterations=iterations,
+        covariance=sigma,
+        **inf,  # type: ignore[arg-type]
+    )
 
 
 @dataclass(frozen=True)
 class PartitionSums:
-    """The CS sums of one partition, with its subject-id range for the no-straddling check."""
+    """The CS or UN sums of one partition, with its subject-id range for the no-straddling
+    check."""
 
-    stats: CSStatistics
+    stats: CSStatistics | UNPartitionSums
     subject_min: int
     subject_max: int
     n_rows: int
 
 
 def partition_sums(
-    frame: pd.DataFrame, group_levels: Sequence[str], time_levels: Sequence[Any]
+    frame: pd.DataFrame,
+    group_levels: Sequence[str],
+    time_levels: Sequence[Any],
+    covariance: str = "cs",
 ) -> PartitionSums:
-    """Reduce one partition (long format: subject, group, time, outcome) to CS sums."""
+    """Reduce one partition (long format: subject, group, time, outcome) to CS or UN sums."""
+    if covariance not in COVARIANCES:
+        raise InvalidInput("covariance", f"must be one of {', '.join(COVARIANCES)}", covariance)
     frame = frame[list(COLUMNS)]
     frame = frame[frame["outcome"].notna()]
     n_groups, n_times = len(group_levels), len(time_levels)
     if len(frame) == 0:
+        if covariance == "un":
+            none = np.zeros((0, n_times))
+            empty_un = un_sums_from_arrays(none, none.astype(bool), np.zeros(0, np.int64), n_groups)
+            return PartitionSums(empty_un, np.iinfo(np.int64).max, np.iinfo(np.int64).min, 0)
         empty = sufficient_statistics_cs(
             np.zeros((1, 0, n_times)),
             np.zeros((1, 0, n_times), bool),
@@ -97,7 +256,11 @@ def partition_sums(
     arm[subj_code] = group_code
     if (arm[subj_code] != group_code).any():
         raise InvalidInput("group", "a subject changes group between rows")
-    stats = sufficient_statistics_cs(y[None], observed[None], arm, n_groups)
+    stats: CSStatistics | UNPartitionSums
+    if covariance == "un":
+        stats = un_sums_from_arrays(y, observed, arm, n_groups)
+    else:
+        stats = sufficient_statistics_cs(y[None], observed[None], arm, n_groups)
     ids = subj_ids if np.issubdtype(subj_ids.dtype, np.integer) else None
     lo = int(ids.min()) if ids is not None else 0
     hi = int(ids.max()) if ids is not None else -1
@@ -126,15 +289,15 @@ def _range(p: PartitionSums) -> tuple[int, int, int]:
     return p.subject_min, p.subject_max, p.n_rows
 
 
-def _combine(parts: Sequence[PartitionSums]) -> CSStatistics:
+def _combine(parts: Sequence[PartitionSums]) -> CSStatistics | UNPartitionSums:
     """Add partition sums after checking that no subject straddles two partitions."""
     _check_ranges([_range(p) for p in parts])
-    return functools.reduce(lambda a, b: a + b, (p.stats for p in parts))
+    return functools.reduce(lambda a, b: a + b, (p.stats for p in parts))  # type: ignore[operator]
 
 
 def _add(a: PartitionSums, b: PartitionSums) -> PartitionSums:
     return PartitionSums(
-        a.stats + b.stats,
+        a.stats + b.stats,  # type: ignore[operator]
         min(a.subject_min, b.subject_min),
         max(a.subject_max, b.subject_max),
         a.n_rows + b.n_rows,
@@ -143,7 +306,8 @@ def _add(a: PartitionSums, b: PartitionSums) -> PartitionSums:
 
 @dataclass(frozen=True)
 class RegistryFit:
-    """A registry-scale CS MMRM fit (one set of results; arrays of the batched result, b = 0)."""
+    """A registry-scale CS or UN MMRM fit (one set of results; arrays of the batched result,
+    b = 0)."""
 
     result: BatchedMMRMResult
     group_levels: tuple[str, ...]
@@ -152,14 +316,25 @@ class RegistryFit:
 
     def summary(self) -> dict[str, object]:
         r = self.result
+        params: dict[str, float]
+        if r.structure == "cs":
+            params = {
+                "between": float(r.between[0]),  # type: ignore[index]
+                "within": float(r.within[0]),  # type: ignore[index]
+            }
+        else:  # SAS's UN(i,j) names, lower triangle row by row (core covariance.py)
+            n_times = r.covariance.shape[1]
+            params = {
+                f"UN({i + 1},{j + 1})": float(r.covariance[0, i, j])
+                for i in range(n_times)
+                for j in range(i + 1)
+            }
         return {
+            "covariance_structure": r.structure,
             "n_subjects": int(r.n_subjects[0]),
             "n_observations": int(r.n_observations[0]),
             "n_partitions": self.n_partitions,
-            "covariance_parameters": {
-                "between": float(r.between[0]),  # type: ignore[index]
-                "within": float(r.within[0]),  # type: ignore[index]
-            },
+            "covariance_parameters": params,
             "reml_loglik": float(r.reml_loglik[0]),
             "converged": bool(r.converged[0]),
             "lsmeans": [
@@ -191,13 +366,22 @@ class RegistryFit:
 
 
 def file_sums(
-    path: str | Path, group_levels: Sequence[str], time_levels: Sequence[Any]
+    path: str | Path,
+    group_levels: Sequence[str],
+    time_levels: Sequence[Any],
+    covariance: str = "cs",
 ) -> PartitionSums:
-    """Read one Parquet file (the four columns only) and reduce it to its CS sums."""
+    """Read one Parquet file (the four columns only) and reduce it to its CS or UN sums."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(path, columns=list(COLUMNS))
-    return partition_sums(table.to_pandas(), group_levels, time_levels)
+    return partition_sums(table.to_pandas(), group_levels, time_levels, covariance)
+
+
+def _fit_total(stats: CSStatistics | UNPartitionSums) -> BatchedMMRMResult:
+    if isinstance(stats, UNPartitionSums):
+        return fit_un_from_sums(stats)
+    return fit_cs_from_statistics(stats)
 
 
 def _parquet_files(path: str | Path) -> list[Path]:
@@ -209,14 +393,18 @@ def _parquet_files(path: str | Path) -> list[Path]:
 
 
 def fit_registry(
-    path: str | Path, group_levels: Sequence[str], time_levels: Sequence[Any]
+    path: str | Path,
+    group_levels: Sequence[str],
+    time_levels: Sequence[Any],
+    *,
+    covariance: str = "cs",
 ) -> RegistryFit:
-    """Fit the CS MMRM to a directory of Parquet files, one file in memory at a time."""
+    """Fit the CS or UN MMRM to a directory of Parquet files, one file in memory at a time."""
+    if covariance not in COVARIANCES:
+        raise InvalidInput("covariance", f"must be one of {', '.join(COVARIANCES)}", covariance)
     files = _parquet_files(path)
-    st = _combine([file_sums(f, group_levels, time_levels) for f in files])
-    return RegistryFit(
-        fit_cs_from_statistics(st), tuple(group_levels), tuple(time_levels), len(files)
-    )
+    st = _combine([file_sums(f, group_levels, time_levels, covariance) for f in files])
+    return RegistryFit(_fit_total(st), tuple(group_levels), tuple(time_levels), len(files))
 
 
 def fit_registry_dask(
@@ -224,13 +412,14 @@ def fit_registry_dask(
     group_levels: Sequence[str],
     time_levels: Sequence[Any],
     *,
+    covariance: str = "cs",
     scheduler: str | None = None,
     client: Any = None,
     n_workers: int = 2,
     threads_per_worker: int = 1,
     processes: bool = True,
 ) -> RegistryFit:
-    """The same fit with the per-partition reduction on Dask.
+    """The same fit (CS or UN) with the per-partition reduction on Dask.
 
     ``client`` uses an existing ``distributed.Client``; else ``scheduler`` (an address such as
     ``tcp://10.0.0.5:8786``) connects to a running cluster; else a ``LocalCluster`` with
@@ -244,8 +433,13 @@ def fit_registry_dask(
     from dask.delayed import delayed
     from distributed import Client, LocalCluster
 
+    if covariance not in COVARIANCES:
+        raise InvalidInput("covariance", f"must be one of {', '.join(COVARIANCES)}", covariance)
     files = _parquet_files(path)
-    sums = [delayed(file_sums)(str(f), tuple(group_levels), tuple(time_levels)) for f in files]
+    sums = [
+        delayed(file_sums)(str(f), tuple(group_levels), tuple(time_levels), covariance)
+        for f in files
+    ]
     ranges = [delayed(_range)(s) for s in sums]
     level = sums
     while len(level) > 1:
@@ -276,9 +470,7 @@ def fit_registry_dask(
         ):
             total, rng = run(c)
     _check_ranges(rng)
-    return RegistryFit(
-        fit_cs_from_statistics(total.stats), tuple(group_levels), tuple(time_levels), len(sums)
-    )
+    return RegistryFit(_fit_total(total.stats), tuple(group_levels), tuple(time_levels), len(sums))
 
 
 def write_synthetic_registry(
