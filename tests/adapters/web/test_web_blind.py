@@ -42,7 +42,33 @@ def allocated(services, actors) -> list[int]:
         ids.append(pid)
     arms = {services.randomization.allocation(actors[Role.PHARMACIST], p).treatment for p in ids}
     assert arms == {"ketamine", "midazolam"}, "the canary needs both arms"
+    for pid in ids:
+        _start_infusion_one(services, actors, pid)
     return ids
+
+
+def _start_infusion_one(services, actors, pid: int) -> None:  # type: ignore[no-untyped-def]
+    """Baseline vitals, ratings before the infusion, a passing checklist and the start (§6)."""
+    from ketamine_ptsd.core.instruments import get_instrument
+    from ketamine_ptsd.services.infusions import ChecklistInput, VitalsInput
+
+    nurse, rater = actors[Role.NURSE], actors[Role.SAFETY_RATER]
+    services.infusions.record_vitals(nurse, pid, 1, VitalsInput(0, 128, 82, 72, 98))
+    for instrument, items in (
+        ("cadss", {str(k): 1 for k in range(1, 24)}),
+        ("bprs_positive", {"4": 2, "11": 1, "12": 1, "15": 1}),
+        ("ymrs_item1", {"1": 1}),
+        ("prise", {i.key: "no" for i in get_instrument("prise").items}),
+    ):
+        services.infusions.record_rating(
+            rater, pid, 1, minute=0, instrument=instrument, items=items
+        )
+    services.infusions.record_checklist(
+        nurse,
+        pid,
+        ChecklistInput(1, True, "not_applicable", [], ["128/82", "131/84"], False),
+    )
+    services.infusions.start(nurse, pid, 1, weight_kg=70.3)
 
 
 def _crawl(client, ids: list[int]) -> dict[str, str]:
@@ -53,8 +79,9 @@ def _crawl(client, ids: list[int]) -> dict[str, str]:
         for path in [
             f"/patients/{pid}",
             f"/patients/{pid}/infusion/1",
+            f"/patients/{pid}/infusion/2?weight_kg=70.3",
             f"/patients/{pid}/assess/caps5_past_week",
-            f"/patients/{pid}/assess/cadss",
+            f"/patients/{pid}/assess/cadss?minute=40&infusion=1",
         ]:
             pages[path] = client.get(path).text
         pages[f"infusion preview {pid}"] = client.get(
@@ -65,6 +92,12 @@ def _crawl(client, ids: list[int]) -> dict[str, str]:
             f"/api/v1/patients/{pid}/allocation",
             f"/api/v1/patients/{pid}/dose?weight_kg=70.3",
             f"/api/v1/patients/{pid}/schedule",
+            f"/api/v1/patients/{pid}/infusions",
+            f"/api/v1/patients/{pid}/infusions/1",
+            f"/api/v1/patients/{pid}/infusions/1/vitals",
+            f"/api/v1/patients/{pid}/infusions/1/ratings",
+            f"/api/v1/patients/{pid}/infusions/1/discharge",
+            f"/api/v1/patients/{pid}/assessments",
         ]:
             pages[path] = client.get(path).text
     pages["/api/v1/patients"] = client.get("/api/v1/patients").text
@@ -115,3 +148,39 @@ def test_outcome_rater_cannot_open_the_infusion_day_screen_or_ratings(login, all
     assert client.get(f"/patients/{allocated[0]}/infusion/1").status_code == 403
     assert client.get(f"/patients/{allocated[0]}/assess/cadss").status_code == 403
     assert client.get(f"/api/v1/patients/{allocated[0]}/dose?weight_kg=70").status_code == 403
+
+
+#: Infusion-day ratings and their instruments: outcome raters never see them (PROTOCOL.md §3).
+RATINGS_CANARY = re.compile(r"cadss|bprs|ymrs|prise|infusion_rating", re.IGNORECASE)
+
+
+def test_outcome_rater_sees_no_infusion_day_rating_anywhere(login, allocated) -> None:
+    pages = _crawl(login(Role.OUTCOME_RATER), allocated)
+    refused = [p for p in pages if "/infusion" in p or "/assess/cadss" in p or "/dose" in p]
+    for path in refused:
+        assert '"error"' in pages[path] or "Not permitted" in pages[path], path
+    for path, body in pages.items():
+        if path in refused:
+            continue
+        found = RATINGS_CANARY.search(body)
+        assert found is None, f"outcome rater sees {found.group(0)!r} on {path}"
+    # the positive control: the nurse's bedside screen does list the ratings
+    nurse_page = login(Role.NURSE).get(f"/patients/{allocated[0]}/infusion/1").text
+    assert RATINGS_CANARY.search(nurse_page) is not None
+
+
+def test_screening_page_is_identical_whichever_arm(login, allocated) -> None:
+    """The eligibility criteria name ketamine (a recreational-use exclusion, §1) on every
+    patient's page alike; the page must not differ between the arms in anything else."""
+    for role in BLINDED_ROLES:
+        if role is Role.ADMINISTRATOR:
+            continue
+        client = login(role)
+        normalised = set()
+        for pid in allocated:
+            body = client.get(f"/patients/{pid}/screening-visit").text
+            body = re.sub(r"/patients/\d+", "/patients/P", re.sub(r"YAL-\d{4}", "YAL-N", body))
+            body = re.sub(r'name="csrf_token" value="[^"]+"', "", body)
+            body = re.sub(r'content="[^"]+"', "", body)
+            normalised.add(body)
+        assert len(normalised) == 1, role.value
