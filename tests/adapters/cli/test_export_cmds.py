@@ -1,0 +1,216 @@
+"""``export`` and ``import long`` end to end on a small record built by the demo loader: the
+login is real (wrong password, wrong role refused), the blind is the user's own sanction, every
+export is an audit event, and an imported long CSV comes back as a report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ketamine_ptsd.adapters.cli.app import build_app
+from ketamine_ptsd.adapters.cli.main_cmds import _demo_services, _grant_sanctions
+from ketamine_ptsd.adapters.db.migrate import upgrade
+from ketamine_ptsd.adapters.demo_loader import DemoLoader, list_version_for, make_demo_trial
+from ketamine_ptsd.services import Actor
+
+BLIND_PASSWORD = "blinded-statistician-pass"
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-per-arm demo record with a full (statistician), a partial (dsmb.statistician) and
+    no sanction (blind.statistician)."""
+    path = tmp_path_factory.mktemp("record") / "record.sqlite3"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    services, clock, database = _demo_services(url, fast_sqlite=True)
+    try:
+        protocol = services.context.protocol("rct")
+        trial, list_seed = make_demo_trial(5, protocol, n_per_arm=2)
+        loader = DemoLoader(services, clock)
+        clock.set(dt.datetime.combine(trial.config.start_date, dt.time(8), tzinfo=dt.UTC))
+        loader.create_accounts()
+        loader.load(trial, list_seed=list_seed, list_version=list_version_for(5))
+        _grant_sanctions(loader, clock)
+        services.users.add(
+            Actor.system("test"),
+            username="blind.statistician",
+            role="statistician",
+            password=BLIND_PASSWORD,
+            full_name="Blake Blinded",
+        )
+    finally:
+        database.dispose()
+    return path
+
+
+def _export(record: Path, out: Path, fmt: str, user: str, password: str) -> object:
+    return CliRunner().invoke(
+        build_app(),
+        [
+            "export",
+            "--db",
+            str(record),
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+            "--user",
+            user,
+            "--password-stdin",
+            "--json",
+        ],
+        input=f"{password}\n",
+    )
+
+
+def _audit_exports(record: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(record) as db:
+        return int(
+            db.execute("select count(*) from audit_log where event = 'export'").fetchone()[0]
+        )
+
+
+def test_full_sanction_sdtm_export_names_the_arms_and_is_audited(
+    record: Path, tmp_path: Path
+) -> None:
+    before = _audit_exports(record)
+    result = _export(record, tmp_path, "sdtm", "statistician", "statistician-demo")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert [f["name"] for f in summary["files"]] == [
+        "dm.csv",
+        "ex.csv",
+        "vs.csv",
+        "qs.csv",
+        "ae.csv",
+        "ds.csv",
+        "sv.csv",
+    ]
+    ex = pd.read_csv(tmp_path / "ex.csv")
+    assert set(ex["EXTRT"]) == {"KETAMINE", "MIDAZOLAM"}
+    qs = pd.read_csv(tmp_path / "qs.csv", keep_default_na=False)
+    assert (qs["QSDTC"] != "").all()  # dates come from the record
+    assert _audit_exports(record) == before + 1
+
+
+@pytest.mark.parametrize("fmt", ["sdtm", "redcap", "fhir", "csv"])
+def test_unsanctioned_statistician_exports_carry_no_arm_or_drug(
+    record: Path, tmp_path: Path, fmt: str
+) -> None:
+    result = _export(record, tmp_path, fmt, "blind.statistician", BLIND_PASSWORD)
+    assert result.exit_code == 0, result.output
+    for path in tmp_path.iterdir():
+        text = path.read_text(encoding="utf-8").lower().replace("ketamine-ptsd", "")
+        assert "ketamine" not in text and "midazolam" not in text, path.name
+    if fmt == "sdtm":
+        assert set(pd.read_csv(tmp_path / "ex.csv")["EXTRT"]) == {"STUDY DRUG"}
+        assert pd.read_csv(tmp_path / "dm.csv")["ARM"].isna().all()
+
+
+def test_partial_sanction_fhir_export_is_valid_and_coded(record: Path, tmp_path: Path) -> None:
+    from ketamine_ptsd.adapters.interop import fhir
+
+    result = _export(record, tmp_path, "fhir", "dsmb.statistician", "dsmb-stat-demo")
+    assert result.exit_code == 0, result.output
+    bundle = json.loads((tmp_path / "bundle.json").read_text(encoding="utf-8"))
+    assert fhir.validate_bundle(bundle) == []
+    assert "midazolam" not in json.dumps(bundle).lower()
+
+
+def test_wrong_password_and_wrong_role_are_refused_in_one_line(
+    record: Path, tmp_path: Path
+) -> None:
+    before = _audit_exports(record)
+    bad = _export(record, tmp_path, "sdtm", "statistician", "not-the-password")
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == "error: login failed for 'statistician'"
+    rater = _export(record, tmp_path, "redcap", "rater", "rater-demo-pass")
+    assert rater.exit_code == 2
+    assert "may not export" in rater.stderr and "Traceback" not in rater.output
+    unknown = _export(record, tmp_path, "xml", "statistician", "statistician-demo")
+    assert unknown.exit_code == 2 and "--format must be one of" in unknown.stderr
+    assert _audit_exports(record) == before
+    assert not list(tmp_path.iterdir())
+
+
+def test_import_long_analyses_an_exported_dataset_and_writes_the_report(
+    record: Path, tmp_path: Path
+) -> None:
+    exported = tmp_path / "csv"
+    assert _export(record, exported, "csv", "statistician", "statistician-demo").exit_code == 0
+    outcomes = pd.read_csv(exported / "rct_outcomes.csv").rename(
+        columns={"subject": "patient", "arm": "treatment", "time": "visit"}
+    )
+    data = tmp_path / "site.csv"
+    outcomes.to_csv(data, index=False)
+    out = tmp_path / "analysis"
+    result = CliRunner().invoke(
+        build_app(),
+        [
+            "import",
+            "long",
+            str(data),
+            "--subject",
+            "patient",
+            "--group",
+            "treatment",
+            "--time",
+            "visit",
+            "--measure",
+            "measure",
+            "--value",
+            "value",
+            "--group-order",
+            "ketamine,midazolam",
+            "--time-order",
+            "baseline,h24,week1,week2",
+            "--measures",
+            "caps5_total,caps5_intrusion,caps5_avoidance,"
+            "caps5_negative_cognitions_mood,caps5_arousal_reactivity,madrs_total,cgi_s,cgi_i,"
+            "ies_r_24h,madrs_24h",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["n_subjects"] == 4 and summary["arms"] == ["ketamine", "midazolam"]
+    assert "caps5_total" in summary["analysed"]
+    assert (out / "index.html").exists() and (out / "report.pdf").exists()
+    assert (out / "dataset" / "outcomes.csv").exists()
+
+
+def test_import_long_error_is_one_line_with_the_row(tmp_path: Path) -> None:
+    data = tmp_path / "bad.csv"
+    data.write_text("id,arm,t,m,v\na,x,0,caps,10\na,x,1,caps,high\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        build_app(),
+        [
+            "import",
+            "long",
+            str(data),
+            "--subject",
+            "id",
+            "--group",
+            "arm",
+            "--time",
+            "t",
+            "--measure",
+            "m",
+            "--value",
+            "v",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {data}: v: row 3: value 'high' is not a number"
