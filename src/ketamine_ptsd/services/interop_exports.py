@@ -82,15 +82,6 @@ class InteropSource:
 Converter = Callable[[InteropSource], list[ExportFile]]
 
 
-def empty_detail() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Empty assessment, infusion and patient detail frames (for frames-only sources)."""
-    return (
-        pd.DataFrame(columns=list(ASSESSMENT_COLUMNS)),
-        pd.DataFrame(columns=list(INFUSION_COLUMNS)),
-        pd.DataFrame(columns=list(PATIENT_COLUMNS)),
-    )
-
-
 class InteropExportService:
     """Export a protocol's data in a standard format (``converters`` maps format → converter)."""
 
