@@ -56,22 +56,31 @@ def _columns_varying_within(x: NDArray[np.float64], subject: IntArray) -> NDArra
 
 
 def between_within(
-    design: Design, subject: IntArray, n_subjects: int, covariance: str
+    design: Design,
+    subject: IntArray,
+    n_subjects: int,
+    covariance: str,
+    varies: NDArray[np.bool_] | None = None,
 ) -> BetweenWithin:
-    """Between and within df, and the df assigned to each term."""
+    """Between and within df, and the df assigned to each term. ``varies`` (per column of X,
+    whether it changes within some subject) may come from the caller (the layout has it from
+    its missingness patterns); else it is computed here."""
     n = design.x.shape[0]
-    varies = _columns_varying_within(design.x, subject)
+    if varies is None:
+        varies = _columns_varying_within(design.x, subject)
     p_between = 0
     p_within = 0
     within: dict[str, bool] = {}
+    owner = design.column_term
     for ti, term in enumerate(design.terms):
-        cols = design.term_columns(ti)
-        w = bool(varies[cols].any())
+        in_term = owner == ti
+        w = bool(varies[in_term].any())
+        size = int(in_term.sum())
         within[term.name] = w
         if w:
-            p_within += cols.size
+            p_within += size
         else:
-            p_between += cols.size
+            p_between += size
     df_b = float(n_subjects - (1 + p_between))
     df_w = float(n - (n_subjects + p_within))
     if covariance == "un":

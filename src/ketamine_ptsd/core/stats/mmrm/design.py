@@ -17,6 +17,7 @@ variables in an interaction occurs in the data.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,15 +120,25 @@ class Design:
         return np.hstack(parts)
 
 
+@functools.lru_cache(maxsize=64)
+def _tables(k: int) -> tuple[FloatArray, FloatArray]:
+    """Per-level rows of the treatment coding (first level = reference) and of the sum-to-zero
+    coding (R's ``contr.sum``: the last level is −1 in every column) of a k-level factor."""
+    treatment = np.eye(k)[:, 1:]
+    sum_zero = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])
+    treatment.flags.writeable = False
+    sum_zero.flags.writeable = False
+    return treatment, sum_zero
+
+
 def _treatment(codes: IntArray, k: int) -> FloatArray:
-    """Treatment coding (first level = reference): row ``codes[i]`` of a k × (k−1) table."""
-    return np.asarray(np.eye(k)[:, 1:][codes], dtype=np.float64)
+    """Treatment coding of level codes: row ``codes[i]`` of the k × (k−1) table."""
+    return np.asarray(_tables(k)[0][codes], dtype=np.float64)
 
 
 def _sum_coding(codes: IntArray, k: int) -> FloatArray:
-    """Sum-to-zero coding (R's ``contr.sum``; the last level is −1 in every column)."""
-    table = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])
-    return np.asarray(table[codes], dtype=np.float64)
+    """Sum-to-zero coding of level codes."""
+    return np.asarray(_tables(k)[1][codes], dtype=np.float64)
 
 
 RANK_TOL = 1e-9
@@ -171,6 +182,7 @@ def build_design(
     blocks_t: list[FloatArray] = [np.ones((n_obs, 1))]
     blocks_s: list[FloatArray] = [np.ones((n_obs, 1))]
     names: list[str] = ["(Intercept)"]
+    spans: list[tuple[int, int]] = []
     owner: list[int] = [-1]
     for ti, term in enumerate(terms):
         if term.numeric:
@@ -178,14 +190,13 @@ def build_design(
             bt, bs = col, col
             labels = [term.name]
         else:
-            bt = np.ones((n_obs, 1))
-            bs = np.ones((n_obs, 1))
+            bt = bs = np.ones((n_obs, 1))
             labels = [""]
-            for fac in term.factors:
+            for fi, fac in enumerate(term.factors):
                 cv = class_vars[fac]
-                k = len(cv.levels)
-                bt = _row_kron(bt, _treatment(cv.codes, k))
-                bs = _row_kron(bs, _sum_coding(cv.codes, k))
+                treatment, sum_zero = _tables(len(cv.levels))
+                ct, cs = treatment[cv.codes], sum_zero[cv.codes]
+                bt, bs = (ct, cs) if fi == 0 else (_row_kron(bt, ct), _row_kron(bs, cs))
                 labels = [
                     f"{lab}:{fac}[{lev}]" if lab else f"{fac}[{lev}]"
                     for lab in labels
@@ -194,15 +205,13 @@ def build_design(
         blocks_t.append(bt)
         blocks_s.append(bs)
         names.extend(labels)
+        spans.append((len(owner), len(owner) + bt.shape[1]))
         owner.extend([ti] * bt.shape[1])
     x_t = np.hstack(blocks_t)
     x_s = np.hstack(blocks_s)
     column_term = np.asarray(owner, dtype=np.intp)
     m_inv = _coding_change(x_t, x_s)
-    type3: dict[str, FloatArray] = {}
-    for ti, term in enumerate(terms):
-        cols = np.flatnonzero(column_term == ti)
-        type3[term.name] = np.asarray(m_inv[cols, :], dtype=np.float64)
+    type3 = {term.name: m_inv[lo:hi] for term, (lo, hi) in zip(terms, spans, strict=True)}
     return Design(
         x=x_t,
         column_names=tuple(names),

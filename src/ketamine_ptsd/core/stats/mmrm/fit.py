@@ -296,15 +296,43 @@ def _cs_newton_terms(
     return float(m2), float(dm2), float(d2m2), beta, chol, float(sigma2)
 
 
+def _cs_value(gamma: float, s: _CsSums, reml: bool) -> tuple[float, FloatArray, FloatArray, float]:
+    """−2l, β̂, the Cholesky factor of X'Ṽ⁻¹X and σ̂² at γ, without derivatives (the last
+    Newton iterate)."""
+    xs = s.xs
+    one_kg = 1.0 + xs.k_values * gamma
+    c = gamma / one_kg
+    a = xs.xtx - (c @ xs.m_flat).reshape(s.p, s.p)
+    b = s.xty - c @ s.v
+    chol, info = _potrf(a, lower=1, clean=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("X'Ṽ⁻¹X is not positive definite")
+    beta, info = _potrs(chol, b, lower=1)
+    quad = s.yty - float(c @ s.w) - float(b @ beta)
+    dof = s.n - s.p if reml else s.n
+    sigma2 = quad / dof
+    m2 = dof * (LOG_2PI + 1.0 + math.log(sigma2)) + float(xs.n_k @ np.log(one_kg))
+    if reml:
+        m2 += 2.0 * float(np.log(chol.diagonal()).sum())
+    return float(m2), beta, chol, float(sigma2)
+
+
 def _cs_newton(
     s: _CsSums, reml: bool, lower: float
 ) -> tuple[float, float, FloatArray, FloatArray, float, int] | None:
     """Newton's method on d(−2l)/dγ with the analytic second derivative, from the moment
     start of ``_cs_moment_start``; steps that would leave (γ_min, ∞) are halved towards the
-    boundary. Quadratic convergence: ~4 evaluations
-    on the trial's data where the secant needed ~11. None (the caller then uses the secant)
-    when the criterion is not convex at an iterate."""
+    boundary. None (the caller then uses the secant) when the criterion is not convex at an
+    iterate.
+
+    Stopping: once a step is ≤ 1e-5·max(1, |γ|) and at most a tenth of the one before (the
+    quadratic phase, where the error after a step is ~C·step², C = f‴/(2f″) of order 1), the
+    step is taken and only the value, β̂ and σ̂² are computed there: γ is then within ~1e-10
+    of the root, as accurate as the secant's 1e-12 step rule after 11 evaluations (the
+    criterion within ~1e-20 of its minimum). On the trial's data: 3 evaluations with
+    derivatives and one without."""
     gamma = _cs_moment_start(s, lower)
+    prev_step = math.inf
     for evals in range(1, 41):
         try:
             m2, dm2, d2m2, beta, chol, sigma2 = _cs_newton_terms(gamma, s, reml)
@@ -313,13 +341,19 @@ def _cs_newton(
         if not (np.isfinite(m2) and d2m2 > 0.0):
             return None
         step = -dm2 / d2m2
-        if abs(step) <= 1e-10 * max(1.0, abs(gamma)):
-            # converged: γ is within ~|step| ≤ 1e-10 (relative) of the root, the criterion
-            # within ~step² of its minimum; β̂, σ̂² and the factor are those at γ
+        scale = max(1.0, abs(gamma))
+        if abs(step) <= 1e-12 * scale:
             return gamma, m2, beta, chol, sigma2, evals
         new = gamma + step
+        if abs(step) <= 1e-5 * scale and abs(step) <= 0.1 * abs(prev_step) and new > lower:
+            try:
+                m2, beta, chol, sigma2 = _cs_value(new, s, reml)
+            except np.linalg.LinAlgError:
+                return None
+            return new, m2, beta, chol, sigma2, evals + 1
         if not new > lower:
             new = 0.5 * (gamma + lower)
+        prev_step = new - gamma
         gamma = new
     return None
 

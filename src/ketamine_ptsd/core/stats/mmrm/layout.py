@@ -69,6 +69,12 @@ class Layout:
     n_lsmeans: int
     bw_df_all: FloatArray  # the between-within df of each row of l_all
     lsmean_df_term: str
+    # Type 3: every term's hypothesis rows stacked and zero-padded to the largest numerator
+    # df, (terms, q_max, p), with an identity on the padded diagonal so that all the Wald
+    # statistics are one batched solve (``model._stacked_contrasts``)
+    type3_stack: FloatArray
+    type3_pad: FloatArray
+    type3_q: IntArray
 
     def pattern_data(self, y: FloatArray) -> PatternData:
         """Group ``y`` (in the caller's row order) into the cached patterns."""
@@ -93,29 +99,32 @@ def _skeletons(
     s_sorted = subject[order]
     t_sorted = time[order]
     n = s_sorted.size
-    if n > 1 and np.any((np.diff(s_sorted) == 0) & (np.diff(t_sorted) == 0)):
+    same_subject = s_sorted[1:] == s_sorted[:-1]
+    if np.any(same_subject & (t_sorted[1:] == t_sorted[:-1])):
         raise ValueError("a subject has more than one observation at the same time level")
     if n_times > 62:  # pragma: no cover - more than 62 visits
         raise ValueError("at most 62 time levels are supported")
-    starts = np.flatnonzero(np.r_[True, np.diff(s_sorted) != 0])
-    counts = np.diff(np.r_[starts, n])
-    masks = np.add.reduceat(1 << t_sorted.astype(np.int64), starts)
+    new_subject = np.empty(n, dtype=bool)
+    new_subject[0] = True
+    np.logical_not(same_subject, out=new_subject[1:])
+    starts = np.flatnonzero(new_subject)
+    counts = np.diff(np.append(starts, n))
+    masks = np.add.reduceat(np.left_shift(1, t_sorted.astype(np.int64)), starts)
     subj_ids = s_sorted[starts]
+    bits = np.arange(n_times, dtype=np.int64)
     out: list[PatternSkeleton] = []
     for mask in np.unique(masks):
         members = np.flatnonzero(masks == mask)
         k = int(counts[members[0]])
-        rows_sorted = (starts[members][:, None] + np.arange(k)[None, :]).ravel()
-        rows = order[rows_sorted].astype(np.intp)
-        idx = np.flatnonzero([(int(mask) >> t) & 1 for t in range(n_times)]).astype(np.intp)
+        rows = order[(starts[members][:, None] + np.arange(k)).ravel()]
         out.append(
             PatternSkeleton(
-                idx=idx,
+                idx=np.flatnonzero((mask >> bits) & 1),
                 rows=rows,
                 n_s=int(members.size),
                 k=k,
-                x=np.ascontiguousarray(x[rows].reshape(members.size, k, x.shape[1])),
-                subjects=subj_ids[members].astype(np.intp),
+                x=x[rows].reshape(members.size, k, x.shape[1]),
+                subjects=subj_ids[members],
             )
         )
     return tuple(out)
@@ -162,7 +171,12 @@ def _build(
     subj_group[subject] = group
     n1 = int(np.sum(subj_group == 0))
     n2 = int(np.sum(subj_group == 1))
-    bw = between_within(design, subject, n_subjects, covariance)
+    # a column varies within a subject iff it differs from the subject's first row
+    varies = np.zeros(p, dtype=bool)
+    for sk in skeletons:
+        if sk.k > 1:
+            varies |= np.any(np.abs(sk.x[:, 1:, :] - sk.x[:, :1, :]) > 1e-12, axis=(0, 1))
+    bw = between_within(design, subject, n_subjects, covariance, varies)
     term_names = [t.name for t in design.terms]
     df_term = _df_term(term_names)
     bw_df: list[float] = [
@@ -176,6 +190,13 @@ def _build(
     )
     diffs = cells[:n_t] - cells[n_t : 2 * n_t]
     bw_df.extend([bw.term_df[df_term]] * (n_g * n_t + n_t))
+    q_terms = np.array([design.type3_l[t.name].shape[0] for t in design.terms], dtype=np.intp)
+    q_max = int(q_terms.max())
+    type3_stack = np.zeros((q_terms.size, q_max, p))
+    type3_pad = np.zeros((q_terms.size, q_max, q_max))
+    for i, term in enumerate(design.terms):
+        type3_stack[i, : q_terms[i]] = design.type3_l[term.name]
+        type3_pad[i, np.arange(q_terms[i], q_max), np.arange(q_terms[i], q_max)] = 1.0
     return Layout(
         design=design,
         skeletons=skeletons,
@@ -194,6 +215,9 @@ def _build(
         n_lsmeans=len(group_levels) * len(time_levels),
         bw_df_all=np.asarray(bw_df, dtype=np.float64),
         lsmean_df_term=df_term,
+        type3_stack=type3_stack,
+        type3_pad=type3_pad,
+        type3_q=q_terms,
     )
 
 

@@ -143,54 +143,67 @@ def _stacked_contrasts(
     cov = fit.cov_beta
     lmat = layout.l_all
     est = lmat @ beta
-    var = np.einsum("ij,jk,ik->i", lmat, cov, lmat)
+    var = ((lmat @ cov) * lmat).sum(axis=1)
     se = np.sqrt(np.maximum(var, 0.0))
     df = layout.bw_df_all if ddf == "between-within" else np.full(est.size, layout.resid_df)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(se > 0, est / np.where(se > 0, se, 1.0), np.nan)
+        t = np.where(se > 0, est / se, np.nan)
     ok = np.isfinite(t) & (df > 0)
     p = np.full(est.size, np.nan)
     p[ok] = 2.0 * special.stdtr(df[ok], -np.abs(t[ok]))
     design = layout.design
     n_fix = layout.n_fixed
+    # Python floats once (``tolist``) rather than a numpy scalar conversion per field
+    est_l, se_l, df_l, t_l, p_l = est.tolist(), se.tolist(), df.tolist(), t.tolist(), p.tolist()
     fixed = tuple(
-        FixedEffect(name, float(est[i]), float(se[i]), float(df[i]), float(t[i]), float(p[i]))
+        FixedEffect(name, est_l[i], se_l[i], df_l[i], t_l[i], p_l[i])
         for i, name in enumerate(design.column_names)
     )
     lsm: list[LsMean] = []
     i = n_fix
     for g in group_levels:
         for tl in time_levels:
-            lsm.append(LsMean(g, tl, float(est[i]), float(se[i]), float(df[i])))
+            lsm.append(LsMean(g, tl, est_l[i], se_l[i], df_l[i]))
             i += 1
     diffs: list[Difference] = []
     n1, n2 = layout.n_per_group
+    nan = float("nan")
     for tl in time_levels:
-        t_i = float(t[i])
+        t_i = t_l[i]
         eff = cohens_d_from_t(t_i, n1, n2) if math.isfinite(t_i) else None
         diffs.append(
             Difference(
                 time=tl,
-                estimate=float(est[i]),
-                se=float(se[i]),
-                df=float(df[i]),
+                estimate=est_l[i],
+                se=se_l[i],
+                df=df_l[i],
                 t=t_i,
-                p=float(p[i]),
-                d=eff.d if eff else float("nan"),
-                d_ci_low=eff.ci_low if eff else float("nan"),
-                d_ci_high=eff.ci_high if eff else float("nan"),
+                p=p_l[i],
+                d=eff.d if eff else nan,
+                d_ci_low=eff.ci_low if eff else nan,
+                d_ci_high=eff.ci_high if eff else nan,
             )
         )
         i += 1
-    type3: list[Type3Row] = []
-    for term in design.terms:
-        lt = design.type3_l[term.name]
-        q = lt.shape[0]
-        lb = lt @ beta
-        f_value = float(lb @ np.linalg.solve(lt @ cov @ lt.T, lb)) / q
-        den = layout.bw.term_df[term.name] if ddf == "between-within" else layout.resid_df
-        p_f = float(special.fdtrc(q, den, f_value)) if math.isfinite(den) and den > 0 else math.nan
-        type3.append(Type3Row(term.name, q, float(den), float(f_value), p_f))
+    # Type 3 Wald F of every term at once: F = (Lβ)'(LCL')⁻¹(Lβ)/q on the zero-padded stack
+    lt = layout.type3_stack
+    lb = lt @ beta
+    lcl = lt @ cov @ lt.transpose(0, 2, 1) + layout.type3_pad
+    f_values = np.einsum("ti,ti->t", lb, np.linalg.solve(lcl, lb[:, :, None])[:, :, 0])
+    f_values = f_values / layout.type3_q
+    if ddf == "between-within":
+        dens = np.array([layout.bw.term_df[term.name] for term in design.terms])
+    else:
+        dens = np.full(len(design.terms), layout.resid_df)
+    ok_f = np.isfinite(dens) & (dens > 0)
+    p_f = np.full(dens.size, np.nan)
+    p_f[ok_f] = special.fdtrc(layout.type3_q[ok_f], dens[ok_f], f_values[ok_f])
+    type3 = [
+        Type3Row(
+            term.name, int(layout.type3_q[i]), float(dens[i]), float(f_values[i]), float(p_f[i])
+        )
+        for i, term in enumerate(design.terms)
+    ]
     return fixed, tuple(type3), tuple(lsm), tuple(diffs)
 
 
