@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PASSWORD, enrol
+from conftest import PASSWORD, enrol, sqlite_only
 from ketamine_ptsd.core.roles import Role
 
 
@@ -88,6 +88,7 @@ def test_infusion_day_through_the_api_with_a_recorded_hold(client, actors, pid) 
     assert pharmacist["drug"] in {"ketamine", "midazolam"} and pharmacist["dose_mg"] > 0
 
 
+@sqlite_only
 def test_assessments_api_names_an_invalid_item_and_flags_out_of_window(client, pid) -> None:  # type: ignore[no-untyped-def]
     rater = _bearer(client, "outcome-rater")
     url = f"/api/v1/patients/{pid}/assessments"

@@ -25,6 +25,8 @@ BLINDED_ROLES = [
     Role.ADMINISTRATOR,
 ]
 CANARY = re.compile(r"ketamine(?!-ptsd)|midazolam|\d\s?mg\b(?!/kg)|mg/mL", re.IGNORECASE)
+#: Infusion-day ratings and their instruments: outcome raters never see them (PROTOCOL.md §3).
+RATINGS_CANARY = re.compile(r"cadss|bprs|ymrs|prise|infusion_rating", re.IGNORECASE)
 
 
 @pytest.fixture
@@ -42,6 +44,15 @@ def allocated(services, actors) -> list[int]:
         ids.append(pid)
     arms = {services.randomization.allocation(actors[Role.PHARMACIST], p).treatment for p in ids}
     assert arms == {"ketamine", "midazolam"}, "the canary needs both arms"
+    return ids
+
+
+@pytest.fixture
+def started(services, actors, allocated) -> list[int]:
+    """One patient of each arm with infusion 1 started (stored dose, vitals, ratings)."""
+    pharmacist = actors[Role.PHARMACIST]
+    by_arm = {services.randomization.allocation(pharmacist, p).treatment: p for p in allocated}
+    ids = [by_arm["ketamine"], by_arm["midazolam"]]
     for pid in ids:
         _start_infusion_one(services, actors, pid)
     return ids
@@ -104,18 +115,47 @@ def _crawl(client, ids: list[int]) -> dict[str, str]:
     return pages
 
 
-def test_blinded_role_pages_and_api_contain_no_allocation(login, allocated) -> None:
+def test_blinded_role_pages_and_api_contain_no_allocation(login, started) -> None:
     for role in BLINDED_ROLES:
         client = login(role)
-        for path, body in _crawl(client, allocated).items():
+        pages = _crawl(client, started)
+        for path, body in pages.items():
             found = CANARY.search(body)
             assert found is None, f"{role.value} sees {found.group(0)!r} on {path}"
+        if role is Role.OUTCOME_RATER:
+            _no_infusion_day_ratings(pages)
+        if role is not Role.ADMINISTRATOR:
+            _screening_identical_across_arms(client, started, role)
 
 
-def test_canary_finds_the_drug_on_the_pharmacists_pages(login, allocated) -> None:
-    pages = _crawl(login(Role.PHARMACIST), allocated)
+def _no_infusion_day_ratings(pages: dict[str, str]) -> None:
+    """Outcome raters never see infusion-day ratings (PROTOCOL.md §3): refused or absent."""
+    refused = [p for p in pages if "/infusion" in p or "/assess/cadss" in p or "/dose" in p]
+    for path in refused:
+        assert '"error"' in pages[path] or "Not permitted" in pages[path], path
+    for path, body in pages.items():
+        found = None if path in refused else RATINGS_CANARY.search(body)
+        assert found is None, f"outcome rater sees {found.group(0)!r} on {path}"
+
+
+def _screening_identical_across_arms(client, ids: list[int], role: Role) -> None:  # type: ignore[no-untyped-def]
+    """The eligibility criteria name ketamine (a recreational-use exclusion, §1) on every
+    patient's screening page alike; the page must not differ between the arms otherwise."""
+    normalised = set()
+    for pid in ids:
+        body = client.get(f"/patients/{pid}/screening-visit").text
+        body = re.sub(r"/patients/\d+", "/patients/P", re.sub(r"YAL-\d{4}", "YAL-N", body))
+        body = re.sub(r'name="csrf_token" value="[^"]+"', "", body)
+        normalised.add(re.sub(r'content="[^"]+"', "", body))
+    assert len(normalised) == 1, role.value
+
+
+def test_canary_finds_the_drug_and_the_ratings_on_unblinded_pages(login, started) -> None:
+    pages = _crawl(login(Role.PHARMACIST), started)
     assert CANARY.search(pages["/pharmacy"]) is not None
-    assert CANARY.search(pages[f"infusion preview {allocated[0]}"]) is not None
+    assert CANARY.search(pages[f"/patients/{started[0]}/infusion/1"]) is not None
+    nurse_page = login(Role.NURSE).get(f"/patients/{started[0]}/infusion/1").text
+    assert RATINGS_CANARY.search(nurse_page) is not None  # the ratings canary can fail too
 
 
 def test_blinded_volume_and_rate_are_identical_across_arms(login, allocated) -> None:
@@ -148,39 +188,3 @@ def test_outcome_rater_cannot_open_the_infusion_day_screen_or_ratings(login, all
     assert client.get(f"/patients/{allocated[0]}/infusion/1").status_code == 403
     assert client.get(f"/patients/{allocated[0]}/assess/cadss").status_code == 403
     assert client.get(f"/api/v1/patients/{allocated[0]}/dose?weight_kg=70").status_code == 403
-
-
-#: Infusion-day ratings and their instruments: outcome raters never see them (PROTOCOL.md §3).
-RATINGS_CANARY = re.compile(r"cadss|bprs|ymrs|prise|infusion_rating", re.IGNORECASE)
-
-
-def test_outcome_rater_sees_no_infusion_day_rating_anywhere(login, allocated) -> None:
-    pages = _crawl(login(Role.OUTCOME_RATER), allocated)
-    refused = [p for p in pages if "/infusion" in p or "/assess/cadss" in p or "/dose" in p]
-    for path in refused:
-        assert '"error"' in pages[path] or "Not permitted" in pages[path], path
-    for path, body in pages.items():
-        if path in refused:
-            continue
-        found = RATINGS_CANARY.search(body)
-        assert found is None, f"outcome rater sees {found.group(0)!r} on {path}"
-    # the positive control: the nurse's bedside screen does list the ratings
-    nurse_page = login(Role.NURSE).get(f"/patients/{allocated[0]}/infusion/1").text
-    assert RATINGS_CANARY.search(nurse_page) is not None
-
-
-def test_screening_page_is_identical_whichever_arm(login, allocated) -> None:
-    """The eligibility criteria name ketamine (a recreational-use exclusion, §1) on every
-    patient's page alike; the page must not differ between the arms in anything else."""
-    for role in BLINDED_ROLES:
-        if role is Role.ADMINISTRATOR:
-            continue
-        client = login(role)
-        normalised = set()
-        for pid in allocated:
-            body = client.get(f"/patients/{pid}/screening-visit").text
-            body = re.sub(r"/patients/\d+", "/patients/P", re.sub(r"YAL-\d{4}", "YAL-N", body))
-            body = re.sub(r'name="csrf_token" value="[^"]+"', "", body)
-            body = re.sub(r'content="[^"]+"', "", body)
-            normalised.add(body)
-        assert len(normalised) == 1, role.value

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from conftest import csrf_of, enrol
+from conftest import csrf_of, enrol, sqlite_only
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services.assessments import AssessmentInput
 
@@ -57,6 +57,7 @@ def test_outcome_rater_stores_a_caps5_at_a_time_point_and_the_timeline_shows_it(
     assert 'id="trajectory"' in timeline and "<polyline" in timeline
 
 
+@sqlite_only
 def test_out_of_window_is_stored_and_flagged_not_refused(login, pid, clock) -> None:
     clock.advance(dt.timedelta(days=1))
     client = login(Role.OUTCOME_RATER)
@@ -74,6 +75,7 @@ def test_out_of_window_is_stored_and_flagged_not_refused(login, pid, clock) -> N
     assert "out of window" in client.get(f"/patients/{pid}").text
 
 
+@sqlite_only
 def test_invalid_item_is_named_and_the_typed_values_and_time_point_are_kept(login, pid) -> None:
     client = login(Role.OUTCOME_RATER)
     path = f"/patients/{pid}/assess/caps5_past_week"
@@ -87,6 +89,7 @@ def test_invalid_item_is_named_and_the_typed_values_and_time_point_are_kept(logi
     assert 'value="9"' in page.text
 
 
+@sqlite_only
 def test_response_at_week_2_is_shown_with_the_threshold_on_the_chart(
     login, pid, services, actors, clock
 ) -> None:

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from conftest import PASSWORD, csrf_of, enrol
+from conftest import PASSWORD, csrf_of, enrol, sqlite_only
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services.infusions import VitalsInput
 
@@ -121,11 +121,13 @@ def test_third_reading_above_140_90_is_a_recorded_hold_that_refuses_the_start(
     assert "hold recorded" in reloaded and "Infusion started at" not in reloaded
 
 
+@sqlite_only
 def test_checklist_without_the_baseline_and_ratings_holds_with_those_reasons(nurse) -> None:
     page = nurse.post("checklist", {**CHECKLIST_OK, "action": "start"}, expect=409).text
     assert "baseline" in page.lower() and "rating" in page.lower()
 
 
+@sqlite_only
 def test_start_stores_the_blind_dose_and_the_next_reading_due(nurse, rater) -> None:
     _ready(nurse, rater)
     response = nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
@@ -137,6 +139,7 @@ def test_start_stores_the_blind_dose_and_the_next_reading_due(nurse, rater) -> N
     assert "Next reading due at <strong>08:05</strong>" in page
 
 
+@sqlite_only
 def test_vitals_alerts_show_at_once_and_survive_a_reload(nurse, rater, clock) -> None:
     _ready(nurse, rater)
     nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
@@ -154,6 +157,7 @@ def test_vitals_alerts_show_at_once_and_survive_a_reload(nurse, rater, clock) ->
     assert "labetalol 5 mg IV" in nurse.get()
 
 
+@sqlite_only
 def test_next_reading_is_flagged_overdue(nurse, rater, clock) -> None:
     _ready(nurse, rater)
     nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
@@ -161,6 +165,7 @@ def test_next_reading_is_flagged_overdue(nurse, rater, clock) -> None:
     assert "overdue" in nurse.get()
 
 
+@sqlite_only
 def test_bad_values_are_named_and_kept(nurse, rater) -> None:
     _ready(nurse, rater)
     page = nurse.post(
@@ -220,6 +225,7 @@ def test_full_day_to_a_signed_discharge(nurse, rater, login, clock, services, ac
     assert day.discharged_at is not None and day.ended_at is not None
 
 
+@sqlite_only
 def test_outcome_rater_may_not_open_the_screen_nor_enter_a_rating(login, pid) -> None:
     client = login(Role.OUTCOME_RATER)
     assert client.get(f"/patients/{pid}/infusion/1").status_code == 403

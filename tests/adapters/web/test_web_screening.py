@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from conftest import csrf_of
+from conftest import csrf_of, sqlite_only
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput
 
@@ -72,6 +72,7 @@ def test_decision_is_incomplete_until_consent_then_eligible_with_reasons(
     assert 'value="39"' in page  # the stored visit's facts fill the form again
 
 
+@sqlite_only
 def test_an_exclusion_fails_with_its_reason_and_section(screen) -> None:
     _, _, _, post = screen
     page = post(current_opioid="yes").text
@@ -79,6 +80,7 @@ def test_an_exclusion_fails_with_its_reason_and_section(screen) -> None:
     assert 'data-criterion="opioid"' in page
 
 
+@sqlite_only
 def test_invalid_caps5_item_is_named_and_everything_typed_is_kept(screen) -> None:
     _, _, _, post = screen
     response = post(caps_item="7")
@@ -87,6 +89,7 @@ def test_invalid_caps5_item_is_named_and_everything_typed_is_kept(screen) -> Non
     assert 'name="fact_age_years" value="39"' in response.text
 
 
+@sqlite_only
 def test_outcome_rater_reads_but_may_not_record(login, screen) -> None:
     _pid, _, path, _ = screen
     page = login(Role.OUTCOME_RATER).get(path)
