@@ -1,20 +1,47 @@
 """Denominator degrees of freedom: between-within and residual, and the per-method dispatcher.
 
-Between-within (SAS DDFM=BETWITHIN; Schluchter & Elashoff 1990), as openpharma/mmrm's
-"Between-Within" vignette states it for one grouping level (the subject):
+Between-within (SAS DDFM=BETWITHIN, the default of PROC MIXED for R-side-only models with
+SUBJECT=; Schluchter & Elashoff 1990). What SAS documents (SAS/STAT User's Guide, PROC MIXED
+MODEL statement DDFM=BETWITHIN, and the same text in PROC GLIMMIX "Between-Within Degrees of
+Freedom Approximation"):
 
-* between df = S − (1 + p_between): S subjects with at least one analysed observation,
-  p_between the number of columns of terms that never change within a subject;
-* within df = N − (S + p_within): N analysed observations, p_within the columns of terms that
-  change within some subject. The intercept gets the within df.
+(a) the residual df are divided into a between-subject and a within-subject portion;
+(b) an effect gets the within-subject df if it changes within any subject, else the
+    between-subject df;
+(c) if several within-subject effects contain classification variables, the within-subject df
+    are partitioned into components corresponding to the subject-by-effect interactions;
+(d) with R-side TYPE=UN only, every effect gets the between-subject df.
 
-This reproduces PROTOCOL.md §9's F(2, 55) for 30 patients with 89 observations:
-89 − (30 + 2 + 2) = 55 for group:time (time and group:time have 2 columns each).
-SAS's exception for REPEATED / TYPE=UN is followed: every effect then gets the between df
-(SAS/STAT User's Guide, MODEL DDFM=BETWITHIN; e.g. 193 = 197 − 4 in openpharma/mmrm's
-``design/SAS/sas_resid_un.txt``). Not implemented: SAS's further partition of the within df
-among several within-subject class effects and its count of subjects in which an effect varies
-(the mmrm vignette lists these SAS refinements; they do not change the trial's F(2, 55)).
+Implemented (as openpharma/mmrm's "Between-Within" vignette writes (a)-(b) for one grouping
+level): between df = S − (1 + p_between), S the subjects with an analysed observation and
+p_between the columns of terms that never change within a subject; within df =
+N − (S + p_within), p_within the columns of terms that change within some subject; the
+intercept gets the within df; (d) as SAS.
+
+Why (c) changes nothing for the models this project fits — outcome ~ group + time +
+group:time + covariates that are constant within subject (baseline score, sex, age, site):
+the within-subject effects containing classification variables are time and group:time. A
+subject is in one group, so on the observed rows the map (subject, group, time) → (subject,
+time) is one-to-one: the subject × group × time interaction has exactly the levels, hence the
+indicator matrix and column space, of subject × time. (c) therefore yields a single component,
+subject × time, shared by both effects. Its df is rank(Z_subject×time) − rank(Z_subject) minus
+the within columns of X: every observation is its own subject × time cell (at most one row per
+subject and time), so rank(Z_subject×time) = N, rank(Z_subject) = S, and the between columns
+of X lie in span(Z_subject) — giving N − S − p_within, the within df above, for time and
+group:time alike. (``test_mmrm_between_within.py`` checks the rank identity on unbalanced data
+with dropout.) Published SAS numbers agree: PROTOCOL.md §10's F(2, 55) for group × time with
+30 patients and 89 observations (89 − 30 − 4) and F(1, 28) for the two-visit outcomes
+(60 − 30 − 2); a partition that split subject × time between time and group:time could not
+give 55.
+
+Where SAS's full rule can differ, not implemented and not verified against a SAS listing
+(none with such a design was found in openpharma/mmrm ``design/SAS/`` or the SAS
+documentation's examples): a covariate that changes within subject — a within-subject
+classification covariate adds a second subject-by-effect component, and for a numeric one the
+documentation does not say which component it joins — and SAS's use of the number of subjects
+in which an effect changes (openpharma/mmrm's vignette lists it among the SAS differences).
+Those fits use the pooled within df above and say so in their warnings
+(``WITHIN_COVARIATE_WARNING``).
 
 Residual: N − rank(X).
 """
@@ -28,11 +55,23 @@ from numpy.typing import NDArray
 
 from .design import Design
 
-__all__ = ["DDF_METHODS", "BetweenWithin", "between_within", "residual_df"]
+__all__ = [
+    "DDF_METHODS",
+    "WITHIN_COVARIATE_WARNING",
+    "BetweenWithin",
+    "between_within",
+    "residual_df",
+]
 
 DDF_METHODS = ("between-within", "residual", "satterthwaite", "kenward-roger")
 
 IntArray = NDArray[np.intp]
+
+WITHIN_COVARIATE_WARNING = (
+    "covariate {names} changes within subjects: its between-within df pool the within-subject "
+    "df (Schluchter & Elashoff); SAS may partition them by subject-by-effect interaction, so "
+    "the df can differ from PROC MIXED's"
+)
 
 
 @dataclass(frozen=True)

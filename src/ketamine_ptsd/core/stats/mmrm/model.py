@@ -28,7 +28,7 @@ from scipy import special
 
 from ...errors import InvalidInput
 from .covariance import STRUCTURES, get_structure
-from .ddf import DDF_METHODS
+from .ddf import DDF_METHODS, WITHIN_COVARIATE_WARNING
 from .design import ClassVar, NumericVar, order_levels
 from .effect_size import cohens_d_from_t
 from .fit import CoreFit, fit_patterns
@@ -101,6 +101,13 @@ def analyse_arrays(
         lsm = ls_means(ctx, GROUP, TIME)
         diffs = differences(ctx, GROUP, TIME, layout.n_per_group)
         extra_warnings = ctx.warnings
+    within_covariates = [
+        name
+        for name, within in layout.bw.term_is_within.items()
+        if within and name not in (GROUP, TIME, f"{GROUP}:{TIME}")
+    ]
+    if ddf == "between-within" and within_covariates and covariance != "un":
+        extra_warnings += (WITHIN_COVARIATE_WARNING.format(names=", ".join(within_covariates)),)
     q = structure.n_params
     k = q if reml else q + design.x.shape[1]
     m2 = -2.0 * fit.loglik
