@@ -13,7 +13,10 @@ tamper-evident). How:
   written with :func:`append_events`.
 * **Tamper evidence.** Each row's ``row_hash`` is SHA-256 over its content and ``prev_hash``
   (the previous row's hash); ``audit_head`` keeps the last ``seq`` and hash, so a removed tail is
-  detected too. The database refuses UPDATE and DELETE on ``audit_log`` (triggers, migration
+  detected too. The unit of work reads the head under its write lock when it opens
+  (:meth:`AuditContext.take_head`), chains every row of the transaction in memory from there, and
+  writes the head once, just before the commit (:func:`write_head`): the same chain and the same
+  head as updating it per flush, one UPDATE per transaction instead of one per flush. The database refuses UPDATE and DELETE on ``audit_log`` (triggers, migration
   0001). :func:`verify_chain` names the first bad row.
 * **The blind.** Each row keeps the sensitivity of its field; :class:`AuditService` redacts
   values a role may not see (:func:`ketamine_ptsd.core.roles.can_see`).
@@ -22,6 +25,7 @@ tamper-evident). How:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -53,6 +57,7 @@ __all__ = [
     "install",
     "replay",
     "verify_chain",
+    "write_head",
 ]
 
 GENESIS_HASH = "0" * 64
@@ -68,6 +73,15 @@ class AuditContext:
     actor: Actor
     clock: Clock
     reason: str | None = None
+    #: The chain's head as this transaction sees it (read under the write lock), and whether
+    #: rows were chained since, so the head row must be written before the commit.
+    head_seq: int | None = None
+    head_hash: str | None = None
+    head_dirty: bool = False
+
+    def take_head(self, last_seq: int, last_hash: str) -> None:
+        """Start chaining from the head row read (locked) at the start of the transaction."""
+        self.head_seq, self.head_hash, self.head_dirty = int(last_seq), str(last_hash), False
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,11 @@ def _utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+#: The canonical encoder of the hashed payload, built once (``json.dumps`` with these options
+#: would build a new encoder for every row).
+_PAYLOAD_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def entry_hash(
     *,
     seq: int,
@@ -123,23 +142,28 @@ def entry_hash(
     prev_hash: str,
 ) -> str:
     """SHA-256 over a row's content and the previous row's hash (canonical JSON)."""
-    payload = [
-        seq,
-        _utc_text(occurred_at),
-        actor_user_id,
-        actor_username,
-        actor_role,
-        event,
-        table_name,
-        record_id,
-        field,
-        old_value,
-        new_value,
-        reason,
-        sensitivity,
-        prev_hash,
-    ]
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return _hash_payload(
+        [
+            seq,
+            _utc_text(occurred_at),
+            actor_user_id,
+            actor_username,
+            actor_role,
+            event,
+            table_name,
+            record_id,
+            field,
+            old_value,
+            new_value,
+            reason,
+            sensitivity,
+            prev_hash,
+        ]
+    )
+
+
+def _hash_payload(payload: list[Any]) -> str:
+    text = _PAYLOAD_ENCODER.encode(payload)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -150,71 +174,144 @@ def _table(cls: type[Record]) -> Table:
 # --- writing ----------------------------------------------------------------------------------
 
 
+def _head_query() -> Any:
+    head = _table(AuditHead)
+    return select(head.c.last_seq, head.c.last_hash).where(head.c.id == 1).with_for_update()
+
+
 def append_events(session: Session, context: AuditContext, events: Sequence[AuditEvent]) -> None:
-    """Chain and insert ``events`` in the session's transaction (the head row serializes writers)."""
+    """Chain and insert ``events`` in the session's transaction.
+
+    The chain continues from the head the unit of work read under its write lock (one writer at
+    a time, uow.py), or, when nothing has read it yet, from the head row read now ``FOR UPDATE``.
+    The head row itself is written by :func:`write_head` before the commit.
+    """
     if not events:
         return
     connection = session.connection()
-    head = _table(AuditHead)
-    row = connection.execute(
-        select(head.c.last_seq, head.c.last_hash).where(head.c.id == 1).with_for_update()
-    ).one()
-    seq, prev_hash = int(row.last_seq), str(row.last_hash)
+    if context.head_seq is None or context.head_hash is None:
+        row = connection.execute(_head_query()).one()
+        context.take_head(row.last_seq, row.last_hash)
+    assert context.head_seq is not None and context.head_hash is not None
+    seq, prev_hash = context.head_seq, context.head_hash
     now = context.clock.now()
+    now_text = _utc_text(now)  # every row of one call shares the moment: format it once
     actor = context.actor
+    role = str(getattr(actor.role, "value", actor.role))
     rows = []
     for item in events:
         seq += 1
-        content = {
-            "seq": seq,
-            "occurred_at": now,
-            "actor_user_id": actor.user_id,
-            "actor_username": actor.username,
-            "actor_role": str(getattr(actor.role, "value", actor.role)),
-            "event": item.event,
-            "table_name": item.table_name,
-            "record_id": item.record_id,
-            "field": item.field,
-            "old_value": item.old_value,
-            "new_value": item.new_value,
-            "reason": item.reason,
-            "sensitivity": item.sensitivity,
-        }
-        row_hash = entry_hash(**content, prev_hash=prev_hash)
-        rows.append({**content, "prev_hash": prev_hash, "row_hash": row_hash})
+        # The same payload, in the same order, as entry_hash() (which verify_chain uses).
+        row_hash = _hash_payload(
+            [
+                seq,
+                now_text,
+                actor.user_id,
+                actor.username,
+                role,
+                item.event,
+                item.table_name,
+                item.record_id,
+                item.field,
+                item.old_value,
+                item.new_value,
+                item.reason,
+                item.sensitivity,
+                prev_hash,
+            ]
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "occurred_at": now,
+                "actor_user_id": actor.user_id,
+                "actor_username": actor.username,
+                "actor_role": role,
+                "event": item.event,
+                "table_name": item.table_name,
+                "record_id": item.record_id,
+                "field": item.field,
+                "old_value": item.old_value,
+                "new_value": item.new_value,
+                "reason": item.reason,
+                "sensitivity": item.sensitivity,
+                "prev_hash": prev_hash,
+                "row_hash": row_hash,
+            }
+        )
         prev_hash = row_hash
-    connection.execute(insert(_table(AuditEntry)), rows)
-    connection.execute(update(head).where(head.c.id == 1).values(last_seq=seq, last_hash=prev_hash))
+    connection.execute(_insert_entries(), rows)
+    context.head_seq, context.head_hash, context.head_dirty = seq, prev_hash, True
 
 
-def _column_info(obj: Record, key: str) -> dict[str, Any]:
-    column = inspect(type(obj)).columns[key]
-    return dict(column.info)
+def write_head(session: Session, context: AuditContext) -> None:
+    """Write the chain's last ``seq`` and hash to ``audit_head`` (once, before the commit)."""
+    if not context.head_dirty:
+        return
+    head = _table(AuditHead)
+    session.connection().execute(
+        update(head)
+        .where(head.c.id == 1)
+        .values(last_seq=context.head_seq, last_hash=context.head_hash)
+    )
+    context.head_dirty = False
+
+
+@functools.cache
+def _insert_entries() -> Any:
+    return insert(_table(AuditEntry))
+
+
+@dataclass(frozen=True)
+class _Column:
+    key: str
+    audited: bool
+    sensitivity: str
+
+
+_COLUMNS: dict[type[Any], tuple[_Column, ...]] = {}
+
+
+def _columns(cls: type[Record]) -> tuple[_Column, ...]:
+    """Each mapped column's key, whether it is audited and its sensitivity (cached per class:
+    the mapping does not change while the process runs)."""
+    cached = _COLUMNS.get(cls)
+    if cached is None:
+        mapper = inspect(cls)
+        cached = tuple(
+            _Column(
+                attr.key,
+                mapper.columns[attr.key].info.get("audit", True) is not False,
+                mapper.columns[attr.key].info.get("sensitivity", Sensitivity.NONE.value),
+            )
+            for attr in mapper.column_attrs
+        )
+        _COLUMNS[cls] = cached
+    return cached
 
 
 def _audited_changes(obj: Record, *, new: bool) -> list[tuple[str, Any, Any, str]]:
     """(field, old, new, sensitivity) for every audited column that changed."""
     state = inspect(obj)
     changes = []
-    for attr in state.mapper.column_attrs:
-        key = attr.key
-        info = _column_info(obj, key)
-        if info.get("audit", True) is False:
+    for column in _columns(type(obj)):
+        if not column.audited:
             continue
-        history = state.attrs[key].history
+        key = column.key
         if new:
             value = getattr(obj, key)
             if value is None:
                 continue
-            changes.append((key, None, value, info.get("sensitivity", Sensitivity.NONE.value)))
+            changes.append((key, None, value, column.sensitivity))
             continue
+        history = state.attrs[key].history
         if not history.has_changes():
             continue
         old = history.deleted[0] if history.deleted else None
         value = history.added[0] if history.added else None
         if old == value:
             continue
-        changes.append((key, old, value, info.get("sensitivity", Sensitivity.NONE.value)))
+        changes.append((key, old, value, column.sensitivity))
     return changes
 
 

@@ -8,7 +8,9 @@ everything back, so a refused request changes nothing. The session carries the a
 Writers are serialized: on SQLite by ``BEGIN IMMEDIATE`` (the db adapter), on PostgreSQL by
 locking the audit chain's head row first thing. One writer at a time keeps the hash chain linear
 and rules out deadlocks between writers; the record's write rate (a clinic, a trial site) is far
-below what this allows.
+below what this allows. The head read under that lock is handed to the audit context, which
+chains the transaction's rows from it; :meth:`UnitOfWork.commit` flushes, writes the head row
+once (:func:`~ketamine_ptsd.services.audit.write_head`) and commits.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .access import Actor
-from .audit import AuditContext, AuditEvent, append_events, install
+from .audit import AuditContext, AuditEvent, append_events, install, write_head
 from .clock import Clock
 from .errors import ConflictError
 from .records import AuditHead
@@ -56,9 +58,10 @@ class UnitOfWork:
         install(self.session, self._context)
         if self.write:
             head = inspect(AuditHead).local_table
-            self.session.execute(
-                select(head.c.last_seq).where(head.c.id == 1).with_for_update()
+            row = self.session.execute(
+                select(head.c.last_seq, head.c.last_hash).where(head.c.id == 1).with_for_update()
             ).one()
+            self._context.take_head(row.last_seq, row.last_hash)
         return self
 
     def __exit__(
@@ -113,6 +116,8 @@ class UnitOfWork:
         if not self.write:
             raise RuntimeError("a read-only unit of work cannot commit")
         try:
+            self.session.flush()
+            write_head(self.session, self._context)
             self.session.commit()
         except StaleDataError as exc:
             raise ConflictError(
