@@ -7,7 +7,16 @@ maintenance — each citing its §. No I/O, no clock: dates and times come in as
 from __future__ import annotations
 
 from .discharge import DischargeFindings, DischargeReadiness, discharge_readiness
-from .dose import DoseResult, calculate_dose, dosing_weight_kg, round_to_step
+from .dose import (
+    BlindedDose,
+    DoseResult,
+    SharedVolume,
+    blinded_dose,
+    calculate_dose,
+    dosing_weight_kg,
+    round_to_step,
+    shared_volume,
+)
 from .eligibility import (
     CriterionResult,
     CriterionStatus,
@@ -62,6 +71,7 @@ from .vitals import (
 )
 
 __all__ = [
+    "BlindedDose",
     "BpCheckResult",
     "BpReading",
     "ChecklistItem",
@@ -84,11 +94,13 @@ __all__ = [
     "ResponseResult",
     "RiskBenefitDecision",
     "SchedulePlan",
+    "SharedVolume",
     "VitalAlert",
     "VitalSigns",
     "add_months",
     "assess_response",
     "assessment_target",
+    "blinded_dose",
     "calculate_dose",
     "check_bp_cutoff",
     "discharge_readiness",
@@ -106,6 +118,7 @@ __all__ = [
     "reduction_fraction",
     "relapse_watch_dates",
     "round_to_step",
+    "shared_volume",
     "time_to_loss_of_response",
     "vital_sign_alerts",
     "vitals_due_minutes",

@@ -9,6 +9,18 @@ decimal value, not on its binary approximation, so 3.15 mg rounds to 3.2 mg as o
 Implausible input is refused, naming the field: a weight or concentration outside the protocol's
 plausible range is far more likely a typing error (pounds for kilograms, mg/mL for µg/mL) than a
 patient, and an infusion pump will run whatever it is given.
+
+**The blinded trial** (:func:`blinded_dose`). PROTOCOL.md §3 keeps the allocation from everyone
+but the pharmacy, and §4 gives both drugs "by the same procedure"; but rounding each drug's mg
+dose first makes the volumes differ by one volume step for about a third of weights (70.1 kg:
+ketamine 35.05 → 35.1 mg → 35.1 mL, midazolam 3.1545 → 3.15 mg → 35.0 mL), and the bag or the
+pump would then tell the arms apart. So in a blinded trial the volume is computed from the
+millilitres per kilogram that every arm shares (rct.yaml: ketamine 1 mg/mL and midazolam
+0.09 mg/mL, both 0.5 mL/kg), without the drug, and the milligrams the patient receives are that
+volume × the drug's concentration — within half a volume step × concentration of the exact mg/kg
+dose (0.05 mg of ketamine, 0.0045 mg of midazolam), finer than the protocol's own mg rounding. A
+protocol whose arms differ in mL/kg, infusion minutes or weight basis cannot be blinded this way
+and is refused: the pharmacy must then prepare the volume, and no software guesses it.
 """
 
 from __future__ import annotations
@@ -21,7 +33,15 @@ from typing import Literal
 from ..errors import InvalidInput
 from ..protocol import DrugDose, Protocol
 
-__all__ = ["DoseResult", "calculate_dose", "dosing_weight_kg", "round_to_step"]
+__all__ = [
+    "BlindedDose",
+    "SharedVolume",
+    "blinded_dose",
+    "calculate_dose",
+    "dosing_weight_kg",
+    "round_to_step",
+    "shared_volume",
+]
 
 Sex = Literal["female", "male"]
 
@@ -168,5 +188,183 @@ def calculate_dose(
         volume_ml=volume_ml,
         minutes=d.infusion_minutes,
         rate_ml_per_h=rate_ml_per_h,
+        arithmetic=arithmetic,
+    )
+
+
+# --- the blinded trial: one volume per kilogram for every arm (PROTOCOL.md §3, §4) -----------
+
+
+@dataclass(frozen=True, slots=True)
+class SharedVolume:
+    """What every arm of a protocol shares, so that a volume can be computed without the drug.
+
+    ``weight_kg_range`` is the intersection of the arms' plausible ranges: a weight refused for
+    one arm must be refused for all, or the refusal itself would tell the arm.
+    """
+
+    ml_per_kg: Decimal
+    minutes: int
+    weight_basis: str
+    volume_step_ml: Decimal
+    rate_step_ml_per_h: Decimal
+    weight_kg_range: tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class BlindedDose:
+    """The dose of one drug in a blinded trial.
+
+    ``volume_ml``, ``rate_ml_per_h``, ``minutes`` and ``volume_arithmetic`` are identical in every
+    arm (what a blinded nurse, pump or screen may show); ``drug``, ``concentration_mg_per_ml``,
+    ``delivered_mg``, ``prescribed_mg`` and ``arithmetic`` reveal the arm (the pharmacist's).
+    """
+
+    protocol: str
+    drug: str
+    weight_kg: float
+    dosing_weight_kg: float
+    ml_per_kg: float
+    volume_ml: float
+    minutes: int
+    rate_ml_per_h: float
+    volume_arithmetic: str
+    mg_per_kg: float
+    concentration_mg_per_ml: float
+    prescribed_mg: float
+    delivered_mg: float
+    arithmetic: str
+
+
+def shared_volume(protocol: Protocol) -> SharedVolume:
+    """The mL/kg, minutes and weight basis every arm shares (PROTOCOL.md §3, §4).
+
+    mL/kg = mg/kg ÷ mg/mL, computed in decimal (0.045 ÷ 0.09 is exactly 0.5). The coarsest
+    volume and rate steps of the arms are used, so every arm rounds alike. Refused, naming the
+    field, when the arms differ in mL/kg (``concentration_mg_per_ml``: set concentrations that
+    give one mL/kg), in infusion minutes, or in weight basis.
+    """
+    drugs = sorted({arm.drug for arm in protocol.arms})
+    if not drugs:
+        raise InvalidInput("arms", f"protocol {protocol.name!r} has no arms")
+    for drug in drugs:
+        if drug not in protocol.dosing:
+            raise InvalidInput("drug", f"protocol {protocol.name!r} has no dosing for {drug!r}")
+    doses = {drug: protocol.dose_for(drug) for drug in drugs}
+    ratios = {d: _dec(x.mg_per_kg) / _dec(x.concentration_mg_per_ml) for d, x in doses.items()}
+    if len(set(ratios.values())) != 1:
+        listed = ", ".join(
+            f"{d} {_num(doses[d].mg_per_kg)} mg/kg ÷ {_num(doses[d].concentration_mg_per_ml)} "
+            f"mg/mL = {_num(float(r))} mL/kg"
+            for d, r in ratios.items()
+        )
+        raise InvalidInput(
+            "concentration_mg_per_ml",
+            f"the arms differ in mL/kg ({listed}), so the volume would reveal the drug; set "
+            "concentrations that give every arm the same mL/kg (PROTOCOL.md §3, §4)",
+        )
+    minutes = {x.infusion_minutes for x in doses.values()}
+    if len(minutes) != 1:
+        raise InvalidInput(
+            "infusion_minutes",
+            f"the arms infuse over different times ({', '.join(map(str, sorted(minutes)))} min), "
+            "so the pump rate would reveal the drug (PROTOCOL.md §3, §4)",
+        )
+    bases = {x.weight_basis for x in doses.values()}
+    if len(bases) != 1:
+        raise InvalidInput(
+            "weight_basis",
+            f"the arms dose on different weights ({', '.join(sorted(bases))}), so the volume "
+            "would reveal the drug (PROTOCOL.md §3, §4)",
+        )
+    low = max(x.weight_kg_range[0] for x in doses.values())
+    high = min(x.weight_kg_range[1] for x in doses.values())
+    return SharedVolume(
+        ml_per_kg=next(iter(ratios.values())),
+        minutes=minutes.pop(),
+        weight_basis=bases.pop(),
+        volume_step_ml=max(_dec(x.volume_rounding_ml) for x in doses.values()),
+        rate_step_ml_per_h=max(_dec(x.rate_rounding_ml_per_h) for x in doses.values()),
+        weight_kg_range=(low, high),
+    )
+
+
+def _round_to(value: Decimal, step: Decimal) -> Decimal:
+    return (value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+
+
+def _rounded_words(exact: Decimal, shown: Decimal, step: Decimal, unit: str) -> str:
+    if exact == shown:
+        return f"{_num(float(shown))} {unit}"
+    return (
+        f"{_num(float(exact))} {unit}, rounded to {_num(float(shown))} {unit} "
+        f"(step {_num(float(step))})"
+    )
+
+
+def blinded_dose(
+    protocol: Protocol,
+    drug: str,
+    weight_kg: float,
+    *,
+    height_cm: float | None = None,
+    sex: Sex | None = None,
+) -> BlindedDose:
+    """Volume and pump rate identical in every arm, and the mg this drug then delivers.
+
+    volume_ml = shared mL/kg × dosing weight, rounded half-up to the volume step;
+    rate_ml_per_h = volume_ml × 60 ÷ minutes, rounded to the rate step;
+    delivered_mg = volume_ml × the drug's concentration (what the filled syringe holds).
+    See the module docstring and PROTOCOL.md §3 (the blind), §4 (dose and administration).
+    """
+    if drug not in protocol.dosing or drug not in {arm.drug for arm in protocol.arms}:
+        raise InvalidInput(
+            "drug",
+            f"protocol {protocol.name!r} gives {', '.join(sorted({a.drug for a in protocol.arms}))}"
+            f", not {drug!r}",
+            drug,
+        )
+    shared = shared_volume(protocol)
+    _check_range("weight_kg", weight_kg, shared.weight_kg_range, "kg")
+    d = protocol.dose_for(drug)
+    basis_weight = dosing_weight_kg(weight_kg, shared.weight_basis, height_cm, sex)
+    exact_volume = shared.ml_per_kg * _dec(basis_weight)
+    volume = _round_to(exact_volume, shared.volume_step_ml)
+    exact_rate = volume * 60 / shared.minutes
+    rate = _round_to(exact_rate, shared.rate_step_ml_per_h)
+    concentration = _dec(d.concentration_mg_per_ml)
+    delivered = volume * concentration
+    prescribed = _dec(d.mg_per_kg) * _dec(basis_weight)
+    basis_words = _WEIGHT_BASIS_WORDS[shared.weight_basis]
+    weight_words = f"{_num(basis_weight)} kg ({basis_words}"
+    weight_words += ")" if shared.weight_basis == "actual" else f"; actual {_num(weight_kg)} kg)"
+    volume_words = (
+        f"every arm: {_num(float(shared.ml_per_kg))} mL/kg × {weight_words} = "
+        f"{_rounded_words(exact_volume, volume, shared.volume_step_ml, 'mL')}; "
+        f"{_num(float(volume))} mL over {shared.minutes} min = {_num(float(volume))} × 60 ÷ "
+        f"{shared.minutes} = {_rounded_words(exact_rate, rate, shared.rate_step_ml_per_h, 'mL/h')}"
+    )
+    arithmetic = (
+        f"{drug}: {_num(d.mg_per_kg)} mg/kg at {_num(d.concentration_mg_per_ml)} mg/mL = "
+        f"{_num(float(shared.ml_per_kg))} mL/kg, the same in every arm (PROTOCOL.md §3, §4); "
+        f"{volume_words}; delivered {_num(float(volume))} mL × "
+        f"{_num(d.concentration_mg_per_ml)} mg/mL = {_num(float(delivered))} mg "
+        f"(protocol dose {_num(d.mg_per_kg)} mg/kg × {_num(basis_weight)} kg = "
+        f"{_num(float(prescribed))} mg)"
+    )
+    return BlindedDose(
+        protocol=protocol.name,
+        drug=drug,
+        weight_kg=weight_kg,
+        dosing_weight_kg=basis_weight,
+        ml_per_kg=float(shared.ml_per_kg),
+        volume_ml=float(volume),
+        minutes=shared.minutes,
+        rate_ml_per_h=float(rate),
+        volume_arithmetic=volume_words,
+        mg_per_kg=d.mg_per_kg,
+        concentration_mg_per_ml=d.concentration_mg_per_ml,
+        prescribed_mg=float(prescribed),
+        delivered_mg=float(delivered),
         arithmetic=arithmetic,
     )
