@@ -445,15 +445,20 @@ class DemoLoader:
         def at(minute: float) -> dt.datetime:
             return start + dt.timedelta(minutes=minute)
 
-        for vs in day.vitals:
-            when = at(vs.minute) if vs.minute > 0 else at(-20)
-            steps.append((when, f"infusion {n} vitals {vs.minute}'", self._vitals_fn(p, n, vs)))
+        others: list[dt.datetime] = [at(-10), start, at(day.infusion_minutes)]
+        others += [at(g.minute + 0.5) for g in day.interventions]
+        by_minute: dict[int, list[Rating]] = {}
         for rating in day.ratings:
-            minute = rating.minute or 0
+            by_minute.setdefault(rating.minute or 0, []).append(rating)
+        for minute, form in by_minute.items():
             when = at(minute + 1) if minute > 0 else at(-15)
-            steps.append(
-                (when, f"infusion {n} {rating.instrument} {minute}'", self._rating_fn(p, n, rating))
-            )
+            others.append(when)
+            label = f"infusion {n} ratings {minute}' ({', '.join(r.instrument for r in form)})"
+            steps.append((when, label, self._ratings_fn(p, n, minute, form)))
+        for series in _vitals_series(day.vitals, at, others):
+            when = at(series[-1].minute) if series[-1].minute > 0 else at(-20)
+            minutes = ", ".join(f"{vs.minute}'" for vs in series)
+            steps.append((when, f"infusion {n} vitals {minutes}", self._vitals_fn(p, n, series)))
         steps.append((at(-10), f"infusion {n} checklist", lambda: self._checklist(p, day)))
         steps.append((start, f"infusion {n} started", lambda: self._start(p, day)))
         for given in day.interventions:
@@ -473,37 +478,54 @@ class DemoLoader:
         steps.append((at(135), f"infusion {n} discharge sign-off", lambda: self._sign_off(p, n)))
         return steps
 
-    def _vitals_fn(self, p: SyntheticPatient, n: int, vs: Any) -> Callable[[], None]:
+    def _vitals_fn(self, p: SyntheticPatient, n: int, series: Sequence[Any]) -> Callable[[], None]:
+        """The nurse enters the readings taken since the last other step as one series (the
+        bedside sheet), each with the time it was taken."""
+
         def run() -> None:
-            self.services.infusions.record_vitals(
+            start = _at(self._day_date(p, n), 8, 30)
+            self.services.infusions.record_vitals_series(
                 self._actor(Role.NURSE),
                 self._pid(p),
                 n,
-                VitalsInput(
-                    minute=vs.minute,
-                    systolic_mmhg=vs.systolic_mmhg,
-                    diastolic_mmhg=vs.diastolic_mmhg,
-                    heart_rate_bpm=vs.heart_rate_bpm,
-                    spo2_percent=vs.spo2_percent,
-                ),
+                [
+                    VitalsInput(
+                        minute=vs.minute,
+                        systolic_mmhg=vs.systolic_mmhg,
+                        diastolic_mmhg=vs.diastolic_mmhg,
+                        heart_rate_bpm=vs.heart_rate_bpm,
+                        spo2_percent=vs.spo2_percent,
+                        measured_at=start + dt.timedelta(minutes=vs.minute)
+                        if vs.minute > 0
+                        else None,
+                    )
+                    for vs in series
+                ],
             )
-            self._count("infusions.record_vitals")
+            self._count("infusions.record_vitals_series")
 
         return run
 
-    def _rating_fn(self, p: SyntheticPatient, n: int, rating: Rating) -> Callable[[], None]:
+    def _ratings_fn(
+        self, p: SyntheticPatient, n: int, minute: int, form: Sequence[Rating]
+    ) -> Callable[[], None]:
+        """The safety rater's form for one time point: every instrument rated at ``minute``."""
+
         def run() -> None:
-            self.services.infusions.record_rating(
+            self.services.infusions.record_ratings(
                 self._actor(Role.SAFETY_RATER),
                 self._pid(p),
                 n,
-                minute=rating.minute or 0,
-                instrument=rating.instrument,
-                items=rating.items,
+                minute=minute,
+                ratings={r.instrument: r.items for r in form},
             )
-            self._count("infusions.record_rating")
+            self._count("infusions.record_ratings")
 
         return run
+
+    @staticmethod
+    def _day_date(p: SyntheticPatient, n: int) -> dt.date:
+        return next(d.date for d in p.infusions if d.number == n)
 
     def _checklist(self, p: SyntheticPatient, day: InfusionDay) -> None:
         view = self.services.infusions.record_checklist(
@@ -650,6 +672,29 @@ class DemoLoader:
             reason=w.reason,
         )
         self._count("followup.withdraw")
+
+
+def _vitals_series(
+    vitals: Sequence[Any], at: Callable[[float], dt.datetime], others: Sequence[dt.datetime]
+) -> list[list[Any]]:
+    """Split a day's vital-sign sets into the series the nurse enters together: a new series
+    starts whenever another step of the day (checklist, start, a rating form, an intervention,
+    the end) falls between two readings, so everything recorded around them keeps its order;
+    the baseline (minute 0, before the checklist) is a series of its own."""
+    ordered = sorted(vitals, key=lambda vs: vs.minute)
+
+    def when(vs: Any) -> dt.datetime:
+        return at(vs.minute) if vs.minute > 0 else at(-20)
+
+    series: list[list[Any]] = []
+    for vs in ordered:
+        if series:
+            last = when(series[-1][-1])
+            if series[-1][-1].minute > 0 and not any(last <= o < when(vs) for o in others):
+                series[-1].append(vs)
+                continue
+        series.append([vs])
+    return series
 
 
 _RELATEDNESS = {"unrelated": "not_related", "possibly": "possible", "probably": "probable"}

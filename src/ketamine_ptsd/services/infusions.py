@@ -15,15 +15,13 @@ start.
 * **Allocation.** In the trial, infusion 1 is when the patient is allocated (§3: "assignment on
   the morning of the first infusion"): ``start`` of infusion 1 by someone allowed to allocate
   does it (services/randomization.py); anyone else is asked to have it done first.
-* **Dose.** :func:`ketamine_ptsd.core.rules.calculate_dose` for the allocated drug. The drug, its
-  mg dose and concentration break the blind (§4: 0.5 vs 0.045 mg/kg) and are stored with
-  ``allocation`` sensitivity; a blinded reader sees "study drug", the volume and the pump rate.
-  Those two must then be identical whatever the arm: the shipped concentrations give both drugs
-  0.5 mL/kg, but rounding the mg dose first (the core rule) makes the volumes differ by 0.1 mL
-  for about a third of weights (70.1 kg: ketamine 35.1 mL, midazolam 35.0 mL). So for a blinded
-  protocol with more than one arm the volume is computed from the common mL/kg and the delivered
-  mg dose from that volume (within half a volume step of the rule's dose), and a protocol whose
-  arms differ in mL/kg or minutes is refused — the bag and the pump must not unblind.
+* **Dose.** The drug, its mg dose and concentration break the blind (§4: 0.5 vs 0.045 mg/kg)
+  and are stored with ``allocation`` sensitivity; a blinded reader sees "study drug", the volume
+  and the pump rate, which must then be identical whatever the arm. So a blinded protocol with
+  more than one drug doses by :func:`ketamine_ptsd.core.rules.blinded_dose` (the volume from the
+  mL/kg every arm shares, the mg delivered = volume × concentration; a protocol whose arms differ
+  in mL/kg or minutes is refused, naming the field); an open-label one by
+  :func:`ketamine_ptsd.core.rules.calculate_dose`.
 * **Vitals** (every 5 min during, every 15 after — ``vitals_due_minutes``) are stored with the
   alerts :func:`vital_sign_alerts` raises. **Interventions** (e.g. labetalol 5 mg IV) with drug,
   dose, route, time and reason.
@@ -41,7 +39,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -53,11 +50,11 @@ from ketamine_ptsd.core.rules import (
     DischargeFindings,
     PreInfusionFindings,
     VitalSigns,
+    blinded_dose,
     calculate_dose,
     discharge_readiness,
     parse_bp_reading,
     pre_infusion_checklist,
-    round_to_step,
     vital_sign_alerts,
     vitals_due_minutes,
 )
@@ -172,13 +169,19 @@ class ChecklistView:
 
 @dataclass(frozen=True)
 class VitalsInput:
-    """One set of vitals ``minute`` minutes after infusion start (0 = baseline, before it)."""
+    """One set of vitals ``minute`` minutes after infusion start (0 = baseline, before it).
+
+    ``measured_at``: when the reading was taken, for readings entered after the fact (a sheet
+    typed in at once, a monitor's upload: :meth:`InfusionService.record_vitals_series`); None
+    means now. It may not lie in the future.
+    """
 
     minute: int
     systolic_mmhg: int | None = None
     diastolic_mmhg: int | None = None
     heart_rate_bpm: int | None = None
     spo2_percent: int | None = None
+    measured_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -310,68 +313,31 @@ class _Dose:
     arithmetic: str
 
 
-def blind_safe_dose(protocol: Protocol, drug: str, weight_kg: float) -> _Dose:
-    """Dose, volume and rate for ``drug``; for a blinded multi-arm protocol the volume and rate
-    are the same in every arm (see the module docstring; PROTOCOL.md §3, §4)."""
-    actual = core_call(calculate_dose, protocol, drug, weight_kg)
-    drugs = sorted({arm.drug for arm in protocol.arms if arm.drug in protocol.dosing})
-    if not protocol.blinded or len(drugs) < 2:
+def _dose(protocol: Protocol, drug: str, weight_kg: float) -> _Dose:
+    """Dose, volume and rate for ``drug``. A blinded protocol with more than one drug uses
+    :func:`ketamine_ptsd.core.rules.blinded_dose` (one volume and rate for every arm, the mg
+    delivered by that volume; PROTOCOL.md §3, §4); an open-label one the plain rule."""
+    drugs = {arm.drug for arm in protocol.arms if arm.drug in protocol.dosing}
+    if protocol.blinded and len(drugs) > 1:
+        b = core_call(blinded_dose, protocol, drug, weight_kg)
         return _Dose(
             drug,
-            actual.dose_mg,
-            actual.concentration_mg_per_ml,
-            actual.volume_ml,
-            actual.rate_ml_per_h,
-            actual.minutes,
-            actual.arithmetic,
+            b.delivered_mg,
+            b.concentration_mg_per_ml,
+            b.volume_ml,
+            b.rate_ml_per_h,
+            b.minutes,
+            b.arithmetic,
         )
-    per_arm = {d: core_call(calculate_dose, protocol, d, weight_kg) for d in drugs}
-    ml_per_kg = {
-        Decimal(repr(protocol.dose_for(d).mg_per_kg))
-        / Decimal(repr(protocol.dose_for(d).concentration_mg_per_ml))
-        for d in drugs
-    }
-    minutes = {r.minutes for r in per_arm.values()}
-    if len(ml_per_kg) != 1 or len(minutes) != 1:
-        raise ValidationFailed(
-            "concentration_mg_per_ml",
-            "the arms differ in mL/kg or infusion minutes, so the bag or pump would reveal the "
-            "drug; set concentrations that give every arm the same mL/kg (PROTOCOL.md §3, §4)",
-            None,
-        )
-    if len({(r.volume_ml, r.rate_ml_per_h) for r in per_arm.values()}) == 1:
-        return _Dose(
-            drug,
-            actual.dose_mg,
-            actual.concentration_mg_per_ml,
-            actual.volume_ml,
-            actual.rate_ml_per_h,
-            actual.minutes,
-            actual.arithmetic,
-        )
-    volume_step = max(protocol.dose_for(d).volume_rounding_ml for d in drugs)
-    rate_step = max(protocol.dose_for(d).rate_rounding_ml_per_h for d in drugs)
-    common = ml_per_kg.pop()
-    volume_ml = round_to_step(float(Decimal(repr(weight_kg)) * common), volume_step)
-    rate_ml_per_h = round_to_step(volume_ml * 60 / actual.minutes, rate_step)
-    delivered = float(
-        (Decimal(repr(volume_ml)) * Decimal(repr(actual.concentration_mg_per_ml))).quantize(
-            Decimal("0.0001")
-        )
-    )
-    arithmetic = (
-        f"{actual.arithmetic}. Blind-safe volume: {weight_kg:g} kg × {float(common):g} mL/kg "
-        f"= {volume_ml:g} mL (every arm), {rate_ml_per_h:g} mL/h; delivered "
-        f"{volume_ml:g} mL × {actual.concentration_mg_per_ml:g} mg/mL = {delivered:g} mg"
-    )
+    r = core_call(calculate_dose, protocol, drug, weight_kg)
     return _Dose(
         drug,
-        delivered,
-        actual.concentration_mg_per_ml,
-        volume_ml,
-        rate_ml_per_h,
-        actual.minutes,
-        arithmetic,
+        r.dose_mg,
+        r.concentration_mg_per_ml,
+        r.volume_ml,
+        r.rate_ml_per_h,
+        r.minutes,
+        r.arithmetic,
     )
 
 
@@ -620,7 +586,7 @@ class InfusionService:
             self._require_not_started(uow, patient, infusion_number)
             self._require_passed_checklist(uow, patient, infusion_number)
             for drug in {a.drug for a in protocol.arms}:  # refuse a bad weight before allocating
-                blind_safe_dose(protocol, drug, float(weight_kg))
+                _dose(protocol, drug, float(weight_kg))
             if protocol.mode == "trial" and len(protocol.arms) > 1:
                 allocated = uow.session.scalar(
                     select(Allocation.id).where(Allocation.patient_id == patient.id)
@@ -648,7 +614,7 @@ class InfusionService:
             drug = patient_drug(uow, protocol, patient)
             if drug is None:
                 raise ConflictError("patient", patient.study_id, "not allocated")
-            dose = blind_safe_dose(protocol, drug, float(weight_kg))
+            dose = _dose(protocol, drug, float(weight_kg))
             day = InfusionDay(
                 patient_id=patient.id,
                 infusion_number=infusion_number,
@@ -762,49 +728,68 @@ class InfusionService:
         self, actor: Actor, patient_id: int, infusion_number: int, data: VitalsInput
     ) -> VitalsView:
         """Store one set of vitals with its alerts (§6 thresholds); minute 0 is the baseline."""
-        if isinstance(data.minute, bool) or not isinstance(data.minute, int) or data.minute < 0:
-            raise ValidationFailed("minute", "minutes after infusion start, 0 or more", data.minute)
-        vitals = core_call(
-            VitalSigns,
-            data.systolic_mmhg,
-            data.diastolic_mmhg,
-            data.heart_rate_bpm,
-            data.spo2_percent,
-        )
-        if all(
-            v is None for v in (vitals.systolic_mmhg, vitals.heart_rate_bpm, vitals.spo2_percent)
-        ):
-            raise ValidationFailed("vitals", "record at least one value", None)
+        return self.record_vitals_series(actor, patient_id, infusion_number, [data])[0]
+
+    def record_vitals_series(
+        self,
+        actor: Actor,
+        patient_id: int,
+        infusion_number: int,
+        readings: Sequence[VitalsInput],
+    ) -> list[VitalsView]:
+        """Store a series of vital-sign sets entered together, in one transaction.
+
+        What a bedside tablet sends when the nurse enters the 5-minute sheet at once, or a
+        monitor's upload: each reading is checked, gets its own alerts
+        (:func:`vital_sign_alerts`, PROTOCOL.md §6 thresholds), is stored as a record of its own
+        and audited field by field, exactly as :meth:`record_vitals` does for one reading; all or
+        none are stored (a bad reading is named by its position, ``readings.<i>.<field>``).
+        """
+        if not readings:
+            raise ValidationFailed("readings", "record at least one set of vitals", None)
+        checked = [
+            (data, _checked_vitals(data, None if len(readings) == 1 else i))
+            for i, data in enumerate(readings, start=1)
+        ]
         with self._ctx.uow(actor, write=True) as uow:
             patient, protocol = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
             self._check_number(protocol, infusion_number)
             require_open(patient)
-            if data.minute > 0:
+            if any(data.minute > 0 for data, _ in checked):
                 day = self._day(uow, patient, infusion_number)
                 if day.discharged_at is not None:
                     raise ConflictError("infusion", day.id, "patient already discharged")
-            alerts = vital_sign_alerts(vitals, protocol.monitoring.alerts)
-            record = VitalSignsRecord(
-                patient_id=patient.id,
-                infusion_number=infusion_number,
-                minute=data.minute,
-                measured_at=uow.now,
-                systolic_mmhg=vitals.systolic_mmhg,
-                diastolic_mmhg=vitals.diastolic_mmhg,
-                heart_rate_bpm=vitals.heart_rate_bpm,
-                spo2_percent=vitals.spo2_percent,
-                alerts=[a.message for a in alerts],
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
-            )
-            uow.session.add(record)
+            now = uow.now
+            records = []
+            for i, (data, vitals) in enumerate(checked, start=1):
+                measured_at = now if data.measured_at is None else data.measured_at
+                if measured_at > now:
+                    field = "measured_at" if len(checked) == 1 else f"readings.{i}.measured_at"
+                    raise ValidationFailed(field, "is in the future", data.measured_at)
+                alerts = vital_sign_alerts(vitals, protocol.monitoring.alerts)
+                records.append(
+                    VitalSignsRecord(
+                        patient_id=patient.id,
+                        infusion_number=infusion_number,
+                        minute=data.minute,
+                        measured_at=measured_at,
+                        systolic_mmhg=vitals.systolic_mmhg,
+                        diastolic_mmhg=vitals.diastolic_mmhg,
+                        heart_rate_bpm=vitals.heart_rate_bpm,
+                        spo2_percent=vitals.spo2_percent,
+                        alerts=[a.message for a in alerts],
+                        recorded_by=actor.user_id,
+                        recorded_at=now,
+                        voided_at=None,
+                        voided_by=None,
+                        void_reason=None,
+                    )
+                )
+            uow.session.add_all(records)
             uow.flush()
-            view = _vitals_view(record)
+            views = [_vitals_view(r) for r in records]
             uow.commit()
-            return view
+            return views
 
     def vitals(self, actor: Actor, patient_id: int, infusion_number: int) -> list[VitalsView]:
         with self._ctx.uow(actor, write=False) as uow:
@@ -892,6 +877,29 @@ class InfusionService:
         items: Mapping[str, Any],
     ) -> RatingView:
         """Score and store an infusion-day rating at one of the protocol's minutes (§6)."""
+        return self.record_ratings(
+            actor, patient_id, infusion_number, minute=minute, ratings={instrument: items}
+        )[0]
+
+    def record_ratings(
+        self,
+        actor: Actor,
+        patient_id: int,
+        infusion_number: int,
+        *,
+        minute: int,
+        ratings: Mapping[str, Mapping[str, Any]],
+    ) -> list[RatingView]:
+        """The ratings form of one time point: score and store the instruments rated together at
+        ``minute`` (e.g. CADSS, BPRS positive, YMRS item 1 and PRISE at minute 0; PROTOCOL.md §6)
+        in one transaction, all or none.
+
+        ``ratings`` maps an instrument to its items. Each instrument must be one the protocol
+        rates at that minute and not yet recorded for the day; each is scored by its instrument
+        module and stored (and audited) as a rating of its own, as :meth:`record_rating` does.
+        """
+        if not ratings:
+            raise ValidationFailed("ratings", "record at least one instrument", None)
         with self._ctx.uow(actor, write=True) as uow:
             patient, protocol = self._patient(uow, actor, patient_id, Action.INFUSION_RATING_RECORD)
             self._check_number(protocol, infusion_number)
@@ -903,12 +911,13 @@ class InfusionService:
                     f"the protocol rates at minutes {', '.join(map(str, sorted(scheduled)))}",
                     minute,
                 )
-            if instrument not in scheduled[minute]:
-                raise ValidationFailed(
-                    "instrument",
-                    f"at minute {minute} the protocol rates {', '.join(scheduled[minute])}",
-                    instrument,
-                )
+            for instrument in ratings:
+                if instrument not in scheduled[minute]:
+                    raise ValidationFailed(
+                        "instrument",
+                        f"at minute {minute} the protocol rates {', '.join(scheduled[minute])}",
+                        instrument,
+                    )
             if minute > 0:
                 self._day(uow, patient, infusion_number)
             duplicate = uow.session.scalar(
@@ -916,31 +925,35 @@ class InfusionService:
                     InfusionRating.patient_id == patient.id,
                     InfusionRating.infusion_number == infusion_number,
                     InfusionRating.minute == minute,
-                    InfusionRating.instrument == instrument,
+                    InfusionRating.instrument.in_(list(ratings)),
                     InfusionRating.voided_at.is_(None),
                 )
             )
             if duplicate:
                 raise ConflictError("infusion rating", duplicate, "already recorded; edit it")
-            scored = core_call(score, instrument, items)
-            record = InfusionRating(
-                patient_id=patient.id,
-                infusion_number=infusion_number,
-                minute=minute,
-                instrument=instrument,
-                rated_at=uow.now,
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
-                **_score_fields(scored),
-            )
-            uow.session.add(record)
+            records = []
+            for instrument, items in ratings.items():
+                scored = core_call(score, instrument, items)
+                records.append(
+                    InfusionRating(
+                        patient_id=patient.id,
+                        infusion_number=infusion_number,
+                        minute=minute,
+                        instrument=instrument,
+                        rated_at=uow.now,
+                        recorded_by=actor.user_id,
+                        recorded_at=uow.now,
+                        voided_at=None,
+                        voided_by=None,
+                        void_reason=None,
+                        **_score_fields(scored),
+                    )
+                )
+            uow.session.add_all(records)
             uow.flush()
-            view = _rating_view(record)
+            views = [_rating_view(r) for r in records]
             uow.commit()
-            return view
+            return views
 
     def ratings(self, actor: Actor, patient_id: int, infusion_number: int) -> list[RatingView]:
         """Infusion-day ratings (``infusion_rating.read``: never an outcome rater, §3)."""
@@ -1195,6 +1208,31 @@ class InfusionService:
             )
             uow.commit()
             return view
+
+
+def _checked_vitals(data: VitalsInput, position: int | None) -> VitalSigns:
+    """Validate one reading (a minute of 0 or more, at least one value, values in range);
+    ``position`` prefixes the field name when the reading is one of a series."""
+    prefix = "" if position is None else f"readings.{position}."
+    if isinstance(data.minute, bool) or not isinstance(data.minute, int) or data.minute < 0:
+        raise ValidationFailed(
+            prefix + "minute", "minutes after infusion start, 0 or more", data.minute
+        )
+    try:
+        vitals = core_call(
+            VitalSigns,
+            data.systolic_mmhg,
+            data.diastolic_mmhg,
+            data.heart_rate_bpm,
+            data.spo2_percent,
+        )
+    except ValidationFailed as exc:
+        if position is None:
+            raise
+        raise ValidationFailed(prefix + exc.field, exc.message, exc.value) from exc
+    if all(v is None for v in (vitals.systolic_mmhg, vitals.heart_rate_bpm, vitals.spo2_percent)):
+        raise ValidationFailed(prefix + "vitals", "record at least one value", None)
+    return vitals
 
 
 def _check_ae(term: str, severity: str, relatedness: str, outcome: str, action: str) -> None:

@@ -403,6 +403,9 @@ def build_report(
     for key, _, fig in figures:
         path = fig_dir / f"{key}.png"
         fig.savefig(path, dpi=110)
+        # The constrained layout was solved while drawing the PNG (in inches, so it holds at
+        # the PDF's 72 dpi too); keep it rather than solve it again for the PDF page.
+        fig.set_layout_engine("none")
         saved.append(path)
     tables = _tables(results, comparison)
     title = (
