@@ -108,3 +108,52 @@ def test_single_arm_clinic_series_reports_what_cannot_be_compared() -> None:
     r = analyse(AnalysisDataset(analysis_frames(trial), ("ketamine",)))
     assert r.mmrm == {} and any("two arms" in m for m in r.missing)
     assert r.responders.result is None and r.responders.counts["ketamine"][1] == 10
+
+
+def test_the_default_outcomes_are_the_rct_protocols_analysis_plan() -> None:
+    """analyse() reads outcomes, time points and models from protocol.analysis (§9); the
+    fallback for callers without a protocol must not drift from the shipped plan."""
+    from ketamine_ptsd.adapters.protocol_store import load_protocol
+    from ketamine_ptsd.services.trial_analysis import DEFAULT_OUTCOMES, outcomes_from_plan
+
+    plan = load_protocol("rct").analysis
+    assert outcomes_from_plan(plan) == DEFAULT_OUTCOMES
+    assert plan.alpha == 0.0304
+
+
+def test_analyse_takes_outcomes_and_alpha_from_the_plan() -> None:
+    from ketamine_ptsd.adapters.protocol_store import load_protocol
+
+    plan = load_protocol("rct").analysis
+    narrowed = plan.model_copy(
+        update={
+            "alpha": 0.01,
+            "outcomes": tuple(o for o in plan.outcomes if o.name == "madrs_total"),
+        }
+    )
+    out = analyse(dataset(), plan=narrowed)
+    assert out.alpha == 0.01
+    assert set(out.mmrm) == {"madrs_total"} and not out.ordinal
+
+
+def test_interim_monitoring_places_the_primary_z_against_the_pocock_spending_boundary() -> None:
+    from ketamine_ptsd.core.stats.sequential import spending_design
+    from ketamine_ptsd.services.trial_analysis import interim_monitoring
+
+    res = results()
+    im = interim_monitoring(res, observed_patients=30, planned_patients=40, alpha=0.0304)
+    expected = spending_design(0.0304, 2, (0.75, 1.0), "pocock")
+    assert im.information == 0.75 and im.design == expected
+    assert (
+        im.boundary_z == expected.looks[0].z and im.nominal_alpha == expected.looks[0].nominal_alpha
+    )
+    _spec, fit = res.mmrm["caps5_total"]
+    week2 = next(d for d in fit.differences if d.time == "week2")
+    assert im.z == pytest.approx(week2.estimate / week2.se)
+    assert im.crossed == (abs(im.z) >= im.boundary_z)
+    assert "Pocock-type" in im.description and "30 of 40" in im.description
+    final = interim_monitoring(res, observed_patients=40, planned_patients=40, alpha=0.0304)
+    assert len(final.design.looks) == 1  # at t = 1 the fixed-sample test: all alpha spent
+    assert final.nominal_alpha == pytest.approx(0.0304, abs=1e-9)
+    with pytest.raises(InvalidInput):
+        interim_monitoring(res, observed_patients=30, planned_patients=0, alpha=0.0304)

@@ -18,6 +18,15 @@ What is run, by the statistics engine (``core.stats``):
 - safety summaries: infusion-day ratings and vitals by arm and minute, side effects by arm,
   interventions, adverse events, C-SSRS.
 
+The outcomes, their time points and models, and alpha come from the protocol's analysis plan
+(``protocol.analysis``, :func:`outcomes_from_plan`) when :func:`analyse` is given it;
+:data:`DEFAULT_OUTCOMES` is the RCT's plan for callers without a protocol (a test checks the two
+agree).
+
+DSMB interim monitoring (:func:`interim_monitoring`): the group-sequential boundary of a
+Lan-DeMets alpha-spending design (``core.stats.sequential.spending_design``) at information
+fraction observed ÷ planned patients, and where the primary outcome's Wald z stands against it.
+
 Blinded mode (the DSMB interim packet, §3): arm ids are replaced by codes (``A``/``B``) *before*
 anything is computed, so no table, figure or label can carry the allocation. The code mapping is
 given by the caller (the independent statistician's), or drawn from an injected generator.
@@ -41,6 +50,7 @@ from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.stats.mmrm import MMRMResult, fit_mmrm
 from ketamine_ptsd.core.stats.ordinal import OrdinalFit, fit_ordinal
 from ketamine_ptsd.core.stats.responders import ResponderResult, analyse_responders
+from ketamine_ptsd.core.stats.sequential import SequentialDesign, spending_design
 from ketamine_ptsd.core.stats.survival import KaplanMeier, LogRank, kaplan_meier, logrank_test
 
 __all__ = [
@@ -49,10 +59,13 @@ __all__ = [
     "AnalysisResults",
     "Consort",
     "Durability",
+    "InterimMonitoring",
     "OutcomeSpec",
     "Responders",
     "Safety",
     "analyse",
+    "interim_monitoring",
+    "outcomes_from_plan",
 ]
 
 FRAME_NAMES = (
@@ -96,6 +109,25 @@ DEFAULT_OUTCOMES: tuple[OutcomeSpec, ...] = (
     OutcomeSpec("ies_r_24h", "IES-R total (past 24 h)", ("baseline", "h24"), "mmrm"),
     OutcomeSpec("madrs_24h", "MADRS total (past 24 h)", ("baseline", "h24"), "mmrm"),
 )
+_LABELS = {spec.name: spec.label for spec in DEFAULT_OUTCOMES}
+
+
+def outcomes_from_plan(plan: Any) -> tuple[OutcomeSpec, ...]:
+    """The analysed outcomes of a protocol's analysis plan (``core.protocol.AnalysisPlan``,
+    PROTOCOL.md §9): name, time points and model from the plan; the display label of a known
+    outcome (else its name); ordinal outcomes on the CGI 1–7 scale."""
+    return tuple(
+        OutcomeSpec(
+            o.name,
+            _LABELS.get(o.name, o.name),
+            tuple(o.time_points),
+            o.model,
+            unit="score 1-7" if o.model == "cumulative_logit" else "points",
+        )
+        for o in plan.outcomes
+    )
+
+
 TIME_LABELS = {
     "baseline": "Baseline",
     "h24": "24 h",
@@ -181,6 +213,7 @@ class AnalysisResults:
     safety: Safety
     missing: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    interim: InterimMonitoring | None = None
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -389,15 +422,25 @@ def _safety(frames: Mapping[str, pd.DataFrame], arms: tuple[str, ...]) -> Safety
 def analyse(
     dataset: AnalysisDataset,
     *,
-    outcomes: tuple[OutcomeSpec, ...] = DEFAULT_OUTCOMES,
+    plan: Any = None,
+    outcomes: tuple[OutcomeSpec, ...] | None = None,
     blinded: bool = False,
     arm_codes: Mapping[str, str] | None = None,
     rng: np.random.Generator | None = None,
     response_threshold: float = 0.30,
-    alpha: float = 0.0304,
+    alpha: float | None = None,
 ) -> AnalysisResults:
-    """Run the §9 analysis on ``dataset``; see the module docstring. ``alpha`` (the trial's
-    Pocock-adjusted 0.0304) is reported beside p-values; nothing is hidden behind it."""
+    """Run the §9 analysis on ``dataset``; see the module docstring.
+
+    ``plan``: the protocol's analysis plan (``protocol.analysis``); its outcomes, time points,
+    models and alpha are used unless ``outcomes``/``alpha`` are given explicitly. Without a plan,
+    :data:`DEFAULT_OUTCOMES` and the RCT's 0.0304. ``alpha`` (the trial's Pocock-adjusted 0.0304)
+    is reported beside p-values; nothing is hidden behind it.
+    """
+    if outcomes is None:
+        outcomes = DEFAULT_OUTCOMES if plan is None else outcomes_from_plan(plan)
+    if alpha is None:
+        alpha = 0.0304 if plan is None else float(plan.alpha)
     arms = dataset.arms
     frames: Mapping[str, pd.DataFrame] = dataset.frames
     notes: list[str] = []
@@ -490,6 +533,103 @@ def analyse(
         safety=_safety(frames, arms),
         missing=tuple(missing),
         notes=tuple(notes),
+    )
+
+
+# ------------------------------------------------------------------- DSMB interim monitoring
+
+
+@dataclass(frozen=True)
+class InterimMonitoring:
+    """Where the interim test statistic stands against the group-sequential boundary.
+
+    ``design`` has a look at ``information`` (observed ÷ planned patients) and one at 1 (the
+    final analysis); ``boundary_z`` and ``nominal_alpha`` are those of the interim look. ``z`` is
+    the primary outcome's Wald statistic (difference ÷ SE at its last time point, from the MMRM);
+    ``crossed`` is |z| ≥ boundary (two-sided) or z ≥ boundary (one-sided).
+    """
+
+    outcome: str
+    time: str
+    observed_patients: int
+    planned_patients: int
+    information: float
+    alpha: float
+    sides: int
+    spending: str
+    design: SequentialDesign
+    boundary_z: float
+    nominal_alpha: float
+    estimate: float
+    se: float
+    z: float
+    crossed: bool
+    description: str
+
+
+def interim_monitoring(
+    results: AnalysisResults,
+    *,
+    observed_patients: int,
+    planned_patients: int,
+    alpha: float,
+    sides: int = 2,
+    spending: str = "pocock",
+    outcome: str | None = None,
+) -> InterimMonitoring:
+    """The stopping boundary at this interim and the primary outcome's z against it.
+
+    PROTOCOL.md §9: the trial tested at alpha 0.0304 "per the Pocock alpha spending function" at
+    a planned interim (30 of 40 patients). Here the boundary is the Lan-DeMets Pocock-type
+    spending function (a·ln(1 + (e − 1)t), Lan & DeMets 1983) — or O'Brien-Fleming type — at
+    overall level ``alpha`` (the caller passes the protocol's ``analysis.alpha``), two looks:
+    the interim at t = observed ÷ planned and the final at t = 1 (``core.stats.sequential``,
+    checked against rpact). A look at t ≥ 1 is the final analysis (one look).
+    """
+    if planned_patients < 1 or observed_patients < 1:
+        raise InvalidInput("planned_patients", "observed and planned patients must be ≥ 1")
+    key = outcome or next(iter(results.mmrm), None)
+    if key is None or key not in results.mmrm:
+        raise InvalidInput("outcome", "no MMRM result to monitor", outcome)
+    spec, fit = results.mmrm[key]
+    last = spec.time_points[-1]
+    diff = next((d for d in fit.differences if d.time == last), None)
+    if diff is None or not diff.se > 0:
+        raise InvalidInput("outcome", f"{key}: no arm difference at {last}", key)
+    information = min(1.0, observed_patients / planned_patients)
+    looks = (information,) if information >= 1.0 else (information, 1.0)
+    design = spending_design(alpha, sides, looks, spending)
+    look = design.looks[0]
+    z = diff.estimate / diff.se
+    crossed = abs(z) >= look.z if sides == 2 else z >= look.z
+    kind = "Pocock-type" if spending == "pocock" else "O'Brien-Fleming-type"
+    description = (
+        f"Lan-DeMets {kind} alpha spending, {'two' if sides == 2 else 'one'}-sided overall alpha "
+        f"{alpha:g} (protocol analysis plan), looks at information "
+        f"{', '.join(f'{lk.information:.3f}' for lk in design.looks)} "
+        f"({observed_patients} of {planned_patients} planned patients); interim boundary "
+        f"|z| ≥ {look.z:.3f} (nominal alpha {look.nominal_alpha:.4f}); {spec.label} "
+        f"{results.difference_label} at {TIME_LABELS.get(last, last)}: "
+        f"{diff.estimate:.2f} / SE {diff.se:.2f} = z {z:.2f}, "
+        + ("crosses the boundary" if crossed else "inside the continuation region")
+    )
+    return InterimMonitoring(
+        outcome=key,
+        time=last,
+        observed_patients=observed_patients,
+        planned_patients=planned_patients,
+        information=information,
+        alpha=alpha,
+        sides=sides,
+        spending=spending,
+        design=design,
+        boundary_z=look.z,
+        nominal_alpha=look.nominal_alpha,
+        estimate=diff.estimate,
+        se=diff.se,
+        z=z,
+        crossed=crossed,
+        description=description,
     )
 
 

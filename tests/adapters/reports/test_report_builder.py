@@ -82,3 +82,20 @@ def test_interim_packet_is_coded_and_refuses_unblinded_results(
     assert "midazolam" not in html
     assert 'id="published"' not in html
     assert "dsmb interim packet" in html
+
+
+def test_interim_packet_shows_the_stopping_boundaries_and_the_interim_z(
+    dataset: AnalysisDataset, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    from ketamine_ptsd.services.trial_analysis import interim_monitoring
+
+    coded = analyse(dataset, blinded=True, arm_codes={"ketamine": "B", "midazolam": "A"})
+    im = interim_monitoring(coded, observed_patients=30, planned_patients=40, alpha=0.0304)
+    files = build_report(dataclasses.replace(coded, interim=im), tmp_path, interim=True)
+    html = files.index_html.read_text(encoding="utf-8")
+    assert 'id="interim"' in html
+    assert "Lan-DeMets Pocock-type alpha spending" in html and "30 of 40" in html
+    assert f"{im.boundary_z:.3f}" in html and f"{im.z:.2f}" in html
+    assert "ketamine" not in html.lower().replace("repeated iv ketamine", "")

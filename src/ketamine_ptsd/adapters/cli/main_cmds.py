@@ -301,13 +301,23 @@ def _live_sanction(services: Any, actor: Any) -> str:
 
 
 def _analyse_and_report(
-    services: Any, out_dir: Path, *, interim: bool, clock: Any = None
+    services: Any,
+    out_dir: Path,
+    *,
+    interim: bool,
+    clock: Any = None,
+    planned_patients: int | None = None,
 ) -> tuple[Any, Any]:
-    """Extract (as the sanctioned statistician), analyse (§9) and write the report."""
+    """Extract (as the sanctioned statistician), analyse (§9, the protocol's analysis plan) and
+    write the report. The interim packet adds the group-sequential stopping boundaries at
+    information observed ÷ ``planned_patients`` when the planned number is given."""
+    import dataclasses
+
     from ketamine_ptsd.adapters.reports import build_report
     from ketamine_ptsd.services.trial_analysis import (
         AnalysisDataset,
         analyse,
+        interim_monitoring,
         published_comparison,
     )
     from ketamine_ptsd.simulation.synthetic_targets import PUBLISHED
@@ -323,11 +333,29 @@ def _analyse_and_report(
     if extract.unblinding != level:
         fail(f"the extraction came back {extract.unblinding}, not {level}; refusing to report")
     dataset = AnalysisDataset(dict(extract.frames), extract.arms)
+    plan = services.context.protocol("rct").analysis
     if interim:
-        results = analyse(dataset, blinded=True, arm_codes={a: a for a in extract.arms})
+        results = analyse(dataset, plan=plan, blinded=True, arm_codes={a: a for a in extract.arms})
         comparison: Any = ()
+        if planned_patients is None:
+            results = dataclasses.replace(
+                results,
+                missing=(
+                    *results.missing,
+                    "stopping boundaries: give --planned-patients (the information fraction is "
+                    "observed ÷ planned patients)",
+                ),
+            )
+        else:
+            monitoring = interim_monitoring(
+                results,
+                observed_patients=results.consort.randomized,
+                planned_patients=planned_patients,
+                alpha=results.alpha,
+            )
+            results = dataclasses.replace(results, interim=monitoring)
     else:
-        results = analyse(dataset)
+        results = analyse(dataset, plan=plan)
         comparison = published_comparison(results, PUBLISHED)
     today = clock.now().date() if clock is not None else dt.date.today()
     build_report(results, out_dir, interim=interim, comparison=comparison, generated_on=today)
@@ -345,6 +373,14 @@ def report(
     interim: Annotated[
         bool, typer.Option("--interim", help="DSMB interim packet: arms coded A/B.")
     ] = False,
+    planned_patients: Annotated[
+        int | None,
+        typer.Option(
+            "--planned-patients",
+            min=1,
+            help="Planned number of randomized patients (interim stopping boundaries).",
+        ),
+    ] = None,
 ) -> None:
     """Write the trial report (HTML + PDF) or the DSMB interim packet from a record."""
     from ketamine_ptsd.adapters.cli.admin_cmds import _services
@@ -355,7 +391,12 @@ def report(
         fail(str(exc))
     services, database = _services(url)
     try:
-        _analyse_and_report(services, out.expanduser().resolve(), interim=interim)
+        _analyse_and_report(
+            services,
+            out.expanduser().resolve(),
+            interim=interim,
+            planned_patients=planned_patients,
+        )
     finally:
         database.dispose()
     kind = "DSMB interim packet" if interim else "report"

@@ -299,6 +299,8 @@ def _tables(results: AnalysisResults, comparison: tuple[ComparisonRow, ...]) -> 
             ),
         )
     )
+    if results.interim is not None:
+        out.insert(0, _interim_table(results))
     if comparison:
         out.append(
             Table(
@@ -309,6 +311,41 @@ def _tables(results: AnalysisResults, comparison: tuple[ComparisonRow, ...]) -> 
             )
         )
     return out
+
+
+def _interim_table(results: AnalysisResults) -> Table:
+    """The DSMB's stopping boundaries (each look) and the interim statistic against them."""
+    im = results.interim
+    assert im is not None
+    rows = []
+    for k, look in enumerate(im.design.looks, start=1):
+        final = look.information >= 1.0
+        rows.append(
+            (
+                "final" if final else f"interim {k}",
+                f"{look.information:.3f}",
+                f"{look.z:.3f}",
+                f"{look.nominal_alpha:.4f}",
+                f"{look.cumulative_alpha:.4f}",
+                f"{im.z:.2f}" if k == 1 else "–",
+                ("crossed" if im.crossed else "not crossed") if k == 1 else "–",
+            )
+        )
+    return Table(
+        "interim",
+        "Group-sequential stopping boundaries (DSMB interim, PROTOCOL.md §9)",
+        (
+            "Look",
+            "Information (observed ÷ planned)",
+            "Boundary |z|" if im.sides == 2 else "Boundary z",
+            "Nominal alpha",
+            "Cumulative alpha spent",
+            "Interim z",
+            "Boundary",
+        ),
+        tuple(rows),
+        im.description,
+    )
 
 
 def _table_pages(table: Table, rows_per_page: int = 26) -> list[Figure]:
