@@ -21,6 +21,7 @@ be negative (only Σ must be positive definite); a non-positive estimate is repo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +32,16 @@ from scipy.optimize import minimize_scalar
 from .covariance import CovarianceStructure, get_structure
 from .engine import LOG_2PI, EvalResult, PatternData, evaluate, group_patterns
 
-__all__ = ["CoreFit", "CsXSums", "cs_x_sums", "cs_x_sums_from", "fit_arrays", "fit_patterns"]
+__all__ = [
+    "CoreFit",
+    "CsXSums",
+    "cs_sums_from_subjects",
+    "cs_x_sums",
+    "cs_x_sums_from",
+    "fit_arrays",
+    "fit_cs_sums",
+    "fit_patterns",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -53,8 +63,20 @@ class CoreFit:
     reml: bool
     converged: bool
     iterations: int
-    data: PatternData
+    # the grouped data, or a function that builds it: the profiled CS fit needs only sums,
+    # so the per-pattern grouping is made only if something asks for it (Satterthwaite and
+    # Kenward-Roger df do)
+    data_source: PatternData | Callable[[], PatternData]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def data(self) -> PatternData:
+        src = self.data_source
+        if isinstance(src, PatternData):
+            return src
+        built = src()
+        object.__setattr__(self, "data_source", built)  # memoise (frozen dataclass)
+        return built
 
     @property
     def sigma(self) -> FloatArray:
@@ -204,6 +226,41 @@ def _cs_sums(data: PatternData, xs: CsXSums | None = None) -> _CsSums:
         n=data.n_obs,
         p=p,
     )
+
+
+def cs_sums_from_subjects(
+    xs: CsXSums, sy: FloatArray, xty: FloatArray, yty: float, n_obs: int
+) -> _CsSums:
+    """The y-dependent CS sums from per-subject sums of y (``sy``, subjects in the order of
+    ``xs``), X'y and y'y — the layout computes these without grouping by pattern."""
+    return _CsSums(
+        xs=xs,
+        sy=sy,
+        v=xs.member @ (xs.sx * sy[:, None]),
+        w=xs.member @ (sy * sy),
+        xty=xty,
+        yty=yty,
+        n=n_obs,
+        p=xs.xtx.shape[0],
+    )
+
+
+def fit_cs_sums(
+    sums: _CsSums,
+    structure: CovarianceStructure,
+    data: PatternData | Callable[[], PatternData],
+    *,
+    reml: bool = True,
+    max_iter: int = 100,
+) -> CoreFit:
+    """The CS fit from sums (``cs_sums_from_subjects``); ``data`` (or a function building it)
+    is kept on the result and used only if the profiled fit fails (Newton-Raphson then)."""
+    fit = _fit_cs_profiled(data, structure, reml=reml, sums=sums)
+    if fit is not None:
+        return fit
+    if not isinstance(data, PatternData):
+        data = data()
+    return _fit_newton(data, structure, reml=reml, max_iter=max_iter)
 
 
 def _cs_objective(
@@ -363,10 +420,10 @@ def _cs_moment_start(s: _CsSums, lower: float) -> float:
     between variance from the subject means (a one-way random-effects ANOVA), clipped into
     the admissible range. Only a start: the Newton iteration makes it exact."""
     xs = s.xs
-    try:
-        beta = np.linalg.solve(xs.xtx, s.xty)
-    except np.linalg.LinAlgError:  # pragma: no cover - X has full rank
+    chol, info = _potrf(xs.xtx, lower=1, clean=1)
+    if info != 0:  # pragma: no cover - X has full rank
         return 0.5
+    beta, _ = _potrs(chol, s.xty, lower=1)
     rss = s.yty - float(s.xty @ beta)
     e = s.sy - xs.sx @ beta
     k_s = xs.k_values @ xs.member
@@ -433,13 +490,17 @@ def _cs_secant(
 
 
 def _fit_cs_profiled(
-    data: PatternData,
+    data: PatternData | Callable[[], PatternData],
     structure: CovarianceStructure,
     *,
     reml: bool,
     sums: _CsSums | None = None,
 ) -> CoreFit | None:
-    s = _cs_sums(data) if sums is None else sums
+    if sums is None:
+        if not isinstance(data, PatternData):
+            data = data()
+        sums = _cs_sums(data)
+    s = sums
     k_max = float(np.max(s.xs.k_values))
     lower = -1.0 / k_max
 
@@ -495,7 +556,7 @@ def _fit_cs_profiled(
         reml=reml,
         converged=not at_bound,
         iterations=evals,
-        data=data,
+        data_source=data,
         warnings=tuple(warnings),
     )
 
@@ -599,7 +660,7 @@ def _fit_newton(
         reml=reml,
         converged=converged,
         iterations=it,
-        data=data,
+        data_source=data,
         warnings=tuple(warnings),
     )
 

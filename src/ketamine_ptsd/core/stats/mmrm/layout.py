@@ -17,6 +17,7 @@ entries and is guarded by a lock (the web app may analyse from several threads).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from numpy.typing import NDArray
 from .ddf import BetweenWithin, between_within, residual_df
 from .design import ClassVar, Design, NumericVar, Term, build_design
 from .engine import Pattern, PatternData
-from .fit import CsXSums, cs_x_sums_from
+from .fit import CsXSums, _CsSums, cs_sums_from_subjects, cs_x_sums_from
 
 __all__ = ["GROUP", "MAX_LAYOUTS", "TIME", "Layout", "clear_layout_cache", "get_layout"]
 
@@ -56,7 +57,12 @@ class Layout:
     """Outcome-independent pieces of one analysis (see the module docstring)."""
 
     design: Design
-    skeletons: tuple[PatternSkeleton, ...]
+    subject: IntArray  # the caller's codes (for the missingness patterns, built on demand)
+    time: IntArray
+    n_times: int
+    # rows sorted by subject (stable) and where each subject starts: per-subject sums of y
+    subject_order: IntArray
+    subject_starts: IntArray
     n_obs: int
     n_subjects: int
     n_per_group: tuple[int, int]
@@ -76,9 +82,23 @@ class Layout:
     type3_pad: FloatArray
     type3_q: IntArray
 
+    @functools.cached_property
+    def skeletons(self) -> tuple[PatternSkeleton, ...]:
+        """The missingness patterns, grouped on first use: the profiled CS fit with
+        between-within or residual df never needs them (``model.analyse_arrays``)."""
+        return _skeletons(self.subject, self.time, self.design.x, self.n_times)
+
     def pattern_data(self, y: FloatArray) -> PatternData:
         """Group ``y`` (in the caller's row order) into the cached patterns."""
         return _data(self.skeletons, y, self.n_obs, self.n_subjects, self.design.x.shape[1])
+
+    def cs_y_sums(self, y: FloatArray) -> _CsSums:
+        """The y-dependent sums of the profiled CS fit, subjects in code order as
+        ``cs_sums``: per-subject sums of y, X'y and y'y."""
+        sy = np.add.reduceat(y[self.subject_order], self.subject_starts)
+        return cs_sums_from_subjects(
+            self.cs_sums, sy, self.design.x.T @ y, float(y @ y), self.n_obs
+        )
 
 
 def _data(
@@ -165,17 +185,20 @@ def _build(
     p = x.shape[1]
     if n <= p:
         raise ValueError("too few observations for the number of fixed effects")
-    skeletons = _skeletons(subject, time, x, len(time_levels))
-    n_subjects = sum(sk.n_s for sk in skeletons)
-    subj_group = np.zeros(n_subjects, dtype=np.intp)
-    subj_group[subject] = group
-    n1 = int(np.sum(subj_group == 0))
-    n2 = int(np.sum(subj_group == 1))
-    # a column varies within a subject iff it differs from the subject's first row
-    varies = np.zeros(p, dtype=bool)
-    for sk in skeletons:
-        if sk.k > 1:
-            varies |= np.any(np.abs(sk.x[:, 1:, :] - sk.x[:, :1, :]) > 1e-12, axis=(0, 1))
+    n_times = len(time_levels)
+    if n > 1 and np.bincount(subject * n_times + time).max() > 1:
+        raise ValueError("a subject has more than one observation at the same time level")
+    order = np.argsort(subject, kind="stable")
+    s_sorted = subject[order]
+    same_subject = s_sorted[1:] == s_sorted[:-1]
+    starts = np.flatnonzero(np.concatenate(([True], ~same_subject)))
+    n_subjects = int(starts.size)
+    subj_group = group[order][starts]  # each subject's group (one group per subject)
+    n1 = int(np.count_nonzero(subj_group == 0))
+    n2 = int(np.count_nonzero(subj_group == 1))
+    x_sorted = x[order]
+    # a column varies within a subject iff two consecutive rows of one subject differ
+    varies = np.any((np.abs(np.diff(x_sorted, axis=0)) > 1e-12) & same_subject[:, None], axis=0)
     bw = between_within(design, subject, n_subjects, covariance, varies)
     term_names = [t.name for t in design.terms]
     df_term = _df_term(term_names)
@@ -199,15 +222,19 @@ def _build(
         type3_pad[i, np.arange(q_terms[i], q_max), np.arange(q_terms[i], q_max)] = 1.0
     return Layout(
         design=design,
-        skeletons=skeletons,
+        subject=subject,
+        time=time,
+        n_times=n_times,
+        subject_order=order,
+        subject_starts=starts,
         n_obs=n,
         n_subjects=n_subjects,
         n_per_group=(n1, n2),
         bw=bw,
         resid_df=residual_df(design),
         cs_sums=cs_x_sums_from(
-            np.concatenate([np.full(sk.n_s, float(sk.k)) for sk in skeletons]),
-            np.vstack([sk.x.sum(axis=1) for sk in skeletons]),
+            np.diff(np.append(starts, n)).astype(np.float64),
+            np.add.reduceat(x_sorted, starts),
             x.T @ x,
         ),
         l_all=np.vstack([np.eye(p), cells, diffs]),

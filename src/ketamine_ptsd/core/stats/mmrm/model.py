@@ -31,7 +31,7 @@ from .covariance import STRUCTURES, get_structure
 from .ddf import DDF_METHODS, WITHIN_COVARIATE_WARNING
 from .design import ClassVar, NumericVar, order_levels
 from .effect_size import cohens_d_from_t
-from .fit import CoreFit, fit_patterns
+from .fit import CoreFit, fit_cs_sums, fit_patterns
 from .inference import make_context
 from .layout import GROUP, TIME, Layout, get_layout
 from .lsmeans import differences, ls_means
@@ -81,10 +81,11 @@ def analyse_arrays(
     structure = get_structure(covariance, len(time_levels))
     layout = get_layout(subject, group, time, group_levels, time_levels, covariates, covariance)
     design = layout.design
-    data = layout.pattern_data(y)
-    fit = fit_patterns(
-        data, structure, reml=reml, cs_sums=layout.cs_sums if covariance == "cs" else None
-    )
+    if covariance == "cs":
+        # profiled CS fit from sums; the per-pattern data only if something needs it later
+        fit = fit_cs_sums(layout.cs_y_sums(y), structure, lambda: layout.pattern_data(y), reml=reml)
+    else:
+        fit = fit_patterns(layout.pattern_data(y), structure, reml=reml)
     if ddf in ("between-within", "residual"):
         fixed_t, type3, lsm, diffs = _stacked_contrasts(layout, fit, ddf, group_levels, time_levels)
         extra_warnings: tuple[str, ...] = ()
