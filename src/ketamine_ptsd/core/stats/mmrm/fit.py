@@ -20,6 +20,7 @@ be negative (only Σ must be positive definite); a non-positive estimate is repo
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -176,8 +177,8 @@ def cs_x_sums_from(k: FloatArray, sx: FloatArray, xtx: FloatArray) -> CsXSums:
     p = xtx.shape[0]
     k_values = np.unique(k)
     member = (k[None, :] == k_values[:, None]).astype(np.float64)
-    m = np.einsum("gs,sp,sq->gpq", member, sx, sx)
-    weight = 2.0 * np.tri(p, k=-1) + np.eye(p)
+    m = np.matmul((member[:, :, None] * sx[None]).transpose(0, 2, 1), sx)
+    mw = m * _lower_weight(p)
     return CsXSums(
         k_values=k_values,
         n_k=member.sum(axis=1),
@@ -185,10 +186,18 @@ def cs_x_sums_from(k: FloatArray, sx: FloatArray, xtx: FloatArray) -> CsXSums:
         sx=sx,
         xtx=xtx,
         m=m,
-        mw=m * weight,
+        mw=mw,
         m_flat=m.reshape(k_values.size, p * p),
-        mw_flat=(m * weight).reshape(k_values.size, p * p),
+        mw_flat=mw.reshape(k_values.size, p * p),
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _lower_weight(p: int) -> FloatArray:
+    """2 below the diagonal, 1 on it, 0 above: a trace against a lower triangle."""
+    weight = 2.0 * np.tri(p, k=-1) + np.eye(p)
+    weight.flags.writeable = False
+    return weight
 
 
 @dataclass(frozen=True)
@@ -321,9 +330,12 @@ def _cs_newton_terms(
     p = s.p
     kv = xs.k_values
     one_kg = 1.0 + kv * gamma
-    dc = 1.0 / (one_kg * one_kg)
-    coef = np.stack([gamma / one_kg, dc, -2.0 * kv * dc / one_kg])  # c, c', c''
-    c, d2c = coef[0], coef[2]
+    r = 1.0 / one_kg
+    c = gamma * r
+    dc = r * r
+    d2c = -2.0 * kv * dc * r
+    coef = np.array((c, dc, d2c))  # c, c', c''
+
     mats = (coef @ xs.m_flat).reshape(3, p, p)
     a = xs.xtx - mats[0]
     b = s.xty - c @ s.v
