@@ -28,7 +28,7 @@ from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import FixedClock
 
 TOKENS: dict[str, str] = {}
-EXAMPLES = 5  # per operation and mode: bounded, derandomized (seeded) — seconds, not minutes
+EXAMPLES = 4  # per operation and mode: bounded, derandomized (seeded) — seconds, not minutes
 
 
 @pytest.fixture(scope="module")

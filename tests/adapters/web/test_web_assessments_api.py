@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PASSWORD, csrf_of, enrol
+from conftest import PASSWORD, csrf_of, enrol, sqlite_only
 from ketamine_ptsd.core.instruments import REGISTRY
 from ketamine_ptsd.core.roles import Role
 
@@ -15,6 +15,7 @@ def patient_id(services, actors) -> int:
     return enrol(services, actors)
 
 
+@sqlite_only
 def test_every_instrument_form_is_built_from_the_registry(login, patient_id) -> None:
     rater = login(Role.OUTCOME_RATER)
     safety = login(Role.SAFETY_RATER)
@@ -40,6 +41,7 @@ def test_caps5_scores_and_shows_the_total(login, patient_id) -> None:
     assert '<strong id="result-total">40</strong>' in response.text
 
 
+@sqlite_only
 def test_out_of_range_item_is_refused_by_name_and_everything_typed_is_kept(
     login, patient_id
 ) -> None:
@@ -58,6 +60,7 @@ def test_out_of_range_item_is_refused_by_name_and_everything_typed_is_kept(
         )
 
 
+@sqlite_only
 def test_missing_items_are_all_marked(login, patient_id) -> None:
     client = login(Role.OUTCOME_RATER)
     path = f"/patients/{patient_id}/assess/caps5_past_week"
@@ -98,6 +101,7 @@ def test_api_token_auth_and_role_checks(client: TestClient, actors, patient_id) 
     assert client.get("/api/v1/users", headers=_bearer(client, "administrator")).status_code == 200
 
 
+@sqlite_only
 def test_api_login_failure_does_not_echo_the_password(client: TestClient, actors) -> None:
     response = client.post(
         "/api/v1/auth/login", json={"username": "nurse", "password": "hunter2-x"}
@@ -107,6 +111,7 @@ def test_api_login_failure_does_not_echo_the_password(client: TestClient, actors
     assert invalid.status_code == 422 and "12345678901" not in invalid.text
 
 
+@sqlite_only
 def test_api_validation_errors_name_the_field(client: TestClient, actors, patient_id) -> None:
     headers = _bearer(client, "investigator")
     response = client.post(
@@ -118,6 +123,7 @@ def test_api_validation_errors_name_the_field(client: TestClient, actors, patien
     assert response.json()["detail"].startswith("capacity_assessed:")
 
 
+@sqlite_only
 def test_scoring_endpoint_reports_running_sum_then_total(client: TestClient, actors) -> None:
     headers = _bearer(client, "outcome-rater")
     partial = client.post(
@@ -140,6 +146,7 @@ def test_scoring_endpoint_reports_running_sum_then_total(client: TestClient, act
     )
 
 
+@sqlite_only
 def test_openapi_schema_lists_the_api(client: TestClient) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     paths = schema["paths"]

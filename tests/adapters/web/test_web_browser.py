@@ -71,7 +71,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> 
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
     try:
-        yield {"base": f"http://127.0.0.1:{port}", "patient_id": pid}
+        yield {
+            "base": f"http://127.0.0.1:{port}",
+            "patient_id": pid,
+            "services": services,
+            "actors": actors,
+        }
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
@@ -127,29 +132,25 @@ def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def _rate_before(tablet, server) -> None:  # type: ignore[no-untyped-def]
-    """The safety rater's ratings before the infusion (minute 0), through the instrument forms."""
-    page = tablet("safety-rater")
-    base = f"{server['base']}/patients/{server['patient_id']}/assess"
+def _rate_before(server) -> None:  # type: ignore[no-untyped-def]
+    """The safety rater's ratings before the infusion (minute 0); their forms are covered by the
+    route tests (test_web_infusion.py), so here they go straight through the service."""
+    from ketamine_ptsd.core.instruments import get_instrument
+
+    services, rater = server["services"], server["actors"][Role.SAFETY_RATER]
     for instrument, items in (
-        ("cadss", {str(k): "0" for k in range(1, 24)}),
-        ("bprs_positive", {"4": "1", "11": "1", "12": "1", "15": "1"}),
-        ("ymrs_item1", {"1": "0"}),
+        ("cadss", {str(k): 0 for k in range(1, 24)}),
+        ("bprs_positive", {"4": 1, "11": 1, "12": 1, "15": 1}),
+        ("ymrs_item1", {"1": 0}),
+        ("prise", {i.key: "no" for i in get_instrument("prise").items}),
     ):
-        page.goto(f"{base}/{instrument}?minute=0&infusion=1")
-        for key, value in items.items():
-            page.fill(f"input[name=item_{key}]", value)
-        page.click("#submit-assessment")
-        page.wait_for_url(re.compile(r".*saved=rating.*"))
-    page.goto(f"{base}/prise?minute=0&infusion=1")
-    for select in page.locator("select[data-item]").all():
-        select.select_option("no")
-    page.click("#submit-assessment")
-    page.wait_for_url(re.compile(r".*saved=rating.*"))
+        services.infusions.record_rating(
+            rater, server["patient_id"], 1, minute=0, instrument=instrument, items=items
+        )
 
 
 def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, server) -> None:
-    _rate_before(tablet, server)
+    _rate_before(server)
     page = tablet("nurse")
     page.click(f"a[href='/patients/{server['patient_id']}/infusion/1']")
     for key, value in {"sys": "130", "dia": "80", "hr": "72", "spo2": "98"}.items():

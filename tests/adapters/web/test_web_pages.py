@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import csrf_of, enrol
+from conftest import csrf_of, enrol, sqlite_only
 from ketamine_ptsd.core.roles import Role
 
 
@@ -125,6 +125,7 @@ def test_admin_adds_a_user_and_a_weak_password_is_refused_with_values_kept(login
     assert "new.nurse" in client.get("/admin/users").text
 
 
+@sqlite_only
 def test_roles_without_permission_get_403_pages(login) -> None:
     assert login(Role.NURSE).get("/admin/users").status_code == 403
     assert login(Role.NURSE).get("/pharmacy").status_code == 403

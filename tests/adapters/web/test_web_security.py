@@ -6,17 +6,19 @@ import datetime as dt
 
 from fastapi.testclient import TestClient
 
-from conftest import PASSWORD, csrf_of, sign_in
+from conftest import PASSWORD, csrf_of, sign_in, sqlite_only
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import FixedClock
 
 
+@sqlite_only
 def test_pages_redirect_to_login_without_a_session(client: TestClient) -> None:
     response = client.get("/patients", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login?next=/patients")
 
 
+@sqlite_only
 def test_session_cookie_is_httponly_and_samesite_strict(client: TestClient, actors) -> None:
     page = client.get("/login")
     response = client.post(
@@ -30,6 +32,7 @@ def test_session_cookie_is_httponly_and_samesite_strict(client: TestClient, acto
     assert "HttpOnly" in session and "SameSite=Strict" in session and "Path=/" in session
 
 
+@sqlite_only
 def test_login_without_csrf_token_is_refused(client: TestClient, actors) -> None:
     client.get("/login")
     response = client.post("/login", data={"username": "nurse", "password": PASSWORD})
@@ -64,6 +67,7 @@ def test_state_changing_form_without_csrf_token_is_refused_and_changes_nothing(
     assert services.patients.list(actors[Role.INVESTIGATOR]) == []
 
 
+@sqlite_only
 def test_api_write_with_cookie_needs_the_csrf_header(login) -> None:
     client = login(Role.OUTCOME_RATER)
     body = {"items": {"1": 2}}
@@ -76,6 +80,7 @@ def test_api_write_with_cookie_needs_the_csrf_header(login) -> None:
     assert accepted.status_code == 200
 
 
+@sqlite_only
 def test_security_headers_and_no_store_on_pages(login) -> None:
     client = login(Role.NURSE)
     response = client.get("/patients")
@@ -103,6 +108,7 @@ def test_idle_session_times_out_and_is_revoked(login, clock: FixedClock, setting
     assert client.get("/patients", follow_redirects=False).status_code == 303
 
 
+@sqlite_only
 def test_activity_keeps_the_session_alive(login, clock: FixedClock, settings) -> None:
     client = login(Role.NURSE)
     for _ in range(4):
@@ -122,6 +128,7 @@ def test_logout_revokes_the_session(login) -> None:
     assert api.status_code == 401
 
 
+@sqlite_only
 def test_login_throttle_answers_429_after_repeated_failures(
     client: TestClient, actors, settings
 ) -> None:
@@ -166,6 +173,7 @@ def test_account_locks_after_five_wrong_passwords(client: TestClient, actors) ->
     assert "locked" in response.text
 
 
+@sqlite_only
 def test_open_redirect_after_login_is_refused(client: TestClient, actors) -> None:
     page = client.get("/login")
     response = client.post(
@@ -181,6 +189,7 @@ def test_open_redirect_after_login_is_refused(client: TestClient, actors) -> Non
     assert response.headers["location"] == "/"
 
 
+@sqlite_only
 def test_unexpected_error_shows_a_generic_page_without_traceback(app, actors) -> None:
     @app.get("/boom-for-test")
     def _boom() -> None:
@@ -197,6 +206,7 @@ def test_unexpected_error_shows_a_generic_page_without_traceback(app, actors) ->
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
+@sqlite_only
 def test_unknown_page_is_a_plain_404(login) -> None:
     client = login(Role.NURSE)
     response = client.get("/no/such/page")
