@@ -107,19 +107,15 @@ def between_within(
     n = design.x.shape[0]
     if varies is None:
         varies = _columns_varying_within(design.x, subject)
-    p_between = 0
-    p_within = 0
-    within: dict[str, bool] = {}
-    owner = design.column_term
-    for ti, term in enumerate(design.terms):
-        in_term = owner == ti
-        w = bool(varies[in_term].any())
-        size = int(in_term.sum())
-        within[term.name] = w
-        if w:
-            p_within += size
-        else:
-            p_between += size
+    # per term (column_term + 1: slot 0 is the intercept): its number of columns and whether
+    # any of them varies within a subject
+    slot = design.column_term + 1
+    n_slots = len(design.terms) + 1
+    sizes = np.bincount(slot, minlength=n_slots)[1:].tolist()
+    term_varies = (np.bincount(slot, weights=varies, minlength=n_slots)[1:] > 0).tolist()
+    within = {term.name: bool(w) for term, w in zip(design.terms, term_varies, strict=True)}
+    p_within = sum(size for size, w in zip(sizes, term_varies, strict=True) if w)
+    p_between = sum(sizes) - p_within
     df_b = float(n_subjects - (1 + p_between))
     df_w = float(n - (n_subjects + p_within))
     if covariance == "un":

@@ -128,8 +128,10 @@ def fit_patterns(
 ) -> CoreFit:
     """Fit on pre-grouped data (reuse ``group_patterns`` output across refits).
 
-    ``cs_sums`` = ``cs_x_sums(data)`` when the caller has it from an earlier fit of the same
-    layout (``layout.Layout``)."""
+    ``cs_sums`` = ``cs_x_sums(data)`` (subjects in the order of ``data.patterns``) when the
+    caller kept it from an earlier fit of the same data layout. (``layout.Layout.cs_sums``
+    lists subjects in code order instead; it goes with ``Layout.cs_y_sums`` and
+    ``fit_cs_sums``.)"""
     if structure.name == "cs":
         sums = _cs_sums(data, cs_sums)
         fit = _fit_cs_profiled(data, structure, reml=reml, sums=sums)
@@ -348,8 +350,9 @@ def _cs_newton_terms(
     quad = s.yty - float(c @ s.w) - float(b @ beta)
     dquad = -float(dc @ ee_k)
     u = ((dc @ xs.member) * e) @ xs.sx
-    a_inv = _inverse_from_chol(chol)
-    d2quad = -float(d2c @ ee_k) - 2.0 * float(u @ a_inv @ u)
+    # one triangular solve pair for A⁻¹[A₁ A₂ u] (A₁ = −A', A₂ = −A'')
+    sol, _ = _potrs(chol, np.column_stack((mats[1], mats[2], u)), lower=1)
+    d2quad = -float(d2c @ ee_k) - 2.0 * float(u @ sol[:, -1])
     dof = s.n - p if reml else s.n
     sigma2 = quad / dof
     k_over = kv / one_kg
@@ -359,9 +362,9 @@ def _cs_newton_terms(
     d2m2 = dof * (d2quad / quad - lq * lq) - float(xs.n_k @ (k_over * k_over))
     if reml:
         m2 += 2.0 * float(np.log(chol.diagonal()).sum())
-        d1 = a_inv @ mats[1]  # −A⁻¹A'
+        d1 = sol[:, :p]  # −A⁻¹A'
         dm2 -= float(d1.trace())
-        d2m2 -= float(np.vdot(a_inv, mats[2])) + float(np.vdot(d1, d1.T))
+        d2m2 -= float(sol[:, p : 2 * p].trace()) + float(np.vdot(d1, d1.T))
     return float(m2), float(dm2), float(d2m2), beta, chol, float(sigma2)
 
 

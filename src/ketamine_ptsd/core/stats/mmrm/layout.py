@@ -216,10 +216,10 @@ def _build(
     q_terms = np.array([design.type3_l[t.name].shape[0] for t in design.terms], dtype=np.intp)
     q_max = int(q_terms.max())
     type3_stack = np.zeros((q_terms.size, q_max, p))
-    type3_pad = np.zeros((q_terms.size, q_max, q_max))
     for i, term in enumerate(design.terms):
         type3_stack[i, : q_terms[i]] = design.type3_l[term.name]
-        type3_pad[i, np.arange(q_terms[i], q_max), np.arange(q_terms[i], q_max)] = 1.0
+    padded = np.arange(q_max)[None, :] >= q_terms[:, None]  # (terms, q_max)
+    type3_pad = padded[:, :, None] * np.eye(q_max)
     return Layout(
         design=design,
         subject=subject,

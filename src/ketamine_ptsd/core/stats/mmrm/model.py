@@ -154,8 +154,7 @@ def _stacked_contrasts(
     var = ((lmat @ cov) * lmat).sum(axis=1)
     se = np.sqrt(np.maximum(var, 0.0))
     df = layout.bw_df_all if ddf == "between-within" else np.full(est.size, layout.resid_df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(se > 0, est / se, np.nan)
+    t = np.divide(est, se, out=np.full(est.size, np.nan), where=se > 0)
     ok = np.isfinite(t) & (df > 0)
     p = np.full(est.size, np.nan)
     p[ok] = 2.0 * special.stdtr(df[ok], -np.abs(t[ok]))
