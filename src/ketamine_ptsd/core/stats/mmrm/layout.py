@@ -222,8 +222,9 @@ def _build(
     type3_pad = padded[:, :, None] * np.eye(q_max)
     return Layout(
         design=design,
-        subject=subject,
-        time=time,
+        # copies: the memo outlives the call, and the caller may reuse its arrays
+        subject=subject.copy(),
+        time=time.copy(),
         n_times=n_times,
         subject_order=order,
         subject_starts=starts,
