@@ -157,3 +157,17 @@ def test_interim_monitoring_places_the_primary_z_against_the_pocock_spending_bou
     assert final.nominal_alpha == pytest.approx(0.0304, abs=1e-9)
     with pytest.raises(InvalidInput):
         interim_monitoring(res, observed_patients=30, planned_patients=0, alpha=0.0304)
+
+
+def test_one_sided_interim_compares_abs_z_because_coded_arms_hide_the_direction() -> None:
+    """The rct plan is one-sided (analysis.interim); with arms coded A/B the sign of A − B does
+    not say which arm benefits, so a large |z| of either sign is reported as crossing, with the
+    instruction to confirm the direction unblinded."""
+    from ketamine_ptsd.services.trial_analysis import interim_monitoring
+
+    res = results()
+    im = interim_monitoring(
+        res, observed_patients=30, planned_patients=40, alpha=0.05, sides=1, spending="pocock"
+    )
+    assert im.crossed == (abs(im.z) >= im.boundary_z)
+    assert "direction of benefit must be confirmed unblinded" in im.description

@@ -601,7 +601,16 @@ def interim_monitoring(
     design = spending_design(alpha, sides, looks, spending)
     look = design.looks[0]
     z = diff.estimate / diff.se
-    crossed = abs(z) >= look.z if sides == 2 else z >= look.z
+    # A one-sided boundary is crossed only in the direction of benefit. The packet codes the arms
+    # A/B, so the sign of A − B says nothing about benefit: compare |z| and say that the
+    # direction must be confirmed by the unblinded statistician.
+    crossed = abs(z) >= look.z
+    direction = (
+        ""
+        if sides == 2
+        else "; one-sided: arms are coded A/B, so |z| is compared and the direction of benefit "
+        "must be confirmed unblinded"
+    )
     kind = "Pocock-type" if spending == "pocock" else "O'Brien-Fleming-type"
     description = (
         f"Lan-DeMets {kind} alpha spending, {'two' if sides == 2 else 'one'}-sided overall alpha "
@@ -612,6 +621,7 @@ def interim_monitoring(
         f"{results.difference_label} at {TIME_LABELS.get(last, last)}: "
         f"{diff.estimate:.2f} / SE {diff.se:.2f} = z {z:.2f}, "
         + ("crosses the boundary" if crossed else "inside the continuation region")
+        + direction
     )
     return InterimMonitoring(
         outcome=key,

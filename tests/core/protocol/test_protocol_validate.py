@@ -204,3 +204,36 @@ def test_clinical_observation_runs_two_hours_from_infusion_end(builtin_dict: Any
     discharge = builtin_dict("clinical")["monitoring"]["discharge"]
     assert discharge["observation_from"] == "infusion_end"
     assert discharge["observation_minutes"] >= 120
+
+
+def test_rct_nominal_alpha_0304_follows_from_its_interim_plan(builtin_dict: Any) -> None:
+    """PROTOCOL.md §9: 0.0304 is Pocock's constant nominal level for two equally spaced looks at
+    one-sided overall alpha 0.05 (0.030367); the shipped plan states that design."""
+    interim = builtin_dict("rct")["analysis"]["interim"]
+    assert interim == {
+        **interim,
+        "planned_patients": 40,
+        "overall_alpha": 0.05,
+        "sides": 1,
+        "method": "boundary",
+        "function": "pocock",
+        "information": [0.5, 1.0],
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("analysis.interim.overall_alpha", 0.025, "first-look nominal alpha is 0.0147"),
+        ("analysis.interim.sides", 2, "first-look nominal alpha is 0.0294"),
+        ("analysis.interim.method", "spending", "first-look nominal alpha is 0.0310"),
+        ("analysis.interim.information", [0.75, 1.0], "does not follow from the interim plan"),
+        ("analysis.interim.information", [0.5, 0.9], "the last look must be the final analysis"),
+        ("analysis.interim.information", [0.6, 0.5, 1.0], "increasing fractions"),
+    ],
+)
+def test_an_alpha_that_does_not_follow_from_the_interim_plan_is_refused(
+    builtin_dict: Any, problems_of: Any, path: str, value: Any, expected: str
+) -> None:
+    problems = problems_of(_edit(builtin_dict, "rct", path, value))
+    assert any(expected in p for p in problems), problems

@@ -337,6 +337,9 @@ def _analyse_and_report(
     if interim:
         results = analyse(dataset, plan=plan, blinded=True, arm_codes={a: a for a in extract.arms})
         comparison: Any = ()
+        design = plan.interim
+        if planned_patients is None and design is not None:
+            planned_patients = design.planned_patients
         if planned_patients is None:
             results = dataclasses.replace(
                 results,
@@ -351,7 +354,12 @@ def _analyse_and_report(
                 results,
                 observed_patients=results.consort.randomized,
                 planned_patients=planned_patients,
-                alpha=results.alpha,
+                # The DSMB sees Lan-DeMets spending at the observed information with the
+                # protocol's overall level, sides and function (its classical design assumed
+                # the planned looks; the interim came at a different fraction).
+                alpha=design.overall_alpha if design is not None else results.alpha,
+                sides=design.sides if design is not None else 2,
+                spending=design.function if design is not None else "pocock",
             )
             results = dataclasses.replace(results, interim=monitoring)
     else:
@@ -378,7 +386,8 @@ def report(
         typer.Option(
             "--planned-patients",
             min=1,
-            help="Planned number of randomized patients (interim stopping boundaries).",
+            help="Planned number of randomized patients for the interim stopping boundaries "
+            "(default: the protocol's analysis.interim.planned_patients).",
         ),
     ] = None,
 ) -> None:

@@ -10,6 +10,7 @@ __all__ = [
     "AnalysisOutcome",
     "AnalysisPlan",
     "Durability",
+    "InterimPlan",
     "MaintenanceOption",
     "MaintenancePlan",
     "Requirement",
@@ -72,6 +73,24 @@ class AnalysisOutcome(FrozenModel):
     model: Literal["mmrm", "cumulative_logit"]
 
 
+class InterimPlan(FrozenModel):
+    """The group-sequential plan behind the trial's nominal alpha (§9).
+
+    ``method: boundary`` is a classical Pocock or O'Brien-Fleming design at the planned looks;
+    ``method: spending`` a Lan-DeMets spending function. The validator derives the nominal level
+    of the first look from this plan and checks it against ``AnalysisPlan.alpha``, so the
+    protocol's 0.0304 is a consequence of the design rather than a number typed in.
+    """
+
+    planned_patients: int
+    overall_alpha: float
+    sides: Literal[1, 2]
+    method: Literal["boundary", "spending"]
+    function: Literal["pocock", "obrien-fleming"]
+    information: tuple[float, ...]
+    note: str = ""
+
+
 class AnalysisPlan(FrozenModel):
     """The RCT's statistical analysis plan (§9)."""
 
@@ -83,3 +102,4 @@ class AnalysisPlan(FrozenModel):
     outcomes: tuple[AnalysisOutcome, ...]
     responder_test: Literal["chi2_yates", "chi2_pearson", "fisher"]
     durability_method: Literal["kaplan_meier"]
+    interim: InterimPlan | None = None

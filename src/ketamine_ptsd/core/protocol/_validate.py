@@ -31,8 +31,10 @@ import re
 from collections.abc import Iterable
 
 from ..errors import InvalidInput
+from ..stats.sequential import classical_boundary_design, spending_design
 from ._base import weekday_index
 from ._instruments import KNOWN_INSTRUMENT_IDS
+from ._outcomes import AnalysisPlan
 from ._protocol import Protocol
 from ._schedule import Schedule
 
@@ -500,6 +502,7 @@ def _check_analysis(p: Protocol, known: frozenset[str]) -> list[str]:
     names = [o.name for o in a.outcomes]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         out.append(f"analysis.outcomes: outcome {dup!r} appears more than once")
+    out += _check_interim(a)
     for o in a.outcomes:
         where = f"analysis.outcomes ({o.name})"
         if o.instrument not in known:
@@ -512,4 +515,36 @@ def _check_analysis(p: Protocol, known: frozenset[str]) -> list[str]:
                 out.append(f"{where}.time_points: no assessment time point {tp!r}")
             elif not _measured_at(p, tp, o.instrument):
                 out.append(f"{where}: {o.instrument!r} is not measured at {tp!r}")
+    return out
+
+
+def _check_interim(a: AnalysisPlan) -> list[str]:
+    """The interim plan is well formed and yields the stated nominal alpha (§9)."""
+    i = a.interim
+    if i is None:
+        return []
+    out = []
+    if i.planned_patients < 2:
+        out.append("analysis.interim.planned_patients: must be at least 2")
+    if not 0 < i.overall_alpha < 0.5:
+        out.append("analysis.interim.overall_alpha: must be between 0 and 0.5")
+    t = i.information
+    if not t or any(not 0 < x <= 1 for x in t) or any(b <= c for c, b in itertools.pairwise(t)):
+        out.append("analysis.interim.information: increasing fractions in (0, 1] are required")
+    elif t[-1] != 1:
+        out.append("analysis.interim.information: the last look must be the final analysis (1)")
+    if out:
+        return out
+    design = (
+        classical_boundary_design(i.overall_alpha, i.sides, t, i.function)
+        if i.method == "boundary"
+        else spending_design(i.overall_alpha, i.sides, t, i.function)
+    )
+    nominal = design.looks[0].nominal_alpha
+    if round(nominal, 4) != round(a.alpha, 4):
+        out.append(
+            f"analysis.alpha: {a.alpha:g} does not follow from the interim plan "
+            f"({i.method} {i.function}, {i.sides}-sided overall {i.overall_alpha:g}, looks at "
+            f"{', '.join(f'{x:g}' for x in t)}), whose first-look nominal alpha is {nominal:.4f}"
+        )
     return out
