@@ -97,7 +97,12 @@ class Layout:
         ``cs_sums``: per-subject sums of y, X'y and y'y."""
         sy = np.add.reduceat(y[self.subject_order], self.subject_starts)
         return cs_sums_from_subjects(
-            self.cs_sums, sy, self.design.x.T @ y, float(y @ y), self.n_obs
+            self.cs_sums,
+            sy,
+            self.design.x.T @ y,
+            float(y @ y),
+            self.n_obs,
+            (self.bw.between_df, self.bw.within_df),
         )
 
 
