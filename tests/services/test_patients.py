@@ -183,3 +183,67 @@ def test_invalid_registrations_change_nothing(services: Services, actors) -> Non
         services.patients.get(investigator, 999)
     assert services.audit.count(actors[Role.ADMINISTRATOR]) == before
     assert services.patients.list(investigator) == []
+
+
+def _listing_world(services: Services, actors, enrol) -> list[int]:  # type: ignore[no-untyped-def]
+    """Six trial patients (four allocated, the second emergency-unblinded, the last voided) and
+    a clinic patient: every branch of the allocation's visibility."""
+    services.randomization.generate_list(
+        actors[Role.PHARMACIST], protocol_name="rct", list_version="L1", slots_per_stratum=8
+    )
+    trial = [enrol() for _ in range(6)]
+    for pid in trial[:4]:
+        services.randomization.allocate(
+            actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
+        )
+    services.randomization.emergency_unblind(
+        actors[Role.INVESTIGATOR], trial[1], reason="suspected serious reaction"
+    )
+    voided = services.patients.get(actors[Role.INVESTIGATOR], trial[5])
+    services.patients.void(
+        actors[Role.INVESTIGATOR], voided.id, expected_version=voided.version, reason="duplicate"
+    )
+    return [*trial, enrol("clinical")]
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.ADMINISTRATOR])
+def test_the_list_shows_each_patient_as_get_does_for_every_role(
+    services: Services, actors, enrol, role: Role
+) -> None:  # type: ignore[no-untyped-def]
+    """The joined list decides the blind per role, not per patient; it must agree with ``get``
+    (services/access.py ``allocation_visibility``) patient by patient (PROTOCOL.md §3)."""
+    _listing_world(services, actors, enrol)
+    actor = actors[role]
+    try:
+        listed = services.patients.list(actor, include_voided=True)
+    except PermissionDenied:
+        return
+    assert listed, role
+    assert listed == [services.patients.get(actor, p.id) for p in listed]
+    if role is Role.INVESTIGATOR:  # the one patient unblinded in an emergency shows the drug
+        treatments = [p.treatment for p in listed]
+        assert treatments[1] in ("ketamine", "midazolam")
+        assert treatments[:4:2] + treatments[3:4] == ["study drug"] * 3
+        assert treatments[4:] == [None, None, None]
+
+
+def test_the_list_reads_the_record_in_two_queries_however_many_patients(
+    services: Services, actors, enrol, db
+) -> None:  # type: ignore[no-untyped-def]
+    """No N+1: one joined query for patients, allocations and slots, one for unblindings."""
+    from sqlalchemy import event
+
+    _listing_world(services, actors, enrol)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        listed = services.patients.list(actors[Role.INVESTIGATOR], include_voided=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(listed) == 7
+    assert len(statements) == 2, statements

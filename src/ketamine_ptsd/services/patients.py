@@ -15,15 +15,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 
-from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.roles import Action, Role
 
 from .access import Actor, allocation_visibility, require, require_patient
 from .context import ServiceContext
@@ -33,8 +34,10 @@ from .records import (
     Consent,
     Patient,
     PatientIdentity,
+    RandomizationSlot,
     ScreeningOutcome,
     StudyIdSequence,
+    Unblinding,
 )
 from .uow import UnitOfWork
 
@@ -184,11 +187,25 @@ def treatment_label(
         return None
     if not allocation_visibility(uow.session, actor, patient):
         return BLINDED_TREATMENT
-    from .records import RandomizationSlot
-
     slot = uow.session.get(RandomizationSlot, allocation.slot_id)
     assert slot is not None
     return arms.get(slot.arm, slot.arm)
+
+
+def allocation_visibility_for_many(uow: UnitOfWork, actor: Actor) -> Callable[[Patient], bool]:
+    """:func:`~.access.allocation_visibility` for any number of patients, at most one query.
+
+    Why: the patient list asked the question once per patient, and for an investigator each
+    answer was a query (an emergency unblinding of that patient, PROTOCOL.md §3). Here the
+    investigator's unblinded patients are read once; every other role's answer depends on the
+    role and the patient row alone, so it is delegated to ``allocation_visibility`` itself,
+    which then runs no query — the rule stays declared in one place (services/access.py).
+    ``tests/services/test_patients.py`` checks the list against ``get`` for every role.
+    """
+    if actor.role is Role.INVESTIGATOR:
+        unblinded = frozenset(uow.session.scalars(select(Unblinding.patient_id).distinct()))
+        return lambda patient: patient.id in unblinded
+    return functools.partial(allocation_visibility, uow.session, actor)
 
 
 class PatientService:
@@ -207,20 +224,8 @@ class PatientService:
         return {arm.id: arm.drug for arm in protocol.arms}
 
     def _view(self, uow: UnitOfWork, actor: Actor, patient: Patient) -> PatientView:
-        return PatientView(
-            id=patient.id,
-            study_id=patient.study_id,
-            protocol_name=patient.protocol_name,
-            mode=patient.mode,
-            site=patient.site,
-            stratum=patient.stratum,
-            status=patient.status,
-            registered_at=patient.registered_at,
-            voided=patient.voided_at is not None,
-            void_reason=patient.void_reason,
-            version=patient.version,
-            treatment=treatment_label(uow, actor, patient, self._arms(patient.protocol_name)),
-        )
+        treatment = treatment_label(uow, actor, patient, self._arms(patient.protocol_name))
+        return _patient_view(patient, treatment)
 
     # --- registration ------------------------------------------------------------------------
 
@@ -300,15 +305,42 @@ class PatientService:
             return self._view(uow, actor, patient)
 
     def list(self, actor: Actor, *, include_voided: bool = False) -> list[PatientView]:
-        """Patients the actor may read (a clinician sees clinic-mode patients only)."""
+        """Patients the actor may read (a clinician sees clinic-mode patients only).
+
+        One query for the patients with their allocations and slots (outer joins: most
+        patients are not allocated) and at most one for the visibility of all of them
+        (:func:`allocation_visibility_for_many`), instead of up to three per patient. Each
+        view is the one :meth:`get` returns; a blinded reader's arm is read but never leaves
+        this method (as in ``RandomizationService.allocation``).
+        """
         require(actor, Action.PATIENT_READ)
         with self._ctx.uow(actor, write=False) as uow:
-            query = select(Patient).order_by(Patient.id)
+            query = (
+                select(Patient, Allocation.id, RandomizationSlot.arm)
+                .outerjoin(Allocation, Allocation.patient_id == Patient.id)
+                .outerjoin(RandomizationSlot, RandomizationSlot.id == Allocation.slot_id)
+                .order_by(Patient.id)
+            )
             if not include_voided:
                 query = query.where(Patient.voided_at.is_(None))
-            if actor.role.value == "clinician":
+            if actor.role is Role.CLINICIAN:
                 query = query.where(Patient.blinded.is_(False))
-            return [self._view(uow, actor, p) for p in uow.session.scalars(query)]
+            rows = uow.session.execute(query).all()
+            visible = allocation_visibility_for_many(uow, actor) if rows else None
+            arms_of: dict[str, dict[str, str]] = {}
+            views = []
+            for patient, allocation_id, arm in rows:
+                treatment: str | None = None
+                if allocation_id is not None:
+                    assert visible is not None and arm is not None
+                    if visible(patient):
+                        if patient.protocol_name not in arms_of:
+                            arms_of[patient.protocol_name] = self._arms(patient.protocol_name)
+                        treatment = arms_of[patient.protocol_name].get(arm, arm)
+                    else:
+                        treatment = BLINDED_TREATMENT
+                views.append(_patient_view(patient, treatment))
+            return views
 
     def edit(
         self,
@@ -583,6 +615,23 @@ class PatientService:
                 .order_by(ScreeningOutcome.id)
             )
             return [_screening_view(s) for s in rows]
+
+
+def _patient_view(patient: Patient, treatment: str | None) -> PatientView:
+    return PatientView(
+        id=patient.id,
+        study_id=patient.study_id,
+        protocol_name=patient.protocol_name,
+        mode=patient.mode,
+        site=patient.site,
+        stratum=patient.stratum,
+        status=patient.status,
+        registered_at=patient.registered_at,
+        voided=patient.voided_at is not None,
+        void_reason=patient.void_reason,
+        version=patient.version,
+        treatment=treatment,
+    )
 
 
 def _consent_view(record: Consent) -> ConsentView:

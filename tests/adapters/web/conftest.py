@@ -97,12 +97,10 @@ def actors(services: Services) -> dict[Role, Actor]:
 
 @pytest.fixture
 def settings(db_url: str) -> WebSettings:
-    # the list cache off: tests write through the services between page reads
     return WebSettings(
         database_url=db_url,
         secret_key="test-secret",
         login_failures_per_client=8,
-        list_cache_seconds=0,
     )
 
 

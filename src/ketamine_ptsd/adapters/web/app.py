@@ -41,7 +41,7 @@ from ketamine_ptsd.services import (
 
 from . import filters
 from .config import WebSettings
-from .deps import UNSAFE_METHODS, ApiUnauthorized, CsrfRejected, LoginRequired, WebState
+from .deps import ApiUnauthorized, CsrfRejected, LoginRequired, WebState
 from .security import LoginThrottle, SecurityHeadersMiddleware, Signer
 
 __all__ = ["create_app"]
@@ -105,35 +105,7 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
     _include_routers(app)
     _install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(_RecordChangedMiddleware)
     return app
-
-
-class _RecordChangedMiddleware:
-    """After any state-changing request, drop what :class:`WebState` reuses (the patient list).
-
-    Runs when the response starts — the use case has committed by then — and again at the end,
-    so a list read concurrently with the write is never reused afterwards.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        state: WebState = scope["app"].state.web
-
-        async def sending(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                state.record_changed()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            state.record_changed()
 
 
 def _include_routers(app: FastAPI) -> None:

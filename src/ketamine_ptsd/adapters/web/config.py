@@ -29,12 +29,6 @@ class WebSettings:
     ``login_failures_per_client`` within ``login_window_minutes`` from one client address are
     answered 429 before any password is checked — the per-account lockout of ``AuthService``
     protects accounts; this protects the server from password spraying across accounts.
-    ``list_cache_seconds``: how long the patient list behind the overview pages (home, patient
-    list, dashboard, pharmacy) is reused for other users *of the same role* (what a role sees
-    depends only on the role, services/access.py); any state-changing request through this
-    process drops it at once, so only writes from elsewhere (the CLI, another worker) can take
-    this long to show. 0 turns it off. Patient pages, the bedside screen and the API's
-    per-patient routes always read the record.
     """
 
     database_url: str
@@ -45,4 +39,3 @@ class WebSettings:
     login_window_minutes: int = 15
     protocol_dirs: Sequence[Path] = ()
     site: str = "SITE"
-    list_cache_seconds: float = 2.0

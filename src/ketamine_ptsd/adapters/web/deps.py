@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import time
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Annotated, Any
@@ -23,7 +22,6 @@ from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action, Role, is_allowed
 from ketamine_ptsd.services import Actor, AuthenticationFailed, Services
-from ketamine_ptsd.services.patients import PatientView
 
 from .config import WebSettings
 from .security import (
@@ -80,36 +78,6 @@ class WebState:
     #: patient id → date of infusion 1 (allocations never change) and the calendars from it
     infusion_one: dict[int, dt.date] = field(default_factory=dict)
     plans: dict[tuple[str, dt.date], Any] = field(default_factory=dict)
-    #: role → (monotonic time, generation, the patient list as that role sees it)
-    _lists: dict[Role, tuple[float, int, tuple[PatientView, ...]]] = field(default_factory=dict)
-    _generation: int = 0
-
-    def patient_list(self, actor: Actor) -> list[PatientView]:
-        """``PatientService.list`` for ``actor``, reused briefly across users of one role.
-
-        Blind-safe because the service's view of a patient (its treatment label included)
-        depends on the role and the record only, never on the user (access.py:
-        ``allocation_visibility``); a role the service refuses raises and is never cached.
-        Fresh after every write through this process (:meth:`record_changed`); at most
-        ``list_cache_seconds`` old otherwise. This is the web side of the N+1 in
-        ``PatientService.list`` (one allocation query per patient; see docs/benchmarks.md).
-        """
-        ttl = self.settings.list_cache_seconds
-        if ttl <= 0:
-            return self.services.patients.list(actor)
-        generation = self._generation
-        hit = self._lists.get(actor.role)
-        now = time.monotonic()
-        if hit is not None and hit[1] == generation and now - hit[0] < ttl:
-            return list(hit[2])
-        patients = self.services.patients.list(actor)
-        self._lists[actor.role] = (now, generation, tuple(patients))
-        return patients
-
-    def record_changed(self) -> None:
-        """A state-changing request finished: nothing cached may be reused."""
-        self._generation += 1
-        self._lists.clear()
 
     def now(self) -> dt.datetime:
         return self.services.context.clock.now()

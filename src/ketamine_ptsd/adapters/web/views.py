@@ -86,7 +86,7 @@ def home_page(state: WebState, actor: Actor) -> HomePage:
         page.counts = {"users": len(users), "active users": sum(u.active for u in users)}
     if not is_allowed(actor.role, Action.PATIENT_READ):
         return page
-    patients = state.patient_list(actor)
+    patients = state.services.patients.list(actor)
     for status in ("registered", "eligible", "randomized", "screen_failed", "declined"):
         page.counts[status.replace("_", " ")] = sum(p.status == status for p in patients)
     infusion_roles = {Role.NURSE, Role.INVESTIGATOR, Role.CLINICIAN, Role.SAFETY_RATER}

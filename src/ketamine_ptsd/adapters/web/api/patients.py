@@ -115,7 +115,7 @@ def _patient(view: object) -> PatientRead:
 
 @router.get("", response_model=list[PatientRead])
 def list_patients(auth: ApiAuth, state: State) -> list[PatientRead]:
-    return [_patient(p) for p in state.patient_list(auth.actor)]
+    return [_patient(p) for p in state.services.patients.list(auth.actor)]
 
 
 @router.post("", response_model=PatientRead, status_code=201)

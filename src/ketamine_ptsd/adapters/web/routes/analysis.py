@@ -29,7 +29,7 @@ CONSORT_STATUSES = ("registered", "eligible", "screen_failed", "declined", "rand
 def dashboard(request: Request, session: Session, state: State) -> Response:
     if not session.can(Action.PATIENT_READ):
         raise PermissionDenied(Action.PATIENT_READ.value, session.role.value)
-    patients = state.patient_list(session.actor)
+    patients = state.services.patients.list(session.actor)
     today = state.now().date()
     by_protocol: dict[str, Counter[str]] = {}
     windows_open = 0

@@ -67,7 +67,7 @@ def _list_page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    patients = state.patient_list(session.actor)
+    patients = state.services.patients.list(session.actor)
     return render(
         request,
         "patients.html",

@@ -25,7 +25,7 @@ def _require(session: PageSession) -> None:
 
 
 def _page(request: Request, session: PageSession, state: State, **extra: object) -> Response:
-    patients = state.patient_list(session.actor)
+    patients = state.services.patients.list(session.actor)
     context: dict[str, object] = {
         "to_prepare": [p for p in patients if p.status == "eligible" and p.mode == "trial"],
         "allocated": [p for p in patients if p.treatment is not None],
