@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 from fastapi.testclient import TestClient
+from web_support import PASSWORD, enrol, sqlite_only  # type: ignore[import-not-found]
 
-from conftest import PASSWORD, enrol, sqlite_only
 from ketamine_ptsd.core.roles import Role
 
 

@@ -19,8 +19,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
+from web_support import add_role_users, enrol, make_services  # type: ignore[import-not-found]
 
-from conftest import add_role_users, enrol, make_services
 from ketamine_ptsd.adapters.db.engine import open_database
 from ketamine_ptsd.adapters.web.app import create_app
 from ketamine_ptsd.adapters.web.config import WebSettings

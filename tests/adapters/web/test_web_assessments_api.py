@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from web_support import PASSWORD, csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
 
-from conftest import PASSWORD, csrf_of, enrol, sqlite_only
 from ketamine_ptsd.core.instruments import REGISTRY
 from ketamine_ptsd.core.roles import Role
 

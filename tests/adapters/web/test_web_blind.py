@@ -11,8 +11,8 @@ import datetime as dt
 import re
 
 import pytest
+from web_support import enrol  # type: ignore[import-not-found]
 
-from conftest import enrol
 from ketamine_ptsd.core.roles import Role
 
 BLINDED_ROLES = [

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from web_support import PASSWORD, add_role_users, enrol, make_services  # type: ignore[import-not-found]
 
-from conftest import PASSWORD, add_role_users, enrol, make_services
 from ketamine_ptsd.adapters.db.engine import open_database
 from ketamine_ptsd.adapters.web.app import create_app
 from ketamine_ptsd.adapters.web.config import WebSettings

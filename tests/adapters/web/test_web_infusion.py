@@ -11,8 +11,8 @@ import datetime as dt
 import re
 
 import pytest
+from web_support import PASSWORD, csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
 
-from conftest import PASSWORD, csrf_of, enrol, sqlite_only
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services.infusions import VitalsInput
 

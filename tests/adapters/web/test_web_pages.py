@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import csrf_of, enrol, sqlite_only
+from web_support import csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
+
 from ketamine_ptsd.core.roles import Role
 
 

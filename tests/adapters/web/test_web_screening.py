@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from web_support import csrf_of, sqlite_only  # type: ignore[import-not-found]
 
-from conftest import csrf_of, sqlite_only
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi.testclient import TestClient
+from web_support import PASSWORD, csrf_of, sign_in, sqlite_only  # type: ignore[import-not-found]
 
-from conftest import PASSWORD, csrf_of, sign_in, sqlite_only
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import FixedClock
 
