@@ -231,18 +231,14 @@ def dose(
         raise PermissionDenied(Action.INFUSION_READ.value, auth.actor.role.value)
     patient = state.services.patients.get(auth.actor, patient_id)
     shown = dose_display(state.protocol(patient.protocol_name), patient.treatment, weight_kg)
-    volume = shown.volume
-    drug = shown.drug_dose
     return DoseRead(
         treatment=shown.treatment,
         blinded=shown.blinded,
-        volume_ml=volume.volume_ml if volume else (drug.volume_ml if drug else None),
-        rate_ml_per_h=volume.rate_ml_per_h if volume else (drug.rate_ml_per_h if drug else None),
-        minutes=volume.minutes if volume else (drug.minutes if drug else None),
-        arithmetic=volume.arithmetic if volume else None,
-        dose_mg=shown.dispensed_mg
-        if shown.dispensed_mg is not None
-        else (drug.dose_mg if drug else None),
-        drug_arithmetic=drug.arithmetic if drug else None,
+        volume_ml=shown.volume_ml,
+        rate_ml_per_h=shown.rate_ml_per_h,
+        minutes=shown.minutes,
+        arithmetic=shown.volume_arithmetic,
+        dose_mg=shown.dose_mg,
+        drug_arithmetic=shown.drug_arithmetic,
         problem=shown.problem,
     )
