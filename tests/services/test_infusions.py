@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from service_support import PASSWORD  # type: ignore[import-not-found]
 from workflow_support import (  # type: ignore[import-not-found]
     items,
@@ -301,3 +303,111 @@ def test_the_ratings_form_records_a_time_point_in_one_go_and_refuses_a_repeat(
         )
     minutes = [r.minute for r in wf.infusions.ratings(rater, pid, 1)]
     assert minutes.count(40) == 3
+
+
+def test_a_checklist_run_carries_the_findings_as_recorded(trial, actors) -> None:  # type: ignore[no-untyped-def]
+    """So the bedside form can be refilled from the record after a reload (PROTOCOL.md §6)."""
+    wf, pid = trial
+    check = ready_for_infusion(wf, actors, pid, 1, bp_readings=("145/85", "138/80"))
+    [stored] = wf.infusions.checklists(actors[Role.MONITOR], pid)
+    for view in (check, stored):
+        assert view.findings["nil_by_mouth"] is True
+        assert view.findings["pregnancy_test"] == "not_applicable"
+        assert list(view.findings["urine_toxicology_positive_for"]) == ["marijuana"]
+        assert view.findings["bp_readings"] == ["145/85", "138/80"]
+        assert view.findings["short_acting_benzodiazepine_taken_this_morning"] is False
+        assert view.findings["baseline_vitals_recorded"] is True
+
+
+def test_discharge_reasons_come_with_one_code_each_in_order(trial, actors, clock) -> None:  # type: ignore[no-untyped-def]
+    """Machine-readable codes beside the text (PROTOCOL.md §6), so no page matches words."""
+    wf, pid = trial
+    nurse, rater, md = actors[Role.NURSE], actors[Role.SAFETY_RATER], actors[Role.INVESTIGATOR]
+    ready_for_infusion(wf, actors, pid, 1)
+    wf.infusions.start(md, pid, 1, weight_kg=80)
+    clock.advance(dt.timedelta(minutes=40))
+    wf.infusions.record_rating(rater, pid, 1, minute=40, instrument="cadss", items=items(23, 20))
+    wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(40, 186, 104, 130, 97))
+    early = wf.infusions.readiness(nurse, pid, 1)
+    assert len(early.reason_codes) == len(early.reasons)
+    coded = dict(zip(early.reasons, early.reason_codes, strict=True))
+    assert [coded[r] for r in early.reasons if "observation runs" in r] == ["observation"]
+    assert [coded[r] for r in early.reasons if "dissociation not resolved" in r] == ["dissociation"]
+    assert [coded[r] for r in early.reasons if "walking unaided" in r] == ["ambulatory"]
+    assert [coded[r] for r in early.reasons if "delayed effects" in r] == ["delayed_effects"]
+    assert early.reason_codes.count("vital_signs") == 2  # systolic and heart rate alerts
+    assert early.reason_codes[-1] == "physician_signoff"
+    assert "other" not in early.reason_codes
+    clock.advance(dt.timedelta(minutes=80))  # 120 min after start
+    wf.infusions.record_rating(rater, pid, 1, minute=120, instrument="cadss", items=items(23, 2))
+    wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(120, 130, 84, 74, 98))
+    day = wf.infusions.day(nurse, pid, 1)
+    findings = wf.infusions.record_discharge_findings(
+        nurse,
+        pid,
+        1,
+        expected_version=day.version,
+        ambulatory_unaided=True,
+        delayed_effects_checked=True,
+    )
+    assert findings.reason_codes == ("physician_signoff",)
+    done = wf.infusions.sign_off_discharge(
+        md, pid, 1, password=PASSWORD, expected_version=findings.version
+    )
+    assert done.ready and done.reason_codes == ()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    protocol_name=st.sampled_from(["rct", "clinical"]),
+    minutes_since_start=st.integers(0, 300),
+    ended_after=st.one_of(st.none(), st.integers(0, 60)),
+    baseline=st.one_of(st.none(), st.floats(0, 40)),
+    latest=st.one_of(st.none(), st.floats(0, 40)),
+    walking=st.one_of(st.none(), st.booleans()),
+    checked=st.one_of(st.none(), st.booleans()),
+    signed=st.booleans(),
+    vitals=st.one_of(
+        st.none(),
+        st.tuples(st.integers(70, 200), st.integers(40, 120), st.integers(40, 140)),
+    ),
+)
+def test_every_discharge_reason_has_a_named_criterion(
+    protocol_name: str,
+    minutes_since_start: int,
+    ended_after: int | None,
+    baseline: float | None,
+    latest: float | None,
+    walking: bool | None,
+    checked: bool | None,
+    signed: bool,
+    vitals: tuple[int, int, int] | None,
+) -> None:
+    """The codes are the core rule's own answer relabelled: one per reason, never 'other' for
+    the criteria of PROTOCOL.md §6, and none once the rule says ready."""
+    from ketamine_ptsd.adapters.protocol_store import load_protocol
+    from ketamine_ptsd.core.rules import DischargeFindings, VitalSigns, discharge_readiness
+    from ketamine_ptsd.services.infusions import _discharge_reason_codes
+
+    protocol = load_protocol(protocol_name)
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    now = start + dt.timedelta(minutes=minutes_since_start)
+    end = None
+    if ended_after is not None and ended_after <= minutes_since_start:
+        end = start + dt.timedelta(minutes=ended_after)
+    findings = DischargeFindings(
+        start,
+        end,
+        now,
+        baseline,
+        latest,
+        walking,
+        checked,
+        signed,
+        None if vitals is None else VitalSigns(vitals[0], vitals[1], vitals[2], 97),
+    )
+    reasons = discharge_readiness(protocol, findings).reasons
+    codes = _discharge_reason_codes(protocol, findings, reasons)
+    assert len(codes) == len(reasons)
+    assert "other" not in codes
+    assert ("physician_signoff" in codes) == (not signed)

@@ -63,6 +63,7 @@ def test_infusion_day_through_the_api_with_a_recorded_hold(client, actors, pid) 
         json={**findings, "bp_readings": ["150/85", "145/92", "142/88"]},
     )
     assert held.status_code == 201 and held.json()["passed"] is False
+    assert held.json()["findings"]["bp_readings"] == ["150/85", "145/92", "142/88"]
     refused = client.post(f"{base}/start", headers=nurse, json={"weight_kg": 70.3})
     assert refused.status_code == 409 and "reading 3" in refused.json()["detail"]
     passed = client.post(
@@ -80,6 +81,10 @@ def test_infusion_day_through_the_api_with_a_recorded_hold(client, actors, pid) 
         json={"minute": 5, "systolic_mmhg": 186, "diastolic_mmhg": 104, "heart_rate_bpm": 96},
     )
     assert "systolic mmHg 186" in alert.json()["alerts"][0]
+    readiness = client.get(f"{base}/discharge", headers=nurse).json()
+    assert len(readiness["reason_codes"]) == len(readiness["reasons"])
+    assert readiness["reason_codes"][-1] == "physician_signoff"
+    assert "vital_signs" in readiness["reason_codes"]  # the 5-minute reading is the latest
     outcome = _bearer(client, "outcome-rater")
     assert client.get(f"{base}/ratings", headers=outcome).status_code == 403
     assert client.get(base, headers=outcome).status_code == 403

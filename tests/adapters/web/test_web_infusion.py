@@ -230,3 +230,59 @@ def test_outcome_rater_may_not_open_the_screen_nor_enter_a_rating(login, pid) ->
     client = login(Role.OUTCOME_RATER)
     assert client.get(f"/patients/{pid}/infusion/1").status_code == 403
     assert client.get(f"/patients/{pid}/assess/cadss?minute=0&infusion=1").status_code == 403
+
+
+@sqlite_only
+def test_a_reload_refills_the_checklist_form_from_the_record(nurse, rater) -> None:
+    """The form shows the latest run of today as stored (ChecklistView.findings), not blanks."""
+    _ready(nurse, rater)
+    data = {**CHECKLIST_OK, "tox_recorded": "positive", "tox_positive_for": "marijuana"}
+    nurse.post("checklist", {**data, "action": "check"}, expect=200)
+    page = nurse.get()
+    assert 'value="150/85"' in page and 'value="138/80"' in page
+    assert re.search(r'name="nil_by_mouth" value="yes"\s+checked', page)
+    assert re.search(r'name="benzo_taken" value="no"\s+checked', page)
+    assert re.search(r'name="pregnancy_test" value="not_applicable"\s+checked', page)
+    assert re.search(r'name="tox_recorded" value="positive"\s+checked', page)
+    assert 'name="tox_positive_for" value="marijuana"' in page
+    assert 'name="weight_kg" value=""' in page  # the weight is stored with the start, not here
+
+
+@sqlite_only
+def test_discharge_reasons_carry_their_criterion_codes(nurse, rater, clock) -> None:
+    _ready(nurse, rater)
+    nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
+    clock.advance(dt.timedelta(minutes=10))
+    page = Bedside(nurse.client, nurse.pid).get()
+    listed = page.split('id="discharge-not-ready"', 1)[1].split("</ul>", 1)[0]
+    codes = re.findall(r'data-criterion="([a-z_]+)"', listed)
+    assert codes[0] == "observation" and codes[-1] == "physician_signoff"
+    assert {"ambulatory", "delayed_effects", "dissociation"} <= set(codes)
+    assert "other" not in codes
+
+
+def test_checklist_form_values_map_the_stored_findings_to_the_form_fields() -> None:
+    from ketamine_ptsd.adapters.web.bedside import checklist_form_values
+    from ketamine_ptsd.services.infusions import ChecklistView
+
+    def run(**findings: object) -> ChecklistView:
+        return ChecklistView(1, 1, 1, dt.date(2026, 3, 2), True, (), (), dict(findings))
+
+    assert checklist_form_values(None) == {}
+    assert checklist_form_values(
+        run(
+            nil_by_mouth=False,
+            pregnancy_test="negative",
+            urine_toxicology_positive_for=[],
+            bp_readings=["141/91", "130/80"],
+            short_acting_benzodiazepine_taken_this_morning=None,
+        )
+    ) == {
+        "nil_by_mouth": "no",
+        "pregnancy_test": "negative",
+        "tox_recorded": "negative",
+        "bp_1": "141/91",
+        "bp_2": "130/80",
+    }
+    unknown_tox = checklist_form_values(run(urine_toxicology_positive_for=None))
+    assert "tox_recorded" not in unknown_tox

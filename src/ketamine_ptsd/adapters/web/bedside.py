@@ -25,6 +25,7 @@ from ketamine_ptsd.services import Actor, NotFound
 from ketamine_ptsd.services.infusions import (
     AdverseEventView,
     ChecklistView,
+    DischargeCriterion,
     DischargeView,
     InfusionDayView,
     InterventionView,
@@ -35,7 +36,7 @@ from ketamine_ptsd.services.patients import PatientView
 
 from .deps import WebState
 
-__all__ = ["BedsideView", "RatingSlot", "VitalsRow", "bedside_view"]
+__all__ = ["BedsideView", "RatingSlot", "VitalsRow", "bedside_view", "checklist_form_values"]
 
 #: A reading is flagged overdue this long after it fell due.
 LATE_GRACE = dt.timedelta(minutes=2)
@@ -92,14 +93,50 @@ class BedsideView:
     @property
     def awaiting_signoff_only(self) -> bool:
         """Everything but the physician's sign-off is met (the service reports that as a reason
-        until it is signed, core/rules/discharge.py)."""
+        until it is signed, core/rules/discharge.py) — read from the reason codes, not the text."""
         r = self.readiness
-        return r is not None and not r.ready and len(r.reasons) == 1 and "sign-off" in r.reasons[0]
+        return (
+            r is not None
+            and not r.ready
+            and r.reason_codes == (DischargeCriterion.PHYSICIAN_SIGNOFF.value,)
+        )
+
+    @property
+    def checklist_values(self) -> dict[str, str]:
+        """The checklist form as today's latest run recorded it, until the infusion starts."""
+        if self.day is not None:
+            return {}
+        return checklist_form_values(self.latest_check)
 
     @property
     def held(self) -> bool:
         check = self.latest_check
         return self.day is None and check is not None and not check.passed
+
+
+def _yes_no(value: object) -> str:
+    return {True: "yes", False: "no"}.get(value, "") if isinstance(value, bool) else ""
+
+
+def checklist_form_values(check: ChecklistView | None) -> dict[str, str]:
+    """The checklist form's fields (routes/infusion.py) from a stored run's findings, so a reload
+    shows what the record holds rather than an empty form (PROTOCOL.md §6). The weight is not
+    part of the checklist (it is stored with the start), so it is not refilled."""
+    if check is None:
+        return {}
+    findings = check.findings
+    values = {
+        "nil_by_mouth": _yes_no(findings.get("nil_by_mouth")),
+        "benzo_taken": _yes_no(findings.get("short_acting_benzodiazepine_taken_this_morning")),
+        "pregnancy_test": str(findings.get("pregnancy_test") or ""),
+    }
+    tox = findings.get("urine_toxicology_positive_for")
+    if tox is not None:
+        values["tox_recorded"] = "positive" if tox else "negative"
+        values["tox_positive_for"] = ", ".join(str(t) for t in tox)
+    for i, reading in enumerate(findings.get("bp_readings") or (), start=1):
+        values[f"bp_{i}"] = str(reading)
+    return {k: v for k, v in values.items() if v}
 
 
 def _schedule_drug(protocol: Protocol) -> str:

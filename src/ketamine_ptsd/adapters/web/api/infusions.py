@@ -58,6 +58,7 @@ class ChecklistRead(BaseModel):
     passed: bool
     items: list[dict[str, Any]]
     hold_reasons: list[str]
+    findings: dict[str, Any] = Field(default_factory=dict)
 
 
 class StartCreate(BaseModel):
@@ -187,6 +188,8 @@ class DischargeRead(BaseModel):
     reasons: list[str]
     discharged_at: dt.datetime | None
     version: int
+    #: one ``DischargeCriterion`` value per reason, in order (services/infusions.py)
+    reason_codes: list[str] = Field(default_factory=list)
 
 
 def _as(model: type[BaseModel], view: object) -> Any:

@@ -127,6 +127,8 @@ def _page(
     patient = state.services.patients.get(session.actor, patient_id)
     view = bedside_view(state, session.actor, patient, number)
     values = values or {}
+    if form_name is None:  # a plain reload: the checklist form shows what the record holds
+        values = {**view.checklist_values, **{k: v for k, v in values.items() if v}}
     if preview is None and view.day is None and values.get("weight_kg"):
         preview = _preview(state, patient.protocol_name, patient.treatment, values["weight_kg"])
     saved = request.query_params.get("saved", "")
