@@ -84,7 +84,16 @@ def _start_infusion_one(services, actors, pid: int) -> None:  # type: ignore[no-
 
 def _crawl(client, ids: list[int]) -> dict[str, str]:
     pages: dict[str, str] = {}
-    for path in ["/", "/patients", "/dashboard", "/analysis", "/pharmacy"]:
+    for path in [
+        "/",
+        "/patients",
+        "/dashboard",
+        "/analysis",
+        "/pharmacy",
+        "/analysis/report/report.pdf",
+        "/analysis/report.zip",
+        "/analysis/report/figures/consort.png",
+    ]:
         pages[path] = client.get(path).text
     for pid in ids:
         for path in [
@@ -188,3 +197,21 @@ def test_outcome_rater_cannot_open_the_infusion_day_screen_or_ratings(login, all
     assert client.get(f"/patients/{allocated[0]}/infusion/1").status_code == 403
     assert client.get(f"/patients/{allocated[0]}/assess/cadss").status_code == 403
     assert client.get(f"/api/v1/patients/{allocated[0]}/dose?weight_kg=70").status_code == 403
+
+
+def test_a_blinded_statistician_cannot_run_the_analysis_or_reach_a_report(login, allocated) -> None:
+    """Without a sanction the analysis page runs nothing (PROTOCOL.md §3): the run is refused
+    with the reason and no report route answers (tests/adapters/web/test_web_analysis.py runs
+    the sanctioned reports)."""
+    from web_support import csrf_of  # type: ignore[import-not-found]
+
+    client = login(Role.STATISTICIAN)
+    page = client.get("/analysis").text
+    assert "needs a sanctioned analysis" in page and "Run analysis" not in page
+    refused = client.post(
+        "/analysis/run", data={"csrf_token": csrf_of(page), "protocol_name": "rct"}
+    )
+    assert refused.status_code == 409 and "needs a sanctioned analysis" in refused.text
+    assert CANARY.search(refused.text) is None
+    for path in ["/analysis/report/report.pdf", "/analysis/report.zip"]:
+        assert client.get(path).status_code == 404
