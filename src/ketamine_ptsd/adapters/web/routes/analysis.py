@@ -1,7 +1,7 @@
 """The trial dashboard (blinded by default) and the analysis page (PROTOCOL.md §3, §9).
 
-The dashboard counts the CONSORT flow from the record (registered → screened → eligible →
-randomized, with screen failures and refusals) per protocol and never shows an arm.
+The dashboard (``..dashboard``: enrolment against target, CONSORT counts, visit completeness,
+overdue visits, safety events) reads counts through the services and never shows an arm.
 
 The analysis page shows the analysis dataset through ``AnalysisService.dataset`` (the arms
 "A"/"B" under a partial sanction, named only under a full one; without a sanction the group
@@ -27,8 +27,8 @@ from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.services import NotFound, PermissionDenied
 
 from ..analysis_runs import AnalysisRun, RunStore, live_sanction, run_analysis
+from ..dashboard import trial_dashboard
 from ..deps import CheckedForm, PageSession, Session, State, WebState, render, see_other
-from ..views import patient_schedule
 
 router = APIRouter()
 
@@ -37,38 +37,15 @@ NEEDS_SANCTION = (
     "no live unblinding sanction. An administrator records one (partial: the DSMB packet with "
     "arms coded A/B; full: the final report) — PROTOCOL.md §3."
 )
-CONSORT_STATUSES = ("registered", "eligible", "screen_failed", "declined", "randomized")
 
 
 @router.get("/dashboard")
 def dashboard(request: Request, session: Session, state: State) -> Response:
     if not session.can(Action.PATIENT_READ):
         raise PermissionDenied(Action.PATIENT_READ.value, session.role.value)
-    patients = state.services.patients.list(session.actor)
-    today = state.now().date()
-    by_protocol: dict[str, Counter[str]] = {}
-    windows_open = 0
-    windows_passed = 0
-    for patient in patients:
-        by_protocol.setdefault(patient.protocol_name, Counter())[patient.status] += 1
-        plan = patient_schedule(state, session.actor, patient)
-        if plan is None:
-            continue
-        for planned in plan.assessments:
-            if planned.window_start <= today <= planned.window_end:
-                windows_open += 1
-            elif planned.window_end < today:
-                windows_passed += 1
-    return render(
-        request,
-        "dashboard.html",
-        {
-            "by_protocol": by_protocol,
-            "statuses": CONSORT_STATUSES,
-            "windows_open": windows_open,
-            "windows_passed": windows_passed,
-        },
-    )
+    protocol_name = request.query_params.get("protocol", "rct")
+    board = trial_dashboard(state.services, session.actor, protocol_name, state.now().date())
+    return render(request, "dashboard.html", {"board": board})
 
 
 def _runs(request: Request) -> RunStore:

@@ -1,0 +1,88 @@
+"""The trial dashboard (issue 5; PROTOCOL.md §3, §7, §10): enrolment against target, CONSORT
+counts, visit completeness per time point, overdue visits and safety events, with no arm."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from web_support import enrol, sqlite_only  # type: ignore[import-not-found]
+
+from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.services.infusions import AdverseEventInput, VitalsInput
+
+CANARY = re.compile(r"ketamine(?!-ptsd)|midazolam|\d\s?mg\b(?!/kg)|mg/mL", re.IGNORECASE)
+
+
+def _trial(services, actors, clock) -> list[int]:  # type: ignore[no-untyped-def]
+    """Three allocated patients (infusion 1 on Monday 2 March 2026), one screen failure, one
+    refusal; an alert reading (systolic 190) and a serious AE for the first patient; the
+    baseline assessments of the first patient; then the clock moves to 20 March."""
+    services.randomization.generate_list(
+        actors[Role.PHARMACIST], protocol_name="rct", list_version="dash", slots_per_stratum=8
+    )
+    ids = []
+    for _ in range(3):
+        pid = enrol(services, actors)
+        services.randomization.allocate(
+            actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
+        )
+        ids.append(pid)
+    investigator = actors[Role.INVESTIGATOR]
+    for outcome in ("screen_failed", "declined"):
+        patient = services.patients.register(investigator, protocol_name="rct", site="YAL")
+        services.patients.record_screening_outcome(
+            investigator,
+            patient.id,
+            outcome=outcome,
+            decided_on=dt.date(2026, 3, 1),
+            reasons=["CAPS-5 below the entry threshold"],
+        )
+    nurse = actors[Role.NURSE]
+    services.infusions.record_vitals(nurse, ids[0], 1, VitalsInput(0, 190, 82, 72, 98))
+    services.infusions.record_vitals(nurse, ids[1], 1, VitalsInput(0, 128, 82, 72, 98))
+    services.infusions.record_adverse_event(
+        investigator,
+        ids[0],
+        AdverseEventInput(
+            "syncope", dt.date(2026, 3, 2), True, "severe", "possible", "none", "recovered", 1
+        ),
+    )
+    clock.set(dt.datetime(2026, 3, 20, 9, tzinfo=dt.UTC))
+    return ids
+
+
+@sqlite_only
+def test_dashboard_counts_flow_visits_and_safety_without_an_arm(
+    login, services, actors, clock
+) -> None:
+    _trial(services, actors, clock)
+    for role in (Role.INVESTIGATOR, Role.MONITOR):
+        page = login(role).get("/dashboard")
+        assert page.status_code == 200
+        html = page.text
+        assert CANARY.search(html) is None, role
+        consort = re.search(r'id="consort".*?<tbody>\s*<tr>(.*?)</tr>', html, re.DOTALL)
+        assert consort is not None
+        cells = re.findall(r"<td>(\d+)</td>", consort.group(1))
+        # registered, screened, ineligible, declined, randomized, withdrawn
+        assert cells == ["5", "5", "1", "1", "3", "0"]
+        assert "3</strong> of <strong>" in html  # enrolment against the protocol's target
+        # Visits: on 20 March every allocated patient's baseline window (2 March) has closed
+        # with nothing recorded: 3 overdue baselines, listed with their patient.
+        baseline = re.search(r"<td>Baseline[^<]*</td>((?:<td[^>]*>[^<]*</td>){5})", html)
+        assert baseline is not None
+        numbers = re.findall(r">([^<]*)</td>", baseline.group(1))
+        assert numbers[:4] == ["0", "0", "3", "0"]  # done, due, overdue, upcoming
+        assert html.count("YAL-0001") >= 1 and "Overdue visits" in html
+        assert "Adverse events: <strong>1</strong> · serious: <strong>1</strong>" in html
+        assert "<strong>1</strong> of 2 readings out of range" in html
+
+
+@sqlite_only
+def test_dashboard_marks_sections_a_role_may_not_read(login, services, actors, clock) -> None:
+    _trial(services, actors, clock)
+    html = login(Role.STATISTICIAN).get("/dashboard").text  # no infusion-day vitals
+    assert "Infusion-day vital signs are not available to your role" in html
+    assert "Adverse events: <strong>1</strong>" in html
+    assert CANARY.search(html) is None
