@@ -115,6 +115,7 @@ def _include_routers(app: FastAPI) -> None:
         analysis,
         assessments,
         auth,
+        corrections,
         home,
         infusion,
         patients,
@@ -130,6 +131,7 @@ def _include_routers(app: FastAPI) -> None:
         pharmacy,
         infusion,
         assessments,
+        corrections,
         admin,
         analysis,
     ):
