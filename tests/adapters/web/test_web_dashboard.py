@@ -86,3 +86,24 @@ def test_dashboard_marks_sections_a_role_may_not_read(login, services, actors, c
     assert "Infusion-day vital signs are not available to your role" in html
     assert "Adverse events: <strong>1</strong>" in html
     assert CANARY.search(html) is None
+
+
+@sqlite_only
+def test_a_patient_whose_calendar_cannot_be_planned_is_listed_not_fatal(
+    login, services, actors, clock
+) -> None:
+    """An allocation dated on a day the protocol gives no infusions (a Sunday for rct) makes that
+    patient's calendar unplannable; the dashboard names the patient and the reason and still
+    shows everyone else (it answered 422 for the whole page before)."""
+    _trial(services, actors, clock)
+    pid = enrol(services, actors)
+    clock.set(dt.datetime(2026, 3, 8, 9, tzinfo=dt.UTC))  # a Sunday: allocation is "today"
+    services.randomization.allocate(
+        actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 8)
+    )
+    clock.set(dt.datetime(2026, 3, 20, 9, tzinfo=dt.UTC))
+    page = login(Role.INVESTIGATOR).get("/dashboard")
+    assert page.status_code == 200
+    assert "Calendars that cannot be planned" in page.text
+    assert "2026-03-08 is a Sunday" in page.text
+    assert "Overdue visits" in page.text

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ketamine_ptsd.core.roles import Action, is_allowed
-from ketamine_ptsd.services import Actor, NotFound, PermissionDenied, Services
+from ketamine_ptsd.services import Actor, NotFound, PermissionDenied, Services, ValidationFailed
 from ketamine_ptsd.services.patients import PatientView
 
 __all__ = ["Dashboard", "OverdueVisit", "TimePointCompleteness", "trial_dashboard"]
@@ -67,6 +67,9 @@ class Dashboard:
     visits: list[TimePointCompleteness] = field(default_factory=list)
     visits_available: bool = True
     overdue: list[OverdueVisit] = field(default_factory=list)
+    # Patients whose calendar cannot be planned (e.g. an allocation dated on a day the protocol
+    # gives no infusions): listed with the reason instead of failing the whole dashboard.
+    unplanned: list[tuple[int, str, str]] = field(default_factory=list)
     adverse_events: Counter[str] = field(default_factory=Counter)
     adverse_events_available: bool = True
     vitals_alert_readings: int = 0
@@ -155,6 +158,9 @@ def _visits(
         try:
             schedule = services.assessments.schedule(actor, patient.id, first_infusion=first)
         except (NotFound, PermissionDenied):  # no date for infusion 1 yet: no calendar
+            continue
+        except ValidationFailed as exc:
+            board.unplanned.append((patient.id, patient.study_id, exc.message))
             continue
         planned_infusions[patient.id] = len(schedule.infusions)
         recorded: dict[str, set[str]] = {}
