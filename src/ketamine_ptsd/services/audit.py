@@ -596,6 +596,14 @@ class AuditService:
             )
             uow.commit()
 
+    def record_version(self, actor: Actor) -> int:
+        """The audit chain's last sequence number: it changes with every write to the record,
+        so an adapter may key a read-only summary on it (a cache that can never be stale).
+        It reveals only how many changes there have been, so any signed-in actor may read it."""
+        with self._ctx.uow(actor, write=False) as uow:
+            head = uow.session.scalars(select(AuditHead)).first()
+            return int(head.last_seq) if head is not None else 0
+
     def count(self, actor: Actor) -> int:
         require(actor, Action.AUDIT_READ)
         with self._ctx.uow(actor, write=False) as uow:

@@ -107,3 +107,20 @@ def test_a_patient_whose_calendar_cannot_be_planned_is_listed_not_fatal(
     assert "Calendars that cannot be planned" in page.text
     assert "2026-03-08 is a Sunday" in page.text
     assert "Overdue visits" in page.text
+
+
+@sqlite_only
+def test_dashboard_reflects_a_write_at_once(login, services, actors, clock) -> None:
+    """The dashboard is reused per role only while the record is unchanged (keyed on the audit
+    chain's head): a new adverse event shows on the next load."""
+    ids = _trial(services, actors, clock)
+    client = login(Role.INVESTIGATOR)
+    assert "Adverse events: <strong>1</strong>" in client.get("/dashboard").text
+    services.infusions.record_adverse_event(
+        actors[Role.INVESTIGATOR],
+        ids[1],
+        AdverseEventInput(
+            "headache", dt.date(2026, 3, 2), False, "mild", "possible", "none", "recovered", 1
+        ),
+    )
+    assert "Adverse events: <strong>2</strong>" in client.get("/dashboard").text

@@ -44,7 +44,17 @@ def dashboard(request: Request, session: Session, state: State) -> Response:
     if not session.can(Action.PATIENT_READ):
         raise PermissionDenied(Action.PATIENT_READ.value, session.role.value)
     protocol_name = request.query_params.get("protocol", "rct")
-    board = trial_dashboard(state.services, session.actor, protocol_name, state.now().date())
+    today = state.now().date()
+    # The dashboard shows no arm and depends only on the role (what it may read), the protocol,
+    # the day and the record; key it on the record's version so a write shows at once.
+    version = state.services.audit.record_version(session.actor)
+    key = (session.role.value, protocol_name, today, version)
+    board = state.dashboards.get(key)
+    if board is None:
+        board = trial_dashboard(state.services, session.actor, protocol_name, today)
+        if len(state.dashboards) > 64:
+            state.dashboards.clear()
+        state.dashboards[key] = board
     return render(request, "dashboard.html", {"board": board})
 
 
