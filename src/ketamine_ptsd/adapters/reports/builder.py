@@ -7,7 +7,7 @@ except formatting. Output in ``out_dir``:
 - ``index.html`` (Jinja2 template ``templates/report.html.j2``, figures linked from
   ``figures/``), self-contained apart from those PNGs;
 - ``report.pdf`` — made with matplotlib's ``PdfPages``: every figure, and every table drawn as a
-  matplotlib table. Chosen because it needs no system libraries (WeasyPrint needs Pango/Cairo,
+  fixed-width text block (one text object per page, columns padded to their widest cell). Chosen because it needs no system libraries (WeasyPrint needs Pango/Cairo,
   wkhtmltopdf a binary) and matplotlib is already a dependency; the PDF holds the same numbers as
   the HTML, laid out as pages of tables and figures rather than a print of the web page.
 - ``figures/*.png``.
@@ -348,29 +348,59 @@ def _interim_table(results: AnalysisResults) -> Table:
     )
 
 
-def _table_pages(table: Table, rows_per_page: int = 26) -> list[Figure]:
+#: Page geometry of the PDF's table pages (A4 landscape, inches) and the advance of a DejaVu
+#: Sans Mono glyph as a fraction of the font size (every glyph has the same advance).
+_PAGE_IN = (11.7, 8.3)
+_MONO_ADVANCE_EM = 0.602
+_TABLE_MAX_PT = 9.0
+
+
+def _table_lines(table: Table) -> list[str]:
+    """Every row of ``table`` as one fixed-width line, columns padded to their widest cell.
+
+    Widths are taken over the whole table, so the columns line up across its pages."""
+    header = [" ".join(h.split()) for h in table.header]
+    rows = [[" ".join(str(c).split()) for c in r] for r in table.rows]
+    widths = [len(h) for h in header]
+    for r in rows:
+        for i, cell in enumerate(r):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+
+
+def _table_pages(table: Table, rows_per_page: int = 40) -> list[Figure]:
+    """The table as pages of one fixed-width text block each (header repeated on every page).
+
+    One text object per page rather than one per cell (a matplotlib table): the same cells,
+    a fraction of the drawing and layout work. The font shrinks so the widest line fits the
+    page width."""
+    lines = _table_lines(table)
+    head, body = lines[:2], lines[2:]
+    width_chars = max(len(x) for x in lines)
+    usable_pt = 0.94 * _PAGE_IN[0] * 72
+    size_pt = min(_TABLE_MAX_PT, usable_pt / (_MONO_ADVANCE_EM * max(width_chars, 1)))
     pages = []
-    chunks = [table.rows[i : i + rows_per_page] for i in range(0, len(table.rows), rows_per_page)]
-    for k, chunk in enumerate(chunks or [()]):
-        fig = Figure(figsize=(11.7, 8.3))
-        ax = fig.add_axes((0.03, 0.05, 0.94, 0.85))
-        ax.axis("off")
+    chunks = [body[i : i + rows_per_page] for i in range(0, len(body), rows_per_page)]
+    for k, chunk in enumerate(chunks or [[]]):
+        fig = Figure(figsize=_PAGE_IN)
         title = table.title + (f" (continued {k + 1})" if k else "")
         fig.text(0.03, 0.95, title, fontsize=12, weight="bold")
         if chunk:
-            tab = ax.table(
-                cellText=[list(r) for r in chunk],
-                colLabels=list(table.header),
-                loc="upper center",
-                cellLoc="left",
-                colLoc="left",
+            fig.text(
+                0.03,
+                0.90,
+                "\n".join([*head, *chunk]),
+                fontsize=size_pt,
+                family="DejaVu Sans Mono",
+                va="top",
+                ha="left",
             )
-            tab.auto_set_font_size(False)
-            tab.set_fontsize(7.5 if len(table.header) > 6 else 8.5)
-            tab.auto_set_column_width(list(range(len(table.header))))
-            tab.scale(1, 1.25)
         else:
-            ax.text(0, 0.95, "none", fontsize=10)
+            fig.text(0.03, 0.88, "none", fontsize=10)
         if table.note and k == len(chunks) - 1:
             fig.text(0.03, 0.02, table.note, fontsize=8, wrap=True)
         pages.append(fig)
