@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, event, func, insert, inspect, select, update
+from sqlalchemy import Table, bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from ketamine_ptsd.core.roles import Action, Sensitivity, can_see
@@ -101,13 +101,18 @@ class AuditEvent:
 # --- values and hashes ----------------------------------------------------------------------
 
 
+#: ``json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)``, built once:
+#: ``json.dumps`` with options builds a new encoder on every call (one per audited field).
+_VALUE_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def encode_value(value: Any) -> str | None:
     """Canonical JSON of a stored value (dates as ISO text); None stays None."""
     if value is None:
         return None
     if isinstance(value, dt.datetime | dt.date):
-        return json.dumps(value.isoformat())
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+        return _VALUE_ENCODER.encode(value.isoformat())
+    return _VALUE_ENCODER.encode(value)
 
 
 def decode_value(text: str | None) -> Any:
@@ -174,9 +179,117 @@ def _table(cls: type[Record]) -> Table:
 # --- writing ----------------------------------------------------------------------------------
 
 
+@functools.cache
 def _head_query() -> Any:
+    """The head row, locked (``FOR UPDATE`` on PostgreSQL; SQLite's writer holds its lock)."""
     head = _table(AuditHead)
     return select(head.c.last_seq, head.c.last_hash).where(head.c.id == 1).with_for_update()
+
+
+def read_head(session: Session) -> tuple[int, str]:
+    """The chain's last ``seq`` and hash, read ``FOR UPDATE`` (the unit of work's first read)."""
+    row = session.connection().execute(_head_query()).one()
+    return int(row.last_seq), str(row.last_hash)
+
+
+@functools.cache
+def _head_update() -> Any:
+    head = _table(AuditHead)
+    return (
+        update(head)
+        .where(head.c.id == 1)
+        .values(last_seq=bindparam("head_seq"), last_hash=bindparam("head_hash"))
+    )
+
+
+#: The columns of ``audit_log`` in the order :func:`append_events` builds each row.
+_ENTRY_KEYS = (
+    "seq",
+    "occurred_at",
+    "actor_user_id",
+    "actor_username",
+    "actor_role",
+    "event",
+    "table_name",
+    "record_id",
+    "field",
+    "old_value",
+    "new_value",
+    "reason",
+    "sensitivity",
+    "prev_hash",
+    "row_hash",
+)
+
+
+@dataclass(frozen=True)
+class _EntryInsert:
+    """The ``audit_log`` INSERT compiled once per dialect, for the driver's ``executemany``.
+
+    An audit row is plain text and integers plus one timestamp, and a transaction writes tens
+    of them: handing the driver ready rows skips SQLAlchemy's per-row parameter processing,
+    which cost more than the hash. Each value still goes through its column type's bind
+    processor for this dialect (:func:`_entry_insert`), so the stored row is the one
+    ``insert(audit_log)`` would store; the timestamp, shared by the rows of one call, is
+    processed once.
+    """
+
+    sql: str
+    #: Positional drivers (SQLite's ``?``) take tuples in this order; named ones take dicts.
+    order: tuple[str, ...] | None
+    #: The bind processor of ``occurred_at`` (None where the driver takes the value as is).
+    moment: Any
+    #: Other columns' bind processors, by index in :data:`_ENTRY_KEYS`.
+    processors: tuple[tuple[int, Any], ...]
+
+    def moment_value(self, moment: dt.datetime) -> Any:
+        return moment if self.moment is None else self.moment(moment)
+
+    def rows(self, values: list[tuple[Any, ...]]) -> list[Any]:
+        if self.processors:
+            processed = []
+            for row in values:
+                items = list(row)
+                for index, process in self.processors:
+                    items[index] = process(items[index])
+                processed.append(tuple(items))
+            values = processed
+        if self.order is None:
+            return [dict(zip(_ENTRY_KEYS, row, strict=True)) for row in values]
+        if self.order == _ENTRY_KEYS:
+            return values
+        at = [_ENTRY_KEYS.index(key) for key in self.order]
+        return [tuple(row[i] for i in at) for row in values]
+
+
+_ENTRY_INSERTS: dict[tuple[str, str, str], _EntryInsert] = {}
+_MOMENT = _ENTRY_KEYS.index("occurred_at")
+
+
+def _entry_insert(dialect: Any) -> _EntryInsert:
+    key = (dialect.name, str(dialect.driver), str(dialect.paramstyle))
+    cached = _ENTRY_INSERTS.get(key)
+    if cached is None:
+        table = _table(AuditEntry)
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(_ENTRY_KEYS))
+        order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+        if order is not None and sorted(order) != sorted(_ENTRY_KEYS):
+            raise RuntimeError(f"unexpected audit_log parameters: {order}")
+        processors = [
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _ENTRY_KEYS
+        ]
+        cached = _EntryInsert(
+            compiled.string,
+            order,
+            processors[_MOMENT],
+            tuple(
+                (i, process)
+                for i, process in enumerate(processors)
+                if process is not None and i != _MOMENT
+            ),
+        )
+        _ENTRY_INSERTS[key] = cached
+    return cached
 
 
 def append_events(session: Session, context: AuditContext, events: Sequence[AuditEvent]) -> None:
@@ -190,15 +303,17 @@ def append_events(session: Session, context: AuditContext, events: Sequence[Audi
         return
     connection = session.connection()
     if context.head_seq is None or context.head_hash is None:
-        row = connection.execute(_head_query()).one()
-        context.take_head(row.last_seq, row.last_hash)
+        context.take_head(*read_head(session))
     assert context.head_seq is not None and context.head_hash is not None
     seq, prev_hash = context.head_seq, context.head_hash
+    statement = _entry_insert(connection.dialect)
     now = context.clock.now()
     now_text = _utc_text(now)  # every row of one call shares the moment: format it once
+    now_value = statement.moment_value(now)
     actor = context.actor
+    user_id, username = actor.user_id, actor.username
     role = str(getattr(actor.role, "value", actor.role))
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for item in events:
         seq += 1
         # The same payload, in the same order, as entry_hash() (which verify_chain uses).
@@ -206,8 +321,8 @@ def append_events(session: Session, context: AuditContext, events: Sequence[Audi
             [
                 seq,
                 now_text,
-                actor.user_id,
-                actor.username,
+                user_id,
+                username,
                 role,
                 item.event,
                 item.table_name,
@@ -221,26 +336,26 @@ def append_events(session: Session, context: AuditContext, events: Sequence[Audi
             ]
         )
         rows.append(
-            {
-                "seq": seq,
-                "occurred_at": now,
-                "actor_user_id": actor.user_id,
-                "actor_username": actor.username,
-                "actor_role": role,
-                "event": item.event,
-                "table_name": item.table_name,
-                "record_id": item.record_id,
-                "field": item.field,
-                "old_value": item.old_value,
-                "new_value": item.new_value,
-                "reason": item.reason,
-                "sensitivity": item.sensitivity,
-                "prev_hash": prev_hash,
-                "row_hash": row_hash,
-            }
+            (
+                seq,
+                now_value,
+                user_id,
+                username,
+                role,
+                item.event,
+                item.table_name,
+                item.record_id,
+                item.field,
+                item.old_value,
+                item.new_value,
+                item.reason,
+                item.sensitivity,
+                prev_hash,
+                row_hash,
+            )
         )
         prev_hash = row_hash
-    connection.execute(_insert_entries(), rows)
+    connection.exec_driver_sql(statement.sql, statement.rows(rows))
     context.head_seq, context.head_hash, context.head_dirty = seq, prev_hash, True
 
 
@@ -248,18 +363,10 @@ def write_head(session: Session, context: AuditContext) -> None:
     """Write the chain's last ``seq`` and hash to ``audit_head`` (once, before the commit)."""
     if not context.head_dirty:
         return
-    head = _table(AuditHead)
     session.connection().execute(
-        update(head)
-        .where(head.c.id == 1)
-        .values(last_seq=context.head_seq, last_hash=context.head_hash)
+        _head_update(), {"head_seq": context.head_seq, "head_hash": context.head_hash}
     )
     context.head_dirty = False
-
-
-@functools.cache
-def _insert_entries() -> Any:
-    return insert(_table(AuditEntry))
 
 
 @dataclass(frozen=True)
@@ -403,6 +510,16 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
     append_events(session, context, events)
 
 
+@functools.cache
+def _live_signatures() -> Any:
+    signatures = _table(Signature)
+    return select(signatures.c.id).where(
+        signatures.c.table_name == bindparam("table_name"),
+        signatures.c.record_id == bindparam("record_id"),
+        signatures.c.invalidated_at.is_(None),
+    )
+
+
 def _invalidate_signatures(
     session: Session, context: AuditContext, records: Iterable[tuple[str, str]]
 ) -> list[AuditEvent]:
@@ -413,13 +530,7 @@ def _invalidate_signatures(
     now = context.clock.now()
     for table, record_id in records:
         ids = (
-            connection.execute(
-                select(signatures.c.id).where(
-                    signatures.c.table_name == table,
-                    signatures.c.record_id == record_id,
-                    signatures.c.invalidated_at.is_(None),
-                )
-            )
+            connection.execute(_live_signatures(), {"table_name": table, "record_id": record_id})
             .scalars()
             .all()
         )
@@ -448,10 +559,26 @@ def _invalidate_signatures(
 
 
 def install(session: Session, context: AuditContext) -> None:
-    """Attach the audit hooks and context to one session (the unit of work does this)."""
+    """Attach the audit context to one session (the unit of work does this): the hooks below
+    act on every session that carries one, and on no other."""
     session.info[CONTEXT_KEY] = context
-    event.listen(session, "before_flush", _before_flush)
-    event.listen(session, "after_flush", _after_flush)
+
+
+def _before_flush_hook(session: Session, flush_context: Any, instances: Any) -> None:
+    if CONTEXT_KEY in session.info:
+        _before_flush(session, flush_context, instances)
+
+
+def _after_flush_hook(session: Session, flush_context: Any) -> None:
+    if CONTEXT_KEY in session.info:
+        _after_flush(session, flush_context)
+
+
+# Registered once for the Session class (per-session listeners cost a registry entry each time
+# a unit of work opens); sessions without an audit context pass straight through.
+if not event.contains(Session, "before_flush", _before_flush_hook):
+    event.listen(Session, "before_flush", _before_flush_hook)
+    event.listen(Session, "after_flush", _after_flush_hook)
 
 
 # --- reading, verifying, replaying ---------------------------------------------------------

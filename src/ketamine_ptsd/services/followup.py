@@ -108,21 +108,6 @@ def is_follow_up_point(protocol: Protocol, time_point: str) -> bool:
     }
 
 
-def _score(
-    uow: UnitOfWork, patient: Patient, time_point: str, instrument: str
-) -> Assessment | None:
-    return uow.session.scalars(
-        select(Assessment)
-        .where(
-            Assessment.patient_id == patient.id,
-            Assessment.time_point == time_point,
-            Assessment.instrument == instrument,
-            Assessment.voided_at.is_(None),
-        )
-        .order_by(Assessment.id.desc())
-    ).first()
-
-
 def _measure(record: Assessment, measure: str) -> float | None:
     if measure == "total":
         return record.total
@@ -133,10 +118,26 @@ def _measure(record: Assessment, measure: str) -> float | None:
 def response_facts(
     uow: UnitOfWork, protocol: Protocol, patient: Patient
 ) -> tuple[ResponseView | None, list[FollowUpScore]]:
-    """The week-2 response (None until baseline and week 2 are scored) and follow-up scores."""
+    """The week-2 response (None until baseline and week 2 are scored) and follow-up scores.
+
+    One read of the patient's live scores on the response instrument: at each time point the
+    latest recorded score counts; follow-up scores in date order.
+    """
     definition = protocol.response
-    base = _score(uow, patient, definition.baseline_assessment, definition.instrument)
-    primary = _score(uow, patient, definition.assessment, definition.instrument)
+    scores = list(
+        uow.session.scalars(
+            select(Assessment)
+            .where(
+                Assessment.patient_id == patient.id,
+                Assessment.instrument == definition.instrument,
+                Assessment.voided_at.is_(None),
+            )
+            .order_by(Assessment.id)
+        )
+    )
+    latest = {a.time_point: a for a in scores}  # by id: a later record replaces an earlier one
+    base = latest.get(definition.baseline_assessment)
+    primary = latest.get(definition.assessment)
     if base is None or primary is None:
         return None, []
     b, v = _measure(base, definition.measure), _measure(primary, definition.measure)
@@ -148,15 +149,7 @@ def response_facts(
     )
     visits = [
         FollowUpScore(a.assessed_on, m)
-        for a in uow.session.scalars(
-            select(Assessment)
-            .where(
-                Assessment.patient_id == patient.id,
-                Assessment.instrument == definition.instrument,
-                Assessment.voided_at.is_(None),
-            )
-            .order_by(Assessment.assessed_on)
-        )
+        for a in sorted(scores, key=lambda a: a.assessed_on)  # stable: same day in id order
         if is_follow_up_point(protocol, a.time_point)
         for m in [_measure(a, definition.measure)]
         if m is not None

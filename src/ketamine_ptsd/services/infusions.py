@@ -38,13 +38,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ketamine_ptsd.core.instruments import score
 from ketamine_ptsd.core.protocol import Protocol
@@ -381,6 +382,21 @@ def _score_fields(result: Any) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _day_query() -> Any:
+    """The live record of one infusion day (built once: most of the day's use cases read it)."""
+    return select(InfusionDay).where(
+        InfusionDay.patient_id == bindparam("patient_id"),
+        InfusionDay.infusion_number == bindparam("infusion_number"),
+        InfusionDay.voided_at.is_(None),
+    )
+
+
+@functools.cache
+def _withdrawal_query() -> Any:
+    return select(Withdrawal.id).where(Withdrawal.patient_id == bindparam("patient_id"))
+
+
 class InfusionService:
     """Every use case of an infusion day (see the module docstring)."""
 
@@ -411,7 +427,7 @@ class InfusionService:
     @staticmethod
     def _require_active(uow: UnitOfWork, patient: Patient) -> None:
         require_open(patient)
-        if uow.session.scalar(select(Withdrawal.id).where(Withdrawal.patient_id == patient.id)):
+        if uow.session.scalar(_withdrawal_query(), {"patient_id": patient.id}):
             raise ConflictError("patient", patient.study_id, "withdrawn")
         if patient.status not in ACTIVE_STATUSES:
             raise ConflictError(
@@ -421,11 +437,7 @@ class InfusionService:
     @staticmethod
     def _day(uow: UnitOfWork, patient: Patient, infusion_number: int) -> InfusionDay:
         day = uow.session.scalar(
-            select(InfusionDay).where(
-                InfusionDay.patient_id == patient.id,
-                InfusionDay.infusion_number == infusion_number,
-                InfusionDay.voided_at.is_(None),
-            )
+            _day_query(), {"patient_id": patient.id, "infusion_number": infusion_number}
         )
         if day is None:
             raise NotFound("infusion", f"{patient.study_id} #{infusion_number}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ketamine_ptsd.core.roles import Action, Role
 
@@ -154,12 +154,17 @@ class ScreeningView:
     version: int
 
 
+@functools.cache
+def _patient_query(lock: bool) -> Any:
+    """Built once: nearly every use case starts here, and building the statement costs as
+    much as running it."""
+    query = select(Patient).where(Patient.id == bindparam("patient_id"))
+    return query.with_for_update() if lock else query
+
+
 def load_patient(uow: UnitOfWork, patient_id: int, *, lock: bool = False) -> Patient:
     """The patient with ``patient_id`` or NotFound."""
-    query = select(Patient).where(Patient.id == patient_id)
-    if lock:
-        query = query.with_for_update()
-    patient = uow.session.scalar(query)
+    patient = uow.session.scalar(_patient_query(lock), {"patient_id": patient_id})
     if patient is None:
         raise NotFound("patient", patient_id)
     return patient

@@ -19,16 +19,14 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .access import Actor
-from .audit import AuditContext, AuditEvent, append_events, install, write_head
+from .audit import AuditContext, AuditEvent, append_events, install, read_head, write_head
 from .clock import Clock
 from .errors import ConflictError
-from .records import AuditHead
 
 __all__ = ["UnitOfWork"]
 
@@ -57,11 +55,7 @@ class UnitOfWork:
         self._context = AuditContext(self.actor, self.clock)
         install(self.session, self._context)
         if self.write:
-            head = inspect(AuditHead).local_table
-            row = self.session.execute(
-                select(head.c.last_seq, head.c.last_hash).where(head.c.id == 1).with_for_update()
-            ).one()
-            self._context.take_head(row.last_seq, row.last_hash)
+            self._context.take_head(*read_head(self.session))
         return self
 
     def __exit__(
