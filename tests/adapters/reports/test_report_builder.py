@@ -99,3 +99,34 @@ def test_interim_packet_shows_the_stopping_boundaries_and_the_interim_z(
     assert "Lan-DeMets Pocock-type alpha spending" in html and "30 of 40" in html
     assert f"{im.boundary_z:.3f}" in html and f"{im.z:.2f}" in html
     assert "ketamine" not in html.lower().replace("repeated iv ketamine", "")
+
+
+def test_the_pdf_written_in_a_forked_process_has_the_same_pages(
+    results: AnalysisResults, tmp_path: Path
+) -> None:
+    comparison = published_comparison(results, PUBLISHED)
+    alone = build_report(results, tmp_path / "alone", comparison=comparison)
+    forked = build_report(results, tmp_path / "forked", comparison=comparison, parallel=True)
+    assert _pdf_pages(forked.pdf) == _pdf_pages(alone.pdf)
+    assert forked.index_html.read_text(encoding="utf-8") == alone.index_html.read_text(
+        encoding="utf-8"
+    )
+    assert [p.name for p in forked.figures] == [p.name for p in alone.figures]
+
+
+def test_a_failed_pdf_process_is_an_error_not_a_missing_file(
+    results: AnalysisResults, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    from ketamine_ptsd.adapters.reports import builder
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform: the PDF is written in-process")
+
+    def broken(*_args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(builder, "_write_pdf", broken)
+    with pytest.raises(RuntimeError, match=r"report\.pdf could not be written"):
+        build_report(results, tmp_path, parallel=True)

@@ -170,7 +170,7 @@ def import_long_cmd(
     except InvalidInput as exc:
         fail(f"{data}: {exc.field}: {exc.message}")
     target = out.expanduser().resolve()
-    files = build_report(results, target, generated_on=dt.date.today())
+    files = build_report(results, target, generated_on=dt.date.today(), parallel=True)
     dataset_dir = target / "dataset"
     dataset_dir.mkdir(parents=True, exist_ok=True)
     for name in ("subjects", "outcomes"):

@@ -366,7 +366,14 @@ def _analyse_and_report(
         results = analyse(dataset, plan=plan)
         comparison = published_comparison(results, PUBLISHED)
     today = clock.now().date() if clock is not None else dt.date.today()
-    build_report(results, out_dir, interim=interim, comparison=comparison, generated_on=today)
+    build_report(
+        results,
+        out_dir,
+        interim=interim,
+        comparison=comparison,
+        generated_on=today,
+        parallel=True,
+    )
     return results, comparison
 
 

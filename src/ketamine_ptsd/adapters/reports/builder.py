@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -407,6 +408,39 @@ def _table_pages(table: Table, rows_per_page: int = 40) -> list[Figure]:
     return pages
 
 
+def _write_pdf(
+    pdf_path: Path,
+    title: str,
+    results: AnalysisResults,
+    generated_on: dt.date | None,
+    figures: list[Figure],
+    tables: list[Table],
+) -> None:
+    """The PDF: a cover, Figure 1, the tables, then the other figures."""
+    # TrueType embedding (fonttype 42) keeps the PDF's text selectable and searchable.
+    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(pdf_path) as pdf:
+        cover = Figure(figsize=(11.7, 8.3))
+        cover.text(0.05, 0.85, title, fontsize=16, weight="bold", wrap=True)
+        lines = [
+            f"Arms: {', '.join(results.arms)}",
+            f"Differences: {results.difference_label}",
+            f"Alpha: {results.alpha}",
+        ]
+        if generated_on:
+            lines.append(f"Generated on {generated_on.isoformat()}")
+        lines += [f"Note: {n}" for n in results.notes]
+        lines += [f"Not analysed: {m}" for m in results.missing]
+        cover.text(0.05, 0.75, "\n".join(lines), fontsize=11, va="top", wrap=True)
+        pdf.savefig(cover)
+        for fig in figures[:1]:
+            pdf.savefig(fig)
+        for table in tables:
+            for page in _table_pages(table):
+                pdf.savefig(page)
+        for fig in figures[1:]:
+            pdf.savefig(fig)
+
+
 def build_report(
     results: AnalysisResults,
     out_dir: str | Path,
@@ -414,12 +448,17 @@ def build_report(
     *,
     comparison: tuple[ComparisonRow, ...] = (),
     generated_on: dt.date | None = None,
+    parallel: bool = False,
 ) -> ReportFiles:
     """Write ``index.html``, ``report.pdf`` and ``figures/`` into ``out_dir``.
 
     ``comparison``: rows of "published vs this run" (the demo's table,
     ``services.trial_analysis.published_comparison``); ignored for the interim packet.
     ``generated_on`` is printed on the cover (the caller's clock; omitted when ``None``).
+    ``parallel``: write the PDF in a forked process while this one draws the PNGs and the HTML
+    (the two take about as long). Only for a single-threaded caller such as the command line:
+    forking a threaded process (a web server) can deadlock the child. Where the platform has
+    no ``fork``, the PDF is written here, after the rest.
     """
     if interim and not results.blinded:
         raise ValueError("the DSMB interim packet needs blinded results (arms coded A/B)")
@@ -466,6 +505,21 @@ def build_report(
             safety_infusion_figure(results),
         )
     )
+    tables = _tables(results, comparison)
+    title = (
+        "DSMB interim packet (arms coded)" if interim else "Trial report"
+    ) + f" — {results.title}"
+    pdf_path = out / "report.pdf"
+    writer = None
+    if parallel and "fork" in multiprocessing.get_all_start_methods():
+        # The child inherits the figures and tables as they are now (no pickling) and solves
+        # each figure's layout for itself.
+        writer = multiprocessing.get_context("fork").Process(
+            target=_write_pdf,
+            args=(pdf_path, title, results, generated_on, [f for _, _, f in figures], tables),
+            name="report-pdf",
+        )
+        writer.start()
     saved: list[Path] = []
     for key, _, fig in figures:
         path = fig_dir / f"{key}.png"
@@ -474,10 +528,6 @@ def build_report(
         # the PDF's 72 dpi too); keep it rather than solve it again for the PDF page.
         fig.set_layout_engine("none")
         saved.append(path)
-    tables = _tables(results, comparison)
-    title = (
-        "DSMB interim packet (arms coded)" if interim else "Trial report"
-    ) + f" — {results.title}"
     env = Environment(
         loader=PackageLoader("ketamine_ptsd.adapters.reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -493,27 +543,13 @@ def build_report(
     html = env.get_template("report.html.j2").render(**context)
     index = out / "index.html"
     index.write_text(html, encoding="utf-8")
-    pdf_path = out / "report.pdf"
-    # TrueType embedding (fonttype 42) keeps the PDF's text selectable and searchable.
-    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(pdf_path) as pdf:
-        cover = Figure(figsize=(11.7, 8.3))
-        cover.text(0.05, 0.85, title, fontsize=16, weight="bold", wrap=True)
-        lines = [
-            f"Arms: {', '.join(results.arms)}",
-            f"Differences: {results.difference_label}",
-            f"Alpha: {results.alpha}",
-        ]
-        if generated_on:
-            lines.append(f"Generated on {generated_on.isoformat()}")
-        lines += [f"Note: {n}" for n in results.notes]
-        lines += [f"Not analysed: {m}" for m in results.missing]
-        cover.text(0.05, 0.75, "\n".join(lines), fontsize=11, va="top", wrap=True)
-        pdf.savefig(cover)
-        for _, _, fig in figures[:1]:
-            pdf.savefig(fig)
-        for table in tables:
-            for page in _table_pages(table):
-                pdf.savefig(page)
-        for _, _, fig in figures[1:]:
-            pdf.savefig(fig)
+    if writer is None:
+        _write_pdf(pdf_path, title, results, generated_on, [f for _, _, f in figures], tables)
+    else:
+        writer.join()
+        if writer.exitcode != 0:
+            raise RuntimeError(
+                f"the PDF report {pdf_path} could not be written (the process writing it "
+                f"exited with code {writer.exitcode}; its error is printed above)"
+            )
     return ReportFiles(index, pdf_path, tuple(saved), tuple(t.key for t in tables))
