@@ -102,8 +102,24 @@ def test_interim_packet_shows_the_stopping_boundaries_and_the_interim_z(
 
 
 def test_the_pdf_written_in_a_forked_process_has_the_same_pages(
-    results: AnalysisResults, tmp_path: Path
+    results: AnalysisResults, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import multiprocessing
+
+    from ketamine_ptsd.adapters.reports import builder
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform: the PDF is written in-process")
+    # pytest-xdist runs helper threads; the child here only draws and writes a file.
+    monkeypatch.setattr(builder, "_can_fork", lambda: True)
+    forks = []
+    start = multiprocessing.context.ForkProcess.start
+
+    def counted(self: multiprocessing.context.ForkProcess) -> None:
+        forks.append(self.name)
+        start(self)
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", counted)
     comparison = published_comparison(results, PUBLISHED)
     alone = build_report(results, tmp_path / "alone", comparison=comparison)
     forked = build_report(results, tmp_path / "forked", comparison=comparison, parallel=True)
@@ -112,6 +128,26 @@ def test_the_pdf_written_in_a_forked_process_has_the_same_pages(
         encoding="utf-8"
     )
     assert [p.name for p in forked.figures] == [p.name for p in alone.figures]
+    assert forks == ["report-pdf"]
+
+
+def test_no_fork_while_another_thread_runs(
+    results: AnalysisResults, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from ketamine_ptsd.adapters.reports import builder
+
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        assert builder._can_fork() is False
+        files = build_report(results, tmp_path, parallel=True)  # written in-process instead
+        assert files.pdf.read_bytes().startswith(b"%PDF")
+    finally:
+        stop.set()
+        worker.join()
 
 
 def test_a_failed_pdf_process_is_an_error_not_a_missing_file(
@@ -127,6 +163,7 @@ def test_a_failed_pdf_process_is_an_error_not_a_missing_file(
     def broken(*_args: object) -> None:
         raise OSError("disk full")
 
+    monkeypatch.setattr(builder, "_can_fork", lambda: True)
     monkeypatch.setattr(builder, "_write_pdf", broken)
     with pytest.raises(RuntimeError, match=r"report\.pdf could not be written"):
         build_report(results, tmp_path, parallel=True)

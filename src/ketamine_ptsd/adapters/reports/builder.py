@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import multiprocessing
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -408,6 +409,12 @@ def _table_pages(table: Table, rows_per_page: int = 40) -> list[Figure]:
     return pages
 
 
+def _can_fork() -> bool:
+    """``fork`` exists and this process runs one thread (a forked child gets only the calling
+    thread; a lock another thread held at the fork would never be released in the child)."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
 def _write_pdf(
     pdf_path: Path,
     title: str,
@@ -457,8 +464,8 @@ def build_report(
     ``generated_on`` is printed on the cover (the caller's clock; omitted when ``None``).
     ``parallel``: write the PDF in a forked process while this one draws the PNGs and the HTML
     (the two take about as long). Only for a single-threaded caller such as the command line:
-    forking a threaded process (a web server) can deadlock the child. Where the platform has
-    no ``fork``, the PDF is written here, after the rest.
+    forking a threaded process (a web server) can deadlock the child, so where another thread
+    is running, or the platform has no ``fork``, the PDF is written here, after the rest.
     """
     if interim and not results.blinded:
         raise ValueError("the DSMB interim packet needs blinded results (arms coded A/B)")
@@ -511,7 +518,7 @@ def build_report(
     ) + f" — {results.title}"
     pdf_path = out / "report.pdf"
     writer = None
-    if parallel and "fork" in multiprocessing.get_all_start_methods():
+    if parallel and _can_fork():
         # The child inherits the figures and tables as they are now (no pickling) and solves
         # each figure's layout for itself.
         writer = multiprocessing.get_context("fork").Process(
