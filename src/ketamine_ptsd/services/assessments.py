@@ -24,11 +24,12 @@ Assessments carry no allocation and no infusion-day rating: outcome raters recor
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ketamine_ptsd.core.instruments import score
 from ketamine_ptsd.core.protocol import Protocol
@@ -140,6 +141,24 @@ def _scored(instrument: str, items: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _given_query() -> Any:
+    """Number and date of each live infusion day of one patient (the calendar's anchors)."""
+    return select(InfusionDay.infusion_number, InfusionDay.infusion_date).where(
+        InfusionDay.patient_id == bindparam("patient_id"), InfusionDay.voided_at.is_(None)
+    )
+
+
+@functools.cache
+def _duplicate_query() -> Any:
+    return select(Assessment.id).where(
+        Assessment.patient_id == bindparam("patient_id"),
+        Assessment.time_point == bindparam("time_point"),
+        Assessment.instrument == bindparam("instrument"),
+        Assessment.voided_at.is_(None),
+    )
+
+
 class AssessmentService:
     """Schedule, record, edit, void and read outcome assessments."""
 
@@ -154,11 +173,7 @@ class AssessmentService:
     ) -> ScheduleView | None:
         given = {
             d.infusion_number: d.infusion_date
-            for d in uow.session.scalars(
-                select(InfusionDay).where(
-                    InfusionDay.patient_id == patient.id, InfusionDay.voided_at.is_(None)
-                )
-            )
+            for d in uow.session.execute(_given_query(), {"patient_id": patient.id})
         }
         start = given.get(1, first_infusion)
         if start is None:
@@ -273,12 +288,12 @@ class AssessmentService:
             protocol = core_protocol(self._ctx, patient.protocol_name)
             target, start, end = self._window(uow, protocol, patient, data)
             duplicate = uow.session.scalar(
-                select(Assessment.id).where(
-                    Assessment.patient_id == patient.id,
-                    Assessment.time_point == data.time_point,
-                    Assessment.instrument == data.instrument,
-                    Assessment.voided_at.is_(None),
-                )
+                _duplicate_query(),
+                {
+                    "patient_id": patient.id,
+                    "time_point": data.time_point,
+                    "instrument": data.instrument,
+                },
             )
             if duplicate:
                 raise ConflictError("assessment", duplicate, "already recorded; edit it")

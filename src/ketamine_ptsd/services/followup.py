@@ -16,10 +16,12 @@ score.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action
@@ -115,6 +117,20 @@ def _measure(record: Assessment, measure: str) -> float | None:
     return None if value is None else float(value)
 
 
+@functools.cache
+def _scores_query() -> Any:
+    """One patient's live scores on one instrument, in the order they were recorded."""
+    return (
+        select(Assessment)
+        .where(
+            Assessment.patient_id == bindparam("patient_id"),
+            Assessment.instrument == bindparam("instrument"),
+            Assessment.voided_at.is_(None),
+        )
+        .order_by(Assessment.id)
+    )
+
+
 def response_facts(
     uow: UnitOfWork, protocol: Protocol, patient: Patient
 ) -> tuple[ResponseView | None, list[FollowUpScore]]:
@@ -126,13 +142,7 @@ def response_facts(
     definition = protocol.response
     scores = list(
         uow.session.scalars(
-            select(Assessment)
-            .where(
-                Assessment.patient_id == patient.id,
-                Assessment.instrument == definition.instrument,
-                Assessment.voided_at.is_(None),
-            )
-            .order_by(Assessment.id)
+            _scores_query(), {"patient_id": patient.id, "instrument": definition.instrument}
         )
     )
     latest = {a.time_point: a for a in scores}  # by id: a later record replaces an earlier one

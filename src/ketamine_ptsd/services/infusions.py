@@ -393,6 +393,68 @@ def _day_query() -> Any:
 
 
 @functools.cache
+def _day_id_query() -> Any:
+    return select(InfusionDay.id).where(
+        InfusionDay.patient_id == bindparam("patient_id"),
+        InfusionDay.infusion_number == bindparam("infusion_number"),
+        InfusionDay.voided_at.is_(None),
+    )
+
+
+@functools.cache
+def _instrument_ratings_query() -> Any:
+    """One instrument's live ratings of one day, by minute (the discharge check's CADSS)."""
+    return (
+        select(InfusionRating)
+        .where(
+            InfusionRating.patient_id == bindparam("patient_id"),
+            InfusionRating.infusion_number == bindparam("infusion_number"),
+            InfusionRating.instrument == bindparam("instrument"),
+            InfusionRating.voided_at.is_(None),
+        )
+        .order_by(InfusionRating.minute)
+    )
+
+
+@functools.cache
+def _latest_vitals_query() -> Any:
+    return (
+        select(VitalSignsRecord)
+        .where(
+            VitalSignsRecord.patient_id == bindparam("patient_id"),
+            VitalSignsRecord.infusion_number == bindparam("infusion_number"),
+            VitalSignsRecord.voided_at.is_(None),
+        )
+        .order_by(VitalSignsRecord.minute.desc(), VitalSignsRecord.id.desc())
+    )
+
+
+@functools.cache
+def _rating_duplicate_query() -> Any:
+    return select(InfusionRating.id).where(
+        InfusionRating.patient_id == bindparam("patient_id"),
+        InfusionRating.infusion_number == bindparam("infusion_number"),
+        InfusionRating.minute == bindparam("minute"),
+        InfusionRating.instrument.in_(bindparam("instruments", expanding=True)),
+        InfusionRating.voided_at.is_(None),
+    )
+
+
+@functools.cache
+def _todays_checklist_query() -> Any:
+    """The latest checklist of one infusion on one day (a re-check after a hold is newer)."""
+    return (
+        select(PreInfusionCheck)
+        .where(
+            PreInfusionCheck.patient_id == bindparam("patient_id"),
+            PreInfusionCheck.infusion_number == bindparam("infusion_number"),
+            PreInfusionCheck.checked_on == bindparam("checked_on"),
+        )
+        .order_by(PreInfusionCheck.id.desc())
+    )
+
+
+@functools.cache
 def _withdrawal_query() -> Any:
     return select(Withdrawal.id).where(Withdrawal.patient_id == bindparam("patient_id"))
 
@@ -591,13 +653,7 @@ class InfusionService:
 
     @staticmethod
     def _require_not_started(uow: UnitOfWork, patient: Patient, n: int) -> None:
-        if uow.session.scalar(
-            select(InfusionDay.id).where(
-                InfusionDay.patient_id == patient.id,
-                InfusionDay.infusion_number == n,
-                InfusionDay.voided_at.is_(None),
-            )
-        ):
+        if uow.session.scalar(_day_id_query(), {"patient_id": patient.id, "infusion_number": n}):
             raise ConflictError("infusion", f"{patient.study_id} #{n}", "already started")
 
     @staticmethod
@@ -605,11 +661,7 @@ class InfusionService:
         if n == 1:
             return
         if not uow.session.scalar(
-            select(InfusionDay.id).where(
-                InfusionDay.patient_id == patient.id,
-                InfusionDay.infusion_number == n - 1,
-                InfusionDay.voided_at.is_(None),
-            )
+            _day_id_query(), {"patient_id": patient.id, "infusion_number": n - 1}
         ):
             raise ConflictError(
                 "infusion", f"{patient.study_id} #{n}", f"infusion {n - 1} has not been given"
@@ -697,13 +749,8 @@ class InfusionService:
     @staticmethod
     def _require_passed_checklist(uow: UnitOfWork, patient: Patient, n: int) -> PreInfusionCheck:
         check = uow.session.scalars(
-            select(PreInfusionCheck)
-            .where(
-                PreInfusionCheck.patient_id == patient.id,
-                PreInfusionCheck.infusion_number == n,
-                PreInfusionCheck.checked_on == uow.now.date(),
-            )
-            .order_by(PreInfusionCheck.id.desc())
+            _todays_checklist_query(),
+            {"patient_id": patient.id, "infusion_number": n, "checked_on": uow.now.date()},
         ).first()
         if check is None:
             raise InfusionHeld(patient.study_id, n, ["no pre-infusion checklist today (§6)"])
@@ -966,13 +1013,13 @@ class InfusionService:
             if minute > 0:
                 self._day(uow, patient, infusion_number)
             duplicate = uow.session.scalar(
-                select(InfusionRating.id).where(
-                    InfusionRating.patient_id == patient.id,
-                    InfusionRating.infusion_number == infusion_number,
-                    InfusionRating.minute == minute,
-                    InfusionRating.instrument.in_(list(ratings)),
-                    InfusionRating.voided_at.is_(None),
-                )
+                _rating_duplicate_query(),
+                {
+                    "patient_id": patient.id,
+                    "infusion_number": infusion_number,
+                    "minute": minute,
+                    "instruments": list(ratings),
+                },
             )
             if duplicate:
                 raise ConflictError("infusion rating", duplicate, "already recorded; edit it")
@@ -1141,29 +1188,15 @@ class InfusionService:
         signoff: bool,
     ) -> DischargeView:
         instrument = protocol.monitoring.discharge.dissociation_instrument
+        which = {"patient_id": patient.id, "infusion_number": day.infusion_number}
         scores = {
             r.minute: r.total
             for r in uow.session.scalars(
-                select(InfusionRating)
-                .where(
-                    InfusionRating.patient_id == patient.id,
-                    InfusionRating.infusion_number == day.infusion_number,
-                    InfusionRating.instrument == instrument,
-                    InfusionRating.voided_at.is_(None),
-                )
-                .order_by(InfusionRating.minute)
+                _instrument_ratings_query(), {**which, "instrument": instrument}
             )
         }
         latest_minute = max((m for m in scores if m > 0), default=None)
-        latest_vitals = uow.session.scalars(
-            select(VitalSignsRecord)
-            .where(
-                VitalSignsRecord.patient_id == patient.id,
-                VitalSignsRecord.infusion_number == day.infusion_number,
-                VitalSignsRecord.voided_at.is_(None),
-            )
-            .order_by(VitalSignsRecord.minute.desc(), VitalSignsRecord.id.desc())
-        ).first()
+        latest_vitals = uow.session.scalars(_latest_vitals_query(), which).first()
         findings = DischargeFindings(
             infusion_start=day.started_at,
             infusion_end=day.ended_at,
