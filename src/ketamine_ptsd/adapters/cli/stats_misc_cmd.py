@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ketamine_ptsd.adapters.cli.output import fail, print_json
 from ketamine_ptsd.core.errors import InvalidInput
-from ketamine_ptsd.core.stats.power import t_test_power, t_test_sample_size
-from ketamine_ptsd.core.stats.responders import analyse_responders
-from ketamine_ptsd.core.stats.sequential import classical_boundary_design, spending_design
-from ketamine_ptsd.core.stats.survival import KaplanMeier, kaplan_meier, logrank_test
+
+if TYPE_CHECKING:
+    from ketamine_ptsd.core.stats.survival import KaplanMeier
+
+# The statistics are imported inside each command: scipy.stats alone is most of a
+# command-line start-up, and the bedside calculators never need it.
 
 __all__ = ["register"]
 
@@ -97,6 +99,8 @@ def responders_command(
         fail(f"--ci must be newcombe, wald or wald-cc, got {ci!r}")
     level = _float("--confidence", confidence, 0.95)
     try:
+        from ketamine_ptsd.core.stats.responders import analyse_responders
+
         res = analyse_responders(*values, confidence=level, ci_method=method)
     except InvalidInput as exc:
         fail(f"--{exc.field.replace('_', '-')}: {exc.message}")
@@ -228,6 +232,8 @@ def km_command(
     if event is None:
         fail("--event is required: the column with 1 = event, 0 = censored")
     times, events, groups = _read_km_csv(data, time, event, group)
+    from ketamine_ptsd.core.stats.survival import kaplan_meier, logrank_test
+
     try:
         if groups is None:
             fits = [kaplan_meier(times, events, group="all")]
@@ -303,6 +309,8 @@ def sequential_command(
     fractions = [_float("--information", part.strip()) for part in information.split(",")]
     if (spending is None) == (boundary is None):
         fail("give exactly one of --spending or --boundary")
+    from ketamine_ptsd.core.stats.sequential import classical_boundary_design, spending_design
+
     try:
         if spending is not None:
             design = spending_design(
@@ -367,6 +375,8 @@ def power_command(
     s = _int("--sides", sides, 2)
     if (n is None) == (power is None):
         fail("give exactly one of --n (to compute power) or --power (to compute the size)")
+    from ketamine_ptsd.core.stats.power import t_test_power, t_test_sample_size
+
     try:
         if n is not None:
             res: Any = t_test_power(test, effect, _float("--n", n), a, s)

@@ -10,13 +10,15 @@ Besides the contract keys the JSON carries ``loglik``, ``method``, ``ddf_method`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ketamine_ptsd.adapters.cli.output import fail, print_json
 from ketamine_ptsd.core.errors import InvalidInput
-from ketamine_ptsd.core.stats.mmrm import DDF_METHODS, STRUCTURES, MMRMResult, fit_mmrm
+
+if TYPE_CHECKING:  # imported inside the command: scipy is most of a CLI start-up
+    from ketamine_ptsd.core.stats.mmrm import MMRMResult
 
 __all__ = ["register"]
 
@@ -104,6 +106,8 @@ def mmrm_command(
 ) -> None:
     """Fit the MMRM (REML) and print Type 3 tests, LS means and arm differences."""
     import pandas as pd
+
+    from ketamine_ptsd.core.stats.mmrm import DDF_METHODS, STRUCTURES, fit_mmrm
 
     if covariance not in STRUCTURES:
         fail(f"--covariance must be one of {', '.join(STRUCTURES)}, got {covariance!r}")

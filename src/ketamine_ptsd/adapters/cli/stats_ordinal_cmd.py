@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ketamine_ptsd.adapters.cli.output import fail, print_json
 from ketamine_ptsd.core.errors import InvalidInput
-from ketamine_ptsd.core.stats.ordinal import OrdinalFit, fit_ordinal
+
+if TYPE_CHECKING:  # imported inside the command: scipy is most of a CLI start-up
+    from ketamine_ptsd.core.stats.ordinal import OrdinalFit
 
 __all__ = ["ordinal_command", "register"]
 
@@ -169,6 +171,8 @@ def ordinal_command(
             )
     columns, cov_values, dropped = _load(data, roles, covariates)
     try:
+        from ketamine_ptsd.core.stats.ordinal import fit_ordinal
+
         fit = fit_ordinal(
             columns["subject"],
             columns["group"],

@@ -31,7 +31,6 @@ import re
 from collections.abc import Iterable
 
 from ..errors import InvalidInput
-from ..stats.sequential import classical_boundary_design, spending_design
 from ._base import weekday_index
 from ._instruments import KNOWN_INSTRUMENT_IDS
 from ._outcomes import AnalysisPlan
@@ -535,6 +534,10 @@ def _check_interim(a: AnalysisPlan) -> list[str]:
         out.append("analysis.interim.information: the last look must be the final analysis (1)")
     if out:
         return out
+    # Imported here: the boundary search needs scipy, which a protocol without an interim plan
+    # (and every command that only loads a protocol) should not pay for at start-up.
+    from ..stats.sequential import classical_boundary_design, spending_design
+
     design = (
         classical_boundary_design(i.overall_alpha, i.sides, t, i.function)
         if i.method == "boundary"
