@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import os
+import time
+from pathlib import Path
 
 import typer
 
-__all__ = ["build_app", "main"]
+__all__ = ["build_app", "command_started_at", "main"]
+
+#: ``time.perf_counter()`` at the moment this process started, when run as ``ketamine-ptsd``
+#: (see :func:`main`); None inside another program (tests run commands in their own process).
+_STARTED_AT: float | None = None
 
 # Modules that contribute commands through ``register(app)``; each owns one command group.
 COMMAND_MODULES = (
@@ -31,15 +38,28 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__package__}.{name}":
-                continue  # command group not built yet
-            raise
-        module.register(app)
+        importlib.import_module(f"{__package__}.{name}").register(app)
     return app
 
 
+def _seconds_since_process_start() -> float:
+    """How long this process has run (Linux: its start time in /proc; elsewhere 0, which
+    leaves out only the interpreter's own start-up)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22, starttime, in clock ticks after boot
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def command_started_at() -> float | None:
+    """``time.perf_counter()`` when the ``ketamine-ptsd`` process started, or None."""
+    return _STARTED_AT
+
+
 def main() -> None:
+    global _STARTED_AT
+    _STARTED_AT = time.perf_counter() - _seconds_since_process_start()
     build_app()()

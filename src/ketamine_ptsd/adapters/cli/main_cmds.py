@@ -188,6 +188,7 @@ def demo(
     """Load the calibrated synthetic trial into a fresh record, analyse it, write the report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ketamine_ptsd.adapters.cli.app import command_started_at
     from ketamine_ptsd.adapters.db.migrate import upgrade
     from ketamine_ptsd.adapters.demo_loader import (
         DEMO_ACCOUNTS,
@@ -197,7 +198,9 @@ def demo(
     )
 
     console = Console()
-    started = time.perf_counter()
+    # The batch part is timed from the process's start (imports included) when run as a
+    # command; from here when called inside another program.
+    started = command_started_at() or time.perf_counter()
     _worked_example(console)
     console.print(Rule("The synthetic trial, through the record"))
     out = out.expanduser().resolve()
@@ -255,7 +258,10 @@ def demo(
     for account in DEMO_ACCOUNTS:
         logins.add_row(account.role.value, account.username, account.password)
     console.print(logins)
-    console.print(f"batch part finished in {time.perf_counter() - started:.1f} s")
+    console.print(
+        f"batch part finished in {time.perf_counter() - started:.1f} s "
+        "(from the command's start; the target is 20 s)"
+    )
     if results.missing:
         console.print("[yellow]Not analysed:[/yellow] " + "; ".join(results.missing))
     if no_serve:
