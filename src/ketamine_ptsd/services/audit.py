@@ -316,44 +316,23 @@ def append_events(session: Session, context: AuditContext, events: Sequence[Audi
     rows: list[tuple[Any, ...]] = []
     for item in events:
         seq += 1
-        # The same payload, in the same order, as entry_hash() (which verify_chain uses).
-        row_hash = _hash_payload(
-            [
-                seq,
-                now_text,
-                user_id,
-                username,
-                role,
-                item.event,
-                item.table_name,
-                item.record_id,
-                item.field,
-                item.old_value,
-                item.new_value,
-                item.reason,
-                item.sensitivity,
-                prev_hash,
-            ]
+        content = (
+            user_id,
+            username,
+            role,
+            item.event,
+            item.table_name,
+            item.record_id,
+            item.field,
+            item.old_value,
+            item.new_value,
+            item.reason,
+            item.sensitivity,
         )
-        rows.append(
-            (
-                seq,
-                now_value,
-                user_id,
-                username,
-                role,
-                item.event,
-                item.table_name,
-                item.record_id,
-                item.field,
-                item.old_value,
-                item.new_value,
-                item.reason,
-                item.sensitivity,
-                prev_hash,
-                row_hash,
-            )
-        )
+        # The same payload, in the same order, as entry_hash() (which verify_chain uses); the
+        # stored row has the columns in _ENTRY_KEYS order, the moment as the driver takes it.
+        row_hash = _hash_payload([seq, now_text, *content, prev_hash])
+        rows.append((seq, now_value, *content, prev_hash, row_hash))
         prev_hash = row_hash
     connection.exec_driver_sql(statement.sql, statement.rows(rows))
     context.head_seq, context.head_hash, context.head_dirty = seq, prev_hash, True
