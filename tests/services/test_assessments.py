@@ -15,7 +15,7 @@ from workflow_support import (  # type: ignore[import-not-found]
 )
 
 from ketamine_ptsd.core.roles import Role
-from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFailed
+from ketamine_ptsd.services import ConflictError, NotFound, PermissionDenied, ValidationFailed
 from ketamine_ptsd.services.assessments import AssessmentInput
 
 MONDAY = dt.date(2026, 3, 2)
@@ -189,3 +189,39 @@ def test_withdrawal_records_reason_and_who_decided_and_stops_infusions(treated, 
     assert wf.patients.get(actors[Role.NURSE], pid).status == "withdrawn"
     with pytest.raises(ConflictError, match="withdrawn"):
         ready_for_infusion(wf, actors, pid, 2)
+
+
+def test_voiding_a_score_takes_back_the_response_it_decided(treated, actors, clock) -> None:  # type: ignore[no-untyped-def]
+    """§8: the response follows the live scores. Voiding the follow-up score that showed the
+    loss makes the patient a responder again; voiding the week-2 score leaves no response at
+    all (back in treatment); a corrected week-2 score decides it again."""
+    wf, pid = treated
+    rater = actors[Role.OUTCOME_RATER]
+    wf.assessments.record(rater, pid, caps5(50, MONDAY, "baseline"))
+    clock.set(dt.datetime(2026, 3, 16, 9, tzinfo=dt.UTC))
+    week2 = wf.assessments.record(rater, pid, caps5(20, WEEK2, "week2"))
+    clock.set(dt.datetime(2026, 3, 23, 9, tzinfo=dt.UTC))
+    lost = wf.assessments.record(rater, pid, caps5(40, dt.date(2026, 3, 23), "follow-up week 1"))
+    assert wf.patients.get(rater, pid).status == "lost_response"
+    wf.assessments.void(
+        rater, lost.id, expected_version=lost.version, reason="entered for the wrong patient"
+    )
+    assert wf.patients.get(rater, pid).status == "responder"
+    wf.assessments.void(
+        rater, week2.id, expected_version=week2.version, reason="rated from the wrong week"
+    )
+    assert wf.patients.get(rater, pid).status == "in_treatment"
+    with pytest.raises(NotFound):
+        wf.followup.response(rater, pid)
+    again = wf.assessments.record(rater, pid, caps5(36, WEEK2, "week2"))  # 28 %: no response
+    assert again.total == 36.0
+    assert wf.patients.get(rater, pid).status == "non_responder"
+    trail = wf.audit.entries(actors[Role.ADMINISTRATOR], table_name="patients", record_id=str(pid))
+    changes = [(e.new_value, e.reason) for e in trail if e.field == "status"][-4:]
+    assert [status for status, _ in changes] == [
+        "lost_response",
+        "responder",
+        "in_treatment",
+        "non_responder",
+    ]
+    assert changes[2][1] == "rated from the wrong week"  # the void's reason is the change's

@@ -372,6 +372,9 @@ class AssessmentService:
             require_patient(actor, Action.ASSESSMENT_RECORD, patient)
             void_record(uow, "assessment", record, expected_version=expected_version, reason=reason)
             uow.flush()
+            # A voided baseline, week-2 or follow-up score changes the response (§8).
+            apply_response_status(uow, core_protocol(self._ctx, patient.protocol_name), patient)
+            uow.flush()
             view = _view(record)
             uow.commit()
             return view

@@ -38,7 +38,7 @@ from .access import Actor, require_patient
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .patients import load_patient
-from .records import Assessment, InfusionDay, Patient, User, Withdrawal
+from .records import Allocation, Assessment, InfusionDay, Patient, User, Withdrawal
 from .uow import UnitOfWork
 
 __all__ = [
@@ -167,12 +167,51 @@ def response_facts(
     return view, visits
 
 
+_RESPONSE_STATUSES = frozenset(
+    {
+        ResponseStatus.RESPONDER.value,
+        ResponseStatus.NON_RESPONDER.value,
+        ResponseStatus.LOST_RESPONSE.value,
+    }
+)
+
+
+def _status_before_response(uow: UnitOfWork, patient: Patient) -> str:
+    """The status a patient has until the week-2 response is scored: in treatment once an
+    infusion was given, else randomized once allocated, else eligible."""
+    if uow.session.scalar(_any_infusion_query(), {"patient_id": patient.id}):
+        return "in_treatment"
+    if uow.session.scalar(_allocation_query(), {"patient_id": patient.id}):
+        return "randomized"
+    return "eligible"
+
+
+@functools.cache
+def _any_infusion_query() -> Any:
+    return (
+        select(InfusionDay.id)
+        .where(InfusionDay.patient_id == bindparam("patient_id"), InfusionDay.voided_at.is_(None))
+        .limit(1)
+    )
+
+
+@functools.cache
+def _allocation_query() -> Any:
+    return select(Allocation.id).where(Allocation.patient_id == bindparam("patient_id"))
+
+
 def apply_response_status(uow: UnitOfWork, protocol: Protocol, patient: Patient) -> None:
     """Set the patient's status from the stored scores (same transaction as the score)."""
     if patient.status == ResponseStatus.WITHDRAWN.value:
         return
     response, visits = response_facts(uow, protocol, patient)
     if response is None:
+        if patient.status in _RESPONSE_STATUSES:
+            # A voided baseline or week-2 score: the response is no longer known, so the
+            # patient is back where they were before it was scored.
+            before = _status_before_response(uow, patient)
+            uow.reason = uow.reason or f"response status: not known, back to {before} (§8)"
+            patient.status = before
         return
     status = ResponseStatus.RESPONDER if response.responder else ResponseStatus.NON_RESPONDER
     if response.responder and visits:

@@ -130,3 +130,62 @@ def test_assessments_api_names_an_invalid_item_and_flags_out_of_window(client, p
         "items": items,
     }
     assert client.post(url, headers=nurse, json=body).status_code == 403
+
+
+@sqlite_only
+def test_an_assessment_is_corrected_and_voided_through_the_api(client, pid) -> None:  # type: ignore[no-untyped-def]
+    """PATCH rescoring with the version read and a reason (409 when stale, 422 naming a bad item
+    or a missing reason); POST .../void keeps the row, marked, and leaves it out of the list."""
+    rater = _bearer(client, "outcome-rater")
+    url = f"/api/v1/patients/{pid}/assessments"
+    saved = client.post(
+        url,
+        headers=rater,
+        json={
+            "time_point": "baseline",
+            "instrument": "caps5_past_week",
+            "assessed_on": "2026-03-02",
+            "items": {str(k): 2 for k in range(1, 21)},
+        },
+    ).json()
+    one = f"/api/v1/assessments/{saved['id']}"
+    corrected_items = {**{str(k): 2 for k in range(1, 21)}, "9": 3}
+    no_reason = client.patch(
+        one, headers=rater, json={"expected_version": saved["version"], "reason": " ",
+                                  "items": corrected_items},
+    )  # fmt: skip
+    assert no_reason.status_code == 422 and no_reason.json()["detail"].startswith("reason:")
+    bad_item = client.patch(
+        one, headers=rater, json={"expected_version": saved["version"], "reason": "tape review",
+                                  "items": {**corrected_items, "9": 7}},
+    )  # fmt: skip
+    assert bad_item.status_code == 422 and bad_item.json()["detail"].startswith("caps5.item_9:")
+    corrected = client.patch(
+        one, headers=rater, json={"expected_version": saved["version"], "reason": "tape review",
+                                  "items": corrected_items},
+    )  # fmt: skip
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["total"] == 41.0 and corrected.json()["version"] == saved["version"] + 1
+    stale = client.patch(
+        one, headers=rater, json={"expected_version": saved["version"], "reason": "again",
+                                  "items": corrected_items},
+    )  # fmt: skip
+    assert stale.status_code == 409
+    nurse = _bearer(client, "nurse")
+    refused = client.post(
+        f"{one}/void",
+        headers=nurse,
+        json={"expected_version": corrected.json()["version"], "reason": "wrong patient"},
+    )
+    assert refused.status_code == 403
+    voided = client.post(
+        f"{one}/void",
+        headers=rater,
+        json={"expected_version": corrected.json()["version"], "reason": "wrong patient"},
+    )
+    assert voided.status_code == 200 and voided.json()["voided"] is True
+    assert client.get(url, headers=rater).json() == []
+    assert client.patch("/api/v1/assessments/999999", headers=rater, json={
+        "expected_version": 1, "reason": "x", "items": corrected_items}).status_code == 404  # fmt: skip
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert "patch" in paths["/api/v1/assessments/{assessment_id}"]

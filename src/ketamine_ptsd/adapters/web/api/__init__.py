@@ -15,5 +15,6 @@ from . import assessments, auth, infusions, instruments, patients, users
 router = APIRouter()
 for _module in (auth, patients, infusions, assessments, instruments, users):
     router.include_router(_module.router)
+router.include_router(assessments.corrections)
 
 __all__ = ["router"]

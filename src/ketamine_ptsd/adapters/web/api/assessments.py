@@ -5,6 +5,11 @@ before anything is stored, an invalid item is refused naming it (``caps5.item_7`
 assessment outside its window is stored with ``in_window: false`` (never refused), and the
 week-2 response follows from the stored CAPS-5 (§8). Assessments carry no allocation and no
 infusion-day rating, so outcome raters read and write them (§3).
+
+``/assessments/{id}``: corrections, as on the correction page. ``PATCH`` replaces the items
+(rescored; the date too if given) and ``POST .../void`` marks an assessment entered in error;
+both need the ``version`` read (409 if someone changed it since) and a reason, which the audit
+trail keeps with the old and new values. Nothing is deleted.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from ketamine_ptsd.services.assessments import AssessmentInput
 from ..deps import ApiAuth, State
 
 router = APIRouter(prefix="/patients/{patient_id}", tags=["assessments"])
+corrections = APIRouter(prefix="/assessments", tags=["assessments"])
 
 ShortText = Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00]*$")]
 PatientId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+AssessmentId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+Reason = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
 
 
 class AssessmentCreate(BaseModel):
@@ -30,6 +38,20 @@ class AssessmentCreate(BaseModel):
     instrument: ShortText
     assessed_on: dt.date
     items: dict[ShortText, int | float | ShortText] = Field(max_length=100)
+
+
+class AssessmentEdit(BaseModel):
+    """A correction: every item again (the instrument rescores them), and why."""
+
+    expected_version: int = Field(ge=1, le=2_147_483_647)
+    reason: Reason
+    items: dict[ShortText, int | float | ShortText] = Field(max_length=100)
+    assessed_on: dt.date | None = None
+
+
+class AssessmentVoid(BaseModel):
+    expected_version: int = Field(ge=1, le=2_147_483_647)
+    reason: Reason
 
 
 class AssessmentRead(BaseModel):
@@ -45,6 +67,7 @@ class AssessmentRead(BaseModel):
     subscales: dict[str, Any]
     derived: dict[str, Any]
     items: dict[str, Any]
+    voided: bool
     version: int
 
 
@@ -78,3 +101,26 @@ def response(patient_id: PatientId, auth: ApiAuth, state: State) -> Any:
     """The week-2 response (§8); 404 until baseline and week 2 are stored."""
     view = state.services.followup.response(auth.actor, patient_id)
     return ResponseRead.model_validate(view, from_attributes=True)
+
+
+@corrections.patch("/{assessment_id}", response_model=AssessmentRead)
+def correct(assessment_id: AssessmentId, body: AssessmentEdit, auth: ApiAuth, state: State) -> Any:
+    """Correct an assessment's items (and date); the response status follows the new scores."""
+    view = state.services.assessments.edit(
+        auth.actor,
+        assessment_id,
+        expected_version=body.expected_version,
+        reason=body.reason,
+        items=body.items,
+        assessed_on=body.assessed_on,
+    )
+    return AssessmentRead.model_validate(view, from_attributes=True)
+
+
+@corrections.post("/{assessment_id}/void", response_model=AssessmentRead)
+def void(assessment_id: AssessmentId, body: AssessmentVoid, auth: ApiAuth, state: State) -> Any:
+    """Void an assessment entered in error: kept, marked, left out of the analysis."""
+    view = state.services.assessments.void(
+        auth.actor, assessment_id, expected_version=body.expected_version, reason=body.reason
+    )
+    return AssessmentRead.model_validate(view, from_attributes=True)
