@@ -1128,6 +1128,7 @@ class InfusionService:
             if resolved_on is not None and resolved_on < record.onset_date:
                 raise ValidationFailed("resolved_on", "before the onset", resolved_on)
             uow.reason = reason
+            became_serious = serious is True and not record.serious
             record.outcome = outcome
             record.resolved_on = resolved_on
             if severity is not None:
@@ -1135,6 +1136,14 @@ class InfusionService:
             if serious is not None:
                 record.serious = serious
             uow.flush()
+            if became_serious:  # the same event a serious event gets when first recorded
+                uow.events(
+                    [
+                        AuditEvent(
+                            "serious_adverse_event", "adverse_events", str(record.id), reason=reason
+                        )
+                    ]
+                )
             view = _ae_view(record)
             uow.commit()
             return view

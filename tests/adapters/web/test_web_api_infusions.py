@@ -189,3 +189,54 @@ def test_an_assessment_is_corrected_and_voided_through_the_api(client, pid) -> N
         "expected_version": 1, "reason": "x", "items": corrected_items}).status_code == 404  # fmt: skip
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert "patch" in paths["/api/v1/assessments/{assessment_id}"]
+
+
+@sqlite_only
+def test_an_adverse_event_is_listed_and_followed_up_through_the_api(client, pid) -> None:  # type: ignore[no-untyped-def]
+    nurse = _bearer(client, "nurse")
+    created = client.post(
+        f"/api/v1/patients/{pid}/infusions/1/adverse-events",
+        headers=nurse,
+        json={
+            "term": "nausea",
+            "onset_date": "2026-03-02",
+            "serious": False,
+            "severity": "mild",
+            "relatedness": "probable",
+            "action": "ondansetron",
+            "outcome": "recovering",
+        },
+    )
+    assert created.status_code == 201, created.text
+    event = created.json()
+    listed = client.get(f"/api/v1/patients/{pid}/adverse-events", headers=nurse).json()
+    assert [e["term"] for e in listed] == ["nausea"]
+    url = f"/api/v1/adverse-events/{event['id']}"
+    bad = client.patch(
+        url,
+        headers=nurse,
+        json={"expected_version": event["version"], "reason": "day 2", "outcome": "better"},
+    )
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("outcome:")
+    done = client.patch(
+        url,
+        headers=nurse,
+        json={
+            "expected_version": event["version"],
+            "reason": "resolved by the next morning",
+            "outcome": "recovered",
+            "resolved_on": "2026-03-02",
+        },
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["outcome"] == "recovered" and done.json()["resolved_on"] == "2026-03-02"
+    stale = client.patch(
+        url,
+        headers=nurse,
+        json={"expected_version": event["version"], "reason": "again", "outcome": "recovered"},
+    )
+    assert stale.status_code == 409
+    rater = _bearer(client, "outcome-rater")  # side effects would hint at the arm (§3)
+    assert client.get(f"/api/v1/patients/{pid}/adverse-events", headers=rater).status_code == 403
+    assert client.patch(url, headers=rater, json={
+        "expected_version": done.json()["version"], "reason": "x", "outcome": "fatal"}).status_code == 403  # fmt: skip

@@ -16,5 +16,6 @@ router = APIRouter()
 for _module in (auth, patients, infusions, assessments, instruments, users):
     router.include_router(_module.router)
 router.include_router(assessments.corrections)
+router.include_router(infusions.adverse_events)
 
 __all__ = ["router"]

@@ -30,6 +30,7 @@ from ketamine_ptsd.services.infusions import (
 from ..deps import ApiAuth, State
 
 router = APIRouter(prefix="/patients/{patient_id}/infusions", tags=["infusions"])
+adverse_events = APIRouter(tags=["adverse events"])
 
 #: Text without NUL (PostgreSQL refuses it in text columns) and of bounded length.
 Text = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
@@ -164,6 +165,18 @@ class AdverseEventRead(BaseModel):
     outcome: str
     resolved_on: dt.date | None
     version: int
+
+
+class AdverseEventUpdate(BaseModel):
+    """A follow-up of an adverse event: its outcome (and resolution date), a re-graded severity
+    or seriousness, the version read, and why."""
+
+    expected_version: Version
+    reason: Text
+    outcome: ShortText
+    resolved_on: dt.date | None = None
+    severity: ShortText | None = None
+    serious: bool | None = None
 
 
 class VersionBody(BaseModel):
@@ -390,3 +403,33 @@ def signoff(
     except AuthenticationFailed as exc:  # counted and audited by the service
         raise ValidationFailed("password", exc.message, None) from None
     return _as(DischargeRead, view)
+
+
+@adverse_events.get("/patients/{patient_id}/adverse-events", response_model=list[AdverseEventRead])
+def list_adverse_events(patient_id: PatientId, auth: ApiAuth, state: State) -> Any:
+    """The patient's live adverse events, oldest first."""
+    return [
+        _as(AdverseEventRead, a)
+        for a in state.services.infusions.adverse_events(auth.actor, patient_id)
+    ]
+
+
+@adverse_events.patch("/adverse-events/{event_id}", response_model=AdverseEventRead)
+def update_adverse_event(
+    event_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    body: AdverseEventUpdate,
+    auth: ApiAuth,
+    state: State,
+) -> Any:
+    """Follow an adverse event up; a change to serious is audited as a serious adverse event."""
+    view = state.services.infusions.update_adverse_event(
+        auth.actor,
+        event_id,
+        expected_version=body.expected_version,
+        reason=body.reason,
+        outcome=body.outcome,
+        resolved_on=body.resolved_on,
+        severity=body.severity,
+        serious=body.serious,
+    )
+    return _as(AdverseEventRead, view)
