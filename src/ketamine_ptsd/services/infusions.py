@@ -1148,6 +1148,15 @@ class InfusionService:
             uow.commit()
             return view
 
+    def adverse_event(self, actor: Actor, event_id: int) -> AdverseEventView:
+        """One live adverse event (``adverse_event.read``), e.g. to follow it up."""
+        with self._ctx.uow(actor, write=False) as uow:
+            record = uow.session.get(AdverseEvent, event_id)
+            if record is None or record.voided_at is not None:
+                raise NotFound("adverse event", event_id)
+            self._patient(uow, actor, record.patient_id, Action.ADVERSE_EVENT_READ)
+            return _ae_view(record)
+
     def adverse_events(self, actor: Actor, patient_id: int) -> list[AdverseEventView]:
         with self._ctx.uow(actor, write=False) as uow:
             patient, _ = self._patient(uow, actor, patient_id, Action.ADVERSE_EVENT_READ)

@@ -112,6 +112,7 @@ def _include_routers(app: FastAPI) -> None:
     from .api import router as api_router
     from .routes import (
         admin,
+        adverse_events,
         analysis,
         assessments,
         auth,
@@ -132,6 +133,7 @@ def _include_routers(app: FastAPI) -> None:
         infusion,
         assessments,
         corrections,
+        adverse_events,
         admin,
         analysis,
     ):

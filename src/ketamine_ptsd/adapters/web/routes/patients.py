@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 from ketamine_ptsd.core.instruments import REGISTRY
 from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.services import ConflictError, NotFound, ValidationFailed
+from ketamine_ptsd.services.infusions import AE_OUTCOMES, AE_RELATEDNESS, AE_SEVERITIES
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
 
 from ..course import course
@@ -152,6 +153,14 @@ def _patient_page(
             and patient.treatment is not None
             and patient.treatment == "study drug",
             "can_infuse": session.can(Action.INFUSION_READ),
+            "adverse_events": services.infusions.adverse_events(actor, patient_id)
+            if session.can(Action.ADVERSE_EVENT_READ)
+            else None,
+            "can_follow_up_ae": session.can(Action.ADVERSE_EVENT_RECORD)
+            and patient.status not in ("registered", "screen_failed", "declined"),
+            "ae_severities": AE_SEVERITIES,
+            "ae_relatedness": AE_RELATEDNESS,
+            "ae_outcomes": AE_OUTCOMES,
             "can_read_screening": session.can(Action.SCREENING_READ),
             "instruments": enterable_instruments(session),
             "registry": REGISTRY,
