@@ -7,7 +7,9 @@ tamper-evident). How:
   hard deletes of audited records and an edit of a saved value without a reason; after the flush
   it writes one row per changed field (table, record id, field, old → new, reason, actor, UTC time
   from the injected clock) through the same connection, so the change and its audit commit or
-  roll back together. A later edit of a signed record invalidates the signature (21 CFR 11.70
+  roll back together. The rows of one flush go to the driver's ``executemany`` through an INSERT
+  compiled once per dialect (:class:`_EntryInsert`): tens of rows per use case, and SQLAlchemy's
+  per-row parameter handling cost more than the hashing. A later edit of a signed record invalidates the signature (21 CFR 11.70
   spirit: a signature belongs to the version that was signed).
 * **Events.** Logins, failed logins, exports, randomizations, unblindings and signatures are
   written with :func:`append_events`.
