@@ -383,34 +383,50 @@ def test_every_discharge_reason_has_a_named_criterion(
     signed: bool,
     vitals: tuple[int, int, int] | None,
 ) -> None:
-    """The codes are the core rule's own answer relabelled: one per reason, never 'other' for
-    the criteria of PROTOCOL.md §6, and none once the rule says ready."""
+    """The core rule names the criterion of each reason it gives (PROTOCOL.md §6): one code
+    per reason, and each criterion's code present exactly when its own finding fails."""
     from ketamine_ptsd.adapters.protocol_store import load_protocol
-    from ketamine_ptsd.core.rules import DischargeFindings, VitalSigns, discharge_readiness
-    from ketamine_ptsd.services.infusions import _discharge_reason_codes
+    from ketamine_ptsd.core.rules import (
+        DischargeCriterion,
+        DischargeFindings,
+        VitalSigns,
+        discharge_readiness,
+        vital_sign_alerts,
+    )
 
     protocol = load_protocol(protocol_name)
+    rules = protocol.monitoring.discharge
     start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
     now = start + dt.timedelta(minutes=minutes_since_start)
     end = None
     if ended_after is not None and ended_after <= minutes_since_start:
         end = start + dt.timedelta(minutes=ended_after)
+    reading = None if vitals is None else VitalSigns(vitals[0], vitals[1], vitals[2], 97)
     findings = DischargeFindings(
-        start,
-        end,
-        now,
-        baseline,
-        latest,
-        walking,
-        checked,
-        signed,
-        None if vitals is None else VitalSigns(vitals[0], vitals[1], vitals[2], 97),
+        start, end, now, baseline, latest, walking, checked, signed, reading
     )
-    reasons = discharge_readiness(protocol, findings).reasons
-    codes = _discharge_reason_codes(protocol, findings, reasons)
-    assert len(codes) == len(reasons)
-    assert "other" not in codes
-    assert ("physician_signoff" in codes) == (not signed)
+    result = discharge_readiness(protocol, findings)
+    codes = list(result.codes)
+    assert len(codes) == len(result.reasons)
+    assert result.ready == (codes == [])
+    dissociation_fails = (
+        baseline is None
+        or latest is None
+        or latest - baseline > rules.dissociation_max_points_above_baseline
+    )
+    assert (DischargeCriterion.DISSOCIATION in codes) == dissociation_fails
+    assert (DischargeCriterion.AMBULATORY in codes) == (rules.require_ambulatory and not walking)
+    assert (DischargeCriterion.DELAYED_EFFECTS in codes) == (
+        rules.require_delayed_effects_check and not checked
+    )
+    assert (DischargeCriterion.PHYSICIAN_SIGNOFF in codes) == (
+        rules.require_physician_signoff and not signed
+    )
+    alerts = [] if reading is None else vital_sign_alerts(reading, protocol.monitoring.alerts)
+    assert codes.count(DischargeCriterion.VITAL_SIGNS) == len(alerts)
+    anchor = start if rules.observation_from == "infusion_start" else end
+    waiting = anchor is None or now < anchor + dt.timedelta(minutes=rules.observation_minutes)
+    assert (DischargeCriterion.OBSERVATION in codes) == waiting
 
 
 def test_an_adverse_event_followed_up_with_a_reason_and_an_upgrade_to_serious_flagged(

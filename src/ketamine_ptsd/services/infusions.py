@@ -39,10 +39,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
@@ -51,6 +49,7 @@ from ketamine_ptsd.core.instruments import score
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.core.rules import (
+    DischargeCriterion,
     DischargeFindings,
     PreInfusionFindings,
     VitalSigns,
@@ -308,23 +307,10 @@ class InfusionDayView:
     version: int
 
 
-class DischargeCriterion(StrEnum):
-    """What keeps a patient from going home (PROTOCOL.md §6), by name: the code of each reason
-    in :attr:`DischargeView.reason_codes`, for pages and scripts that must not parse the text."""
-
-    OBSERVATION = "observation"  # the observation time, or the end it counts from (clinic)
-    DISSOCIATION = "dissociation"  # not back to baseline, or the scores to tell are missing
-    AMBULATORY = "ambulatory"
-    DELAYED_EFFECTS = "delayed_effects"
-    VITAL_SIGNS = "vital_signs"  # one code per alert of the latest reading
-    PHYSICIAN_SIGNOFF = "physician_signoff"
-    OTHER = "other"  # a reason of the rule this service cannot name (a newer core)
-
-
 @dataclass(frozen=True)
 class DischargeView:
-    """Discharge readiness; ``reason_codes[i]`` (a :class:`DischargeCriterion` value) names
-    ``reasons[i]``."""
+    """Discharge readiness; ``reason_codes[i]`` (a :class:`DischargeCriterion` value, from the
+    core rule) names ``reasons[i]``."""
 
     ready: bool
     earliest_discharge: dt.datetime | None
@@ -1240,7 +1226,7 @@ class InfusionService:
             result.reasons,
             day.discharged_at,
             day.version,
-            _discharge_reason_codes(protocol, findings, result.reasons),
+            tuple(code.value for code in result.codes),
         )
 
     def readiness(self, actor: Actor, patient_id: int, infusion_number: int) -> DischargeView:
@@ -1309,50 +1295,6 @@ class InfusionService:
             )
             uow.commit()
             return view
-
-
-def _discharge_reason_codes(
-    protocol: Protocol, findings: DischargeFindings, reasons: Sequence[str]
-) -> tuple[str, ...]:
-    """The :class:`DischargeCriterion` of each reason, in order.
-
-    The core rule (core/rules/discharge.py) is the only judge of readiness and answers in text;
-    to name its reasons without matching words, the rule is asked again with one criterion's
-    findings met at a time: the reasons that then disappear are that criterion's. So a code can
-    never disagree with the rule, and a reason no criterion explains is ``other``.
-    """
-    if not reasons:
-        return ()
-    observation = dt.timedelta(minutes=protocol.monitoring.discharge.observation_minutes)
-    ended = findings.infusion_end or findings.now
-    met: dict[DischargeCriterion, dict[str, Any]] = {
-        DischargeCriterion.OBSERVATION: {
-            "infusion_end": ended,
-            "now": max(findings.now, ended + observation),
-        },
-        DischargeCriterion.DISSOCIATION: {
-            "dissociation_baseline": 0.0,
-            "dissociation_latest": 0.0,
-        },
-        DischargeCriterion.AMBULATORY: {"ambulatory_unaided": True},
-        DischargeCriterion.DELAYED_EFFECTS: {"delayed_effects_checked": True},
-        DischargeCriterion.VITAL_SIGNS: {"latest_vitals": None},
-        DischargeCriterion.PHYSICIAN_SIGNOFF: {"physician_signoff": True},
-    }
-    explained = {
-        criterion: Counter(reasons)
-        - Counter(discharge_readiness(protocol, dataclasses.replace(findings, **changes)).reasons)
-        for criterion, changes in met.items()
-    }
-    codes = []
-    for reason in reasons:
-        criterion = next((c for c, left in explained.items() if left[reason] > 0), None)
-        if criterion is None:
-            codes.append(DischargeCriterion.OTHER.value)
-        else:
-            explained[criterion][reason] -= 1
-            codes.append(criterion.value)
-    return tuple(codes)
 
 
 def _checked_vitals(data: VitalsInput, position: int | None) -> VitalSigns:

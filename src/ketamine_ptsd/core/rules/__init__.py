@@ -6,7 +6,12 @@ maintenance — each citing its §. No I/O, no clock: dates and times come in as
 
 from __future__ import annotations
 
-from .discharge import DischargeFindings, DischargeReadiness, discharge_readiness
+from .discharge import (
+    DischargeCriterion,
+    DischargeFindings,
+    DischargeReadiness,
+    discharge_readiness,
+)
 from .dose import (
     BlindedDose,
     DoseResult,
@@ -77,6 +82,7 @@ __all__ = [
     "ChecklistItem",
     "CriterionResult",
     "CriterionStatus",
+    "DischargeCriterion",
     "DischargeFindings",
     "DischargeReadiness",
     "DoseResult",

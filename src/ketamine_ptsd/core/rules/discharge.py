@@ -13,12 +13,25 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ..errors import InvalidInput
 from ..protocol import Protocol
 from .vitals import VitalSigns, vital_sign_alerts
 
-__all__ = ["DischargeFindings", "DischargeReadiness", "discharge_readiness"]
+__all__ = ["DischargeCriterion", "DischargeFindings", "DischargeReadiness", "discharge_readiness"]
+
+
+class DischargeCriterion(StrEnum):
+    """What keeps a patient from going home (PROTOCOL.md §6), by name: the code of each reason,
+    for pages and scripts that must not parse the text."""
+
+    OBSERVATION = "observation"  # the observation time, or the end it counts from (clinic)
+    DISSOCIATION = "dissociation"  # not back to baseline, or the scores to tell are missing
+    AMBULATORY = "ambulatory"
+    DELAYED_EFFECTS = "delayed_effects"
+    VITAL_SIGNS = "vital_signs"  # one code per alert of the latest reading
+    PHYSICIAN_SIGNOFF = "physician_signoff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +51,12 @@ class DischargeFindings:
 
 @dataclass(frozen=True, slots=True)
 class DischargeReadiness:
+    """``codes[i]`` names the criterion of ``reasons[i]``."""
+
     ready: bool
     earliest_discharge: dt.datetime | None
     reasons: tuple[str, ...]
+    codes: tuple[DischargeCriterion, ...] = ()
 
 
 def discharge_readiness(protocol: Protocol, findings: DischargeFindings) -> DischargeReadiness:
@@ -51,7 +67,7 @@ def discharge_readiness(protocol: Protocol, findings: DischargeFindings) -> Disc
         raise InvalidInput("infusion_end", "is before the infusion start", end.isoformat())
     if now < start:
         raise InvalidInput("now", "is before the infusion start", now.isoformat())
-    reasons: list[str] = []
+    found: list[tuple[DischargeCriterion, str]] = []
     wait = dt.timedelta(minutes=rules.observation_minutes)
     earliest: dt.datetime | None
     if rules.observation_from == "infusion_start":
@@ -60,36 +76,64 @@ def discharge_readiness(protocol: Protocol, findings: DischargeFindings) -> Disc
     elif end is None:
         earliest = None
         anchor_words = "infusion end"
-        reasons.append("infusion end not recorded; observation counts from it")
+        found.append(
+            (
+                DischargeCriterion.OBSERVATION,
+                "infusion end not recorded; observation counts from it",
+            )
+        )
     else:
         earliest = end + wait
         anchor_words = "infusion end"
     if earliest is not None and now < earliest:
         left = math.ceil((earliest - now).total_seconds() / 60)
-        reasons.append(
-            f"observation runs {rules.observation_minutes} min from {anchor_words}, until "
-            f"{earliest.strftime('%H:%M')} ({left} min to go)"
+        found.append(
+            (
+                DischargeCriterion.OBSERVATION,
+                f"observation runs {rules.observation_minutes} min from {anchor_words}, until "
+                f"{earliest.strftime('%H:%M')} ({left} min to go)",
+            )
         )
     instrument = rules.dissociation_instrument
     if findings.dissociation_baseline is None or findings.dissociation_latest is None:
-        reasons.append(f"{instrument} before the infusion and now are both needed")
+        found.append(
+            (
+                DischargeCriterion.DISSOCIATION,
+                f"{instrument} before the infusion and now are both needed",
+            )
+        )
     else:
         excess = findings.dissociation_latest - findings.dissociation_baseline
         if excess > rules.dissociation_max_points_above_baseline:
-            reasons.append(
-                f"dissociation not resolved: {instrument} {findings.dissociation_latest:g} is "
-                f"{excess:g} above baseline {findings.dissociation_baseline:g} (at most "
-                f"{rules.dissociation_max_points_above_baseline:g})"
+            found.append(
+                (
+                    DischargeCriterion.DISSOCIATION,
+                    f"dissociation not resolved: {instrument} {findings.dissociation_latest:g} "
+                    f"is {excess:g} above baseline {findings.dissociation_baseline:g} (at most "
+                    f"{rules.dissociation_max_points_above_baseline:g})",
+                )
             )
     if rules.require_ambulatory and not findings.ambulatory_unaided:
-        reasons.append("not yet confirmed walking unaided")
+        found.append((DischargeCriterion.AMBULATORY, "not yet confirmed walking unaided"))
     if rules.require_delayed_effects_check and not findings.delayed_effects_checked:
-        reasons.append("delayed effects (dissociation, perception, mood) not yet checked")
+        found.append(
+            (
+                DischargeCriterion.DELAYED_EFFECTS,
+                "delayed effects (dissociation, perception, mood) not yet checked",
+            )
+        )
     if findings.latest_vitals is not None:
         for alert in vital_sign_alerts(findings.latest_vitals, protocol.monitoring.alerts):
-            reasons.append(alert.message.removesuffix(" (PROTOCOL.md §6)"))
+            found.append(
+                (DischargeCriterion.VITAL_SIGNS, alert.message.removesuffix(" (PROTOCOL.md §6)"))
+            )
     if rules.require_physician_signoff and not findings.physician_signoff:
-        reasons.append("physician assessment and sign-off outstanding")
+        found.append(
+            (DischargeCriterion.PHYSICIAN_SIGNOFF, "physician assessment and sign-off outstanding")
+        )
     return DischargeReadiness(
-        not reasons, earliest, tuple(f"{r} (PROTOCOL.md §6)" for r in reasons)
+        not found,
+        earliest,
+        tuple(f"{text} (PROTOCOL.md §6)" for _, text in found),
+        tuple(code for code, _ in found),
     )

@@ -201,7 +201,7 @@ class DischargeRead(BaseModel):
     reasons: list[str]
     discharged_at: dt.datetime | None
     version: int
-    #: one ``DischargeCriterion`` value per reason, in order (services/infusions.py)
+    #: one ``DischargeCriterion`` value per reason, in order (core/rules/discharge.py)
     reason_codes: list[str] = Field(default_factory=list)
 
 
