@@ -18,7 +18,9 @@ def _leaks(unblinding: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for fmt, convert in CONVERTERS.items():
         for f in convert(source(unblinding)):
-            hits = CANARY.findall(f.content.decode("utf-8"))
+            # Transport (XPT) files are binary with ASCII text: latin-1 reads every byte.
+            binary = f.media_type == "application/x-sas-xport"
+            hits = CANARY.findall(f.content.decode("latin-1" if binary else "utf-8"))
             if hits:
                 found[f"{fmt}/{f.name}"] = sorted(set(hits))
     return found
@@ -31,4 +33,6 @@ def test_blinded_and_coded_exports_name_no_drug_or_arm(unblinding: str) -> None:
 
 def test_the_canary_sees_the_drugs_in_a_fully_sanctioned_export() -> None:
     leaks = _leaks("full")
-    assert {"sdtm/dm.csv", "sdtm/ex.csv", "fhir/bundle.json"} <= set(leaks)
+    assert {"sdtm/dm.csv", "sdtm/ex.csv", "sdtm/dm.xpt", "sdtm/ex.xpt", "fhir/bundle.json"} <= set(
+        leaks
+    )

@@ -168,3 +168,63 @@ def test_without_record_detail_qs_falls_back_to_the_analysis_totals() -> None:
     assert set(qs["QSTESTCD"].str[-3:]) >= {"TOT"}
     assert (qs["QSDTC"] == "").all()
     assert load_protocol("rct").name.upper() == domains["DM"]["STUDYID"].iloc[0]
+
+
+def test_each_domain_is_also_a_sas_transport_v5_file_that_reads_back() -> None:
+    """XPT v5 (what FDA and PMDA take): dataset named and labelled, names ≤ 8, the IG's labels
+    ≤ 40, numeric variables as numbers, text as written in the CSV."""
+    import tempfile
+    from pathlib import Path
+
+    import pyreadstat
+
+    files = {f.name: f for f in sdtm.to_files(source("full"))}
+    frames = sdtm.domains(source("full"))
+    assert set(files) == {f"{d.lower()}.{ext}" for d in frames for ext in ("csv", "xpt")}
+    for domain, frame in frames.items():
+        xpt = files[f"{domain.lower()}.xpt"]
+        assert xpt.content.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!")
+        assert xpt.rows == len(frame)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "d.xpt"
+            path.write_bytes(xpt.content)
+            back, meta = pyreadstat.read_xport(str(path))
+        assert meta.table_name == domain
+        assert meta.file_label == sdtm.DATASET_LABELS[domain]
+        assert list(back.columns) == list(frame.columns)
+        for variable, label in zip(meta.column_names, meta.column_labels, strict=True):
+            assert label == sdtm.VARIABLE_LABELS[variable] and len(label) <= 40
+        assert len(back) == len(frame)
+        for variable in frame.columns:
+            if variable in sdtm.NUMERIC_VARIABLES:
+                assert meta.readstat_variable_types[variable] == "double", variable
+                expected = pd.to_numeric(frame[variable]).astype(float)
+                assert back[variable].astype(float).equals(expected.reset_index(drop=True)) or (
+                    back[variable].isna().tolist() == expected.isna().tolist()
+                    and (back[variable].dropna().tolist() == expected.dropna().tolist())
+                ), variable
+            else:
+                assert meta.readstat_variable_types[variable] == "string", variable
+                written = ["" if pd.isna(v) else str(v) for v in frame[variable].astype(object)]
+                assert back[variable].tolist() == written, variable
+
+
+def test_xpt_text_is_ascii_and_an_overlong_value_is_refused_by_name() -> None:
+    frame = pd.DataFrame(
+        {"STUDYID": ["KET-PTSD"], "DOMAIN": ["AE"], "USUBJID": ["KET-PTSD-001"], "AESEQ": [1],
+         "AETERM": ["céphalée – sévère"], "AEDECOD": ["HEADACHE"]}
+    )  # fmt: skip
+    import tempfile
+    from pathlib import Path
+
+    import pyreadstat
+
+    content = sdtm.xpt_bytes("AE", frame)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ae.xpt"
+        path.write_bytes(content)
+        back, _ = pyreadstat.read_xport(str(path))
+    assert back["AETERM"].tolist() == ["cephalee ? severe"]
+    too_long = frame.assign(AETERM=["x" * 201])
+    with pytest.raises(ValueError, match=r"AE\.AETERM row 1: 201 characters"):
+        sdtm.xpt_bytes("AE", too_long)

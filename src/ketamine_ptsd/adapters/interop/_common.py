@@ -57,7 +57,7 @@ def is_missing(value: Any) -> bool:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
-    return value is pd.NaT
+    return value is pd.NaT or value is pd.NA
 
 
 def iso_date(value: Any) -> str:

@@ -19,8 +19,13 @@ Controlled terminology used:
   SUBJECT, PHYSICIAN DECISION; EPOCH (C99079): SCREENING, TREATMENT.
 - ARMNRS (C142179): SCREEN FAILURE, NOT ASSIGNED.
 
-Simplified, on purpose: no define.xml and no SAS transport (XPT) files — CSV, one per domain,
-with the variables in IG order; AEDECOD is the verbatim term upper-cased (no MedDRA coding
+Files: each domain as CSV (UTF-8, the record's text as entered) and as SAS transport version 5
+(``dm.xpt`` …, written by pyreadstat), the format FDA and PMDA take: dataset and variable names
+of at most 8 characters, the IG's variable labels (at most 40), numeric variables as numbers
+and the rest as text of at most 200 bytes (a longer value is refused, naming it, rather than
+cut). Transport files are ASCII: an accented letter is written without its accent and any other
+non-ASCII character as ``?`` (the CSV keeps the original). Simplified, on purpose: no
+define.xml; AEDECOD is the verbatim term upper-cased (no MedDRA coding
 here); QSTESTCD are this project's codes (instrument stem + item number, ≤ 8 characters, see
 ``_common.INSTRUMENT_CODES``), not CDISC QRS codes, because the published QRS supplements for
 CAPS-5 and MADRS are not reproduced here; time-of-day is not in the analysis extract, so --DTC are
@@ -33,10 +38,14 @@ partial sanction the arms are the coded "A"/"B" and EXTRT stays "STUDY DRUG".
 
 from __future__ import annotations
 
+import tempfile
+import unicodedata
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyreadstat
 
 from ketamine_ptsd.core.instruments import REGISTRY
 from ketamine_ptsd.core.instruments import Instrument as _Instrument
@@ -45,7 +54,17 @@ from ketamine_ptsd.services.interop_exports import InteropSource
 
 from ._common import INSTRUMENT_CODES, csv_file, drug_of, is_missing, iso_date, visit
 
-__all__ = ["DOMAIN_VARIABLES", "REQUIRED_VARIABLES", "domains", "qs_test_code", "to_files"]
+__all__ = [
+    "DATASET_LABELS",
+    "DOMAIN_VARIABLES",
+    "NUMERIC_VARIABLES",
+    "REQUIRED_VARIABLES",
+    "VARIABLE_LABELS",
+    "domains",
+    "qs_test_code",
+    "to_files",
+    "xpt_bytes",
+]
 
 #: Variables written per domain, in SDTM IG order.
 DOMAIN_VARIABLES: Mapping[str, tuple[str, ...]] = {
@@ -90,6 +109,105 @@ REQUIRED_VARIABLES: Mapping[str, tuple[str, ...]] = {
     "SV": ("STUDYID", "DOMAIN", "USUBJID", "VISITNUM"),
 }
 
+#: Dataset labels (SDTM IG domain names).
+DATASET_LABELS: Mapping[str, str] = {
+    "DM": "Demographics",
+    "EX": "Exposure",
+    "VS": "Vital Signs",
+    "QS": "Questionnaires",
+    "AE": "Adverse Events",
+    "DS": "Disposition",
+    "SV": "Subject Visits",
+}
+
+#: Variable labels as the SDTM IG gives them (at most 40 characters, the XPT v5 limit).
+VARIABLE_LABELS: Mapping[str, str] = {
+    "STUDYID": "Study Identifier",
+    "DOMAIN": "Domain Abbreviation",
+    "USUBJID": "Unique Subject Identifier",
+    "SUBJID": "Subject Identifier for the Study",
+    "RFSTDTC": "Subject Reference Start Date/Time",
+    "RFENDTC": "Subject Reference End Date/Time",
+    "RFXSTDTC": "Date/Time of First Study Treatment",
+    "RFXENDTC": "Date/Time of Last Study Treatment",
+    "SITEID": "Study Site Identifier",
+    "AGE": "Age",
+    "AGEU": "Age Units",
+    "SEX": "Sex",
+    "RACE": "Race",
+    "ETHNIC": "Ethnicity",
+    "ARMCD": "Planned Arm Code",
+    "ARM": "Description of Planned Arm",
+    "ACTARMCD": "Actual Arm Code",
+    "ACTARM": "Description of Actual Arm",
+    "ARMNRS": "Reason Arm and/or Actual Arm is Null",
+    "COUNTRY": "Country",
+    "EXSEQ": "Sequence Number",
+    "EXTRT": "Name of Treatment",
+    "EXDOSE": "Dose",
+    "EXDOSU": "Dose Units",
+    "EXDOSFRM": "Dose Form",
+    "EXROUTE": "Route of Administration",
+    "VISITNUM": "Visit Number",
+    "VISIT": "Visit Name",
+    "EPOCH": "Epoch",
+    "EXSTDTC": "Start Date/Time of Treatment",
+    "EXENDTC": "End Date/Time of Treatment",
+    "EXDUR": "Duration of Treatment",
+    "VSSEQ": "Sequence Number",
+    "VSTESTCD": "Vital Signs Test Short Name",
+    "VSTEST": "Vital Signs Test Name",
+    "VSORRES": "Result or Finding in Original Units",
+    "VSORRESU": "Original Units",
+    "VSSTRESC": "Character Result/Finding in Std Format",
+    "VSSTRESN": "Numeric Result/Finding in Standard Units",
+    "VSSTRESU": "Standard Units",
+    "VSDTC": "Date/Time of Measurements",
+    "VSTPT": "Planned Time Point Name",
+    "VSTPTNUM": "Planned Time Point Number",
+    "VSELTM": "Planned Elapsed Time from Time Point Ref",
+    "VSTPTREF": "Time Point Reference",
+    "QSSEQ": "Sequence Number",
+    "QSTESTCD": "Question Short Name",
+    "QSTEST": "Question Name",
+    "QSCAT": "Category of Question",
+    "QSSCAT": "Subcategory for Question",
+    "QSORRES": "Finding in Original Units",
+    "QSSTRESC": "Character Result/Finding in Std Format",
+    "QSSTRESN": "Numeric Finding in Standard Units",
+    "QSBLFL": "Baseline Flag",
+    "QSDTC": "Date/Time of Finding",
+    "QSTPT": "Planned Time Point Name",
+    "QSTPTNUM": "Planned Time Point Number",
+    "AESEQ": "Sequence Number",
+    "AETERM": "Reported Term for the Adverse Event",
+    "AEDECOD": "Dictionary-Derived Term",
+    "AESEV": "Severity/Intensity",
+    "AESER": "Serious Event",
+    "AEACN": "Action Taken with Study Treatment",
+    "AEACNOTH": "Other Action Taken",
+    "AEREL": "Causality",
+    "AEOUT": "Outcome of Adverse Event",
+    "AESTDTC": "Start Date/Time of Adverse Event",
+    "DSSEQ": "Sequence Number",
+    "DSTERM": "Reported Term for the Disposition Event",
+    "DSDECOD": "Standardized Disposition Term",
+    "DSCAT": "Category for Disposition Event",
+    "DSSTDTC": "Start Date/Time of Disposition Event",
+    "SVSTDTC": "Start Date/Time of Visit",
+    "SVENDTC": "End Date/Time of Visit",
+}
+
+#: The numeric variables (SDTM IG type "Num"); every other variable is text.
+NUMERIC_VARIABLES = frozenset(
+    {
+        "AGE", "EXSEQ", "EXDOSE", "VISITNUM", "VSSEQ", "VSSTRESN", "VSTPTNUM", "QSSEQ",
+        "QSSTRESN", "QSTPTNUM", "AESEQ", "DSSEQ",
+    }
+)  # fmt: skip
+
+_XPT_TEXT_BYTES = 200
+
 _SEX = {"female": "F", "male": "M"}
 _RACE = {
     "white": "WHITE",
@@ -123,14 +241,14 @@ def qs_test_code(instrument: _Instrument, key: str) -> tuple[str, str]:
     """(QSTESTCD, QSTEST) of an item key, ``"total"`` or a subscale name (≤ 8 / ≤ 40 chars)."""
     stem = INSTRUMENT_CODES.get(instrument.id, instrument.id[:4].upper())
     if key == "total":
-        return f"{stem}TOT", f"{instrument.name} Total Score"[:40]
+        return f"{stem}TOT", f"{instrument.name} Total Score"[:40].rstrip()
     item_keys = [i.key for i in instrument.items]
     if key in item_keys:
         item = instrument.item(key)
-        return f"{stem}{item.position:02d}", f"{instrument.name} {item.label}"[:40]
+        return f"{stem}{item.position:02d}", f"{instrument.name} {item.label}"[:40].rstrip()
     subscales = list(instrument.subscale_ranges)
     index = subscales.index(key) + 1 if key in subscales else 99
-    return f"{stem}S{index:02d}", f"{instrument.name} {key.replace('_', ' ')}"[:40]
+    return f"{stem}S{index:02d}", f"{instrument.name} {key.replace('_', ' ')}"[:40].rstrip()
 
 
 def _usubjid(source: InteropSource, subject: str) -> str:
@@ -325,7 +443,7 @@ def _qs_row(
         QSTESTCD=code,
         QSTEST=test,
         QSCAT=instrument.name.upper(),
-        QSSCAT=instrument.recall_period.upper()[:40] if instrument.recall_period else "",
+        QSSCAT=instrument.recall_period.upper() if instrument.recall_period else "",
         QSORRES=text,
         QSSTRESC=text,
         QSSTRESN=number,
@@ -510,5 +628,54 @@ def domains(source: InteropSource) -> dict[str, pd.DataFrame]:
 
 
 def to_files(source: InteropSource) -> list[ExportFile]:
-    """One CSV per domain (``dm.csv`` …), as the SDTM IG names datasets."""
-    return [csv_file(f"{name.lower()}.csv", frame) for name, frame in domains(source).items()]
+    """Each domain as CSV and as SAS transport v5 (``dm.csv``, ``dm.xpt`` …, as the SDTM IG
+    names datasets)."""
+    files = []
+    for name, frame in domains(source).items():
+        files.append(csv_file(f"{name.lower()}.csv", frame))
+        files.append(
+            ExportFile(
+                f"{name.lower()}.xpt", xpt_bytes(name, frame), len(frame), "application/x-sas-xport"
+            )
+        )
+    return files
+
+
+def _ascii(text: str) -> str:
+    """The ASCII a transport file holds: accents dropped (NFKD), anything else as ``?``."""
+    if text.isascii():
+        return text
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return plain.encode("ascii", "replace").decode("ascii")
+
+
+def xpt_bytes(domain: str, frame: pd.DataFrame) -> bytes:
+    """``frame`` as a SAS transport v5 file of dataset ``domain`` (see the module docstring)."""
+    out = pd.DataFrame(index=frame.index)
+    for variable in frame.columns:
+        if len(variable) > 8:
+            raise ValueError(f"{domain}.{variable}: an XPT variable name has at most 8 characters")
+        column = frame[variable]
+        if variable in NUMERIC_VARIABLES:
+            out[variable] = pd.to_numeric(column, errors="raise").astype("float64")
+            continue
+        values = ["" if is_missing(v) else _ascii(str(v)) for v in column.astype(object).tolist()]
+        for row, value in enumerate(values, start=1):
+            if len(value) > _XPT_TEXT_BYTES:
+                raise ValueError(
+                    f"{domain}.{variable} row {row}: {len(value)} characters; an XPT v5 text "
+                    f"value holds {_XPT_TEXT_BYTES} (move the rest to a supplemental domain)"
+                )
+        out[variable] = pd.Series(values, index=frame.index, dtype=object)
+    labels = [VARIABLE_LABELS[v] for v in frame.columns]
+    with tempfile.TemporaryDirectory(prefix="sdtm-xpt-") as folder:
+        path = Path(folder) / f"{domain.lower()}.xpt"
+        pyreadstat.write_xport(
+            out,
+            str(path),
+            file_label=DATASET_LABELS[domain],
+            column_labels=labels,
+            table_name=domain,
+            file_format_version=5,
+        )
+        return path.read_bytes()
