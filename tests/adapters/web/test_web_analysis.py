@@ -156,12 +156,15 @@ def test_running_needs_the_csrf_token(app) -> None:
     assert client.post("/analysis/run", data={"protocol_name": "rct"}).status_code == 403
 
 
-def test_the_report_folder_is_private_and_replaced_by_a_new_run(app, full) -> None:
+def test_the_report_folder_is_private_and_replaced_by_a_new_run(app, full, partial) -> None:
+    """Each statistician's report lives in a private folder (0700); running again replaces it
+    and removes the old one. Asks for both fixtures, so it holds in any test order."""
     store = app.state.analysis_runs  # type: ignore[attr-defined]
-    runs = list(store._runs.values())
-    folders = [r.path for r in runs]
-    assert len(folders) == 2  # the full and the partial statistician's
-    assert all(f.is_dir() and (f.stat().st_mode & 0o077) == 0 for f in folders)
-    user_id = runs[0].user_id
-    store.drop(user_id)
-    assert not folders[0].exists()
+    before = {user: run.path for user, run in store._runs.items()}
+    assert len(before) == 2  # the full and the partial statistician's
+    assert all(f.is_dir() and (f.stat().st_mode & 0o077) == 0 for f in before.values())
+    assert _run(full).status_code == 303  # type: ignore[attr-defined]
+    after = {user: run.path for user, run in store._runs.items()}
+    [replaced] = [user for user in before if after[user] != before[user]]
+    assert not before[replaced].exists() and after[replaced].is_dir()
+    assert all(after[u] == before[u] and before[u].is_dir() for u in before if u != replaced)
