@@ -66,7 +66,22 @@ def test_responders_durability_and_consort_follow_sections_8_and_10() -> None:
     c = r.consort
     assert (c.assessed, c.ineligible, c.declined, c.randomized) == (51, 12, 9, 30)
     assert sum(c.received_all.values()) == 29 and sum(c.withdrew.values()) == 1
+    assert c.lost_to_follow_up == {"ketamine": 0, "midazolam": 0}
     assert r.table1.iloc[0].tolist() == ["N", "15", "15"]
+
+
+def test_a_patient_without_the_primary_outcome_and_not_withdrawn_is_lost_to_follow_up() -> None:
+    """CONSORT: randomized, not withdrawn, no week-2 CAPS-5 → lost to follow-up in that arm;
+    a withdrawn patient is counted as withdrawn, not lost."""
+    frames = dict(dataset().frames)
+    subjects, out = frames["subjects"], frames["outcomes"]
+    stayed = subjects[~subjects["withdrawn"].astype(bool)]
+    missing = str(stayed.loc[stayed["arm"] == "ketamine", "subject"].iloc[0])
+    primary = (out["subject"] == missing) & (out["measure"] == "caps5_total")
+    frames["outcomes"] = out[~(primary & (out["time"] == "week2"))]
+    c = analyse(AnalysisDataset(frames, ARMS)).consort
+    assert c.lost_to_follow_up == {"ketamine": 1, "midazolam": 0}
+    assert c.withdrew == results().consort.withdrew
 
 
 def test_blinded_analysis_codes_arms_everywhere() -> None:

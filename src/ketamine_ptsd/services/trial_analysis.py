@@ -167,6 +167,8 @@ class Consort:
     received_all: dict[str, int]
     withdrew: dict[str, int]
     analysed: dict[str, int]
+    #: Randomized, not withdrawn, and no primary outcome (CAPS-5 at the last main time point).
+    lost_to_follow_up: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -308,6 +310,12 @@ def _consort(ds_frames: Mapping[str, pd.DataFrame], arms: tuple[str, ...]) -> Co
         )
         for arm in arms
     }
+    primary = out.loc[(out["measure"] == "caps5_total") & (out["time"] == _MAIN[-1]), "subject"]
+    stayed = subj[~subj["withdrawn"].astype(bool)]
+    lost = {
+        arm: int((~stayed.loc[stayed["arm"] == arm, "subject"].isin(set(primary))).sum())
+        for arm in arms
+    }
     return Consort(
         assessed=len(scr),
         ineligible=int((scr["disposition"] == "ineligible").sum()),
@@ -323,6 +331,7 @@ def _consort(ds_frames: Mapping[str, pd.DataFrame], arms: tuple[str, ...]) -> Co
             arm: int(((subj["arm"] == arm) & subj["withdrawn"].astype(bool)).sum()) for arm in arms
         },
         analysed=analysed,
+        lost_to_follow_up=lost,
     )
 
 

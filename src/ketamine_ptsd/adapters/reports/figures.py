@@ -57,7 +57,7 @@ def consort_figure(results: AnalysisResults) -> Figure:
     """The CONSORT 2010 flow, every number counted from the dataset."""
     c = results.consort
     fig = Figure(figsize=(8.5, 7.5))
-    ax = fig.add_axes((0, 0, 1, 1))
+    ax = fig.add_axes((0, 0, 1, 0.95))  # the top 5 % holds the title, clear of the first box
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.axis("off")
@@ -113,7 +113,8 @@ def consort_figure(results: AnalysisResults) -> Figure:
             0.345,
             0.36,
             0.09,
-            f"Withdrawn from treatment (n = {c.withdrew[arm]})\nLost to follow-up (n = 0)",
+            f"Withdrawn from treatment (n = {c.withdrew[arm]})\n"
+            f"Lost to follow-up (n = {c.lost_to_follow_up[arm]})",
         )
         _arrow(ax, x, 0.30, x, 0.22)
         _box(ax, x, 0.175, 0.36, 0.09, f"Analysed, intent to treat (n = {c.analysed[arm]})")
