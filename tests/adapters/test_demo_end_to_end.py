@@ -172,3 +172,17 @@ def test_report_from_the_database_and_interim_packet_without_arm_names(
     )
     pdf = (tmp_path / "dsmb" / "report.pdf").read_bytes().lower()
     assert b"midazolam" not in pdf
+
+
+def test_a_report_folder_that_cannot_be_written_is_one_line_naming_it(
+    demo_run: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    result = CliRunner().invoke(
+        build_app(),
+        ["report", "--db", str(demo_run / "demo.sqlite3"), "--out", str(blocker / "report")],
+    )
+    assert result.exit_code == 2
+    assert "error: the report could not be written to" in result.output
+    assert str(blocker / "report") in result.output and "Traceback" not in result.output

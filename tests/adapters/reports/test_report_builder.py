@@ -165,5 +165,5 @@ def test_a_failed_pdf_process_is_an_error_not_a_missing_file(
 
     monkeypatch.setattr(builder, "_can_fork", lambda: True)
     monkeypatch.setattr(builder, "_write_pdf", broken)
-    with pytest.raises(RuntimeError, match=r"report\.pdf could not be written"):
+    with pytest.raises(builder.ReportWriteError, match=r"report\.pdf could not be written"):
         build_report(results, tmp_path, parallel=True)

@@ -319,7 +319,7 @@ def _analyse_and_report(
     information observed ÷ ``planned_patients`` when the planned number is given."""
     import dataclasses
 
-    from ketamine_ptsd.adapters.reports import build_report
+    from ketamine_ptsd.adapters.reports import ReportWriteError, build_report
     from ketamine_ptsd.services.trial_analysis import (
         AnalysisDataset,
         analyse,
@@ -372,14 +372,17 @@ def _analyse_and_report(
         results = analyse(dataset, plan=plan)
         comparison = published_comparison(results, PUBLISHED)
     today = clock.now().date() if clock is not None else dt.date.today()
-    build_report(
-        results,
-        out_dir,
-        interim=interim,
-        comparison=comparison,
-        generated_on=today,
-        parallel=True,
-    )
+    try:
+        build_report(
+            results,
+            out_dir,
+            interim=interim,
+            comparison=comparison,
+            generated_on=today,
+            parallel=True,
+        )
+    except (ReportWriteError, OSError) as exc:
+        fail(f"the report could not be written to {out_dir}: {exc}")
     return results, comparison
 
 

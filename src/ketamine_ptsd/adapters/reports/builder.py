@@ -46,7 +46,7 @@ from ketamine_ptsd.services.trial_analysis import (
     ComparisonRow,
 )
 
-__all__ = ["ReportFiles", "Table", "build_report"]
+__all__ = ["ReportFiles", "ReportWriteError", "Table", "build_report"]
 
 _FIG2 = [
     ("caps5_total", "CAPS-5 total"),
@@ -55,6 +55,10 @@ _FIG2 = [
     ("caps5_negative_cognitions_mood", "Negative cognitions and mood (D)"),
     ("caps5_arousal_reactivity", "Arousal and reactivity (E)"),
 ]
+
+
+class ReportWriteError(RuntimeError):
+    """A report file could not be written (the message names it)."""
 
 
 @dataclass(frozen=True)
@@ -555,7 +559,7 @@ def build_report(
     else:
         writer.join()
         if writer.exitcode != 0:
-            raise RuntimeError(
+            raise ReportWriteError(
                 f"the PDF report {pdf_path} could not be written (the process writing it "
                 f"exited with code {writer.exitcode}; its error is printed above)"
             )
