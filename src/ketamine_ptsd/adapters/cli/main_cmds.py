@@ -145,7 +145,13 @@ def _grant_sanctions(loader: Any, clock: Any) -> None:
 
 
 def _comparison_table(rows: Any) -> Table:
-    table = Table(title="Published (PROTOCOL.md §10) vs this run", show_lines=False)
+    from ketamine_ptsd.adapters.reports.builder import COMPARISON_NOTE
+
+    table = Table(
+        title="Published (PROTOCOL.md §10) vs this run",
+        caption=COMPARISON_NOTE,
+        show_lines=False,
+    )
     table.add_column("Figure")
     table.add_column("Published", justify="right")
     table.add_column("This run", justify="right")
