@@ -230,42 +230,28 @@ class _EntryInsert:
 
     An audit row is plain text and integers plus one timestamp, and a transaction writes tens
     of them: handing the driver ready rows skips SQLAlchemy's per-row parameter processing,
-    which cost more than the hash. Each value still goes through its column type's bind
-    processor for this dialect (:func:`_entry_insert`), so the stored row is the one
-    ``insert(audit_log)`` would store; the timestamp, shared by the rows of one call, is
-    processed once.
+    which cost more than the hash. The timestamp, shared by the rows of one call, goes through
+    its column type's bind processor for the dialect once (:meth:`moment_value`), so the stored
+    row is the one ``insert(audit_log)`` would store; :func:`_entry_insert` refuses a dialect
+    that would need any other value processed.
     """
 
     sql: str
-    #: Positional drivers (SQLite's ``?``) take tuples in this order; named ones take dicts.
-    order: tuple[str, ...] | None
+    #: Named-parameter drivers (psycopg) take dicts; positional ones (SQLite) take the tuples.
+    named: bool
     #: The bind processor of ``occurred_at`` (None where the driver takes the value as is).
     moment: Any
-    #: Other columns' bind processors, by index in :data:`_ENTRY_KEYS`.
-    processors: tuple[tuple[int, Any], ...]
 
     def moment_value(self, moment: dt.datetime) -> Any:
         return moment if self.moment is None else self.moment(moment)
 
     def rows(self, values: list[tuple[Any, ...]]) -> list[Any]:
-        if self.processors:
-            processed = []
-            for row in values:
-                items = list(row)
-                for index, process in self.processors:
-                    items[index] = process(items[index])
-                processed.append(tuple(items))
-            values = processed
-        if self.order is None:
-            return [dict(zip(_ENTRY_KEYS, row, strict=True)) for row in values]
-        if self.order == _ENTRY_KEYS:
-            return values
-        at = [_ENTRY_KEYS.index(key) for key in self.order]
-        return [tuple(row[i] for i in at) for row in values]
+        return (
+            [dict(zip(_ENTRY_KEYS, row, strict=True)) for row in values] if self.named else values
+        )
 
 
 _ENTRY_INSERTS: dict[tuple[str, str, str], _EntryInsert] = {}
-_MOMENT = _ENTRY_KEYS.index("occurred_at")
 
 
 def _entry_insert(dialect: Any) -> _EntryInsert:
@@ -274,22 +260,16 @@ def _entry_insert(dialect: Any) -> _EntryInsert:
     if cached is None:
         table = _table(AuditEntry)
         compiled = insert(table).compile(dialect=dialect, column_keys=list(_ENTRY_KEYS))
-        order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
-        if order is not None and sorted(order) != sorted(_ENTRY_KEYS):
-            raise RuntimeError(f"unexpected audit_log parameters: {order}")
-        processors = [
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _ENTRY_KEYS
-        ]
-        cached = _EntryInsert(
-            compiled.string,
-            order,
-            processors[_MOMENT],
-            tuple(
-                (i, process)
-                for i, process in enumerate(processors)
-                if process is not None and i != _MOMENT
-            ),
-        )
+        if compiled.positional and tuple(compiled.positiontup or ()) != _ENTRY_KEYS:
+            raise RuntimeError(f"audit_log parameters out of order: {compiled.positiontup}")
+        processors = {
+            name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in _ENTRY_KEYS
+        }
+        others = [name for name, process in processors.items() if process and name != "occurred_at"]
+        if others:
+            raise RuntimeError(f"audit_log columns need bind processing on {key}: {others}")
+        cached = _EntryInsert(compiled.string, not compiled.positional, processors["occurred_at"])
         _ENTRY_INSERTS[key] = cached
     return cached
 
