@@ -170,6 +170,14 @@ def _need(tool: str) -> str:
     return path
 
 
+def _run_pg_tool(tool: str, *args: str) -> None:
+    """Run a PostgreSQL client tool; on failure, one line with the tool's last error line."""
+    result = subprocess.run([_need(tool), *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        fail(f"{tool} failed: {lines[-1] if lines else result.returncode}")
+
+
 def _backup(
     out: Annotated[Path, typer.Option("--out", help="Backup file to write.")],
     db: DbOption = None,
@@ -191,24 +199,9 @@ def _backup(
             target.close()
             source.close()
     else:
-        result = subprocess.run(
-            [
-                _need("pg_dump"),
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--file",
-                str(out),
-                _pg_cli_url(url),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+        _run_pg_tool(
+            "pg_dump", "--clean", "--if-exists", "--no-owner", "--file", str(out), _pg_cli_url(url)
         )
-        if result.returncode != 0:
-            fail(
-                f"pg_dump failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.returncode}"
-            )
     typer.echo(f"backup of {display_url(url)} written to {out}")
 
 
@@ -238,24 +231,9 @@ def _restore(
             target.close()
             backup.close()
     else:
-        result = subprocess.run(
-            [
-                _need("psql"),
-                "--quiet",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "--file",
-                str(source),
-                _pg_cli_url(url),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+        _run_pg_tool(
+            "psql", "--quiet", "-v", "ON_ERROR_STOP=1", "--file", str(source), _pg_cli_url(url)
         )
-        if result.returncode != 0:
-            fail(
-                f"psql failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.returncode}"
-            )
     typer.echo(f"restored {display_url(url)} from {source}")
     _audit_verify(db=url, as_json=False)
 
