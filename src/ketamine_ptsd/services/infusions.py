@@ -378,6 +378,25 @@ def _day_query() -> Any:
     )
 
 
+def _day_records(
+    uow: UnitOfWork, record: Any, patient: Patient, infusion_number: int, *, by_minute: bool
+) -> list[Any]:
+    """The live records of one kind (vitals, ratings, interventions) of one infusion day, in
+    the order they were taken (by minute first where the kind has one)."""
+    order = (record.minute, record.id) if by_minute else (record.id,)
+    return list(
+        uow.session.scalars(
+            select(record)
+            .where(
+                record.patient_id == patient.id,
+                record.infusion_number == infusion_number,
+                record.voided_at.is_(None),
+            )
+            .order_by(*order)
+        )
+    )
+
+
 @functools.cache
 def _day_id_query() -> Any:
     return select(InfusionDay.id).where(
@@ -872,15 +891,7 @@ class InfusionService:
     def vitals(self, actor: Actor, patient_id: int, infusion_number: int) -> list[VitalsView]:
         with self._ctx.uow(actor, write=False) as uow:
             patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_READ)
-            rows = uow.session.scalars(
-                select(VitalSignsRecord)
-                .where(
-                    VitalSignsRecord.patient_id == patient.id,
-                    VitalSignsRecord.infusion_number == infusion_number,
-                    VitalSignsRecord.voided_at.is_(None),
-                )
-                .order_by(VitalSignsRecord.minute, VitalSignsRecord.id)
-            )
+            rows = _day_records(uow, VitalSignsRecord, patient, infusion_number, by_minute=True)
             return [_vitals_view(v) for v in rows]
 
     def record_intervention(
@@ -931,15 +942,7 @@ class InfusionService:
     ) -> list[InterventionView]:
         with self._ctx.uow(actor, write=False) as uow:
             patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_READ)
-            rows = uow.session.scalars(
-                select(Intervention)
-                .where(
-                    Intervention.patient_id == patient.id,
-                    Intervention.infusion_number == infusion_number,
-                    Intervention.voided_at.is_(None),
-                )
-                .order_by(Intervention.id)
-            )
+            rows = _day_records(uow, Intervention, patient, infusion_number, by_minute=False)
             return [_intervention_view(i) for i in rows]
 
     # --- infusion-day ratings (safety raters; hidden from outcome raters, §3) -----------------
@@ -1037,15 +1040,7 @@ class InfusionService:
         """Infusion-day ratings (``infusion_rating.read``: never an outcome rater, §3)."""
         with self._ctx.uow(actor, write=False) as uow:
             patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_RATING_READ)
-            rows = uow.session.scalars(
-                select(InfusionRating)
-                .where(
-                    InfusionRating.patient_id == patient.id,
-                    InfusionRating.infusion_number == infusion_number,
-                    InfusionRating.voided_at.is_(None),
-                )
-                .order_by(InfusionRating.minute, InfusionRating.id)
-            )
+            rows = _day_records(uow, InfusionRating, patient, infusion_number, by_minute=True)
             return [_rating_view(r) for r in rows]
 
     # --- adverse events --------------------------------------------------------------------------
