@@ -9,6 +9,7 @@ serious adverse event. The patient page lists the events with a link here.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -27,6 +28,29 @@ from ..deps import CheckedForm, PageSession, Session, State, WebState, render, s
 from .patients import _patient_page, parse_date, text
 
 router = APIRouter()
+
+#: The adverse-event form's fields (the bedside page's and the patient page's).
+AE_FIELDS = ("term", "onset_date", "severity", "relatedness", "outcome", "ae_action", "serious")
+
+
+def adverse_event_input(
+    values: dict[str, str], *, infusion_number: int | None, default_onset: dt.date | None
+) -> AdverseEventInput:
+    """The service input from the adverse-event form's ``values`` (see :data:`AE_FIELDS`); a
+    blank onset is ``default_onset`` where one is given, else refused."""
+    onset = values["onset_date"]
+    return AdverseEventInput(
+        term=values["term"],
+        onset_date=parse_date(onset, "onset_date")
+        if onset or default_onset is None
+        else default_onset,
+        serious=values["serious"] == "yes",
+        severity=values["severity"],
+        relatedness=values["relatedness"],
+        action=values["ae_action"],
+        outcome=values["outcome"],
+        infusion_number=infusion_number,
+    )
 
 
 def _values(view: AdverseEventView) -> dict[str, Any]:
@@ -74,25 +98,12 @@ def record(
     patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     """An adverse event outside an infusion day (between infusions, during follow-up)."""
-    values = {
-        key: text(form, key)
-        for key in ("term", "onset_date", "severity", "relatedness", "outcome", "ae_action")
-    }
-    values["serious"] = "yes" if text(form, "serious") == "yes" else ""
+    values = {key: text(form, key) for key in AE_FIELDS}
     try:
         state.services.infusions.record_adverse_event(
             session.actor,
             patient_id,
-            AdverseEventInput(
-                term=values["term"],
-                onset_date=parse_date(values["onset_date"], "onset_date"),
-                serious=values["serious"] == "yes",
-                severity=values["severity"],
-                relatedness=values["relatedness"],
-                action=values["ae_action"],
-                outcome=values["outcome"],
-                infusion_number=None,
-            ),
+            adverse_event_input(values, infusion_number=None, default_onset=None),
         )
     except (ValidationFailed, ConflictError) as exc:
         return _patient_page(

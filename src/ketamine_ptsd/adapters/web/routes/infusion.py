@@ -39,7 +39,6 @@ from ketamine_ptsd.services.infusions import (
     AE_RELATEDNESS,
     AE_SEVERITIES,
     ROUTES,
-    AdverseEventInput,
     ChecklistInput,
     InterventionInput,
     VitalsInput,
@@ -48,7 +47,8 @@ from ketamine_ptsd.services.infusions import (
 from ..bedside import as_context, bedside_view
 from ..deps import CheckedForm, PageSession, Session, State, WebState, render, see_other
 from ..dosing import DoseDisplay, dose_display
-from .patients import parse_date, text
+from .adverse_events import AE_FIELDS, adverse_event_input
+from .patients import text
 
 router = APIRouter()
 
@@ -336,17 +336,8 @@ def record_adverse_event(
     form: CheckedForm,
 ) -> Response:
     def act() -> object:
-        onset = text(form, "onset_date")
-        data = AdverseEventInput(
-            term=text(form, "term"),
-            onset_date=parse_date(onset, "onset_date") if onset else state.now().date(),
-            serious=text(form, "serious") == "yes",
-            severity=text(form, "severity"),
-            relatedness=text(form, "relatedness"),
-            action=text(form, "ae_action"),
-            outcome=text(form, "outcome"),
-            infusion_number=number,
-        )
+        values = {key: text(form, key) for key in AE_FIELDS}
+        data = adverse_event_input(values, infusion_number=number, default_onset=state.now().date())
         return state.services.infusions.record_adverse_event(session.actor, patient_id, data)
 
     return _submit(request, session, state, patient_id, number, form, "ae", "adverse-events", act)
