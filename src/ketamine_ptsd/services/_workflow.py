@@ -23,6 +23,7 @@ from sqlalchemy import select
 from ketamine_ptsd.core.errors import DomainError, InvalidInput
 from ketamine_ptsd.core.protocol import Protocol
 
+from .access import Actor
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .records import Allocation, Patient, RandomizationSlot, Record
@@ -33,6 +34,7 @@ __all__ = [
     "check_editable",
     "core_call",
     "core_protocol",
+    "entered",
     "need_reason",
     "patient_drug",
     "require_open",
@@ -63,6 +65,17 @@ def core_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise ValidationFailed(exc.field, exc.message, exc.value) from exc
     except DomainError as exc:
         raise ValidationFailed("protocol", str(exc)) from exc
+
+
+def entered(actor: Actor, now: dt.datetime) -> dict[str, Any]:
+    """The provenance of a new clinical record: who entered it and when, and not voided."""
+    return {
+        "recorded_by": actor.user_id,
+        "recorded_at": now,
+        "voided_at": None,
+        "voided_by": None,
+        "void_reason": None,
+    }
 
 
 def need_reason(reason: str | None) -> str:

@@ -46,6 +46,7 @@ from ._workflow import (
     check_editable,
     core_call,
     core_protocol,
+    entered,
     need_reason,
     not_in_future,
     require_open,
@@ -307,11 +308,7 @@ class AssessmentService:
                 window_start=start,
                 window_end=end,
                 in_window=in_window,
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+                **entered(actor, uow.now),
                 **scored,
             )
             uow.session.add(record)

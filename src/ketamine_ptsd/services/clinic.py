@@ -29,7 +29,7 @@ from ketamine_ptsd.core.rules import (
     relapse_watch_dates,
 )
 
-from ._workflow import core_call, core_protocol, not_in_future, require_open
+from ._workflow import core_call, core_protocol, entered, not_in_future, require_open
 from .access import Actor, require_patient
 from .context import ServiceContext
 from .errors import NotFound, ValidationFailed
@@ -165,11 +165,7 @@ class ClinicService:
                 psychotherapy_trials=[t.__dict__ for t in psychotherapy_trials],
                 medication_trials=[m.__dict__ for m in medication_trials],
                 documented_on=documented_on,
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+                **entered(actor, uow.now),
             )
             record.psychotherapy_trials = [
                 {**t, "ended_on": t["ended_on"].isoformat() if t["ended_on"] else None}
@@ -228,11 +224,7 @@ class ClinicService:
                 coping_strategies=plan.coping_strategies.strip(),
                 contacts=plan.contacts.strip(),
                 means_restriction=plan.means_restriction.strip(),
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+                **entered(actor, uow.now),
             )
             uow.session.add(record)
             uow.flush()
@@ -295,11 +287,7 @@ class ClinicService:
                 interval_days=interval_days,
                 notes=notes,
                 planned_on=planned_on,
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+                **entered(actor, uow.now),
             )
             uow.session.add(record)
             uow.flush()

@@ -67,6 +67,7 @@ from ._workflow import (
     check_editable,
     core_call,
     core_protocol,
+    entered,
     need_reason,
     not_in_future,
     patient_drug,
@@ -736,11 +737,7 @@ class InfusionService:
                 physician_signoff_by=None,
                 discharged_at=None,
                 discharge_reasons=None,
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+                **entered(actor, uow.now),
             )
             uow.session.add(day)
             if patient.status != "in_treatment":
@@ -875,11 +872,7 @@ class InfusionService:
                         heart_rate_bpm=vitals.heart_rate_bpm,
                         spo2_percent=vitals.spo2_percent,
                         alerts=[a.message for a in alerts],
-                        recorded_by=actor.user_id,
-                        recorded_at=now,
-                        voided_at=None,
-                        voided_by=None,
-                        void_reason=None,
+                        **entered(actor, now),
                     )
                 )
             uow.session.add_all(records)
@@ -925,11 +918,7 @@ class InfusionService:
                 dose_mg=float(data.dose_mg),
                 route=data.route,
                 reason=data.reason.strip(),
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+                **entered(actor, uow.now),
             )
             uow.session.add(record)
             uow.flush()
@@ -1022,11 +1011,7 @@ class InfusionService:
                         minute=minute,
                         instrument=instrument,
                         rated_at=uow.now,
-                        recorded_by=actor.user_id,
-                        recorded_at=uow.now,
-                        voided_at=None,
-                        voided_by=None,
-                        void_reason=None,
+                        **entered(actor, uow.now),
                         **_score_fields(scored),
                     )
                 )
@@ -1069,11 +1054,7 @@ class InfusionService:
                 action=data.action.strip(),
                 outcome=data.outcome,
                 resolved_on=data.resolved_on,
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+                **entered(actor, uow.now),
             )
             uow.session.add(record)
             uow.flush()

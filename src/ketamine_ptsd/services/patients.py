@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, select
 
 from ketamine_ptsd.core.roles import Action, Role
 
+from ._workflow import entered
 from .access import Actor, allocation_visibility, require, require_patient
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
@@ -511,11 +512,7 @@ class PatientService:
                 capacity_assessor=consent.capacity_assessor,
                 capacity_note=consent.capacity_note,
                 topics=list(consent.topics),
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+                **entered(actor, uow.now),
             )
             uow.session.add(record)
             uow.flush()
@@ -585,11 +582,7 @@ class PatientService:
                 outcome=result.value,
                 decided_on=decided_on,
                 reasons=cleaned,
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+                **entered(actor, uow.now),
             )
             uow.session.add(record)
             uow.reason = f"screening outcome: {result.value}"

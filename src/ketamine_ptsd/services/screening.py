@@ -48,6 +48,7 @@ from ._workflow import (
     check_editable,
     core_call,
     core_protocol,
+    entered,
     need_reason,
     not_in_future,
     require_open,
@@ -393,11 +394,7 @@ class ScreeningService:
                 protocol_version=protocol.version,
                 facts=facts,
                 measures=measures,
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+                **entered(actor, uow.now),
             )
             uow.session.add(record)
             uow.flush()
@@ -540,11 +537,7 @@ class ScreeningService:
                 decided_by_name=name,
                 decided_on=decided_on,
                 rationale=rationale.strip(),
-                recorded_by=actor.user_id,
-                recorded_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+                **entered(actor, uow.now),
             )
             uow.session.add(record)
             uow.flush()
