@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select
 
 from ketamine_ptsd.core.roles import Action, Role
 
-from ._workflow import entered
+from ._workflow import entered, need_reason
 from .access import Actor, allocation_visibility, require, require_patient
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
@@ -176,12 +176,6 @@ def _check_version(entity: str, key: Any, record: Any, expected_version: int) ->
         raise ConflictError(
             entity, key, "changed by someone else since it was read; reload and retry"
         )
-
-
-def _need_reason(reason: str | None) -> str:
-    if reason is None or not reason.strip():
-        raise ValidationFailed("reason", "an edit of a saved value needs a reason", reason)
-    return reason.strip()
 
 
 def treatment_label(
@@ -359,7 +353,7 @@ class PatientService:
         stratum: str | None = None,
     ) -> PatientView:
         """Correct the stratum (before allocation only) — the study id never changes."""
-        reason = _need_reason(reason)
+        reason = need_reason(reason)
         with self._ctx.uow(actor, write=True) as uow:
             patient = load_patient(uow, patient_id)
             require_patient(actor, Action.PATIENT_EDIT, patient)
@@ -384,7 +378,7 @@ class PatientService:
         self, actor: Actor, patient_id: int, *, expected_version: int, reason: str
     ) -> PatientView:
         """Void a registration made in error (nothing is deleted; the reason is audited)."""
-        reason = _need_reason(reason)
+        reason = need_reason(reason)
         with self._ctx.uow(actor, write=True) as uow:
             patient = load_patient(uow, patient_id)
             require_patient(actor, Action.PATIENT_VOID, patient)
@@ -454,7 +448,7 @@ class PatientService:
                         "identity of patient", patient.study_id, "already recorded; edit it"
                     )
                 _check_version("identity of patient", patient.study_id, record, expected_version)
-                uow.reason = _need_reason(reason)
+                uow.reason = need_reason(reason)
                 for name, value in identity.__dict__.items():
                     setattr(record, name, value)
             uow.flush()
