@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import typer
 
-__all__ = ["fail", "print_json", "to_jsonable"]
+__all__ = ["comma_list", "fail", "print_json", "to_jsonable"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -37,6 +37,14 @@ def to_jsonable(obj: Any) -> Any:
     if hasattr(obj, "isoformat"):
         return obj.isoformat()
     return obj
+
+
+def comma_list(text: str | None) -> list[str] | None:
+    """``"a, b,c"`` → ``["a", "b", "c"]`` (blank parts dropped); None when nothing is given."""
+    if text is None:
+        return None
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    return items or None
 
 
 def print_json(obj: Any) -> None:

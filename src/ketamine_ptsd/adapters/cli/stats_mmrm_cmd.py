@@ -14,20 +14,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ketamine_ptsd.adapters.cli.output import fail, print_json
+from ketamine_ptsd.adapters.cli.output import comma_list, fail, print_json
 from ketamine_ptsd.core.errors import InvalidInput
 
 if TYPE_CHECKING:  # imported inside the command: scipy is most of a CLI start-up
     from ketamine_ptsd.core.stats.mmrm import MMRMResult
 
 __all__ = ["register"]
-
-
-def _split(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    items = [part.strip() for part in text.split(",") if part.strip()]
-    return items or None
 
 
 def _print_table(result: MMRMResult) -> None:
@@ -127,8 +120,8 @@ def mmrm_command(
             time=time,
             outcome=outcome,
             covariates=tuple(covariate or ()),
-            time_order=_split(time_order),
-            group_order=_split(group_order),
+            time_order=comma_list(time_order),
+            group_order=comma_list(group_order),
             covariance=covariance,
             ddf=ddf,
         )

@@ -16,20 +16,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ketamine_ptsd.adapters.cli.output import fail, print_json
+from ketamine_ptsd.adapters.cli.output import comma_list, fail, print_json
 from ketamine_ptsd.core.errors import InvalidInput
 
 if TYPE_CHECKING:  # imported inside the command: scipy is most of a CLI start-up
     from ketamine_ptsd.core.stats.ordinal import OrdinalFit
 
 __all__ = ["ordinal_command", "register"]
-
-
-def _split(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    items = [part.strip() for part in text.split(",") if part.strip()]
-    return items or None
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -179,8 +172,8 @@ def ordinal_command(
             columns["time"],
             columns["outcome"],
             covariates=cov_values,
-            group_order=_split(group_order),
-            time_order=_split(time_order),
+            group_order=comma_list(group_order),
+            time_order=comma_list(time_order),
             nagq=nagq,
         )
     except InvalidInput as exc:
