@@ -236,26 +236,28 @@ class FollowUpService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
+    def _scored_response(
+        self, uow: UnitOfWork, actor: Actor, patient_id: int
+    ) -> tuple[Protocol, ResponseView, list[FollowUpScore]]:
+        """The protocol, the week-2 response and the follow-up scores, or NotFound until the
+        response is scored (the read use cases below share this)."""
+        patient = load_patient(uow, patient_id)
+        require_patient(actor, Action.ASSESSMENT_READ, patient)
+        protocol = core_protocol(self._ctx, patient.protocol_name)
+        view, visits = response_facts(uow, protocol, patient)
+        if view is None:
+            raise NotFound("week-2 response of patient", patient.study_id)
+        return protocol, view, visits
+
     def response(self, actor: Actor, patient_id: int) -> ResponseView:
         """Responder status at the primary time point (§8), or NotFound until it is scored."""
         with self._ctx.uow(actor, write=False) as uow:
-            patient = load_patient(uow, patient_id)
-            require_patient(actor, Action.ASSESSMENT_READ, patient)
-            protocol = core_protocol(self._ctx, patient.protocol_name)
-            view, _ = response_facts(uow, protocol, patient)
-            if view is None:
-                raise NotFound("week-2 response of patient", patient.study_id)
-            return view
+            return self._scored_response(uow, actor, patient_id)[1]
 
     def follow_up_plan(self, actor: Actor, patient_id: int) -> tuple[PlannedVisit, ...]:
         """The responder's follow-up visits from the primary outcome day (§5)."""
         with self._ctx.uow(actor, write=False) as uow:
-            patient = load_patient(uow, patient_id)
-            require_patient(actor, Action.ASSESSMENT_READ, patient)
-            protocol = core_protocol(self._ctx, patient.protocol_name)
-            view, _ = response_facts(uow, protocol, patient)
-            if view is None:
-                raise NotFound("week-2 response of patient", patient.study_id)
+            protocol, view, _ = self._scored_response(uow, actor, patient_id)
             if protocol.follow_up.responders_only and not view.responder:
                 return ()
             return core_call(follow_up_visits, protocol, view.primary_day)
@@ -263,12 +265,7 @@ class FollowUpService:
     def durability(self, actor: Actor, patient_id: int) -> DurabilityView:
         """Time to loss of response from the primary outcome day, or censoring (§8)."""
         with self._ctx.uow(actor, write=False) as uow:
-            patient = load_patient(uow, patient_id)
-            require_patient(actor, Action.ASSESSMENT_READ, patient)
-            protocol = core_protocol(self._ctx, patient.protocol_name)
-            view, visits = response_facts(uow, protocol, patient)
-            if view is None:
-                raise NotFound("week-2 response of patient", patient.study_id)
+            protocol, view, visits = self._scored_response(uow, actor, patient_id)
             if not view.responder:
                 raise ValidationFailed(
                     "patient_id", "durability applies to responders (PROTOCOL.md §8)", patient_id
