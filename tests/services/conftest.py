@@ -67,6 +67,8 @@ def enrol_eligible(
     stratum: str | None = None,
 ) -> int:
     """Register, consent and pass screening; return the patient id (ready for allocation)."""
+    from workflow_support import screen_eligible  # type: ignore[import-not-found]
+
     from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput
 
     investigator = actors[Role.INVESTIGATOR]
@@ -81,7 +83,5 @@ def enrol_eligible(
             "v1.0", dt.date(2026, 3, 1), True, "Dr Independent", None, CLINIC_CONSENT_TOPICS
         ),
     )
-    services.patients.record_screening_outcome(
-        actor, patient.id, outcome="eligible", decided_on=dt.date(2026, 3, 1)
-    )
+    screen_eligible(services, actor, patient.id, protocol_name)
     return patient.id

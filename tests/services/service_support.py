@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 
 from ketamine_ptsd.adapters.db.engine import Database
+from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.services import FixedClock, ServiceContext
 
 PASSWORD = "correct horse battery"
@@ -51,7 +52,7 @@ def lookup_protocol(name: str) -> ProtocolFacts:
     return PROTOCOLS[name]
 
 
-def make_context(db: Database, clock: FixedClock, protocols=lookup_protocol) -> ServiceContext:  # type: ignore[no-untyped-def]
+def make_context(db: Database, clock: FixedClock, protocols=load_protocol) -> ServiceContext:  # type: ignore[no-untyped-def]
     return ServiceContext(
         session_factory=db.session_factory,
         protocols=protocols,

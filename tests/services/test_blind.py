@@ -8,18 +8,23 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from service_support import PASSWORD, ArmFacts, ProtocolFacts  # type: ignore[import-not-found]
+from service_support import PASSWORD  # type: ignore[import-not-found]
+from workflow_support import screen_eligible  # type: ignore[import-not-found]
 
+from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import Actor, FixedClock, ServiceContext, ServiceError, Services
 from ketamine_ptsd.services.patients import ConsentInput, IdentityInput
 
 CANARIES = ("CANARY-ARM-7QX", "CANARY-DRUG-7QX", "CANARY-ARM-9ZW", "CANARY-DRUG-9ZW")
-CANARY_PROTOCOL = ProtocolFacts(
-    "rct",
-    "trial",
-    True,
-    (ArmFacts(CANARIES[0], CANARIES[1], "Arm 1"), ArmFacts(CANARIES[2], CANARIES[3], "Arm 2")),
+#: The real RCT protocol (its eligibility rules decide), with canary arms.
+CANARY_PROTOCOL = load_protocol("rct").model_copy(
+    update={
+        "arms": tuple(
+            arm.model_copy(update={"id": CANARIES[2 * i], "drug": CANARIES[2 * i + 1]})
+            for i, arm in enumerate(load_protocol("rct").arms)
+        )
+    }
 )
 
 
@@ -56,9 +61,7 @@ def trial(db, clock: FixedClock) -> tuple[Services, dict[Role, Actor], list[int]
         services.patients.record_consent(
             investigator, p.id, ConsentInput("v1", dt.date(2026, 3, 1), True, "Dr C")
         )
-        services.patients.record_screening_outcome(
-            investigator, p.id, outcome="eligible", decided_on=dt.date(2026, 3, 1)
-        )
+        screen_eligible(services, investigator, p.id, "rct")
         services.randomization.allocate(
             actors[Role.PHARMACIST], p.id, infusion_date=dt.date(2026, 3, 2)
         )

@@ -114,19 +114,33 @@ def test_screen_failures_and_refusals_are_kept_with_reasons(services: Services, 
     assert services.patients.screening_outcomes(actors[Role.MONITOR], declined.id)[0].reasons == (
         "did not want infusions",
     )
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError, match="screen_failed"):
         services.patients.record_screening_outcome(
-            investigator, failed.id, outcome="eligible", decided_on=dt.date(2026, 3, 1)
+            investigator,
+            failed.id,
+            outcome="declined",
+            decided_on=dt.date(2026, 3, 1),
+            reasons=["changed their mind"],
         )
 
 
-def test_eligibility_needs_consent(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
+def test_a_bare_eligible_outcome_is_refused_saying_what_is_missing(
+    services: Services, actors
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: a form made a consented patient eligible with no screening data at all."""
     investigator = actors[Role.INVESTIGATOR]
     patient = services.patients.register(investigator, protocol_name="rct", site="YAL")
-    with pytest.raises(ValidationFailed):
+    services.patients.record_consent(
+        investigator, patient.id, ConsentInput("v1", dt.date(2026, 3, 1), True, "Dr C")
+    )
+    with pytest.raises(ValidationFailed, match="screening visit") as refused:
         services.patients.record_screening_outcome(
             investigator, patient.id, outcome="eligible", decided_on=dt.date(2026, 3, 1)
         )
+    assert refused.value.field == "outcome" and refused.value.value == "eligible"
+    assert "§1" in refused.value.message and "override" in refused.value.message
+    assert services.patients.get(investigator, patient.id).status == "registered"
+    assert services.patients.screening_outcomes(investigator, patient.id) == []
 
 
 def test_a_stale_edit_is_refused_with_a_conflict(services: Services, actors) -> None:  # type: ignore[no-untyped-def]

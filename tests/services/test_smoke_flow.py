@@ -29,6 +29,7 @@ def test_patient_is_allocated_and_the_audit_chain_verifies(
 def test_the_built_in_protocols_drive_the_record(db, clock, actors) -> None:  # type: ignore[no-untyped-def]
     """The real protocol store (protocols/rct.yaml, clinical.yaml) satisfies what the record reads."""
     from service_support import make_context  # type: ignore[import-not-found]
+    from workflow_support import screen_eligible  # type: ignore[import-not-found]
 
     from ketamine_ptsd.adapters.protocol_store import load_protocol
     from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput
@@ -39,9 +40,7 @@ def test_the_built_in_protocols_drive_the_record(db, clock, actors) -> None:  # 
     services.patients.record_consent(
         investigator, patient.id, ConsentInput("v1", dt.date(2026, 3, 1), True, "Dr C")
     )
-    services.patients.record_screening_outcome(
-        investigator, patient.id, outcome="eligible", decided_on=dt.date(2026, 3, 1)
-    )
+    screen_eligible(services, investigator, patient.id, "rct")
     services.randomization.generate_list(
         actors[Role.PHARMACIST], protocol_name="rct", list_version="rct-1", slots_per_stratum=4
     )

@@ -17,60 +17,18 @@ from ketamine_ptsd.services import Actor, FixedClock, Services
 from ketamine_ptsd.services.infusions import ChecklistInput, VitalsInput
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput
 from ketamine_ptsd.services.screening import ScreeningVisitInput
-
-#: PROTOCOL.md §1: an RCT patient who meets every criterion (facts the visit records).
-RCT_FACTS: dict[str, bool | int | float] = {
-    "age_years": 39,
-    "primary_chronic_ptsd_scid5": True,
-    "ptsd_duration_months": 60,
-    "serious_unstable_medical_illness": False,
-    "active_suicidal_or_homicidal_ideation": False,
-    "lifetime_psychotic_or_bipolar_disorder": False,
-    "current_anorexia_or_bulimia": False,
-    "substance_use_disorder_past_3_months": False,
-    "recreational_ketamine_pcp_uses_lifetime": 0,
-    "recreational_ketamine_pcp_use_past_2_years": False,
-    "current_long_acting_benzodiazepine": False,
-    "current_opioid": False,
-    "psychotropic_dose_changed_past_3_months": False,
-}
-
-#: PROTOCOL.md §2: a clinic patient with no contraindication (documents recorded separately).
-CLINIC_FACTS: dict[str, bool | int | float] = {
-    "age_years": 45,
-    "chronic_ptsd_diagnosis": True,
-    "setting_continuous_monitoring": True,
-    "uncontrolled_hypertension": False,
-    "severe_cardiovascular_disease": False,
-    "raised_intracranial_pressure": False,
-    "active_psychosis": False,
-    "acute_mania": False,
-    "history_substance_use_disorder": False,
-    "severe_hepatic_impairment": False,
-    "pregnant": False,
-    "current_benzodiazepine": False,
-    "active_suicidal_intent": False,
-}
+from screening_support import (  # type: ignore[import-not-found]  # noqa: F401 (re-exported)
+    CLINIC_FACTS,
+    RCT_FACTS,
+    caps5_past_month,
+    items,
+    screen_clinic,
+    screen_eligible,
+)
 
 
 def workflow_services(db: Any, clock: FixedClock) -> Services:
     return Services(make_context(db, clock, protocols=load_protocol))
-
-
-def items(n: int, total: int, maximum: int = 4, first: int = 1) -> dict[str, int]:
-    """``n`` items keyed first..first+n-1 summing to ``total`` (each 0..maximum)."""
-    assert 0 <= total <= n * maximum
-    values = {}
-    left = total
-    for k in range(n):
-        v = min(maximum, left)
-        values[str(first + k)] = v
-        left -= v
-    return values
-
-
-def caps5_past_month(total: int) -> dict[str, int]:
-    return items(20, total)
 
 
 def consent(services: Services, actor: Actor, patient_id: int) -> None:

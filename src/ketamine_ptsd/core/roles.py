@@ -66,6 +66,7 @@ class Action(StrEnum):
     CONSENT_READ = "consent.read"
     SCREENING_RECORD = "screening.record"
     SCREENING_READ = "screening.read"
+    ELIGIBILITY_OVERRIDE = "eligibility.override"  # an investigator's audited decision (§1, §2)
 
     RANDOMIZATION_LIST_GENERATE = "randomization_list.generate"
     RANDOMIZATION_LIST_READ = "randomization_list.read"
@@ -171,7 +172,13 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         }
     ),
     Role.INVESTIGATOR: _CLINICAL_RECORDING
-    | {Action.ALLOCATE, Action.UNBLIND_EMERGENCY, Action.AUDIT_READ, Action.DISCHARGE_SIGNOFF},
+    | {
+        Action.ELIGIBILITY_OVERRIDE,
+        Action.ALLOCATE,
+        Action.UNBLIND_EMERGENCY,
+        Action.AUDIT_READ,
+        Action.DISCHARGE_SIGNOFF,
+    },
     Role.NURSE: frozenset(
         {
             Action.PATIENT_READ,
@@ -242,6 +249,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
     ),
     Role.CLINICIAN: _CLINICAL_RECORDING
     | {
+        Action.ELIGIBILITY_OVERRIDE,
         Action.INFUSION_RATING_RECORD,
         Action.DISCHARGE_SIGNOFF,
         Action.CLINIC_PLAN_RECORD,

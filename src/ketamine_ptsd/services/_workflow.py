@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from ketamine_ptsd.core.errors import DomainError, InvalidInput
 from ketamine_ptsd.core.protocol import Protocol
+from ketamine_ptsd.core.workflow import BLINDED_LABEL
 
 from .access import Actor
 from .context import ServiceContext
@@ -41,8 +42,8 @@ __all__ = [
     "void_record",
 ]
 
-#: What a blinded reader sees instead of the drug (PROTOCOL.md §3).
-BLINDED_DRUG = "study drug"
+#: What a blinded reader sees instead of the drug (PROTOCOL.md §3; core.workflow.visibility).
+BLINDED_DRUG = BLINDED_LABEL
 
 T = TypeVar("T")
 

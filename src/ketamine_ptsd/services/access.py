@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketamine_ptsd.core.roles import Action, AnalysisUnblinding, Role, is_allowed
+from ketamine_ptsd.core.workflow import Treatment, treatment_visibility
 
 from .errors import PermissionDenied
 from .records import AnalysisSanction, Patient, Unblinding
@@ -28,6 +29,7 @@ __all__ = [
     "analysis_unblinding",
     "require",
     "require_patient",
+    "treatment_of",
 ]
 
 
@@ -78,20 +80,23 @@ def analysis_unblinding(session: Session, actor: Actor, now: dt.datetime) -> Ana
     return AnalysisUnblinding.NONE
 
 
-def allocation_visibility(session: Session, actor: Actor, patient: Patient) -> bool:
-    """May ``actor`` see which drug ``patient`` receives?
+def treatment_of(session: Session, actor: Actor, patient: Patient) -> Treatment:
+    """How ``actor`` reads the drug ``patient`` receives, by the one policy of the blind
+    (:func:`ketamine_ptsd.core.workflow.treatment_visibility`, PROTOCOL.md §3), given an
+    allocation: an open-label protocol hides nothing; in a blinded one the pharmacy sees it, an
+    investigator after an emergency unblinding of this patient, nobody else. A statistician's
+    sanction opens the analysis dataset (services/analysis.py), never the record's views."""
+    unblinded = (
+        actor.role is Role.INVESTIGATOR
+        and patient.blinded
+        and session.scalar(select(Unblinding.id).where(Unblinding.patient_id == patient.id))
+        is not None
+    )
+    return treatment_visibility(
+        actor.role, blinded=patient.blinded, allocated=True, emergency_unblinded=unblinded
+    )
 
-    Pharmacist: always (the list is theirs). Clinician: open-label clinic patients only.
-    Investigator: only after an emergency unblinding of this patient. Everyone else: never — a
-    sanctioned statistician sees arms only through the analysis dataset (services/analysis.py).
-    """
-    if actor.role is Role.PHARMACIST:
-        return True
-    if actor.role is Role.CLINICIAN:
-        return not patient.blinded
-    if actor.role is Role.INVESTIGATOR:
-        return (
-            session.scalar(select(Unblinding.id).where(Unblinding.patient_id == patient.id))
-            is not None
-        )
-    return False
+
+def allocation_visibility(session: Session, actor: Actor, patient: Patient) -> bool:
+    """May ``actor`` see which drug ``patient`` receives? (:func:`treatment_of` names it.)"""
+    return treatment_of(session, actor, patient) is Treatment.NAMED

@@ -23,7 +23,7 @@ from .audit import AuditEvent, encode_value
 from .context import ServiceContext
 from .datasets import AnalysisFrames, DatasetService
 from .errors import NotFound, ValidationFailed
-from .randomization import partial_code
+from .randomization import trial_arm_codes
 from .records import (
     Allocation,
     AnalysisSanction,
@@ -133,6 +133,7 @@ class AnalysisService:
                 .where(Patient.protocol_name == protocol_name, Patient.voided_at.is_(None))
                 .order_by(Patient.study_id)
             ).all()
+            codes = trial_arm_codes(uow.session, protocol_name)
             result = []
             for patient, allocation, slot, record in rows:
                 group = None
@@ -140,7 +141,7 @@ class AnalysisService:
                     if level is AnalysisUnblinding.FULL:
                         group = slot.arm
                     elif level is AnalysisUnblinding.PARTIAL:
-                        group = partial_code(record.seed, record.arms, slot.arm)
+                        group = codes[slot.arm]
                 result.append(
                     AnalysisRow(
                         patient.study_id,

@@ -41,6 +41,7 @@ from ketamine_ptsd.core.rules import (
     follow_up_visits,
     infusion_dates,
 )
+from ketamine_ptsd.core.workflow import Event, PatientState
 
 from ._workflow import (
     check_editable,
@@ -56,7 +57,6 @@ from .access import Actor, require_patient
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .followup import (
-    ResponseStatus,
     apply_response_status,
     is_follow_up_point,
     response_facts,
@@ -64,6 +64,7 @@ from .followup import (
 from .patients import load_patient
 from .records import Assessment, InfusionDay, Patient
 from .uow import UnitOfWork
+from .workflow import state_of, transition
 
 __all__ = [
     "AssessmentInput",
@@ -253,7 +254,7 @@ class AssessmentService:
                 )
             if (
                 protocol.follow_up.stop_at_loss_of_response
-                and patient.status == ResponseStatus.LOST_RESPONSE.value
+                and state_of(patient) is PatientState.LOST_RESPONSE
             ):
                 raise ConflictError(
                     "patient", patient.study_id, "follow-up ended at loss of response (§5)"
@@ -281,10 +282,7 @@ class AssessmentService:
             patient = load_patient(uow, patient_id, lock=True)
             require_patient(actor, Action.ASSESSMENT_RECORD, patient)
             require_open(patient)
-            if patient.status in ("registered", "screen_failed", "declined", "withdrawn"):
-                raise ConflictError(
-                    "patient", patient.study_id, f"not in the study (status {patient.status})"
-                )
+            transition(uow, patient, Event.RECORD_ASSESSMENT)
             not_in_future("assessed_on", data.assessed_on, uow.now.date())
             protocol = core_protocol(self._ctx, patient.protocol_name)
             target, start, end = self._window(uow, protocol, patient, data)

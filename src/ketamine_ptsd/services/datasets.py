@@ -13,7 +13,7 @@ CGI-I), ``follow_up``, ``durability`` (responders: time_days, event), and the sa
 ``adverse_events``, ``cssrs``.
 
 The blind: the ``arm`` column is the arm id only under a live *full* sanction, "A"/"B" under a
-*partial* one (the list's seeded code, services/randomization.partial_code), and None otherwise —
+*partial* one (the trial's code, fixed by its first list's seed: services/randomization.trial_arm_codes), and None otherwise —
 for every frame, so a blinded extraction carries no arm anywhere; doses and drugs are never
 extracted. An open-label clinic protocol has one arm and no blind. Every extraction is an audit
 event (an unblinded one is logged as ``unblind``).
@@ -39,7 +39,7 @@ from .audit import AuditEvent, encode_value
 from .context import ServiceContext
 from .errors import ValidationFailed
 from .followup import is_follow_up_point
-from .randomization import partial_code
+from .randomization import trial_arm_codes
 from .records import (
     AdverseEvent,
     Allocation,
@@ -218,7 +218,8 @@ class DatasetService:
         ).all()
         if level is AnalysisUnblinding.FULL:
             return {pid: arm for pid, arm, _ in rows}
-        return {pid: partial_code(lst.seed, lst.arms, arm) for pid, arm, lst in rows}
+        codes = trial_arm_codes(uow.session, protocol.name)
+        return {pid: codes[arm] for pid, arm, _ in rows}
 
     def _frames(
         self,

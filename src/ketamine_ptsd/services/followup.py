@@ -32,19 +32,20 @@ from ketamine_ptsd.core.rules import (
     follow_up_visits,
     time_to_loss_of_response,
 )
+from ketamine_ptsd.core.workflow import ENROLLED, Event, PatientState, response_event
 
 from ._workflow import core_call, core_protocol, not_in_future, require_open
 from .access import Actor, require_patient
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .patients import load_patient
-from .records import Allocation, Assessment, InfusionDay, Patient, User, Withdrawal
+from .records import Assessment, InfusionDay, Patient, User, Withdrawal
 from .uow import UnitOfWork
+from .workflow import load_facts, state_of, transition
 
 __all__ = [
     "DurabilityView",
     "FollowUpService",
-    "ResponseStatus",
     "ResponseView",
     "WithdrawalDecider",
     "WithdrawalView",
@@ -52,13 +53,6 @@ __all__ = [
     "is_follow_up_point",
     "response_facts",
 ]
-
-
-class ResponseStatus(StrEnum):
-    RESPONDER = "responder"
-    NON_RESPONDER = "non_responder"
-    LOST_RESPONSE = "lost_response"
-    WITHDRAWN = "withdrawn"
 
 
 class WithdrawalDecider(StrEnum):
@@ -167,67 +161,32 @@ def response_facts(
     return view, visits
 
 
-_RESPONSE_STATUSES = frozenset(
-    {
-        ResponseStatus.RESPONDER.value,
-        ResponseStatus.NON_RESPONDER.value,
-        ResponseStatus.LOST_RESPONSE.value,
-    }
-)
-
-
-def _status_before_response(uow: UnitOfWork, patient: Patient) -> str:
-    """The status a patient has until the week-2 response is scored: in treatment once an
-    infusion was given, else randomized once allocated, else eligible."""
-    if uow.session.scalar(_any_infusion_query(), {"patient_id": patient.id}):
-        return "in_treatment"
-    if uow.session.scalar(_allocation_query(), {"patient_id": patient.id}):
-        return "randomized"
-    return "eligible"
-
-
-@functools.cache
-def _any_infusion_query() -> Any:
-    return (
-        select(InfusionDay.id)
-        .where(InfusionDay.patient_id == bindparam("patient_id"), InfusionDay.voided_at.is_(None))
-        .limit(1)
-    )
-
-
-@functools.cache
-def _allocation_query() -> Any:
-    return select(Allocation.id).where(Allocation.patient_id == bindparam("patient_id"))
-
-
 def apply_response_status(uow: UnitOfWork, protocol: Protocol, patient: Patient) -> None:
-    """Set the patient's status from the stored scores (same transaction as the score)."""
-    if patient.status == ResponseStatus.WITHDRAWN.value:
+    """Move the patient by what the stored scores say, through the workflow (same transaction
+    as the score): the primary outcome recorded, the response lost, or revised after a deciding
+    score was corrected or voided (PROTOCOL.md §8)."""
+    state = state_of(patient)
+    if state not in ENROLLED:
         return
     response, visits = response_facts(uow, protocol, patient)
-    if response is None:
-        if patient.status in _RESPONSE_STATUSES:
-            # A voided baseline or week-2 score: the response is no longer known, so the
-            # patient is back where they were before it was scored.
-            before = _status_before_response(uow, patient)
-            uow.reason = uow.reason or f"response status: not known, back to {before} (§8)"
-            patient.status = before
-        return
-    status = ResponseStatus.RESPONDER if response.responder else ResponseStatus.NON_RESPONDER
-    if response.responder and visits:
-        outcome = core_call(
-            time_to_loss_of_response,
-            protocol.response,
-            response.baseline,
-            response.primary_day,
-            response.value,
-            visits,
-        )
-        if outcome.event:
-            status = ResponseStatus.LOST_RESPONSE
-    if patient.status != status.value:
-        uow.reason = uow.reason or f"response status: {status.value} (PROTOCOL.md §8)"
-        patient.status = status.value
+    scored: PatientState | None = None
+    if response is not None:
+        scored = PatientState.RESPONDER if response.responder else PatientState.NON_RESPONDER
+        if response.responder and visits:
+            outcome = core_call(
+                time_to_loss_of_response,
+                protocol.response,
+                response.baseline,
+                response.primary_day,
+                response.value,
+                visits,
+            )
+            if outcome.event:
+                scored = PatientState.LOST_RESPONSE
+    facts = load_facts(uow, patient, ("allocation", "infusions"), response=scored)
+    event = response_event(state, facts)
+    if event is not None:
+        transition(uow, patient, event, facts=facts)
 
 
 class FollowUpService:
@@ -310,12 +269,7 @@ class FollowUpService:
             not_in_future("withdrawn_on", withdrawn_on, uow.now.date())
             if uow.session.scalar(select(Withdrawal.id).where(Withdrawal.patient_id == patient.id)):
                 raise ConflictError("patient", patient.study_id, "already withdrawn")
-            if patient.status in ("registered", "screen_failed", "declined"):
-                raise ConflictError(
-                    "patient",
-                    patient.study_id,
-                    f"not enrolled (status {patient.status}); record a screening outcome instead",
-                )
+            transition(uow, patient, Event.WITHDRAW)
             name = (decided_by_name or "").strip()
             if not name:
                 user = uow.session.get(User, actor.user_id) if actor.user_id else None
@@ -339,7 +293,6 @@ class FollowUpService:
             )
             uow.session.add(record)
             uow.reason = f"withdrawn: {reason.strip()}"
-            patient.status = ResponseStatus.WITHDRAWN.value
             uow.flush()
             view = _withdrawal_view(record)
             uow.commit()

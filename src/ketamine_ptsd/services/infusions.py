@@ -53,14 +53,14 @@ from ketamine_ptsd.core.rules import (
     DischargeFindings,
     PreInfusionFindings,
     VitalSigns,
-    blinded_dose,
-    calculate_dose,
+    administered_dose,
     discharge_readiness,
     parse_bp_reading,
     pre_infusion_checklist,
     vital_sign_alerts,
     vitals_due_minutes,
 )
+from ketamine_ptsd.core.workflow import PRE_RESPONSE, Event
 
 from ._workflow import (
     BLINDED_DRUG,
@@ -94,6 +94,7 @@ from .records import (
     Withdrawal,
 )
 from .uow import UnitOfWork
+from .workflow import state_of, transition
 
 __all__ = [
     "AE_OUTCOMES",
@@ -127,7 +128,8 @@ AE_OUTCOMES = (
     "fatal",
     "unknown",
 )
-ACTIVE_STATUSES = ("eligible", "randomized", "in_treatment")
+#: Where infusion-day records may be written: the series runs until the response is decided.
+ACTIVE_STATES = PRE_RESPONSE
 
 
 class InfusionHeld(ConflictError):
@@ -333,22 +335,10 @@ class _Dose:
 
 
 def _dose(protocol: Protocol, drug: str, weight_kg: float) -> _Dose:
-    """Dose, volume and rate for ``drug``. A blinded protocol with more than one drug uses
-    :func:`ketamine_ptsd.core.rules.blinded_dose` (one volume and rate for every arm, the mg
-    delivered by that volume; PROTOCOL.md §3, §4); an open-label one the plain rule."""
-    drugs = {arm.drug for arm in protocol.arms if arm.drug in protocol.dosing}
-    if protocol.blinded and len(drugs) > 1:
-        b = core_call(blinded_dose, protocol, drug, weight_kg)
-        return _Dose(
-            drug,
-            b.delivered_mg,
-            b.concentration_mg_per_ml,
-            b.volume_ml,
-            b.rate_ml_per_h,
-            b.minutes,
-            b.arithmetic,
-        )
-    r = core_call(calculate_dose, protocol, drug, weight_kg)
+    """Dose, volume and rate for ``drug`` by the one dose rule
+    (:func:`ketamine_ptsd.core.rules.administered_dose`: one volume and rate for every arm of a
+    blinded trial, the mg delivered by that volume; PROTOCOL.md §3, §4)."""
+    r = core_call(administered_dose, protocol, drug, weight_kg)
     return _Dose(
         drug,
         r.dose_mg,
@@ -497,7 +487,7 @@ class InfusionService:
         require_open(patient)
         if uow.session.scalar(_withdrawal_query(), {"patient_id": patient.id}):
             raise ConflictError("patient", patient.study_id, "withdrawn")
-        if patient.status not in ACTIVE_STATUSES:
+        if state_of(patient) not in ACTIVE_STATES:
             raise ConflictError(
                 "patient", patient.study_id, f"not in the treatment phase (status {patient.status})"
             )
@@ -740,9 +730,7 @@ class InfusionService:
                 **entered(actor, uow.now),
             )
             uow.session.add(day)
-            if patient.status != "in_treatment":
-                uow.reason = f"infusion {infusion_number} started"
-                patient.status = "in_treatment"
+            transition(uow, patient, Event.START_INFUSION)
             uow.flush()
             view = self._day_view(uow, actor, patient, protocol, day)
             uow.commit()

@@ -25,9 +25,16 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from ketamine_ptsd.core.roles import Action, Role
+from ketamine_ptsd.core.workflow import (
+    BLINDED_LABEL,
+    Event,
+    PatientState,
+    Treatment,
+    allowed_events,
+)
 
 from ._workflow import entered, need_reason
-from .access import Actor, allocation_visibility, require, require_patient
+from .access import Actor, allocation_visibility, require, require_patient, treatment_of
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .records import (
@@ -41,6 +48,7 @@ from .records import (
     Unblinding,
 )
 from .uow import UnitOfWork
+from .workflow import transition
 
 __all__ = [
     "CLINIC_CONSENT_TOPICS",
@@ -49,14 +57,14 @@ __all__ = [
     "IdentityInput",
     "IdentityView",
     "PatientService",
-    "PatientStatus",
     "PatientView",
     "ScreeningView",
     "load_patient",
+    "screening_view",
 ]
 
 SITE_PATTERN = re.compile(r"^[A-Z0-9]{2,8}$")
-BLINDED_TREATMENT = "study drug"
+BLINDED_TREATMENT = BLINDED_LABEL
 
 #: PROTOCOL.md §2: what informed consent must cover on the clinical pathway. A protocol may
 #: declare its own list as ``consent_topics``; this is the fallback for clinic-mode protocols.
@@ -69,20 +77,19 @@ CLINIC_CONSENT_TOPICS = (
 )
 
 
-class PatientStatus(StrEnum):
-    """Where a patient stands; later phases add treatment and follow-up states."""
-
-    REGISTERED = "registered"
-    ELIGIBLE = "eligible"
-    SCREEN_FAILED = "screen_failed"
-    DECLINED = "declined"
-    RANDOMIZED = "randomized"
-
-
 class ScreeningResult(StrEnum):
-    ELIGIBLE = "eligible"
+    """What :meth:`PatientService.record_screening_outcome` records by hand; "eligible" is not
+    one of them: the rules decide it (services/screening.py), or an investigator's override."""
+
     SCREEN_FAILED = "screen_failed"
     DECLINED = "declined"
+
+
+#: The event each hand-recorded outcome is, in the workflow's table.
+_OUTCOME_EVENTS = {
+    ScreeningResult.SCREEN_FAILED: Event.SCREEN_FAIL,
+    ScreeningResult.DECLINED: Event.DECLINE,
+}
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,8 @@ class PatientView:
     void_reason: str | None
     version: int
     treatment: str | None
+    visibility: Treatment = Treatment.UNALLOCATED  # how the reader sees the treatment (§3)
+    events: frozenset[Event] = frozenset()  # what the reader's role may do next (by state)
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,9 @@ class ConsentView:
 
 @dataclass(frozen=True)
 class ScreeningView:
+    """A screening outcome; ``override_criteria`` names the criteria an investigator overrode
+    (empty when the rules decided, or for a screen failure or refusal)."""
+
     id: int
     patient_id: int
     outcome: str
@@ -153,6 +165,7 @@ class ScreeningView:
     reasons: tuple[str, ...]
     voided: bool
     version: int
+    override_criteria: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -180,16 +193,18 @@ def _check_version(entity: str, key: Any, record: Any, expected_version: int) ->
 
 def treatment_label(
     uow: UnitOfWork, actor: Actor, patient: Patient, arms: dict[str, str]
-) -> str | None:
-    """What the actor may read as the patient's treatment: the drug, "study drug", or None."""
+) -> tuple[str | None, Treatment]:
+    """What the actor may read as the patient's treatment — the drug, "study drug", or None —
+    and how (:func:`~.access.treatment_of`, the blind's one policy)."""
     allocation = uow.session.scalar(select(Allocation).where(Allocation.patient_id == patient.id))
     if allocation is None:
-        return None
-    if not allocation_visibility(uow.session, actor, patient):
-        return BLINDED_TREATMENT
+        return None, Treatment.UNALLOCATED
+    visibility = treatment_of(uow.session, actor, patient)
+    if visibility is not Treatment.NAMED:
+        return BLINDED_TREATMENT, visibility
     slot = uow.session.get(RandomizationSlot, allocation.slot_id)
     assert slot is not None
-    return arms.get(slot.arm, slot.arm)
+    return arms.get(slot.arm, slot.arm), visibility
 
 
 def allocation_visibility_for_many(uow: UnitOfWork, actor: Actor) -> Callable[[Patient], bool]:
@@ -204,7 +219,7 @@ def allocation_visibility_for_many(uow: UnitOfWork, actor: Actor) -> Callable[[P
     """
     if actor.role is Role.INVESTIGATOR:
         unblinded = frozenset(uow.session.scalars(select(Unblinding.patient_id).distinct()))
-        return lambda patient: patient.id in unblinded
+        return lambda patient: not patient.blinded or patient.id in unblinded
     return functools.partial(allocation_visibility, uow.session, actor)
 
 
@@ -224,8 +239,10 @@ class PatientService:
         return {arm.id: arm.drug for arm in protocol.arms}
 
     def _view(self, uow: UnitOfWork, actor: Actor, patient: Patient) -> PatientView:
-        treatment = treatment_label(uow, actor, patient, self._arms(patient.protocol_name))
-        return _patient_view(patient, treatment)
+        treatment, visibility = treatment_label(
+            uow, actor, patient, self._arms(patient.protocol_name)
+        )
+        return _patient_view(patient, treatment, visibility, actor.role)
 
     # --- registration ------------------------------------------------------------------------
 
@@ -267,7 +284,7 @@ class PatientService:
                 blinded=bool(protocol.blinded),
                 site=site,
                 stratum=stratum,
-                status=PatientStatus.REGISTERED.value,
+                status=PatientState.REGISTERED.value,
                 registered_at=uow.now,
                 registered_by=actor.user_id,
                 voided_at=None,
@@ -331,15 +348,17 @@ class PatientService:
             views = []
             for patient, allocation_id, arm in rows:
                 treatment: str | None = None
+                visibility = Treatment.UNALLOCATED
                 if allocation_id is not None:
                     assert visible is not None and arm is not None
                     if visible(patient):
                         if patient.protocol_name not in arms_of:
                             arms_of[patient.protocol_name] = self._arms(patient.protocol_name)
                         treatment = arms_of[patient.protocol_name].get(arm, arm)
+                        visibility = Treatment.NAMED
                     else:
-                        treatment = BLINDED_TREATMENT
-                views.append(_patient_view(patient, treatment))
+                        treatment, visibility = BLINDED_TREATMENT, Treatment.BLINDED
+                views.append(_patient_view(patient, treatment, visibility, actor.role))
             return views
 
     def edit(
@@ -361,8 +380,7 @@ class PatientService:
             if patient.voided_at is not None:
                 raise ConflictError("patient", patient.study_id, "voided records cannot be edited")
             if stratum is not None:
-                if patient.status == PatientStatus.RANDOMIZED.value:
-                    raise ValidationFailed("stratum", "cannot change after allocation", stratum)
+                transition(uow, patient, Event.EDIT_STRATUM)
                 patient.stratum = stratum
             if site is not None and site != patient.site:
                 raise ValidationFailed(
@@ -385,12 +403,7 @@ class PatientService:
             _check_version("patient", patient.study_id, patient, expected_version)
             if patient.voided_at is not None:
                 raise ConflictError("patient", patient.study_id, "already voided")
-            if patient.status == PatientStatus.RANDOMIZED.value:
-                raise ConflictError(
-                    "patient",
-                    patient.study_id,
-                    "a randomized patient stays in the record (withdraw instead)",
-                )
+            transition(uow, patient, Event.VOID_REGISTRATION)
             uow.reason = reason
             patient.voided_at = uow.now
             patient.voided_by = actor.user_id
@@ -480,6 +493,7 @@ class PatientService:
             require_patient(actor, Action.CONSENT_RECORD, patient)
             if patient.voided_at is not None:
                 raise ConflictError("patient", patient.study_id, "voided")
+            transition(uow, patient, Event.CONSENT)
             if consent.consent_date > uow.now.date():
                 raise ValidationFailed(
                     "consent_date", "cannot be in the future", consent.consent_date
@@ -544,7 +558,20 @@ class PatientService:
         decided_on: dt.date,
         reasons: Sequence[str] = (),
     ) -> ScreeningView:
-        """Eligible, screen failure or refusal; failures and refusals need reasons (CONSORT)."""
+        """A screen failure or a refusal, each with its reasons (CONSORT).
+
+        "eligible" is refused: eligibility is decided by the protocol's rules from a recorded
+        screening visit (:meth:`ScreeningService.record_visit`), or by an investigator's audited
+        override of named criteria (:meth:`ScreeningService.override_eligibility`).
+        """
+        if outcome == "eligible":
+            raise ValidationFailed(
+                "outcome",
+                "eligibility is decided by the protocol's rules from a recorded screening visit "
+                "(PROTOCOL.md §1, §2): record the screening visit, or an investigator's override "
+                "that names the failed or missing criteria with a reason",
+                outcome,
+            )
         try:
             result = ScreeningResult(outcome)
         except ValueError:
@@ -552,50 +579,32 @@ class PatientService:
                 "outcome", f"one of {', '.join(s.value for s in ScreeningResult)}", outcome
             ) from None
         cleaned = [r.strip() for r in reasons if r.strip()]
-        if result is not ScreeningResult.ELIGIBLE and not cleaned:
+        if not cleaned:
             raise ValidationFailed(
                 "reasons", f"a {result.value} outcome needs at least one reason", list(reasons)
             )
         with self._ctx.uow(actor, write=True) as uow:
-            patient = load_patient(uow, patient_id)
+            patient = load_patient(uow, patient_id, lock=True)
             require_patient(actor, Action.SCREENING_RECORD, patient)
             if patient.voided_at is not None:
                 raise ConflictError("patient", patient.study_id, "voided")
-            if patient.status not in (PatientStatus.REGISTERED.value, PatientStatus.ELIGIBLE.value):
-                raise ConflictError(
-                    "patient", patient.study_id, f"screening is closed (status {patient.status})"
-                )
             if decided_on > uow.now.date():
                 raise ValidationFailed("decided_on", "cannot be in the future", decided_on)
-            if result is ScreeningResult.ELIGIBLE and self._required_consent_missing(uow, patient):
-                raise ValidationFailed(
-                    "outcome", "eligibility needs recorded consent first", outcome
-                )
             record = ScreeningOutcome(
                 patient_id=patient_id,
                 outcome=result.value,
                 decided_on=decided_on,
                 reasons=cleaned,
+                override_criteria=None,
                 **entered(actor, uow.now),
             )
             uow.session.add(record)
             uow.reason = f"screening outcome: {result.value}"
-            patient.status = result.value
+            transition(uow, patient, _OUTCOME_EVENTS[result], reasons=tuple(cleaned))
             uow.flush()
-            view = _screening_view(record)
+            view = screening_view(record)
             uow.commit()
             return view
-
-    @staticmethod
-    def _required_consent_missing(uow: UnitOfWork, patient: Patient) -> bool:
-        return (
-            uow.session.scalar(
-                select(Consent.id).where(
-                    Consent.patient_id == patient.id, Consent.voided_at.is_(None)
-                )
-            )
-            is None
-        )
 
     def screening_outcomes(self, actor: Actor, patient_id: int) -> list[ScreeningView]:
         with self._ctx.uow(actor, write=False) as uow:
@@ -606,10 +615,12 @@ class PatientService:
                 .where(ScreeningOutcome.patient_id == patient_id)
                 .order_by(ScreeningOutcome.id)
             )
-            return [_screening_view(s) for s in rows]
+            return [screening_view(s) for s in rows]
 
 
-def _patient_view(patient: Patient, treatment: str | None) -> PatientView:
+def _patient_view(
+    patient: Patient, treatment: str | None, visibility: Treatment, role: Role
+) -> PatientView:
     return PatientView(
         id=patient.id,
         study_id=patient.study_id,
@@ -623,6 +634,8 @@ def _patient_view(patient: Patient, treatment: str | None) -> PatientView:
         void_reason=patient.void_reason,
         version=patient.version,
         treatment=treatment,
+        visibility=visibility,
+        events=allowed_events(patient.status, role),
     )
 
 
@@ -640,7 +653,7 @@ def _consent_view(record: Consent) -> ConsentView:
     )
 
 
-def _screening_view(record: ScreeningOutcome) -> ScreeningView:
+def screening_view(record: ScreeningOutcome) -> ScreeningView:
     return ScreeningView(
         record.id,
         record.patient_id,
@@ -649,4 +662,5 @@ def _screening_view(record: ScreeningOutcome) -> ScreeningView:
         tuple(record.reasons),
         record.voided_at is not None,
         record.version,
+        tuple(record.override_criteria or ()),
     )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.randomization import (
@@ -36,14 +37,16 @@ from ketamine_ptsd.core.randomization import (
     verify_block_list,
 )
 from ketamine_ptsd.core.roles import Action, Sensitivity
+from ketamine_ptsd.core.workflow import Event
 
 from .access import Actor, allocation_visibility, require, require_patient
 from .audit import AuditEvent, encode_value
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
-from .patients import BLINDED_TREATMENT, PatientStatus, load_patient
-from .records import Allocation, Consent, Patient, RandomizationList, RandomizationSlot, Unblinding
+from .patients import BLINDED_TREATMENT, load_patient
+from .records import Allocation, Patient, RandomizationList, RandomizationSlot, Unblinding
 from .uow import UnitOfWork
+from .workflow import transition
 
 __all__ = [
     "AllocationView",
@@ -52,6 +55,7 @@ __all__ = [
     "SealedList",
     "UnblindingView",
     "partial_code",
+    "trial_arm_codes",
 ]
 
 MAX_ALLOCATION_ATTEMPTS = 5
@@ -109,6 +113,25 @@ def partial_code(seed: str, arm_ids: Sequence[str], arm_id: str) -> str:
     """
     order = sorted(arm_ids, key=lambda a: hashlib.sha256(f"{seed}:{a}".encode()).hexdigest())
     return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[order.index(arm_id)]
+
+
+def trial_arm_codes(session: Session, protocol_name: str) -> dict[str, str]:
+    """arm id → its "A"/"B" code for the whole trial of ``protocol_name``.
+
+    Fixed once per trial: keyed on the seed of the protocol's first sealed list, over every arm
+    any of its lists uses, so a patient allocated from a list sealed later gets the same code as
+    a patient of the same arm from the first list (issue 11: per-list codes put a midazolam
+    patient under "A" next to the ketamine patients once a second list was sealed).
+    """
+    lists = session.scalars(
+        select(RandomizationList)
+        .where(RandomizationList.protocol_name == protocol_name)
+        .order_by(RandomizationList.id)
+    ).all()
+    if not lists:
+        return {}
+    arms = sorted({arm for record in lists for arm in record.arms})
+    return {arm: partial_code(lists[0].seed, arms, arm) for arm in arms}
 
 
 def _summary(record: RandomizationList, slots: int) -> ListSummary:
@@ -313,21 +336,8 @@ class RandomizationService:
                 raise ConflictError("patient", patient.study_id, "voided")
             if uow.session.scalar(select(Allocation.id).where(Allocation.patient_id == patient.id)):
                 raise ConflictError("patient", patient.study_id, "already allocated")
-            if patient.status != PatientStatus.ELIGIBLE.value:
-                raise ConflictError(
-                    "patient",
-                    patient.study_id,
-                    f"not eligible for allocation (status {patient.status})",
-                )
-            if (
-                uow.session.scalar(
-                    select(Consent.id).where(
-                        Consent.patient_id == patient.id, Consent.voided_at.is_(None)
-                    )
-                )
-                is None
-            ):
-                raise ConflictError("patient", patient.study_id, "no recorded consent")
+            # The workflow's guards: eligible (by the rules or an override), a trial, consent.
+            transition(uow, patient, Event.ALLOCATE)
             record = uow.session.scalar(
                 select(RandomizationList)
                 .where(
@@ -373,7 +383,6 @@ class RandomizationService:
             )
             uow.session.add(allocation)
             uow.reason = "allocated on the morning of infusion 1"
-            patient.status = PatientStatus.RANDOMIZED.value
             uow.flush()
             uow.events(
                 [

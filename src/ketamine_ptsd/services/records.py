@@ -172,6 +172,7 @@ class ScreeningOutcome(Record):
     outcome: str  # "screen_failed" | "declined" | "eligible"
     decided_on: dt.date
     reasons: list[str]
+    override_criteria: list[str] | None  # an investigator's override: the criteria it overrode
     recorded_by: int | None
     recorded_at: dt.datetime
     voided_at: dt.datetime | None

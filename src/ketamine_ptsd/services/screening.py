@@ -43,6 +43,7 @@ from ketamine_ptsd.core.rules import (
     RiskBenefitDecision,
     evaluate_eligibility,
 )
+from ketamine_ptsd.core.workflow import SCREENING_OPEN, Event
 
 from ._workflow import (
     check_editable,
@@ -56,7 +57,7 @@ from ._workflow import (
 from .access import Actor, require_patient
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
-from .patients import PatientService, ScreeningView, load_patient
+from .patients import PatientService, ScreeningView, load_patient, screening_view
 from .records import (
     Consent,
     Demographics,
@@ -71,6 +72,7 @@ from .records import (
     User,
 )
 from .uow import UnitOfWork
+from .workflow import load_facts, state_of, transition
 
 __all__ = [
     "DERIVED_FACTS",
@@ -367,9 +369,7 @@ class ScreeningService:
                     void_reason=None,
                 )
             )
-            if patient.status != outcome:
-                uow.reason = f"eligibility decision: {decision.status.value}"
-                patient.status = outcome
+        transition(uow, patient, Event.DECIDE_ELIGIBILITY, eligibility=decision.status)
         uow.flush()
         return _decision_view(record, outcome)
 
@@ -446,9 +446,63 @@ class ScreeningService:
             uow.commit()
             return decision
 
+    def override_eligibility(
+        self,
+        actor: Actor,
+        patient_id: int,
+        *,
+        criteria: Sequence[str],
+        reason: str,
+        decided_on: dt.date,
+    ) -> ScreeningView:
+        """An investigator's decision that the patient is eligible although the latest decision
+        of the rules found ``criteria`` failed or missing: every such criterion is named, the
+        reason given, consent recorded (never overridable); audited as
+        ``workflow.override_eligibility`` and kept as a screening outcome that names the
+        overridden criteria (shown on the patient page and counted in CONSORT)."""
+        named = tuple(dict.fromkeys(c.strip() for c in criteria if c.strip()))
+        with self._ctx.uow(actor, write=True) as uow:
+            patient = load_patient(uow, patient_id, lock=True)
+            require_patient(actor, Action.ELIGIBILITY_OVERRIDE, patient)
+            require_open(patient)
+            not_in_future("decided_on", decided_on, uow.now.date())
+            facts = load_facts(
+                uow,
+                patient,
+                ("consent", "eligibility"),
+                named_criteria=named,
+                reasons=(reason.strip(),),
+            )
+            uow.reason = f"eligibility override: {reason.strip()}"
+            transition(uow, patient, Event.OVERRIDE_ELIGIBILITY, facts=facts)
+            latest = uow.session.scalars(
+                select(EligibilityDecisionRecord)
+                .where(EligibilityDecisionRecord.patient_id == patient.id)
+                .order_by(EligibilityDecisionRecord.id.desc())
+            ).first()
+            assert latest is not None  # the guard refuses an override with no decision
+            overridden = [
+                f"overridden: {c['reason']} ({c['section']})"
+                for c in latest.criteria
+                if c["criterion_id"] in named
+            ]
+            record = ScreeningOutcome(
+                patient_id=patient.id,
+                outcome="eligible",
+                decided_on=decided_on,
+                reasons=[f"investigator override: {reason.strip()}", *overridden],
+                override_criteria=list(named),
+                **entered(actor, uow.now),
+            )
+            uow.session.add(record)
+            uow.flush()
+            view = screening_view(record)
+            uow.commit()
+            return view
+
     @staticmethod
     def _require_screening_open(patient: Patient) -> None:
-        if patient.status not in ("registered", "eligible"):
+        if state_of(patient) not in SCREENING_OPEN:
             raise ConflictError(
                 "patient", patient.study_id, f"screening is closed (status {patient.status})"
             )

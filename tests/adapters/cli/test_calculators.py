@@ -46,21 +46,39 @@ def test_dose_json_has_the_contract_keys() -> None:
     assert "0.5 mg/kg × 70 kg" in data["arithmetic"]
 
 
-def test_dose_midazolam_with_site_concentration() -> None:
+def test_dose_open_label_with_site_concentration() -> None:
     data = _json(
         "dose",
         "--protocol",
-        "rct",
+        "clinical",
         "--drug",
-        "midazolam",
+        "ketamine",
         "--weight-kg",
         "80",
         "--concentration-mg-per-ml",
-        "0.1",
+        "2",
     )
-    assert data["dose_mg"] == 3.6  # 0.045 × 80
-    assert data["volume_ml"] == 36.0
-    assert data["rate_ml_per_h"] == 54.0
+    assert data["dose_mg"] == 40.0  # 0.5 × 80
+    assert data["volume_ml"] == 20.0
+    assert data["rate_ml_per_h"] == 30.0
+
+
+def test_dose_is_the_bedsides_one_rule_in_a_blinded_trial() -> None:
+    """Issue 11: midazolam at 70.1 kg was 35.0 mL at the CLI and 35.1 mL at the bedside."""
+    from ketamine_ptsd.adapters.protocol_store import load_protocol
+    from ketamine_ptsd.core.rules import blinded_dose
+
+    data = _json("dose", "--protocol", "rct", "--drug", "midazolam", "--weight-kg", "70.1")
+    bedside = blinded_dose(load_protocol("rct"), "midazolam", 70.1)
+    assert (data["volume_ml"], data["rate_ml_per_h"]) == (bedside.volume_ml, 52.7) == (35.1, 52.7)
+    assert data["dose_mg"] == bedside.delivered_mg == pytest.approx(3.159)
+    refused = _run(
+        "dose", "--protocol", "rct", "--drug", "midazolam", "--weight-kg", "80",
+        "--concentration-mg-per-ml", "0.1",
+    )  # fmt: skip
+    _one_line_error(
+        refused, "concentration_mg_per_ml: protocol 'rct' gives every arm the same volume"
+    )
 
 
 def test_dose_text_shows_the_arithmetic_in_words() -> None:

@@ -17,7 +17,7 @@ def test_upgrade_of_an_empty_database_reaches_head_and_matches_the_models(
     empty_db_url: str,
 ) -> None:
     assert current_revision(empty_db_url) is None
-    assert upgrade(empty_db_url) == head_revision() == "0002"
+    assert upgrade(empty_db_url) == head_revision() == "0003"
     engine = make_engine(empty_db_url)
     with engine.connect() as connection:
         diff = compare_metadata(
@@ -28,7 +28,7 @@ def test_upgrade_of_an_empty_database_reaches_head_and_matches_the_models(
 
 
 def test_upgrade_is_idempotent(db_url: str) -> None:
-    assert upgrade(db_url) == "0002"
+    assert upgrade(db_url) == "0003"
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,37 @@ def test_sqlite_runs_with_wal_full_sync_and_foreign_keys(tmp_path) -> None:  # t
         assert connection.execute(text("PRAGMA synchronous")).scalar_one() == 2  # FULL
         assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
     db.dispose()
+
+
+def test_the_database_accepts_exactly_the_workflow_states(db_url: str) -> None:
+    """Issue 11: patients.status is a workflow state (CHECK on PostgreSQL, triggers on SQLite)."""
+    from ketamine_ptsd.core.workflow import PatientState
+
+    db = open_database(db_url)
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO patients (study_id, protocol_name, mode, blinded, site, status, registered_at, version) VALUES ('ZZZ-9999', 'rct', 'trial', true, 'ZZZ', 'registered', '2026-01-01 00:00:00', 1)"
+                )
+            )
+        for state in PatientState:
+            with db.engine.begin() as connection:
+                connection.execute(
+                    text("UPDATE patients SET status = :s WHERE study_id = 'ZZZ-9999'"),
+                    {"s": state.value},
+                )
+        for bogus in ("in treatment", "eligible ", "ELIGIBLE", "randomised"):
+            with pytest.raises(DBAPIError), db.engine.begin() as connection:
+                connection.execute(
+                    text("UPDATE patients SET status = :s WHERE study_id = 'ZZZ-9999'"),
+                    {"s": bogus},
+                )
+        with pytest.raises(DBAPIError), db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO patients (study_id, protocol_name, mode, blinded, site, status, registered_at, version) VALUES ('ZZZ-9998', 'rct', 'trial', true, 'ZZZ', 'eligibel', '2026-01-01 00:00:00', 1)"
+                )
+            )
+    finally:
+        db.dispose()

@@ -11,6 +11,7 @@ from ketamine_ptsd.adapters.web.dosing import NO_SHARED_VOLUME, NOT_ALLOCATED, d
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.protocol import Protocol, protocol_from_mapping
 from ketamine_ptsd.core.rules import blinded_dose, calculate_dose
+from ketamine_ptsd.core.workflow import Treatment
 
 RCT = load_protocol("rct")
 
@@ -23,7 +24,7 @@ def _rct_with(drug: str, **changes: object) -> Protocol:
 
 @pytest.mark.parametrize("weight_kg", [45.0, 70.1, 70.3, 118.85])
 def test_a_blinded_viewer_sees_the_core_volume_of_every_arm_and_no_mg(weight_kg: float) -> None:
-    shown = dose_display(RCT, "study drug", weight_kg)
+    shown = dose_display(RCT, "study drug", Treatment.BLINDED, weight_kg)
     for drug in ("ketamine", "midazolam"):
         core = blinded_dose(RCT, drug, weight_kg)
         assert (shown.volume_ml, shown.rate_ml_per_h, shown.minutes) == (
@@ -40,7 +41,7 @@ def test_a_blinded_viewer_sees_the_core_volume_of_every_arm_and_no_mg(weight_kg:
 
 @pytest.mark.parametrize("drug", ["ketamine", "midazolam"])
 def test_the_pharmacist_sees_the_delivered_mg_of_the_shared_volume(drug: str) -> None:
-    shown = dose_display(RCT, drug, 70.3)
+    shown = dose_display(RCT, drug, Treatment.NAMED, 70.3)
     core = blinded_dose(RCT, drug, 70.3)
     assert shown.volume_ml == 35.2  # 0.5 mL/kg × 70.3 kg, 0.1 mL step, whichever drug
     assert (shown.dose_mg, shown.drug_arithmetic) == (core.delivered_mg, core.arithmetic)
@@ -59,19 +60,21 @@ def test_arms_that_cannot_share_a_volume_show_none_to_a_blinded_viewer(
     drug: str, changes: dict[str, object]
 ) -> None:
     protocol = _rct_with(drug, **changes)
-    shown = dose_display(protocol, "study drug", 70.3)
+    shown = dose_display(protocol, "study drug", Treatment.BLINDED, 70.3)
     assert shown.problem == NO_SHARED_VOLUME
     assert (shown.volume_ml, shown.rate_ml_per_h, shown.volume_arithmetic) == (None,) * 3
-    pharmacy = dose_display(protocol, "midazolam", 70.3)  # who must then supply the volume
+    pharmacy = dose_display(
+        protocol, "midazolam", Treatment.NAMED, 70.3
+    )  # who must then supply the volume
     assert pharmacy.problem == NO_SHARED_VOLUME
     assert pharmacy.dose_mg == calculate_dose(protocol, "midazolam", 70.3).dose_mg
 
 
 def test_before_allocation_a_blinded_trial_shows_no_dose_and_the_clinic_its_one_drug() -> None:
-    assert dose_display(RCT, None, 70.3).problem == NOT_ALLOCATED
-    assert dose_display(RCT, None, 70.3).volume_ml is None
+    assert dose_display(RCT, None, Treatment.UNALLOCATED, 70.3).problem == NOT_ALLOCATED
+    assert dose_display(RCT, None, Treatment.UNALLOCATED, 70.3).volume_ml is None
     clinic = load_protocol("clinical")
-    shown = dose_display(clinic, None, 70.3)
+    shown = dose_display(clinic, None, Treatment.UNALLOCATED, 70.3)
     plain = calculate_dose(clinic, clinic.arms[0].drug, 70.3)
     assert (shown.treatment, shown.volume_ml, shown.dose_mg) == (
         plain.drug,
@@ -82,5 +85,5 @@ def test_before_allocation_a_blinded_trial_shows_no_dose_and_the_clinic_its_one_
 
 def test_an_implausible_weight_is_refused_naming_the_field() -> None:
     with pytest.raises(InvalidInput) as excinfo:
-        dose_display(RCT, "study drug", 700.0)
+        dose_display(RCT, "study drug", Treatment.BLINDED, 700.0)
     assert excinfo.value.field == "weight_kg"

@@ -7,6 +7,7 @@ import datetime as dt
 from web_support import csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
 
 from ketamine_ptsd.core.roles import Role
+from screening_support import screen_eligible  # type: ignore[import-not-found]
 
 
 def _post(client, path: str, data: dict, page: str = "/") -> object:
@@ -37,10 +38,13 @@ def test_investigator_registers_consents_and_screens_a_patient(login, services, 
         path,
     )
     assert consent.status_code == 303
-    screened = _post(
+    bare = _post(
         client, f"{path}/screening", {"outcome": "eligible", "decided_on": "2026-03-01"}, path
     )
-    assert screened.status_code == 303
+    assert bare.status_code == 422 and "screening visit" in bare.text  # issue 11
+    assert 'value="eligible"' not in client.get(path).text  # the form no longer offers it
+    pid = int(path.rsplit("/", 1)[1])
+    screen_eligible(services, actors[Role.INVESTIGATOR], pid, "rct")
     home = client.get("/").text
     assert "Awaiting allocation" in home and "YAL-0001" in home
 

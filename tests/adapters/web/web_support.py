@@ -21,6 +21,7 @@ from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import Actor, FixedClock, ServiceContext, Services
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput
+from screening_support import screen_eligible  # type: ignore[import-not-found]
 
 __all__ = [
     "CSRF_RE",
@@ -79,9 +80,7 @@ def enrol(services: Services, actors: dict[Role, Actor], protocol_name: str = "r
             "v1.0", dt.date(2026, 3, 1), True, "Dr Independent", None, CLINIC_CONSENT_TOPICS
         ),
     )
-    services.patients.record_screening_outcome(
-        actor, patient.id, outcome="eligible", decided_on=dt.date(2026, 3, 1)
-    )
+    screen_eligible(services, actor, patient.id, protocol_name)
     return patient.id
 
 

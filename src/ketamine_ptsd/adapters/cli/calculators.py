@@ -18,7 +18,7 @@ from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.errors import InvalidInput, ProtocolInvalid
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.rules import (
-    calculate_dose,
+    administered_dose,
     check_bp_cutoff,
     parse_bp_readings,
     plan_schedule,
@@ -76,7 +76,7 @@ def dose(
     if sex is not None and sex not in ("female", "male"):
         fail(f"sex: must be female or male, not {sex!r}")
     try:
-        r = calculate_dose(
+        r = administered_dose(
             p,
             drug,
             weight_kg,

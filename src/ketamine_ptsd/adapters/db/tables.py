@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import column_property, registry
 from sqlalchemy.types import TypeDecorator
 
+from ketamine_ptsd.core.workflow import PatientState
 from ketamine_ptsd.services import records as r
 
 __all__ = ["AUDITED_TABLES", "UTCDateTime", "map_entities", "metadata"]
@@ -44,6 +45,9 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+#: The patient states the database accepts, generated from the workflow's enum.
+STATUS_CHECK = "status IN ({})".format(", ".join(f"'{s.value}'" for s in PatientState))
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -166,6 +170,10 @@ patients = Table(
     Column("registered_by", Integer, ForeignKey("users.id"), nullable=True),
     *_void_columns(),
     _version(),
+    # Only the workflow's states (core.workflow.PatientState). PostgreSQL checks it as a CHECK
+    # constraint; SQLite by the triggers of migration 0003 (a CHECK cannot be added there
+    # without rebuilding a table other tables refer to).
+    CheckConstraint(STATUS_CHECK, name="status").ddl_if(dialect="postgresql"),
 )
 
 patient_identities = Table(
@@ -205,6 +213,7 @@ screening_outcomes = Table(
     Column("outcome", String(32), nullable=False),
     Column("decided_on", Date, nullable=False),
     Column("reasons", JSON, nullable=False),
+    Column("override_criteria", JSON, nullable=True),  # an investigator's override (0003)
     Column("recorded_by", Integer, ForeignKey("users.id"), nullable=True),
     Column("recorded_at", UTCDateTime, nullable=False),
     *_void_columns(),

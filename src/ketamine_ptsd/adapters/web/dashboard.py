@@ -23,6 +23,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ketamine_ptsd.core.roles import Action, is_allowed
+from ketamine_ptsd.core.workflow import PatientState as S
+from ketamine_ptsd.core.workflow import Treatment
 from ketamine_ptsd.services import Actor, NotFound, PermissionDenied, Services, ValidationFailed
 from ketamine_ptsd.services.patients import PatientView
 
@@ -95,11 +97,11 @@ def _target(services: Services, protocol_name: str) -> int | None:
 def _consort(patients: list[PatientView]) -> dict[str, int]:
     return {
         "registered": len(patients),
-        "screened": sum(p.status != "registered" for p in patients),
-        "ineligible": sum(p.status == "screen_failed" for p in patients),
-        "declined": sum(p.status == "declined" for p in patients),
-        "randomized": sum(p.treatment is not None for p in patients),
-        "withdrawn": sum(p.status == "withdrawn" for p in patients),
+        "screened": sum(p.status != S.REGISTERED for p in patients),
+        "ineligible": sum(p.status == S.SCREEN_FAILED for p in patients),
+        "declined": sum(p.status == S.DECLINED for p in patients),
+        "randomized": sum(p.visibility is not Treatment.UNALLOCATED for p in patients),
+        "withdrawn": sum(p.status == S.WITHDRAWN for p in patients),
     }
 
 

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.protocol import Protocol
-from ketamine_ptsd.core.rules import blinded_dose, calculate_dose
+from ketamine_ptsd.core.rules import blinded_dose, calculate_dose, shares_one_volume
+from ketamine_ptsd.core.workflow import BLINDED_LABEL, Treatment
 
 __all__ = ["BLINDED_TREATMENT", "DoseDisplay", "dose_display"]
 
-BLINDED_TREATMENT = "study drug"
+BLINDED_TREATMENT = BLINDED_LABEL
 
 #: The fields ``core.rules.shared_volume`` names when the arms cannot share one volume.
 UNSHARED_VOLUME_FIELDS = frozenset({"concentration_mg_per_ml", "infusion_minutes", "weight_basis"})
@@ -60,15 +61,11 @@ class DoseDisplay:
     problem: str | None = None
 
 
-def shares_one_volume(protocol: Protocol) -> bool:
-    """A blinded protocol with more than one drug: the volume must not depend on the arm
-    (the rule ``InfusionService.start`` applies)."""
-    drugs = {arm.drug for arm in protocol.arms if arm.drug in protocol.dosing}
-    return bool(protocol.blinded) and len(drugs) > 1
-
-
-def dose_display(protocol: Protocol, treatment: str | None, weight_kg: float) -> DoseDisplay:
-    """The dose for a viewer who sees ``treatment`` ("study drug", a drug, or None).
+def dose_display(
+    protocol: Protocol, treatment: str | None, visibility: Treatment, weight_kg: float
+) -> DoseDisplay:
+    """The dose for a viewer who sees ``treatment`` ("study drug", a drug, or None) as
+    ``visibility`` says (the service's answer from the blind's one policy, core.workflow).
 
     Raises the core's InvalidInput for an implausible weight (field ``weight_kg``).
     """
@@ -76,7 +73,7 @@ def dose_display(protocol: Protocol, treatment: str | None, weight_kg: float) ->
         if protocol.blinded:
             return DoseDisplay(BLINDED_TREATMENT, True, problem=NOT_ALLOCATED)
         treatment = protocol.arms[0].drug  # open label: the clinic's one drug
-    blinded = treatment == BLINDED_TREATMENT
+    blinded = visibility is not Treatment.NAMED and protocol.blinded
     if shares_one_volume(protocol):
         # Any arm's drug gives the same volume and rate, so a blinded viewer's is not needed.
         drug = protocol.arms[0].drug if blinded else treatment

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.roles import Action, Role, is_allowed
 from ketamine_ptsd.core.rules import PlannedAssessment, SchedulePlan, plan_schedule
+from ketamine_ptsd.core.workflow import PatientState
 from ketamine_ptsd.services import Actor, NotFound, PermissionDenied
 from ketamine_ptsd.services.patients import PatientView
 
@@ -87,14 +88,15 @@ def home_page(state: WebState, actor: Actor) -> HomePage:
     if not is_allowed(actor.role, Action.PATIENT_READ):
         return page
     patients = state.services.patients.list(actor)
-    for status in ("registered", "eligible", "randomized", "screen_failed", "declined"):
-        page.counts[status.replace("_", " ")] = sum(p.status == status for p in patients)
+    S = PatientState
+    for status in (S.REGISTERED, S.ELIGIBLE, S.RANDOMIZED, S.SCREEN_FAILED, S.DECLINED):
+        page.counts[status.value.replace("_", " ")] = sum(p.status == status for p in patients)
     infusion_roles = {Role.NURSE, Role.INVESTIGATOR, Role.CLINICIAN, Role.SAFETY_RATER}
     for patient in patients:
-        if patient.status == "registered":
+        if patient.status == S.REGISTERED:
             page.screening_queue.append(patient)
-        if patient.status == "eligible":
-            if patient.mode == "trial":
+        if patient.status == S.ELIGIBLE:
+            if patient.mode == "trial":  # allocation on the morning of infusion 1 (§3)
                 page.to_allocate.append(patient)
             if actor.role in infusion_roles:
                 note = (
@@ -152,7 +154,12 @@ def timeline(state: WebState, actor: Actor, patient: PatientView) -> list[Timeli
                 TimelineEvent(
                     outcome.decided_on,
                     "screening",
-                    f"Screening: {outcome.outcome.replace('_', ' ')}",
+                    f"Screening: {outcome.outcome.replace('_', ' ')}"
+                    + (
+                        f" by investigator override of {', '.join(outcome.override_criteria)}"
+                        if outcome.override_criteria
+                        else ""
+                    ),
                     "; ".join(outcome.reasons),
                 )
             )

@@ -36,11 +36,13 @@ from ..protocol import DrugDose, Protocol
 __all__ = [
     "BlindedDose",
     "SharedVolume",
+    "administered_dose",
     "blinded_dose",
     "calculate_dose",
     "dosing_weight_kg",
     "round_to_step",
     "shared_volume",
+    "shares_one_volume",
 ]
 
 Sex = Literal["female", "male"]
@@ -367,4 +369,62 @@ def blinded_dose(
         prescribed_mg=float(prescribed),
         delivered_mg=float(delivered),
         arithmetic=arithmetic,
+    )
+
+
+# --- the one choice: which rule doses this protocol ------------------------------------------
+
+
+def shares_one_volume(protocol: Protocol) -> bool:
+    """A blinded protocol with more than one drug: every arm is given the same volume and rate,
+    so the volume must not depend on the arm (:func:`blinded_dose`)."""
+    drugs = {arm.drug for arm in protocol.arms if arm.drug in protocol.dosing}
+    return bool(protocol.blinded) and len(drugs) > 1
+
+
+def administered_dose(
+    protocol: Protocol,
+    drug: str,
+    weight_kg: float,
+    concentration_mg_per_ml: float | None = None,
+    *,
+    height_cm: float | None = None,
+    sex: Sex | None = None,
+) -> DoseResult:
+    """What the patient is given: the one dose rule the command line, the API and the bedside
+    share (issue 11: the CLI dosed midazolam at 70.1 kg as 35.0 mL, the bedside as 35.1 mL).
+
+    A protocol that shares one volume across its arms doses by :func:`blinded_dose` (``dose_mg``
+    is the mg that volume delivers), and its syringe is made up at the protocol's concentration
+    only — another concentration would give the arms different volumes, so it is refused; any
+    other protocol by :func:`calculate_dose`, at the protocol's or the given concentration.
+    """
+    if drug not in protocol.dosing or not shares_one_volume(protocol):
+        return calculate_dose(
+            protocol, drug, weight_kg, concentration_mg_per_ml, height_cm=height_cm, sex=sex
+        )
+    if concentration_mg_per_ml is not None:
+        expected = protocol.dose_for(drug).concentration_mg_per_ml
+        if not math.isclose(concentration_mg_per_ml, expected, rel_tol=0, abs_tol=1e-12):
+            raise InvalidInput(
+                "concentration_mg_per_ml",
+                f"protocol {protocol.name!r} gives every arm the same volume (PROTOCOL.md §3, "
+                f"§4): {drug} is made up at {_num(expected)} mg/mL, not "
+                f"{_num(concentration_mg_per_ml)}",
+                concentration_mg_per_ml,
+            )
+    b = blinded_dose(protocol, drug, weight_kg, height_cm=height_cm, sex=sex)
+    return DoseResult(
+        protocol=b.protocol,
+        drug=b.drug,
+        weight_kg=b.weight_kg,
+        weight_basis=shared_volume(protocol).weight_basis,
+        dosing_weight_kg=b.dosing_weight_kg,
+        mg_per_kg=b.mg_per_kg,
+        dose_mg=b.delivered_mg,
+        concentration_mg_per_ml=b.concentration_mg_per_ml,
+        volume_ml=b.volume_ml,
+        minutes=b.minutes,
+        rate_ml_per_h=b.rate_ml_per_h,
+        arithmetic=b.arithmetic,
     )

@@ -73,6 +73,18 @@ class ScreeningRead(BaseModel):
     decided_on: dt.date
     reasons: list[str]
     voided: bool
+    override_criteria: list[str] = Field(
+        default_factory=list, description="the criteria an investigator's override named"
+    )
+
+
+class EligibilityOverrideCreate(BaseModel):
+    """An investigator's override: every failed or missing criterion of the latest decision,
+    named by id, and the reason (audited; issue 11)."""
+
+    criteria: list[str] = Field(min_length=1, max_length=50)
+    reason: str = Field(max_length=4000)
+    decided_on: dt.date
 
 
 class AllocationRead(BaseModel):
@@ -181,6 +193,20 @@ def record_screening(
     return ScreeningRead.model_validate(view, from_attributes=True)
 
 
+@router.post("/{patient_id}/eligibility-override", response_model=ScreeningRead, status_code=201)
+def override_eligibility(
+    patient_id: int, body: EligibilityOverrideCreate, auth: ApiAuth, state: State
+) -> ScreeningRead:
+    view = state.services.screening.override_eligibility(
+        auth.actor,
+        patient_id,
+        criteria=body.criteria,
+        reason=body.reason,
+        decided_on=body.decided_on,
+    )
+    return ScreeningRead.model_validate(view, from_attributes=True)
+
+
 @router.get("/{patient_id}/allocation", response_model=AllocationRead)
 def allocation(patient_id: int, auth: ApiAuth, state: State) -> AllocationRead:
     view = state.services.randomization.allocation(auth.actor, patient_id)
@@ -230,7 +256,9 @@ def dose(
     if not is_allowed(auth.actor.role, Action.INFUSION_READ):
         raise PermissionDenied(Action.INFUSION_READ.value, auth.actor.role.value)
     patient = state.services.patients.get(auth.actor, patient_id)
-    shown = dose_display(state.protocol(patient.protocol_name), patient.treatment, weight_kg)
+    shown = dose_display(
+        state.protocol(patient.protocol_name), patient.treatment, patient.visibility, weight_kg
+    )
     return DoseRead(
         treatment=shown.treatment,
         blinded=shown.blinded,

@@ -43,6 +43,7 @@ from ketamine_ptsd.services.infusions import (
     InterventionInput,
     VitalsInput,
 )
+from ketamine_ptsd.services.patients import PatientView
 
 from ..bedside import as_context, bedside_view
 from ..deps import CheckedForm, PageSession, Session, State, WebState, render, see_other
@@ -130,7 +131,7 @@ def _page(
     if form_name is None:  # a plain reload: the checklist form shows what the record holds
         values = {**view.checklist_values, **{k: v for k, v in values.items() if v}}
     if preview is None and view.day is None and values.get("weight_kg"):
-        preview = _preview(state, patient.protocol_name, patient.treatment, values["weight_kg"])
+        preview = _preview(state, patient, values["weight_kg"])
     saved = request.query_params.get("saved", "")
     return render(
         request,
@@ -163,9 +164,10 @@ def _page(
     )
 
 
-def _preview(state: WebState, protocol_name: str, treatment: str | None, weight: str) -> Any:
+def _preview(state: WebState, patient: PatientView, weight: str) -> Any:
     try:
-        return dose_display(state.protocol(protocol_name), treatment, float(weight))
+        protocol = state.protocol(patient.protocol_name)
+        return dose_display(protocol, patient.treatment, patient.visibility, float(weight))
     except (ValueError, InvalidInput):
         return None
 

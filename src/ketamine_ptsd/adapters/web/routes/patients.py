@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from ketamine_ptsd.core.instruments import REGISTRY
 from ketamine_ptsd.core.roles import Action, is_allowed
+from ketamine_ptsd.core.workflow import ENROLLED, Event, PatientState, Treatment
 from ketamine_ptsd.services import ConflictError, NotFound, ValidationFailed
 from ketamine_ptsd.services.infusions import AE_OUTCOMES, AE_RELATEDNESS, AE_SEVERITIES
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
@@ -143,21 +144,20 @@ def _patient_page(
             "events": timeline(state, actor, patient),
             "course": course(state, actor, patient),
             "protocol": protocol,
-            "can_consent": session.can(Action.CONSENT_RECORD) and patient.status == "registered",
-            "can_screen": session.can(Action.SCREENING_RECORD)
-            and patient.status in ("registered", "eligible"),
-            "can_allocate": session.can(Action.ALLOCATE)
-            and patient.status == "eligible"
-            and patient.mode == "trial",
+            # What this role may do next is the workflow's answer (core.workflow), not a
+            # comparison of status strings; consent is offered until it is given.
+            "can_consent": Event.CONSENT in patient.events
+            and PatientState(patient.status) is PatientState.REGISTERED,
+            "can_screen": Event.SCREEN_FAIL in patient.events,
+            "can_allocate": Event.ALLOCATE in patient.events and patient.mode == "trial",
             "can_unblind": session.can(Action.UNBLIND_EMERGENCY)
-            and patient.treatment is not None
-            and patient.treatment == "study drug",
+            and patient.visibility is Treatment.BLINDED,
             "can_infuse": session.can(Action.INFUSION_READ),
             "adverse_events": services.infusions.adverse_events(actor, patient_id)
             if session.can(Action.ADVERSE_EVENT_READ)
             else None,
             "can_follow_up_ae": session.can(Action.ADVERSE_EVENT_RECORD)
-            and patient.status not in ("registered", "screen_failed", "declined"),
+            and PatientState(patient.status) in ENROLLED | {PatientState.WITHDRAWN},
             "ae_severities": AE_SEVERITIES,
             "ae_relatedness": AE_RELATEDNESS,
             "ae_outcomes": AE_OUTCOMES,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.workflow import Event
 from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFailed
 
 from ..deps import CheckedForm, PageSession, Session, State, render
@@ -27,7 +28,7 @@ def _require(session: PageSession) -> None:
 def _page(request: Request, session: PageSession, state: State, **extra: object) -> Response:
     patients = state.services.patients.list(session.actor)
     context: dict[str, object] = {
-        "to_prepare": [p for p in patients if p.status == "eligible" and p.mode == "trial"],
+        "to_prepare": [p for p in patients if Event.ALLOCATE in p.events and p.mode == "trial"],
         "allocated": [p for p in patients if p.treatment is not None],
         "values": {
             "list_version": "",

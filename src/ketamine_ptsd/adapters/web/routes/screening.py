@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from ketamine_ptsd.core.instruments import get_instrument
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.workflow import Event, allowed_events
 from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFailed
 from ketamine_ptsd.services.screening import DERIVED_FACTS, ScreeningVisitInput
 
@@ -58,6 +59,7 @@ def _page(
     values: dict[str, str] | None = None,
     error: ValidationFailed | ConflictError | None = None,
     status_code: int = 200,
+    override_values: dict[str, Any] | None = None,
 ) -> Response:
     if not session.can(Action.SCREENING_READ):
         raise PermissionDenied(Action.SCREENING_READ.value, session.role.value)
@@ -65,6 +67,7 @@ def _page(
     patient = services.patients.get(session.actor, patient_id)
     protocol = state.protocol(patient.protocol_name)
     visits = services.screening.visits(session.actor, patient_id)
+    events = allowed_events(patient.status, session.role)
     decisions = services.screening.decisions(session.actor, patient_id)
     if values is None:
         values = {}
@@ -89,8 +92,14 @@ def _page(
             "error": error,
             "decision": decisions[-1] if decisions else None,
             "visits": visits,
-            "can_record": session.can(Action.SCREENING_RECORD)
-            and patient.status in ("registered", "eligible"),
+            "can_record": Event.DECIDE_ELIGIBILITY in events,
+            "can_override": Event.OVERRIDE_ELIGIBILITY in events,
+            "override_values": override_values or {"criteria": []},
+            "overrides": [
+                o
+                for o in services.patients.screening_outcomes(session.actor, patient_id)
+                if o.override_criteria and not o.voided
+            ],
         },
         status_code=status_code,
     )
@@ -170,4 +179,35 @@ def reevaluate(
         state.services.screening.reevaluate(session.actor, patient_id)
     except (ValidationFailed, ConflictError) as exc:
         return _page(request, session, state, patient_id, error=exc, status_code=409)
+    return see_other(f"/patients/{patient_id}/screening-visit#decision")
+
+
+@router.post("/patients/{patient_id}/screening-visit/override")
+def override(
+    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+) -> Response:
+    """An investigator's override of named criteria, with a reason (issue 11; audited)."""
+    values: dict[str, Any] = {
+        "criteria": [str(c) for c in form.getlist("criteria")],
+        "reason": text(form, "reason"),
+        "decided_on": text(form, "decided_on"),
+    }
+    try:
+        state.services.screening.override_eligibility(
+            session.actor,
+            patient_id,
+            criteria=values["criteria"],
+            reason=values["reason"],
+            decided_on=parse_date(values["decided_on"], "decided_on"),
+        )
+    except (ValidationFailed, ConflictError) as exc:
+        return _page(
+            request,
+            session,
+            state,
+            patient_id,
+            error=exc,
+            override_values=values,
+            status_code=409 if isinstance(exc, ConflictError) else 422,
+        )
     return see_other(f"/patients/{patient_id}/screening-visit#decision")

@@ -1,0 +1,52 @@
+"""The facts a guard reads, and the typed refusal it gives: pure values, loaded by the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..rules.eligibility import EligibilityStatus
+from .states import PatientState
+
+__all__ = ["Refusal", "WorkflowFacts"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowFacts:
+    """What the record knows about one patient, as far as the workflow's guards need it.
+
+    ``randomized_protocol``: the protocol allocates from a sealed list (a trial with more than
+    one arm); a clinic's single open-label arm needs no allocation. ``eligibility`` is the latest
+    decision of :func:`~ketamine_ptsd.core.rules.evaluate_eligibility` (None: no screening visit
+    decided yet) and ``open_criteria`` the ids of the criteria it found failed or missing.
+    ``named_criteria`` and ``reasons`` are what the user gives with an override, a screen
+    failure or a refusal. ``response`` is what the stored scores say at the primary time point
+    (None: not known yet).
+    """
+
+    randomized_protocol: bool = False
+    consent_recorded: bool = False
+    eligibility: EligibilityStatus | None = None
+    open_criteria: tuple[str, ...] = ()
+    named_criteria: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    allocated: bool = False
+    infusions_started: int = 0
+    response: PatientState | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an event may not happen: the rule, where it comes from, and (for bad input) the field.
+
+    ``source`` cites the document and section (``PROTOCOL.md §1``, ``SYSTEM.md capability 4``);
+    ``field`` names the input at fault when the refusal is about what the user gave (an adapter
+    shows it at that field), and is None when it is about the patient's state.
+    """
+
+    rule: str
+    source: str
+    message: str
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.rule}, {self.source}]"

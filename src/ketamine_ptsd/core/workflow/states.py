@@ -1,0 +1,74 @@
+"""Where a patient stands, and what can happen to them: the workflow's two vocabularies.
+
+The values are the strings the record stores in ``patients.status`` (the database refuses any
+other: a CHECK constraint on PostgreSQL and triggers on SQLite, built from this enum), so a value
+is never renamed; a new state needs a migration that widens the constraint.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "ENROLLED",
+    "PRE_RESPONSE",
+    "RESPONSE_STATES",
+    "SCREENING_OPEN",
+    "TERMINAL",
+    "Event",
+    "PatientState",
+]
+
+
+class PatientState(StrEnum):
+    """A patient's place in the protocol, for both the trial and the clinical pathway."""
+
+    REGISTERED = "registered"  # pseudonym issued; consent and screening under way
+    ELIGIBLE = "eligible"  # the rules (or an audited override) found the patient eligible (§1, §2)
+    SCREEN_FAILED = "screen_failed"  # ineligible, with the criteria that failed (CONSORT)
+    DECLINED = "declined"  # refused to take part, with the reason (CONSORT)
+    RANDOMIZED = "randomized"  # allocated from the sealed list on the morning of infusion 1 (§3)
+    IN_TREATMENT = "in_treatment"  # at least one infusion started (§5)
+    RESPONDER = "responder"  # ≥ the protocol's reduction at the primary time point (§8)
+    NON_RESPONDER = "non_responder"
+    LOST_RESPONSE = "lost_response"  # a follow-up visit below the response threshold (§8)
+    WITHDRAWN = "withdrawn"  # by the patient or the team, with the reason (§10 CONSORT)
+
+
+class Event(StrEnum):
+    """What can happen to a patient; each is a row of :data:`~.table.TRANSITIONS`."""
+
+    CONSENT = "consent"
+    DECIDE_ELIGIBILITY = "decide_eligibility"
+    OVERRIDE_ELIGIBILITY = "override_eligibility"
+    SCREEN_FAIL = "screen_fail"
+    DECLINE = "decline"
+    EDIT_STRATUM = "edit_stratum"
+    VOID_REGISTRATION = "void_registration"
+    ALLOCATE = "allocate"
+    START_INFUSION = "start_infusion"
+    RECORD_ASSESSMENT = "record_assessment"
+    RECORD_PRIMARY_OUTCOME = "record_primary_outcome"
+    LOSE_RESPONSE = "lose_response"
+    REVISE_RESPONSE = "revise_response"
+    WITHDRAW = "withdraw"
+
+
+#: Screening is still open: consent, screening visits and eligibility decisions are recorded.
+SCREENING_OPEN = frozenset({PatientState.REGISTERED, PatientState.ELIGIBLE})
+
+#: States that end the patient's course in the record (no treatment, no outcomes).
+TERMINAL = frozenset({PatientState.SCREEN_FAILED, PatientState.DECLINED, PatientState.WITHDRAWN})
+
+#: Where the response at the primary time point is not yet known.
+PRE_RESPONSE = frozenset(
+    {PatientState.ELIGIBLE, PatientState.RANDOMIZED, PatientState.IN_TREATMENT}
+)
+
+#: Where the response at the primary time point decided the state (§8).
+RESPONSE_STATES = frozenset(
+    {PatientState.RESPONDER, PatientState.NON_RESPONDER, PatientState.LOST_RESPONSE}
+)
+
+#: Enrolled and not withdrawn: treatment and outcome data may be recorded.
+ENROLLED = PRE_RESPONSE | RESPONSE_STATES

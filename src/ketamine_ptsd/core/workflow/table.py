@@ -1,0 +1,366 @@
+"""The transition table: every event, the states it may happen in, who may do it, its guards.
+
+One row per :class:`~.states.Event`. A row names the role action of
+:mod:`ketamine_ptsd.core.roles` the event needs, the states it may start from, the guards that must
+all pass (pure functions of the state and the :class:`~.facts.WorkflowFacts`, each citing its
+§), the state it leads to, and the source it comes from. :mod:`.machine` applies it;
+``docs/workflow.md`` is drawn from it (:mod:`.diagram`), and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ..roles import Action
+from ..rules.eligibility import EligibilityStatus
+from .facts import Refusal, WorkflowFacts
+from .states import (
+    ENROLLED,
+    PRE_RESPONSE,
+    RESPONSE_STATES,
+    SCREENING_OPEN,
+    Event,
+    PatientState,
+)
+
+__all__ = ["TRANSITIONS", "Guard", "Transition", "pre_response_state"]
+
+Guard = Callable[[PatientState, WorkflowFacts], Refusal | None]
+Target = Callable[[PatientState, WorkflowFacts], PatientState]
+
+S = PatientState
+MIN_REASON_CHARS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    event: Event
+    summary: str
+    action: Action
+    sources: frozenset[PatientState]
+    targets: frozenset[PatientState]  # every state it can lead to; empty: it changes no state
+    target: Target
+    guards: tuple[Guard, ...]
+    source: str  # where the rule comes from
+
+
+def _stay(state: PatientState, _facts: WorkflowFacts) -> PatientState:
+    return state
+
+
+def _to(target: PatientState) -> Target:
+    return lambda _state, _facts: target
+
+
+# --- guards ----------------------------------------------------------------------------------
+
+
+def _consent(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.consent_recorded:
+        return None
+    return Refusal(
+        "consent_first",
+        "PROTOCOL.md §1, §2",
+        "written informed consent (with the capacity assessment) must be recorded first",
+    )
+
+
+def _has_reasons(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if any(r.strip() for r in facts.reasons):
+        return None
+    return Refusal(
+        "reason_required",
+        "SYSTEM.md capability 3",
+        "give at least one reason (kept for the CONSORT flow)",
+        "reasons",
+    )
+
+
+def _decided_by_rules(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.eligibility is not None:
+        return None
+    return Refusal(
+        "eligibility_from_rules",
+        "PROTOCOL.md §1, §2",
+        "eligibility is decided by the protocol's rules from a recorded screening visit; "
+        "record the screening visit first",
+        "outcome",
+    )
+
+
+def _override_names_open_criteria(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.eligibility is None:
+        return None  # nothing decided: _decided_by_rules says so
+    if facts.eligibility is EligibilityStatus.ELIGIBLE:
+        return Refusal(
+            "override_not_needed",
+            "PROTOCOL.md §1, §2",
+            "the rules already found the patient eligible; nothing to override",
+        )
+    named = {c.strip() for c in facts.named_criteria if c.strip()}
+    open_ = set(facts.open_criteria)
+    unknown = sorted(named - open_)
+    if unknown:
+        return Refusal(
+            "override_names_open_criteria",
+            "PROTOCOL.md §1, §2",
+            f"not a failed or missing criterion of the latest decision: {', '.join(unknown)} "
+            f"(open: {', '.join(sorted(open_)) or 'none'})",
+            "criteria",
+        )
+    unnamed = sorted(open_ - named)
+    if unnamed:
+        return Refusal(
+            "override_names_open_criteria",
+            "PROTOCOL.md §1, §2",
+            f"an override names every failed or missing criterion; not named: {', '.join(unnamed)}",
+            "criteria",
+        )
+    return None
+
+
+def _override_reason(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if len(" ".join(facts.reasons).strip()) >= MIN_REASON_CHARS:
+        return None
+    return Refusal(
+        "override_reason",
+        "SYSTEM.md capability 12",
+        f"an override needs the investigator's reason (at least {MIN_REASON_CHARS} characters)",
+        "reason",
+    )
+
+
+def _randomized_protocol(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.randomized_protocol:
+        return None
+    return Refusal(
+        "allocation_in_trials",
+        "PROTOCOL.md §3",
+        "this protocol has one open-label arm: there is nothing to allocate",
+    )
+
+
+def _allocated_before_infusion(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if not facts.randomized_protocol or facts.allocated:
+        return None
+    return Refusal(
+        "allocation_before_infusion",
+        "PROTOCOL.md §3",
+        "not allocated: allocation happens on the morning of infusion 1",
+    )
+
+
+def _trial_outcome_after_allocation(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if state is not S.ELIGIBLE or not facts.randomized_protocol:
+        return None
+    return Refusal(
+        "primary_outcome_after_allocation",
+        "PROTOCOL.md §9",
+        "a trial patient's primary outcome counts from allocation (intent to treat); "
+        "this patient is not allocated",
+    )
+
+
+def _response_known(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.response is not None:
+        return None
+    return Refusal(
+        "response_scored",
+        "PROTOCOL.md §8",
+        "the response at the primary time point is not scored (baseline and week 2 needed)",
+    )
+
+
+def _response_lost(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.response is S.LOST_RESPONSE:
+        return None
+    return Refusal(
+        "loss_of_response",
+        "PROTOCOL.md §8",
+        "no follow-up visit shows the reduction from baseline below the response threshold",
+    )
+
+
+# --- targets ---------------------------------------------------------------------------------
+
+
+def _eligibility_target(_state: PatientState, facts: WorkflowFacts) -> PatientState:
+    if facts.eligibility is EligibilityStatus.ELIGIBLE:
+        return S.ELIGIBLE
+    if facts.eligibility is EligibilityStatus.INELIGIBLE:
+        return S.SCREEN_FAILED
+    return S.REGISTERED  # incomplete, or a relative contraindication awaiting its decision
+
+
+def pre_response_state(facts: WorkflowFacts) -> PatientState:
+    """Where a patient stands while the response is unknown: treated, allocated, or eligible."""
+    if facts.infusions_started > 0:
+        return S.IN_TREATMENT
+    if facts.allocated:
+        return S.RANDOMIZED
+    return S.ELIGIBLE
+
+
+def _response_target(_state: PatientState, facts: WorkflowFacts) -> PatientState:
+    return facts.response if facts.response is not None else pre_response_state(facts)
+
+
+def _row(
+    event: Event,
+    summary: str,
+    action: Action,
+    sources: frozenset[PatientState],
+    targets: frozenset[PatientState] | PatientState | None,
+    source: str,
+    *guards: Guard,
+    target: Target | None = None,
+) -> Transition:
+    if targets is None:
+        return Transition(event, summary, action, sources, frozenset(), _stay, guards, source)
+    if isinstance(targets, PatientState):
+        return Transition(
+            event, summary, action, sources, frozenset({targets}), _to(targets), guards, source
+        )
+    assert target is not None
+    return Transition(event, summary, action, sources, targets, target, guards, source)
+
+
+_BEFORE_ALLOCATION = SCREENING_OPEN | {S.SCREEN_FAILED, S.DECLINED}
+
+#: The one declaration of the workflow. Rows without a target change no state (they say when
+#: an activity may happen).
+TRANSITIONS: Mapping[Event, Transition] = {
+    t.event: t
+    for t in (
+        _row(
+            Event.CONSENT,
+            "record (or renew) informed consent",
+            Action.CONSENT_RECORD,
+            SCREENING_OPEN | PRE_RESPONSE | RESPONSE_STATES,
+            None,
+            "PROTOCOL.md §1, §2",
+        ),
+        _row(
+            Event.DECIDE_ELIGIBILITY,
+            "the rules decide eligibility from the screening visit",
+            Action.SCREENING_RECORD,
+            SCREENING_OPEN,
+            frozenset({S.REGISTERED, S.ELIGIBLE, S.SCREEN_FAILED}),
+            "PROTOCOL.md §1, §2",
+            _decided_by_rules,
+            target=_eligibility_target,
+        ),
+        _row(
+            Event.OVERRIDE_ELIGIBILITY,
+            "an investigator overrides named criteria, with a reason",
+            Action.ELIGIBILITY_OVERRIDE,
+            frozenset({S.REGISTERED, S.SCREEN_FAILED}),
+            S.ELIGIBLE,
+            "SYSTEM.md capability 12",
+            _decided_by_rules,
+            _consent,
+            _override_names_open_criteria,
+            _override_reason,
+        ),
+        _row(
+            Event.SCREEN_FAIL,
+            "record a screen failure, with reasons",
+            Action.SCREENING_RECORD,
+            SCREENING_OPEN,
+            S.SCREEN_FAILED,
+            "SYSTEM.md capability 3",
+            _has_reasons,
+        ),
+        _row(
+            Event.DECLINE,
+            "the patient declines, with the reason",
+            Action.SCREENING_RECORD,
+            SCREENING_OPEN,
+            S.DECLINED,
+            "SYSTEM.md capability 3",
+            _has_reasons,
+        ),
+        _row(
+            Event.EDIT_STRATUM,
+            "correct the stratum before allocation",
+            Action.PATIENT_EDIT,
+            _BEFORE_ALLOCATION,
+            None,
+            "PROTOCOL.md §3",
+        ),
+        _row(
+            Event.VOID_REGISTRATION,
+            "void a registration made in error (a randomized patient is withdrawn instead)",
+            Action.PATIENT_VOID,
+            _BEFORE_ALLOCATION,
+            None,
+            "PROTOCOL.md §9",
+        ),
+        _row(
+            Event.ALLOCATE,
+            "allocate from the sealed list on the morning of infusion 1",
+            Action.ALLOCATE,
+            frozenset({S.ELIGIBLE}),
+            S.RANDOMIZED,
+            "PROTOCOL.md §3",
+            _randomized_protocol,
+            _consent,
+        ),
+        _row(
+            Event.START_INFUSION,
+            "start an infusion of the series",
+            Action.INFUSION_RECORD,
+            PRE_RESPONSE,
+            S.IN_TREATMENT,
+            "PROTOCOL.md §5, §6",
+            _consent,
+            _allocated_before_infusion,
+        ),
+        _row(
+            Event.RECORD_ASSESSMENT,
+            "record an outcome assessment",
+            Action.ASSESSMENT_RECORD,
+            ENROLLED,
+            None,
+            "PROTOCOL.md §5, §7",
+        ),
+        _row(
+            Event.RECORD_PRIMARY_OUTCOME,
+            "the primary time point's score decides the response",
+            Action.ASSESSMENT_RECORD,
+            PRE_RESPONSE,
+            RESPONSE_STATES,
+            "PROTOCOL.md §8",
+            _trial_outcome_after_allocation,
+            _response_known,
+            target=_response_target,
+        ),
+        _row(
+            Event.LOSE_RESPONSE,
+            "a follow-up visit shows the response lost",
+            Action.ASSESSMENT_RECORD,
+            frozenset({S.RESPONDER}),
+            S.LOST_RESPONSE,
+            "PROTOCOL.md §8",
+            _response_lost,
+        ),
+        _row(
+            Event.REVISE_RESPONSE,
+            "a deciding score is corrected or voided: the response is decided again",
+            Action.ASSESSMENT_RECORD,
+            RESPONSE_STATES,
+            RESPONSE_STATES | PRE_RESPONSE,
+            "PROTOCOL.md §8",
+            target=_response_target,
+        ),
+        _row(
+            Event.WITHDRAW,
+            "withdraw, with the reason and who decided",
+            Action.WITHDRAWAL_RECORD,
+            ENROLLED,
+            S.WITHDRAWN,
+            "PROTOCOL.md §10 (CONSORT)",
+        ),
+    )
+}

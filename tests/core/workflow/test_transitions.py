@@ -1,0 +1,274 @@
+"""The transition table, exhaustively: every (state, event, role), every guard at its boundary."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from ketamine_ptsd.core.roles import Role, is_allowed
+from ketamine_ptsd.core.rules import EligibilityStatus
+from ketamine_ptsd.core.workflow import (
+    RESPONSE_STATES,
+    TRANSITIONS,
+    Event,
+    PatientState,
+    TransitionRefused,
+    WorkflowFacts,
+    allowed_events,
+    apply,
+    decide,
+    response_event,
+)
+
+S = PatientState
+E = EligibilityStatus
+
+#: Facts under which every guard of the event passes (the state and the role aside).
+PASSING: dict[Event, WorkflowFacts] = {
+    event: WorkflowFacts(
+        randomized_protocol=event is not Event.RECORD_PRIMARY_OUTCOME,
+        consent_recorded=True,
+        eligibility=E.INELIGIBLE if event is Event.OVERRIDE_ELIGIBILITY else E.ELIGIBLE,
+        open_criteria=("caps5_total_min",) if event is Event.OVERRIDE_ELIGIBILITY else (),
+        named_criteria=("caps5_total_min",) if event is Event.OVERRIDE_ELIGIBILITY else (),
+        reasons=("CAPS-5 of 29 with clear functional impairment",),
+        allocated=True,
+        infusions_started=1,
+        response=S.LOST_RESPONSE
+        if event in (Event.LOSE_RESPONSE, Event.RECORD_PRIMARY_OUTCOME)
+        else None,
+    )
+    for event in Event
+}
+
+
+def test_every_event_has_one_row_and_every_row_cites_its_source() -> None:
+    assert set(TRANSITIONS) == set(Event)
+    for transition in TRANSITIONS.values():
+        assert transition.sources, transition.event
+        assert "§" in transition.source or "SYSTEM.md" in transition.source
+        assert transition.targets <= set(PatientState)
+
+
+@pytest.mark.parametrize(
+    ("state", "event", "role"), list(itertools.product(PatientState, Event, Role))
+)
+def test_every_state_event_role_triple(state: S, event: Event, role: Role) -> None:
+    transition = TRANSITIONS[event]
+    decision = apply(state, event, role, PASSING[event])
+    role_ok = is_allowed(role, transition.action)
+    state_ok = state in transition.sources
+    assert decision.allowed == (role_ok and state_ok), decision.refusals
+    rules = {r.rule for r in decision.refusals}
+    assert ("role" in rules) == (not role_ok)
+    assert ("state" in rules) == (not state_ok)
+    for refusal in decision.refusals:
+        assert "§" in refusal.source or "SYSTEM.md" in refusal.source
+        assert refusal.rule in str(refusal) and refusal.source in str(refusal)
+    if decision.allowed:
+        assert decision.new_state is not None
+        assert decision.new_state in (transition.targets or {state})
+        assert event in allowed_events(state, role)
+        assert event in allowed_events(state, role, PASSING[event])
+    else:
+        assert decision.new_state is None
+        assert event not in allowed_events(state, role, PASSING[event])
+        with pytest.raises(TransitionRefused) as refused:
+            decide(state, event, role, PASSING[event])
+        assert refused.value.refusals == decision.refusals
+
+
+def test_the_state_refusal_names_the_state_and_where_the_event_is_allowed() -> None:
+    decision = apply(S.WITHDRAWN, Event.START_INFUSION, Role.NURSE, PASSING[Event.START_INFUSION])
+    (refusal,) = decision.refusals
+    assert refusal.rule == "state" and refusal.field is None
+    assert "withdrawn" in refusal.message and "in_treatment" in refusal.message
+    assert "PROTOCOL.md §5, §6" in str(refusal)
+
+
+# --- eligibility: only from the rules, or an investigator's override ------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "verdict", "expected"),
+    [
+        (S.REGISTERED, E.ELIGIBLE, S.ELIGIBLE),
+        (S.REGISTERED, E.INELIGIBLE, S.SCREEN_FAILED),
+        (S.REGISTERED, E.INCOMPLETE, S.REGISTERED),
+        (S.REGISTERED, E.PENDING, S.REGISTERED),
+        (S.ELIGIBLE, E.INCOMPLETE, S.REGISTERED),  # a corrected visit no longer decides
+        (S.ELIGIBLE, E.INELIGIBLE, S.SCREEN_FAILED),
+    ],
+)
+def test_the_rules_decide_eligibility(state: S, verdict: E, expected: S) -> None:
+    decision = decide(
+        state, Event.DECIDE_ELIGIBILITY, Role.INVESTIGATOR, WorkflowFacts(eligibility=verdict)
+    )
+    assert decision.new_state is expected
+
+
+def test_no_decision_no_eligibility() -> None:
+    decision = apply(S.REGISTERED, Event.DECIDE_ELIGIBILITY, Role.INVESTIGATOR, WorkflowFacts())
+    (refusal,) = decision.refusals
+    assert refusal.rule == "eligibility_from_rules" and "screening visit" in refusal.message
+
+
+def _override(**changes: object) -> WorkflowFacts:
+    base = {
+        "consent_recorded": True,
+        "eligibility": E.INELIGIBLE,
+        "open_criteria": ("caps5_total_min", "age_range"),
+        "named_criteria": ("caps5_total_min", "age_range"),
+        "reasons": ("age 71, otherwise well; benefit outweighs",),
+    }
+    base.update(changes)
+    return WorkflowFacts(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule", "field"),
+    [
+        ({"eligibility": None}, "eligibility_from_rules", "outcome"),
+        ({"consent_recorded": False}, "consent_first", None),
+        ({"eligibility": E.ELIGIBLE, "open_criteria": ()}, "override_not_needed", None),
+        ({"named_criteria": ("caps5_total_min",)}, "override_names_open_criteria", "criteria"),
+        (
+            {"named_criteria": ("caps5_total_min", "age_range", "consent")},
+            "override_names_open_criteria",
+            "criteria",
+        ),
+        ({"reasons": ("too short",)}, "override_reason", "reason"),
+        ({"reasons": ()}, "override_reason", "reason"),
+    ],
+)
+def test_an_override_is_refused_unless_it_names_every_open_criterion_with_a_reason(
+    changes: dict[str, object], rule: str, field: str | None
+) -> None:
+    decision = apply(
+        S.REGISTERED, Event.OVERRIDE_ELIGIBILITY, Role.INVESTIGATOR, _override(**changes)
+    )
+    assert rule in {r.rule for r in decision.refusals}
+    assert next(r for r in decision.refusals if r.rule == rule).field == field
+
+
+def test_an_override_by_the_investigator_makes_a_screen_failure_eligible() -> None:
+    assert (
+        decide(
+            S.SCREEN_FAILED, Event.OVERRIDE_ELIGIBILITY, Role.INVESTIGATOR, _override()
+        ).new_state
+        is S.ELIGIBLE
+    )
+    reasons = _override(reasons=("x" * 10,))  # the boundary: ten characters are enough
+    assert apply(S.REGISTERED, Event.OVERRIDE_ELIGIBILITY, Role.CLINICIAN, reasons).allowed
+    short = _override(reasons=("x" * 9,))
+    assert not apply(S.REGISTERED, Event.OVERRIDE_ELIGIBILITY, Role.INVESTIGATOR, short).allowed
+    for role in (Role.NURSE, Role.OUTCOME_RATER, Role.PHARMACIST, Role.ADMINISTRATOR):
+        assert not apply(S.REGISTERED, Event.OVERRIDE_ELIGIBILITY, role, _override()).allowed
+
+
+# --- allocation, infusion, outcome -----------------------------------------------------------
+
+
+def test_allocation_needs_a_trial_and_consent() -> None:
+    ok = WorkflowFacts(randomized_protocol=True, consent_recorded=True)
+    assert decide(S.ELIGIBLE, Event.ALLOCATE, Role.PHARMACIST, ok).new_state is S.RANDOMIZED
+    clinic = apply(
+        S.ELIGIBLE, Event.ALLOCATE, Role.INVESTIGATOR, WorkflowFacts(consent_recorded=True)
+    )
+    assert [r.rule for r in clinic.refusals] == ["allocation_in_trials"]
+    no_consent = apply(
+        S.ELIGIBLE, Event.ALLOCATE, Role.PHARMACIST, WorkflowFacts(randomized_protocol=True)
+    )
+    assert [r.rule for r in no_consent.refusals] == ["consent_first"]
+    for state in set(PatientState) - {S.ELIGIBLE}:
+        assert not apply(state, Event.ALLOCATE, Role.PHARMACIST, ok).allowed
+
+
+def test_a_trial_infusion_needs_the_allocation_a_clinic_one_does_not() -> None:
+    trial = WorkflowFacts(randomized_protocol=True, consent_recorded=True)
+    refused = apply(S.ELIGIBLE, Event.START_INFUSION, Role.NURSE, trial)
+    assert [r.rule for r in refused.refusals] == ["allocation_before_infusion"]
+    clinic = WorkflowFacts(consent_recorded=True)
+    assert (
+        decide(S.ELIGIBLE, Event.START_INFUSION, Role.CLINICIAN, clinic).new_state is S.IN_TREATMENT
+    )
+    allocated = WorkflowFacts(randomized_protocol=True, consent_recorded=True, allocated=True)
+    assert (
+        decide(S.RANDOMIZED, Event.START_INFUSION, Role.NURSE, allocated).new_state
+        is S.IN_TREATMENT
+    )
+    assert decide(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, allocated).changed is False
+
+
+def test_a_trial_primary_outcome_counts_only_after_allocation() -> None:
+    facts = WorkflowFacts(randomized_protocol=True, response=S.RESPONDER)
+    refused = apply(S.ELIGIBLE, Event.RECORD_PRIMARY_OUTCOME, Role.OUTCOME_RATER, facts)
+    assert [r.rule for r in refused.refusals] == ["primary_outcome_after_allocation"]
+    assert (
+        decide(S.RANDOMIZED, Event.RECORD_PRIMARY_OUTCOME, Role.OUTCOME_RATER, facts).new_state
+        is S.RESPONDER
+    )
+    unknown = apply(
+        S.IN_TREATMENT, Event.RECORD_PRIMARY_OUTCOME, Role.OUTCOME_RATER, WorkflowFacts()
+    )
+    assert [r.rule for r in unknown.refusals] == ["response_scored"]
+
+
+@pytest.mark.parametrize(
+    ("state", "response", "allocated", "infusions", "event", "target"),
+    [
+        (S.IN_TREATMENT, None, True, 6, None, None),
+        (S.IN_TREATMENT, S.RESPONDER, True, 6, Event.RECORD_PRIMARY_OUTCOME, S.RESPONDER),
+        (S.IN_TREATMENT, S.NON_RESPONDER, True, 6, Event.RECORD_PRIMARY_OUTCOME, S.NON_RESPONDER),
+        (S.RESPONDER, S.RESPONDER, True, 6, None, None),
+        (S.RESPONDER, S.LOST_RESPONSE, True, 6, Event.LOSE_RESPONSE, S.LOST_RESPONSE),
+        (S.LOST_RESPONSE, S.RESPONDER, True, 6, Event.REVISE_RESPONSE, S.RESPONDER),
+        (S.RESPONDER, S.NON_RESPONDER, True, 6, Event.REVISE_RESPONSE, S.NON_RESPONDER),
+        (S.RESPONDER, None, True, 6, Event.REVISE_RESPONSE, S.IN_TREATMENT),
+        (S.NON_RESPONDER, None, True, 0, Event.REVISE_RESPONSE, S.RANDOMIZED),
+        (S.NON_RESPONDER, None, False, 0, Event.REVISE_RESPONSE, S.ELIGIBLE),
+        (S.WITHDRAWN, S.RESPONDER, True, 6, None, None),
+        (S.REGISTERED, S.RESPONDER, False, 0, None, None),
+    ],
+)
+def test_a_rescored_response_is_one_event_of_the_table(
+    state: S,
+    response: S | None,
+    allocated: bool,
+    infusions: int,
+    event: Event | None,
+    target: S | None,
+) -> None:
+    facts = WorkflowFacts(
+        randomized_protocol=True,
+        allocated=allocated,
+        infusions_started=infusions,
+        response=response,
+    )
+    assert response_event(state, facts) is event
+    if event is not None:
+        assert decide(state, event, Role.OUTCOME_RATER, facts).new_state is target
+
+
+def test_loss_of_response_needs_the_follow_up_to_show_it() -> None:
+    facts = WorkflowFacts(response=S.RESPONDER)
+    assert [
+        r.rule for r in apply(S.RESPONDER, Event.LOSE_RESPONSE, Role.OUTCOME_RATER, facts).refusals
+    ] == ["loss_of_response"]
+    assert {S.RESPONDER, S.NON_RESPONDER, S.LOST_RESPONSE} == RESPONSE_STATES
+
+
+def test_screen_failures_and_refusals_keep_their_reasons() -> None:
+    for event, target in ((Event.SCREEN_FAIL, S.SCREEN_FAILED), (Event.DECLINE, S.DECLINED)):
+        refused = apply(S.REGISTERED, event, Role.INVESTIGATOR, WorkflowFacts(reasons=(" ",)))
+        assert [(r.rule, r.field) for r in refused.refusals] == [("reason_required", "reasons")]
+        facts = WorkflowFacts(reasons=("did not want infusions",))
+        assert decide(S.ELIGIBLE, event, Role.INVESTIGATOR, facts).new_state is target
+
+
+def test_a_randomized_or_treated_patient_is_never_voided_or_restratified() -> None:
+    for state in (S.RANDOMIZED, S.IN_TREATMENT, S.RESPONDER, S.WITHDRAWN):
+        for event in (Event.VOID_REGISTRATION, Event.EDIT_STRATUM):
+            assert not apply(state, event, Role.ADMINISTRATOR, WorkflowFacts()).allowed
+    assert apply(S.ELIGIBLE, Event.VOID_REGISTRATION, Role.ADMINISTRATOR, WorkflowFacts()).allowed
