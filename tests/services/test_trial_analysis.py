@@ -186,3 +186,21 @@ def test_one_sided_interim_compares_abs_z_because_coded_arms_hide_the_direction(
     )
     assert im.crossed == (abs(im.z) >= im.boundary_z)
     assert "direction of benefit must be confirmed unblinded" in im.description
+
+
+def test_responders_follow_the_protocols_own_definition() -> None:
+    """Issue 11: the threshold was hard-coded; a protocol edit must reach the report."""
+    from ketamine_ptsd.adapters.protocol_store import load_protocol
+
+    rct = load_protocol("rct")
+    stricter = rct.response.model_copy(update={"min_reduction_fraction": 0.5})
+    strict = analyse(dataset(), plan=rct.analysis, response=stricter)
+    usual = analyse(dataset(), plan=rct.analysis, response=rct.response)
+    assert usual.responders.counts == results().responders.counts  # §8 as before
+    for arm in ARMS:
+        assert strict.responders.counts[arm][0] < usual.responders.counts[arm][0]
+        assert strict.responders.counts[arm][1] == usual.responders.counts[arm][1]
+    assert strict.responders.threshold == 0.5
+    elsewhere = rct.response.model_copy(update={"instrument": "pcl5"})
+    with pytest.raises(InvalidInput, match="response measure"):
+        analyse(dataset(), plan=rct.analysis, response=elsewhere)

@@ -42,10 +42,15 @@ def consent(services: Services, actor: Actor, patient_id: int) -> None:
 
 
 def screen_rct(
-    services: Services, actor: Actor, facts: dict[str, Any] | None = None, caps5: int = 42
+    services: Services,
+    actor: Actor,
+    facts: dict[str, Any] | None = None,
+    caps5: int = 42,
+    *,
+    protocol_name: str = "rct",
 ) -> int:
     """Register, consent and screen an RCT patient; return the patient id."""
-    patient = services.patients.register(actor, protocol_name="rct", site="YAL")
+    patient = services.patients.register(actor, protocol_name=protocol_name, site="YAL")
     consent(services, actor, patient.id)
     services.screening.record_visit(
         actor,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .access import Actor
 from .analysis import AnalysisService
+from .analysis_runs import AnalysisRunService
 from .assessments import AssessmentService
 from .audit import AuditService
 from .auth import AuthService, UserService
@@ -90,6 +91,7 @@ class Services:
     clinic: ClinicService = field(init=False)
     datasets: DatasetService = field(init=False)
     exports: ExportService = field(init=False)
+    analysis_runs: AnalysisRunService = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -107,3 +109,4 @@ class Services:
         self.clinic = ClinicService(ctx, self.screening)
         self.datasets = DatasetService(ctx)
         self.exports = ExportService(ctx, self.datasets, self.audit)
+        self.analysis_runs = AnalysisRunService(ctx, self.datasets)

@@ -62,7 +62,7 @@ __all__ = ["FRAME_COLUMNS", "AnalysisFrames", "DatasetService"]
 
 #: Column contract per frame (``subjects`` as in simulation/synthetic_dataset.py).
 FRAME_COLUMNS: Mapping[str, tuple[str, ...]] = {
-    "screening": ("subject", "screening_date", "disposition", "reason"),
+    "screening": ("subject", "screening_date", "disposition", "reason", "override"),
     "subjects": (
         "subject", "arm", "allocation_date", "n_infusions", "completed_infusions", "withdrawn",
         "withdrawal_reason", "responder_flag", "age_years", "sex", "race", "hispanic",
@@ -272,6 +272,8 @@ class DatasetService:
                         "screening_date": last.decided_on,
                         "disposition": _DISPOSITION.get(last.outcome, last.outcome),
                         "reason": ", ".join(last.reasons) or None,
+                        # an investigator's override: the criteria it named (issue 11)
+                        "override": ", ".join(last.override_criteria or ()) or None,
                     }
                 )
             infusions = of("infusion")

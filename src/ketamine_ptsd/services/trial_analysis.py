@@ -40,13 +40,14 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ketamine_ptsd.core.errors import InvalidInput
+from ketamine_ptsd.core.protocol import ResponseDefinition
+from ketamine_ptsd.core.rules import assess_response
 from ketamine_ptsd.core.stats.mmrm import MMRMResult, fit_mmrm
 from ketamine_ptsd.core.stats.ordinal import OrdinalFit, fit_ordinal
 from ketamine_ptsd.core.stats.responders import ResponderResult, analyse_responders
@@ -167,15 +168,71 @@ class Consort:
     received_all: dict[str, int]
     withdrew: dict[str, int]
     analysed: dict[str, int]
-    #: Randomized, not withdrawn, and no primary outcome (CAPS-5 at the last main time point).
+    #: Randomized, not withdrawn, no primary outcome, and past its window (not ``ongoing``).
     lost_to_follow_up: dict[str, int] = field(default_factory=dict)
+    #: Randomized, not withdrawn, no primary outcome yet, and its window not yet passed.
+    ongoing: dict[str, int] = field(default_factory=dict)
+    #: Found eligible by an investigator's override of named criteria (issue 11), not the rules.
+    eligible_by_override: int = 0
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    """The protocol's response definition (§8) as the analysis frames name it: ``measure`` in
+    ``outcomes`` at ``primary`` against ``baseline``, at least ``threshold`` lower."""
+
+    definition: ResponseDefinition
+    measure: str
+    label: str
+
+    @property
+    def threshold(self) -> float:
+        return self.definition.min_reduction_fraction
+
+    @property
+    def baseline(self) -> str:
+        return self.definition.baseline_assessment
+
+    @property
+    def primary(self) -> str:
+        return self.definition.assessment
+
+
+#: The RCT's definition (§8), for data without a protocol (an imported long-format file).
+RCT_RESPONSE = ResponseDefinition(
+    instrument="caps5_past_week",
+    measure="total",
+    min_reduction_fraction=0.30,
+    baseline_assessment="baseline",
+    assessment="week2",
+)
+
+
+def response_spec(plan: Any, response: ResponseDefinition | None) -> ResponseSpec:
+    """The response definition of the protocol, named as its analysis plan names the measure."""
+    definition = response or RCT_RESPONSE
+    if plan is None or response is None:
+        return ResponseSpec(definition, "caps5_total", _LABELS["caps5_total"])
+    for o in plan.outcomes:
+        if o.instrument == definition.instrument and o.measure == definition.measure:
+            return ResponseSpec(definition, o.name, _LABELS.get(o.name, o.name))
+    raise InvalidInput(
+        "response",
+        f"the analysis plan analyses no {definition.instrument} {definition.measure}, the "
+        "protocol's response measure (§8, §9)",
+        definition.instrument,
+    )
 
 
 @dataclass(frozen=True)
 class Responders:
     counts: dict[str, tuple[int, int]]  # arm → (responders, n)
     result: ResponderResult | None
-    threshold: float
+    spec: ResponseSpec
+
+    @property
+    def threshold(self) -> float:
+        return self.spec.threshold
 
 
 @dataclass(frozen=True)
@@ -298,7 +355,12 @@ def _reason_labels(reason: str) -> list[str]:
     return [part.split(": ", 1)[0].strip() for part in parts if part.strip()]
 
 
-def _consort(ds_frames: Mapping[str, pd.DataFrame], arms: tuple[str, ...]) -> Consort:
+def _consort(
+    ds_frames: Mapping[str, pd.DataFrame],
+    arms: tuple[str, ...],
+    spec: ResponseSpec,
+    ongoing: frozenset[str],
+) -> Consort:
     scr = ds_frames["screening"]
     subj = ds_frames["subjects"]
     reasons = scr.loc[scr["disposition"] == "ineligible", "reason"].fillna("not recorded")
@@ -306,16 +368,17 @@ def _consort(ds_frames: Mapping[str, pd.DataFrame], arms: tuple[str, ...]) -> Co
     out = ds_frames["outcomes"]
     analysed = {
         arm: int(
-            out.loc[(out["arm"] == arm) & (out["measure"] == "caps5_total"), "subject"].nunique()
+            out.loc[(out["arm"] == arm) & (out["measure"] == spec.measure), "subject"].nunique()
         )
         for arm in arms
     }
-    primary = out.loc[(out["measure"] == "caps5_total") & (out["time"] == _MAIN[-1]), "subject"]
+    primary = set(
+        out.loc[(out["measure"] == spec.measure) & (out["time"] == spec.primary), "subject"]
+    )
     stayed = subj[~subj["withdrawn"].astype(bool)]
-    lost = {
-        arm: int((~stayed.loc[stayed["arm"] == arm, "subject"].isin(set(primary))).sum())
-        for arm in arms
-    }
+    without = stayed[~stayed["subject"].isin(primary)]
+    waiting = without["subject"].isin(ongoing)
+    overridden = scr["override"].notna() if "override" in scr else pd.Series([], dtype=bool)
     return Consort(
         assessed=len(scr),
         ineligible=int((scr["disposition"] == "ineligible").sum()),
@@ -331,35 +394,39 @@ def _consort(ds_frames: Mapping[str, pd.DataFrame], arms: tuple[str, ...]) -> Co
             arm: int(((subj["arm"] == arm) & subj["withdrawn"].astype(bool)).sum()) for arm in arms
         },
         analysed=analysed,
-        lost_to_follow_up=lost,
+        lost_to_follow_up={arm: int(((without["arm"] == arm) & ~waiting).sum()) for arm in arms},
+        ongoing={arm: int(((without["arm"] == arm) & waiting).sum()) for arm in arms},
+        eligible_by_override=int(overridden.sum()),
     )
 
 
 def _responders(
-    outcomes: pd.DataFrame, subjects: pd.DataFrame, arms: tuple[str, ...], threshold: float
+    outcomes: pd.DataFrame, subjects: pd.DataFrame, arms: tuple[str, ...], spec: ResponseSpec
 ) -> Responders:
-    caps = outcomes[outcomes["measure"] == "caps5_total"].pivot_table(
+    """Responders by arm, by the protocol's own definition (§8) and the core's rule
+    (:func:`ketamine_ptsd.core.rules.assess_response`); no primary outcome = non-responder (ITT,
+    §9)."""
+    scores = outcomes[outcomes["measure"] == spec.measure].pivot_table(
         index="subject", columns="time", values="value", aggfunc="first"
     )
-    frac = Fraction(str(threshold))
     counts: dict[str, tuple[int, int]] = {}
     for arm in arms:
         ids = subjects.loc[subjects["arm"] == arm, "subject"]
         n_resp = 0
         for sid in ids:
-            if sid not in caps.index or "week2" not in caps.columns:
+            if sid not in scores.index or not {spec.baseline, spec.primary} <= set(scores.columns):
                 continue
-            base, wk2 = caps.at[sid, "baseline"], caps.at[sid, "week2"]
-            if pd.isna(base) or pd.isna(wk2) or base <= 0:
+            base, value = scores.at[sid, spec.baseline], scores.at[sid, spec.primary]
+            if pd.isna(base) or pd.isna(value) or base <= 0:
                 continue
-            if Fraction(int(base) - int(wk2), int(base)) >= frac:
+            if assess_response(spec.definition, float(base), float(value)).responder:
                 n_resp += 1
         counts[arm] = (n_resp, len(ids))
     result = None
     if len(arms) == 2:
         (ra, na), (rb, nb) = counts[arms[0]], counts[arms[1]]
         result = analyse_responders(ra, na - ra, rb, nb - rb)
-    return Responders(counts=counts, result=result, threshold=threshold)
+    return Responders(counts=counts, result=result, spec=spec)
 
 
 def _mean_se(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
@@ -436,7 +503,8 @@ def analyse(
     blinded: bool = False,
     arm_codes: Mapping[str, str] | None = None,
     rng: np.random.Generator | None = None,
-    response_threshold: float = 0.30,
+    response: ResponseDefinition | None = None,
+    ongoing: frozenset[str] = frozenset(),
     alpha: float | None = None,
 ) -> AnalysisResults:
     """Run the §9 analysis on ``dataset``; see the module docstring.
@@ -444,8 +512,11 @@ def analyse(
     ``plan``: the protocol's analysis plan (``protocol.analysis``); its outcomes, time points,
     models and alpha are used unless ``outcomes``/``alpha`` are given explicitly. Without a plan,
     :data:`DEFAULT_OUTCOMES` and the RCT's 0.0304. ``alpha`` (the trial's Pocock-adjusted 0.0304)
-    is reported beside p-values; nothing is hidden behind it.
+    is reported beside p-values; nothing is hidden behind it. ``response``: the protocol's
+    response definition (``protocol.response``; without one, the RCT's §8). ``ongoing``: the
+    subjects still within their primary window (CONSORT counts them apart from the lost).
     """
+    responder_spec = response_spec(plan, response)
     if outcomes is None:
         outcomes = DEFAULT_OUTCOMES if plan is None else outcomes_from_plan(plan)
     if alpha is None:
@@ -515,7 +586,7 @@ def analyse(
                 )
         except InvalidInput as exc:
             missing.append(f"{spec.label}: {exc}")
-    responders = _responders(out, frames["subjects"], arms, response_threshold)
+    responders = _responders(out, frames["subjects"], arms, responder_spec)
     dur = frames["durability"]
     curves = tuple(
         kaplan_meier(g["time_days"].tolist(), g["event"].tolist(), group=str(arm))
@@ -533,7 +604,7 @@ def analyse(
         blinded=blinded,
         difference_label=difference_label,
         alpha=alpha,
-        consort=_consort(frames, arms),
+        consort=_consort(frames, arms, responder_spec, ongoing),
         table1=table_one(frames["subjects"], arms),
         mmrm=mmrm,
         ordinal=ordinal,

@@ -3,7 +3,8 @@
 ``analysis_frames(trial)`` flattens the per-patient records into the long-format frames that
 ``services.analysis.AnalysisDataset`` takes. Column contract (one table each):
 
-- ``screening``: subject, screening_date, disposition (eligible / ineligible / declined), reason.
+- ``screening``: subject, screening_date, disposition (eligible / ineligible / declined), reason,
+  override (the criteria an investigator's override named; none here).
 - ``subjects`` (treated only): subject, arm, allocation_date, n_infusions, completed_infusions
   (bool), withdrawn (bool), withdrawal_reason, responder_flag (as recorded), and the Table 1
   variables age_years, sex, race, hispanic, bmi_kg_m2, ptsd_duration_years, caps5_past_month,
@@ -62,6 +63,7 @@ def analysis_frames(trial: SyntheticTrial) -> dict[str, pd.DataFrame]:
                 "screening_date": s.screening_date,
                 "disposition": s.disposition,
                 "reason": ", ".join(s.ineligible_reasons) or None,
+                "override": None,  # the generator's patients are decided by the rules
             }
         )
         if p.arm is None:
@@ -184,7 +186,9 @@ def analysis_frames(trial: SyntheticTrial) -> dict[str, pd.DataFrame]:
         return pd.DataFrame(rows, columns=columns)
 
     return {
-        "screening": frame(screening, ["subject", "screening_date", "disposition", "reason"]),
+        "screening": frame(
+            screening, ["subject", "screening_date", "disposition", "reason", "override"]
+        ),
         "subjects": pd.DataFrame(subjects),
         "outcomes": frame(outcomes, ["subject", "arm", "time", "measure", "value"]),
         "follow_up": frame(follow, ["subject", "arm", "day", "caps5_total"]),

@@ -323,15 +323,9 @@ def _analyse_and_report(
     """Extract (as the sanctioned statistician), analyse (§9, the protocol's analysis plan) and
     write the report. The interim packet adds the group-sequential stopping boundaries at
     information observed ÷ ``planned_patients`` when the planned number is given."""
-    import dataclasses
-
     from ketamine_ptsd.adapters.reports import ReportWriteError, build_report
-    from ketamine_ptsd.services.trial_analysis import (
-        AnalysisDataset,
-        analyse,
-        interim_monitoring,
-        published_comparison,
-    )
+    from ketamine_ptsd.services import ServiceError
+    from ketamine_ptsd.services.trial_analysis import published_comparison
     from ketamine_ptsd.simulation.synthetic_targets import PUBLISHED
 
     level = "partial" if interim else "full"
@@ -341,43 +335,19 @@ def _analyse_and_report(
             f"no statistician holds a live {level} sanction; an administrator must grant one "
             f"({'DSMB interim: partial, arms coded A/B' if interim else 'final analysis: full'})"
         )
-    extract = services.datasets.extract(actor, protocol_name="rct")
-    if extract.unblinding != level:
-        fail(f"the extraction came back {extract.unblinding}, not {level}; refusing to report")
-    dataset = AnalysisDataset(dict(extract.frames), extract.arms)
-    plan = services.context.protocol("rct").analysis
-    if interim:
-        results = analyse(dataset, plan=plan, blinded=True, arm_codes={a: a for a in extract.arms})
-        comparison: Any = ()
-        design = plan.interim
-        if planned_patients is None and design is not None:
-            planned_patients = design.planned_patients
-        if planned_patients is None:
-            results = dataclasses.replace(
-                results,
-                missing=(
-                    *results.missing,
-                    "stopping boundaries: give --planned-patients (the information fraction is "
-                    "observed ÷ planned patients)",
-                ),
-            )
-        else:
-            monitoring = interim_monitoring(
-                results,
-                observed_patients=results.consort.randomized,
-                planned_patients=planned_patients,
-                # The DSMB sees Lan-DeMets spending at the observed information with the
-                # protocol's overall level, sides and function (its classical design assumed
-                # the planned looks; the interim came at a different fraction).
-                alpha=design.overall_alpha if design is not None else results.alpha,
-                sides=design.sides if design is not None else 2,
-                spending=design.function if design is not None else "pocock",
-            )
-            results = dataclasses.replace(results, interim=monitoring)
-    else:
-        results = analyse(dataset, plan=plan)
-        comparison = published_comparison(results, PUBLISHED)
     today = clock.now().date() if clock is not None else dt.date.today()
+    try:
+        run = services.analysis_runs.run(
+            actor, "rct", today=today, planned_patients=planned_patients
+        )
+    except ServiceError as exc:
+        fail(str(exc))
+    if run is None or run.level != level:
+        fail(
+            f"the extraction came back {run.level if run else 'blinded'}, not {level}; refusing to report"
+        )
+    results = run.results
+    comparison: Any = () if interim else published_comparison(results, PUBLISHED)
     try:
         build_report(
             results,

@@ -189,6 +189,7 @@ def import_long(
             "screening_date": None,
             "disposition": "eligible",
             "reason": None,
+            "override": None,
         }
     )
     return ImportedTrial(

@@ -185,7 +185,11 @@ def _tables(results: AnalysisResults, comparison: tuple[ComparisonRow, ...]) -> 
         )
         for a in arms
     ]
-    note = f"Response: CAPS-5 total ≥ {r.threshold:.0%} below baseline at week 2 (PROTOCOL.md §8)."
+    spec = r.spec
+    note = (
+        f"Response: {spec.label} ≥ {r.threshold:.0%} below {TIME_LABELS.get(spec.baseline, spec.baseline).lower()} "
+        f"at {TIME_LABELS.get(spec.primary, spec.primary)} (the protocol's definition, PROTOCOL.md §8)."
+    )
     if r.result is not None:
         x = r.result
         note += (

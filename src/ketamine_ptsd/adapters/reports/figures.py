@@ -61,7 +61,10 @@ def consort_figure(results: AnalysisResults) -> Figure:
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.axis("off")
-    _box(ax, 0.35, 0.93, 0.34, 0.07, f"Assessed for eligibility\n(n = {c.assessed})")
+    assessed = f"Assessed for eligibility\n(n = {c.assessed})"
+    if c.eligible_by_override:  # an investigator's override of named criteria (issue 11)
+        assessed += f"; {c.eligible_by_override} eligible by override"
+    _box(ax, 0.35, 0.93, 0.34, 0.07, assessed)
     # Criterion texts can be long: wrap each under its bullet so the box stays on the page.
     reasons = "\n".join(
         textwrap.fill(
@@ -114,7 +117,12 @@ def consort_figure(results: AnalysisResults) -> Figure:
             0.36,
             0.09,
             f"Withdrawn from treatment (n = {c.withdrew[arm]})\n"
-            f"Lost to follow-up (n = {c.lost_to_follow_up[arm]})",
+            f"Lost to follow-up (n = {c.lost_to_follow_up[arm]})"
+            + (
+                f"\nStill within the primary window (n = {c.ongoing[arm]})"
+                if c.ongoing.get(arm)
+                else ""
+            ),
         )
         _arrow(ax, x, 0.30, x, 0.22)
         _box(ax, x, 0.175, 0.36, 0.09, f"Analysed, intent to treat (n = {c.analysed[arm]})")

@@ -19,7 +19,6 @@ under, so a revoked or expired sanction hides a report already built.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 import shutil
@@ -28,7 +27,6 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ketamine_ptsd.core.roles import AnalysisUnblinding
 from ketamine_ptsd.services import Actor, Services
@@ -126,42 +124,12 @@ def run_analysis(
     import time
 
     from ketamine_ptsd.adapters.reports import build_report
-    from ketamine_ptsd.services.trial_analysis import analyse, interim_monitoring
 
     started = time.perf_counter()
-    extract = services.datasets.extract(actor, protocol_name=protocol_name)
-    if extract.unblinding not in ("partial", "full", "open_label") or not extract.arms:
+    run = services.analysis_runs.run(actor, protocol_name, today=today)
+    if run is None:
         return None
-    dataset = extract.to_analysis_dataset()
-    plan = services.context.protocol(protocol_name).analysis
-    interim = extract.unblinding == AnalysisUnblinding.PARTIAL.value
-    results: Any
-    if interim:
-        results = analyse(dataset, plan=plan, blinded=True, arm_codes={a: a for a in extract.arms})
-        design = getattr(plan, "interim", None)
-        planned = getattr(design, "planned_patients", None)
-        if planned is None:
-            results = dataclasses.replace(
-                results,
-                missing=(
-                    *results.missing,
-                    "stopping boundaries: the protocol gives no analysis.interim.planned_patients",
-                ),
-            )
-        else:
-            # As the CLI's DSMB packet: Lan-DeMets spending at the observed information with the
-            # protocol's overall level, sides and spending function.
-            monitoring = interim_monitoring(
-                results,
-                observed_patients=results.consort.randomized,
-                planned_patients=planned,
-                alpha=design.overall_alpha,
-                sides=design.sides,
-                spending=design.function,
-            )
-            results = dataclasses.replace(results, interim=monitoring)
-    else:
-        results = analyse(dataset, plan=plan)
+    results, interim = run.results, run.interim
     folder = Path(tempfile.mkdtemp(prefix="kp-analysis-"))
     try:
         build_report(results, folder, interim=interim, generated_on=today)
@@ -172,7 +140,7 @@ def run_analysis(
     return AnalysisRun(
         user_id=actor.user_id,
         protocol_name=protocol_name,
-        level=extract.unblinding,
+        level=run.level,
         built_at=services.context.clock.now(),
         path=folder,
         missing=tuple(results.missing),

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
 from ketamine_ptsd.core.roles import Action
-from ketamine_ptsd.services import NotFound, PermissionDenied
+from ketamine_ptsd.services import ConflictError, NotFound, PermissionDenied
 
 from ..analysis_runs import AnalysisRun, RunStore, live_sanction, run_analysis
 from ..dashboard import trial_dashboard
@@ -129,7 +129,10 @@ def run(request: Request, session: Session, state: State, form: CheckedForm) -> 
         return _page(
             request, session, state, protocol_name, message=NEEDS_SANCTION, status_code=409
         )
-    built = run_analysis(state.services, session.actor, protocol_name, state.now().date())
+    try:
+        built = run_analysis(state.services, session.actor, protocol_name, state.now().date())
+    except ConflictError as exc:  # the final analysis waits for patients still in their window
+        return _page(request, session, state, protocol_name, message=exc.message, status_code=409)
     if built is None:
         return _page(
             request, session, state, protocol_name, message=NEEDS_SANCTION, status_code=409

@@ -1,0 +1,167 @@
+"""Running the protocol's analysis plan: one use case for the web's "Run analysis" and the CLI's
+``report`` (issue 11: the two were written twice).
+
+As the acting statistician: extract the analysis dataset (the blind as their sanction allows:
+partial → the DSMB interim with arms coded A/B, full or open label → the final analysis), check
+that the final analysis may run, and analyse with the protocol's own analysis plan and response
+definition (``protocol.analysis``, ``protocol.response``; services/trial_analysis.py). Writing
+the report is the adapters' part.
+
+The final analysis waits for the trial: while a randomized patient who has not withdrawn has
+neither the primary outcome nor a primary window that has passed, it is refused (run the
+interim, or wait); CONSORT then counts as lost to follow-up only the patients whose window has
+passed without the primary outcome, and an interim shows the others as still within it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from ketamine_ptsd.core.protocol import Protocol
+from ketamine_ptsd.core.roles import Action, AnalysisUnblinding
+from ketamine_ptsd.core.rules import plan_schedule
+from ketamine_ptsd.core.workflow import PRE_RESPONSE, PatientState
+
+from ._workflow import core_protocol
+from .access import Actor, require
+from .context import ServiceContext
+from .datasets import DatasetService
+from .errors import ConflictError
+from .records import Allocation, Patient
+
+if TYPE_CHECKING:
+    from .trial_analysis import AnalysisResults
+
+__all__ = ["AnalysisRun", "AnalysisRunService", "Readiness"]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Randomized patients still within their primary window without the primary outcome."""
+
+    ongoing: tuple[str, ...]
+    primary: str  # the protocol's primary time point (e.g. week2)
+
+    @property
+    def final_may_run(self) -> bool:
+        return not self.ongoing
+
+
+@dataclass(frozen=True)
+class AnalysisRun:
+    """What the analysis gave, at which level of the blind, and whether it is the interim."""
+
+    results: AnalysisResults
+    level: str  # partial | full | open_label
+    interim: bool
+    readiness: Readiness
+
+
+class AnalysisRunService:
+    def __init__(self, ctx: ServiceContext, datasets: DatasetService) -> None:
+        self._ctx = ctx
+        self._datasets = datasets
+
+    def readiness(self, actor: Actor, protocol_name: str, today: dt.date) -> Readiness:
+        """Who keeps the final analysis waiting (read-only; no arm is read)."""
+        require(actor, Action.ANALYSIS_DATASET_READ)
+        protocol = core_protocol(self._ctx, protocol_name)
+        with self._ctx.uow(actor, write=False) as uow:
+            rows = uow.session.execute(
+                select(Patient.study_id, Patient.status, Allocation.infusion_date)
+                .join(Allocation, Allocation.patient_id == Patient.id)
+                .where(Patient.protocol_name == protocol_name, Patient.voided_at.is_(None))
+                .order_by(Patient.study_id)
+            ).all()
+        ongoing = tuple(
+            study_id
+            for study_id, status, first in rows
+            if PatientState(status) in PRE_RESPONSE
+            and today <= _primary_window_end(protocol, first)
+        )
+        return Readiness(ongoing, protocol.response.assessment)
+
+    def run(
+        self,
+        actor: Actor,
+        protocol_name: str,
+        *,
+        today: dt.date,
+        planned_patients: int | None = None,
+    ) -> AnalysisRun | None:
+        """Extract and analyse as ``actor``; None when the extract is blinded (no sanction).
+
+        Refuses the final analysis while :meth:`readiness` names ongoing patients.
+        """
+        # The statistics load scipy: imported when an analysis runs, not at start-up.
+        from .trial_analysis import AnalysisDataset, analyse, interim_monitoring
+
+        extract = self._datasets.extract(actor, protocol_name=protocol_name)
+        level = extract.unblinding
+        if level not in ("partial", "full", "open_label") or not extract.arms:
+            return None
+        interim = level == AnalysisUnblinding.PARTIAL.value
+        readiness = self.readiness(actor, protocol_name, today)
+        if not interim and not readiness.final_may_run:
+            shown = ", ".join(readiness.ongoing[:10])
+            more = f" and {len(readiness.ongoing) - 10} more" if len(readiness.ongoing) > 10 else ""
+            raise ConflictError(
+                "final analysis",
+                protocol_name,
+                f"{len(readiness.ongoing)} randomized patients have neither the primary outcome "
+                f"({readiness.primary}) nor a window that has passed ({shown}{more}); the final "
+                "report waits for them (a DSMB interim may run now)",
+            )
+        protocol: Protocol = core_protocol(self._ctx, protocol_name)
+        plan = protocol.analysis
+        dataset = AnalysisDataset(dict(extract.frames), extract.arms)
+        ongoing = frozenset(readiness.ongoing)
+        if not interim:
+            results = analyse(dataset, plan=plan, response=protocol.response, ongoing=ongoing)
+            return AnalysisRun(results, level, False, readiness)
+        results = analyse(
+            dataset,
+            plan=plan,
+            response=protocol.response,
+            ongoing=ongoing,
+            blinded=True,
+            arm_codes={a: a for a in extract.arms},
+        )
+        design = plan.interim
+        planned = planned_patients or (design.planned_patients if design is not None else None)
+        if planned is None:
+            results = dataclasses.replace(
+                results,
+                missing=(
+                    *results.missing,
+                    "stopping boundaries: the protocol gives no analysis.interim.planned_patients "
+                    "(the information fraction is observed ÷ planned patients)",
+                ),
+            )
+        else:
+            # Lan-DeMets spending at the observed information with the protocol's overall
+            # level, sides and function (its classical design assumed the planned looks).
+            monitoring = interim_monitoring(
+                results,
+                observed_patients=results.consort.randomized,
+                planned_patients=planned,
+                alpha=design.overall_alpha if design is not None else results.alpha,
+                sides=design.sides if design is not None else 2,
+                spending=design.function if design is not None else "pocock",
+            )
+            results = dataclasses.replace(results, interim=monitoring)
+        return AnalysisRun(results, level, True, readiness)
+
+
+def _primary_window_end(protocol: Protocol, first_infusion: dt.date) -> dt.date:
+    """The last day of the primary assessment's window for a series starting ``first_infusion``."""
+    plan = plan_schedule(protocol, first_infusion)
+    for planned in plan.assessments:
+        if planned.name == protocol.response.assessment:
+            return planned.window_end
+    return max((p.window_end for p in plan.assessments), default=first_infusion)
