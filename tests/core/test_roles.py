@@ -29,7 +29,8 @@ CARE_TEAM = {
 # Written out again, by hand, so that a change to core/roles.py must be made twice on purpose.
 EXPECTED: dict[Role, set[Action]] = {
     Role.ADMINISTRATOR: {
-        A.USER_MANAGE, A.AUDIT_READ, A.AUDIT_VERIFY, A.ANALYSIS_SANCTION, A.EXPORT_DATA,
+        A.USER_MANAGE, A.PROTOCOL_PUBLISH, A.AUDIT_READ, A.AUDIT_VERIFY, A.ANALYSIS_SANCTION,
+        A.EXPORT_DATA,
         A.PATIENT_REGISTER, A.PATIENT_READ, A.PATIENT_EDIT, A.PATIENT_VOID, A.IDENTITY_READ,
         A.IDENTITY_EDIT, A.CONSENT_READ, A.SCREENING_READ,
     },

@@ -7,8 +7,11 @@ handed (STYLE.md "Our shape" §1). ``load_protocol`` refuses a protocol that fai
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -17,11 +20,19 @@ from ketamine_ptsd.core.errors import InvalidInput, ProtocolInvalid
 from ketamine_ptsd.core.protocol import Protocol, parse_protocol, validate
 
 __all__ = [
+    "PROTOCOL_DIR_ENV",
+    "SiteProtocol",
     "builtin_protocol_names",
     "load_protocol",
+    "protocol_dirs",
+    "protocol_loader",
     "read_protocol",
     "read_protocol_text",
+    "site_protocols",
 ]
+
+#: A site's protocol folders (``os.pathsep``-separated), searched after the built-in ones.
+PROTOCOL_DIR_ENV = "KETAMINE_PTSD_PROTOCOL_DIR"
 
 _SUFFIXES: dict[str, Literal["yaml", "toml"]] = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 
@@ -100,3 +111,66 @@ def _load(name_or_path: str | Path, search_dirs: Iterable[Path]) -> Protocol:
     if problems:
         raise ProtocolInvalid([f"{where}: {p}" for p in problems])
     return protocol
+
+
+def protocol_dirs(
+    extra: Iterable[Path] = (), environ: Mapping[str, str] | None = None
+) -> tuple[Path, ...]:
+    """A site's protocol folders: ``--protocol-dir`` values first, then
+    ``KETAMINE_PTSD_PROTOCOL_DIR``; a folder that does not exist is an error naming it."""
+    environ = os.environ if environ is None else environ
+    from_env = [Path(p) for p in environ.get(PROTOCOL_DIR_ENV, "").split(os.pathsep) if p.strip()]
+    folders = []
+    for folder in [*extra, *from_env]:
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            raise InvalidInput("protocol_dir", f"{folder} is not a folder", str(folder))
+        if folder not in folders:
+            folders.append(folder)
+    return tuple(folders)
+
+
+def protocol_loader(search_dirs: Iterable[Path] = ()) -> Callable[[str], Protocol]:
+    """``name -> Protocol`` over the built-in protocols and the site's folders."""
+    dirs = tuple(search_dirs)
+    return functools.partial(_load_named, search_dirs=dirs)
+
+
+def _load_named(name: str, search_dirs: tuple[Path, ...]) -> Protocol:
+    return load_protocol(name, search_dirs)
+
+
+@dataclass(frozen=True)
+class SiteProtocol:
+    """A protocol file found in a site's folder, with its version, or why it cannot be used."""
+
+    name: str
+    version: str | None
+    where: str
+    problem: str | None = None
+
+
+def site_protocols(search_dirs: Iterable[Path]) -> list[SiteProtocol]:
+    """Every protocol file in the site's folders (a name found twice: the first folder wins,
+    as :func:`read_protocol_text` searches), each checked as :func:`load_protocol` would."""
+    found: dict[str, SiteProtocol] = {}
+    for folder in search_dirs:
+        for path in sorted(Path(folder).iterdir()):
+            if path.suffix.lower() not in _SUFFIXES or not path.is_file():
+                continue
+            name = path.stem
+            if name in found or name in builtin_protocol_names():
+                continue
+            try:
+                protocol = _load(path, ())
+            except InvalidInput as exc:
+                found[name] = SiteProtocol(name, None, str(path), exc.message)
+            except ProtocolInvalid as exc:
+                version = None
+                with contextlib.suppress(InvalidInput, ProtocolInvalid, ValueError):
+                    version = read_protocol(path).version
+                more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+                found[name] = SiteProtocol(name, version, str(path), exc.problems[0] + more)
+            else:
+                found[name] = SiteProtocol(name, protocol.version, str(path))
+    return list(found.values())

@@ -52,6 +52,7 @@ class Action(StrEnum):
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
+    PROTOCOL_PUBLISH = "protocol.publish"  # an amendment: a new protocol version in force
     ANALYSIS_SANCTION = "analysis.sanction"
     ANALYSIS_DATASET_READ = "analysis_dataset.read"
     EXPORT_DATA = "data.export"
@@ -157,6 +158,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
     Role.ADMINISTRATOR: frozenset(
         {
             Action.USER_MANAGE,
+            Action.PROTOCOL_PUBLISH,
             Action.AUDIT_READ,
             Action.AUDIT_VERIFY,
             Action.ANALYSIS_SANCTION,

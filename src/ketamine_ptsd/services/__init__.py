@@ -35,6 +35,7 @@ from .exports import ExportService
 from .followup import FollowUpService
 from .infusions import InfusionHeld, InfusionService
 from .patients import PatientService
+from .protocol_versions import ProtocolVersionService
 from .randomization import RandomizationService
 from .screening import ScreeningService
 from .signatures import SignatureService
@@ -92,6 +93,7 @@ class Services:
     datasets: DatasetService = field(init=False)
     exports: ExportService = field(init=False)
     analysis_runs: AnalysisRunService = field(init=False)
+    protocol_versions: ProtocolVersionService = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -110,3 +112,4 @@ class Services:
         self.datasets = DatasetService(ctx)
         self.exports = ExportService(ctx, self.datasets, self.audit)
         self.analysis_runs = AnalysisRunService(ctx, self.datasets)
+        self.protocol_versions = ProtocolVersionService(ctx)

@@ -46,7 +46,6 @@ from ketamine_ptsd.core.workflow import Event, PatientState
 from ._workflow import (
     check_editable,
     core_call,
-    core_protocol,
     entered,
     need_reason,
     not_in_future,
@@ -62,6 +61,7 @@ from .followup import (
     response_facts,
 )
 from .patients import load_patient
+from .protocol_versions import patient_protocol
 from .records import Assessment, InfusionDay, Patient
 from .uow import UnitOfWork
 from .workflow import state_of, transition
@@ -210,7 +210,7 @@ class AssessmentService:
         with self._ctx.uow(actor, write=False) as uow:
             patient = load_patient(uow, patient_id)
             require_patient(actor, Action.ASSESSMENT_READ, patient)
-            protocol = core_protocol(self._ctx, patient.protocol_name)
+            protocol = patient_protocol(self._ctx, uow, patient)
             view = self._calendar(uow, protocol, patient, first_infusion)
             if view is None:
                 raise NotFound("first infusion of patient", patient.study_id)
@@ -284,7 +284,7 @@ class AssessmentService:
             require_open(patient)
             transition(uow, patient, Event.RECORD_ASSESSMENT)
             not_in_future("assessed_on", data.assessed_on, uow.now.date())
-            protocol = core_protocol(self._ctx, patient.protocol_name)
+            protocol = patient_protocol(self._ctx, uow, patient)
             target, start, end = self._window(uow, protocol, patient, data)
             duplicate = uow.session.scalar(
                 _duplicate_query(),
@@ -349,7 +349,7 @@ class AssessmentService:
                     and record.window_start <= assessed_on <= record.window_end
                 )
             uow.flush()
-            apply_response_status(uow, core_protocol(self._ctx, patient.protocol_name), patient)
+            apply_response_status(uow, patient_protocol(self._ctx, uow, patient), patient)
             uow.flush()
             view = _view(record)
             uow.commit()
@@ -368,7 +368,7 @@ class AssessmentService:
             void_record(uow, "assessment", record, expected_version=expected_version, reason=reason)
             uow.flush()
             # A voided baseline, week-2 or follow-up score changes the response (§8).
-            apply_response_status(uow, core_protocol(self._ctx, patient.protocol_name), patient)
+            apply_response_status(uow, patient_protocol(self._ctx, uow, patient), patient)
             uow.flush()
             view = _view(record)
             uow.commit()

@@ -29,12 +29,13 @@ from ketamine_ptsd.core.rules import (
     relapse_watch_dates,
 )
 
-from ._workflow import core_call, core_protocol, entered, not_in_future, require_open
+from ._workflow import core_call, entered, not_in_future, require_open
 from .access import Actor, require_patient
 from .context import ServiceContext
 from .errors import NotFound, ValidationFailed
 from .followup import response_facts
 from .patients import load_patient
+from .protocol_versions import patient_protocol
 from .records import MaintenancePlan, Patient, SafetyPlan, TreatmentResistance
 from .screening import RiskBenefitView, ScreeningService
 from .uow import UnitOfWork
@@ -240,7 +241,7 @@ class ClinicService:
         """The protocol's maintenance options with what the site still lacks (§8)."""
         with self._ctx.uow(actor, write=False) as uow:
             patient = self._clinic_patient(uow, actor, patient_id, Action.CLINIC_PLAN_READ)
-            protocol = core_protocol(self._ctx, patient.protocol_name)
+            protocol = patient_protocol(self._ctx, uow, patient)
             return core_call(maintenance_options, protocol, dict(site_facts))
 
     def record_maintenance_plan(
@@ -260,7 +261,7 @@ class ClinicService:
         with self._ctx.uow(actor, write=True) as uow:
             patient = self._clinic_patient(uow, actor, patient_id, Action.CLINIC_PLAN_RECORD)
             not_in_future("planned_on", planned_on, uow.now.date())
-            protocol = core_protocol(self._ctx, patient.protocol_name)
+            protocol = patient_protocol(self._ctx, uow, patient)
             options = {o.id: o for o in core_call(maintenance_options, protocol, dict(site_facts))}
             for option_id in option_ids:
                 option = options.get(option_id)
@@ -328,7 +329,7 @@ class ClinicService:
         counted from this patient's primary outcome day (§8); responders only."""
         with self._ctx.uow(actor, write=False) as uow:
             patient = self._clinic_patient(uow, actor, patient_id, Action.CLINIC_PLAN_READ)
-            protocol = core_protocol(self._ctx, patient.protocol_name)
+            protocol = patient_protocol(self._ctx, uow, patient)
             response, _ = response_facts(uow, protocol, patient)
             if response is None:
                 raise NotFound("week-2 response of patient", patient.study_id)

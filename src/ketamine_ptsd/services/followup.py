@@ -34,11 +34,12 @@ from ketamine_ptsd.core.rules import (
 )
 from ketamine_ptsd.core.workflow import ENROLLED, Event, PatientState, response_event
 
-from ._workflow import core_call, core_protocol, not_in_future, require_open
+from ._workflow import core_call, not_in_future, require_open
 from .access import Actor, require_patient
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .patients import load_patient
+from .protocol_versions import patient_protocol
 from .records import Assessment, InfusionDay, Patient, User, Withdrawal
 from .uow import UnitOfWork
 from .workflow import load_facts, state_of, transition
@@ -202,7 +203,7 @@ class FollowUpService:
         response is scored (the read use cases below share this)."""
         patient = load_patient(uow, patient_id)
         require_patient(actor, Action.ASSESSMENT_READ, patient)
-        protocol = core_protocol(self._ctx, patient.protocol_name)
+        protocol = patient_protocol(self._ctx, uow, patient)
         view, visits = response_facts(uow, protocol, patient)
         if view is None:
             raise NotFound("week-2 response of patient", patient.study_id)

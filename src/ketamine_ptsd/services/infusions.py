@@ -66,7 +66,6 @@ from ._workflow import (
     BLINDED_DRUG,
     check_editable,
     core_call,
-    core_protocol,
     entered,
     need_reason,
     not_in_future,
@@ -79,6 +78,7 @@ from .auth import AuthService
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .patients import load_patient
+from .protocol_versions import patient_protocol
 from .randomization import RandomizationService
 from .records import (
     AdverseEvent,
@@ -472,7 +472,7 @@ class InfusionService:
     ) -> tuple[Patient, Protocol]:
         patient = load_patient(uow, patient_id, lock=lock)
         require_patient(actor, action, patient)
-        return patient, core_protocol(self._ctx, patient.protocol_name)
+        return patient, patient_protocol(self._ctx, uow, patient)
 
     @staticmethod
     def _check_number(protocol: Protocol, infusion_number: int) -> None:

@@ -37,11 +37,13 @@ from ._workflow import entered, need_reason
 from .access import Actor, allocation_visibility, require, require_patient, treatment_of
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
+from .protocol_versions import in_force, reconsent_due
 from .records import (
     Allocation,
     Consent,
     Patient,
     PatientIdentity,
+    ProtocolVersion,
     RandomizationSlot,
     ScreeningOutcome,
     StudyIdSequence,
@@ -128,6 +130,8 @@ class PatientView:
     treatment: str | None
     visibility: Treatment = Treatment.UNALLOCATED  # how the reader sees the treatment (§3)
     events: frozenset[Event] = frozenset()  # what the reader's role may do next (by state)
+    protocol_version: str | None = None  # the version consented under
+    reconsent_to: str | None = None  # an amendment in force since: re-consent is due
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,9 @@ class PatientService:
         treatment, visibility = treatment_label(
             uow, actor, patient, self._arms(patient.protocol_name)
         )
-        return _patient_view(patient, treatment, visibility, actor.role)
+        return _patient_view(
+            patient, treatment, visibility, actor.role, reconsent_due(uow, patient)
+        )
 
     # --- registration ------------------------------------------------------------------------
 
@@ -332,8 +338,15 @@ class PatientService:
         """
         require(actor, Action.PATIENT_READ)
         with self._ctx.uow(actor, write=False) as uow:
+            in_force = (
+                select(ProtocolVersion.protocol_version)
+                .where(ProtocolVersion.name == Patient.protocol_name)
+                .order_by(ProtocolVersion.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
             query = (
-                select(Patient, Allocation.id, RandomizationSlot.arm)
+                select(Patient, Allocation.id, RandomizationSlot.arm, in_force)
                 .outerjoin(Allocation, Allocation.patient_id == Patient.id)
                 .outerjoin(RandomizationSlot, RandomizationSlot.id == Allocation.slot_id)
                 .order_by(Patient.id)
@@ -346,7 +359,7 @@ class PatientService:
             visible = allocation_visibility_for_many(uow, actor) if rows else None
             arms_of: dict[str, dict[str, str]] = {}
             views = []
-            for patient, allocation_id, arm in rows:
+            for patient, allocation_id, arm, latest in rows:
                 treatment: str | None = None
                 visibility = Treatment.UNALLOCATED
                 if allocation_id is not None:
@@ -358,7 +371,8 @@ class PatientService:
                         visibility = Treatment.NAMED
                     else:
                         treatment, visibility = BLINDED_TREATMENT, Treatment.BLINDED
-                views.append(_patient_view(patient, treatment, visibility, actor.role))
+                due = latest if patient.protocol_version not in (None, latest) else None
+                views.append(_patient_view(patient, treatment, visibility, actor.role, due))
             return views
 
     def edit(
@@ -494,6 +508,12 @@ class PatientService:
             if patient.voided_at is not None:
                 raise ConflictError("patient", patient.study_id, "voided")
             transition(uow, patient, Event.CONSENT)
+            # Bound to the protocol version in force at this consent (a re-consent after an
+            # amendment moves the patient to the new version; services/protocol_versions.py).
+            bound = in_force(self._ctx, uow, patient.protocol_name)
+            if patient.protocol_version != bound:
+                uow.reason = uow.reason or f"consent under {patient.protocol_name} {bound}"
+                patient.protocol_version = bound
             if consent.consent_date > uow.now.date():
                 raise ValidationFailed(
                     "consent_date", "cannot be in the future", consent.consent_date
@@ -619,7 +639,11 @@ class PatientService:
 
 
 def _patient_view(
-    patient: Patient, treatment: str | None, visibility: Treatment, role: Role
+    patient: Patient,
+    treatment: str | None,
+    visibility: Treatment,
+    role: Role,
+    reconsent_to: str | None = None,
 ) -> PatientView:
     return PatientView(
         id=patient.id,
@@ -636,6 +660,8 @@ def _patient_view(
         treatment=treatment,
         visibility=visibility,
         events=allowed_events(patient.status, role),
+        protocol_version=patient.protocol_version,
+        reconsent_to=reconsent_to,
     )
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "Patient",
     "PatientIdentity",
     "PreInfusionCheck",
+    "ProtocolVersion",
     "RandomizationList",
     "RandomizationSlot",
     "Record",
@@ -128,12 +129,27 @@ class Patient(Record):
     site: str
     stratum: str | None
     status: str
+    protocol_version: str | None  # the version consented under (None: not consented yet)
     registered_at: dt.datetime
     registered_by: int | None
     voided_at: dt.datetime | None
     voided_by: int | None
     void_reason: str | None
     version: int
+
+
+class ProtocolVersion(Record):
+    """A version of a protocol the record has used: its content (canonical JSON of the model)
+    and digest. The first use stores the file's version; later ones are published by an
+    administrator as amendments (services/protocol_versions.py)."""
+
+    name: str
+    protocol_version: str
+    digest: str
+    content: str
+    published_at: dt.datetime
+    published_by: int | None
+    reason: str
 
 
 class PatientIdentity(Record):

@@ -48,7 +48,6 @@ from ketamine_ptsd.core.workflow import SCREENING_OPEN, Event
 from ._workflow import (
     check_editable,
     core_call,
-    core_protocol,
     entered,
     need_reason,
     not_in_future,
@@ -58,6 +57,7 @@ from .access import Actor, require_patient
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .patients import PatientService, ScreeningView, load_patient, screening_view
+from .protocol_versions import patient_protocol
 from .records import (
     Consent,
     Demographics,
@@ -387,7 +387,7 @@ class ScreeningService:
             require_open(patient)
             self._require_screening_open(patient)
             not_in_future("visit_date", visit.visit_date, uow.now.date())
-            protocol = core_protocol(self._ctx, patient.protocol_name)
+            protocol = patient_protocol(self._ctx, uow, patient)
             record = ScreeningVisit(
                 patient_id=patient.id,
                 visit_date=visit.visit_date,
@@ -427,7 +427,7 @@ class ScreeningService:
             record.facts = cleaned
             uow.flush()
             decision = self._evaluate(
-                uow, core_protocol(self._ctx, patient.protocol_name), patient, record
+                uow, patient_protocol(self._ctx, uow, patient), patient, record
             )
             view = self._visit_view(record, decision)
             uow.commit()
@@ -441,7 +441,7 @@ class ScreeningService:
             self._require_screening_open(patient)
             visit = self._latest_visit(uow, patient)
             decision = self._evaluate(
-                uow, core_protocol(self._ctx, patient.protocol_name), patient, visit
+                uow, patient_protocol(self._ctx, uow, patient), patient, visit
             )
             uow.commit()
             return decision
@@ -572,7 +572,7 @@ class ScreeningService:
             require_patient(actor, Action.SCREENING_RECORD, patient)
             require_open(patient)
             not_in_future("decided_on", decided_on, uow.now.date())
-            protocol = core_protocol(self._ctx, patient.protocol_name)
+            protocol = patient_protocol(self._ctx, uow, patient)
             kinds = {c.id: c.kind for c in protocol.eligibility}
             if kinds.get(criterion_id) != "relative_contraindication":
                 raise ValidationFailed(

@@ -89,4 +89,46 @@ def test_show_unknown_protocol_is_one_line() -> None:
 
 def test_list_names_the_builtin_protocols() -> None:
     result = _run("protocol", "list")
-    assert result.stdout.split() == ["clinical", "rct"]
+    names = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert names == ["clinical", "rct"]
+    assert all(line.endswith("\tbuilt-in") for line in result.stdout.splitlines())
+
+
+def _site_folder(tmp_path: Path) -> Path:
+    """A site's folder: its own version of the trial, and a file that cannot be used."""
+    text = (BUILTIN / "rct.yaml").read_text(encoding="utf-8")
+    text = text.replace("\nname: rct\n", "\nname: yal_rct\n", 1)
+    assert "\nname: yal_rct\n" in text
+    lines = [
+        'version: "2.0-site"' if line.startswith("version:") else line for line in text.splitlines()
+    ]
+    (tmp_path / "yal_rct.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "half_done.yaml").write_text("name: half_done\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_protocol_list_shows_the_sites_protocols_with_their_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: a site's own protocols, found by --protocol-dir or KETAMINE_PTSD_PROTOCOL_DIR."""
+    folder = _site_folder(tmp_path)
+    result = _run("protocol", "list", "--protocol-dir", str(folder), "--json")
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["rct"]["source"] == "built-in" and rows["rct"]["version"]
+    assert rows["yal_rct"]["version"] == "2.0-site" and rows["yal_rct"]["problem"] is None
+    assert rows["half_done"]["problem"] and "half_done.yaml" in rows["half_done"]["source"]
+    monkeypatch.setenv("KETAMINE_PTSD_PROTOCOL_DIR", str(folder))
+    text = _run("protocol", "list")
+    assert "yal_rct\t2.0-site" in text.stdout and "NOT USABLE" in text.stdout
+    dose = _run(
+        "dose", "--protocol", "yal_rct", "--drug", "ketamine", "--weight-kg", "70", "--json"
+    )
+    assert dose.exit_code == 0 and json.loads(dose.stdout)["protocol"] == "yal_rct"
+
+
+def test_a_missing_protocol_folder_is_one_line(tmp_path: Path) -> None:
+    result = _run("protocol", "list", "--protocol-dir", str(tmp_path / "nowhere"))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "protocol_dir" in lines[0] and "nowhere" in lines[0]

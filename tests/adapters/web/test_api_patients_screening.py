@@ -67,3 +67,26 @@ def test_bare_eligible_is_refused_and_an_override_is_visible(client, services, a
     assert (
         client.get(f"/api/v1/patients/{pid}", headers=investigator).json()["status"] == "eligible"
     )
+
+
+def test_an_amendment_is_published_by_an_administrator_over_rest(client, services, actors) -> None:  # type: ignore[no-untyped-def]
+    investigator = _bearer(client, Role.INVESTIGATOR)
+    created = client.post(
+        "/api/v1/patients", json={"protocol_name": "rct", "site": "YAL"}, headers=investigator
+    ).json()
+    consent = {
+        "consent_version": "v1",
+        "consent_date": "2026-03-01",
+        "capacity_assessed": True,
+        "capacity_assessor": "Dr C",
+    }
+    client.post(f"/api/v1/patients/{created['id']}/consents", json=consent, headers=investigator)
+    patient = client.get(f"/api/v1/patients/{created['id']}", headers=investigator).json()
+    versions = client.get("/api/v1/protocols/rct/versions", headers=investigator).json()
+    assert patient["protocol_version"] == versions[0]["version"] and patient["reconsent_to"] is None
+    body = {"reason": "nothing changed in the file"}
+    refused = client.post("/api/v1/protocols/rct/versions", json=body, headers=investigator)
+    assert refused.status_code == 403
+    admin = _bearer(client, Role.ADMINISTRATOR)
+    same = client.post("/api/v1/protocols/rct/versions", json=body, headers=admin)
+    assert same.status_code == 409 and "already the version in force" in same.text

@@ -52,9 +52,9 @@ def _operator() -> Any:
 
 
 def _protocols(name: str) -> Any:
-    from ketamine_ptsd.adapters.protocol_store import load_protocol
+    from ketamine_ptsd.adapters.cli.calculators import protocols
 
-    return load_protocol(name)
+    return protocols(name)
 
 
 def _services(url: str) -> tuple[Any, Any]:

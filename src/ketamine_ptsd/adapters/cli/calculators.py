@@ -10,11 +10,12 @@ problem. A blood-pressure check that *fails* is an answer, not an error: it exit
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ketamine_ptsd.adapters.protocol_store import load_protocol
+from ketamine_ptsd.adapters.protocol_store import load_protocol, protocol_dirs
 from ketamine_ptsd.core.errors import InvalidInput, ProtocolInvalid
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.rules import (
@@ -33,12 +34,37 @@ ProtocolOption = Annotated[
     typer.Option("--protocol", help="Built-in protocol (rct, clinical) or a protocol file path."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+ProtocolDirOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--protocol-dir",
+        help="A folder of the site's own protocols (repeatable; also KETAMINE_PTSD_PROTOCOL_DIR).",
+    ),
+]
+
+#: The site's protocol folders of this command (``--protocol-dir`` and the environment).
+_SITE_DIRS: list[Path] = []
+
+
+def use_protocol_dirs(extra: list[Path] | None = None) -> tuple[Path, ...]:
+    """Resolve the site's protocol folders for this command (one line if one is missing)."""
+    try:
+        dirs = protocol_dirs(extra or ())
+    except InvalidInput as exc:
+        fail(f"{exc.field}: {exc.message}")
+    _SITE_DIRS[:] = dirs
+    return dirs
+
+
+def protocols(name: str) -> Protocol:
+    """The protocol ``name`` from the built-in ones or the site's folders (services use this)."""
+    return load_protocol(name, _SITE_DIRS or protocol_dirs())
 
 
 def load_or_fail(name_or_path: str) -> Protocol:
     """The protocol, or one line naming what is wrong with it."""
     try:
-        return load_protocol(name_or_path)
+        return load_protocol(name_or_path, _SITE_DIRS or protocol_dirs())
     except InvalidInput as exc:
         fail(f"{exc.field}: {exc.message}")
     except ProtocolInvalid as exc:

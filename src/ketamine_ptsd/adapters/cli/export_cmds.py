@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ketamine_ptsd.adapters.cli.calculators import ProtocolDirOption, use_protocol_dirs
 from ketamine_ptsd.adapters.cli.output import fail, print_json
 
 __all__ = ["register"]
@@ -48,8 +49,10 @@ def export(
         typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
     ] = False,
     as_json: JsonOption = False,
+    protocol_dir: ProtocolDirOption = None,
 ) -> None:
     """Export a protocol's data as SDTM, REDCap, FHIR R4, or the analysis frames (CSV/Parquet)."""
+    use_protocol_dirs(protocol_dir)
     from ketamine_ptsd.adapters.cli.admin_cmds import _services, _url
     from ketamine_ptsd.adapters.interop import CONVERTERS
     from ketamine_ptsd.services import (

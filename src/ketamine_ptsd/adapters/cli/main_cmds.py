@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
 
+from ketamine_ptsd.adapters.cli.calculators import ProtocolDirOption, use_protocol_dirs
 from ketamine_ptsd.adapters.cli.output import fail
 from ketamine_ptsd.adapters.settings import display_url, ensure_sqlite_parent, resolve_database_url
 
@@ -94,8 +95,8 @@ def _demo_services(url: str, *, fast_sqlite: bool) -> tuple[Any, Any, Any]:
     from argon2 import PasswordHasher
     from sqlalchemy import event
 
+    from ketamine_ptsd.adapters.cli.calculators import protocols
     from ketamine_ptsd.adapters.db.engine import open_database
-    from ketamine_ptsd.adapters.protocol_store import load_protocol
     from ketamine_ptsd.services import FixedClock, ServiceContext, Services
 
     database = open_database(url)
@@ -112,7 +113,7 @@ def _demo_services(url: str, *, fast_sqlite: bool) -> tuple[Any, Any, Any]:
     clock = FixedClock(dt.datetime(2015, 1, 1, tzinfo=dt.UTC))
     context = ServiceContext(
         database.session_factory,
-        protocols=load_protocol,
+        protocols=protocols,
         clock=clock,
         password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
     )
@@ -190,8 +191,10 @@ def demo(
     ] = 15,
     host: Annotated[str, typer.Option("--host", help="Interface to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    protocol_dir: ProtocolDirOption = None,
 ) -> None:
     """Load the calibrated synthetic trial into a fresh record, analyse it, write the report."""
+    site_dirs = use_protocol_dirs(protocol_dir)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ketamine_ptsd.adapters.cli.app import command_started_at
@@ -272,10 +275,12 @@ def demo(
         console.print("[yellow]Not analysed:[/yellow] " + "; ".join(results.missing))
     if no_serve:
         return
-    _serve(url, host, port, console)
+    _serve(url, host, port, console, site_dirs)
 
 
-def _serve(url: str, host: str, port: int, console: Console) -> None:
+def _serve(
+    url: str, host: str, port: int, console: Console, site_dirs: tuple[Path, ...] = ()
+) -> None:
     try:
         from ketamine_ptsd.adapters.web.app import create_app
         from ketamine_ptsd.adapters.web.config import WebSettings
@@ -284,7 +289,7 @@ def _serve(url: str, host: str, port: int, console: Console) -> None:
         return
     import uvicorn
 
-    app = create_app(WebSettings(database_url=url))
+    app = create_app(WebSettings(database_url=url, protocol_dirs=site_dirs))
     console.print(f"serving {display_url(url)} on http://{host}:{port}/ (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
@@ -382,8 +387,10 @@ def report(
             "(default: the protocol's analysis.interim.planned_patients).",
         ),
     ] = None,
+    protocol_dir: ProtocolDirOption = None,
 ) -> None:
     """Write the trial report (HTML + PDF) or the DSMB interim packet from a record."""
+    use_protocol_dirs(protocol_dir)
     from ketamine_ptsd.adapters.cli.admin_cmds import _services
 
     try:

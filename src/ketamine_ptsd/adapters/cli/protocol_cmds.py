@@ -11,11 +11,15 @@ from typing import Annotated
 
 import typer
 
-from ketamine_ptsd.adapters.protocol_store import builtin_protocol_names, read_protocol
+from ketamine_ptsd.adapters.protocol_store import (
+    builtin_protocol_names,
+    read_protocol,
+    site_protocols,
+)
 from ketamine_ptsd.core.errors import InvalidInput, ProtocolInvalid
 from ketamine_ptsd.core.protocol import Protocol, validate
 
-from .calculators import load_or_fail
+from .calculators import ProtocolDirOption, load_or_fail, use_protocol_dirs
 from .output import fail, print_json
 
 __all__ = ["register"]
@@ -81,8 +85,10 @@ def _summary(p: Protocol) -> list[str]:
 def show(
     name: Annotated[str, typer.Argument(help="Built-in protocol name or a protocol file path.")],
     as_json: JsonOption = False,
+    protocol_dir: ProtocolDirOption = None,
 ) -> None:
     """Print what a protocol says (text, or the full model as JSON)."""
+    use_protocol_dirs(protocol_dir)
     p = load_or_fail(name)
     if as_json:
         print_json(p)
@@ -116,10 +122,63 @@ def validate_cmd(
         raise typer.Exit(1)
 
 
-def list_cmd() -> None:
-    """List the built-in protocols."""
-    for name in builtin_protocol_names():
-        typer.echo(name)
+def list_cmd(protocol_dir: ProtocolDirOption = None, as_json: JsonOption = False) -> None:
+    """List the built-in protocols and the site's own (--protocol-dir, KETAMINE_PTSD_PROTOCOL_DIR),
+    each with its version; a site file that cannot be used says why."""
+    dirs = use_protocol_dirs(protocol_dir)
+    rows = [
+        {"name": name, "version": load_or_fail(name).version, "source": "built-in", "problem": None}
+        for name in builtin_protocol_names()
+    ]
+    rows += [
+        {"name": p.name, "version": p.version, "source": p.where, "problem": p.problem}
+        for p in site_protocols(dirs)
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        line = f"{row['name']}\t{row['version'] or '?'}\t{row['source']}"
+        typer.echo(line + (f"\tNOT USABLE: {row['problem']}" if row["problem"] else ""))
+
+
+def publish_cmd(
+    name: Annotated[str, typer.Argument(help="The protocol whose file now holds the amendment.")],
+    reason: Annotated[str, typer.Option("--reason", help="What the amendment changes, and why.")],
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL or SQLite file (default: as for serve)."),
+    ] = None,
+    protocol_dir: ProtocolDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Publish the protocol file's new version as an amendment in the record (administrator).
+
+    New consents bind to it; patients stay on the version they consented under until they
+    re-consent (the patient page says when a re-consent is due)."""
+    from ketamine_ptsd.adapters.cli.admin_cmds import _operator, _services, _url
+    from ketamine_ptsd.services import ServiceError
+
+    use_protocol_dirs(protocol_dir)
+    load_or_fail(name)
+    services, database = _services(_url(db))
+    try:
+        view = services.protocol_versions.publish(_operator(), name, reason=reason)
+    except ServiceError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    if as_json:
+        print_json(
+            {
+                "name": view.name,
+                "version": view.version,
+                "digest": view.digest,
+                "reason": view.reason,
+            }
+        )
+    else:
+        typer.echo(f"{view.name} {view.version} is in force (sha256 {view.digest[:12]}…)")
 
 
 def register(app: typer.Typer) -> None:
@@ -129,4 +188,5 @@ def register(app: typer.Typer) -> None:
     protocol_app.command("show")(show)
     protocol_app.command("validate")(validate_cmd)
     protocol_app.command("list")(list_cmd)
+    protocol_app.command("publish")(publish_cmd)
     app.add_typer(protocol_app, name="protocol")

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from ketamine_ptsd.adapters.cli.calculators import ProtocolDirOption, use_protocol_dirs
 from ketamine_ptsd.adapters.cli.output import fail
 from ketamine_ptsd.adapters.settings import display_url, resolve_database_url
 
@@ -34,8 +35,10 @@ def _serve(
     secure_cookies: Annotated[
         bool, typer.Option("--secure-cookies", help="Mark cookies Secure (behind HTTPS).")
     ] = False,
+    protocol_dir: ProtocolDirOption = None,
 ) -> None:
     """Start the web app and the REST API (/api/v1, OpenAPI at /api/v1/openapi.json)."""
+    site_dirs = use_protocol_dirs(protocol_dir)
     import uvicorn
 
     from ketamine_ptsd.adapters.db.migrate import current_revision, head_revision
@@ -56,7 +59,9 @@ def _serve(
     secret = os.environ.get(SECRET_ENV)
     if secret:
         kwargs["secret_key"] = secret
-    settings = WebSettings(database_url=url, cookie_secure=secure_cookies, **kwargs)
+    settings = WebSettings(
+        database_url=url, cookie_secure=secure_cookies, protocol_dirs=site_dirs, **kwargs
+    )
     app = create_app(settings)
     typer.echo(f"serving {display_url(url)} on http://{host}:{port}/ (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)

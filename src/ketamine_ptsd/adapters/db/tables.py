@@ -166,6 +166,7 @@ patients = Table(
     Column("site", String(16), nullable=False),
     Column("stratum", String(64), nullable=True),
     Column("status", String(32), nullable=False),
+    Column("protocol_version", String(32), nullable=True),  # bound at consent (0003)
     Column("registered_at", UTCDateTime, nullable=False),
     Column("registered_by", Integer, ForeignKey("users.id"), nullable=True),
     *_void_columns(),
@@ -174,6 +175,21 @@ patients = Table(
     # constraint; SQLite by the triggers of migration 0003 (a CHECK cannot be added there
     # without rebuilding a table other tables refer to).
     CheckConstraint(STATUS_CHECK, name="status").ddl_if(dialect="postgresql"),
+)
+
+protocol_versions = Table(
+    "protocol_versions",
+    metadata,
+    _pk(),
+    Column("name", String(64), nullable=False),
+    Column("protocol_version", String(32), nullable=False),
+    Column("digest", String(64), nullable=False),
+    # The digest is audited; the content (the whole protocol) is checked against it.
+    Column("content", Text, nullable=False, info=NOT_AUDITED),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("published_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("name", "protocol_version"),
 )
 
 patient_identities = Table(
@@ -613,6 +629,7 @@ AUDITED_TABLES = frozenset(
     {
         "users",
         "patients",
+        "protocol_versions",
         "patient_identities",
         "consents",
         "screening_outcomes",
@@ -632,6 +649,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.AuditHead: audit_head,
     r.StudyIdSequence: study_id_sequences,
     r.Patient: patients,
+    r.ProtocolVersion: protocol_versions,
     r.PatientIdentity: patient_identities,
     r.Consent: consents,
     r.ScreeningOutcome: screening_outcomes,

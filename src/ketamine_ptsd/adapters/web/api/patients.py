@@ -40,6 +40,10 @@ class PatientRead(BaseModel):
     voided: bool
     version: int
     treatment: str | None
+    protocol_version: str | None = Field(None, description="the version consented under")
+    reconsent_to: str | None = Field(
+        None, description="an amendment in force since the patient consented: re-consent due"
+    )
 
 
 class ConsentCreate(BaseModel):

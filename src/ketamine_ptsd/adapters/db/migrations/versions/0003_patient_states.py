@@ -1,4 +1,5 @@
-"""The workflow's patient states enforced by the database; screening outcomes name overrides.
+"""The workflow's patient states enforced by the database; screening outcomes name overrides;
+the protocol versions the record uses, and each patient's bound version.
 
 Revision ID: 0003
 Revises: 0002
@@ -15,6 +16,10 @@ these states; a database holding any other value is refused with the values name
 mapped by guess.
 
 ``screening_outcomes.override_criteria``: the criteria an investigator's override named.
+
+``protocol_versions``: each version of a protocol the record has used (content and digest);
+``patients.protocol_version``: the version a patient consented under (NULL for records made
+before this revision: they follow the protocol file, as they did).
 """
 
 from __future__ import annotations
@@ -58,6 +63,26 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("screening_outcomes") as batch_op:
         batch_op.add_column(sa.Column("override_criteria", sa.JSON(), nullable=True))
+    with op.batch_alter_table("patients") as batch_op:
+        batch_op.add_column(sa.Column("protocol_version", sa.String(length=32), nullable=True))
+    op.create_table(
+        "protocol_versions",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("protocol_version", sa.String(length=32), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("published_at", sa.DateTime(), nullable=False),
+        sa.Column("published_by", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["published_by"], ["users.id"], name=op.f("fk_protocol_versions_published_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_protocol_versions")),
+        sa.UniqueConstraint(
+            "name", "protocol_version", name=op.f("uq_protocol_versions_name_protocol_version")
+        ),
+    )
     if bind.dialect.name == "postgresql":
         op.create_check_constraint(op.f("ck_patients_status"), "patients", f"status IN ({_IN})")
     else:
@@ -71,6 +96,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("protocol_versions")
+    with op.batch_alter_table("patients") as batch_op:
+        batch_op.drop_column("protocol_version")
     if op.get_bind().dialect.name == "postgresql":
         op.drop_constraint(op.f("ck_patients_status"), "patients", type_="check")
     else:
