@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 REF = Path(__file__).resolve().parents[3] / "reference" / "mmrm"
-FEV = Path("/work/shared/reference/fev_data.csv")
 
 SPECS: dict[str, dict[str, Any]] = {
     "trial": dict(
@@ -45,7 +44,7 @@ SPECS: dict[str, dict[str, Any]] = {
         time_order=("age8", "age10", "age12", "age14"),
     ),
     "fev": dict(
-        file=str(FEV),
+        file="fev_data.csv",
         subject="USUBJID",
         group="ARMCD",
         time="AVISIT",
@@ -60,11 +59,7 @@ SPECS: dict[str, dict[str, Any]] = {
 def _load(name: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     spec = dict(SPECS[name])
     path = Path(spec.pop("file"))
-    if not path.is_absolute():
-        path = REF / path
-    if not path.exists():
-        pytest.skip(f"reference data {path} not present")
-    return pd.read_csv(path), spec
+    return pd.read_csv(REF / path), spec
 
 
 @pytest.fixture(scope="session")
