@@ -108,3 +108,24 @@ def test_errors_are_one_line_and_exit_non_zero(
     assert needle in out.output
     assert "Traceback" not in out.output
     assert len(out.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("bad", ["inf", "1e308", "-Infinity"])
+def test_non_finite_or_huge_outcome_is_one_line_error_naming_column_and_csv_row(
+    rct_csv: Path, tmp_path: Path, bad: str
+) -> None:
+    lines = rct_csv.read_text().splitlines()
+    header = lines[0].split(",")
+    col = header.index("caps5")
+    cells = lines[4].split(",")  # line 5 of the file
+    cells[col] = bad
+    lines[4] = ",".join(cells)
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines) + "\n")
+    args = [*BASE[:2], str(path), *BASE[2:], "--covariance", "un", "--json"]
+    out = CliRunner().invoke(build_app(), args)
+    assert out.exit_code == 2, out.output
+    assert out.stdout == ""
+    assert len(out.output.strip().splitlines()) == 1
+    assert "caps5" in out.output and "row 5" in out.output
+    assert "Traceback" not in out.output

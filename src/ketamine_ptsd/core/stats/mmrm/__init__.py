@@ -12,11 +12,12 @@ from .ddf import DDF_METHODS
 from .design import ClassVar, NumericVar, Term, build_design
 from .effect_size import CohensD, cohens_d_from_t
 from .fit import CoreFit, fit_arrays
-from .model import MMRM, analyse_arrays, fit_mmrm
+from .model import MAX_ABS_OUTCOME, MMRM, analyse_arrays, fit_mmrm
 from .result import Difference, FixedEffect, LsMean, MMRMResult, Type3Row
 
 __all__ = [
     "DDF_METHODS",
+    "MAX_ABS_OUTCOME",
     "MMRM",
     "STRUCTURES",
     "ClassVar",
