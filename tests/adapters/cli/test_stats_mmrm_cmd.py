@@ -98,6 +98,7 @@ def test_readable_table_without_json(rct_csv: Path) -> None:
         (["--group-order", "ketamine,placebo"], "placebo"),
         (["--covariance", "spherical"], "--covariance"),
         (["--ddf", "containment"], "--ddf"),
+        (["--type3-basis", "helmert"], "--type3-basis"),
     ],
 )
 def test_errors_are_one_line_and_exit_non_zero(
@@ -129,3 +130,21 @@ def test_non_finite_or_huge_outcome_is_one_line_error_naming_column_and_csv_row(
     assert len(out.output.strip().splitlines()) == 1
     assert "caps5" in out.output and "row 5" in out.output
     assert "Traceback" not in out.output
+
+
+def test_type3_basis_changes_only_multi_df_satterthwaite_df(rct_csv: Path) -> None:
+    """--type3-basis reference (SAS's rows) vs the default orthonormal rows: same F, and the
+    df of the 2-df time and group:time tests differ; the 1-df group test does not."""
+    common = [*BASE[:2], str(rct_csv), *BASE[2:], "--covariance", "un", "--ddf", "satterthwaite"]
+    runs = {}
+    for basis in ("orthonormal", "reference"):
+        out = CliRunner().invoke(build_app(), [*common, "--type3-basis", basis, "--json"])
+        assert out.exit_code == 0, out.output
+        data = json.loads(out.stdout)
+        assert data["type3_basis"] == basis
+        runs[basis] = {r["effect"]: r for r in data["type3"]}
+    ortho, sas = runs["orthonormal"], runs["reference"]
+    assert sas["group"]["den_df"] == pytest.approx(ortho["group"]["den_df"], rel=1e-12)
+    for effect in ("group", "time", "group:time"):
+        assert sas[effect]["F"] == pytest.approx(ortho[effect]["F"], rel=1e-9)
+    assert abs(sas["time"]["den_df"] - ortho["time"]["den_df"]) > 1e-3

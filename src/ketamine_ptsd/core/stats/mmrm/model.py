@@ -29,7 +29,7 @@ from scipy import special
 from ...errors import InvalidInput
 from .covariance import STRUCTURES, get_structure
 from .ddf import DDF_METHODS, WITHIN_COVARIATE_WARNING
-from .design import ClassVar, NumericVar, order_levels
+from .design import TYPE3_BASES, ClassVar, NumericVar, order_levels
 from .effect_size import cohens_d_from_t
 from .fit import CoreFit, fit_cs_sums, fit_patterns
 from .inference import make_context
@@ -78,6 +78,7 @@ def analyse_arrays(
     reml: bool = True,
     n_subjects_total: int | None = None,
     n_missing_outcome_dropped: int = 0,
+    type3_basis: str = "orthonormal",
 ) -> MMRMResult:
     """Fit and analyse from arrays. ``subject`` are codes 0..S-1 (every code present),
     ``group``/``time`` codes into the level tuples (first level = reference and the minuend of
@@ -86,7 +87,10 @@ def analyse_arrays(
     The outcome-independent work (design, Type 3 and LS-mean rows, missingness patterns,
     between-within df) comes from ``layout.get_layout``, memoised per layout; under
     between-within or residual df every coefficient, LS mean and difference is one stacked
-    matrix product (``_stacked_contrasts``)."""
+    matrix product (``_stacked_contrasts``).
+
+    ``type3_basis`` picks the rows of each Type 3 L (``design.TYPE3_BASES``): the F values are
+    the same under both, the Satterthwaite F df are not (docs/satterthwaite-f-df.md)."""
     subject = np.ascontiguousarray(subject, dtype=np.intp)
     group = np.ascontiguousarray(group, dtype=np.intp)
     time = np.ascontiguousarray(time, dtype=np.intp)
@@ -101,7 +105,9 @@ def analyse_arrays(
             f"y[{bad}] = {y[bad]} is not a finite number of magnitude at most {MAX_ABS_OUTCOME:g}"
         )
     structure = get_structure(covariance, len(time_levels))
-    layout = get_layout(subject, group, time, group_levels, time_levels, covariates, covariance)
+    layout = get_layout(
+        subject, group, time, group_levels, time_levels, covariates, covariance, type3_basis
+    )
     design = layout.design
     if covariance == "cs":
         # profiled CS fit from sums; the per-pattern data only if something needs it later
@@ -154,6 +160,7 @@ def analyse_arrays(
         iterations=fit.iterations,
         n_missing_outcome_dropped=n_missing_outcome_dropped,
         warnings=fit.warnings + extra_warnings,
+        type3_basis=type3_basis,
     )
 
 
@@ -250,6 +257,7 @@ class MMRM:
     covariance: str = "cs"
     ddf: str = "between-within"
     reml: bool = True
+    type3_basis: str = "orthonormal"
 
     def fit(self, frame: pd.DataFrame) -> MMRMResult:
         return fit_mmrm(
@@ -264,6 +272,7 @@ class MMRM:
             covariance=self.covariance,
             ddf=self.ddf,
             reml=self.reml,
+            type3_basis=self.type3_basis,
         )
 
 
@@ -280,9 +289,14 @@ def fit_mmrm(
     covariance: str = "cs",
     ddf: str = "between-within",
     reml: bool = True,
+    type3_basis: str = "orthonormal",
 ) -> MMRMResult:
     """Validate a long-format DataFrame and fit the MMRM. Raises ``InvalidInput`` naming the
     column, level or option at fault.
+
+    ``type3_basis``: ``"orthonormal"`` (default; F df invariant to level order) or
+    ``"reference"`` (SAS's rows: reproduces PROC MIXED's Satterthwaite F df when the first
+    level of each factor is SAS's reference level).
 
     Outcomes must be finite with |y| ≤ ``MAX_ABS_OUTCOME`` (missing values are dropped and
     counted); the error names the column and the row, counted as in a CSV file (header = row
@@ -297,6 +311,8 @@ def fit_mmrm(
         raise InvalidInput("covariance", f"must be one of {', '.join(STRUCTURES)}", covariance)
     if ddf not in DDF_METHODS:
         raise InvalidInput("ddf", f"must be one of {', '.join(DDF_METHODS)}", ddf)
+    if type3_basis not in TYPE3_BASES:
+        raise InvalidInput("type3_basis", f"must be one of {', '.join(TYPE3_BASES)}", type3_basis)
     needed = [subject, group, time, outcome, *covariates]
     for col in needed:
         if col not in frame.columns:
@@ -389,6 +405,7 @@ def fit_mmrm(
             reml=reml,
             n_subjects_total=all_subjects,
             n_missing_outcome_dropped=dropped,
+            type3_basis=type3_basis,
         )
     except ValueError as exc:
         raise InvalidInput("model", str(exc)) from None
