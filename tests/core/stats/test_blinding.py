@@ -7,6 +7,10 @@
   printed in the README of BlindingIndex.jl (JuliaHealth, a port of R's BI package), to its
   3 printed decimals: James 0.896 (SE 0.011, 0.875–0.918); Bang treatment 0.115 (SE 0.018,
   0.08–0.15), placebo 0.022 (SE 0.019, −0.016–0.06).
+* First principles: both SEs are the multinomial delta-method SEs of the indices as functions of
+  the six cell proportions; a central-difference gradient (step 1e-6) of the index formulas
+  reproduces them to 1e-7 relative (the differencing error is ~1e-10), so the variance formula
+  of James (1996), which we transcribe from R's BI, is checked independently of any transcription.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import csv
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -90,6 +95,59 @@ def test_james_is_undefined_not_made_up_when_expected_disagreement_is_zero() -> 
     """Only arm a guessed, and only 'a': P_e = 0, so κ is 0/0 (R's BI also gives NaN)."""
     james = blinding_indices(["a", "b"], [[4, 0, 1], [0, 0, 3]]).james
     assert math.isnan(james.index) and math.isnan(james.se)
+
+
+def _indices_from_proportions(p: np.ndarray) -> np.ndarray:
+    """(Bang arm 1, Bang arm 2, James) from the 3 × 2 guess × arm proportions, written out
+    from the definitions (James: weighted kappa, weights 0 / ½ / 1)."""
+    w = np.array([[0.0, 0.5], [0.5, 0.0]])
+    arm = p.sum(axis=0)
+    bang = [(p[a, a] - p[1 - a, a]) / arm[a] for a in range(2)]
+    dk = p[2].sum()
+    guessed = arm - p[2]
+    p_o = float(np.sum(w * p[:2])) / (1 - dk)
+    p_e = float(p[:2].sum(axis=1) @ w @ guessed) / (1 - dk) ** 2
+    kappa = (p_o - p_e) / p_e
+    return np.array([*bang, (1 + dk + (1 - dk) * kappa) / 2])
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        [[48, 4, 330], [22, 30, 319]],
+        [[8, 3, 4], [5, 6, 4]],
+        [[82, 25, 170], [27, 29, 83]],
+        [[30, 1, 2], [3, 1, 40]],
+        [[0, 0, 6], [3, 5, 2]],
+    ],
+)
+def test_standard_errors_are_the_multinomial_delta_method(counts: list[list[int]]) -> None:
+    """Var = ∇f' (diag(p) − pp') ∇f / N for the whole table (Bang's per-arm SE uses the arm's
+    own n: the same delta method on that arm's proportions)."""
+    table = np.array(counts, dtype=float).T  # guess × arm
+    total = table.sum()
+    p = (table / total).ravel()
+    step = 1e-6
+    grads = np.array(
+        [
+            (
+                _indices_from_proportions((p + step * e).reshape(3, 2))
+                - _indices_from_proportions((p - step * e).reshape(3, 2))
+            )
+            / (2 * step)
+            for e in np.eye(6)
+        ]
+    )  # 6 × 3
+    cov = (np.diag(p) - np.outer(p, p)) / total
+    james_se = math.sqrt(grads[:, 2] @ cov @ grads[:, 2])
+    res = blinding_indices(["a", "b"], counts)
+    assert res.james.se == pytest.approx(james_se, rel=1e-7)
+    for a, bang in enumerate(res.bang):
+        q = table[:, a] / table[:, a].sum()  # the arm's own guess proportions
+        g = np.zeros(3)
+        g[a], g[1 - a] = 1.0, -1.0
+        se = math.sqrt(g @ ((np.diag(q) - np.outer(q, q)) / table[:, a].sum()) @ g)
+        assert bang.se == pytest.approx(se, rel=1e-12, abs=1e-15)
 
 
 counts3 = st.lists(st.integers(0, 60), min_size=3, max_size=3).filter(lambda c: sum(c) > 0)
