@@ -148,3 +148,49 @@ def test_type3_basis_changes_only_multi_df_satterthwaite_df(rct_csv: Path) -> No
     for effect in ("group", "time", "group:time"):
         assert sas[effect]["F"] == pytest.approx(ortho[effect]["F"], rel=1e-9)
     assert abs(sas["time"]["den_df"] - ortho["time"]["den_df"]) > 1e-3
+
+
+def _more_missing(rct_csv: Path, tmp_path: Path) -> Path:
+    """The fixture with four more missing visits: unbalanced enough that a basis-dependent df
+    would show (with SAS's reference rows, UN gives time df 25.445 with baseline first and
+    25.422 with week2 first)."""
+    frame = pd.read_csv(rct_csv)
+    frame.loc[[3, 10, 20, 40], "caps5"] = np.nan
+    path = tmp_path / "more_missing.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _type3_by_order(path: Path, extra: list[str]) -> list[dict[str, dict[str, float]]]:
+    base = [*BASE[:2], str(path), *BASE[2:-2], *extra, "--json"]
+    runs = []
+    for time_order, group_order in (
+        ("baseline,week1,week2", "ketamine,midazolam"),
+        ("week2,baseline,week1", "ketamine,midazolam"),
+        ("week1,week2,baseline", "midazolam,ketamine"),
+    ):
+        args = [*base, "--time-order", time_order, "--group-order", group_order]
+        out = CliRunner().invoke(build_app(), args)
+        assert out.exit_code == 0, out.output
+        runs.append({r["effect"]: r for r in json.loads(out.stdout)["type3"]})
+    return runs
+
+
+@pytest.mark.parametrize("cov", ["cs", "un"])
+@pytest.mark.parametrize("ddf", ["satterthwaite", "kenward-roger"])
+def test_type3_den_df_do_not_depend_on_time_or_group_order_flags(
+    rct_csv: Path, tmp_path: Path, cov: str, ddf: str
+) -> None:
+    """The 2-df time and group:time tests: same hypothesis whatever the level order."""
+    runs = _type3_by_order(_more_missing(rct_csv, tmp_path), ["--covariance", cov, "--ddf", ddf])
+    for other in runs[1:]:
+        for effect in ("group", "time", "group:time"):
+            assert other[effect]["den_df"] == pytest.approx(runs[0][effect]["den_df"], rel=1e-6)
+            assert other[effect]["F"] == pytest.approx(runs[0][effect]["F"], rel=1e-6)
+
+
+def test_sas_reference_rows_do_depend_on_the_reference_level(rct_csv: Path, tmp_path: Path) -> None:
+    """The check above can fail: SAS's rows give another df when the first level changes."""
+    extra = ["--covariance", "un", "--ddf", "satterthwaite", "--type3-basis", "reference"]
+    runs = _type3_by_order(_more_missing(rct_csv, tmp_path), extra)
+    assert abs(runs[1]["time"]["den_df"] - runs[0]["time"]["den_df"]) > 0.01
