@@ -1,6 +1,6 @@
 """core/stats: the statistics engine (MMRM in ``mmrm``; one module each for responders,
-survival, power, group-sequential designs, blinding indices and the cumulative-logit mixed
-model).
+survival, power, group-sequential designs, blinding indices, reference-based imputation and
+the cumulative-logit mixed model).
 
 The names below are re-exported lazily (PEP 562): importing ``core.stats.sequential`` or
 ``core.protocol`` does not load scipy.stats for the ordinal model, which costs most of a
@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # the ``X as X`` form re-exports for the type checker
     from ketamine_ptsd.core.stats.power import SampleSizeResult as SampleSizeResult
     from ketamine_ptsd.core.stats.power import t_test_power as t_test_power
     from ketamine_ptsd.core.stats.power import t_test_sample_size as t_test_sample_size
+    from ketamine_ptsd.core.stats.refbased import RefBasedResult as RefBasedResult
+    from ketamine_ptsd.core.stats.refbased import condmean_jackknife as condmean_jackknife
     from ketamine_ptsd.core.stats.responders import ResponderResult as ResponderResult
     from ketamine_ptsd.core.stats.responders import analyse_responders as analyse_responders
     from ketamine_ptsd.core.stats.sequential import Look as Look
@@ -39,6 +41,8 @@ if TYPE_CHECKING:  # the ``X as X`` form re-exports for the type checker
 _LAZY = {
     "BlindingIndices": "ketamine_ptsd.core.stats.blinding",
     "blinding_indices": "ketamine_ptsd.core.stats.blinding",
+    "RefBasedResult": "ketamine_ptsd.core.stats.refbased",
+    "condmean_jackknife": "ketamine_ptsd.core.stats.refbased",
     "OrdinalFit": "ketamine_ptsd.core.stats.ordinal",
     "fit_cumulative_logit": "ketamine_ptsd.core.stats.ordinal",
     "fit_ordinal": "ketamine_ptsd.core.stats.ordinal",
