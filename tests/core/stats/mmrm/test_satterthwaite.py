@@ -25,10 +25,12 @@ covariance parameters differ from ours by up to 1e-3 relative, test_mmrm_against
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from ketamine_ptsd.core.stats.mmrm import fit_mmrm
@@ -36,6 +38,8 @@ from ketamine_ptsd.core.stats.mmrm import fit_mmrm
 LISTING = (
     Path(__file__).resolve().parents[3] / "reference" / "mmrm" / "sas" / "listings"
 ) / "sas_log_reml.txt"
+ARMCD_JSON = LISTING.parents[1] / "fev_kr_armcd.json"
+ARMCD_DIFF = np.array([0.0, 1.0])  # TRT − PBO, PBO the reference of FEV1 = ARMCD
 EFFECTS = {
     "ARMCD": "group",
     "AVISIT": "time",
@@ -192,3 +196,23 @@ def test_sas_reference_rows_depend_on_the_reference_level_as_sas_does(mmrm_data:
     assert ortho.den_df == pytest.approx(143.70, abs=0.01)
     for row in (ref_vis1_shuffled, ref_vis4, ortho):
         assert abs(row.F - ref_vis1.F) <= 1e-9 * ref_vis1.F
+
+
+def test_satterthwaite_ar1_matches_sas_listing_against_SAS(armcd_context: Any) -> None:
+    """FEV1 = ARMCD, AR(1): design/KR/ar1_sat.txt (copy: sas/listings/KR_ar1_sat.txt), numbers in
+    sas/fev_kr_armcd.json. SAS prints 4 decimals and integer df: SE to 5e-5, df rounded."""
+    sat = json.loads(ARMCD_JSON.read_text())["satterthwaite_ar1"]
+    _, ctx = armcd_context("ar1", "satterthwaite")
+    diff = ctx.contrast(ARMCD_DIFF, "ARMCD")
+    assert diff.estimate == pytest.approx(sat["difference"]["estimate"], abs=5e-5)
+    assert diff.se == pytest.approx(sat["difference"]["se"], abs=5e-5)
+    assert round(diff.df) == sat["difference"]["df"]
+    icpt = ctx.contrast(np.array([1.0, 0.0]), None)
+    assert icpt.se == pytest.approx(sat["intercept"]["se"], abs=5e-5)
+    assert round(icpt.df) == sat["intercept"]["df"]
+    trt = ctx.contrast(np.array([1.0, 1.0]), "ARMCD")
+    assert trt.estimate == pytest.approx(sat["lsmean_trt"]["estimate"], abs=5e-5)
+    assert trt.se == pytest.approx(sat["lsmean_trt"]["se"], abs=5e-5)
+    assert round(trt.df) == sat["lsmean_trt"]["df"]
+    f = ctx.f_test(ARMCD_DIFF[None, :], "ARMCD")
+    assert round(f.f_value, 2) == pytest.approx(sat["type3_f"], abs=0.011)
