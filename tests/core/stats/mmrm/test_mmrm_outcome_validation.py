@@ -73,3 +73,24 @@ def test_array_entry_point_refuses_non_finite_outcome_by_index() -> None:
         analyse_arrays(
             codes, np.array([0, 0, 1, 1, 0, 0]), np.tile([0, 1], 3), y, ("a", "b"), ("1", "2")
         )
+
+
+@pytest.mark.parametrize("cov", ["un", "toep", "ar1", "csh"])
+@pytest.mark.parametrize("scale", [1e-14, 1e-30])
+def test_tiny_outcome_scale_reproduces_the_unscaled_fit(
+    mmrm_data: Any, cov: str, scale: float
+) -> None:
+    """Outcomes in tiny units: estimates and SEs scale, df and F do not. Before the starting
+    values and the step criterion were made relative to the data's scale, UN and TOEP stopped
+    at their starting values for outcomes with SD ~1e-13 (difference off by 10 %)."""
+    frame, spec = mmrm_data("fev")
+    base = fit_mmrm(frame, covariance=cov, ddf="kenward-roger", **spec)
+    res = fit_mmrm(
+        frame.assign(FEV1=frame["FEV1"] * scale), covariance=cov, ddf="kenward-roger", **spec
+    )
+    for d0, d1 in zip(base.differences, res.differences, strict=True):
+        assert d1.estimate / scale == pytest.approx(d0.estimate, rel=1e-5)
+        assert d1.se / scale == pytest.approx(d0.se, rel=1e-5)
+        assert d1.df == pytest.approx(d0.df, rel=1e-5)
+    assert [r.den_df for r in res.type3] == pytest.approx([r.den_df for r in base.type3], rel=1e-5)
+    assert [r.F for r in res.type3] == pytest.approx([r.F for r in base.type3], rel=1e-5)

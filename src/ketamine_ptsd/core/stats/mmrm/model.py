@@ -53,7 +53,8 @@ overflow or lose every digit. Measured on fev_data (tests/reference/mmrm) scaled
 every structure (cs, un, ar1, csh, toep) and df method reproduces the unscaled estimates, SEs,
 df and F to 1e-4 up to k = 52; Kenward-Roger silently drifts by 1–9 % from k = 54 and
 Satterthwaite / between-within overflow at k = 80. 1e50 keeps two orders of margin below the
-first failure and is far beyond any clinical scale."""
+first failure and is far beyond any clinical scale. (Tiny units are fine down to k = −40 since
+the fit's starting values and step criterion are relative to the data's scale.)"""
 
 
 def _outcome_problem(y: FloatArray) -> int | None:
