@@ -35,7 +35,7 @@ write.csv(trial, file.path(here, "trial_seeded.csv"), row.names = FALSE)
 dropout <- make_trial(7, 40, c("v0", "v1", "v2", "v3"), 0.25)
 write.csv(dropout, file.path(here, "dropout_seeded.csv"), row.names = FALSE)
 
-fev <- read.csv("/work/shared/reference/fev_data.csv")
+fev <- read.csv(file.path(here, "fev_data.csv"))
 data(Orthodont, package = "nlme")
 ortho <- as.data.frame(Orthodont)
 ortho$Subject <- as.character(ortho$Subject)

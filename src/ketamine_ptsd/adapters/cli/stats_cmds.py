@@ -2,7 +2,7 @@
 
 Sub-commands live in their own modules, each with ``register(stats_app)``:
 ``stats_mmrm_cmd`` (mmrm), ``stats_misc_cmd`` (km, responders, sequential, power) and
-``stats_ordinal_cmd`` (ordinal).
+``stats_ordinal_cmd`` (ordinal) and ``stats_blinding_cmd`` (blinding).
 """
 
 from __future__ import annotations
@@ -13,7 +13,12 @@ import typer
 
 __all__ = ["register"]
 
-SUBCOMMAND_MODULES = ("stats_mmrm_cmd", "stats_misc_cmd", "stats_ordinal_cmd")
+SUBCOMMAND_MODULES = (
+    "stats_mmrm_cmd",
+    "stats_misc_cmd",
+    "stats_ordinal_cmd",
+    "stats_blinding_cmd",
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,7 +4,9 @@ Flags and JSON keys are the public contract of SYSTEM.md ("Command-line contract
 statistics engine"). Rows with a missing outcome are dropped and counted
 (``n_missing_outcome_dropped``); every problem ends in one line on stderr and exit 2.
 Besides the contract keys the JSON carries ``loglik``, ``method``, ``ddf_method``,
-``converged``, ``iterations`` and ``warnings`` (non-convergence, boundary estimates).
+``converged``, ``iterations``, ``warnings`` (non-convergence, boundary estimates) and
+``type3_basis`` (``--type3-basis``: the rows of each Type 3 L, which decide the multi-df
+Satterthwaite df; docs/satterthwaite-f-df.md).
 """
 
 from __future__ import annotations
@@ -95,17 +97,28 @@ def mmrm_command(
         str,
         typer.Option("--ddf", help="between-within | residual | satterthwaite | kenward-roger."),
     ] = "between-within",
+    type3_basis: Annotated[
+        str,
+        typer.Option(
+            "--type3-basis",
+            help="Rows of each Type 3 L: orthonormal (default; multi-df Satterthwaite df "
+            "invariant to level order) | reference (SAS's rows, each level minus the first: "
+            "SAS's df when the first level is SAS's REF=). docs/satterthwaite-f-df.md.",
+        ),
+    ] = "orthonormal",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fit the MMRM (REML) and print Type 3 tests, LS means and arm differences."""
     import pandas as pd
 
-    from ketamine_ptsd.core.stats.mmrm import DDF_METHODS, STRUCTURES, fit_mmrm
+    from ketamine_ptsd.core.stats.mmrm import DDF_METHODS, STRUCTURES, TYPE3_BASES, fit_mmrm
 
     if covariance not in STRUCTURES:
         fail(f"--covariance must be one of {', '.join(STRUCTURES)}, got {covariance!r}")
     if ddf not in DDF_METHODS:
         fail(f"--ddf must be one of {', '.join(DDF_METHODS)}, got {ddf!r}")
+    if type3_basis not in TYPE3_BASES:
+        fail(f"--type3-basis must be one of {', '.join(TYPE3_BASES)}, got {type3_basis!r}")
     if not data.is_file():
         fail(f"no such file: {data}")
     try:
@@ -124,6 +137,7 @@ def mmrm_command(
             group_order=comma_list(group_order),
             covariance=covariance,
             ddf=ddf,
+            type3_basis=type3_basis,
         )
     except InvalidInput as exc:
         fail(str(exc))

@@ -1,5 +1,6 @@
 """core/stats: the statistics engine (MMRM in ``mmrm``; one module each for responders,
-survival, power, group-sequential designs and the cumulative-logit mixed model).
+survival, power, group-sequential designs, blinding indices, reference-based imputation and
+the cumulative-logit mixed model).
 
 The names below are re-exported lazily (PEP 562): importing ``core.stats.sequential`` or
 ``core.protocol`` does not load scipy.stats for the ordinal model, which costs most of a
@@ -12,6 +13,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the ``X as X`` form re-exports for the type checker
+    from ketamine_ptsd.core.stats.blinding import BlindingIndices as BlindingIndices
+    from ketamine_ptsd.core.stats.blinding import blinding_indices as blinding_indices
     from ketamine_ptsd.core.stats.ordinal import OrdinalFit as OrdinalFit
     from ketamine_ptsd.core.stats.ordinal import fit_cumulative_logit as fit_cumulative_logit
     from ketamine_ptsd.core.stats.ordinal import fit_ordinal as fit_ordinal
@@ -19,6 +22,8 @@ if TYPE_CHECKING:  # the ``X as X`` form re-exports for the type checker
     from ketamine_ptsd.core.stats.power import SampleSizeResult as SampleSizeResult
     from ketamine_ptsd.core.stats.power import t_test_power as t_test_power
     from ketamine_ptsd.core.stats.power import t_test_sample_size as t_test_sample_size
+    from ketamine_ptsd.core.stats.refbased import RefBasedResult as RefBasedResult
+    from ketamine_ptsd.core.stats.refbased import condmean_jackknife as condmean_jackknife
     from ketamine_ptsd.core.stats.responders import ResponderResult as ResponderResult
     from ketamine_ptsd.core.stats.responders import analyse_responders as analyse_responders
     from ketamine_ptsd.core.stats.sequential import Look as Look
@@ -34,6 +39,10 @@ if TYPE_CHECKING:  # the ``X as X`` form re-exports for the type checker
     from ketamine_ptsd.core.stats.survival import logrank_test as logrank_test
 
 _LAZY = {
+    "BlindingIndices": "ketamine_ptsd.core.stats.blinding",
+    "blinding_indices": "ketamine_ptsd.core.stats.blinding",
+    "RefBasedResult": "ketamine_ptsd.core.stats.refbased",
+    "condmean_jackknife": "ketamine_ptsd.core.stats.refbased",
     "OrdinalFit": "ketamine_ptsd.core.stats.ordinal",
     "fit_cumulative_logit": "ketamine_ptsd.core.stats.ordinal",
     "fit_ordinal": "ketamine_ptsd.core.stats.ordinal",

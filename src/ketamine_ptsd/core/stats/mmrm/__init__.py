@@ -9,16 +9,18 @@ array-level API), ``ddf`` / ``satterthwaite`` / ``kenwardroger`` (denominator df
 
 from .covariance import STRUCTURES, CovarianceStructure, get_structure
 from .ddf import DDF_METHODS
-from .design import ClassVar, NumericVar, Term, build_design
+from .design import TYPE3_BASES, ClassVar, NumericVar, Term, build_design
 from .effect_size import CohensD, cohens_d_from_t
 from .fit import CoreFit, fit_arrays
-from .model import MMRM, analyse_arrays, fit_mmrm
+from .model import MAX_ABS_OUTCOME, MMRM, analyse_arrays, fit_mmrm
 from .result import Difference, FixedEffect, LsMean, MMRMResult, Type3Row
 
 __all__ = [
     "DDF_METHODS",
+    "MAX_ABS_OUTCOME",
     "MMRM",
     "STRUCTURES",
+    "TYPE3_BASES",
     "ClassVar",
     "CohensD",
     "CoreFit",

@@ -176,7 +176,11 @@ class CovarianceStructure:
     def start(self, resid_cov: FloatArray) -> FloatArray:
         """Starting values from a moment estimate of the t×t covariance of OLS residuals."""
         t = self.n_times
-        diag = np.maximum(np.diag(resid_cov), 1e-8)
+        # floors relative to the data's scale, so that outcomes in tiny units start as well
+        # as in large ones (an absolute 1e-8 floor made UN/TOEP fits of outcomes with SD
+        # ~1e-13 stop at the start)
+        level = float(np.mean(np.abs(np.diag(resid_cov)))) or 1.0
+        diag = np.maximum(np.diag(resid_cov), 1e-8 * level)
         var = float(np.mean(diag))
         off = resid_cov[~np.eye(t, dtype=bool)]
         mean_off = float(np.mean(off)) if off.size else 0.0
@@ -186,7 +190,7 @@ class CovarianceStructure:
         if self.name == "un":
             s = resid_cov.copy()
             eig = np.linalg.eigvalsh(s) if t > 0 else np.array([1.0])
-            if eig.min() <= 1e-8 * max(eig.max(), 1.0):
+            if eig.min() <= 1e-8 * eig.max():
                 s = np.diag(diag) * (1 - max(rho, 0.0)) + max(rho, 0.0) * np.sqrt(
                     np.outer(diag, diag)
                 )

@@ -9,10 +9,24 @@ differ (they are then R's ``coef(gls(...))``, checked against nlme in
 ``tests/reference/mmrm``).
 
 Type 3 hypotheses are built as SAS builds them for a full-rank cell structure: the Wald test of
-each term's coefficients under sum-to-zero (``contr.sum``) coding, mapped back onto the
-treatment-coded coefficients (SAS/STAT User's Guide, "Type III Tests" in "The Four Types of
-Estimable Functions"). This equals SAS's Type 3 whenever every combination of the class
-variables in an interaction occurs in the data.
+each term's coefficients under a zero-sum coding, mapped back onto the treatment-coded
+coefficients (SAS/STAT User's Guide, "Type III Tests" in "The Four Types of Estimable
+Functions"). This equals SAS's Type 3 whenever every combination of the class variables in an
+interaction occurs in the data.
+
+The *hypothesis* of a term does not depend on which zero-sum coding is used, but the *rows* of
+its L do, and the multi-df Satterthwaite df (Fai & Cornelius 1996, as SAS computes it) depends
+on the rows, not only on the hypothesis (docs/satterthwaite-f-df.md). ``TYPE3_BASES``:
+
+* ``"orthonormal"`` (default): the rows of each term are orthonormal contrasts of its cell means
+  (normalised Helmert codes; an interaction's rows are the Kronecker products of its factors').
+  Reordering levels or choosing another reference maps them onto another orthonormal basis of
+  the same space, an orthogonal change of rows, which leaves the Satterthwaite F df unchanged:
+  every F test is invariant to ``--time-order`` / ``--group-order``.
+* ``"reference"``: SAS's own Type 3 rows, each level minus the reference level (SAS's last
+  level, our first; interactions as Kronecker products). This reproduces SAS's Satterthwaite
+  F df when our first level is the level SAS uses as reference (``CLASS ... (REF=)``, default
+  the last in SAS's sort order); the df then depend on that choice, as SAS's do.
 """
 
 from __future__ import annotations
@@ -24,13 +38,23 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.linalg import lapack
 
-__all__ = ["ClassVar", "Design", "NumericVar", "Term", "build_design", "order_levels"]
+__all__ = [
+    "TYPE3_BASES",
+    "ClassVar",
+    "Design",
+    "NumericVar",
+    "Term",
+    "build_design",
+    "order_levels",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
 _geqrf = lapack.dgeqrf
 _gesv = lapack.dgesv
+
+TYPE3_BASES = ("orthonormal", "reference")
 
 
 def order_levels(values: list[str], order: list[str] | None, field_name: str) -> tuple[str, ...]:
@@ -125,14 +149,29 @@ class Design:
 
 
 @functools.lru_cache(maxsize=64)
-def _tables(k: int) -> tuple[FloatArray, FloatArray]:
-    """Per-level rows of the treatment coding (first level = reference) and of the sum-to-zero
-    coding (R's ``contr.sum``: the last level is −1 in every column) of a k-level factor."""
+def _tables(k: int, basis: str = "orthonormal") -> tuple[FloatArray, FloatArray]:
+    """Per-level rows of the treatment coding (first level = reference) and of the zero-sum
+    coding whose coefficients are the Type 3 rows of ``basis`` (``TYPE3_BASES``), for a
+    k-level factor.
+
+    orthonormal: normalised Helmert codes H (k × (k−1)), H'H = I and H'1 = 0, so the
+    coefficients are H'μ for cell means μ: orthonormal contrasts. reference: K = D⁺ with
+    D = [e_j − e_1]_{j ≥ 2}, so the coefficients are Dμ = μ_j − μ_1 (SAS's rows)."""
     treatment = np.eye(k)[:, 1:]
-    sum_zero = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])
+    if basis == "orthonormal":
+        zero_sum = np.zeros((k, k - 1))
+        for j in range(1, k):
+            zero_sum[:j, j - 1] = 1.0
+            zero_sum[j, j - 1] = -float(j)
+            zero_sum[:, j - 1] /= np.sqrt(j * (j + 1.0))
+    elif basis == "reference":
+        diffs = np.hstack([-np.ones((k - 1, 1)), np.eye(k - 1)])
+        zero_sum = np.asarray(np.linalg.pinv(diffs), dtype=np.float64)
+    else:
+        raise ValueError(f"unknown Type 3 basis {basis!r}; choose one of {TYPE3_BASES}")
     treatment.flags.writeable = False
-    sum_zero.flags.writeable = False
-    return treatment, sum_zero
+    zero_sum.flags.writeable = False
+    return treatment, zero_sum
 
 
 def _treatment(codes: IntArray, k: int) -> FloatArray:
@@ -140,16 +179,11 @@ def _treatment(codes: IntArray, k: int) -> FloatArray:
     return np.asarray(_tables(k)[0][codes], dtype=np.float64)
 
 
-def _sum_coding(codes: IntArray, k: int) -> FloatArray:
-    """Sum-to-zero coding of level codes."""
-    return np.asarray(_tables(k)[1][codes], dtype=np.float64)
-
-
 RANK_TOL = 1e-9
 
 
 def _coding_change(x_t: FloatArray, x_s: FloatArray) -> FloatArray:
-    """M⁻¹ where X_s = X_t M (treatment → sum-to-zero coding), with the rank check of X_t.
+    """M⁻¹ where X_s = X_t M (treatment → zero-sum coding), with the rank check of X_t.
 
     Rank: Householder QR of X_t (LAPACK ``dgeqrf``; numpy's ``qr`` wrapper costs 10× more
     at this size). X_t has full column rank exactly when no column lies in the span of the
@@ -178,7 +212,7 @@ def _coding_change(x_t: FloatArray, x_s: FloatArray) -> FloatArray:
     xt_t = x_t.T
     _, _, m_inv, info = _gesv(xt_t @ x_s, xt_t @ x_t)
     if info != 0:  # pragma: no cover - X_t'X_s is invertible when X_t has full rank
-        raise ValueError("the sum-to-zero coding does not span the design")
+        raise ValueError("the zero-sum coding does not span the design")
     return np.asarray(m_inv, dtype=np.float64)
 
 
@@ -191,8 +225,13 @@ def build_design(
     class_vars: dict[str, ClassVar],
     numeric_vars: dict[str, NumericVar],
     n_obs: int,
+    *,
+    type3_basis: str = "orthonormal",
 ) -> Design:
-    """Build X (intercept + terms in order) and the Type 3 contrast of each term."""
+    """Build X (intercept + terms in order) and the Type 3 contrast of each term, its rows in
+    ``type3_basis`` (module docstring)."""
+    if type3_basis not in TYPE3_BASES:
+        raise ValueError(f"unknown Type 3 basis {type3_basis!r}; choose one of {TYPE3_BASES}")
     blocks_t: list[FloatArray] = [np.ones((n_obs, 1))]
     blocks_s: list[FloatArray] = [np.ones((n_obs, 1))]
     names: list[str] = ["(Intercept)"]
@@ -208,8 +247,8 @@ def build_design(
             labels = [""]
             for fi, fac in enumerate(term.factors):
                 cv = class_vars[fac]
-                treatment, sum_zero = _tables(len(cv.levels))
-                ct, cs = treatment[cv.codes], sum_zero[cv.codes]
+                treatment, zero_sum = _tables(len(cv.levels), type3_basis)
+                ct, cs = treatment[cv.codes], zero_sum[cv.codes]
                 bt, bs = (ct, cs) if fi == 0 else (_row_kron(bt, ct), _row_kron(bs, cs))
                 labels = [
                     f"{lab}:{fac}[{lev}]" if lab else f"{fac}[{lev}]"

@@ -614,6 +614,19 @@ def _ols_start(data: PatternData, structure: CovarianceStructure) -> FloatArray:
     return structure.start(cov * scale)
 
 
+def _theta_scale(structure: CovarianceStructure, theta: FloatArray) -> FloatArray:
+    """Per parameter, the magnitude against which a step counts as small: |θ_k|, floored at
+    1e-8 × the largest variance-type parameter (1e-8 for a correlation ρ of ar1/csh, the
+    last parameter). Relative to the data's scale: an absolute floor stopped the fit of
+    outcomes with SD ~1e-13 after one step."""
+    mag = np.abs(theta)
+    variance_type = np.ones(theta.size, dtype=bool)
+    if structure.name in ("ar1", "csh"):
+        variance_type[-1] = False
+    floor = np.where(variance_type, 1e-8 * float(mag[variance_type].max() or 1.0), 1e-8)
+    return np.asarray(np.maximum(mag, floor), dtype=np.float64)
+
+
 def _is_pd(structure: CovarianceStructure, theta: FloatArray) -> bool:
     if not structure.is_admissible(theta):
         return False
@@ -670,7 +683,7 @@ def _fit_newton(
         if accepted is None:
             converged = crit < 1e-10
             break
-        change = float(np.max(np.abs(new_theta - theta) / np.maximum(np.abs(theta), 1e-8)))
+        change = float(np.max(np.abs(new_theta - theta) / _theta_scale(structure, theta)))
         theta, cur = new_theta, accepted
         if change < 1e-12 or crit < 1e-16:
             converged = True

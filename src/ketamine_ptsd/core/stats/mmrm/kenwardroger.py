@@ -10,7 +10,7 @@ structure (covariance.py). For ``cs``, ``un`` and ``toep`` that parametrisation 
 R_ij = 0 and KR equals KR(LINEAR) — for UN this is the case where SAS's DDFM=KR equals the
 "linear" variant of openpharma/mmrm. For ``ar1`` and ``csh`` the full KR uses R_ij.
 Checked against SAS (openpharma/mmrm ``design/KR``, ``design/ddfm_covtype``; tests in
-``test_mmrm_kr_against_SAS.py``): SAS's DDFM=KR keeps R_ij for AR(1) and CSH (its SEs differ
+``test_kenwardroger.py``): SAS's DDFM=KR keeps R_ij for AR(1) and CSH (its SEs differ
 from DDFM=KR(LINEAR), e.g. 0.95865 vs 0.96058 for AR(1) on fev_data) and the df are the same
 under both, since R_ij enters only Φ_A; we match both variants to ~1e-6 for AR(1) and CS.
 

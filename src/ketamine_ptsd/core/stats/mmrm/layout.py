@@ -170,6 +170,7 @@ def _build(
     time_levels: tuple[str, ...],
     covariates: tuple[ClassVar | NumericVar, ...],
     covariance: str,
+    type3_basis: str,
 ) -> Layout:
     n = time.size
     class_vars: dict[str, ClassVar] = {
@@ -185,7 +186,9 @@ def _build(
         else:
             numeric_vars[cov.name] = cov
             terms.append(Term(cov.name, (cov.name,), numeric=True))
-    design = build_design(tuple(terms), class_vars, numeric_vars, n)  # checks the rank of X
+    design = build_design(  # checks the rank of X
+        tuple(terms), class_vars, numeric_vars, n, type3_basis=type3_basis
+    )
     x = design.x
     p = x.shape[1]
     if n <= p:
@@ -272,6 +275,7 @@ def get_layout(
     time_levels: tuple[str, ...],
     covariates: tuple[ClassVar | NumericVar, ...],
     covariance: str,
+    type3_basis: str = "orthonormal",
 ) -> Layout:
     """The layout of these inputs, from the memo when identical inputs were seen before.
 
@@ -295,13 +299,16 @@ def get_layout(
         tuple(cov_key),
         # UN changes the between-within rule; every other structure shares a layout
         covariance == "un",
+        type3_basis,
     )
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
             return hit
-    layout = _build(subject, group, time, group_levels, time_levels, covariates, covariance)
+    layout = _build(
+        subject, group, time, group_levels, time_levels, covariates, covariance, type3_basis
+    )
     with _LOCK:
         _CACHE[key] = layout
         _CACHE.move_to_end(key)

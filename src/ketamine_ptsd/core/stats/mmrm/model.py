@@ -29,7 +29,7 @@ from scipy import special
 from ...errors import InvalidInput
 from .covariance import STRUCTURES, get_structure
 from .ddf import DDF_METHODS, WITHIN_COVARIATE_WARNING
-from .design import ClassVar, NumericVar, order_levels
+from .design import TYPE3_BASES, ClassVar, NumericVar, order_levels
 from .effect_size import cohens_d_from_t
 from .fit import CoreFit, fit_cs_sums, fit_patterns
 from .inference import make_context
@@ -41,10 +41,28 @@ from .type3 import type3_tests
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["MMRM", "analyse_arrays", "fit_mmrm"]
+__all__ = ["MAX_ABS_OUTCOME", "MMRM", "analyse_arrays", "fit_mmrm"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
+
+MAX_ABS_OUTCOME = 1e50
+"""Largest |outcome| accepted. The REML information of the covariance parameters scales as
+y⁻⁴ and its inverse as y⁴, and the Kenward-Roger terms as higher powers, so huge outcomes
+overflow or lose every digit. Measured on fev_data (tests/reference/mmrm) scaled by 10^k:
+every structure (cs, un, ar1, csh, toep) and df method reproduces the unscaled estimates, SEs,
+df and F to 1e-4 up to k = 52; Kenward-Roger silently drifts by 1–9 % from k = 54 and
+Satterthwaite / between-within overflow at k = 80. 1e50 keeps two orders of margin below the
+first failure and is far beyond any clinical scale. (Tiny units are fine down to k = −40 since
+the fit's starting values and step criterion are relative to the data's scale.)"""
+
+
+def _outcome_problem(y: FloatArray) -> int | None:
+    """Index of the first value of ``y`` that is NaN, infinite or beyond ``MAX_ABS_OUTCOME``."""
+    ok = np.abs(y) <= MAX_ABS_OUTCOME  # False for NaN and ±inf
+    if bool(ok.all()):
+        return None
+    return int(np.flatnonzero(~ok)[0])
 
 
 def analyse_arrays(
@@ -61,6 +79,7 @@ def analyse_arrays(
     reml: bool = True,
     n_subjects_total: int | None = None,
     n_missing_outcome_dropped: int = 0,
+    type3_basis: str = "orthonormal",
 ) -> MMRMResult:
     """Fit and analyse from arrays. ``subject`` are codes 0..S-1 (every code present),
     ``group``/``time`` codes into the level tuples (first level = reference and the minuend of
@@ -69,7 +88,10 @@ def analyse_arrays(
     The outcome-independent work (design, Type 3 and LS-mean rows, missingness patterns,
     between-within df) comes from ``layout.get_layout``, memoised per layout; under
     between-within or residual df every coefficient, LS mean and difference is one stacked
-    matrix product (``_stacked_contrasts``)."""
+    matrix product (``_stacked_contrasts``).
+
+    ``type3_basis`` picks the rows of each Type 3 L (``design.TYPE3_BASES``): the F values are
+    the same under both, the Satterthwaite F df are not (docs/satterthwaite-f-df.md)."""
     subject = np.ascontiguousarray(subject, dtype=np.intp)
     group = np.ascontiguousarray(group, dtype=np.intp)
     time = np.ascontiguousarray(time, dtype=np.intp)
@@ -78,8 +100,15 @@ def analyse_arrays(
         raise ValueError("subject, group, time and y must be 1-D arrays of the same length")
     if ddf not in DDF_METHODS:
         raise ValueError(f"unknown ddf method {ddf!r}; choose one of {DDF_METHODS}")
+    bad = _outcome_problem(y)
+    if bad is not None:
+        raise ValueError(
+            f"y[{bad}] = {y[bad]} is not a finite number of magnitude at most {MAX_ABS_OUTCOME:g}"
+        )
     structure = get_structure(covariance, len(time_levels))
-    layout = get_layout(subject, group, time, group_levels, time_levels, covariates, covariance)
+    layout = get_layout(
+        subject, group, time, group_levels, time_levels, covariates, covariance, type3_basis
+    )
     design = layout.design
     if covariance == "cs":
         # profiled CS fit from sums; the per-pattern data only if something needs it later
@@ -132,6 +161,7 @@ def analyse_arrays(
         iterations=fit.iterations,
         n_missing_outcome_dropped=n_missing_outcome_dropped,
         warnings=fit.warnings + extra_warnings,
+        type3_basis=type3_basis,
     )
 
 
@@ -228,6 +258,7 @@ class MMRM:
     covariance: str = "cs"
     ddf: str = "between-within"
     reml: bool = True
+    type3_basis: str = "orthonormal"
 
     def fit(self, frame: pd.DataFrame) -> MMRMResult:
         return fit_mmrm(
@@ -242,6 +273,7 @@ class MMRM:
             covariance=self.covariance,
             ddf=self.ddf,
             reml=self.reml,
+            type3_basis=self.type3_basis,
         )
 
 
@@ -258,9 +290,18 @@ def fit_mmrm(
     covariance: str = "cs",
     ddf: str = "between-within",
     reml: bool = True,
+    type3_basis: str = "orthonormal",
 ) -> MMRMResult:
     """Validate a long-format DataFrame and fit the MMRM. Raises ``InvalidInput`` naming the
     column, level or option at fault.
+
+    ``type3_basis``: ``"orthonormal"`` (default; F df invariant to level order) or
+    ``"reference"`` (SAS's rows: reproduces PROC MIXED's Satterthwaite F df when the first
+    level of each factor is SAS's reference level).
+
+    Outcomes must be finite with |y| ≤ ``MAX_ABS_OUTCOME`` (missing values are dropped and
+    counted); the error names the column and the row, counted as in a CSV file (header = row
+    1, first data row = row 2).
 
     Each column is read once and factorised (``pandas.factorize``, a hash pass); levels are
     the distinct ``str`` labels, sorted unless an order is given, so only the distinct values
@@ -271,6 +312,8 @@ def fit_mmrm(
         raise InvalidInput("covariance", f"must be one of {', '.join(STRUCTURES)}", covariance)
     if ddf not in DDF_METHODS:
         raise InvalidInput("ddf", f"must be one of {', '.join(DDF_METHODS)}", ddf)
+    if type3_basis not in TYPE3_BASES:
+        raise InvalidInput("type3_basis", f"must be one of {', '.join(TYPE3_BASES)}", type3_basis)
     needed = [subject, group, time, outcome, *covariates]
     for col in needed:
         if col not in frame.columns:
@@ -295,8 +338,19 @@ def fit_mmrm(
                 outcome, f"outcome column {outcome!r} is not numeric (e.g. {bad.iloc[0]!r})"
             )
         y_all = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+    present = ~np.isnan(y_all)
+    bad = _outcome_problem(y_all[present])
+    if bad is not None:
+        pos = int(np.flatnonzero(present)[bad])
+        raise InvalidInput(
+            outcome,
+            f"outcome column {outcome!r} row {pos + 2} (the header is row 1) holds "
+            f"{y_raw.iloc[pos]}: outcomes must be finite numbers of magnitude at most "
+            f"{MAX_ABS_OUTCOME:g}",
+            y_raw.iloc[pos],
+        )
     all_subjects = len(factors[subject][1])
-    keep = ~np.isnan(y_all)
+    keep = present
     dropped = int(keep.size - np.count_nonzero(keep))
     kept = {col: (raw[keep], labels) for col, (raw, labels) in factors.items()}
     try:
@@ -323,7 +377,17 @@ def fit_mmrm(
     for col in covariates:
         series = columns[col]
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-            covs.append(NumericVar(col, series.to_numpy(dtype=np.float64)[keep]))
+            values = series.to_numpy(dtype=np.float64)
+            infinite = np.flatnonzero(np.isinf(values))
+            if infinite.size:
+                pos = int(infinite[0])
+                raise InvalidInput(
+                    col,
+                    f"covariate column {col!r} row {pos + 2} (the header is row 1) holds "
+                    f"{series.iloc[pos]}: covariates must be finite",
+                    series.iloc[pos],
+                )
+            covs.append(NumericVar(col, values[keep]))
         else:
             levels = tuple(sorted(_present(*kept[col])))
             covs.append(ClassVar(col, _recode(*kept[col], levels), levels))
@@ -342,6 +406,7 @@ def fit_mmrm(
             reml=reml,
             n_subjects_total=all_subjects,
             n_missing_outcome_dropped=dropped,
+            type3_basis=type3_basis,
         )
     except ValueError as exc:
         raise InvalidInput("model", str(exc)) from None

@@ -73,6 +73,7 @@ class MMRMResult:
     iterations: int
     n_missing_outcome_dropped: int = 0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    type3_basis: str = "orthonormal"  # rows of the Type 3 L (design.TYPE3_BASES)
 
     @property
     def reml_loglik(self) -> float | None:
@@ -99,6 +100,7 @@ class MMRMResult:
             "iterations": self.iterations,
             "n_missing_outcome_dropped": self.n_missing_outcome_dropped,
             "warnings": list(self.warnings),
+            "type3_basis": self.type3_basis,
         }
 
     def summary(self) -> dict[str, pd.DataFrame]:

@@ -8,6 +8,11 @@ used, as SAS and lmerTest do; at the optimum g'Ag does not depend on how θ is p
 For a q-row L (F tests) SAS's method (Fai & Cornelius 1996; SAS/STAT User's Guide, "Satterthwaite
 method" under MODEL DDFM=): diagonalise L C L' = U D U', compute ν_m for each row of U'L and
 E = Σ_{ν_m > 2} ν_m / (ν_m − 2); the df is 2E / (E − q) when E > q.
+
+The result is invariant to an orthogonal change of the rows of L but not to a general one, so it
+depends on the basis in which a hypothesis is written: the Type 3 rows come from
+``design.build_design(type3_basis=...)`` — orthonormal (invariant to level order, the default)
+or SAS's reference rows (reproduces SAS). docs/satterthwaite-f-df.md has the numbers.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Type 3 F tests of the model terms (SAS "Type 3 Tests of Fixed Effects").
 
-The hypothesis matrix of each term comes from ``design.build_design`` (sum-to-zero coding mapped
-onto the treatment-coded β); the F statistic is the Wald F, F = (Lβ̂)'(LΦL')⁻¹(Lβ̂)/q, with the
-denominator df of the chosen method (for Kenward-Roger, the scaled F with Φ_A).
+The hypothesis matrix of each term comes from ``design.build_design`` (a zero-sum coding mapped
+onto the treatment-coded β, its rows chosen by ``type3_basis``); the F statistic is the Wald F,
+F = (Lβ̂)'(LΦL')⁻¹(Lβ̂)/q, the same in every basis, with the denominator df of the chosen method
+(for Kenward-Roger, the scaled F with Φ_A).
 """
 
 from __future__ import annotations
