@@ -70,6 +70,7 @@ from .schedule import (
     plan_schedule,
 )
 from .vitals import (
+    VITAL_RANGES,
     VitalAlert,
     VitalSigns,
     observation_end_minute,
@@ -78,6 +79,7 @@ from .vitals import (
 )
 
 __all__ = [
+    "VITAL_RANGES",
     "BlindedDose",
     "BpCheckResult",
     "BpReading",

@@ -16,12 +16,23 @@ from ..errors import InvalidInput
 from ..protocol import AlertThresholds, Protocol
 
 __all__ = [
+    "VITAL_RANGES",
     "VitalAlert",
     "VitalSigns",
     "observation_end_minute",
     "vital_sign_alerts",
     "vitals_due_minutes",
 ]
+
+
+#: The plausible range of each reading (a value outside is a typing error, not a patient): the
+#: one declaration the bedside form, the API and the rule share (issue 11).
+VITAL_RANGES: dict[str, tuple[int, int]] = {
+    "systolic_mmhg": (30, 320),
+    "diastolic_mmhg": (10, 220),
+    "heart_rate_bpm": (10, 300),
+    "spo2_percent": (30, 100),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +45,7 @@ class VitalSigns:
     spo2_percent: int | None = None
 
     def __post_init__(self) -> None:
-        bounds = {
-            "systolic_mmhg": (30, 320),
-            "diastolic_mmhg": (10, 220),
-            "heart_rate_bpm": (10, 300),
-            "spo2_percent": (30, 100),
-        }
-        for name, (low, high) in bounds.items():
+        for name, (low, high) in VITAL_RANGES.items():
             value = getattr(self, name)
             if value is not None and not low <= value <= high:
                 raise InvalidInput(name, f"{value} is outside {low}–{high}", value)

@@ -28,6 +28,7 @@ from starlette.datastructures import FormData
 
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.rules import VITAL_RANGES
 from ketamine_ptsd.services import (
     AuthenticationFailed,
     ConflictError,
@@ -54,11 +55,15 @@ from .patients import text
 router = APIRouter()
 
 BP_SLOTS = 4
-VITAL_FIELDS = (
-    ("sys", "systolic_mmhg", "Sys", 30, 320),
-    ("dia", "diastolic_mmhg", "Dia", 10, 220),
-    ("hr", "heart_rate_bpm", "HR", 10, 300),
-    ("spo2", "spo2_percent", "SpO₂", 30, 100),
+#: (form name, field, label, low, high): the ranges are the core's (one declaration).
+VITAL_FIELDS = tuple(
+    (short, field, label, *VITAL_RANGES[field])
+    for short, field, label in (
+        ("sys", "systolic_mmhg", "Sys"),
+        ("dia", "diastolic_mmhg", "Dia"),
+        ("hr", "heart_rate_bpm", "HR"),
+        ("spo2", "spo2_percent", "SpO₂"),
+    )
 )
 SAVED = {
     "start": "Infusion started.",
