@@ -231,3 +231,37 @@ def test_validation_error_keeps_what_was_typed(tablet, server) -> None:
     for key, value in typed.items():
         assert page.input_value(f"input[name=item_{key}]") == value
     _shot(page, "madrs-validation-error")
+
+
+def test_investigator_overrides_a_screen_failure_naming_the_criterion(tablet, server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: eligibility only from the rules, or an override that names the failed
+    criteria with a reason; tried with the wrong input first, at a tablet."""
+    from ketamine_ptsd.services.patients import ConsentInput
+    from ketamine_ptsd.services.screening import ScreeningVisitInput
+    from screening_support import RCT_FACTS, caps5_past_month  # type: ignore[import-not-found]
+
+    services, investigator = server["services"], server["actors"][Role.INVESTIGATOR]
+    pid = services.patients.register(investigator, protocol_name="rct", site="YAL").id
+    services.patients.record_consent(
+        investigator, pid, ConsentInput("v1", dt.date(2026, 3, 1), True, "Dr Independent")
+    )
+    visit = ScreeningVisitInput(
+        dt.date(2026, 3, 1), facts=RCT_FACTS, caps5_past_month=caps5_past_month(29)
+    )
+    services.screening.record_visit(investigator, pid, visit)
+    page = tablet("investigator")
+    page.goto(f"{server['base']}/patients/{pid}/screening-visit")
+    assert page.inner_text("#decision-status") == "ineligible"
+    form = page.locator("#override-form")
+    form.locator("textarea[name=reason]").fill("marked impairment, one point short")
+    form.locator("#override").click()  # no criterion ticked: refused, the reason kept
+    assert "every failed or missing criterion" in page.inner_text("#override-form")
+    assert page.input_value("#override-form textarea[name=reason]") == (
+        "marked impairment, one point short"
+    )
+    _shot(page, "screening-override-refused")
+    page.check("#override-form input[value=caps5_severity]")
+    page.click("#override")
+    assert "Eligible by investigator override" in page.inner_text("#override-shown")
+    _shot(page, "screening-override-done")
+    assert services.patients.get(investigator, pid).status == "eligible"
