@@ -1,0 +1,105 @@
+"""The shared steps of every infusion-day use case: the patient, the day, the view."""
+
+from __future__ import annotations
+
+from ketamine_ptsd.core.protocol import Protocol
+from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.rules import (
+    vitals_due_minutes,
+)
+
+from .._workflow import (
+    BLINDED_DRUG,
+    require_open,
+)
+from ..access import Actor, allocation_visibility, require_patient
+from ..auth import AuthService
+from ..context import ServiceContext
+from ..errors import ConflictError, NotFound, ValidationFailed
+from ..patients import load_patient
+from ..protocol_versions import patient_protocol
+from ..randomization import RandomizationService
+from ..records import (
+    InfusionDay,
+    Patient,
+)
+from ..uow import UnitOfWork
+from ..workflow import state_of
+from .queries import (
+    day_query,
+    withdrawal_query,
+)
+from .views import (
+    ACTIVE_STATES,
+    InfusionDayView,
+)
+
+
+class InfusionBase:
+    """The shared steps of every infusion-day use case: the patient, the day, the view."""
+
+    def __init__(
+        self, ctx: ServiceContext, randomization: RandomizationService, auth: AuthService
+    ) -> None:
+        self._ctx = ctx
+        self._randomization = randomization
+        self._auth = auth
+
+    def _patient(
+        self, uow: UnitOfWork, actor: Actor, patient_id: int, action: Action, *, lock: bool = False
+    ) -> tuple[Patient, Protocol]:
+        patient = load_patient(uow, patient_id, lock=lock)
+        require_patient(actor, action, patient)
+        return patient, patient_protocol(self._ctx, uow, patient)
+
+    @staticmethod
+    def _check_number(protocol: Protocol, infusion_number: int) -> None:
+        count = protocol.schedule.infusion_count
+        if isinstance(infusion_number, bool) or not 1 <= infusion_number <= count:
+            raise ValidationFailed(
+                "infusion_number", f"must be 1-{count} (protocol {protocol.name})", infusion_number
+            )
+
+    @staticmethod
+    def _require_active(uow: UnitOfWork, patient: Patient) -> None:
+        require_open(patient)
+        if uow.session.scalar(withdrawal_query(), {"patient_id": patient.id}):
+            raise ConflictError("patient", patient.study_id, "withdrawn")
+        if state_of(patient) not in ACTIVE_STATES:
+            raise ConflictError(
+                "patient", patient.study_id, f"not in the treatment phase (status {patient.status})"
+            )
+
+    @staticmethod
+    def _day(uow: UnitOfWork, patient: Patient, infusion_number: int) -> InfusionDay:
+        day = uow.session.scalar(
+            day_query(), {"patient_id": patient.id, "infusion_number": infusion_number}
+        )
+        if day is None:
+            raise NotFound("infusion", f"{patient.study_id} #{infusion_number}")
+        return day
+
+    def _day_view(
+        self, uow: UnitOfWork, actor: Actor, patient: Patient, protocol: Protocol, day: InfusionDay
+    ) -> InfusionDayView:
+        visible = allocation_visibility(uow.session, actor, patient)
+        due = vitals_due_minutes(protocol, day.drug) if day.drug in protocol.dosing else ()
+        return InfusionDayView(
+            id=day.id,
+            patient_id=patient.id,
+            infusion_number=day.infusion_number,
+            infusion_date=day.infusion_date,
+            weight_kg=day.weight_kg,
+            drug=day.drug if visible else BLINDED_DRUG,
+            dose_mg=day.dose_mg if visible else None,
+            concentration_mg_per_ml=day.concentration_mg_per_ml if visible else None,
+            dose_arithmetic=day.dose_arithmetic if visible else None,
+            volume_ml=day.volume_ml,
+            rate_ml_per_h=day.rate_ml_per_h,
+            infusion_minutes=day.infusion_minutes,
+            started_at=day.started_at,
+            ended_at=day.ended_at,
+            vitals_due_minutes=tuple(due),
+            discharged_at=day.discharged_at,
+            version=day.version,
+        )

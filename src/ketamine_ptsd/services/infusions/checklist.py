@@ -1,0 +1,194 @@
+"""The pre-infusion checklist and its holds (PROTOCOL.md §6)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.rules import (
+    PreInfusionFindings,
+    parse_bp_reading,
+    pre_infusion_checklist,
+)
+
+from .._workflow import (
+    core_call,
+)
+from ..access import Actor
+from ..audit import AuditEvent, encode_value
+from ..errors import ValidationFailed
+from ..records import (
+    InfusionRating,
+    Patient,
+    PreInfusionCheck,
+    RiskBenefitDecisionRecord,
+    VitalSignsRecord,
+)
+from ..uow import UnitOfWork
+from .base import InfusionBase
+from .queries import (
+    todays_checklist_query,
+)
+from .views import (
+    ChecklistInput,
+    ChecklistView,
+    InfusionHeld,
+)
+
+
+class ChecklistUseCases(InfusionBase):
+    """The pre-infusion checklist and its holds (PROTOCOL.md §6)."""
+
+    def record_checklist(
+        self, actor: Actor, patient_id: int, data: ChecklistInput
+    ) -> ChecklistView:
+        """Run and store the pre-infusion checklist; a failure is a recorded hold (§6)."""
+        readings = []
+        for i, raw in enumerate(data.bp_readings, start=1):
+            text = raw if isinstance(raw, str) else f"{raw[0]}/{raw[1]}"
+            try:
+                readings.append(parse_bp_reading(text))
+            except Exception as exc:  # InvalidInput names "readings"; say which one
+                raise ValidationFailed(f"bp_readings.{i}", str(exc), raw) from exc
+        if data.pregnancy_test not in (None, "negative", "positive", "not_applicable"):
+            raise ValidationFailed(
+                "pregnancy_test", "negative, positive or not_applicable", data.pregnancy_test
+            )
+        with self._ctx.uow(actor, write=True) as uow:
+            patient, protocol = self._patient(
+                uow, actor, patient_id, Action.INFUSION_RECORD, lock=True
+            )
+            self._check_number(protocol, data.infusion_number)
+            self._require_active(uow, patient)
+            self._require_not_started(uow, patient, data.infusion_number)
+            self._require_previous(uow, patient, data.infusion_number)
+            n = data.infusion_number
+            baseline_vitals = uow.session.scalar(
+                select(VitalSignsRecord.id).where(
+                    VitalSignsRecord.patient_id == patient.id,
+                    VitalSignsRecord.infusion_number == n,
+                    VitalSignsRecord.minute == 0,
+                    VitalSignsRecord.voided_at.is_(None),
+                )
+            )
+            before = [r for r in protocol.monitoring.ratings if r.minute == 0]
+            rated = set(
+                uow.session.scalars(
+                    select(InfusionRating.instrument).where(
+                        InfusionRating.patient_id == patient.id,
+                        InfusionRating.infusion_number == n,
+                        InfusionRating.minute == 0,
+                        InfusionRating.voided_at.is_(None),
+                    )
+                )
+            )
+            ratings_done = all(i in rated for i in before[0].instruments) if before else True
+            pregnancy_decision = uow.session.scalar(
+                select(RiskBenefitDecisionRecord.id).where(
+                    RiskBenefitDecisionRecord.patient_id == patient.id,
+                    RiskBenefitDecisionRecord.criterion_id == "pregnancy",
+                    RiskBenefitDecisionRecord.proceed.is_(True),
+                    RiskBenefitDecisionRecord.voided_at.is_(None),
+                )
+            )
+            findings = PreInfusionFindings(
+                nil_by_mouth=data.nil_by_mouth,
+                pregnancy_test=data.pregnancy_test,
+                urine_toxicology_positive_for=None
+                if data.urine_toxicology_positive_for is None
+                else tuple(data.urine_toxicology_positive_for),
+                bp_readings=tuple(readings),
+                baseline_vitals_recorded=baseline_vitals is not None,
+                short_acting_benzodiazepine_taken_this_morning=(
+                    data.short_acting_benzodiazepine_taken_this_morning
+                ),
+                pregnancy_risk_benefit_decision_recorded=pregnancy_decision is not None,
+                pre_infusion_ratings_recorded=ratings_done,
+            )
+            result = core_call(pre_infusion_checklist, protocol, findings)
+            record = PreInfusionCheck(
+                patient_id=patient.id,
+                infusion_number=n,
+                checked_on=uow.now.date(),
+                findings={
+                    "nil_by_mouth": data.nil_by_mouth,
+                    "pregnancy_test": data.pregnancy_test,
+                    "urine_toxicology_positive_for": findings.urine_toxicology_positive_for,
+                    "bp_readings": [str(r) for r in readings],
+                    "baseline_vitals_recorded": findings.baseline_vitals_recorded,
+                    "short_acting_benzodiazepine_taken_this_morning": (
+                        data.short_acting_benzodiazepine_taken_this_morning
+                    ),
+                    "pre_infusion_ratings_recorded": ratings_done,
+                },
+                passed=result.passes,
+                items=[
+                    {"id": i.id, "passed": i.passed, "reason": i.reason, "section": i.section}
+                    for i in result.items
+                ],
+                hold_reasons=list(result.reasons),
+                recorded_by=actor.user_id,
+                recorded_at=uow.now,
+            )
+            uow.session.add(record)
+            uow.flush()
+            if not result.passes:
+                uow.events(
+                    [
+                        AuditEvent(
+                            "infusion_hold",
+                            "pre_infusion_checks",
+                            str(record.id),
+                            None,
+                            None,
+                            encode_value({"infusion": n, "reasons": list(result.reasons)}),
+                        )
+                    ]
+                )
+            view = ChecklistView(
+                record.id,
+                patient.id,
+                n,
+                record.checked_on,
+                record.passed,
+                tuple(record.items),
+                tuple(record.hold_reasons),
+                dict(record.findings),
+            )
+            uow.commit()
+            return view
+
+    def checklists(self, actor: Actor, patient_id: int) -> list[ChecklistView]:
+        """Every checklist run (passed ones and holds), oldest first."""
+        with self._ctx.uow(actor, write=False) as uow:
+            patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_READ)
+            rows = uow.session.scalars(
+                select(PreInfusionCheck)
+                .where(PreInfusionCheck.patient_id == patient.id)
+                .order_by(PreInfusionCheck.id)
+            )
+            return [
+                ChecklistView(
+                    c.id,
+                    c.patient_id,
+                    c.infusion_number,
+                    c.checked_on,
+                    c.passed,
+                    tuple(c.items),
+                    tuple(c.hold_reasons),
+                    dict(c.findings),
+                )
+                for c in rows
+            ]
+
+    @staticmethod
+    def _require_passed_checklist(uow: UnitOfWork, patient: Patient, n: int) -> PreInfusionCheck:
+        check = uow.session.scalars(
+            todays_checklist_query(),
+            {"patient_id": patient.id, "infusion_number": n, "checked_on": uow.now.date()},
+        ).first()
+        if check is None:
+            raise InfusionHeld(patient.study_id, n, ["no pre-infusion checklist today (§6)"])
+        if not check.passed:
+            raise InfusionHeld(patient.study_id, n, check.hold_reasons)
+        return check

@@ -1,0 +1,255 @@
+"""Vitals with their alerts, interventions, and the infusion-day ratings (§6, §7)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ketamine_ptsd.core.instruments import score
+from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.rules import (
+    vital_sign_alerts,
+)
+
+from .._workflow import (
+    core_call,
+    entered,
+    require_open,
+)
+from ..access import Actor
+from ..errors import ConflictError, ValidationFailed
+from ..records import (
+    InfusionRating,
+    Intervention,
+    VitalSignsRecord,
+)
+from .base import InfusionBase
+from .queries import (
+    day_records,
+    rating_duplicate_query,
+)
+from .views import (
+    ROUTES,
+    InterventionInput,
+    InterventionView,
+    RatingView,
+    VitalsInput,
+    VitalsView,
+    checked_vitals,
+    intervention_view,
+    rating_view,
+    score_fields,
+    vitals_view,
+)
+
+
+class MonitoringUseCases(InfusionBase):
+    """Vitals with their alerts, interventions, and the infusion-day ratings (§6, §7)."""
+
+    def record_vitals(
+        self, actor: Actor, patient_id: int, infusion_number: int, data: VitalsInput
+    ) -> VitalsView:
+        """Store one set of vitals with its alerts (§6 thresholds); minute 0 is the baseline."""
+        return self.record_vitals_series(actor, patient_id, infusion_number, [data])[0]
+
+    def record_vitals_series(
+        self,
+        actor: Actor,
+        patient_id: int,
+        infusion_number: int,
+        readings: Sequence[VitalsInput],
+    ) -> list[VitalsView]:
+        """Store a series of vital-sign sets entered together, in one transaction.
+
+        What a bedside tablet sends when the nurse enters the 5-minute sheet at once, or a
+        monitor's upload: each reading is checked, gets its own alerts
+        (:func:`vital_sign_alerts`, PROTOCOL.md §6 thresholds), is stored as a record of its own
+        and audited field by field, exactly as :meth:`record_vitals` does for one reading; all or
+        none are stored (a bad reading is named by its position, ``readings.<i>.<field>``).
+        """
+        if not readings:
+            raise ValidationFailed("readings", "record at least one set of vitals", None)
+        checked = [
+            (data, checked_vitals(data, None if len(readings) == 1 else i))
+            for i, data in enumerate(readings, start=1)
+        ]
+        with self._ctx.uow(actor, write=True) as uow:
+            patient, protocol = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
+            self._check_number(protocol, infusion_number)
+            require_open(patient)
+            if any(data.minute > 0 for data, _ in checked):
+                day = self._day(uow, patient, infusion_number)
+                if day.discharged_at is not None:
+                    raise ConflictError("infusion", day.id, "patient already discharged")
+            now = uow.now
+            records = []
+            for i, (data, vitals) in enumerate(checked, start=1):
+                measured_at = now if data.measured_at is None else data.measured_at
+                if measured_at > now:
+                    field = "measured_at" if len(checked) == 1 else f"readings.{i}.measured_at"
+                    raise ValidationFailed(field, "is in the future", data.measured_at)
+                alerts = vital_sign_alerts(vitals, protocol.monitoring.alerts)
+                records.append(
+                    VitalSignsRecord(
+                        patient_id=patient.id,
+                        infusion_number=infusion_number,
+                        minute=data.minute,
+                        measured_at=measured_at,
+                        systolic_mmhg=vitals.systolic_mmhg,
+                        diastolic_mmhg=vitals.diastolic_mmhg,
+                        heart_rate_bpm=vitals.heart_rate_bpm,
+                        spo2_percent=vitals.spo2_percent,
+                        alerts=[a.message for a in alerts],
+                        **entered(actor, now),
+                    )
+                )
+            uow.session.add_all(records)
+            uow.flush()
+            views = [vitals_view(r) for r in records]
+            uow.commit()
+            return views
+
+    def vitals(self, actor: Actor, patient_id: int, infusion_number: int) -> list[VitalsView]:
+        with self._ctx.uow(actor, write=False) as uow:
+            patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_READ)
+            rows = day_records(uow, VitalSignsRecord, patient, infusion_number, by_minute=True)
+            return [vitals_view(v) for v in rows]
+
+    def record_intervention(
+        self, actor: Actor, patient_id: int, infusion_number: int, data: InterventionInput
+    ) -> InterventionView:
+        """Record a drug given on the day (drug, dose, route, time, reason; §6 labetalol)."""
+        if not data.drug.strip():
+            raise ValidationFailed("drug", "must not be blank", data.drug)
+        if (
+            isinstance(data.dose_mg, bool)
+            or not isinstance(data.dose_mg, int | float)
+            or not 0 < data.dose_mg <= 10_000
+        ):
+            raise ValidationFailed("dose_mg", "a dose in mg above 0", data.dose_mg)
+        if data.route not in ROUTES:
+            raise ValidationFailed("route", f"one of {', '.join(ROUTES)}", data.route)
+        if not data.reason.strip():
+            raise ValidationFailed("reason", "say why it was given", data.reason)
+        with self._ctx.uow(actor, write=True) as uow:
+            patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
+            day = self._day(uow, patient, infusion_number)
+            minute = data.minute
+            if minute is None:
+                minute = int((uow.now - day.started_at).total_seconds() // 60)
+            record = Intervention(
+                patient_id=patient.id,
+                infusion_number=infusion_number,
+                given_at=uow.now,
+                minute=minute,
+                drug=data.drug.strip(),
+                dose_mg=float(data.dose_mg),
+                route=data.route,
+                reason=data.reason.strip(),
+                **entered(actor, uow.now),
+            )
+            uow.session.add(record)
+            uow.flush()
+            view = intervention_view(record)
+            uow.commit()
+            return view
+
+    def interventions(
+        self, actor: Actor, patient_id: int, infusion_number: int
+    ) -> list[InterventionView]:
+        with self._ctx.uow(actor, write=False) as uow:
+            patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_READ)
+            rows = day_records(uow, Intervention, patient, infusion_number, by_minute=False)
+            return [intervention_view(i) for i in rows]
+
+    def record_rating(
+        self,
+        actor: Actor,
+        patient_id: int,
+        infusion_number: int,
+        *,
+        minute: int,
+        instrument: str,
+        items: Mapping[str, Any],
+    ) -> RatingView:
+        """Score and store an infusion-day rating at one of the protocol's minutes (§6)."""
+        return self.record_ratings(
+            actor, patient_id, infusion_number, minute=minute, ratings={instrument: items}
+        )[0]
+
+    def record_ratings(
+        self,
+        actor: Actor,
+        patient_id: int,
+        infusion_number: int,
+        *,
+        minute: int,
+        ratings: Mapping[str, Mapping[str, Any]],
+    ) -> list[RatingView]:
+        """The ratings form of one time point: score and store the instruments rated together at
+        ``minute`` (e.g. CADSS, BPRS positive, YMRS item 1 and PRISE at minute 0; PROTOCOL.md §6)
+        in one transaction, all or none.
+
+        ``ratings`` maps an instrument to its items. Each instrument must be one the protocol
+        rates at that minute and not yet recorded for the day; each is scored by its instrument
+        module and stored (and audited) as a rating of its own, as :meth:`record_rating` does.
+        """
+        if not ratings:
+            raise ValidationFailed("ratings", "record at least one instrument", None)
+        with self._ctx.uow(actor, write=True) as uow:
+            patient, protocol = self._patient(uow, actor, patient_id, Action.INFUSION_RATING_RECORD)
+            self._check_number(protocol, infusion_number)
+            require_open(patient)
+            scheduled = {r.minute: r.instruments for r in protocol.monitoring.ratings}
+            if minute not in scheduled:
+                raise ValidationFailed(
+                    "minute",
+                    f"the protocol rates at minutes {', '.join(map(str, sorted(scheduled)))}",
+                    minute,
+                )
+            for instrument in ratings:
+                if instrument not in scheduled[minute]:
+                    raise ValidationFailed(
+                        "instrument",
+                        f"at minute {minute} the protocol rates {', '.join(scheduled[minute])}",
+                        instrument,
+                    )
+            if minute > 0:
+                self._day(uow, patient, infusion_number)
+            duplicate = uow.session.scalar(
+                rating_duplicate_query(),
+                {
+                    "patient_id": patient.id,
+                    "infusion_number": infusion_number,
+                    "minute": minute,
+                    "instruments": list(ratings),
+                },
+            )
+            if duplicate:
+                raise ConflictError("infusion rating", duplicate, "already recorded; edit it")
+            records = []
+            for instrument, items in ratings.items():
+                scored = core_call(score, instrument, items)
+                records.append(
+                    InfusionRating(
+                        patient_id=patient.id,
+                        infusion_number=infusion_number,
+                        minute=minute,
+                        instrument=instrument,
+                        rated_at=uow.now,
+                        **entered(actor, uow.now),
+                        **score_fields(scored),
+                    )
+                )
+            uow.session.add_all(records)
+            uow.flush()
+            views = [rating_view(r) for r in records]
+            uow.commit()
+            return views
+
+    def ratings(self, actor: Actor, patient_id: int, infusion_number: int) -> list[RatingView]:
+        """Infusion-day ratings (``infusion_rating.read``: never an outcome rater, §3)."""
+        with self._ctx.uow(actor, write=False) as uow:
+            patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_RATING_READ)
+            rows = day_records(uow, InfusionRating, patient, infusion_number, by_minute=True)
+            return [rating_view(r) for r in rows]
