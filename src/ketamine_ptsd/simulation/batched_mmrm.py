@@ -401,7 +401,7 @@ def _vech_index(n_times: int) -> tuple[IntArray, IntArray]:
     return r.astype(np.int64), c.astype(np.int64)
 
 
-def _fit_un(
+def fit_un(
     st: UNStatistics, start: FloatArray, tol: float = 1e-10, max_iter: int = 100
 ) -> tuple[FloatArray, _UNEval, npt.NDArray[np.bool_], int]:
     """Newton on vech(Σ) with a difference Hessian of the analytic gradient and step halving."""
@@ -485,7 +485,7 @@ def _type3_contrasts(n_arms: int, n_times: int) -> dict[str, FloatArray]:
     return out
 
 
-def _inference(
+def batched_inference(
     structure: str,
     beta: FloatArray,
     beta_cov_blocks: FloatArray,
@@ -581,8 +581,8 @@ def fit_batched_mmrm(
         raise InvalidInput("covariance", "must be cs or un", covariance)
     ust = _sufficient_statistics_un(outcome, observed, arm, n_arms)
     start = _un_start(outcome, observed, arm, n_arms)
-    sigma, ev, converged, iterations = _fit_un(ust, start)
-    inf = _inference("un", ev.beta, ev.a_inv, n_subjects.astype(float), n_obs.astype(float))
+    sigma, ev, converged, iterations = fit_un(ust, start)
+    inf = batched_inference("un", ev.beta, ev.a_inv, n_subjects.astype(float), n_obs.astype(float))
     return BatchedMMRMResult(
         structure="un",
         n_subjects=n_subjects,
@@ -620,7 +620,7 @@ def fit_cs_from_statistics(st: CSStatistics) -> BatchedMMRMResult:
     n_arms, n_times = st.visit_count.shape[1:]
     sigma2 = ev.q / (n_obs - n_arms * n_times)
     blocks = sigma2[:, None, None, None] * ev.a_inv
-    inf = _inference("cs", ev.beta, blocks, st.n_subjects, n_obs)
+    inf = batched_inference("cs", ev.beta, blocks, st.n_subjects, n_obs)
     between = theta * sigma2
     cov = between[:, None, None] * np.ones((n_times, n_times)) + sigma2[:, None, None] * np.eye(
         n_times

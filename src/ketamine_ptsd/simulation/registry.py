@@ -22,7 +22,7 @@ patient in it are linear in those three sums, so X'V⁻¹X, X'V⁻¹y and r'V⁻
 patterns of a few T × T products — each REML iteration costs O(patterns · T³), independent of
 the number of patients. Partitions see different subsets of the patterns; their sums are
 aligned on the union of the patterns before being added. The same Newton iteration as for one
-simulated trial (``batched_mmrm._fit_un``) then runs once on the totals, from the same
+simulated trial (``batched_mmrm.fit_un``) then runs once on the totals, from the same
 available-case starting covariance, computed here from the sums instead of the patients.
 
 The single-machine path reads one file at a time (memory: one file plus a few kilobytes of
@@ -53,9 +53,9 @@ from ketamine_ptsd.simulation.batched_mmrm import (
     BatchedMMRMResult,
     CSStatistics,
     UNStatistics,
-    _fit_un,
-    _inference,
+    batched_inference,
     fit_cs_from_statistics,
+    fit_un,
     sufficient_statistics_cs,
 )
 
@@ -190,10 +190,12 @@ def fit_un_from_sums(sums: UNPartitionSums) -> BatchedMMRMResult:
     between-subject df under TYPE=UN) on one trial, the registry."""
     st = sums.statistics()
     start = _un_start_from_sums(sums)[None]
-    sigma, ev, converged, iterations = _fit_un(st, start)
+    sigma, ev, converged, iterations = fit_un(st, start)
     n_subjects = sums.count.sum()
     n_obs = float(np.einsum("ap,p->", sums.count, st.patterns.sum(axis=1)))
-    inf = _inference("un", ev.beta, ev.a_inv, np.array([float(n_subjects)]), np.array([n_obs]))
+    inf = batched_inference(
+        "un", ev.beta, ev.a_inv, np.array([float(n_subjects)]), np.array([n_obs])
+    )
     return BatchedMMRMResult(
         structure="un",
         n_subjects=np.array([round(float(n_subjects))], dtype=np.int64),

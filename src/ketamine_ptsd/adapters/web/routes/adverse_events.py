@@ -25,7 +25,7 @@ from ketamine_ptsd.services.infusions import (
 )
 
 from ..deps import CheckedForm, PageSession, Session, State, WebState, render, see_other
-from .patients import _patient_page, parse_date, text
+from .patients import parse_date, render_patient_page, text
 
 router = APIRouter()
 
@@ -106,7 +106,7 @@ def record(
             adverse_event_input(values, infusion_number=None, default_onset=None),
         )
     except (ValidationFailed, ConflictError) as exc:
-        return _patient_page(
+        return render_patient_page(
             request,
             session,
             state,

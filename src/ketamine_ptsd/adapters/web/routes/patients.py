@@ -113,7 +113,7 @@ def register(request: Request, session: Session, state: State, form: CheckedForm
     return see_other(f"/patients/{patient.id}")
 
 
-def _patient_page(
+def render_patient_page(
     request: Request,
     session: Session,
     state: State,
@@ -179,7 +179,7 @@ def _patient_page(
 
 @router.get("/patients/{patient_id}")
 def patient_page(patient_id: int, request: Request, session: Session, state: State) -> Response:
-    return _patient_page(request, session, state, patient_id)
+    return render_patient_page(request, session, state, patient_id)
 
 
 @router.post("/patients/{patient_id}/consent")
@@ -206,7 +206,7 @@ def record_consent(
             ),
         )
     except (ValidationFailed, ConflictError) as exc:
-        return _patient_page(
+        return render_patient_page(
             request,
             session,
             state,
@@ -233,7 +233,7 @@ def record_screening(
             reasons=[r for r in values["reasons"].splitlines() if r.strip()],
         )
     except (ValidationFailed, ConflictError) as exc:
-        return _patient_page(
+        return render_patient_page(
             request,
             session,
             state,
@@ -255,7 +255,7 @@ def allocate(
             session.actor, patient_id, infusion_date=state.now().date()
         )
     except (ValidationFailed, ConflictError) as exc:
-        return _patient_page(
+        return render_patient_page(
             request, session, state, patient_id, error=exc, form_name="allocate", status_code=409
         )
     return see_other(f"/patients/{patient_id}?notice=allocated")
@@ -271,7 +271,7 @@ def unblind(
             session.actor, patient_id, reason=values["reason"]
         )
     except (ValidationFailed, ConflictError) as exc:
-        return _patient_page(
+        return render_patient_page(
             request,
             session,
             state,

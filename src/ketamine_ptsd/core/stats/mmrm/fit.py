@@ -203,7 +203,7 @@ def _lower_weight(p: int) -> FloatArray:
 
 
 @dataclass(frozen=True)
-class _CsSums:
+class CsSums:
     xs: CsXSums
     sy: FloatArray  # (S,) subject sums of y
     v: FloatArray  # (K, p) Σ_{k_s = k_g} x̄_s ȳ_s
@@ -217,7 +217,7 @@ class _CsSums:
     anova_df: tuple[float, float] | None = None
 
 
-def _cs_sums(data: PatternData, xs: CsXSums | None = None) -> _CsSums:
+def _cs_sums(data: PatternData, xs: CsXSums | None = None) -> CsSums:
     """The y-dependent sums for the CS profile; ``xs`` may come from the analysis layout."""
     if xs is None:
         xs = cs_x_sums(data)
@@ -230,7 +230,7 @@ def _cs_sums(data: PatternData, xs: CsXSums | None = None) -> _CsSums:
         xty += np.einsum("skp,sk->p", pat.x, pat.y)
         yty += float(np.sum(pat.y * pat.y))
     sy = np.concatenate(sys_) if len(sys_) > 1 else sys_[0]
-    return _CsSums(
+    return CsSums(
         xs=xs,
         sy=sy,
         v=xs.member @ (xs.sx * sy[:, None]),
@@ -249,11 +249,11 @@ def cs_sums_from_subjects(
     yty: float,
     n_obs: int,
     anova_df: tuple[float, float] | None = None,
-) -> _CsSums:
+) -> CsSums:
     """The y-dependent CS sums from per-subject sums of y (``sy``, subjects in the order of
     ``xs``), X'y and y'y — the layout computes these without grouping by pattern.
     ``anova_df`` = (between, within) df of the design, for the start of the iteration."""
-    return _CsSums(
+    return CsSums(
         xs=xs,
         sy=sy,
         v=xs.member @ (xs.sx * sy[:, None]),
@@ -267,7 +267,7 @@ def cs_sums_from_subjects(
 
 
 def fit_cs_sums(
-    sums: _CsSums,
+    sums: CsSums,
     structure: CovarianceStructure,
     data: PatternData | Callable[[], PatternData],
     *,
@@ -285,7 +285,7 @@ def fit_cs_sums(
 
 
 def _cs_objective(
-    gamma: float, s: _CsSums, reml: bool
+    gamma: float, s: CsSums, reml: bool
 ) -> tuple[float, float, FloatArray, FloatArray, float]:
     """Profiled −2 log-likelihood at γ, its derivative, β̂, the lower Cholesky factor of
     X'Ṽ⁻¹X and σ̂² (Ṽ = V/σ²). Raises ``LinAlgError`` when X'Ṽ⁻¹X is not positive definite.
@@ -321,7 +321,7 @@ def _cs_objective(
 
 
 def _cs_newton_terms(
-    gamma: float, s: _CsSums, reml: bool
+    gamma: float, s: CsSums, reml: bool
 ) -> tuple[float, float, float, FloatArray, FloatArray, float]:
     """``_cs_objective`` plus the analytic second derivative d²(−2l)/dγ².
 
@@ -378,7 +378,7 @@ def _cs_newton_terms(
     return float(m2), float(dm2), float(d2m2), beta, chol, float(sigma2)
 
 
-def _cs_value(gamma: float, s: _CsSums, reml: bool) -> tuple[float, FloatArray, FloatArray, float]:
+def _cs_value(gamma: float, s: CsSums, reml: bool) -> tuple[float, FloatArray, FloatArray, float]:
     """−2l, β̂, the Cholesky factor of X'Ṽ⁻¹X and σ̂² at γ, without derivatives (the last
     Newton iterate)."""
     xs = s.xs
@@ -400,7 +400,7 @@ def _cs_value(gamma: float, s: _CsSums, reml: bool) -> tuple[float, FloatArray, 
 
 
 def _cs_newton(
-    s: _CsSums, reml: bool, lower: float
+    s: CsSums, reml: bool, lower: float
 ) -> tuple[float, float, FloatArray, FloatArray, float, int] | None:
     """Newton's method on d(−2l)/dγ with the analytic second derivative, from the moment
     start of ``_cs_moment_start``; steps that would leave (γ_min, ∞) are halved towards the
@@ -440,7 +440,7 @@ def _cs_newton(
     return None
 
 
-def _cs_moment_start(s: _CsSums, lower: float) -> float:
+def _cs_moment_start(s: CsSums, lower: float) -> float:
     """γ₀ from the OLS fit, as a split-plot ANOVA: the residual sum of squares splits into a
     between-subject part Σ_s e_s²/k_s (e_s the subject sums of OLS residuals) and the
     within-subject rest; σ²_w = SS_within/df_w, σ²_b = (SS_between/df_b − σ²_w)/n₀ with
@@ -477,7 +477,7 @@ def _inverse_from_chol(chol: FloatArray) -> FloatArray:
 
 
 def _cs_secant(
-    s: _CsSums, reml: bool, lower: float
+    s: CsSums, reml: bool, lower: float
 ) -> tuple[float, float, FloatArray, FloatArray, float, int] | None:
     """Secant on the analytic derivative; None if it fails to converge inside (γ_min, ∞)."""
     gamma = 0.5
@@ -524,7 +524,7 @@ def _fit_cs_profiled(
     structure: CovarianceStructure,
     *,
     reml: bool,
-    sums: _CsSums | None = None,
+    sums: CsSums | None = None,
 ) -> CoreFit | None:
     if sums is None:
         if not isinstance(data, PatternData):

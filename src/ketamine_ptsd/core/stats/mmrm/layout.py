@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from .ddf import BetweenWithin, between_within, residual_df
 from .design import ClassVar, Design, NumericVar, Term, build_design
 from .engine import Pattern, PatternData
-from .fit import CsXSums, _CsSums, cs_sums_from_subjects, cs_x_sums_from
+from .fit import CsSums, CsXSums, cs_sums_from_subjects, cs_x_sums_from
 
 __all__ = ["GROUP", "MAX_LAYOUTS", "TIME", "Layout", "clear_layout_cache", "get_layout"]
 
@@ -92,7 +92,7 @@ class Layout:
         """Group ``y`` (in the caller's row order) into the cached patterns."""
         return _data(self.skeletons, y, self.n_obs, self.n_subjects, self.design.x.shape[1])
 
-    def cs_y_sums(self, y: FloatArray) -> _CsSums:
+    def cs_y_sums(self, y: FloatArray) -> CsSums:
         """The y-dependent sums of the profiled CS fit, subjects in code order as
         ``cs_sums``: per-subject sums of y, X'y and y'y."""
         sy = np.add.reduceat(y[self.subject_order], self.subject_starts)

@@ -19,7 +19,7 @@ from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.stats.ordinal._likelihood import FloatArray, IntArray
 
 
-def _levels(values: Sequence[str], order: Sequence[str] | None, role: str) -> list[str]:
+def level_order(values: Sequence[str], order: Sequence[str] | None, role: str) -> list[str]:
     present = sorted(set(values))
     if order is None:
         return present
@@ -35,7 +35,7 @@ def _levels(values: Sequence[str], order: Sequence[str] | None, role: str) -> li
     return levels
 
 
-def _as_text(values: Sequence[Hashable], role: str) -> list[str]:
+def as_text(values: Sequence[Hashable], role: str) -> list[str]:
     out = []
     for v in values:
         if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -44,7 +44,7 @@ def _as_text(values: Sequence[Hashable], role: str) -> list[str]:
     return out
 
 
-def _outcome_codes(outcome: Sequence[object]) -> list[int]:
+def outcome_codes(outcome: Sequence[object]) -> list[int]:
     codes = []
     for v in outcome:
         if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
@@ -57,7 +57,7 @@ def _outcome_codes(outcome: Sequence[object]) -> list[int]:
 
 
 @dataclass(frozen=True)
-class _Design:
+class OrdinalDesign:
     X: FloatArray
     terms: list[str]
     contrasts: dict[str, FloatArray]
@@ -65,14 +65,14 @@ class _Design:
     effect_columns: dict[str, list[int]]
 
 
-def _build_design(
+def build_design(
     subject_codes: IntArray,
     group: list[str],
     time: list[str],
     group_levels: list[str],
     time_levels: list[str],
     covariates: Mapping[str, Sequence[object]],
-) -> _Design:
+) -> OrdinalDesign:
     """Treatment-coded group, time, group:time (+ covariates), no intercept (thresholds)."""
     n = len(group)
     gi = np.array([group_levels.index(g) for g in group])
@@ -104,7 +104,7 @@ def _build_design(
             cols.append(vals)
             terms.append(name)
         else:
-            text = _as_text([v for v in raw if isinstance(v, Hashable)], name)
+            text = as_text([v for v in raw if isinstance(v, Hashable)], name)
             if len(text) != n:
                 raise InvalidInput(name, "has values that are neither numbers nor text")
             levels = sorted(set(text))
@@ -143,7 +143,7 @@ def _build_design(
         "time": list(range(n_main_g, n_main_g + n_main_t)),
         "group:time": list(range(n_main_g + n_main_t, n_core)),
     }
-    return _Design(
+    return OrdinalDesign(
         X=X,
         terms=terms,
         contrasts=contrasts,
@@ -152,7 +152,7 @@ def _build_design(
     )
 
 
-def _den_df(design: _Design, effect: str, n_subjects: int, n_obs: int) -> float:
+def den_df(design: OrdinalDesign, effect: str, n_subjects: int, n_obs: int) -> float:
     """Between-within denominator df (SAS DDFM=BETWITHIN; GLIMMIX's default containment method
     gives the same for this design).
 

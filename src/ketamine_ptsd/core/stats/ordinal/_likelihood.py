@@ -44,7 +44,7 @@ class _Problem:
         return self.n_categories - 1 + int(self.X.shape[1]) + 1
 
 
-def _make_problem(y: IntArray, X: FloatArray, subject: IntArray, n_cat: int, nagq: int) -> _Problem:
+def make_problem(y: IntArray, X: FloatArray, subject: IntArray, n_cat: int, nagq: int) -> _Problem:
     order = np.argsort(subject, kind="stable")
     subj = subject[order]
     starts = np.flatnonzero(np.r_[True, subj[1:] != subj[:-1]]).astype(np.intp)
@@ -282,7 +282,7 @@ class _RawFit:
     message: str
 
 
-def _start(prob: _Problem, beta0: FloatArray | None, log_sd0: float) -> FloatArray:
+def start_values(prob: _Problem, beta0: FloatArray | None, log_sd0: float) -> FloatArray:
     counts = np.bincount(prob.y, minlength=prob.n_categories).astype(np.float64)
     cum = np.cumsum(counts)[:-1] / counts.sum()
     theta = special.logit(np.clip(cum, 1e-4, 1 - 1e-4))
@@ -292,7 +292,7 @@ def _start(prob: _Problem, beta0: FloatArray | None, log_sd0: float) -> FloatArr
     return np.concatenate([theta[:1], incr, beta, [log_sd0]])
 
 
-def _optimise(
+def optimise(
     prob: _Problem, x0: FloatArray, want_hessian: bool = True, max_iter: int = 500
 ) -> _RawFit:
     """BFGS on the exact gradient, then Newton steps with the Hessian for a tight optimum."""
@@ -332,7 +332,7 @@ def _optimise(
     return _RawFit(x, f, hess, grad, iterations, bool(res.success), str(res.message))
 
 
-def _natural_jacobian(prob: _Problem, phi: FloatArray) -> FloatArray:
+def natural_jacobian(prob: _Problem, phi: FloatArray) -> FloatArray:
     """d(theta, beta, log sigma) / d(phi) for the delta method."""
     k = prob.n_categories - 1
     q = phi.size

@@ -36,20 +36,20 @@ from scipy import linalg, stats
 
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.stats.ordinal._design import (
-    _as_text,
-    _build_design,
-    _den_df,
-    _Design,
-    _levels,
-    _outcome_codes,
+    OrdinalDesign,
+    as_text,
+    build_design,
+    den_df,
+    level_order,
+    outcome_codes,
 )
 from ketamine_ptsd.core.stats.ordinal._likelihood import (
     FloatArray,
     IntArray,
-    _make_problem,
-    _natural_jacobian,
-    _optimise,
-    _start,
+    make_problem,
+    natural_jacobian,
+    optimise,
+    start_values,
 )
 
 __all__ = [
@@ -204,19 +204,19 @@ def fit_ordinal(
         raise InvalidInput("data", "subject, group, time and outcome differ in length")
     if not 1 <= nagq <= _MAX_NAGQ:
         raise InvalidInput("nagq", f"must be between 1 and {_MAX_NAGQ}", nagq)
-    codes = _outcome_codes(outcome)
-    subj_text = _as_text(subject, "subject")
-    group_text = _as_text(group, "group")
-    time_text = _as_text(time, "time")
-    group_levels = _levels(group_text, group_order, "group")
-    time_levels = _levels(time_text, time_order, "time")
+    codes = outcome_codes(outcome)
+    subj_text = as_text(subject, "subject")
+    group_text = as_text(group, "group")
+    time_text = as_text(time, "time")
+    group_levels = level_order(group_text, group_order, "group")
+    time_levels = level_order(time_text, time_order, "time")
     if len(group_levels) < 2:
         raise InvalidInput("group", "needs at least two levels", group_levels)
     if len(time_levels) < 2:
         raise InvalidInput("time", "needs at least two levels", time_levels)
     _, subject_inverse = np.unique(np.array(subj_text, dtype=object), return_inverse=True)
     subject_codes = subject_inverse.astype(np.intp)
-    design = _build_design(
+    design = build_design(
         subject_codes, group_text, time_text, group_levels, time_levels, covariates or {}
     )
     X = design.X
@@ -246,14 +246,14 @@ def fit_cumulative_logit(
     The general form behind :func:`fit_ordinal`; used for designs other than group x time
     (e.g. ``ordinal``'s ``wine`` example, ``rating ~ temp + contact + (1 | judge)``).
     """
-    codes = _outcome_codes(outcome)
+    codes = outcome_codes(outcome)
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] != len(codes) or X.shape[1] != len(terms):
         raise InvalidInput("X", "must be an (observations x terms) matrix", X.shape)
     if not 1 <= nagq <= _MAX_NAGQ:
         raise InvalidInput("nagq", f"must be between 1 and {_MAX_NAGQ}", nagq)
     _, subject_codes = np.unique(
-        np.array(_as_text(subject, "subject"), dtype=object), return_inverse=True
+        np.array(as_text(subject, "subject"), dtype=object), return_inverse=True
     )
     fit, _, _ = _fit_matrix(codes, X, subject_codes.astype(np.intp), list(terms), nagq, scale)
     return fit
@@ -277,8 +277,8 @@ def _fit_matrix(
         raise InvalidInput("subject", f"too few subjects ({n_subjects}) for a random intercept")
     y = np.array([categories.index(c) for c in codes], dtype=np.intp)
     n_cat = len(categories)
-    prob = _make_problem(y, X, subject_codes, n_cat, nagq)
-    raw = _optimise(prob, _start(prob, None, 0.0))
+    prob = make_problem(y, X, subject_codes, n_cat, nagq)
+    raw = optimise(prob, start_values(prob, None, 0.0))
     result_warnings: list[str] = []
     possible = list(scale) if scale is not None else list(range(categories[0], categories[-1] + 1))
     empty = tuple(c for c in possible if c not in categories)
@@ -291,7 +291,7 @@ def _fit_matrix(
     q = prob.n_parameters
     sigma = math.exp(raw.phi[-1])
     at_boundary = sigma < _SIGMA_BOUNDARY
-    jac = _natural_jacobian(prob, raw.phi)
+    jac = natural_jacobian(prob, raw.phi)
     keep = np.arange(q - 1) if at_boundary else np.arange(q)
     hess_k = raw.hessian[np.ix_(keep, keep)]
     eigvals = np.linalg.eigvalsh(hess_k)
@@ -365,7 +365,7 @@ def _type3(
     fit: OrdinalFit,
     phi: FloatArray,
     cov: FloatArray,
-    design: _Design,
+    design: OrdinalDesign,
     codes: list[int],
     subject_codes: IntArray,
 ) -> tuple[Type3Test, ...]:
@@ -387,7 +387,7 @@ def _type3(
         L = design.contrasts[effect]
         lb = L @ beta
         df = L.shape[0]
-        den = _den_df(design, effect, n_subjects, n)
+        den = den_df(design, effect, n_subjects, n)
         if np.all(np.isfinite(cov_beta)):
             chi2 = float(lb @ linalg.solve(L @ cov_beta @ L.T, lb, assume_a="pos"))
         else:
@@ -408,9 +408,9 @@ def _type3(
     for effect in ("group", "time", "group:time"):
         L = design.contrasts[effect]
         Z = linalg.null_space(L)
-        sub = _make_problem(y, design.X @ Z, subject_codes, k + 1, fit.nagq)
+        sub = make_problem(y, design.X @ Z, subject_codes, k + 1, fit.nagq)
         start = np.concatenate([phi[:k], linalg.lstsq(Z, beta)[0], phi[-1:]])
-        reduced = _optimise(sub, start, want_hessian=False)
+        reduced = optimise(sub, start, want_hessian=False)
         lr = max(0.0, 2.0 * (reduced.neg_loglik - neg_full))
         df = L.shape[0]
         p_lr = float(stats.chi2.sf(lr, df))
