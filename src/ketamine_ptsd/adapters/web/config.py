@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .limits import RequestLimits
+
 __all__ = ["WebSettings"]
 
 
@@ -29,6 +31,7 @@ class WebSettings:
     ``login_failures_per_client`` within ``login_window_minutes`` from one client address are
     answered 429 before any password is checked — the per-account lockout of ``AuthService``
     protects accounts; this protects the server from password spraying across accounts.
+    ``limits``: body size, form and JSON limits (:mod:`.limits`).
     """
 
     database_url: str
@@ -39,3 +42,4 @@ class WebSettings:
     login_window_minutes: int = 15
     protocol_dirs: Sequence[Path] = ()
     site: str = "SITE"
+    limits: RequestLimits = field(default_factory=RequestLimits)

@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.protocol import Protocol
@@ -178,7 +179,12 @@ Session = Annotated[PageSession, Depends(page_session)]
 
 async def checked_form(request: Request, session: Session, state: State) -> FormData:
     """The submitted form, after checking its CSRF token against the session."""
-    form = await request.form()
+    try:
+        form = await request.form(**state.settings.limits.form_limits())
+    except HTTPException as exc:
+        if exc.status_code == 400:  # too many or too large fields (Starlette's form parser)
+            raise HTTPException(413, exc.detail) from None
+        raise
     submitted = form.get(CSRF_FIELD)
     if not isinstance(submitted, str) or not state.signer.csrf_ok(session.token, submitted):
         raise CsrfRejected()
