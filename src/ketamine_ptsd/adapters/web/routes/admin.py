@@ -13,6 +13,7 @@ from ketamine_ptsd.core.roles import Action, Role
 from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFailed
 
 from ..deps import CheckedForm, PageSession, Session, State, render, see_other
+from ..params import DbId, form_int
 from .patients import text
 
 router = APIRouter()
@@ -61,13 +62,13 @@ def add_user(request: Request, session: Session, state: State, form: CheckedForm
 
 @router.post("/admin/users/{user_id}")
 def edit_user(
-    user_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    user_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     _require(session)
     change = text(form, "change")
     reason = text(form, "reason")
     try:
-        version = int(text(form, "version") or "-1")
+        version = form_int(text(form, "version"), "version", minimum=1)
         users_service = state.services.users
         if change == "deactivate":
             users_service.set_active(

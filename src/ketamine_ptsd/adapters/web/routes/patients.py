@@ -24,6 +24,7 @@ from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput,
 
 from ..course import course
 from ..deps import CheckedForm, Session, State, render, see_other
+from ..params import DbId
 from ..views import timeline
 
 router = APIRouter()
@@ -117,7 +118,7 @@ def _patient_page(
     request: Request,
     session: Session,
     state: State,
-    patient_id: int,
+    patient_id: DbId,
     *,
     error: ValidationFailed | ConflictError | None = None,
     form_name: str | None = None,
@@ -175,13 +176,13 @@ def _patient_page(
 
 
 @router.get("/patients/{patient_id}")
-def patient_page(patient_id: int, request: Request, session: Session, state: State) -> Response:
+def patient_page(patient_id: DbId, request: Request, session: Session, state: State) -> Response:
     return _patient_page(request, session, state, patient_id)
 
 
 @router.post("/patients/{patient_id}/consent")
 def record_consent(
-    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     values = {
         k: text(form, k)
@@ -218,7 +219,7 @@ def record_consent(
 
 @router.post("/patients/{patient_id}/screening")
 def record_screening(
-    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     values = {k: text(form, k) for k in ("outcome", "decided_on", "reasons")}
     try:
@@ -245,7 +246,7 @@ def record_screening(
 
 @router.post("/patients/{patient_id}/allocate")
 def allocate(
-    patient_id: int, request: Request, session: Session, state: State, _form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, _form: CheckedForm
 ) -> Response:
     try:
         state.services.randomization.allocate(
@@ -260,7 +261,7 @@ def allocate(
 
 @router.post("/patients/{patient_id}/unblind")
 def unblind(
-    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     values = {"reason": text(form, "reason")}
     try:
