@@ -84,16 +84,18 @@ class DemoAccount:
 
 #: One account per role (core.roles.Role), with the role's everyday job in the demo.
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount("admin", Role.ADMINISTRATOR, "Alex Admin", "admin-demo-pass"),
-    DemoAccount("investigator", Role.INVESTIGATOR, "Dr Ines Investigator", "investigator-demo"),
-    DemoAccount("nurse", Role.NURSE, "Nadia Nurse", "nurse-demo-pass"),
-    DemoAccount("safety", Role.SAFETY_RATER, "Sam Safety-Rater", "safety-demo-pass"),
-    DemoAccount("rater", Role.OUTCOME_RATER, "Riya Outcome-Rater", "rater-demo-pass"),
-    DemoAccount("pharmacist", Role.PHARMACIST, "Pat Pharmacist", "pharmacist-demo"),
-    DemoAccount("statistician", Role.STATISTICIAN, "Stella Statistician", "statistician-demo"),
-    DemoAccount("dsmb.statistician", Role.STATISTICIAN, "Dana DSMB-Statistician", "dsmb-stat-demo"),
-    DemoAccount("monitor", Role.MONITOR, "Mo Monitor", "monitor-demo-pass"),
-    DemoAccount("clinician", Role.CLINICIAN, "Dr Cleo Clinician", "clinician-demo"),
+    DemoAccount("admin", Role.ADMINISTRATOR, "Alex Admin", "blue-harbour-demo"),
+    DemoAccount("investigator", Role.INVESTIGATOR, "Dr Ines Investigator", "quiet-meadow-demo"),
+    DemoAccount("nurse", Role.NURSE, "Nadia Nurse", "amber-lantern-demo"),
+    DemoAccount("safety", Role.SAFETY_RATER, "Sam Safety-Rater", "silver-compass-demo"),
+    DemoAccount("rater", Role.OUTCOME_RATER, "Riya Outcome-Rater", "copper-kettle-demo"),
+    DemoAccount("pharmacist", Role.PHARMACIST, "Pat Pharmacist", "velvet-orchard-demo"),
+    DemoAccount("statistician", Role.STATISTICIAN, "Stella Statistician", "granite-river-demo"),
+    DemoAccount(
+        "dsmb.statistician", Role.STATISTICIAN, "Dana DSMB-Statistician", "maple-beacon-demo"
+    ),
+    DemoAccount("monitor", Role.MONITOR, "Mo Monitor", "cedar-window-demo"),
+    DemoAccount("clinician", Role.CLINICIAN, "Dr Cleo Clinician", "saffron-bridge-demo"),
 )
 
 

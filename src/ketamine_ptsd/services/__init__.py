@@ -17,7 +17,7 @@ from .analysis import AnalysisService
 from .analysis_runs import AnalysisRunService
 from .assessments import AssessmentService
 from .audit import AuditService
-from .auth import AuthService, UserService
+from .auth import AuthService, SessionKind, UserService
 from .clinic import ClinicService
 from .clock import Clock, FixedClock, SystemClock
 from .context import SecurityPolicy, ServiceContext
@@ -65,6 +65,7 @@ __all__ = [
     "ServiceContext",
     "ServiceError",
     "Services",
+    "SessionKind",
     "SignatureService",
     "SystemClock",
     "UserService",

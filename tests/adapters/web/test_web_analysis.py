@@ -77,7 +77,7 @@ def _run(client: TestClient) -> object:
 
 @pytest.fixture(scope="module")
 def full(app: object) -> TestClient:
-    client = _client(app, "statistician", "statistician-demo")
+    client = _client(app, "statistician", "granite-river-demo")
     response = _run(client)
     assert response.status_code == 303  # type: ignore[attr-defined]
     return client
@@ -85,7 +85,7 @@ def full(app: object) -> TestClient:
 
 @pytest.fixture(scope="module")
 def partial(app: object) -> TestClient:
-    client = _client(app, "dsmb.statistician", "dsmb-stat-demo")
+    client = _client(app, "dsmb.statistician", "maple-beacon-demo")
     response = _run(client)
     assert response.status_code == 303  # type: ignore[attr-defined]
     return client
@@ -152,7 +152,7 @@ def test_without_a_sanction_the_page_says_so_and_nothing_runs(app, full) -> None
 
 
 def test_running_needs_the_csrf_token(app) -> None:
-    client = _client(app, "statistician", "statistician-demo")
+    client = _client(app, "statistician", "granite-river-demo")
     assert client.post("/analysis/run", data={"protocol_name": "rct"}).status_code == 403
 
 

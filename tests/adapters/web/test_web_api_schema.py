@@ -25,7 +25,7 @@ from ketamine_ptsd.adapters.db.engine import open_database
 from ketamine_ptsd.adapters.web.app import create_app
 from ketamine_ptsd.adapters.web.config import WebSettings
 from ketamine_ptsd.core.roles import Role
-from ketamine_ptsd.services import FixedClock
+from ketamine_ptsd.services import FixedClock, SessionKind
 
 TOKENS: dict[str, str] = {}
 EXAMPLES = 4  # per operation and mode: bounded, derandomized (seeded) — seconds, not minutes
@@ -46,7 +46,9 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path)
     services.randomization.allocate(
         actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
     )
-    TOKENS["investigator"] = services.auth.login("investigator", "correct horse battery").token
+    TOKENS["investigator"] = services.auth.login(
+        "investigator", "correct horse battery", kind=SessionKind.API
+    ).token
     app = create_app(WebSettings(database_url=url, secret_key="schema"), services=services)
     yield schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     database.dispose()

@@ -11,7 +11,7 @@ from web_support import PASSWORD, csrf_of  # type: ignore[import-not-found]
 
 from ketamine_ptsd.adapters.web.params import DB_INT_MAX, form_int
 from ketamine_ptsd.core.roles import Role
-from ketamine_ptsd.services import ValidationFailed
+from ketamine_ptsd.services import SessionKind, ValidationFailed
 
 #: past SQLite's 64-bit range, past PostgreSQL's 32-bit range, the largest valid, negative, zero
 IDS = (2**63, DB_INT_MAX + 1, DB_INT_MAX, -1, 0)
@@ -43,7 +43,9 @@ def test_every_route_refuses_ids_beyond_the_database_range(app, login, services)
         role: csrf_of(c.get("/patients" if role is Role.INVESTIGATOR else "/admin/users").text)
         for role, c in web.items()
     }
-    bearer = {"Authorization": f"Bearer {services.auth.login('investigator', PASSWORD).token}"}
+    bearer = {
+        "Authorization": f"Bearer {services.auth.login('investigator', PASSWORD, kind=SessionKind.API).token}"
+    }
     routes = _routes(app)
     assert len(routes) >= 40, "the walk must see the app's routes"
     failures = []

@@ -92,15 +92,17 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
     templates = Jinja2Templates(directory=str(web_root / "templates"))
     filters.install(templates.env)
     clock = services.context.clock
+    window = dt.timedelta(minutes=settings.login_window_minutes)
     app.state.web = WebState(
         settings=settings,
         services=services,
         templates=templates,
         signer=Signer(settings.secret_key, clock.now),
-        throttle=LoginThrottle(
-            settings.login_failures_per_client,
-            dt.timedelta(minutes=settings.login_window_minutes),
-            clock.now,
+        client_throttle=LoginThrottle(
+            settings.login_failures_per_client, dt.timedelta(seconds=1), window, clock.now
+        ),
+        account_throttle=LoginThrottle(
+            settings.login_failures_per_account, dt.timedelta(seconds=1), window, clock.now
         ),
     )
     app.mount("/static", StaticFiles(directory=str(web_root / "static")), name="static")

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action, Role, is_allowed
-from ketamine_ptsd.services import Actor, AuthenticationFailed, Services
+from ketamine_ptsd.services import Actor, AuthenticationFailed, Services, SessionKind
 
 from .config import WebSettings
 from .security import (
@@ -74,7 +74,9 @@ class WebState:
     services: Services
     templates: Jinja2Templates
     signer: Signer
-    throttle: LoginThrottle
+    #: failed sign-ins per client address, and per (client address, username)
+    client_throttle: LoginThrottle
+    account_throttle: LoginThrottle
     _protocols: dict[str, Protocol] = field(default_factory=dict)
     #: patient id → date of infusion 1 (allocations never change) and the calendars from it
     infusion_one: dict[int, dt.date] = field(default_factory=dict)
@@ -144,11 +146,11 @@ def queue_cookie(request: Request, header: str) -> None:
     pending.append(header)
 
 
-def _authenticate(state: WebState, token: str | None) -> Actor | None:
+def _authenticate(state: WebState, token: str | None, kind: SessionKind) -> Actor | None:
     if not token:
         return None
     try:
-        return state.services.auth.authenticate(token)
+        return state.services.auth.authenticate(token, kind=kind)
     except AuthenticationFailed:
         return None
 
@@ -156,7 +158,7 @@ def _authenticate(state: WebState, token: str | None) -> Actor | None:
 def page_session(request: Request, state: State) -> PageSession:
     """The signed-in user of a page, or LoginRequired (idle too long: the session is closed)."""
     token = request.cookies.get(SESSION_COOKIE)
-    actor = _authenticate(state, token)
+    actor = _authenticate(state, token, SessionKind.BROWSER)
     if actor is None or token is None:
         raise LoginRequired(expired=token is not None)
     if not state.signer.active_within(token, request.cookies.get(ACTIVE_COOKIE), state.idle_limit):
@@ -202,16 +204,17 @@ class ApiSession:
 
 
 def api_session(request: Request, state: State) -> ApiSession:
-    """``Authorization: Bearer <token>``, or the browser's cookie plus a CSRF header on writes."""
+    """``Authorization: Bearer <token>`` (an API token: a browser session's token is refused
+    there), or the browser's cookie plus a CSRF header on writes."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         token = header[7:].strip()
-        actor = _authenticate(state, token)
+        actor = _authenticate(state, token, SessionKind.API)
         if actor is None:
             raise ApiUnauthorized()
         return ApiSession(actor, token, via_cookie=False)
     token = request.cookies.get(SESSION_COOKIE)
-    actor = _authenticate(state, token)
+    actor = _authenticate(state, token, SessionKind.BROWSER)
     if actor is None or token is None:
         raise ApiUnauthorized()
     if not state.signer.active_within(token, request.cookies.get(ACTIVE_COOKIE), state.idle_limit):

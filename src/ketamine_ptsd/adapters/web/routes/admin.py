@@ -14,6 +14,7 @@ from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFa
 
 from ..deps import CheckedForm, PageSession, Session, State, render, see_other
 from ..params import DbId, form_int
+from ..signin import account_key
 from .patients import text
 
 router = APIRouter()
@@ -79,7 +80,10 @@ def edit_user(
                 session.actor, user_id, True, expected_version=version, reason=reason
             )
         elif change == "unlock":
-            users_service.unlock(session.actor, user_id, expected_version=version, reason=reason)
+            view = users_service.unlock(
+                session.actor, user_id, expected_version=version, reason=reason
+            )
+            state.account_throttle.forget_matching(account_key("", view.username))
         elif change == "password":
             users_service.set_password(
                 session.actor,
