@@ -1,4 +1,5 @@
-"""Administration of the record: ``db upgrade``, ``users add``, ``audit verify``, ``backup``, ``restore``.
+"""Administration of the record: ``db upgrade``, ``users add|unlock``, ``audit verify``, ``backup``,
+``restore``.
 
 SYSTEM.md §Main commands. The operator at the terminal already holds the database file or URL,
 so these commands act as the system actor ``cli:<os user>`` (audited under that name) without a
@@ -134,6 +135,32 @@ def _users_add(
         typer.echo(f"user {view.username} ({view.role}) added")
 
 
+def _users_unlock(
+    username: Annotated[str, typer.Argument(help="Login name of the account.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (audited).")
+    ] = "unlocked by the operator",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Clear an account's failed logins and back-off (the web app's own per-address throttle
+    lives in the server's memory: it clears with an unlock from the Users page, or a restart)."""
+    from ketamine_ptsd.services import ServiceError
+
+    url = _url(db)
+    services, database = _services(url)
+    try:
+        view = services.users.unlock_by_username(_operator(), username, reason=reason)
+    except ServiceError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    if as_json:
+        print_json({"id": view.id, "username": view.username, "unlocked": True})
+    else:
+        typer.echo(f"user {view.username} unlocked")
+
+
 def _audit_verify(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Recompute the audit trail's hash chain; exit 1 naming the first bad row."""
     url = _url(db)
@@ -244,6 +271,7 @@ def register(app: typer.Typer) -> None:
     db_app.command("upgrade")(_db_upgrade)
     users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
     users_app.command("add")(_users_add)
+    users_app.command("unlock")(_users_unlock)
     audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
     audit_app.command("verify")(_audit_verify)
     app.add_typer(db_app, name="db")
