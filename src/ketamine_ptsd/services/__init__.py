@@ -99,7 +99,7 @@ class Services:
         self.auth = AuthService(ctx)
         self.users = UserService(ctx)
         self.patients = PatientService(ctx)
-        self.randomization = RandomizationService(ctx)
+        self.randomization = RandomizationService(ctx, self.auth)
         self.signatures = SignatureService(ctx, self.auth)
         self.audit = AuditService(ctx)
         self.analysis = AnalysisService(ctx)

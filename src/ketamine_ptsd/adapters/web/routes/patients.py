@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from ketamine_ptsd.core.instruments import REGISTRY
 from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.core.workflow import ENROLLED, Event, PatientState, Treatment
-from ketamine_ptsd.services import ConflictError, NotFound, ValidationFailed
+from ketamine_ptsd.services import AuthenticationFailed, ConflictError, NotFound, ValidationFailed
 from ketamine_ptsd.services.infusions import AE_OUTCOMES, AE_RELATEDNESS, AE_SEVERITIES
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
 
@@ -264,10 +264,17 @@ def unblind(
     patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     values = {"reason": text(form, "reason")}
+    password = form.get("password")
     try:
-        state.services.randomization.emergency_unblind(
-            session.actor, patient_id, reason=values["reason"]
-        )
+        try:
+            state.services.randomization.emergency_unblind(
+                session.actor,
+                patient_id,
+                reason=values["reason"],
+                password=password if isinstance(password, str) else "",
+            )
+        except AuthenticationFailed as exc:  # counted and audited by the service
+            raise ValidationFailed("password", exc.message, None) from None
     except (ValidationFailed, ConflictError) as exc:
         return _patient_page(
             request,
