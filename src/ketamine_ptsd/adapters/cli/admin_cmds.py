@@ -21,6 +21,7 @@ import typer
 from sqlalchemy.engine import make_url
 
 from ketamine_ptsd.adapters.cli.output import fail, print_json
+from ketamine_ptsd.adapters.private_files import create_private, ensure_private
 from ketamine_ptsd.adapters.settings import display_url, ensure_sqlite_parent, resolve_database_url
 
 __all__ = ["register"]
@@ -219,13 +220,14 @@ def _backup(
         if not Path(source_path).is_file():
             fail(f"no SQLite database at {source_path}")
         source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
-        target = sqlite3.connect(out)
+        target = sqlite3.connect(create_private(out))
         try:
             source.backup(target)
         finally:
             target.close()
             source.close()
     else:
+        create_private(out)  # pg_dump writes into it and keeps the mode
         _run_pg_tool(
             "pg_dump", "--clean", "--if-exists", "--no-owner", "--file", str(out), _pg_cli_url(url)
         )
@@ -251,7 +253,7 @@ def _restore(
     if parsed.get_backend_name() == "sqlite":
         ensure_sqlite_parent(url)
         backup = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        target = sqlite3.connect(parsed.database or "")
+        target = sqlite3.connect(ensure_private(parsed.database or ""))
         try:
             backup.backup(target)
         finally:

@@ -40,6 +40,7 @@ from ketamine_ptsd.services import (
 )
 
 from . import filters
+from .analysis_runs import RunStore
 from .config import WebSettings
 from .deps import ApiUnauthorized, CsrfRejected, LoginRequired, WebState
 from .limits import RequestLimitsMiddleware
@@ -70,11 +71,14 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
     if services is None:
         services, database = _build_services(settings)
 
+    runs = RunStore()
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            runs.clear()  # the analysis reports' temporary folders (kp-analysis-*)
             if database is not None:
                 database.dispose()
 
@@ -105,6 +109,7 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
             settings.login_failures_per_account, dt.timedelta(seconds=1), window, clock.now
         ),
     )
+    app.state.analysis_runs = runs
     app.mount("/static", StaticFiles(directory=str(web_root / "static")), name="static")
     _include_routers(app)
     _install_error_handlers(app)

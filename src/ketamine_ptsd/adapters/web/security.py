@@ -12,6 +12,9 @@
 * **Idle timeout.** A second cookie holds a signed "last active" stamp, re-issued on every page;
   a stamp older than the idle limit (or missing) closes the session. The clock is the services'
   injected clock, so tests can move time.
+* **Sign-in throttling.** :class:`LoginThrottle` backs off exponentially per key (the client
+  address; the client address and typed username); :func:`client_address` believes
+  ``X-Forwarded-For`` only from configured trusted proxies (docs/security.md).
 * **Headers.** A strict CSP (scripts and styles from this origin only — no inline script, so the
   page's JS lives in ``static/app.js``), ``frame-ancestors 'none'``, ``nosniff``, no referrer,
   and ``Cache-Control: no-store`` on everything except the static assets (every page may hold
