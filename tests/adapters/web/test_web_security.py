@@ -12,7 +12,7 @@ from web_support import PASSWORD, csrf_of, sign_in, sqlite_only  # type: ignore[
 from ketamine_ptsd.adapters.web.app import create_app
 from ketamine_ptsd.adapters.web.security import client_address
 from ketamine_ptsd.core.roles import Role
-from ketamine_ptsd.services import FixedClock
+from ketamine_ptsd.services import FixedClock, SessionKind
 
 
 @sqlite_only
@@ -320,3 +320,26 @@ def test_bearer_tokens_idle_out_and_logout_revokes_them(client, actors, clock, s
     bearer = token()
     assert client.post("/api/v1/auth/logout", headers=bearer).status_code == 204
     assert client.get("/api/v1/auth/me", headers=bearer).status_code == 401
+
+
+@sqlite_only
+def test_an_administrator_unlocks_through_the_api(client, actors, services) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(6):
+        _attempt(client, "nurse", "guess-guess")
+    assert _attempt(client, "nurse", PASSWORD).status_code == 429
+    body = {"username": "administrator", "password": PASSWORD}
+    token = client.post("/api/v1/auth/login", json=body).json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    nurse = actors[Role.NURSE]
+    unlock = {"expected_version": 1, "reason": "phoned the helpdesk"}
+    response = client.post(f"/api/v1/users/{nurse.user_id}/unlock", json=unlock, headers=bearer)
+    assert response.status_code == 200 and response.json()["locked_until"] is None
+    assert _attempt(client, "nurse", PASSWORD).status_code == 303
+    refused = client.post(
+        f"/api/v1/users/{nurse.user_id}/unlock",
+        json=unlock | {"expected_version": 2},
+        headers={
+            "Authorization": f"Bearer {services.auth.login('nurse', PASSWORD, kind=SessionKind.API).token}"
+        },
+    )
+    assert refused.status_code == 403

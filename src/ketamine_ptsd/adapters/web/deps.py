@@ -184,7 +184,8 @@ async def checked_form(request: Request, session: Session, state: State) -> Form
     try:
         form = await request.form(**state.settings.limits.form_limits())
     except HTTPException as exc:
-        if exc.status_code == 400:  # too many or too large fields (Starlette's form parser)
+        limit_hit = "Too many" in str(exc.detail) or "maximum size" in str(exc.detail)
+        if exc.status_code == 400 and limit_hit:  # Starlette's form parser, at our limits
             raise HTTPException(413, exc.detail) from None
         raise
     submitted = form.get(CSRF_FIELD)
