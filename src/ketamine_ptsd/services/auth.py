@@ -186,9 +186,12 @@ class UserService:
     def set_password(
         self, actor: Actor, user_id: int, password: str, *, expected_version: int, reason: str
     ) -> UserView:
+        require(actor, Action.USER_MANAGE)
         with self._ctx.uow(actor, write=False) as uow:
             user = uow.session.get(User, user_id)
-            username = user.username if user is not None else ""
+            if user is None:
+                raise NotFound("user", user_id)
+            username = user.username
         self._check_password(password, username)
         return self._edit(
             actor,
