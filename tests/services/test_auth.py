@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from argon2 import PasswordHasher
 from service_support import PASSWORD  # type: ignore[import-not-found]
 from sqlalchemy import text
 
@@ -248,3 +249,32 @@ def test_a_deactivated_user_cannot_log_in_and_a_new_password_works(
         reason="reset",
     )
     assert services.auth.login("nurse", "a brand new passphrase").actor == nurse
+
+
+def test_every_failed_login_costs_exactly_one_argon2_verification(
+    services: Services, actors, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Similar timing: an unknown username, a wrong password, an inactive account and an
+    account backing off each cost one verification (a dummy one where there is no hash to
+    check), so the time of the answer does not tell them apart."""
+    calls: list[str] = []
+
+    class CountingHasher(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            calls.append(str(password))
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(
+        services.context,
+        "password_hasher",
+        CountingHasher(time_cost=1, memory_cost=8, parallelism=1),
+    )
+    admin, pharmacist = actors[Role.ADMINISTRATOR], actors[Role.PHARMACIST]
+    services.users.set_active(admin, pharmacist.user_id, False, expected_version=1, reason="x")
+    attempts = [("nobody", "wrong password!"), ("pharmacist", PASSWORD)]
+    attempts += [("nurse", "wrong password!")] * (services.context.security.max_failed_logins + 2)
+    for username, password in attempts:  # the last two are refused during the back-off
+        calls.clear()
+        with pytest.raises(AuthenticationFailed):
+            services.auth.login(username, password)
+        assert calls == [password], username
