@@ -75,3 +75,20 @@ def test_form_int_names_the_field_and_bounds_the_value() -> None:
         with pytest.raises(ValidationFailed) as caught:
             form_int(bad, "version", minimum=1)
         assert caught.value.field == "version"
+
+
+def test_every_integer_path_parameter_is_bounded(app) -> None:  # type: ignore[no-untyped-def]
+    """A new route with a plain ``int`` id fails here: use ``params.DbId`` (or another bounded
+    type) so the database never sees an out-of-range integer."""
+    unbounded = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        for param in route.dependant.path_params + route.dependant.query_params:
+            if param.field_info.annotation is not int:
+                continue
+            bounds = {type(m).__name__ for m in param.field_info.metadata}
+            if not {"Ge", "Le"} <= bounds:
+                unbounded.append(f"{context.path} {param.name}")
+    assert not unbounded, unbounded

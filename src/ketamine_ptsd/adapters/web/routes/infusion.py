@@ -205,7 +205,7 @@ def _submit(
 
 @router.get("/patients/{patient_id}/infusion/{number}")
 def bedside(
-    patient_id: DbId, number: int, request: Request, session: Session, state: State
+    patient_id: DbId, number: InfusionNumber, request: Request, session: Session, state: State
 ) -> Response:
     weight = request.query_params.get("weight_kg", "")
     return _page(request, session, state, patient_id, number, values={"weight_kg": weight[:8]})
