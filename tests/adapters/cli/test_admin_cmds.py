@@ -153,3 +153,11 @@ def test_users_unlock_clears_a_back_off_and_names_an_unknown_user(tmp_path: Path
         database.dispose()
     unknown = _run("users", "unlock", "nobody", "--db", db)
     assert unknown.exit_code != 0 and "user" in unknown.output
+
+
+def test_serve_refuses_a_trusted_proxy_that_is_not_an_address(tmp_path: Path) -> None:
+    db = str(tmp_path / "record.sqlite")
+    _run("db", "upgrade", "--db", db)
+    result = _run("serve", "--db", db, "--trusted-proxy", "proxy.example")
+    assert result.exit_code != 0
+    assert "trusted_proxies: 'proxy.example' is not an IP address or network" in result.output

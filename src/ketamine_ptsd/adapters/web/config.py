@@ -8,6 +8,7 @@ because ``serve`` binds to the loopback interface (SYSTEM.md §Main commands).
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,3 +51,12 @@ class WebSettings:
     protocol_dirs: Sequence[Path] = ()
     site: str = "SITE"
     limits: RequestLimits = field(default_factory=RequestLimits)
+
+    def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {proxy!r} is not an IP address or network"
+                ) from None
