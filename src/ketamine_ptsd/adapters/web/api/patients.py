@@ -196,7 +196,7 @@ def record_screening(
 
 @router.post("/{patient_id}/eligibility-override", response_model=ScreeningRead, status_code=201)
 def override_eligibility(
-    patient_id: int, body: EligibilityOverrideCreate, auth: ApiAuth, state: State
+    patient_id: DbId, body: EligibilityOverrideCreate, auth: ApiAuth, state: State
 ) -> ScreeningRead:
     view = state.services.screening.override_eligibility(
         auth.actor,

@@ -185,7 +185,7 @@ def reevaluate(
 
 @router.post("/patients/{patient_id}/screening-visit/override")
 def override(
-    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     """An investigator's override of named criteria, with a reason (issue 11; audited)."""
     values: dict[str, Any] = {
