@@ -74,7 +74,10 @@ def trial(db, clock: FixedClock) -> tuple[Services, dict[Role, Actor], list[int]
         )
         patients.append(p.id)
     services.randomization.emergency_unblind(
-        investigator, patients[0], reason=f"suspected reaction, {CANARIES[1]} query"
+        investigator,
+        patients[0],
+        reason=f"suspected reaction, {CANARIES[1]} query",
+        password=PASSWORD,
     )
     return services, actors, patients
 
@@ -99,7 +102,7 @@ def _everything_readable(services: Services, actor: Actor, patients: list[int]) 
             lambda p=p: services.randomization.allocation(actor, p),
             lambda p=p: services.signatures.signatures(actor, table_name="patients", record_id=p),
             lambda p=p: services.randomization.emergency_unblind(
-                actor, p, reason="trying to peek at it"
+                actor, p, reason="trying to peek at it", password=PASSWORD
             ),
         ]
     seen: list[Any] = []

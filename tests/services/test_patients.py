@@ -5,16 +5,23 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from service_support import PASSWORD  # type: ignore[import-not-found]
 
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import (
+    AuthenticationFailed,
     ConflictError,
     NotFound,
     PermissionDenied,
     Services,
     ValidationFailed,
 )
-from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
+from ketamine_ptsd.services.patients import (
+    BLINDED_TREATMENT,
+    CLINIC_CONSENT_TOPICS,
+    ConsentInput,
+    IdentityInput,
+)
 
 
 def test_study_ids_are_site_prefix_and_sequence(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
@@ -211,7 +218,7 @@ def _listing_world(services: Services, actors, enrol) -> list[int]:  # type: ign
             actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
         )
     services.randomization.emergency_unblind(
-        actors[Role.INVESTIGATOR], trial[1], reason="suspected serious reaction"
+        actors[Role.INVESTIGATOR], trial[1], reason="suspected serious reaction", password=PASSWORD
     )
     voided = services.patients.get(actors[Role.INVESTIGATOR], trial[5])
     services.patients.void(
@@ -261,3 +268,23 @@ def test_the_list_reads_the_record_in_two_queries_however_many_patients(
         event.remove(db.engine, "before_cursor_execute", record)
     assert len(listed) == 7
     assert len(statements) == 2, statements
+
+
+def test_emergency_unblinding_needs_the_password_again(services: Services, actors, enrol) -> None:  # type: ignore[no-untyped-def]
+    investigator = actors[Role.INVESTIGATOR]
+    services.randomization.generate_list(
+        actors[Role.PHARMACIST], protocol_name="rct", list_version="L1", slots_per_stratum=4
+    )
+    pid = enrol()
+    services.randomization.allocate(investigator, pid, infusion_date=dt.date(2026, 3, 2))
+    with pytest.raises(AuthenticationFailed):
+        services.randomization.emergency_unblind(
+            investigator, pid, reason="suspected serious reaction", password="not my password"
+        )
+    assert services.patients.get(investigator, pid).treatment == BLINDED_TREATMENT  # still blind
+    events = [e.event for e in services.audit.entries(actors[Role.ADMINISTRATOR])]
+    assert "unblind" not in events and events.count("login_failed") == 1
+    services.randomization.emergency_unblind(
+        investigator, pid, reason="suspected serious reaction", password=PASSWORD
+    )
+    assert services.patients.get(investigator, pid).treatment != BLINDED_TREATMENT

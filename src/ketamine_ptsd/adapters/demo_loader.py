@@ -24,6 +24,7 @@ The order of events follows PROTOCOL.md:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections import Counter
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from argon2 import PasswordHasher
 
 from ketamine_ptsd.core.randomization import BlockListSpec, generate_block_list
 from ketamine_ptsd.core.roles import Role
@@ -84,16 +86,18 @@ class DemoAccount:
 
 #: One account per role (core.roles.Role), with the role's everyday job in the demo.
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount("admin", Role.ADMINISTRATOR, "Alex Admin", "admin-demo-pass"),
-    DemoAccount("investigator", Role.INVESTIGATOR, "Dr Ines Investigator", "investigator-demo"),
-    DemoAccount("nurse", Role.NURSE, "Nadia Nurse", "nurse-demo-pass"),
-    DemoAccount("safety", Role.SAFETY_RATER, "Sam Safety-Rater", "safety-demo-pass"),
-    DemoAccount("rater", Role.OUTCOME_RATER, "Riya Outcome-Rater", "rater-demo-pass"),
-    DemoAccount("pharmacist", Role.PHARMACIST, "Pat Pharmacist", "pharmacist-demo"),
-    DemoAccount("statistician", Role.STATISTICIAN, "Stella Statistician", "statistician-demo"),
-    DemoAccount("dsmb.statistician", Role.STATISTICIAN, "Dana DSMB-Statistician", "dsmb-stat-demo"),
-    DemoAccount("monitor", Role.MONITOR, "Mo Monitor", "monitor-demo-pass"),
-    DemoAccount("clinician", Role.CLINICIAN, "Dr Cleo Clinician", "clinician-demo"),
+    DemoAccount("admin", Role.ADMINISTRATOR, "Alex Admin", "blue-harbour-demo"),
+    DemoAccount("investigator", Role.INVESTIGATOR, "Dr Ines Investigator", "quiet-meadow-demo"),
+    DemoAccount("nurse", Role.NURSE, "Nadia Nurse", "amber-lantern-demo"),
+    DemoAccount("safety", Role.SAFETY_RATER, "Sam Safety-Rater", "silver-compass-demo"),
+    DemoAccount("rater", Role.OUTCOME_RATER, "Riya Outcome-Rater", "copper-kettle-demo"),
+    DemoAccount("pharmacist", Role.PHARMACIST, "Pat Pharmacist", "velvet-orchard-demo"),
+    DemoAccount("statistician", Role.STATISTICIAN, "Stella Statistician", "granite-river-demo"),
+    DemoAccount(
+        "dsmb.statistician", Role.STATISTICIAN, "Dana DSMB-Statistician", "maple-beacon-demo"
+    ),
+    DemoAccount("monitor", Role.MONITOR, "Mo Monitor", "cedar-window-demo"),
+    DemoAccount("clinician", Role.CLINICIAN, "Dr Cleo Clinician", "saffron-bridge-demo"),
 )
 
 
@@ -203,6 +207,7 @@ class DemoLoader:
         self.actors: dict[Role, Actor] = {}
         self.summary = LoadSummary()
         self._passwords: dict[Role, str] = {}
+        self._accounts: list[DemoAccount] = []
         self._versions: dict[tuple[str, int], int] = {}
         self._protocol: Any = services.context.protocol(protocol_name)
 
@@ -211,6 +216,7 @@ class DemoLoader:
     def create_accounts(self, accounts: Sequence[DemoAccount] = DEMO_ACCOUNTS) -> dict[Role, Actor]:
         """Create one account per role (as the operator at the terminal) and log each in."""
         operator = Actor.system("demo")
+        self._accounts = list(accounts)
         for account in accounts:
             self.services.users.add(
                 operator,
@@ -223,6 +229,23 @@ class DemoLoader:
             self.actors[account.role] = login.actor
             self._passwords[account.role] = account.password
         return self.actors
+
+    def rehash_passwords(self, hasher: PasswordHasher) -> None:
+        """Store every demo account's password hashed with ``hasher`` (the production Argon2
+        parameters): the replay runs on cheap parameters for speed (each discharge sign-off
+        verifies a password), but the database it leaves behind must not hold weak hashes."""
+        operator = Actor.system("demo")
+        production = Services(dataclasses.replace(self.services.context, password_hasher=hasher))
+        versions = {v.username: (v.id, v.version) for v in production.users.list(operator)}
+        for account in self._accounts:
+            user_id, version = versions[account.username]
+            production.users.set_password(
+                operator,
+                user_id,
+                account.password,
+                expected_version=version,
+                reason="demo account: password stored with the production Argon2 parameters",
+            )
 
     # --- the replay ----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from .analysis import AnalysisService
 from .analysis_runs import AnalysisRunService
 from .assessments import AssessmentService
 from .audit import AuditService
-from .auth import AuthService, UserService
+from .auth import AuthService, SessionKind, UserService
 from .clinic import ClinicService
 from .clock import Clock, FixedClock, SystemClock
 from .context import SecurityPolicy, ServiceContext
@@ -66,6 +66,7 @@ __all__ = [
     "ServiceContext",
     "ServiceError",
     "Services",
+    "SessionKind",
     "SignatureService",
     "SystemClock",
     "UserService",
@@ -100,7 +101,7 @@ class Services:
         self.auth = AuthService(ctx)
         self.users = UserService(ctx)
         self.patients = PatientService(ctx)
-        self.randomization = RandomizationService(ctx)
+        self.randomization = RandomizationService(ctx, self.auth)
         self.signatures = SignatureService(ctx, self.auth)
         self.audit = AuditService(ctx)
         self.analysis = AnalysisService(ctx)

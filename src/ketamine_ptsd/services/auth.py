@@ -1,11 +1,20 @@
 """Users, passwords, sessions and login throttling.
 
-* Passwords are hashed with Argon2id (argon2-cffi; RFC 9106), never stored or audited in clear.
+* Passwords are hashed with Argon2id (argon2-cffi; RFC 9106), never stored or audited in clear,
+  and must meet the policy of :mod:`.passwords` (NIST SP 800-63B).
 * A session is an opaque random token given to the client once; only its SHA-256 is stored, so a
-  copy of the database does not yield usable sessions. Sessions expire (``SecurityPolicy``).
-* After ``max_failed_logins`` consecutive failures the account is locked for ``lockout``
-  (clock injected); every login, failed login and lockout is an audit event.
-* Unknown usernames cost the same Argon2 verification as known ones and give the same message.
+  copy of the database does not yield usable sessions. A session has a kind — ``browser`` (the
+  web app's cookie) or ``api`` (a bearer token) — and is accepted only as that kind. It expires
+  after ``session_ttl`` and closes after ``session_idle`` without use (the last use is stamped
+  at most once a minute). Logout revokes the session; a new password or a deactivation revokes
+  every session of the account.
+* After ``max_failed_logins`` consecutive failures an account backs off exponentially
+  (``backoff_base`` doubling to ``backoff_max``, clock injected): attempts during the back-off
+  are refused without looking at the password. Every login, failed login and back-off is an
+  audit event; an administrator can clear a back-off (``UserService.unlock``).
+* The caller cannot tell an unknown username, a wrong password, an inactive account or a
+  back-off apart: each raises the same AuthenticationFailed after the same one Argon2
+  verification (the real hash or a dummy one).
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -25,11 +35,23 @@ from ketamine_ptsd.core.roles import Action, Role
 from .access import Actor, require
 from .audit import AuditEvent, encode_value
 from .context import ServiceContext
-from .errors import AccountLocked, AuthenticationFailed, ConflictError, NotFound, ValidationFailed
+from .errors import AuthenticationFailed, ConflictError, NotFound, ValidationFailed
+from .passwords import check_password
 from .records import User, UserSession
 from .uow import UnitOfWork
 
-__all__ = ["AuthService", "LoginResult", "UserService", "UserView", "hash_token"]
+__all__ = ["AuthService", "LoginResult", "SessionKind", "UserService", "UserView", "hash_token"]
+
+#: How stale a session's "last used" stamp may get before a request writes a new one.
+TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+
+class SessionKind(StrEnum):
+    """How a session's token travels: the web app's cookie, or an API bearer token."""
+
+    BROWSER = "browser"
+    API = "api"
+
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 
@@ -90,13 +112,10 @@ class UserService:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
 
-    def _check_password(self, password: str) -> None:
-        if len(password) < self._ctx.security.min_password_length:
-            raise ValidationFailed(
-                "password",
-                f"must be at least {self._ctx.security.min_password_length} characters",
-                None,  # never echo a password
-            )
+    def _check_password(self, password: str, username: str) -> None:
+        check_password(
+            password, username=username, min_length=self._ctx.security.min_password_length
+        )
 
     def add(
         self, actor: Actor, *, username: str, role: str, password: str, full_name: str
@@ -115,7 +134,7 @@ class UserService:
             ) from None
         if not full_name.strip():
             raise ValidationFailed("full_name", "must not be blank", full_name)
-        self._check_password(password)
+        self._check_password(password, username)
         with self._ctx.uow(actor, write=True) as uow:
             if uow.session.scalar(select(User.id).where(User.username == username)) is not None:
                 raise ConflictError("user", username, "username already taken")
@@ -157,6 +176,8 @@ class UserService:
             uow.reason = reason
             for name, value in values.items():
                 setattr(user, name, value)
+            if "password_hash" in values or values.get("active") is False:
+                revoke_sessions(uow, user.id)
             uow.flush()
             view = _view(user)
             uow.commit()
@@ -165,7 +186,13 @@ class UserService:
     def set_password(
         self, actor: Actor, user_id: int, password: str, *, expected_version: int, reason: str
     ) -> UserView:
-        self._check_password(password)
+        require(actor, Action.USER_MANAGE)
+        with self._ctx.uow(actor, write=False) as uow:
+            user = uow.session.get(User, user_id)
+            if user is None:
+                raise NotFound("user", user_id)
+            username = user.username
+        self._check_password(password, username)
         return self._edit(
             actor,
             user_id,
@@ -179,12 +206,33 @@ class UserService:
     def set_active(
         self, actor: Actor, user_id: int, active: bool, *, expected_version: int, reason: str
     ) -> UserView:
+        """Activate or deactivate an account (deactivation revokes its sessions)."""
         return self._edit(actor, user_id, expected_version, reason, active=active)
 
     def unlock(self, actor: Actor, user_id: int, *, expected_version: int, reason: str) -> UserView:
+        """Clear the account's failed-login count and back-off."""
         return self._edit(
             actor, user_id, expected_version, reason, failed_logins=0, locked_until=None
         )
+
+    def unlock_by_username(self, actor: Actor, username: str, *, reason: str) -> UserView:
+        """:meth:`unlock` for an operator who names the account (the CLI)."""
+        require(actor, Action.USER_MANAGE)
+        with self._ctx.uow(actor, write=False) as uow:
+            user = uow.session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise NotFound("user", username)
+            user_id, version = user.id, user.version
+        return self.unlock(actor, user_id, expected_version=version, reason=reason)
+
+
+def revoke_sessions(uow: UnitOfWork, user_id: int) -> None:
+    """Revoke every live session of ``user_id`` inside ``uow`` (new password, deactivation)."""
+    uow.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=uow.now)
+    )
 
 
 class AuthService:
@@ -196,33 +244,44 @@ class AuthService:
         self._ctx = ctx
 
     def _dummy_verify(self, password: str) -> None:
+        """As long as a real verification, for an answer that takes the same time."""
         if AuthService._DUMMY_HASH is None:
             AuthService._DUMMY_HASH = self._ctx.password_hasher.hash("not-a-real-password")
         with contextlib.suppress(VerificationError):
             self._ctx.password_hasher.verify(AuthService._DUMMY_HASH, password)
 
+    def backoff(self, failed_logins: int) -> dt.timedelta | None:
+        """The back-off after ``failed_logins`` consecutive failures (None: none yet)."""
+        policy = self._ctx.security
+        beyond = failed_logins - policy.max_failed_logins
+        if beyond < 0:
+            return None
+        return min(policy.backoff_max, policy.backoff_base * 2 ** min(beyond, 30))
+
     def check_password(self, uow: UnitOfWork, user: User, password: str) -> bool:
-        """Verify ``password``; count a failure and lock the account after too many.
+        """Verify ``password``; count a failure and back off after too many.
 
         Runs inside the caller's write unit of work, which must commit even when this returns
-        False (so that the failure is counted and audited).
+        False (so that the failure is counted and audited). During a back-off the password is
+        not checked (a dummy verification keeps the time the same) and the attempt not counted.
         """
         now = uow.now
-        policy = self._ctx.security
         if user.locked_until is not None and user.locked_until > now:
-            uow.events([AuditEvent("login_failed", "users", str(user.id), reason="account locked")])
+            self._dummy_verify(password)
+            uow.events([AuditEvent("login_failed", "users", str(user.id), reason="backing off")])
             return False
         try:
             ok = self._ctx.password_hasher.verify(user.password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         if ok and user.active:
-            self._set_throttle(uow, user, failed_logins=0, locked_until=None)
+            if user.failed_logins or user.locked_until is not None:
+                self._set_throttle(uow, user, failed_logins=0, locked_until=None)
             if self._ctx.password_hasher.check_needs_rehash(user.password_hash):
                 uow.reason = "password re-hashed with current parameters"
                 user.password_hash = self._ctx.password_hasher.hash(password)
             return True
-        failed, locked_until = user.failed_logins + 1, user.locked_until
+        failed = user.failed_logins + 1
         events = [
             AuditEvent(
                 "login_failed",
@@ -231,8 +290,9 @@ class AuthService:
                 reason="account inactive" if not user.active else "wrong password",
             )
         ]
-        if failed >= policy.max_failed_logins:
-            failed, locked_until = 0, now + policy.lockout
+        delay = self.backoff(failed)
+        locked_until = None if delay is None else now + delay
+        if locked_until is not None:
             events.append(
                 AuditEvent(
                     "account_locked",
@@ -241,6 +301,7 @@ class AuthService:
                     "locked_until",
                     None,
                     encode_value(locked_until),
+                    reason=f"back-off after {failed} failed logins",
                 )
             )
         self._set_throttle(uow, user, failed_logins=failed, locked_until=locked_until)
@@ -259,8 +320,11 @@ class AuthService:
             .values(failed_logins=failed_logins, locked_until=locked_until)
         )
 
-    def login(self, username: str, password: str) -> LoginResult:
-        """Check the password and open a session, or raise AuthenticationFailed/AccountLocked."""
+    def login(
+        self, username: str, password: str, *, kind: SessionKind = SessionKind.BROWSER
+    ) -> LoginResult:
+        """Check the password and open a session of ``kind``, or raise AuthenticationFailed
+        (the same for an unknown username, a wrong password, an inactive account, a back-off)."""
         with self._ctx.uow(Anonymous(username[:64]), write=True) as uow:  # type: ignore[arg-type]
             user = uow.session.scalar(select(User).where(User.username == username))
             if user is None:
@@ -270,12 +334,8 @@ class AuthService:
                 raise AuthenticationFailed()
             actor = _actor(user)
             uow.act_as(actor)
-            locked_before = user.locked_until is not None and user.locked_until > uow.now
             if not self.check_password(uow, user, password):
-                until = user.locked_until
                 uow.commit()
-                if locked_before or (until is not None and until > uow.now):
-                    raise AccountLocked(until)
                 raise AuthenticationFailed()
             token = self._ctx.token_source()
             expires_at = uow.now + self._ctx.security.session_ttl
@@ -283,17 +343,23 @@ class AuthService:
                 UserSession(
                     user_id=user.id,
                     token_hash=hash_token(token),
+                    kind=SessionKind(kind).value,
                     created_at=uow.now,
+                    last_used_at=uow.now,
                     expires_at=expires_at,
                     revoked_at=None,
                 )
             )
-            uow.events([AuditEvent("login", "users", str(user.id))])
+            uow.events([AuditEvent("login", "users", str(user.id), reason=f"{kind} session")])
             uow.commit()
             return LoginResult(token, expires_at, actor)
 
-    def authenticate(self, token: str) -> Actor:
-        """The actor behind a live session token; AuthenticationFailed otherwise."""
+    def authenticate(self, token: str, *, kind: SessionKind = SessionKind.BROWSER) -> Actor:
+        """The actor behind a live session token of ``kind``; AuthenticationFailed otherwise.
+
+        A session unused for ``session_idle`` is closed; a use stamps it (at most once a
+        minute, so a burst of requests costs one write)."""
+        idle = self._ctx.security.session_idle
         with self._ctx.uow(Anonymous("session"), write=False) as uow:  # type: ignore[arg-type]
             row = uow.session.execute(
                 select(UserSession, User)
@@ -303,20 +369,41 @@ class AuthService:
             if row is None:
                 raise AuthenticationFailed("session unknown or expired")
             session, user = row
-            if session.revoked_at is not None or session.expires_at <= uow.now or not user.active:
+            now = uow.now
+            last_used = session.last_used_at or session.created_at
+            actor, session_id = _actor(user), session.id
+            live = session.revoked_at is None and session.expires_at > now and user.active
+            idled_out = live and last_used + idle <= now
+            if session.kind != SessionKind(kind).value or not live:
                 raise AuthenticationFailed("session unknown or expired")
-            return _actor(user)
+            stale = now - last_used >= TOUCH_INTERVAL
+        if idled_out or stale:
+            with self._ctx.uow(actor, write=True) as uow:
+                column = "revoked_at" if idled_out else "last_used_at"  # closed for good
+                uow.session.execute(
+                    update(UserSession)
+                    .where(UserSession.id == session_id)
+                    .values({column: uow.now})
+                )
+                uow.commit()
+        if idled_out:
+            raise AuthenticationFailed("session unknown or expired")
+        return actor
 
     def logout(self, token: str) -> None:
-        """Revoke the session (idempotent)."""
-        actor = self.authenticate(token)
-        with self._ctx.uow(actor, write=True) as uow:
-            session = uow.session.scalar(
-                select(UserSession).where(UserSession.token_hash == hash_token(token))
-            )
-            if session is not None and session.revoked_at is None:
-                session.revoked_at = uow.now
-                uow.events([AuditEvent("logout", "users", str(actor.user_id))])
+        """Revoke the session (idempotent; a closed or unknown session is left as it is)."""
+        with self._ctx.uow(Anonymous("session"), write=True) as uow:  # type: ignore[arg-type]
+            row = uow.session.execute(
+                select(UserSession, User)
+                .join(User, User.id == UserSession.user_id)
+                .where(UserSession.token_hash == hash_token(token))
+            ).one_or_none()
+            if row is None or row[0].revoked_at is not None:
+                return
+            session, user = row
+            uow.act_as(_actor(user))
+            session.revoked_at = uow.now
+            uow.events([AuditEvent("logout", "users", str(user.id))])
             uow.commit()
 
     def reauthenticate(self, uow: UnitOfWork, password: str) -> User:

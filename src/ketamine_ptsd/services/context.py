@@ -54,11 +54,19 @@ class ProtocolFacts(Protocol):
 
 @dataclass(frozen=True)
 class SecurityPolicy:
-    """Login and session rules (lockout after ``max_failed_logins`` for ``lockout``)."""
+    """Login and session rules (services/auth.py).
+
+    A session lives at most ``session_ttl`` and closes after ``session_idle`` unused. After
+    ``max_failed_logins`` consecutive failures an account's logins back off: the next attempt is
+    refused for ``backoff_base``, doubling with each further failure up to ``backoff_max`` — short,
+    so that a stranger who knows a username cannot lock its owner out for long.
+    """
 
     session_ttl: dt.timedelta = dt.timedelta(hours=12)
+    session_idle: dt.timedelta = dt.timedelta(minutes=30)
     max_failed_logins: int = 5
-    lockout: dt.timedelta = dt.timedelta(minutes=15)
+    backoff_base: dt.timedelta = dt.timedelta(seconds=2)
+    backoff_max: dt.timedelta = dt.timedelta(minutes=1)
     min_password_length: int = 10
 
 

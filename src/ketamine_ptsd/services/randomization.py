@@ -41,6 +41,7 @@ from ketamine_ptsd.core.workflow import Event
 
 from .access import Actor, allocation_visibility, require, require_patient
 from .audit import AuditEvent, encode_value
+from .auth import AuthService
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .patients import BLINDED_TREATMENT, load_patient
@@ -167,8 +168,9 @@ def _as_allocation_list(
 class RandomizationService:
     """The pharmacy's list, allocation on infusion day 1, emergency unblinding."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, auth: AuthService) -> None:
         self._ctx = ctx
+        self._auth = auth
 
     # --- the list ----------------------------------------------------------------------------
 
@@ -448,8 +450,11 @@ class RandomizationService:
 
     # --- unblinding --------------------------------------------------------------------------
 
-    def emergency_unblind(self, actor: Actor, patient_id: int, *, reason: str) -> UnblindingView:
-        """Break the blind for one patient in an emergency (investigator, with a reason)."""
+    def emergency_unblind(
+        self, actor: Actor, patient_id: int, *, reason: str, password: str
+    ) -> UnblindingView:
+        """Break the blind for one patient in an emergency (investigator, with a reason and
+        the password again, as for an electronic signature: AuthenticationFailed otherwise)."""
         require(actor, Action.UNBLIND_EMERGENCY)
         if len(reason.strip()) < 10:
             raise ValidationFailed(
@@ -465,6 +470,7 @@ class RandomizationService:
                 raise NotFound("allocation of patient", patient.study_id)
             slot = uow.session.get(RandomizationSlot, allocation.slot_id)
             assert slot is not None
+            self._auth.reauthenticate(uow, password)  # nothing of ours is pending yet
             unblinding = Unblinding(
                 patient_id=patient.id,
                 kind="emergency",

@@ -82,7 +82,9 @@ class UserSession(Record):
 
     user_id: int
     token_hash: str
+    kind: str  # auth.SessionKind: "browser" (cookie) or "api" (bearer token)
     created_at: dt.datetime
+    last_used_at: dt.datetime | None
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
 

@@ -3,6 +3,7 @@ pg_dump and psql)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -126,3 +127,37 @@ def test_restore_brings_back_the_record_as_backed_up_on_both_databases(
     )  # fmt: skip
     assert again.exit_code == 0, again.output  # the restored record takes new writes
     assert _run("audit", "verify", "--db", db_url).exit_code == 0
+
+
+def test_users_unlock_clears_a_back_off_and_names_an_unknown_user(tmp_path: Path) -> None:
+    from ketamine_ptsd.adapters.db.engine import open_database
+    from ketamine_ptsd.services import AuthenticationFailed, ServiceContext, Services
+
+    db = str(tmp_path / "record.sqlite")
+    _run("db", "upgrade", "--db", db)
+    _run("users", "add", "bob", "--role", "nurse", "--password-stdin", "--db", db,
+         stdin="a long passphrase\n")  # fmt: skip
+    database = open_database(f"sqlite:///{db}")
+    services = Services(ServiceContext(database.session_factory, protocols=lambda name: None))  # type: ignore[arg-type, return-value]
+    try:
+        for _ in range(services.context.security.max_failed_logins):
+            with contextlib.suppress(AuthenticationFailed):
+                services.auth.login("bob", "not the passphrase")
+        with contextlib.suppress(AuthenticationFailed):
+            services.auth.login("bob", "a long passphrase")
+            raise AssertionError("the account should be backing off")
+        unlocked = _run("users", "unlock", "bob", "--reason", "phoned in", "--db", db, "--json")
+        assert unlocked.exit_code == 0, unlocked.output
+        assert services.auth.login("bob", "a long passphrase").actor.username == "bob"
+    finally:
+        database.dispose()
+    unknown = _run("users", "unlock", "nobody", "--db", db)
+    assert unknown.exit_code != 0 and "user" in unknown.output
+
+
+def test_serve_refuses_a_trusted_proxy_that_is_not_an_address(tmp_path: Path) -> None:
+    db = str(tmp_path / "record.sqlite")
+    _run("db", "upgrade", "--db", db)
+    result = _run("serve", "--db", db, "--trusted-proxy", "proxy.example")
+    assert result.exit_code != 0
+    assert "trusted_proxies: 'proxy.example' is not an IP address or network" in result.output

@@ -82,7 +82,7 @@ def test_full_sanction_sdtm_export_names_the_arms_and_is_audited(
     record: Path, tmp_path: Path
 ) -> None:
     before = _audit_exports(record)
-    result = _export(record, tmp_path, "sdtm", "statistician", "statistician-demo")
+    result = _export(record, tmp_path, "sdtm", "statistician", "granite-river-demo")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert [f["name"] for f in summary["files"]] == [
@@ -115,7 +115,7 @@ def test_unsanctioned_statistician_exports_carry_no_arm_or_drug(
 def test_partial_sanction_fhir_export_is_valid_and_coded(record: Path, tmp_path: Path) -> None:
     from ketamine_ptsd.adapters.interop import fhir
 
-    result = _export(record, tmp_path, "fhir", "dsmb.statistician", "dsmb-stat-demo")
+    result = _export(record, tmp_path, "fhir", "dsmb.statistician", "maple-beacon-demo")
     assert result.exit_code == 0, result.output
     bundle = json.loads((tmp_path / "bundle.json").read_text(encoding="utf-8"))
     assert fhir.validate_bundle(bundle) == []
@@ -129,10 +129,10 @@ def test_wrong_password_and_wrong_role_are_refused_in_one_line(
     bad = _export(record, tmp_path, "sdtm", "statistician", "not-the-password")
     assert bad.exit_code == 2
     assert bad.stderr.strip() == "error: login failed for 'statistician'"
-    rater = _export(record, tmp_path, "redcap", "rater", "rater-demo-pass")
+    rater = _export(record, tmp_path, "redcap", "rater", "copper-kettle-demo")
     assert rater.exit_code == 2
     assert "may not export" in rater.stderr and "Traceback" not in rater.output
-    unknown = _export(record, tmp_path, "xml", "statistician", "statistician-demo")
+    unknown = _export(record, tmp_path, "xml", "statistician", "granite-river-demo")
     assert unknown.exit_code == 2 and "--format must be one of" in unknown.stderr
     assert _audit_exports(record) == before
     assert not list(tmp_path.iterdir())
@@ -142,7 +142,7 @@ def test_import_long_analyses_an_exported_dataset_and_writes_the_report(
     record: Path, tmp_path: Path
 ) -> None:
     exported = tmp_path / "csv"
-    assert _export(record, exported, "csv", "statistician", "statistician-demo").exit_code == 0
+    assert _export(record, exported, "csv", "statistician", "granite-river-demo").exit_code == 0
     outcomes = pd.read_csv(exported / "rct_outcomes.csv").rename(
         columns={"subject": "patient", "arm": "treatment", "time": "visit"}
     )

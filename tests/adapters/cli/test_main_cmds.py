@@ -51,3 +51,32 @@ def test_report_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_demo_accounts_end_up_hashed_with_the_production_argon2_parameters(tmp_path: Path) -> None:
+    from argon2 import PasswordHasher
+    from sqlalchemy import text
+
+    from ketamine_ptsd.adapters.cli.main_cmds import _demo_services
+    from ketamine_ptsd.adapters.db.migrate import upgrade
+    from ketamine_ptsd.adapters.demo_loader import DEMO_ACCOUNTS, DemoLoader
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    upgrade(url)
+    services, clock, database = _demo_services(url, fast_sqlite=True)
+    try:
+        loader = DemoLoader(services, clock)
+        loader.create_accounts(DEMO_ACCOUNTS[:2])
+        production = PasswordHasher()
+
+        def hashes() -> list[str]:
+            with database.engine.connect() as connection:
+                return list(connection.execute(text("SELECT password_hash FROM users")).scalars())
+
+        assert all(production.check_needs_rehash(h) for h in hashes())  # cheap for the replay
+        loader.rehash_passwords(production)
+        assert not any(production.check_needs_rehash(h) for h in hashes())
+        account = DEMO_ACCOUNTS[0]
+        assert services.auth.login(account.username, account.password).actor.username == "admin"
+    finally:
+        database.dispose()

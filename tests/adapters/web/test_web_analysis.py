@@ -77,7 +77,7 @@ def _run(client: TestClient) -> object:
 
 @pytest.fixture(scope="module")
 def full(app: object) -> TestClient:
-    client = _client(app, "statistician", "statistician-demo")
+    client = _client(app, "statistician", "granite-river-demo")
     response = _run(client)
     assert response.status_code == 303  # type: ignore[attr-defined]
     return client
@@ -85,7 +85,7 @@ def full(app: object) -> TestClient:
 
 @pytest.fixture(scope="module")
 def partial(app: object) -> TestClient:
-    client = _client(app, "dsmb.statistician", "dsmb-stat-demo")
+    client = _client(app, "dsmb.statistician", "maple-beacon-demo")
     response = _run(client)
     assert response.status_code == 303  # type: ignore[attr-defined]
     return client
@@ -152,7 +152,7 @@ def test_without_a_sanction_the_page_says_so_and_nothing_runs(app, full) -> None
 
 
 def test_running_needs_the_csrf_token(app) -> None:
-    client = _client(app, "statistician", "statistician-demo")
+    client = _client(app, "statistician", "granite-river-demo")
     assert client.post("/analysis/run", data={"protocol_name": "rct"}).status_code == 403
 
 
@@ -168,3 +168,18 @@ def test_the_report_folder_is_private_and_replaced_by_a_new_run(app, full, parti
     [replaced] = [user for user in before if after[user] != before[user]]
     assert not before[replaced].exists() and after[replaced].is_dir()
     assert all(after[u] == before[u] and before[u].is_dir() for u in before if u != replaced)
+    files = [p for folder in after.values() for p in folder.rglob("*")]
+    assert any(p.name == "report.pdf" for p in files)
+    for path in files:  # 0600 files, 0700 folders: created so, whatever the umask
+        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_server_shutdown_removes_the_report_folders(app, full) -> None:  # type: ignore[no-untyped-def]
+    """Last in the module: shutting the app down (its lifespan's end) deletes every run's
+    temporary folder (kp-analysis-*)."""
+    store = app.state.analysis_runs
+    folders = [run.path for run in store._runs.values()]
+    assert folders and all(f.name.startswith("kp-analysis-") and f.is_dir() for f in folders)
+    with TestClient(app, base_url="http://testserver"):
+        pass  # start-up and shutdown
+    assert not any(f.exists() for f in folders)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from web_support import csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
+from web_support import PASSWORD, csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
 
 from ketamine_ptsd.core.roles import Role
 from screening_support import screen_eligible  # type: ignore[import-not-found]
@@ -160,3 +160,28 @@ def test_statistician_analysis_page_is_blinded_without_a_sanction(login, service
     enrol(services, actors)
     page = login(Role.STATISTICIAN).get("/analysis").text
     assert "blinded" in page and "YAL-0001" in page
+
+
+@sqlite_only
+def test_emergency_unblinding_on_the_patient_page_asks_for_the_password(
+    login, services, actors
+) -> None:
+    services.randomization.generate_list(
+        actors[Role.PHARMACIST], protocol_name="rct", list_version="L1", slots_per_stratum=4
+    )
+    pid = enrol(services, actors)
+    services.randomization.allocate(
+        actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
+    )
+    client = login(Role.INVESTIGATOR)
+    assert 'name="password"' in client.get(f"/patients/{pid}").text.split("Emergency unblinding")[1]
+    reason = {"reason": "suspected serious reaction"}
+    for refused in ({}, {"password": "not my password"}):
+        response = _post(client, f"/patients/{pid}/unblind", reason | refused, f"/patients/{pid}")
+        assert response.status_code == 422 and "password" in response.text
+    assert '<dd id="treatment">study drug</dd>' in client.get(f"/patients/{pid}").text
+    response = _post(
+        client, f"/patients/{pid}/unblind", reason | {"password": PASSWORD}, f"/patients/{pid}"
+    )
+    assert response.status_code == 303
+    assert '<dd id="treatment">study drug</dd>' not in client.get(f"/patients/{pid}").text

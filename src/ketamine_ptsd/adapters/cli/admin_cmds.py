@@ -1,4 +1,5 @@
-"""Administration of the record: ``db upgrade``, ``users add``, ``audit verify``, ``backup``, ``restore``.
+"""Administration of the record: ``db upgrade``, ``users add|unlock``, ``audit verify``, ``backup``,
+``restore``.
 
 SYSTEM.md §Main commands. The operator at the terminal already holds the database file or URL,
 so these commands act as the system actor ``cli:<os user>`` (audited under that name) without a
@@ -20,6 +21,7 @@ import typer
 from sqlalchemy.engine import make_url
 
 from ketamine_ptsd.adapters.cli.output import fail, print_json
+from ketamine_ptsd.adapters.private_files import create_private, ensure_private
 from ketamine_ptsd.adapters.settings import display_url, ensure_sqlite_parent, resolve_database_url
 
 __all__ = ["register"]
@@ -134,6 +136,32 @@ def _users_add(
         typer.echo(f"user {view.username} ({view.role}) added")
 
 
+def _users_unlock(
+    username: Annotated[str, typer.Argument(help="Login name of the account.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (audited).")
+    ] = "unlocked by the operator",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Clear an account's failed logins and back-off (the web app's own per-address throttle
+    lives in the server's memory: it clears with an unlock from the Users page, or a restart)."""
+    from ketamine_ptsd.services import ServiceError
+
+    url = _url(db)
+    services, database = _services(url)
+    try:
+        view = services.users.unlock_by_username(_operator(), username, reason=reason)
+    except ServiceError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    if as_json:
+        print_json({"id": view.id, "username": view.username, "unlocked": True})
+    else:
+        typer.echo(f"user {view.username} unlocked")
+
+
 def _audit_verify(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Recompute the audit trail's hash chain; exit 1 naming the first bad row."""
     url = _url(db)
@@ -192,13 +220,14 @@ def _backup(
         if not Path(source_path).is_file():
             fail(f"no SQLite database at {source_path}")
         source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
-        target = sqlite3.connect(out)
+        target = sqlite3.connect(create_private(out))
         try:
             source.backup(target)
         finally:
             target.close()
             source.close()
     else:
+        create_private(out)  # pg_dump writes into it and keeps the mode
         _run_pg_tool(
             "pg_dump", "--clean", "--if-exists", "--no-owner", "--file", str(out), _pg_cli_url(url)
         )
@@ -224,7 +253,7 @@ def _restore(
     if parsed.get_backend_name() == "sqlite":
         ensure_sqlite_parent(url)
         backup = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        target = sqlite3.connect(parsed.database or "")
+        target = sqlite3.connect(ensure_private(parsed.database or ""))
         try:
             backup.backup(target)
         finally:
@@ -244,6 +273,7 @@ def register(app: typer.Typer) -> None:
     db_app.command("upgrade")(_db_upgrade)
     users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
     users_app.command("add")(_users_add)
+    users_app.command("unlock")(_users_unlock)
     audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
     audit_app.command("verify")(_audit_verify)
     app.add_typer(db_app, name="db")

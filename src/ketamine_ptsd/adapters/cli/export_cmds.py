@@ -24,6 +24,7 @@ import typer
 
 from ketamine_ptsd.adapters.cli.calculators import ProtocolDirOption, use_protocol_dirs
 from ketamine_ptsd.adapters.cli.output import fail, print_json
+from ketamine_ptsd.adapters.private_files import create_private, private_dir, write_private
 
 __all__ = ["register"]
 
@@ -90,10 +91,9 @@ def export(
             fail(f"export refused: {exc}")
     finally:
         database.dispose()
-    target = out.expanduser().resolve()
-    target.mkdir(parents=True, exist_ok=True)
+    target = private_dir(out.expanduser().resolve())
     for f in files:
-        (target / f.name).write_bytes(f.content)
+        write_private(target / f.name, f.content)
     summary = {
         "format": fmt,
         "protocol": protocol,
@@ -174,10 +174,10 @@ def import_long_cmd(
         fail(f"{data}: {exc.field}: {exc.message}")
     target = out.expanduser().resolve()
     files = build_report(results, target, generated_on=dt.date.today(), parallel=True)
-    dataset_dir = target / "dataset"
-    dataset_dir.mkdir(parents=True, exist_ok=True)
+    dataset_dir = private_dir(target / "dataset")
     for name in ("subjects", "outcomes"):
-        imported.dataset.frames[name].to_csv(dataset_dir / f"{name}.csv", index=False)
+        csv_path = create_private(dataset_dir / f"{name}.csv")
+        imported.dataset.frames[name].to_csv(csv_path, index=False)
     summary: dict[str, Any] = {
         "n_subjects": imported.n_subjects,
         "rows_read": imported.rows_read,

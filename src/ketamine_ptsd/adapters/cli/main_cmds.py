@@ -89,9 +89,9 @@ def _fresh_sqlite(db: str | None, out: Path) -> str:
 
 def _demo_services(url: str, *, fast_sqlite: bool) -> tuple[Any, Any, Any]:
     """(services, clock, database) for the replay: a movable clock, and cheap Argon2 parameters
-    for the demo accounts (their passwords are printed on screen; strength buys nothing). The
-    memory cost is 1 MiB: each of the demo's ~200 re-authentications (discharge sign-offs)
-    verifies a hash, and 8 MiB cost ~4 ms each."""
+    while it runs (1 MiB: each of the demo's ~200 re-authentications — discharge sign-offs —
+    verifies a hash). The demo re-hashes its accounts with the production parameters at the
+    end (``DemoLoader.rehash_passwords``), so the database it leaves holds no weak hash."""
     from argon2 import PasswordHasher
     from sqlalchemy import event
 
@@ -164,7 +164,9 @@ def _comparison_table(rows: Any) -> Table:
 def _write_comparison_csv(rows: Any, path: Path) -> None:
     import csv
 
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    from ketamine_ptsd.adapters.private_files import create_private
+
+    with create_private(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["figure", "published", "this_run"])
         for row in rows:
@@ -195,6 +197,7 @@ def demo(
 ) -> None:
     """Load the calibrated synthetic trial into a fresh record, analyse it, write the report."""
     site_dirs = use_protocol_dirs(protocol_dir)
+    from argon2 import PasswordHasher
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ketamine_ptsd.adapters.cli.app import command_started_at
@@ -253,6 +256,7 @@ def demo(
     _grant_sanctions(loader, clock)
     report_dir = out / "report"
     results, comparison = _analyse_and_report(services, report_dir, interim=False, clock=clock)
+    loader.rehash_passwords(PasswordHasher())  # the production parameters, as in the app
     database.dispose()
     console.print(_comparison_table(comparison))
     _write_comparison_csv(comparison, report_dir / "published_vs_this_run.csv")

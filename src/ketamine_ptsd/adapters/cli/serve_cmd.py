@@ -1,4 +1,5 @@
-"""``ketamine-ptsd serve [--db URL] [--host 127.0.0.1] [--port 8000]``: the web app and the API.
+"""``ketamine-ptsd serve [--db URL] [--host 127.0.0.1] [--port 8000] [--trusted-proxy ADDR]``: the
+web app and the API.
 
 SYSTEM.md §Main commands. Binds to the loopback interface by default (a site puts a TLS proxy in
 front to serve a ward). The database must already be migrated (``ketamine-ptsd db upgrade``);
@@ -36,6 +37,14 @@ def _serve(
         bool, typer.Option("--secure-cookies", help="Mark cookies Secure (behind HTTPS).")
     ] = False,
     protocol_dir: ProtocolDirOption = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="Address or network of a reverse proxy whose X-Forwarded-For names the client "
+            "(repeatable; without it the header is ignored).",
+        ),
+    ] = None,
 ) -> None:
     """Start the web app and the REST API (/api/v1, OpenAPI at /api/v1/openapi.json)."""
     site_dirs = use_protocol_dirs(protocol_dir)
@@ -59,9 +68,16 @@ def _serve(
     secret = os.environ.get(SECRET_ENV)
     if secret:
         kwargs["secret_key"] = secret
-    settings = WebSettings(
-        database_url=url, cookie_secure=secure_cookies, protocol_dirs=site_dirs, **kwargs
-    )
+    try:
+        settings = WebSettings(
+            database_url=url,
+            cookie_secure=secure_cookies,
+            trusted_proxies=tuple(trusted_proxy or ()),
+            protocol_dirs=site_dirs,
+            **kwargs,
+        )
+    except ValueError as exc:
+        fail(str(exc))
     app = create_app(settings)
     typer.echo(f"serving {display_url(url)} on http://{host}:{port}/ (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from ketamine_ptsd.adapters.private_files import ensure_private
 
 from .tables import map_entities
 
@@ -30,6 +33,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with this project's settings per dialect."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        on_disk = database not in ("", ":memory:") and not database.startswith("file:")
+        if on_disk and Path(database).parent.is_dir():
+            ensure_private(database)  # 0600 before SQLite creates it (and its -wal, -shm)
         connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)

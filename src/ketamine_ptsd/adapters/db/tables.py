@@ -114,7 +114,9 @@ user_sessions = Table(
     _pk(),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
     Column("token_hash", String(64), nullable=False, unique=True, info=SECRET),
+    Column("kind", String(8), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
 )

@@ -34,6 +34,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from ketamine_ptsd.adapters.private_files import create_private, private_dir, write_private
 from ketamine_ptsd.adapters.reports.figures import (
     consort_figure,
     durability_figure,
@@ -486,9 +487,8 @@ def build_report(
     """
     if interim and not results.blinded:
         raise ValueError("the DSMB interim packet needs blinded results (arms coded A/B)")
-    out = Path(out_dir)
-    fig_dir = out / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
+    out = private_dir(out_dir)
+    fig_dir = private_dir(out / "figures")
     if interim:
         comparison = ()
     figures: list[tuple[str, str, Figure]] = [
@@ -533,7 +533,7 @@ def build_report(
     title = (
         "DSMB interim packet (arms coded)" if interim else "Trial report"
     ) + f" — {results.title}"
-    pdf_path = out / "report.pdf"
+    pdf_path = create_private(out / "report.pdf")  # 0600 before the PDF writer opens it
     writer = None
     if parallel and _can_fork():
         # The child inherits the figures and tables as they are now (no pickling) and solves
@@ -546,7 +546,7 @@ def build_report(
         writer.start()
     saved: list[Path] = []
     for key, _, fig in figures:
-        path = fig_dir / f"{key}.png"
+        path = create_private(fig_dir / f"{key}.png")
         fig.savefig(path, dpi=110)
         # The constrained layout was solved while drawing the PNG (in inches, so it holds at
         # the PDF's 72 dpi too); keep it rather than solve it again for the PDF page.
@@ -566,7 +566,7 @@ def build_report(
     }
     html = env.get_template("report.html.j2").render(**context)
     index = out / "index.html"
-    index.write_text(html, encoding="utf-8")
+    write_private(index, html)
     if writer is None:
         _write_pdf(pdf_path, title, results, generated_on, [f for _, _, f in figures], tables)
     else:

@@ -101,6 +101,13 @@ class RunStore:
         if old is not None:
             old.cleanup()
 
+    def clear(self) -> None:
+        """Delete every run's folder (the server is shutting down)."""
+        with self._lock:
+            runs, self._runs = list(self._runs.values()), {}
+        for run in runs:
+            run.cleanup()
+
     def drop(self, user_id: int) -> None:
         with self._lock:
             old = self._runs.pop(user_id, None)

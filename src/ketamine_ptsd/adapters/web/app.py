@@ -40,8 +40,10 @@ from ketamine_ptsd.services import (
 )
 
 from . import filters
+from .analysis_runs import RunStore
 from .config import WebSettings
 from .deps import ApiUnauthorized, CsrfRejected, LoginRequired, WebState
+from .limits import RequestLimitsMiddleware
 from .security import LoginThrottle, SecurityHeadersMiddleware, Signer
 
 __all__ = ["create_app"]
@@ -69,11 +71,14 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
     if services is None:
         services, database = _build_services(settings)
 
+    runs = RunStore()
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            runs.clear()  # the analysis reports' temporary folders (kp-analysis-*)
             if database is not None:
                 database.dispose()
 
@@ -85,26 +90,31 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
         docs_url=None,  # Swagger UI needs inline script and a CDN: refused by our CSP
         redoc_url=None,
         lifespan=lifespan,
+        form_limits=settings.limits.form_limits(),  # type: ignore[arg-type]
     )
     web_root = resources.files("ketamine_ptsd.adapters.web")
     templates = Jinja2Templates(directory=str(web_root / "templates"))
     filters.install(templates.env)
     clock = services.context.clock
+    window = dt.timedelta(minutes=settings.login_window_minutes)
     app.state.web = WebState(
         settings=settings,
         services=services,
         templates=templates,
         signer=Signer(settings.secret_key, clock.now),
-        throttle=LoginThrottle(
-            settings.login_failures_per_client,
-            dt.timedelta(minutes=settings.login_window_minutes),
-            clock.now,
+        client_throttle=LoginThrottle(
+            settings.login_failures_per_client, dt.timedelta(seconds=1), window, clock.now
+        ),
+        account_throttle=LoginThrottle(
+            settings.login_failures_per_account, dt.timedelta(seconds=1), window, clock.now
         ),
     )
+    app.state.analysis_runs = runs
     app.mount("/static", StaticFiles(directory=str(web_root / "static")), name="static")
     _include_routers(app)
     _install_error_handlers(app)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestLimitsMiddleware, limits=settings.limits, api_prefix=API_PREFIX)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: also on the limits' refusals
     return app
 
 
@@ -221,12 +231,15 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: "Not found", 405: "Method not allowed"}
+        titles = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}
+        if exc.status_code == 404:
+            detail = "There is no page here."
+        elif exc.status_code in (400, 413):  # our limits and the form parser say what was wrong
+            detail = f"The request was refused: {exc.detail}."
+        else:
+            detail = "The request was refused."
         return _error(
-            request,
-            exc.status_code,
-            titles.get(exc.status_code, "Request refused"),
-            "There is no page here." if exc.status_code == 404 else "The request was refused.",
+            request, exc.status_code, titles.get(exc.status_code, "Request refused"), detail
         )
 
     @app.exception_handler(DomainError)

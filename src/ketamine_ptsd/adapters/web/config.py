@@ -8,10 +8,13 @@ because ``serve`` binds to the loopback interface (SYSTEM.md §Main commands).
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .limits import RequestLimits
 
 __all__ = ["WebSettings"]
 
@@ -26,9 +29,15 @@ class WebSettings:
 
     ``idle_timeout_minutes``: a browser session unused this long is closed (the bedside tablet
     left on a trolley); the service layer's own session expiry (12 h) still applies on top.
-    ``login_failures_per_client`` within ``login_window_minutes`` from one client address are
-    answered 429 before any password is checked — the per-account lockout of ``AuthService``
-    protects accounts; this protects the server from password spraying across accounts.
+    Sign-in throttling (:func:`.signin.sign_in`), each with exponential back-off up to
+    ``login_window_minutes``: after ``login_failures_per_client`` failures from one client
+    address (password spraying across accounts), and after ``login_failures_per_account``
+    failures for one username from one client address (guessing one account). Both are answered
+    429 before any password is checked; the service's own per-account back-off (short, so a
+    stranger cannot lock a user out) sits behind them. ``trusted_proxies``: addresses or
+    networks of reverse proxies whose ``X-Forwarded-For`` names the client; empty (the default)
+    means the header is ignored and the TCP peer is the client.
+    ``limits``: body size, form and JSON limits (:mod:`.limits`).
     """
 
     database_url: str
@@ -36,6 +45,18 @@ class WebSettings:
     idle_timeout_minutes: int = 30
     cookie_secure: bool = False
     login_failures_per_client: int = 20
+    login_failures_per_account: int = 5
     login_window_minutes: int = 15
+    trusted_proxies: Sequence[str] = ()
     protocol_dirs: Sequence[Path] = ()
     site: str = "SITE"
+    limits: RequestLimits = field(default_factory=RequestLimits)
+
+    def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {proxy!r} is not an IP address or network"
+                ) from None

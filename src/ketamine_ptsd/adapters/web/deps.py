@@ -17,11 +17,12 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action, Role, is_allowed
-from ketamine_ptsd.services import Actor, AuthenticationFailed, Services
+from ketamine_ptsd.services import Actor, AuthenticationFailed, Services, SessionKind
 
 from .config import WebSettings
 from .security import (
@@ -73,7 +74,9 @@ class WebState:
     services: Services
     templates: Jinja2Templates
     signer: Signer
-    throttle: LoginThrottle
+    #: failed sign-ins per client address, and per (client address, username)
+    client_throttle: LoginThrottle
+    account_throttle: LoginThrottle
     _protocols: dict[str, Protocol] = field(default_factory=dict)
     #: patient id → date of infusion 1 (allocations never change) and the calendars from it
     infusion_one: dict[int, dt.date] = field(default_factory=dict)
@@ -143,11 +146,11 @@ def queue_cookie(request: Request, header: str) -> None:
     pending.append(header)
 
 
-def _authenticate(state: WebState, token: str | None) -> Actor | None:
+def _authenticate(state: WebState, token: str | None, kind: SessionKind) -> Actor | None:
     if not token:
         return None
     try:
-        return state.services.auth.authenticate(token)
+        return state.services.auth.authenticate(token, kind=kind)
     except AuthenticationFailed:
         return None
 
@@ -155,7 +158,7 @@ def _authenticate(state: WebState, token: str | None) -> Actor | None:
 def page_session(request: Request, state: State) -> PageSession:
     """The signed-in user of a page, or LoginRequired (idle too long: the session is closed)."""
     token = request.cookies.get(SESSION_COOKIE)
-    actor = _authenticate(state, token)
+    actor = _authenticate(state, token, SessionKind.BROWSER)
     if actor is None or token is None:
         raise LoginRequired(expired=token is not None)
     if not state.signer.active_within(token, request.cookies.get(ACTIVE_COOKIE), state.idle_limit):
@@ -178,7 +181,13 @@ Session = Annotated[PageSession, Depends(page_session)]
 
 async def checked_form(request: Request, session: Session, state: State) -> FormData:
     """The submitted form, after checking its CSRF token against the session."""
-    form = await request.form()
+    try:
+        form = await request.form(**state.settings.limits.form_limits())
+    except HTTPException as exc:
+        limit_hit = "Too many" in str(exc.detail) or "maximum size" in str(exc.detail)
+        if exc.status_code == 400 and limit_hit:  # Starlette's form parser, at our limits
+            raise HTTPException(413, exc.detail) from None
+        raise
     submitted = form.get(CSRF_FIELD)
     if not isinstance(submitted, str) or not state.signer.csrf_ok(session.token, submitted):
         raise CsrfRejected()
@@ -196,16 +205,17 @@ class ApiSession:
 
 
 def api_session(request: Request, state: State) -> ApiSession:
-    """``Authorization: Bearer <token>``, or the browser's cookie plus a CSRF header on writes."""
+    """``Authorization: Bearer <token>`` (an API token: a browser session's token is refused
+    there), or the browser's cookie plus a CSRF header on writes."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         token = header[7:].strip()
-        actor = _authenticate(state, token)
+        actor = _authenticate(state, token, SessionKind.API)
         if actor is None:
             raise ApiUnauthorized()
         return ApiSession(actor, token, via_cookie=False)
     token = request.cookies.get(SESSION_COOKIE)
-    actor = _authenticate(state, token)
+    actor = _authenticate(state, token, SessionKind.BROWSER)
     if actor is None or token is None:
         raise ApiUnauthorized()
     if not state.signer.active_within(token, request.cookies.get(ACTIVE_COOKIE), state.idle_limit):

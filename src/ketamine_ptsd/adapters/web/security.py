@@ -12,6 +12,9 @@
 * **Idle timeout.** A second cookie holds a signed "last active" stamp, re-issued on every page;
   a stamp older than the idle limit (or missing) closes the session. The clock is the services'
   injected clock, so tests can move time.
+* **Sign-in throttling.** :class:`LoginThrottle` backs off exponentially per key (the client
+  address; the client address and typed username); :func:`client_address` believes
+  ``X-Forwarded-For`` only from configured trusted proxies (docs/security.md).
 * **Headers.** A strict CSP (scripts and styles from this origin only — no inline script, so the
   page's JS lives in ``static/app.js``), ``frame-ancestors 'none'``, ``nosniff``, no referrer,
   and ``Cache-Control: no-store`` on everything except the static assets (every page may hold
@@ -23,10 +26,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import threading
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,6 +42,7 @@ __all__ = [
     "LoginThrottle",
     "SecurityHeadersMiddleware",
     "Signer",
+    "client_address",
 ]
 
 SESSION_COOKIE = "kp_session"
@@ -114,36 +118,93 @@ class Signer:
 
 
 class LoginThrottle:
-    """Failed logins per client address in a sliding window (in memory, one process)."""
+    """Failed logins per key with exponential back-off (in memory, one process).
 
-    def __init__(self, limit: int, window: dt.timedelta, now: Callable[[], dt.datetime]) -> None:
-        self._limit = limit
-        self._window = window
+    The first ``free`` failures of a key cost nothing; then each failure shuts the key out for
+    ``base`` doubling per further failure, up to ``cap``. A key's count is forgotten ``cap``
+    after its last failure, and on a success.
+    """
+
+    def __init__(
+        self,
+        free: int,
+        base: dt.timedelta,
+        cap: dt.timedelta,
+        now: Callable[[], dt.datetime],
+    ) -> None:
+        self._free = free
+        self._base = base
+        self._cap = cap
         self._now = now
-        self._failures: dict[str, deque[dt.datetime]] = {}
+        self._failures: dict[str, tuple[int, dt.datetime]] = {}  # key -> (count, last failure)
         self._lock = threading.Lock()
 
-    def _prune(self, client: str) -> deque[dt.datetime]:
-        times = self._failures.setdefault(client, deque())
-        cutoff = self._now() - self._window
-        while times and times[0] <= cutoff:
-            times.popleft()
-        return times
+    def _count(self, key: str, now: dt.datetime) -> tuple[int, dt.datetime | None]:
+        count, last = self._failures.get(key, (0, None))
+        if last is not None and now - last > self._cap:
+            self._failures.pop(key, None)
+            return 0, None
+        return count, last
 
-    def blocked(self, client: str) -> bool:
+    def retry_after(self, key: str) -> int | None:
+        """Seconds until ``key`` may try again, or None when it may try now."""
         with self._lock:
-            return len(self._prune(client)) >= self._limit
+            now = self._now()
+            count, last = self._count(key, now)
+            if last is None or count < self._free:
+                return None
+            wait = min(self._cap, self._base * 2 ** min(count - self._free, 30))
+            remaining = (last + wait - now).total_seconds()
+            return max(1, int(remaining + 0.999)) if remaining > 0 else None
 
-    def failed(self, client: str) -> None:
+    def failed(self, key: str) -> None:
         with self._lock:
-            self._prune(client).append(self._now())
+            now = self._now()
+            count, _last = self._count(key, now)
+            self._failures[key] = (count + 1, now)
             if len(self._failures) > 10_000:  # bound memory under a spray from many addresses
-                for key in [k for k, v in self._failures.items() if not v]:
-                    del self._failures[key]
+                for old in [k for k, (_, t) in self._failures.items() if now - t > self._cap]:
+                    del self._failures[old]
 
-    def succeeded(self, client: str) -> None:
+    def forget(self, key: str) -> None:
         with self._lock:
-            self._failures.pop(client, None)
+            self._failures.pop(key, None)
+
+    def forget_matching(self, suffix: str) -> None:
+        """Forget every key ending in ``suffix`` (an administrator's unlock of a username)."""
+        with self._lock:
+            for key in [k for k in self._failures if k.endswith(suffix)]:
+                del self._failures[key]
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[str]) -> str:
+    """The client's address: the TCP peer, unless the peer is a trusted proxy, then the
+    right-most ``X-Forwarded-For`` entry that is not itself a trusted proxy.
+
+    ``X-Forwarded-For`` is written by whoever sends the request: it is believed only from the
+    proxies named in ``WebSettings.trusted_proxies`` (addresses or networks), never otherwise.
+    """
+    networks = [ipaddress.ip_network(t, strict=False) for t in trusted]
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+
+    if not peer:
+        return "unknown"
+    if not networks or not is_trusted(peer) or not forwarded_for:
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not is_trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # a garbled header: fall back to the proxy itself
+    return peer
 
 
 class SecurityHeadersMiddleware:

@@ -1,8 +1,9 @@
 """The REST API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``).
 
-Token authentication for scripts: ``POST /api/v1/auth/login`` returns the service layer's session
-token; send it as ``Authorization: Bearer <token>``. The browser's own cookie also works (the page
-script's live scoring), with the CSRF header on writes. Every call goes through the same services
+Token authentication for scripts: ``POST /api/v1/auth/login`` returns an API token (idle
+timeout, revoked by logout or a new password); send it as ``Authorization: Bearer <token>``. The
+browser's own session also works, as its cookie only (the page script's live scoring), with the
+CSRF header on writes; it is refused as a bearer token. Every call goes through the same services
 as the pages, so the same role checks and the same blind apply.
 """
 

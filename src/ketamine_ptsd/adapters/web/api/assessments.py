@@ -17,19 +17,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, StringConstraints
 
 from ketamine_ptsd.services.assessments import AssessmentInput
 
 from ..deps import ApiAuth, State
+from ..params import DbId, Version
 
 router = APIRouter(prefix="/patients/{patient_id}", tags=["assessments"])
 corrections = APIRouter(prefix="/assessments", tags=["assessments"])
 
 ShortText = Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00]*$")]
-PatientId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-AssessmentId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Reason = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
 
 
@@ -43,14 +42,14 @@ class AssessmentCreate(BaseModel):
 class AssessmentEdit(BaseModel):
     """A correction: every item again (the instrument rescores them), and why."""
 
-    expected_version: int = Field(ge=1, le=2_147_483_647)
+    expected_version: Version
     reason: Reason
     items: dict[ShortText, int | float | ShortText] = Field(max_length=100)
     assessed_on: dt.date | None = None
 
 
 class AssessmentVoid(BaseModel):
-    expected_version: int = Field(ge=1, le=2_147_483_647)
+    expected_version: Version
     reason: Reason
 
 
@@ -81,13 +80,13 @@ class ResponseRead(BaseModel):
 
 
 @router.get("/assessments", response_model=list[AssessmentRead])
-def assessments(patient_id: PatientId, auth: ApiAuth, state: State) -> list[Any]:
+def assessments(patient_id: DbId, auth: ApiAuth, state: State) -> list[Any]:
     rows = state.services.assessments.list(auth.actor, patient_id)
     return [AssessmentRead.model_validate(a, from_attributes=True) for a in rows]
 
 
 @router.post("/assessments", response_model=AssessmentRead, status_code=201)
-def record(patient_id: PatientId, body: AssessmentCreate, auth: ApiAuth, state: State) -> Any:
+def record(patient_id: DbId, body: AssessmentCreate, auth: ApiAuth, state: State) -> Any:
     view = state.services.assessments.record(
         auth.actor,
         patient_id,
@@ -97,14 +96,14 @@ def record(patient_id: PatientId, body: AssessmentCreate, auth: ApiAuth, state: 
 
 
 @router.get("/response", response_model=ResponseRead)
-def response(patient_id: PatientId, auth: ApiAuth, state: State) -> Any:
+def response(patient_id: DbId, auth: ApiAuth, state: State) -> Any:
     """The week-2 response (§8); 404 until baseline and week 2 are stored."""
     view = state.services.followup.response(auth.actor, patient_id)
     return ResponseRead.model_validate(view, from_attributes=True)
 
 
 @corrections.patch("/{assessment_id}", response_model=AssessmentRead)
-def correct(assessment_id: AssessmentId, body: AssessmentEdit, auth: ApiAuth, state: State) -> Any:
+def correct(assessment_id: DbId, body: AssessmentEdit, auth: ApiAuth, state: State) -> Any:
     """Correct an assessment's items (and date); the response status follows the new scores."""
     view = state.services.assessments.edit(
         auth.actor,
@@ -118,7 +117,7 @@ def correct(assessment_id: AssessmentId, body: AssessmentEdit, auth: ApiAuth, st
 
 
 @corrections.post("/{assessment_id}/void", response_model=AssessmentRead)
-def void(assessment_id: AssessmentId, body: AssessmentVoid, auth: ApiAuth, state: State) -> Any:
+def void(assessment_id: DbId, body: AssessmentVoid, auth: ApiAuth, state: State) -> Any:
     """Void an assessment entered in error: kept, marked, left out of the analysis."""
     view = state.services.assessments.void(
         auth.actor, assessment_id, expected_version=body.expected_version, reason=body.reason

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from ketamine_ptsd.services import AccountLocked, AuthenticationFailed
+from ketamine_ptsd.services import SessionKind
 
 from ..deps import ApiAuth, State
+from ..signin import SignInRefused, sign_in
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -35,18 +36,10 @@ class MeRead(BaseModel):
 
 @router.post("/login", response_model=TokenRead, responses={401: {}, 429: {}})
 def login(body: LoginRequest, request: Request, state: State) -> Response | TokenRead:
-    client = request.client.host if request.client else "unknown"
-    if state.throttle.blocked(client):
-        return JSONResponse({"error": "too many failed logins from this client"}, 429)
-    try:
-        result = state.services.auth.login(body.username.strip().lower(), body.password)
-    except AccountLocked:
-        state.throttle.failed(client)
-        return JSONResponse({"error": "account locked after repeated failed logins"}, 401)
-    except AuthenticationFailed:
-        state.throttle.failed(client)
-        return JSONResponse({"error": "invalid username or password"}, 401)
-    state.throttle.succeeded(client)
+    result = sign_in(request, state, body.username, body.password, SessionKind.API)
+    if isinstance(result, SignInRefused):
+        headers = {} if result.retry_after is None else {"retry-after": str(result.retry_after)}
+        return JSONResponse({"error": result.message}, result.status, headers=headers)
     return TokenRead(
         token=result.token,
         expires_at=result.expires_at,
@@ -57,6 +50,7 @@ def login(body: LoginRequest, request: Request, state: State) -> Response | Toke
 
 @router.post("/logout", status_code=204)
 def logout(auth: ApiAuth, state: State) -> Response:
+    """Revoke the token (or the browser session) this request was made with."""
     state.services.auth.logout(auth.token)
     return Response(status_code=204)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, StringConstraints
 
 from ketamine_ptsd.services import AuthenticationFailed, ValidationFailed
@@ -28,6 +28,7 @@ from ketamine_ptsd.services.infusions import (
 )
 
 from ..deps import ApiAuth, State
+from ..params import DbId, InfusionNumber, Version
 
 router = APIRouter(prefix="/patients/{patient_id}/infusions", tags=["infusions"])
 adverse_events = APIRouter(tags=["adverse events"])
@@ -35,9 +36,6 @@ adverse_events = APIRouter(tags=["adverse events"])
 #: Text without NUL (PostgreSQL refuses it in text columns) and of bounded length.
 Text = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
 ShortText = Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00]*$")]
-PatientId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-InfusionNumber = Annotated[int, Path(ge=1, le=100)]
-Version = Annotated[int, Field(ge=1, le=2_147_483_647)]
 Mmhg = Annotated[int, Field(ge=0, le=400)]
 Minute = Annotated[int, Field(ge=0, le=1440)]
 
@@ -210,18 +208,18 @@ def _as(model: type[BaseModel], view: object) -> Any:
 
 
 @router.get("", response_model=list[InfusionDayRead])
-def days(patient_id: PatientId, auth: ApiAuth, state: State) -> list[Any]:
+def days(patient_id: DbId, auth: ApiAuth, state: State) -> list[Any]:
     return [_as(InfusionDayRead, d) for d in state.services.infusions.days(auth.actor, patient_id)]
 
 
 @router.get("/{number}", response_model=InfusionDayRead)
-def day(patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+def day(patient_id: DbId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
     return _as(InfusionDayRead, state.services.infusions.day(auth.actor, patient_id, number))
 
 
 @router.post("/{number}/checklist", response_model=ChecklistRead, status_code=201)
 def checklist(
-    patient_id: PatientId,
+    patient_id: DbId,
     number: InfusionNumber,
     body: ChecklistCreate,
     auth: ApiAuth,
@@ -246,14 +244,14 @@ def checklist(
 
 @router.post("/{number}/start", response_model=InfusionDayRead, status_code=201)
 def start(
-    patient_id: PatientId, number: InfusionNumber, body: StartCreate, auth: ApiAuth, state: State
+    patient_id: DbId, number: InfusionNumber, body: StartCreate, auth: ApiAuth, state: State
 ) -> Any:
     view = state.services.infusions.start(auth.actor, patient_id, number, weight_kg=body.weight_kg)
     return _as(InfusionDayRead, view)
 
 
 @router.get("/{number}/vitals", response_model=list[VitalsRead])
-def vitals(patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+def vitals(patient_id: DbId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
     return [
         _as(VitalsRead, v) for v in state.services.infusions.vitals(auth.actor, patient_id, number)
     ]
@@ -261,7 +259,7 @@ def vitals(patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state: 
 
 @router.post("/{number}/vitals", response_model=VitalsRead, status_code=201)
 def record_vitals(
-    patient_id: PatientId, number: InfusionNumber, body: VitalsCreate, auth: ApiAuth, state: State
+    patient_id: DbId, number: InfusionNumber, body: VitalsCreate, auth: ApiAuth, state: State
 ) -> Any:
     view = state.services.infusions.record_vitals(
         auth.actor,
@@ -279,16 +277,14 @@ def record_vitals(
 
 
 @router.get("/{number}/interventions", response_model=list[InterventionRead])
-def interventions(
-    patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state: State
-) -> Any:
+def interventions(patient_id: DbId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
     rows = state.services.infusions.interventions(auth.actor, patient_id, number)
     return [_as(InterventionRead, i) for i in rows]
 
 
 @router.post("/{number}/interventions", response_model=InterventionRead, status_code=201)
 def record_intervention(
-    patient_id: PatientId,
+    patient_id: DbId,
     number: InfusionNumber,
     body: InterventionCreate,
     auth: ApiAuth,
@@ -304,7 +300,7 @@ def record_intervention(
 
 
 @router.get("/{number}/ratings", response_model=list[RatingRead])
-def ratings(patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+def ratings(patient_id: DbId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
     """Infusion-day ratings (``infusion_rating.read``; an outcome rater gets 403, §3)."""
     return [
         _as(RatingRead, r) for r in state.services.infusions.ratings(auth.actor, patient_id, number)
@@ -313,7 +309,7 @@ def ratings(patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state:
 
 @router.post("/{number}/ratings", response_model=RatingRead, status_code=201)
 def record_rating(
-    patient_id: PatientId, number: InfusionNumber, body: RatingCreate, auth: ApiAuth, state: State
+    patient_id: DbId, number: InfusionNumber, body: RatingCreate, auth: ApiAuth, state: State
 ) -> Any:
     view = state.services.infusions.record_rating(
         auth.actor,
@@ -328,7 +324,7 @@ def record_rating(
 
 @router.post("/{number}/adverse-events", response_model=AdverseEventRead, status_code=201)
 def record_adverse_event(
-    patient_id: PatientId,
+    patient_id: DbId,
     number: InfusionNumber,
     body: AdverseEventCreate,
     auth: ApiAuth,
@@ -354,7 +350,7 @@ def record_adverse_event(
 
 @router.post("/{number}/end", response_model=InfusionDayRead)
 def end(
-    patient_id: PatientId, number: InfusionNumber, body: VersionBody, auth: ApiAuth, state: State
+    patient_id: DbId, number: InfusionNumber, body: VersionBody, auth: ApiAuth, state: State
 ) -> Any:
     view = state.services.infusions.end(
         auth.actor, patient_id, number, expected_version=body.version
@@ -363,13 +359,13 @@ def end(
 
 
 @router.get("/{number}/discharge", response_model=DischargeRead)
-def readiness(patient_id: PatientId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+def readiness(patient_id: DbId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
     return _as(DischargeRead, state.services.infusions.readiness(auth.actor, patient_id, number))
 
 
 @router.post("/{number}/discharge", response_model=DischargeRead)
 def discharge(
-    patient_id: PatientId,
+    patient_id: DbId,
     number: InfusionNumber,
     body: DischargeCreate,
     auth: ApiAuth,
@@ -389,7 +385,7 @@ def discharge(
 
 @router.post("/{number}/signoff", response_model=DischargeRead)
 def signoff(
-    patient_id: PatientId,
+    patient_id: DbId,
     number: InfusionNumber,
     body: SignoffCreate,
     auth: ApiAuth,
@@ -406,7 +402,7 @@ def signoff(
 
 
 @adverse_events.get("/patients/{patient_id}/adverse-events", response_model=list[AdverseEventRead])
-def list_adverse_events(patient_id: PatientId, auth: ApiAuth, state: State) -> Any:
+def list_adverse_events(patient_id: DbId, auth: ApiAuth, state: State) -> Any:
     """The patient's live adverse events, oldest first."""
     return [
         _as(AdverseEventRead, a)
@@ -416,7 +412,7 @@ def list_adverse_events(patient_id: PatientId, auth: ApiAuth, state: State) -> A
 
 @adverse_events.patch("/adverse-events/{event_id}", response_model=AdverseEventRead)
 def update_adverse_event(
-    event_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    event_id: DbId,
     body: AdverseEventUpdate,
     auth: ApiAuth,
     state: State,

@@ -18,6 +18,7 @@ from ketamine_ptsd.services.patients import ConsentInput
 
 from ..deps import ApiAuth, State
 from ..dosing import dose_display
+from ..params import DbId
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 
@@ -144,12 +145,12 @@ def register(body: PatientCreate, auth: ApiAuth, state: State) -> PatientRead:
 
 
 @router.get("/{patient_id}", response_model=PatientRead)
-def get_patient(patient_id: int, auth: ApiAuth, state: State) -> PatientRead:
+def get_patient(patient_id: DbId, auth: ApiAuth, state: State) -> PatientRead:
     return _patient(state.services.patients.get(auth.actor, patient_id))
 
 
 @router.get("/{patient_id}/consents", response_model=list[ConsentRead])
-def consents(patient_id: int, auth: ApiAuth, state: State) -> list[ConsentRead]:
+def consents(patient_id: DbId, auth: ApiAuth, state: State) -> list[ConsentRead]:
     return [
         ConsentRead.model_validate(c, from_attributes=True)
         for c in state.services.patients.consents(auth.actor, patient_id)
@@ -158,7 +159,7 @@ def consents(patient_id: int, auth: ApiAuth, state: State) -> list[ConsentRead]:
 
 @router.post("/{patient_id}/consents", response_model=ConsentRead, status_code=201)
 def record_consent(
-    patient_id: int, body: ConsentCreate, auth: ApiAuth, state: State
+    patient_id: DbId, body: ConsentCreate, auth: ApiAuth, state: State
 ) -> ConsentRead:
     view = state.services.patients.record_consent(
         auth.actor,
@@ -176,7 +177,7 @@ def record_consent(
 
 
 @router.get("/{patient_id}/screening", response_model=list[ScreeningRead])
-def screening(patient_id: int, auth: ApiAuth, state: State) -> list[ScreeningRead]:
+def screening(patient_id: DbId, auth: ApiAuth, state: State) -> list[ScreeningRead]:
     return [
         ScreeningRead.model_validate(s, from_attributes=True)
         for s in state.services.patients.screening_outcomes(auth.actor, patient_id)
@@ -185,7 +186,7 @@ def screening(patient_id: int, auth: ApiAuth, state: State) -> list[ScreeningRea
 
 @router.post("/{patient_id}/screening", response_model=ScreeningRead, status_code=201)
 def record_screening(
-    patient_id: int, body: ScreeningCreate, auth: ApiAuth, state: State
+    patient_id: DbId, body: ScreeningCreate, auth: ApiAuth, state: State
 ) -> ScreeningRead:
     view = state.services.patients.record_screening_outcome(
         auth.actor,
@@ -199,7 +200,7 @@ def record_screening(
 
 @router.post("/{patient_id}/eligibility-override", response_model=ScreeningRead, status_code=201)
 def override_eligibility(
-    patient_id: int, body: EligibilityOverrideCreate, auth: ApiAuth, state: State
+    patient_id: DbId, body: EligibilityOverrideCreate, auth: ApiAuth, state: State
 ) -> ScreeningRead:
     view = state.services.screening.override_eligibility(
         auth.actor,
@@ -212,13 +213,13 @@ def override_eligibility(
 
 
 @router.get("/{patient_id}/allocation", response_model=AllocationRead)
-def allocation(patient_id: int, auth: ApiAuth, state: State) -> AllocationRead:
+def allocation(patient_id: DbId, auth: ApiAuth, state: State) -> AllocationRead:
     view = state.services.randomization.allocation(auth.actor, patient_id)
     return AllocationRead.model_validate(view, from_attributes=True)
 
 
 @router.post("/{patient_id}/allocation", response_model=AllocationRead, status_code=201)
-def allocate(patient_id: int, auth: ApiAuth, state: State) -> AllocationRead:
+def allocate(patient_id: DbId, auth: ApiAuth, state: State) -> AllocationRead:
     view = state.services.randomization.allocate(
         auth.actor, patient_id, infusion_date=state.now().date()
     )
@@ -226,7 +227,7 @@ def allocate(patient_id: int, auth: ApiAuth, state: State) -> AllocationRead:
 
 
 @router.get("/{patient_id}/schedule", response_model=ScheduleRead)
-def schedule(patient_id: int, auth: ApiAuth, state: State) -> ScheduleRead:
+def schedule(patient_id: DbId, auth: ApiAuth, state: State) -> ScheduleRead:
     """The calendar from infusion 1 (the allocation date, PROTOCOL.md §3, §5)."""
     patient = state.services.patients.get(auth.actor, patient_id)
     view = state.services.randomization.allocation(auth.actor, patient_id)
@@ -249,7 +250,7 @@ def schedule(patient_id: int, auth: ApiAuth, state: State) -> ScheduleRead:
 
 @router.get("/{patient_id}/dose", response_model=DoseRead)
 def dose(
-    patient_id: int,
+    patient_id: DbId,
     auth: ApiAuth,
     state: State,
     weight_kg: float = Query(gt=0, le=500),

@@ -8,6 +8,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ..deps import ApiAuth, State
+from ..params import DbId, Version
+from ..signin import account_key
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -17,6 +19,11 @@ class UserCreate(BaseModel):
     full_name: str = Field(max_length=200)
     role: str = Field(max_length=32)
     password: str = Field(max_length=1024)
+
+
+class UserUnlock(BaseModel):
+    expected_version: Version
+    reason: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")
 
 
 class UserRead(BaseModel):
@@ -43,4 +50,15 @@ def add_user(body: UserCreate, auth: ApiAuth, state: State) -> UserRead:
         password=body.password,
         full_name=body.full_name,
     )
+    return UserRead(**view.__dict__)
+
+
+@router.post("/{user_id}/unlock", response_model=UserRead)
+def unlock_user(user_id: DbId, body: UserUnlock, auth: ApiAuth, state: State) -> UserRead:
+    """Clear the account's failed logins and back-off, and this server's sign-in throttle for
+    its username."""
+    view = state.services.users.unlock(
+        auth.actor, user_id, expected_version=body.expected_version, reason=body.reason
+    )
+    state.account_throttle.forget_matching(account_key("", view.username))
     return UserRead(**view.__dict__)

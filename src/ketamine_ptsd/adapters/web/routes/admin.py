@@ -13,6 +13,8 @@ from ketamine_ptsd.core.roles import Action, Role
 from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFailed
 
 from ..deps import CheckedForm, PageSession, Session, State, render, see_other
+from ..params import DbId, form_int
+from ..signin import account_key
 from .patients import text
 
 router = APIRouter()
@@ -61,13 +63,13 @@ def add_user(request: Request, session: Session, state: State, form: CheckedForm
 
 @router.post("/admin/users/{user_id}")
 def edit_user(
-    user_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    user_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     _require(session)
     change = text(form, "change")
     reason = text(form, "reason")
     try:
-        version = int(text(form, "version") or "-1")
+        version = form_int(text(form, "version"), "version", minimum=1)
         users_service = state.services.users
         if change == "deactivate":
             users_service.set_active(
@@ -78,7 +80,10 @@ def edit_user(
                 session.actor, user_id, True, expected_version=version, reason=reason
             )
         elif change == "unlock":
-            users_service.unlock(session.actor, user_id, expected_version=version, reason=reason)
+            view = users_service.unlock(
+                session.actor, user_id, expected_version=version, reason=reason
+            )
+            state.account_throttle.forget_matching(account_key("", view.username))
         elif change == "password":
             users_service.set_password(
                 session.actor,

@@ -25,6 +25,7 @@ from ketamine_ptsd.services.infusions import (
 )
 
 from ..deps import CheckedForm, PageSession, Session, State, WebState, render, see_other
+from ..params import DbId
 from .patients import parse_date, render_patient_page, text
 
 router = APIRouter()
@@ -95,7 +96,7 @@ def _page(
 
 @router.post("/patients/{patient_id}/adverse-events")
 def record(
-    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     """An adverse event outside an infusion day (between infusions, during follow-up)."""
     values = {key: text(form, key) for key in AE_FIELDS}
@@ -120,14 +121,14 @@ def record(
 
 
 @router.get("/adverse-events/{event_id}/follow-up")
-def follow_up_form(event_id: int, request: Request, session: Session, state: State) -> Response:
+def follow_up_form(event_id: DbId, request: Request, session: Session, state: State) -> Response:
     view = state.services.infusions.adverse_event(session.actor, event_id)
     return _page(request, session, state, view, _values(view))
 
 
 @router.post("/adverse-events/{event_id}/follow-up")
 def follow_up(
-    event_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    event_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     """Save the follow-up, or show the form again saying why not."""
     current = state.services.infusions.adverse_event(session.actor, event_id)

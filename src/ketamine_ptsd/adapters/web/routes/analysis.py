@@ -59,9 +59,7 @@ def dashboard(request: Request, session: Session, state: State) -> Response:
 
 
 def _runs(request: Request) -> RunStore:
-    store: RunStore | None = getattr(request.app.state, "analysis_runs", None)
-    if store is None:
-        store = request.app.state.analysis_runs = RunStore()
+    store: RunStore = request.app.state.analysis_runs  # made by create_app, cleared at shutdown
     return store
 
 

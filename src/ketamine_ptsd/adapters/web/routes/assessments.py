@@ -26,6 +26,7 @@ from ketamine_ptsd.services import ConflictError, NotFound, PermissionDenied, Va
 from ketamine_ptsd.services.assessments import AssessmentInput, AssessmentView
 
 from ..deps import CheckedForm, PageSession, Session, State, render, see_other
+from ..params import DbId
 from .patients import INFUSION_DAY_INSTRUMENTS, parse_date, text
 
 router = APIRouter()
@@ -137,7 +138,7 @@ def _page(
     request: Request,
     session: PageSession,
     state: Any,
-    patient_id: int,
+    patient_id: DbId,
     instrument: Instrument,
     *,
     raw: dict[str, str],
@@ -184,7 +185,7 @@ def _page(
 
 @router.get("/patients/{patient_id}/assess/{instrument_id}")
 def assessment_form(
-    patient_id: int, instrument_id: str, request: Request, session: Session, state: State
+    patient_id: DbId, instrument_id: str, request: Request, session: Session, state: State
 ) -> Response:
     instrument = instrument_for(session, instrument_id)
     return _page(request, session, state, patient_id, instrument, raw={})
@@ -208,7 +209,7 @@ def _small_int(value: str, name: str) -> int:
 
 @router.post("/patients/{patient_id}/assess/{instrument_id}")
 def submit_assessment(
-    patient_id: int,
+    patient_id: DbId,
     instrument_id: str,
     request: Request,
     session: Session,

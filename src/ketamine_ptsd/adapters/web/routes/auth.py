@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from ketamine_ptsd.services import AccountLocked, AuthenticationFailed
+from ketamine_ptsd.services import SessionKind
 
 from ..deps import CheckedForm, Session, State, cookie_header, queue_cookie, render, see_other
 from ..security import ACTIVE_COOKIE, PRELOGIN_COOKIE, SESSION_COOKIE, Signer
+from ..signin import SignInRefused, sign_in
 
 router = APIRouter()
 
@@ -73,37 +74,14 @@ def login(
             username=username,
             status_code=403,
         )
-    client = request.client.host if request.client else "unknown"
-    if state.throttle.blocked(client):
-        return _login_page(
-            request,
-            state,
-            error="Too many failed sign-ins from this device; wait and try again.",
-            username=username,
-            status_code=429,
+    result = sign_in(request, state, username, password, SessionKind.BROWSER)
+    if isinstance(result, SignInRefused):
+        page = _login_page(
+            request, state, error=result.message, username=username, status_code=result.status
         )
-    try:
-        result = state.services.auth.login(username.strip().lower(), password)
-    except AccountLocked:
-        state.throttle.failed(client)
-        return _login_page(
-            request,
-            state,
-            error="This account is locked after repeated failed sign-ins; try again later or "
-            "ask an administrator.",
-            username=username,
-            status_code=401,
-        )
-    except AuthenticationFailed:
-        state.throttle.failed(client)
-        return _login_page(
-            request,
-            state,
-            error="Username or password not recognised.",
-            username=username,
-            status_code=401,
-        )
-    state.throttle.succeeded(client)
+        if result.retry_after is not None:
+            page.headers["retry-after"] = str(result.retry_after)
+        return page
     secure = state.settings.cookie_secure
     response = see_other(_safe_next(next))
     response.headers.append(

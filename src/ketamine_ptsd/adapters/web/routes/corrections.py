@@ -20,6 +20,7 @@ from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFa
 from ketamine_ptsd.services.assessments import AssessmentView
 
 from ..deps import CheckedForm, PageSession, Session, State, WebState, render, see_other
+from ..params import DbId
 from .assessments import score_form
 from .patients import parse_date, text
 
@@ -73,7 +74,7 @@ def _page(
 
 
 @router.get("/assessments/{assessment_id}/edit")
-def edit_form(assessment_id: int, request: Request, session: Session, state: State) -> Response:
+def edit_form(assessment_id: DbId, request: Request, session: Session, state: State) -> Response:
     view = state.services.assessments.get(session.actor, assessment_id)
     return _page(
         request,
@@ -95,7 +96,7 @@ def _version(form: Any) -> int:
 
 @router.post("/assessments/{assessment_id}/edit")
 def edit(
-    assessment_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    assessment_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     """Rescore and store the corrected items (and date), or show why not."""
     current = state.services.assessments.get(session.actor, assessment_id)
@@ -143,7 +144,7 @@ def edit(
 
 @router.post("/assessments/{assessment_id}/void")
 def void(
-    assessment_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    assessment_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     """Void an assessment entered in error (kept, marked, audited)."""
     current = state.services.assessments.get(session.actor, assessment_id)

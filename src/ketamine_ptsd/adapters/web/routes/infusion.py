@@ -49,6 +49,7 @@ from ketamine_ptsd.services.patients import PatientView
 from ..bedside import as_context, bedside_view
 from ..deps import CheckedForm, PageSession, Session, State, WebState, render, see_other
 from ..dosing import DoseDisplay, dose_display
+from ..params import DbId, InfusionNumber, form_int
 from .adverse_events import AE_FIELDS, adverse_event_input
 from .patients import text
 
@@ -87,10 +88,7 @@ def _int(form: FormData, name: str, *, required: bool = False) -> int | None:
         if required:
             raise ValidationFailed(name, "required", value)
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationFailed(name, "a whole number", value) from None
+    return form_int(value, name)
 
 
 def _float(form: FormData, name: str, *, required: bool = False) -> float | None:
@@ -118,8 +116,8 @@ def _page(
     request: Request,
     session: PageSession,
     state: WebState,
-    patient_id: int,
-    number: int,
+    patient_id: DbId,
+    number: InfusionNumber,
     *,
     form_name: str | None = None,
     error: ValidationFailed | ConflictError | None = None,
@@ -177,7 +175,7 @@ def _preview(state: WebState, patient: PatientView, weight: str) -> Any:
         return None
 
 
-def _saved(patient_id: int, number: int, what: str, anchor: str) -> Response:
+def _saved(patient_id: DbId, number: int, what: str, anchor: str) -> Response:
     return see_other(f"/patients/{patient_id}/infusion/{number}?saved={what}#{anchor}")
 
 
@@ -185,8 +183,8 @@ def _submit(
     request: Request,
     session: PageSession,
     state: WebState,
-    patient_id: int,
-    number: int,
+    patient_id: DbId,
+    number: InfusionNumber,
     form: FormData,
     form_name: str,
     anchor: str,
@@ -212,7 +210,7 @@ def _submit(
 
 @router.get("/patients/{patient_id}/infusion/{number}")
 def bedside(
-    patient_id: int, number: int, request: Request, session: Session, state: State
+    patient_id: DbId, number: InfusionNumber, request: Request, session: Session, state: State
 ) -> Response:
     weight = request.query_params.get("weight_kg", "")
     return _page(request, session, state, patient_id, number, values={"weight_kg": weight[:8]})
@@ -240,8 +238,8 @@ def _checklist_input(form: FormData, number: int) -> ChecklistInput:
 
 @router.post("/patients/{patient_id}/infusion/{number}/checklist")
 def record_checklist(
-    patient_id: int,
-    number: int,
+    patient_id: DbId,
+    number: InfusionNumber,
     request: Request,
     session: Session,
     state: State,
@@ -289,8 +287,8 @@ def record_checklist(
 
 @router.post("/patients/{patient_id}/infusion/{number}/vitals")
 def record_vitals(
-    patient_id: int,
-    number: int,
+    patient_id: DbId,
+    number: InfusionNumber,
     request: Request,
     session: Session,
     state: State,
@@ -311,8 +309,8 @@ def record_vitals(
 
 @router.post("/patients/{patient_id}/infusion/{number}/interventions")
 def record_intervention(
-    patient_id: int,
-    number: int,
+    patient_id: DbId,
+    number: InfusionNumber,
     request: Request,
     session: Session,
     state: State,
@@ -335,8 +333,8 @@ def record_intervention(
 
 @router.post("/patients/{patient_id}/infusion/{number}/adverse-events")
 def record_adverse_event(
-    patient_id: int,
-    number: int,
+    patient_id: DbId,
+    number: InfusionNumber,
     request: Request,
     session: Session,
     state: State,
@@ -352,8 +350,8 @@ def record_adverse_event(
 
 @router.post("/patients/{patient_id}/infusion/{number}/end")
 def record_end(
-    patient_id: int,
-    number: int,
+    patient_id: DbId,
+    number: InfusionNumber,
     request: Request,
     session: Session,
     state: State,
@@ -370,8 +368,8 @@ def record_end(
 
 @router.post("/patients/{patient_id}/infusion/{number}/discharge")
 def record_discharge(
-    patient_id: int,
-    number: int,
+    patient_id: DbId,
+    number: InfusionNumber,
     request: Request,
     session: Session,
     state: State,
@@ -393,8 +391,8 @@ def record_discharge(
 
 @router.post("/patients/{patient_id}/infusion/{number}/signoff")
 def sign_off(
-    patient_id: int,
-    number: int,
+    patient_id: DbId,
+    number: InfusionNumber,
     request: Request,
     session: Session,
     state: State,

@@ -18,12 +18,13 @@ from starlette.datastructures import FormData
 from ketamine_ptsd.core.instruments import REGISTRY
 from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.core.workflow import ENROLLED, Event, PatientState, Treatment
-from ketamine_ptsd.services import ConflictError, NotFound, ValidationFailed
+from ketamine_ptsd.services import AuthenticationFailed, ConflictError, NotFound, ValidationFailed
 from ketamine_ptsd.services.infusions import AE_OUTCOMES, AE_RELATEDNESS, AE_SEVERITIES
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
 
 from ..course import course
 from ..deps import CheckedForm, Session, State, render, see_other
+from ..params import DbId
 from ..views import timeline
 
 router = APIRouter()
@@ -117,7 +118,7 @@ def render_patient_page(
     request: Request,
     session: Session,
     state: State,
-    patient_id: int,
+    patient_id: DbId,
     *,
     error: ValidationFailed | ConflictError | None = None,
     form_name: str | None = None,
@@ -178,13 +179,13 @@ def render_patient_page(
 
 
 @router.get("/patients/{patient_id}")
-def patient_page(patient_id: int, request: Request, session: Session, state: State) -> Response:
+def patient_page(patient_id: DbId, request: Request, session: Session, state: State) -> Response:
     return render_patient_page(request, session, state, patient_id)
 
 
 @router.post("/patients/{patient_id}/consent")
 def record_consent(
-    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     values = {
         k: text(form, k)
@@ -221,7 +222,7 @@ def record_consent(
 
 @router.post("/patients/{patient_id}/screening")
 def record_screening(
-    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     values = {k: text(form, k) for k in ("outcome", "decided_on", "reasons")}
     try:
@@ -248,7 +249,7 @@ def record_screening(
 
 @router.post("/patients/{patient_id}/allocate")
 def allocate(
-    patient_id: int, request: Request, session: Session, state: State, _form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, _form: CheckedForm
 ) -> Response:
     try:
         state.services.randomization.allocate(
@@ -263,13 +264,20 @@ def allocate(
 
 @router.post("/patients/{patient_id}/unblind")
 def unblind(
-    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     values = {"reason": text(form, "reason")}
+    password = form.get("password")
     try:
-        state.services.randomization.emergency_unblind(
-            session.actor, patient_id, reason=values["reason"]
-        )
+        try:
+            state.services.randomization.emergency_unblind(
+                session.actor,
+                patient_id,
+                reason=values["reason"],
+                password=password if isinstance(password, str) else "",
+            )
+        except AuthenticationFailed as exc:  # counted and audited by the service
+            raise ValidationFailed("password", exc.message, None) from None
     except (ValidationFailed, ConflictError) as exc:
         return render_patient_page(
             request,

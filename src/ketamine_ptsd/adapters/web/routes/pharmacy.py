@@ -15,6 +15,7 @@ from ketamine_ptsd.core.workflow import Event
 from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFailed
 
 from ..deps import CheckedForm, PageSession, Session, State, render
+from ..params import form_int
 from .patients import text
 
 router = APIRouter()
@@ -51,12 +52,13 @@ def _page(request: Request, session: PageSession, state: State, **extra: object)
 def pharmacy(request: Request, session: Session, state: State) -> Response:
     _require(session)
     list_id = request.query_params.get("list_id", "")
-    if list_id.isdigit():
+    if list_id:
+        number = form_int(list_id, "list_id", minimum=1)
         return _page(
             request,
             session,
             state,
-            sealed=state.services.randomization.read_list(session.actor, int(list_id)),
+            sealed=state.services.randomization.read_list(session.actor, number),
         )
     return _page(request, session, state)
 

@@ -25,6 +25,7 @@ from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFa
 from ketamine_ptsd.services.screening import DERIVED_FACTS, ScreeningVisitInput
 
 from ..deps import CheckedForm, PageSession, Session, State, WebState, render, see_other
+from ..params import DbId
 from .patients import parse_date, text
 
 router = APIRouter()
@@ -54,7 +55,7 @@ def _page(
     request: Request,
     session: PageSession,
     state: WebState,
-    patient_id: int,
+    patient_id: DbId,
     *,
     values: dict[str, str] | None = None,
     error: ValidationFailed | ConflictError | None = None,
@@ -106,7 +107,7 @@ def _page(
 
 
 @router.get("/patients/{patient_id}/screening-visit")
-def screening_page(patient_id: int, request: Request, session: Session, state: State) -> Response:
+def screening_page(patient_id: DbId, request: Request, session: Session, state: State) -> Response:
     return _page(request, session, state, patient_id)
 
 
@@ -142,7 +143,7 @@ def _caps5(form: FormData) -> dict[str, int] | None:
 
 @router.post("/patients/{patient_id}/screening-visit")
 def record_visit(
-    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     values = {k: text(form, k) for k in form if k != "csrf_token"}
     patient = state.services.patients.get(session.actor, patient_id)
@@ -173,7 +174,7 @@ def record_visit(
 
 @router.post("/patients/{patient_id}/screening-visit/reevaluate")
 def reevaluate(
-    patient_id: int, request: Request, session: Session, state: State, _form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, _form: CheckedForm
 ) -> Response:
     try:
         state.services.screening.reevaluate(session.actor, patient_id)
@@ -184,7 +185,7 @@ def reevaluate(
 
 @router.post("/patients/{patient_id}/screening-visit/override")
 def override(
-    patient_id: int, request: Request, session: Session, state: State, form: CheckedForm
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
 ) -> Response:
     """An investigator's override of named criteria, with a reason (issue 11; audited)."""
     values: dict[str, Any] = {
