@@ -18,8 +18,6 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -30,13 +28,24 @@ from ketamine_ptsd.core.workflow import (
     Event,
     PatientState,
     Treatment,
-    allowed_events,
 )
 
 from ._workflow import entered, need_reason
 from .access import Actor, allocation_visibility, require, require_patient, treatment_of
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
+from .patient_views import (
+    ConsentInput,
+    ConsentView,
+    IdentityInput,
+    IdentityView,
+    PatientView,
+    ScreeningResult,
+    ScreeningView,
+    consent_view,
+    patient_view,
+    screening_view,
+)
 from .protocol_versions import in_force, reconsent_due
 from .records import (
     Allocation,
@@ -79,97 +88,11 @@ CLINIC_CONSENT_TOPICS = (
 )
 
 
-class ScreeningResult(StrEnum):
-    """What :meth:`PatientService.record_screening_outcome` records by hand; "eligible" is not
-    one of them: the rules decide it (services/screening.py), or an investigator's override."""
-
-    SCREEN_FAILED = "screen_failed"
-    DECLINED = "declined"
-
-
 #: The event each hand-recorded outcome is, in the workflow's table.
 _OUTCOME_EVENTS = {
     ScreeningResult.SCREEN_FAILED: Event.SCREEN_FAIL,
     ScreeningResult.DECLINED: Event.DECLINE,
 }
-
-
-@dataclass(frozen=True)
-class IdentityInput:
-    family_name: str
-    given_name: str
-    date_of_birth: dt.date | None = None
-    contact: str | None = None
-
-
-@dataclass(frozen=True)
-class IdentityView:
-    patient_id: int
-    family_name: str
-    given_name: str
-    date_of_birth: dt.date | None
-    contact: str | None
-    version: int
-
-
-@dataclass(frozen=True)
-class PatientView:
-    """A patient as the acting role may see it; ``treatment`` is "study drug" while blinded."""
-
-    id: int
-    study_id: str
-    protocol_name: str
-    mode: str
-    site: str
-    stratum: str | None
-    status: str
-    registered_at: dt.datetime
-    voided: bool
-    void_reason: str | None
-    version: int
-    treatment: str | None
-    visibility: Treatment = Treatment.UNALLOCATED  # how the reader sees the treatment (§3)
-    events: frozenset[Event] = frozenset()  # what the reader's role may do next (by state)
-    protocol_version: str | None = None  # the version consented under
-    reconsent_to: str | None = None  # an amendment in force since: re-consent is due
-
-
-@dataclass(frozen=True)
-class ConsentInput:
-    consent_version: str
-    consent_date: dt.date
-    capacity_assessed: bool
-    capacity_assessor: str | None = None
-    capacity_note: str | None = None
-    topics: Sequence[str] = ()
-
-
-@dataclass(frozen=True)
-class ConsentView:
-    id: int
-    patient_id: int
-    consent_version: str
-    consent_date: dt.date
-    capacity_assessed: bool
-    capacity_assessor: str | None
-    topics: tuple[str, ...]
-    voided: bool
-    version: int
-
-
-@dataclass(frozen=True)
-class ScreeningView:
-    """A screening outcome; ``override_criteria`` names the criteria an investigator overrode
-    (empty when the rules decided, or for a screen failure or refusal)."""
-
-    id: int
-    patient_id: int
-    outcome: str
-    decided_on: dt.date
-    reasons: tuple[str, ...]
-    voided: bool
-    version: int
-    override_criteria: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -246,9 +169,7 @@ class PatientService:
         treatment, visibility = treatment_label(
             uow, actor, patient, self._arms(patient.protocol_name)
         )
-        return _patient_view(
-            patient, treatment, visibility, actor.role, reconsent_due(uow, patient)
-        )
+        return patient_view(patient, treatment, visibility, actor.role, reconsent_due(uow, patient))
 
     # --- registration ------------------------------------------------------------------------
 
@@ -372,7 +293,7 @@ class PatientService:
                     else:
                         treatment, visibility = BLINDED_TREATMENT, Treatment.BLINDED
                 due = latest if patient.protocol_version not in (None, latest) else None
-                views.append(_patient_view(patient, treatment, visibility, actor.role, due))
+                views.append(patient_view(patient, treatment, visibility, actor.role, due))
             return views
 
     def edit(
@@ -544,7 +465,7 @@ class PatientService:
             )
             uow.session.add(record)
             uow.flush()
-            view = _consent_view(record)
+            view = consent_view(record)
             uow.commit()
             return view
 
@@ -565,7 +486,7 @@ class PatientService:
             rows = uow.session.scalars(
                 select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.id)
             )
-            return [_consent_view(c) for c in rows]
+            return [consent_view(c) for c in rows]
 
     # --- screening outcomes ------------------------------------------------------------------
 
@@ -636,57 +557,3 @@ class PatientService:
                 .order_by(ScreeningOutcome.id)
             )
             return [screening_view(s) for s in rows]
-
-
-def _patient_view(
-    patient: Patient,
-    treatment: str | None,
-    visibility: Treatment,
-    role: Role,
-    reconsent_to: str | None = None,
-) -> PatientView:
-    return PatientView(
-        id=patient.id,
-        study_id=patient.study_id,
-        protocol_name=patient.protocol_name,
-        mode=patient.mode,
-        site=patient.site,
-        stratum=patient.stratum,
-        status=patient.status,
-        registered_at=patient.registered_at,
-        voided=patient.voided_at is not None,
-        void_reason=patient.void_reason,
-        version=patient.version,
-        treatment=treatment,
-        visibility=visibility,
-        events=allowed_events(patient.status, role),
-        protocol_version=patient.protocol_version,
-        reconsent_to=reconsent_to,
-    )
-
-
-def _consent_view(record: Consent) -> ConsentView:
-    return ConsentView(
-        record.id,
-        record.patient_id,
-        record.consent_version,
-        record.consent_date,
-        record.capacity_assessed,
-        record.capacity_assessor,
-        tuple(record.topics),
-        record.voided_at is not None,
-        record.version,
-    )
-
-
-def screening_view(record: ScreeningOutcome) -> ScreeningView:
-    return ScreeningView(
-        record.id,
-        record.patient_id,
-        record.outcome,
-        record.decided_on,
-        tuple(record.reasons),
-        record.voided_at is not None,
-        record.version,
-        tuple(record.override_criteria or ()),
-    )

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -71,6 +69,20 @@ from .records import (
     TreatmentResistance,
     User,
 )
+from .screening_views import (
+    DERIVED_FACTS,
+    CriterionView,
+    DemographicsInput,
+    DemographicsView,
+    EligibilityView,
+    RiskBenefitView,
+    ScreeningVisitInput,
+    ScreeningVisitView,
+    Sex,
+    check_demographics,
+    check_facts,
+    decision_view,
+)
 from .uow import UnitOfWork
 from .workflow import load_facts, state_of, transition
 
@@ -87,22 +99,6 @@ __all__ = [
     "Sex",
 ]
 
-#: Facts the record derives from other records (never entered on the visit form).
-DERIVED_FACTS = frozenset(
-    {
-        "written_informed_consent",
-        "independent_capacity_confirmed",
-        "consent_off_label_use",
-        "consent_expected_dissociation",
-        "consent_post_infusion_monitoring",
-        "consent_limited_durability_maintenance",
-        "adequate_trauma_focused_psychotherapy_trials",
-        "adequate_ssri_snri_trials",
-        "safety_plan_documented",
-        "maintenance_plan_documented",
-        "caps5_past_month_total",
-    }
-)
 
 #: PROTOCOL.md §2 consent topics (patients.CLINIC_CONSENT_TOPICS) → the clinical protocol's facts.
 _CONSENT_TOPIC_FACTS: Mapping[str, tuple[str, ...]] = {
@@ -111,147 +107,6 @@ _CONSENT_TOPIC_FACTS: Mapping[str, tuple[str, ...]] = {
     "consent_post_infusion_monitoring": ("post_infusion_monitoring",),
     "consent_limited_durability_maintenance": ("limited_durability", "maintenance_plan"),
 }
-
-
-class Sex(StrEnum):
-    FEMALE = "female"
-    MALE = "male"
-    OTHER = "other"
-
-
-@dataclass(frozen=True)
-class ScreeningVisitInput:
-    """What the screening visit records (PROTOCOL.md §1 "screening also records", §2).
-
-    ``facts``: the protocol's eligibility facts (bool or number) as assessed at the visit.
-    ``caps5_past_month``: CAPS-5 past-month items (1–20 at least; §1 inclusion uses the total).
-    ``cssrs``: C-SSRS screener items; ``cgi_s``: CGI-S (1–7). ``checks``: the other screening
-    procedures and their results as short text or yes/no (SCID-5, psychiatrist review, physical
-    exam, blood count, chemistry, urine toxicology, ECG).
-    """
-
-    visit_date: dt.date
-    facts: Mapping[str, bool | int | float] = field(default_factory=dict)
-    caps5_past_month: Mapping[str, Any] | None = None
-    cssrs: Mapping[str, Any] | None = None
-    cgi_s: int | None = None
-    checks: Mapping[str, bool | str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CriterionView:
-    criterion_id: str
-    kind: str
-    section: str
-    status: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class EligibilityView:
-    """One stored evaluation: overall status, every criterion with its reason and §."""
-
-    id: int
-    patient_id: int
-    visit_id: int
-    status: str  # eligible | ineligible | incomplete | pending
-    criteria: tuple[CriterionView, ...]
-    evaluated_at: dt.datetime
-    outcome: str | None  # the CONSORT outcome written with it (eligible | screen_failed)
-    version: int
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        """Every criterion that is not a pass, with its § (what blocks or failed)."""
-        return tuple(f"{c.reason} ({c.section})" for c in self.criteria if c.status != "pass")
-
-
-@dataclass(frozen=True)
-class ScreeningVisitView:
-    id: int
-    patient_id: int
-    visit_date: dt.date
-    facts: dict[str, Any]
-    measures: dict[str, Any]
-    version: int
-    decision: EligibilityView
-
-
-@dataclass(frozen=True)
-class RiskBenefitView:
-    id: int
-    patient_id: int
-    criterion_id: str
-    proceed: bool
-    decided_by_name: str
-    decided_on: dt.date
-    rationale: str
-    recorded_at: dt.datetime
-    version: int
-
-
-@dataclass(frozen=True)
-class DemographicsInput:
-    """Table 1 characteristics (PROTOCOL.md §10); every field optional."""
-
-    age_years: int | None = None
-    sex: str | None = None
-    race: str | None = None
-    hispanic: bool | None = None
-    bmi_kg_m2: float | None = None
-    ptsd_duration_years: float | None = None
-    comorbid_mdd: bool | None = None
-    concomitant_psychotherapy: bool | None = None
-    stable_psychotropics: bool | None = None
-    primary_trauma: str | None = None
-
-
-@dataclass(frozen=True)
-class DemographicsView(DemographicsInput):
-    patient_id: int = 0
-    version: int = 0
-
-
-def _check_facts(facts: Mapping[str, Any]) -> dict[str, bool | int | float]:
-    cleaned: dict[str, bool | int | float] = {}
-    for name, value in facts.items():
-        if name in DERIVED_FACTS:
-            raise ValidationFailed(
-                f"facts.{name}", "is derived from the record (consent, clinic plans, CAPS-5)", value
-            )
-        if isinstance(value, bool) or (
-            isinstance(value, int | float) and value == value  # not NaN
-        ):
-            cleaned[str(name)] = value
-        else:
-            raise ValidationFailed(f"facts.{name}", "expected yes/no or a number", value)
-    return cleaned
-
-
-def _check_demographics(data: DemographicsInput) -> None:
-    if data.age_years is not None and not 0 < data.age_years < 120:
-        raise ValidationFailed("age_years", "must be 1-119 years", data.age_years)
-    if data.sex is not None and data.sex not in {s.value for s in Sex}:
-        raise ValidationFailed("sex", "female, male or other", data.sex)
-    if data.bmi_kg_m2 is not None and not 10 <= data.bmi_kg_m2 <= 80:
-        raise ValidationFailed("bmi_kg_m2", "must be 10-80 kg/m²", data.bmi_kg_m2)
-    if data.ptsd_duration_years is not None and not 0 <= data.ptsd_duration_years <= 100:
-        raise ValidationFailed(
-            "ptsd_duration_years", "must be 0-100 years", data.ptsd_duration_years
-        )
-
-
-def _decision_view(record: EligibilityDecisionRecord, outcome: str | None) -> EligibilityView:
-    return EligibilityView(
-        id=record.id,
-        patient_id=record.patient_id,
-        visit_id=record.visit_id,
-        status=record.status,
-        criteria=tuple(CriterionView(**c) for c in record.criteria),
-        evaluated_at=record.evaluated_at,
-        outcome=outcome,
-        version=record.version,
-    )
 
 
 class ScreeningService:
@@ -371,7 +226,7 @@ class ScreeningService:
             )
         transition(uow, patient, Event.DECIDE_ELIGIBILITY, eligibility=decision.status)
         uow.flush()
-        return _decision_view(record, outcome)
+        return decision_view(record, outcome)
 
     # --- the visit -----------------------------------------------------------------------------
 
@@ -379,7 +234,7 @@ class ScreeningService:
         self, actor: Actor, patient_id: int, visit: ScreeningVisitInput
     ) -> ScreeningVisitView:
         """Record the screening visit and decide eligibility with every criterion's reason."""
-        facts = _check_facts(visit.facts)
+        facts = check_facts(visit.facts)
         measures = self._score_measures(visit)
         with self._ctx.uow(actor, write=True) as uow:
             patient = load_patient(uow, patient_id, lock=True)
@@ -414,7 +269,7 @@ class ScreeningService:
     ) -> ScreeningVisitView:
         """Correct the visit's facts (with a reason) and decide again."""
         reason = need_reason(reason)
-        cleaned = _check_facts(facts)
+        cleaned = check_facts(facts)
         with self._ctx.uow(actor, write=True) as uow:
             record = uow.session.get(ScreeningVisit, visit_id)
             if record is None:
@@ -629,7 +484,7 @@ class ScreeningService:
                 .where(EligibilityDecisionRecord.patient_id == patient_id)
                 .order_by(EligibilityDecisionRecord.id)
             )
-            return [_decision_view(r, None) for r in rows]
+            return [decision_view(r, None) for r in rows]
 
     def visits(self, actor: Actor, patient_id: int) -> list[ScreeningVisitView]:
         """Screening visits with their latest decision."""
@@ -648,7 +503,7 @@ class ScreeningService:
                     .order_by(EligibilityDecisionRecord.id.desc())
                 ).first()
                 assert latest is not None
-                out.append(self._visit_view(visit, _decision_view(latest, None)))
+                out.append(self._visit_view(visit, decision_view(latest, None)))
             return out
 
     # --- demographics (Table 1) ------------------------------------------------------------------
@@ -663,7 +518,7 @@ class ScreeningService:
         reason: str | None = None,
     ) -> DemographicsView:
         """Create (``expected_version=None``) or correct (version + reason) Table 1 data."""
-        _check_demographics(data)
+        check_demographics(data)
         with self._ctx.uow(actor, write=True) as uow:
             patient = load_patient(uow, patient_id)
             require_patient(actor, Action.SCREENING_RECORD, patient)
