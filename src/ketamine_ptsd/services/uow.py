@@ -24,7 +24,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .access import Actor
-from .audit import AuditContext, AuditEvent, append_events, install, read_head, write_head
+from .audit import (
+    AuditAnchor,
+    AuditContext,
+    AuditEvent,
+    append_events,
+    install,
+    read_head,
+    utc_text,
+    write_head,
+)
 from .clock import Clock
 from .errors import ConflictError
 
@@ -41,8 +50,10 @@ class UnitOfWork:
         actor: Actor,
         *,
         write: bool,
+        anchor: AuditAnchor | None = None,
     ) -> None:
         self._factory = session_factory
+        self._anchor = anchor
         self.clock = clock
         self.actor = actor
         self.write = write
@@ -52,7 +63,9 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._factory(write=self.write)
-        self._context = AuditContext(self.actor, self.clock)
+        self._context = AuditContext(
+            self.actor, self.clock, keyring=None if self._anchor is None else self._anchor.keyring
+        )
         install(self.session, self._context)
         if self.write:
             self._context.take_head(*read_head(self.session))
@@ -120,3 +133,9 @@ class UnitOfWork:
         except IntegrityError as exc:
             raise ConflictError("record", None, "conflicts with a stored record") from exc
         self._committed = True
+        context = self._context
+        if self._anchor is not None and context.head_seq is not None and context.head_hash:
+            # After the commit: a checkpoint never describes a head that was rolled back.
+            self._anchor.after_commit(
+                context.head_seq, context.head_hash, utc_text(self.clock.now())
+            )

@@ -22,7 +22,8 @@ COMMAND_MODULES = (
     "stats_cmds",  # the `stats` group: mmrm, km, responders, ordinal, sequential, power
     "score_cmds",  # score INSTRUMENT
     "simulate_cmds",  # simulate power / ...
-    "admin_cmds",  # db upgrade, users add, audit verify, backup / restore
+    "admin_cmds",  # db upgrade, users add, audit verify / rotate-key
+    "backup_cmds",  # backup, restore (verified before it replaces anything)
     "main_cmds",  # demo, serve, report
     "serve_cmd",  # serve (the web app and the REST API)
     "export_cmds",  # export (SDTM, REDCap, FHIR, CSV/Parquet), import long

@@ -50,7 +50,7 @@ def export(
     as_json: JsonOption = False,
 ) -> None:
     """Export a protocol's data as SDTM, REDCap, FHIR R4, or the analysis frames (CSV/Parquet)."""
-    from ketamine_ptsd.adapters.cli.admin_cmds import _services, _url
+    from ketamine_ptsd.adapters.cli.admin_cmds import open_services, resolve_url
     from ketamine_ptsd.adapters.interop import CONVERTERS
     from ketamine_ptsd.services import (
         AccountLocked,
@@ -62,12 +62,12 @@ def export(
 
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    url = _url(db)
+    url = resolve_url(db)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True)
-    services, database = _services(url)
+    services, database = open_services(url)
     try:
         try:
             actor = services.auth.login(user, password).actor

@@ -94,10 +94,13 @@ def _demo_services(url: str, *, fast_sqlite: bool) -> tuple[Any, Any, Any]:
     from argon2 import PasswordHasher
     from sqlalchemy import event
 
+    from ketamine_ptsd.adapters.audit_keystore import audit_anchor, checkpoint_path
     from ketamine_ptsd.adapters.db.engine import open_database
     from ketamine_ptsd.adapters.protocol_store import load_protocol
     from ketamine_ptsd.services import FixedClock, ServiceContext, Services
 
+    # A fresh record: checkpoints a previous demo left for a database of this name are not its.
+    checkpoint_path(url).unlink(missing_ok=True)
     database = open_database(url)
     if fast_sqlite and database.dialect == "sqlite":
         # A demo file rebuilt on every run: no fsync per transaction (a crash means re-running
@@ -115,6 +118,7 @@ def _demo_services(url: str, *, fast_sqlite: bool) -> tuple[Any, Any, Any]:
         protocols=load_protocol,
         clock=clock,
         password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+        audit_anchor=audit_anchor(url),
     )
     return Services(context), clock, database
 
@@ -202,6 +206,7 @@ def demo(
         list_version_for,
         make_demo_trial,
     )
+    from ketamine_ptsd.core.roles import Role
 
     console = Console()
     # The batch part is timed from the process's start (imports included) when run as a
@@ -250,6 +255,8 @@ def demo(
     _grant_sanctions(loader, clock)
     report_dir = out / "report"
     results, comparison = _analyse_and_report(services, report_dir, interim=False, clock=clock)
+    # The loaded record's head, signed outside the database (services/audit/checkpoint.py).
+    services.audit.checkpoint(loader.actors[Role.ADMINISTRATOR], "demo")
     database.dispose()
     console.print(_comparison_table(comparison))
     _write_comparison_csv(comparison, report_dir / "published_vs_this_run.csv")
@@ -414,13 +421,13 @@ def report(
     ] = None,
 ) -> None:
     """Write the trial report (HTML + PDF) or the DSMB interim packet from a record."""
-    from ketamine_ptsd.adapters.cli.admin_cmds import _services
+    from ketamine_ptsd.adapters.cli.admin_cmds import open_services
 
     try:
         url = resolve_database_url(db)
     except ValueError as exc:
         fail(str(exc))
-    services, database = _services(url)
+    services, database = open_services(url)
     try:
         _analyse_and_report(
             services,
