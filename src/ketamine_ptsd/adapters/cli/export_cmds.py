@@ -143,6 +143,7 @@ def import_long_cmd(
     from ketamine_ptsd.adapters.interop import import_long
     from ketamine_ptsd.adapters.reports import build_report
     from ketamine_ptsd.core.errors import InvalidInput
+    from ketamine_ptsd.services.spreadsheet import write_csv
     from ketamine_ptsd.services.trial_analysis import analyse
 
     try:
@@ -174,7 +175,7 @@ def import_long_cmd(
     dataset_dir = target / "dataset"
     dataset_dir.mkdir(parents=True, exist_ok=True)
     for name in ("subjects", "outcomes"):
-        imported.dataset.frames[name].to_csv(dataset_dir / f"{name}.csv", index=False)
+        write_csv(imported.dataset.frames[name], dataset_dir / f"{name}.csv")
     summary: dict[str, Any] = {
         "n_subjects": imported.n_subjects,
         "rows_read": imported.rows_read,

@@ -167,11 +167,13 @@ def _comparison_table(rows: Any) -> Table:
 def _write_comparison_csv(rows: Any, path: Path) -> None:
     import csv
 
+    from ketamine_ptsd.services.spreadsheet import safe_row
+
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["figure", "published", "this_run"])
         for row in rows:
-            writer.writerow([row.figure, row.published, row.this_run])
+            writer.writerow(safe_row([row.figure, row.published, row.this_run]))
 
 
 def demo(
