@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select
 
 from ketamine_ptsd.core.roles import Action, Role
 
-from ._workflow import entered, need_reason
+from ._workflow import check_stratum, entered, need_reason
 from .access import Actor, allocation_visibility, require, require_patient
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
@@ -247,12 +247,11 @@ class PatientService:
             raise ValidationFailed(
                 "protocol_name", "clinicians register clinic-mode patients only", protocol_name
             )
-        if stratum is not None and not stratum.strip():
-            raise ValidationFailed("stratum", "must not be blank", stratum)
         if identity is not None:
             require(actor, Action.IDENTITY_EDIT)
             self._check_identity(identity)
         with self._ctx.uow(actor, write=True) as uow:
+            check_stratum(uow, protocol, stratum)
             sequence = uow.session.scalar(
                 select(StudyIdSequence).where(StudyIdSequence.prefix == site).with_for_update()
             )
@@ -363,6 +362,7 @@ class PatientService:
             if stratum is not None:
                 if patient.status == PatientStatus.RANDOMIZED.value:
                     raise ValidationFailed("stratum", "cannot change after allocation", stratum)
+                check_stratum(uow, self._ctx.protocol(patient.protocol_name), stratum)
                 patient.stratum = stratum
             if site is not None and site != patient.site:
                 raise ValidationFailed(

@@ -11,6 +11,10 @@ are the analysis frames (services/exports.py); sdtm/redcap/fhir the interop conv
 --value COL --out DIR`` reads a long-format CSV (adapters/interop/long_import.py), runs the §9
 analysis on it (services/trial_analysis.analyse) and writes the report (HTML + PDF) and the
 imported dataset into DIR. Errors name the column and the row; never a traceback.
+
+``--out`` is a new or empty folder, or one this program wrote before; an existing file or a
+folder of other files is refused (adapters/cli/output.py: the commands never write over what is
+not theirs).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ketamine_ptsd.adapters.cli.output import fail, print_json
+from ketamine_ptsd.adapters.cli.output import fail, output_folder, print_json, write_output
 
 __all__ = ["register"]
 
@@ -63,6 +67,7 @@ def export(
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     url = resolve_url(db)
+    target = output_folder(out)  # before the export: a refused folder exports nothing
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -87,10 +92,11 @@ def export(
             fail(f"export refused: {exc}")
     finally:
         database.dispose()
-    target = out.expanduser().resolve()
-    target.mkdir(parents=True, exist_ok=True)
     for f in files:
-        (target / f.name).write_bytes(f.content)
+        try:
+            write_output(target, f.name, f.content)
+        except OSError as exc:
+            fail(f"--out {out}: cannot write {f.name} ({exc.strerror or exc})")
     summary = {
         "format": fmt,
         "protocol": protocol,
@@ -146,6 +152,7 @@ def import_long_cmd(
     from ketamine_ptsd.services.spreadsheet import write_csv
     from ketamine_ptsd.services.trial_analysis import analyse
 
+    target = output_folder(out)
     try:
         frame = pd.read_csv(data, dtype=str, keep_default_na=False)
     except FileNotFoundError:
@@ -170,7 +177,6 @@ def import_long_cmd(
         results = analyse(imported.dataset, outcomes=imported.outcomes)
     except InvalidInput as exc:
         fail(f"{data}: {exc.field}: {exc.message}")
-    target = out.expanduser().resolve()
     files = build_report(results, target, generated_on=dt.date.today(), parallel=True)
     dataset_dir = target / "dataset"
     dataset_dir.mkdir(parents=True, exist_ok=True)
