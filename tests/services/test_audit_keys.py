@@ -187,3 +187,21 @@ def test_checkpoints_round_trip_and_a_changed_field_breaks_the_signature(kind: s
     assert Checkpoint.from_json(signed.to_json()) == signed
     moved = dataclasses.replace(signed, head_seq=6, rows=6)
     assert not moved.signed_by(anchor.keyring)
+
+
+class _ReadOnlyStore:
+    def append(self, checkpoint: Checkpoint) -> None:
+        raise PermissionError("read-only file system")
+
+    def read(self) -> list[Checkpoint]:
+        return []
+
+
+def test_an_unwritable_checkpoint_store_does_not_undo_a_committed_change(
+    db: Database, clock: FixedClock, actors: dict[Role, Actor], caplog: pytest.LogCaptureFixture
+) -> None:
+    anchor = dataclasses.replace(keyed_anchor(every_rows=1), store=_ReadOnlyStore())
+    services = _with_anchor(db, clock, anchor)
+    patient_id = _register(services, actors)
+    assert services.patients.get(actors[Role.INVESTIGATOR], patient_id).site == "YAL"
+    assert "audit checkpoint at row" in caplog.text

@@ -145,6 +145,8 @@ def _audit_verify(db: DbOption = None, as_json: JsonOption = False) -> None:
     services, database = open_services(url)
     try:
         report = services.audit.verify(operator(), checkpoint=True)
+    except OSError as exc:
+        fail(f"cannot write the audit checkpoint: {exc}")
     finally:
         database.dispose()
     unaudited = [str(item) for item in report.unaudited]

@@ -80,6 +80,8 @@ def _backup(
     try:
         # Signed before the copy is taken: the copy holds this row (and maybe later ones).
         checkpoint = services.audit.checkpoint(operator(), "backup")
+    except OSError as exc:
+        fail(f"cannot write the audit checkpoint: {exc}")
     finally:
         database.dispose()
     if parsed.get_backend_name() == "sqlite":

@@ -14,6 +14,7 @@ new history (the restored backup's): the checkpoints before it describe the repl
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ __all__ = [
     "current_history",
     "sign_checkpoint",
 ]
+
+log = logging.getLogger("ketamine_ptsd.audit")
 
 CHECKPOINT_KINDS = frozenset({"interval", "backup", "verify", "restore", "demo"})
 _FIELDS = ("kind", "head_seq", "head_hash", "rows", "at", "key_id")
@@ -137,13 +140,19 @@ class AuditAnchor:
         return checkpoint
 
     def after_commit(self, head_seq: int, head_hash: str, at: str) -> None:
-        """Write an ``interval`` checkpoint when the chain grew ``every_rows`` since the last."""
+        """Write an ``interval`` checkpoint when the chain grew ``every_rows`` since the last.
+
+        The change is already committed: a store that cannot be written is logged, not raised
+        (the user's change did succeed), and the next commit tries again."""
         if self.store is None:
             return
-        if self._last_seq is None:
-            try:
-                self._last_seq = max((c.head_seq for c in self.store.read()), default=0)
-            except ValueError:
-                self._last_seq = 0
-        if head_seq - self._last_seq >= self.every_rows:
-            self.checkpoint("interval", head_seq, head_hash, at)
+        try:
+            if self._last_seq is None:
+                try:
+                    self._last_seq = max((c.head_seq for c in self.store.read()), default=0)
+                except ValueError:
+                    self._last_seq = 0
+            if head_seq - self._last_seq >= self.every_rows:
+                self.checkpoint("interval", head_seq, head_hash, at)
+        except OSError as exc:
+            log.error("audit checkpoint at row %s not written: %s", head_seq, exc)
