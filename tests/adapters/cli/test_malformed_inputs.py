@@ -81,3 +81,21 @@ def test_malformed_input_is_one_line_and_exit_2(name: str, tmp_path: Path) -> No
     assert "╭" not in result.stderr  # no boxed usage panel
     if name.startswith(("restore", "import long into")):
         assert sorted(os.listdir(tmp_path)) == before  # nothing written beside the record
+
+
+def test_an_output_folder_of_ours_is_reused_and_never_written_through_a_link(
+    tmp_path: Path,
+) -> None:
+    from ketamine_ptsd.adapters.cli.output import claim_folder, output_folder, write_output
+
+    target = claim_folder(output_folder(tmp_path / "out"))
+    write_output(target, "ae.csv", b"first\n")
+    assert output_folder(target) == target  # a re-run may write there again
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep\n", encoding="utf-8")
+    (target / "dm.csv").symlink_to(outside)
+    with pytest.raises(OSError):
+        write_output(target, "dm.csv", b"overwritten\n")
+    assert outside.read_text(encoding="utf-8") == "keep\n"
+    with pytest.raises(OSError):
+        write_output(target, "../escape.csv", b"x")

@@ -26,7 +26,13 @@ from typing import Annotated, Any
 
 import typer
 
-from ketamine_ptsd.adapters.cli.output import fail, output_folder, print_json, write_output
+from ketamine_ptsd.adapters.cli.output import (
+    claim_folder,
+    fail,
+    output_folder,
+    print_json,
+    write_output,
+)
 
 __all__ = ["register"]
 
@@ -92,6 +98,7 @@ def export(
             fail(f"export refused: {exc}")
     finally:
         database.dispose()
+    claim_folder(target)
     for f in files:
         try:
             write_output(target, f.name, f.content)
@@ -177,6 +184,7 @@ def import_long_cmd(
         results = analyse(imported.dataset, outcomes=imported.outcomes)
     except InvalidInput as exc:
         fail(f"{data}: {exc.field}: {exc.message}")
+    claim_folder(target)
     files = build_report(results, target, generated_on=dt.date.today(), parallel=True)
     dataset_dir = target / "dataset"
     dataset_dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ import typer
 
 __all__ = [
     "OUTPUT_MARKER",
+    "claim_folder",
     "comma_list",
     "fail",
     "output_folder",
@@ -79,8 +80,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def output_folder(path: Path, *, option: str = "--out") -> Path:
-    """The folder ``path`` made ready for a command's files (see the module docstring), or a
-    one-line failure naming ``option``."""
+    """The absolute folder ``path`` if a command may write its files there (see the module
+    docstring), or a one-line failure naming ``option``. Checks only: :func:`claim_folder`
+    creates it when the files are ready, so a refused command leaves nothing behind."""
     target = path.expanduser().absolute()
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         fail(f"{option} {path}: exists and is not a folder; give a new or empty folder")
@@ -89,11 +91,16 @@ def output_folder(path: Path, *, option: str = "--out") -> Path:
             f"{option} {path}: the folder holds files this program did not write; "
             "give a new or empty folder"
         )
+    return target
+
+
+def claim_folder(target: Path, *, option: str = "--out") -> Path:
+    """Create ``target`` (checked by :func:`output_folder`) and mark it as this program's."""
     try:
         target.mkdir(parents=True, exist_ok=True)
         write_output(target, OUTPUT_MARKER, b"written by ketamine-ptsd\n")
     except OSError as exc:
-        fail(f"{option} {path}: cannot write there ({exc.strerror or exc})")
+        fail(f"{option} {target}: cannot write there ({exc.strerror or exc})")
     return target
 
 
