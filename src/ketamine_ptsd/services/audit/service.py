@@ -107,9 +107,11 @@ class AuditService:
                 return ChainReport(False, 0, None, f"the checkpoint file is damaged: {exc}")
         with self._ctx.uow(actor, write=False) as uow:
             report = verify_chain(uow.session, keyring, checkpoints)
-            seq, hash_ = read_head(uow.session)
-        if report.ok and checkpoint and anchor is not None:
-            anchor.checkpoint("verify", seq, hash_, utc_text(self._ctx.clock.now()))
+        if report.ok and checkpoint and anchor is not None and report.head_hash is not None:
+            # The head that was verified, not one a writer may have committed since.
+            anchor.checkpoint(
+                "verify", report.rows_checked, report.head_hash, utc_text(self._ctx.clock.now())
+            )
         return report
 
     def checkpoint(self, actor: Actor, kind: str) -> Checkpoint | None:

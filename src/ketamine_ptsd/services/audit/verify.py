@@ -42,6 +42,8 @@ class ChainReport:
     legacy_rows: int = 0
     checkpoints_checked: int = 0
     unaudited: tuple[Discrepancy, ...] = ()
+    #: The head that was verified (the last row's hash), for a ``verify`` checkpoint.
+    head_hash: str | None = None
 
 
 def _checkpoint_pins(
@@ -146,4 +148,4 @@ def verify_chain(
             matched,
             unaudited,
         )
-    return ChainReport(True, checked, None, None, legacy, matched)
+    return ChainReport(True, checked, None, None, legacy, matched, (), expected_prev)
