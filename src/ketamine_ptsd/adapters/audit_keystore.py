@@ -38,6 +38,7 @@ from .settings import default_database_path
 __all__ = [
     "AUDIT_KEYS_ENV",
     "INSTANCE_DIR_ENV",
+    "KEY_FILE_NAME",
     "CheckpointFile",
     "audit_anchor",
     "checkpoint_path",

@@ -200,6 +200,7 @@ def demo(
     """Load the calibrated synthetic trial into a fresh record, analyse it, write the report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ketamine_ptsd.adapters.audit_keystore import KEY_FILE_NAME, instance_dir
     from ketamine_ptsd.adapters.cli.app import command_started_at
     from ketamine_ptsd.adapters.db.migrate import upgrade
     from ketamine_ptsd.adapters.demo_loader import (
@@ -267,6 +268,7 @@ def demo(
     console.print(f"report:     {report_dir / 'index.html'}")
     console.print(f"PDF:        {report_dir / 'report.pdf'}")
     console.print(f"comparison: {report_dir / 'published_vs_this_run.csv'}")
+    console.print(f"audit keys: {instance_dir(url) / KEY_FILE_NAME} (docs/threat-model.md)")
     logins = Table(title="Demo logins (local demo only)")
     for column in ("Role", "Username", "Password"):
         logins.add_column(column)
