@@ -106,6 +106,11 @@ class AuditService:
             except ValueError as exc:
                 return ChainReport(False, 0, None, f"the checkpoint file is damaged: {exc}")
         with self._ctx.uow(actor, write=False) as uow:
+            if uow.session.get_bind().dialect.name == "postgresql":
+                # One snapshot for the head, the trail and the tables: a writer committing
+                # while this runs must not look like a removed tail or an unaudited row.
+                # (SQLite's read transaction is already one snapshot in WAL mode.)
+                uow.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             report = verify_chain(uow.session, keyring, checkpoints)
         if report.ok and checkpoint and anchor is not None and report.head_hash is not None:
             # The head that was verified, not one a writer may have committed since.
