@@ -10,7 +10,10 @@ locking the audit chain's head row first thing. One writer at a time keeps the h
 and rules out deadlocks between writers; the record's write rate (a clinic, a trial site) is far
 below what this allows. The head read under that lock is handed to the audit context, which
 chains the transaction's rows from it; :meth:`UnitOfWork.commit` flushes, writes the head row
-once (:func:`~ketamine_ptsd.services.audit.write_head`) and commits.
+once (:func:`~ketamine_ptsd.services.audit.write_head`) and commits. With the instance's audit
+anchor (keys and checkpoint store, ``ServiceContext.audit_anchor``) the rows are keyed, and once
+the commit has happened the chain's head is checkpointed when it has grown enough
+(:meth:`~ketamine_ptsd.services.audit.AuditAnchor.after_commit`).
 """
 
 from __future__ import annotations
