@@ -120,3 +120,14 @@ def start_time() -> dt.datetime:
 def worker_id(request: pytest.FixtureRequest) -> str:
     """xdist's worker id ("master" without xdist); overridden by xdist when it is active."""
     return getattr(request.config, "workerinput", {}).get("workerid", "master")
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user data directory (default database, PostgreSQL's audit key ring and checkpoints)
+    in a temporary folder, never the real one (platformdirs follows ``XDG_DATA_HOME``)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    monkeypatch.delenv("KETAMINE_PTSD_INSTANCE_DIR", raising=False)
+    monkeypatch.delenv("KETAMINE_PTSD_AUDIT_KEYS", raising=False)

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from ketamine_ptsd.adapters.db.engine import Database
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.services import FixedClock, ServiceContext
+from ketamine_ptsd.services.audit import AuditAnchor, AuditKey, AuditKeyring, Checkpoint
 
 PASSWORD = "correct horse battery"
 
@@ -52,8 +53,35 @@ def lookup_protocol(name: str) -> ProtocolFacts:
     return PROTOCOLS[name]
 
 
-def make_context(db: Database, clock: FixedClock, protocols=load_protocol) -> ServiceContext:  # type: ignore[no-untyped-def]
+#: The test instance's audit key (outside the database, as a real instance's key file is).
+TEST_KEY = AuditKey("test-1", bytes(range(32)), "2026-03-01")
+
+
+class MemoryCheckpoints:
+    """A checkpoint store in memory (the adapter's is a file)."""
+
+    def __init__(self) -> None:
+        self.lines: list[Checkpoint] = []
+
+    def append(self, checkpoint: Checkpoint) -> None:
+        self.lines.append(checkpoint)
+
+    def read(self) -> list[Checkpoint]:
+        return list(self.lines)
+
+
+def keyed_anchor(*keys: AuditKey, every_rows: int = 1000) -> AuditAnchor:
+    """A key ring (the last key active) and an in-memory checkpoint store."""
+    keys = keys or (TEST_KEY,)
+    return AuditAnchor(AuditKeyring(keys, keys[-1].key_id), MemoryCheckpoints(), every_rows)
+
+
+def make_context(
+    db: Database, clock: FixedClock, protocols=load_protocol, anchor=None
+) -> ServiceContext:  # type: ignore[no-untyped-def]
+    """The services' context for tests: a keyed audit chain unless ``anchor`` says otherwise."""
     return ServiceContext(
+        audit_anchor=keyed_anchor() if anchor is None else anchor,
         session_factory=db.session_factory,
         protocols=protocols,
         clock=clock,

@@ -288,3 +288,44 @@ def test_emergency_unblinding_needs_the_password_again(services: Services, actor
         investigator, pid, reason="suspected serious reaction", password=PASSWORD
     )
     assert services.patients.get(investigator, pid).treatment != BLINDED_TREATMENT
+
+
+@pytest.mark.parametrize("stratum", ["<script>alert(1)</script>", " ", "a" * 65, "x;DROP"])
+def test_a_malformed_stratum_is_refused_at_registration(
+    services: Services, actors, stratum: str
+) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationFailed) as refused:
+        services.patients.register(
+            actors[Role.INVESTIGATOR], protocol_name="rct", site="YAL", stratum=stratum
+        )
+    assert refused.value.field == "stratum"
+
+
+def test_a_stratum_must_be_one_of_the_sealed_lists_and_only_a_trial_has_strata(
+    services: Services, actors
+) -> None:  # type: ignore[no-untyped-def]
+    investigator = actors[Role.INVESTIGATOR]
+    services.randomization.generate_list(
+        actors[Role.PHARMACIST],
+        protocol_name="rct",
+        list_version="L1",
+        slots_per_stratum=4,
+        strata=("male", "female"),
+    )
+    assert (
+        services.patients.register(
+            investigator, protocol_name="rct", site="YAL", stratum="female"
+        ).stratum
+        == "female"
+    )
+    with pytest.raises(ValidationFailed, match="male, female"):
+        services.patients.register(investigator, protocol_name="rct", site="YAL", stratum="other")
+    patient = services.patients.register(investigator, protocol_name="rct", site="YAL")
+    with pytest.raises(ValidationFailed):
+        services.patients.edit(
+            investigator, patient.id, expected_version=patient.version, reason="r", stratum="x"
+        )
+    with pytest.raises(ValidationFailed, match="only a randomized trial"):
+        services.patients.register(
+            actors[Role.CLINICIAN], protocol_name="clinical", site="YAL", stratum="male"
+        )

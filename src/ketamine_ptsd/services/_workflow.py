@@ -10,11 +10,15 @@ a reason, a later edit invalidates signatures — the audit hook does the last p
 passes the version it read; :func:`check_editable` refuses a stale or voided record before any
 change, and :func:`core_call` turns a core :class:`InvalidInput` into the service layer's
 :class:`ValidationFailed` with the same field, so nothing is half-written.
+
+A patient's randomization stratum is checked by :func:`check_stratum` at registration and on
+every edit (not first at allocation), so every interface refuses a malformed one alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,12 +31,14 @@ from ketamine_ptsd.core.workflow import BLINDED_LABEL
 from .access import Actor
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
-from .records import Allocation, Patient, RandomizationSlot, Record
+from .records import Allocation, Patient, RandomizationList, RandomizationSlot, Record
 from .uow import UnitOfWork
 
 __all__ = [
     "BLINDED_DRUG",
+    "STRATUM_PATTERN",
     "check_editable",
+    "check_stratum",
     "core_call",
     "core_protocol",
     "entered",
@@ -137,3 +143,40 @@ def not_in_future(field: str, day: dt.date, today: dt.date) -> None:
     """Clinical dates are never in the future (a typing error, not a plan)."""
     if day > today:
         raise ValidationFailed(field, "cannot be in the future", day)
+
+
+#: A randomization stratum's label (PROTOCOL.md §3: permuted blocks, optional strata): what a
+#: sealed list holds and a page shows — letters, digits, space, ``.``, ``_``, ``-``.
+STRATUM_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
+
+
+def check_stratum(uow: UnitOfWork, protocol: Any, stratum: str | None) -> None:
+    """Refuse a stratum the protocol's randomization cannot use, at registration and on edit
+    (so the web pages, the API and the command line all refuse it, not the allocation later):
+    only a randomized trial has strata; a label is :data:`STRATUM_PATTERN`; and once the
+    protocol has a sealed list, it must be one of that list's strata."""
+    if stratum is None:
+        return
+    if not stratum.strip():
+        raise ValidationFailed("stratum", "must not be blank", stratum)
+    if protocol.mode != "trial" or len(protocol.arms) < 2:
+        raise ValidationFailed("stratum", "only a randomized trial protocol has strata", stratum)
+    if not STRATUM_PATTERN.match(stratum):
+        raise ValidationFailed(
+            "stratum",
+            "1-64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit",
+            stratum,
+        )
+    strata = uow.session.scalar(
+        select(RandomizationList.strata)
+        .where(
+            RandomizationList.protocol_name == protocol.name,
+            RandomizationList.retired_at.is_(None),
+        )
+        .order_by(RandomizationList.id.desc())
+        .limit(1)
+    )
+    if strata is not None and stratum not in strata:
+        raise ValidationFailed(
+            "stratum", f"not a stratum of the randomization list ({', '.join(strata)})", stratum
+        )

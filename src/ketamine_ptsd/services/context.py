@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ketamine_ptsd.core.errors import DomainError
 
 from .access import Actor
+from .audit import AuditAnchor
 from .clock import Clock, SystemClock
 from .errors import ValidationFailed
 from .uow import UnitOfWork
@@ -85,10 +86,14 @@ class ServiceContext:
     security: SecurityPolicy = field(default_factory=SecurityPolicy)
     seed_source: Callable[[], int] = _random_seed
     token_source: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(32))
+    #: The audit keys and checkpoint store kept outside the database (None: unkeyed chain).
+    audit_anchor: AuditAnchor | None = None
 
     def uow(self, actor: Actor, *, write: bool) -> UnitOfWork:
         """A unit of work for one use case."""
-        return UnitOfWork(self.session_factory, self.clock, actor, write=write)
+        return UnitOfWork(
+            self.session_factory, self.clock, actor, write=write, anchor=self.audit_anchor
+        )
 
     def protocol(self, name: str) -> ProtocolFacts:
         """The protocol called ``name``, or ValidationFailed naming ``protocol_name``."""

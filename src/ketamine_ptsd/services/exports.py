@@ -23,6 +23,7 @@ from .audit import AuditService
 from .context import ServiceContext
 from .datasets import AnalysisFrames, DatasetService
 from .errors import ValidationFailed
+from .spreadsheet import csv_bytes
 
 __all__ = ["ExportFile", "ExportFormat", "ExportService"]
 
@@ -77,7 +78,7 @@ class ExportService:
             frame = extract.frames[name]
             buffer = io.BytesIO()
             if kind is ExportFormat.CSV:
-                buffer.write(frame.to_csv(index=False).encode("utf-8"))
+                buffer.write(csv_bytes(frame))
                 media = "text/csv"
             else:
                 frame.to_parquet(buffer, index=False)

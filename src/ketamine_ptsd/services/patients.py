@@ -30,7 +30,7 @@ from ketamine_ptsd.core.workflow import (
     Treatment,
 )
 
-from ._workflow import entered, need_reason
+from ._workflow import check_stratum, entered, need_reason
 from .access import Actor, allocation_visibility, require, require_patient, treatment_of
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
@@ -191,12 +191,11 @@ class PatientService:
             raise ValidationFailed(
                 "protocol_name", "clinicians register clinic-mode patients only", protocol_name
             )
-        if stratum is not None and not stratum.strip():
-            raise ValidationFailed("stratum", "must not be blank", stratum)
         if identity is not None:
             require(actor, Action.IDENTITY_EDIT)
             self._check_identity(identity)
         with self._ctx.uow(actor, write=True) as uow:
+            check_stratum(uow, protocol, stratum)
             sequence = uow.session.scalar(
                 select(StudyIdSequence).where(StudyIdSequence.prefix == site).with_for_update()
             )
@@ -316,6 +315,7 @@ class PatientService:
                 raise ConflictError("patient", patient.study_id, "voided records cannot be edited")
             if stratum is not None:
                 transition(uow, patient, Event.EDIT_STRATUM)
+                check_stratum(uow, self._ctx.protocol(patient.protocol_name), stratum)
                 patient.stratum = stratum
             if site is not None and site != patient.site:
                 raise ValidationFailed(

@@ -39,6 +39,7 @@ from ketamine_ptsd.core.randomization import (
 from ketamine_ptsd.core.roles import Action, Sensitivity
 from ketamine_ptsd.core.workflow import Event
 
+from ._workflow import STRATUM_PATTERN
 from .access import Actor, allocation_visibility, require, require_patient
 from .audit import AuditEvent, encode_value
 from .auth import AuthService
@@ -192,6 +193,11 @@ class RandomizationService:
             raise ValidationFailed(
                 "protocol_name", "only a randomized trial protocol has a list", protocol_name
             )
+        for stratum in strata or ():
+            if not STRATUM_PATTERN.match(stratum):
+                raise ValidationFailed(
+                    "strata", "letters, digits, spaces, '.', '_' or '-'", stratum
+                )
         spec = BlockListSpec(
             arms=tuple(arm.id for arm in protocol.arms),
             ratio=tuple(int(arm.allocation_ratio) for arm in protocol.arms),

@@ -107,6 +107,7 @@ class AuditEntry(Record):
     sensitivity: str
     prev_hash: str
     row_hash: str
+    key_id: str | None  # the audit key of the HMAC; None in the legacy (SHA-256) segment
 
 
 class AuditHead(Record):

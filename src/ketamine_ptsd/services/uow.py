@@ -10,7 +10,10 @@ locking the audit chain's head row first thing. One writer at a time keeps the h
 and rules out deadlocks between writers; the record's write rate (a clinic, a trial site) is far
 below what this allows. The head read under that lock is handed to the audit context, which
 chains the transaction's rows from it; :meth:`UnitOfWork.commit` flushes, writes the head row
-once (:func:`~ketamine_ptsd.services.audit.write_head`) and commits.
+once (:func:`~ketamine_ptsd.services.audit.write_head`) and commits. With the instance's audit
+anchor (keys and checkpoint store, ``ServiceContext.audit_anchor``) the rows are keyed, and once
+the commit has happened the chain's head is checkpointed when it has grown enough
+(:meth:`~ketamine_ptsd.services.audit.AuditAnchor.after_commit`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .access import Actor
-from .audit import AuditContext, AuditEvent, append_events, install, read_head, write_head
+from .audit import (
+    AuditAnchor,
+    AuditContext,
+    AuditEvent,
+    append_events,
+    install,
+    read_head,
+    utc_text,
+    write_head,
+)
 from .clock import Clock
 from .errors import ConflictError
 
@@ -41,8 +53,10 @@ class UnitOfWork:
         actor: Actor,
         *,
         write: bool,
+        anchor: AuditAnchor | None = None,
     ) -> None:
         self._factory = session_factory
+        self._anchor = anchor
         self.clock = clock
         self.actor = actor
         self.write = write
@@ -52,7 +66,9 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._factory(write=self.write)
-        self._context = AuditContext(self.actor, self.clock)
+        self._context = AuditContext(
+            self.actor, self.clock, keyring=None if self._anchor is None else self._anchor.keyring
+        )
         install(self.session, self._context)
         if self.write:
             self._context.take_head(*read_head(self.session))
@@ -120,3 +136,9 @@ class UnitOfWork:
         except IntegrityError as exc:
             raise ConflictError("record", None, "conflicts with a stored record") from exc
         self._committed = True
+        context = self._context
+        if self._anchor is not None and context.head_seq is not None and context.head_hash:
+            # After the commit: a checkpoint never describes a head that was rolled back.
+            self._anchor.after_commit(
+                context.head_seq, context.head_hash, utc_text(self.clock.now())
+            )

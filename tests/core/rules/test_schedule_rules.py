@@ -140,3 +140,12 @@ def test_schedule_invariants_hold_from_any_weekday(first: dt.date, protocol: Pro
     assert by_name["h24"].window_end < plan.infusions[1]
     assert by_name["week2"].window_start > plan.infusions[5]
     assert by_name["week2"].target.weekday() == 0
+
+
+@pytest.mark.parametrize("first", ["9999-12-30", "9999-12-25"])
+def test_a_schedule_past_the_last_calendar_date_is_refused_naming_the_first_infusion(
+    rct: Protocol, first: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        plan_schedule(rct, _d(first))
+    assert refused.value.field == "first_infusion" and refused.value.value == first

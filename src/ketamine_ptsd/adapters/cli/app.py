@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-__all__ = ["build_app", "command_started_at", "main"]
+__all__ = ["OneLineErrors", "build_app", "command_started_at", "main"]
 
 #: ``time.perf_counter()`` at the moment this process started, when run as ``ketamine-ptsd``
 #: (see :func:`main`); None inside another program (tests run commands in their own process).
@@ -22,15 +26,56 @@ COMMAND_MODULES = (
     "stats_cmds",  # the `stats` group: mmrm, km, responders, ordinal, sequential, power
     "score_cmds",  # score INSTRUMENT
     "simulate_cmds",  # simulate power / ...
-    "admin_cmds",  # db upgrade, users add, audit verify, backup / restore
+    "admin_cmds",  # db upgrade, users add, audit verify / rotate-key
+    "backup_cmds",  # backup, restore (verified before it replaces anything)
     "main_cmds",  # demo, serve, report
     "serve_cmd",  # serve (the web app and the REST API)
     "export_cmds",  # export (SDTM, REDCap, FHIR, CSV/Parquet), import long
 )
 
 
+#: Click's exception base, as the Click that Typer runs on defines it (Typer vendors its own
+#: copy, so the installed ``click`` package's classes would not match): found from Typer's
+#: public ``BadParameter``.
+_CLICK_EXCEPTION: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+
+
+class OneLineErrors(TyperGroup):
+    """The root command group, with Click's usage errors as one line (SYSTEM.md: "bad input
+    exits non-zero with one line naming the problem"): ``error: Invalid value for
+    '--weight-kg': 'abc' is not a valid float.`` and exit 2, instead of Typer's boxed usage
+    panel. Help (``--help``, a group called without a command) prints as usual."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except _CLICK_EXCEPTION as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a group without a command: help
+                exc.show()  # type: ignore[attr-defined]
+            else:
+                message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+                sys.stderr.write(f"error: {message}\n")
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        except typer.Abort:
+            sys.stderr.write("error: aborted\n")
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 def build_app() -> typer.Typer:
     app = typer.Typer(
+        cls=OneLineErrors,
         name="ketamine-ptsd",
         help="Repeated IV ketamine for chronic PTSD: protocol, record and trial-grade analysis.",
         no_args_is_help=True,

@@ -11,6 +11,10 @@ are the analysis frames (services/exports.py); sdtm/redcap/fhir the interop conv
 --value COL --out DIR`` reads a long-format CSV (adapters/interop/long_import.py), runs the §9
 analysis on it (services/trial_analysis.analyse) and writes the report (HTML + PDF) and the
 imported dataset into DIR. Errors name the column and the row; never a traceback.
+
+``--out`` is a new or empty folder, or one this program wrote before; an existing file or a
+folder of other files is refused (adapters/cli/output.py: the commands never write over what is
+not theirs).
 """
 
 from __future__ import annotations
@@ -23,8 +27,14 @@ from typing import Annotated, Any
 import typer
 
 from ketamine_ptsd.adapters.cli.calculators import ProtocolDirOption, use_protocol_dirs
-from ketamine_ptsd.adapters.cli.output import fail, print_json
-from ketamine_ptsd.adapters.private_files import create_private, private_dir, write_private
+from ketamine_ptsd.adapters.cli.output import (
+    claim_folder,
+    fail,
+    output_folder,
+    print_json,
+    write_output,
+)
+from ketamine_ptsd.adapters.private_files import private_dir, write_private
 
 __all__ = ["register"]
 
@@ -54,7 +64,7 @@ def export(
 ) -> None:
     """Export a protocol's data as SDTM, REDCap, FHIR R4, or the analysis frames (CSV/Parquet)."""
     use_protocol_dirs(protocol_dir)
-    from ketamine_ptsd.adapters.cli.admin_cmds import _services, _url
+    from ketamine_ptsd.adapters.cli.admin_cmds import open_services, resolve_url
     from ketamine_ptsd.adapters.interop import CONVERTERS
     from ketamine_ptsd.services import (
         AccountLocked,
@@ -66,12 +76,13 @@ def export(
 
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    url = _url(db)
+    url = resolve_url(db)
+    target = output_folder(out)  # before the export: a refused folder exports nothing
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True)
-    services, database = _services(url)
+    services, database = open_services(url)
     try:
         try:
             actor = services.auth.login(user, password).actor
@@ -91,9 +102,12 @@ def export(
             fail(f"export refused: {exc}")
     finally:
         database.dispose()
-    target = private_dir(out.expanduser().resolve())
+    claim_folder(target)
     for f in files:
-        write_private(target / f.name, f.content)
+        try:
+            write_output(target, f.name, f.content)
+        except OSError as exc:
+            fail(f"--out {out}: cannot write {f.name} ({exc.strerror or exc})")
     summary = {
         "format": fmt,
         "protocol": protocol,
@@ -146,8 +160,10 @@ def import_long_cmd(
     from ketamine_ptsd.adapters.interop import import_long
     from ketamine_ptsd.adapters.reports import build_report
     from ketamine_ptsd.core.errors import InvalidInput
+    from ketamine_ptsd.services.spreadsheet import csv_bytes
     from ketamine_ptsd.services.trial_analysis import analyse
 
+    target = output_folder(out)
     try:
         frame = pd.read_csv(data, dtype=str, keep_default_na=False)
     except FileNotFoundError:
@@ -172,12 +188,11 @@ def import_long_cmd(
         results = analyse(imported.dataset, outcomes=imported.outcomes)
     except InvalidInput as exc:
         fail(f"{data}: {exc.field}: {exc.message}")
-    target = out.expanduser().resolve()
+    claim_folder(target)
     files = build_report(results, target, generated_on=dt.date.today(), parallel=True)
     dataset_dir = private_dir(target / "dataset")
     for name in ("subjects", "outcomes"):
-        csv_path = create_private(dataset_dir / f"{name}.csv")
-        imported.dataset.frames[name].to_csv(csv_path, index=False)
+        write_private(dataset_dir / f"{name}.csv", csv_bytes(imported.dataset.frames[name]))
     summary: dict[str, Any] = {
         "n_subjects": imported.n_subjects,
         "rows_read": imported.rows_read,

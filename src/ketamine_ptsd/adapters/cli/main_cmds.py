@@ -95,10 +95,13 @@ def _demo_services(url: str, *, fast_sqlite: bool) -> tuple[Any, Any, Any]:
     from argon2 import PasswordHasher
     from sqlalchemy import event
 
+    from ketamine_ptsd.adapters.audit_keystore import audit_anchor, checkpoint_path
     from ketamine_ptsd.adapters.cli.calculators import protocols
     from ketamine_ptsd.adapters.db.engine import open_database
     from ketamine_ptsd.services import FixedClock, ServiceContext, Services
 
+    # A fresh record: checkpoints a previous demo left for a database of this name are not its.
+    checkpoint_path(url).unlink(missing_ok=True)
     database = open_database(url)
     if fast_sqlite and database.dialect == "sqlite":
         # A demo file rebuilt on every run: no fsync per transaction (a crash means re-running
@@ -116,6 +119,7 @@ def _demo_services(url: str, *, fast_sqlite: bool) -> tuple[Any, Any, Any]:
         protocols=protocols,
         clock=clock,
         password_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+        audit_anchor=audit_anchor(url),
     )
     return Services(context), clock, database
 
@@ -165,12 +169,13 @@ def _write_comparison_csv(rows: Any, path: Path) -> None:
     import csv
 
     from ketamine_ptsd.adapters.private_files import create_private
+    from ketamine_ptsd.services.spreadsheet import safe_row
 
     with create_private(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["figure", "published", "this_run"])
         for row in rows:
-            writer.writerow([row.figure, row.published, row.this_run])
+            writer.writerow(safe_row([row.figure, row.published, row.this_run]))
 
 
 def demo(
@@ -200,6 +205,7 @@ def demo(
     from argon2 import PasswordHasher
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ketamine_ptsd.adapters.audit_keystore import KEY_FILE_NAME, instance_dir
     from ketamine_ptsd.adapters.cli.app import command_started_at
     from ketamine_ptsd.adapters.db.migrate import upgrade
     from ketamine_ptsd.adapters.demo_loader import (
@@ -208,6 +214,7 @@ def demo(
         list_version_for,
         make_demo_trial,
     )
+    from ketamine_ptsd.core.roles import Role
 
     console = Console()
     # The batch part is timed from the process's start (imports included) when run as a
@@ -257,6 +264,8 @@ def demo(
     report_dir = out / "report"
     results, comparison = _analyse_and_report(services, report_dir, interim=False, clock=clock)
     loader.rehash_passwords(PasswordHasher())  # the production parameters, as in the app
+    # The loaded record's head, signed outside the database (services/audit/checkpoint.py).
+    services.audit.checkpoint(loader.actors[Role.ADMINISTRATOR], "demo")
     database.dispose()
     console.print(_comparison_table(comparison))
     _write_comparison_csv(comparison, report_dir / "published_vs_this_run.csv")
@@ -265,6 +274,7 @@ def demo(
     console.print(f"report:     {report_dir / 'index.html'}")
     console.print(f"PDF:        {report_dir / 'report.pdf'}")
     console.print(f"comparison: {report_dir / 'published_vs_this_run.csv'}")
+    console.print(f"audit keys: {instance_dir(url) / KEY_FILE_NAME} (docs/threat-model.md)")
     logins = Table(title="Demo logins (local demo only)")
     for column in ("Role", "Username", "Password"):
         logins.add_column(column)
@@ -395,13 +405,13 @@ def report(
 ) -> None:
     """Write the trial report (HTML + PDF) or the DSMB interim packet from a record."""
     use_protocol_dirs(protocol_dir)
-    from ketamine_ptsd.adapters.cli.admin_cmds import _services
+    from ketamine_ptsd.adapters.cli.admin_cmds import open_services
 
     try:
         url = resolve_database_url(db)
     except ValueError as exc:
         fail(str(exc))
-    services, database = _services(url)
+    services, database = open_services(url)
     try:
         _analyse_and_report(
             services,

@@ -156,14 +156,14 @@ def publish_cmd(
 
     New consents bind to it; patients stay on the version they consented under until they
     re-consent (the patient page says when a re-consent is due)."""
-    from ketamine_ptsd.adapters.cli.admin_cmds import _operator, _services, _url
+    from ketamine_ptsd.adapters.cli.admin_cmds import open_services, operator, resolve_url
     from ketamine_ptsd.services import ServiceError
 
     use_protocol_dirs(protocol_dir)
     load_or_fail(name)
-    services, database = _services(_url(db))
+    services, database = open_services(resolve_url(db))
     try:
-        view = services.protocol_versions.publish(_operator(), name, reason=reason)
+        view = services.protocol_versions.publish(operator(), name, reason=reason)
     except ServiceError as exc:
         fail(str(exc))
     finally:

@@ -67,13 +67,23 @@ def parse_item_list(instrument: Instrument, text: str) -> dict[str, Any]:
     return {key: _parse_token(token) for key, token in zip(keys, tokens, strict=True)}
 
 
+#: A rating form's items are a few hundred bytes; anything this large is not one.
+MAX_FILE_BYTES = 1 << 20
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            fail(f"--file {path}: larger than {MAX_FILE_BYTES // 1024} KiB; not a rating form")
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         fail(f"--file {path}: cannot read it ({exc.strerror or exc})")
+    except UnicodeDecodeError as exc:
+        fail(f"--file {path}: not UTF-8 text (byte {exc.start})")
     except json.JSONDecodeError as exc:
         fail(f"--file {path}: not valid JSON (line {exc.lineno}: {exc.msg})")
+    except RecursionError:
+        fail(f"--file {path}: JSON nested too deeply; a rating form is one object of items")
     if isinstance(data, dict) and isinstance(data.get("items"), dict):
         data = data["items"]  # also accept a stored result or {"items": {...}}
     if not isinstance(data, dict):

@@ -139,6 +139,7 @@ audit_log = Table(
     Column("sensitivity", String(32), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("row_hash", String(64), nullable=False, unique=True),
+    Column("key_id", String(16), nullable=True),
 )
 
 audit_head = Table(

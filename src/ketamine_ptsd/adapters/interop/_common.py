@@ -11,7 +11,6 @@ project's convention, documented in ``docs/interop.md``.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
 import re
 from typing import Any
@@ -21,6 +20,7 @@ import pandas as pd
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.services.exports import ExportFile
 from ketamine_ptsd.services.interop_exports import InteropSource
+from ketamine_ptsd.services.spreadsheet import csv_bytes
 
 __all__ = [
     "INSTRUMENT_CODES",
@@ -104,7 +104,9 @@ def drug_of(source: InteropSource, arm: Any) -> str | None:
     return None
 
 
-def csv_file(name: str, frame: pd.DataFrame) -> ExportFile:
-    buffer = io.BytesIO()
-    buffer.write(frame.to_csv(index=False).encode("utf-8"))
-    return ExportFile(name, buffer.getvalue(), len(frame), "text/csv")
+def csv_file(
+    name: str, frame: pd.DataFrame, *, action_tag_columns: tuple[str, ...] = ()
+) -> ExportFile:
+    """``frame`` as a spreadsheet-safe CSV file (services/spreadsheet.py)."""
+    content = csv_bytes(frame, action_tag_columns=action_tag_columns)
+    return ExportFile(name, content, len(frame), "text/csv")

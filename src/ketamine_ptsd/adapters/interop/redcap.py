@@ -358,7 +358,11 @@ def to_files(source: InteropSource) -> list[ExportFile]:
     protocol = source.protocol
     extra = [event_name(str(t)) for t in dict.fromkeys(source.assessments["time"])]
     return [
-        csv_file("data_dictionary.csv", data_dictionary(protocol, source.extract.arms)),
+        csv_file(
+            "data_dictionary.csv",
+            data_dictionary(protocol, source.extract.arms),
+            action_tag_columns=("Field Annotation",),
+        ),
         csv_file("events.csv", events(protocol, extra)),
         csv_file("instrument_event_mapping.csv", instrument_event_mapping(protocol)),
         csv_file("records.csv", records(source)),

@@ -54,15 +54,18 @@ API_PREFIX = "/api/v1"
 
 
 def _build_services(settings: WebSettings) -> tuple[Services, Any]:
+    from ketamine_ptsd.adapters.audit_keystore import audit_anchor
     from ketamine_ptsd.adapters.db.engine import open_database
     from ketamine_ptsd.adapters.protocol_store import load_protocol
 
+    anchor = audit_anchor(settings.database_url)  # the audit keys, kept outside the database
     database = open_database(settings.database_url)
 
     def protocols(name: str) -> Any:
         return load_protocol(name, settings.protocol_dirs)
 
-    return Services(ServiceContext(database.session_factory, protocols=protocols)), database
+    context = ServiceContext(database.session_factory, protocols=protocols, audit_anchor=anchor)
+    return Services(context), database
 
 
 def create_app(settings: WebSettings, *, services: Services | None = None) -> FastAPI:

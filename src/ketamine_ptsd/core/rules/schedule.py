@@ -121,7 +121,21 @@ def assessment_target(point: AssessmentTimePoint, infusions: tuple[dt.date, ...]
 
 
 def plan_schedule(protocol: Protocol, first_infusion: dt.date) -> SchedulePlan:
-    """Infusions, assessment windows and follow-up visits from the first-infusion date."""
+    """Infusions, assessment windows and follow-up visits from the first-infusion date.
+
+    InvalidInput naming ``first_infusion`` when the schedule would run past 9999-12-31, the
+    last day Python's calendar holds (a typo such as 9999 for 2029)."""
+    try:
+        return _plan_schedule(protocol, first_infusion)
+    except OverflowError as exc:
+        raise InvalidInput(
+            "first_infusion",
+            "the schedule from this date runs past 9999-12-31, the last date the calendar holds",
+            first_infusion.isoformat(),
+        ) from exc
+
+
+def _plan_schedule(protocol: Protocol, first_infusion: dt.date) -> SchedulePlan:
     infusions = infusion_dates(protocol, first_infusion)
     assessments = []
     for point in protocol.assessments:
