@@ -178,11 +178,11 @@ def _usernames(url: str) -> set[str]:
         engine.dispose()
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite: the test above
 def test_restore_of_a_tampered_postgres_dump_refuses_before_touching_the_record(
     db_url: str, tmp_path: Path
 ) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("the SQLite path is the byte-identical test above")
     add = ("users", "add", "--role", "nurse", "--password-stdin", "--db", db_url)
     runner = CliRunner()
     assert (
