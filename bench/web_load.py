@@ -9,6 +9,12 @@ pages (home, patient list, a patient page, the bedside screen, the dashboard) fo
 Prints one line per page and the totals; ``--append`` adds the figures to docs/benchmarks.md.
 
     .venv/bin/python bench/web_load.py --users 50 --seconds 20 --append
+
+``--soak SECONDS`` runs the same load for that long and samples the server process's resident
+memory (``/proc/PID/status`` VmRSS) every minute: issue 16 asks it to stay flat within 10 %
+(the last sample against the first one after the first minute's warm-up).
+
+    .venv/bin/python bench/web_load.py --users 20 --think-ms 50 --soak 600 --append
 """
 
 from __future__ import annotations
@@ -28,6 +34,23 @@ from pathlib import Path
 import httpx
 
 PASSWORD = "bench password 1"
+#: A screening visit that meets every criterion of PROTOCOL.md §1 (CAPS-5 past month 42).
+ELIGIBLE_FACTS: dict[str, bool | int | float] = {
+    "age_years": 39,
+    "primary_chronic_ptsd_scid5": True,
+    "ptsd_duration_months": 60,
+    "serious_unstable_medical_illness": False,
+    "active_suicidal_or_homicidal_ideation": False,
+    "lifetime_psychotic_or_bipolar_disorder": False,
+    "current_anorexia_or_bulimia": False,
+    "substance_use_disorder_past_3_months": False,
+    "recreational_ketamine_pcp_uses_lifetime": 0,
+    "recreational_ketamine_pcp_use_past_2_years": False,
+    "current_long_acting_benzodiazepine": False,
+    "current_opioid": False,
+    "psychotropic_dose_changed_past_3_months": False,
+}
+CAPS5_42 = {str(k): (3 if k <= 2 else 2) for k in range(1, 21)}
 PAGES = ("/", "/patients", "/patients/{pid}", "/patients/{pid}/infusion/1", "/dashboard")
 
 
@@ -37,6 +60,7 @@ def _seed(url: str, patients: int) -> None:
     from ketamine_ptsd.adapters.protocol_store import load_protocol
     from ketamine_ptsd.services import Actor, ServiceContext, Services
     from ketamine_ptsd.services.patients import ConsentInput
+    from ketamine_ptsd.services.screening import ScreeningVisitInput
 
     upgrade(url)
     db = open_database(url)
@@ -59,8 +83,11 @@ def _seed(url: str, patients: int) -> None:
         services.patients.record_consent(
             actors["investigator"], p.id, ConsentInput("v1", today, True, "Dr Capacity")
         )
-        services.patients.record_screening_outcome(
-            actors["investigator"], p.id, outcome="eligible", decided_on=today
+        # Eligible by the rules from a screening visit (a bare "eligible" is refused, §1).
+        services.screening.record_visit(
+            actors["investigator"],
+            p.id,
+            ScreeningVisitInput(today, facts=ELIGIBLE_FACTS, caps5_past_month=CAPS5_42),
         )
         if n % 2 == 0:
             services.randomization.allocate(actors["investigator"], p.id, infusion_date=today)
@@ -94,7 +121,9 @@ def _client(base: str, username: str) -> httpx.Client:
     return client
 
 
-def run(users: int, seconds: float, patients: int, think_s: float = 0.0) -> dict[str, object]:
+def run(
+    users: int, seconds: float, patients: int, think_s: float = 0.0, sample_s: float = 60.0
+) -> dict[str, object]:
     folder = tempfile.mkdtemp(prefix="web-load-")
     url = f"sqlite:///{Path(folder) / 'record.sqlite'}"
     _seed(url, patients)
@@ -144,14 +173,28 @@ def run(users: int, seconds: float, patients: int, think_s: float = 0.0) -> dict
             errors[0] += bad
 
     threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(clients)]
+    rss: list[tuple[float, int]] = []
+    sampler_stop = threading.Event()
+
+    def sampler() -> None:  # the server's resident memory, every ``sample_s`` seconds
+        while True:
+            rss.append((time.perf_counter() - t_start, _rss_kib(server.pid)))
+            if sampler_stop.wait(sample_s):
+                rss.append((time.perf_counter() - t_start, _rss_kib(server.pid)))
+                return
+
+    sampling = threading.Thread(target=sampler, daemon=True)
     for t in threads:
         t.start()
     stop_at[0] = time.perf_counter() + seconds
     t_start = time.perf_counter()
     start_gate.wait()
+    sampling.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - t_start
+    sampler_stop.set()
+    sampling.join(5)
     for c in clients:
         c.close()
     server.terminate()
@@ -171,12 +214,21 @@ def run(users: int, seconds: float, patients: int, think_s: float = 0.0) -> dict
         "p50_ms": statistics.median(everything) * 1000,
         "p95_ms": q(everything, 0.95),
         "p99_ms": q(everything, 0.99),
+        "rss_kib": rss,
         "pages": {
             p: {"n": len(v), "p50_ms": statistics.median(v) * 1000, "p95_ms": q(v, 0.95)}
             for p, v in latencies.items()
             if v
         },
     }
+
+
+def _rss_kib(pid: int | None) -> int:
+    """Resident memory of process ``pid`` in KiB (Linux ``/proc``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def main() -> None:
@@ -190,9 +242,18 @@ def main() -> None:
         default=0.0,
         help="pause per client between requests (0: closed loop, the server saturated)",
     )
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="run this long and sample the server's memory every minute (flat within 10 %%)",
+    )
     parser.add_argument("--append", action="store_true", help="append to docs/benchmarks.md")
     args = parser.parse_args()
-    result = run(args.users, args.seconds, args.patients, args.think_ms / 1000)
+    seconds = args.soak if args.soak is not None else args.seconds
+    sample_s = 60.0 if args.soak is not None else max(seconds, 1.0)
+    result = run(args.users, seconds, args.patients, args.think_ms / 1000, sample_s)
     lines = [
         f"{'page':32s} {'n':>7s} {'p50 ms':>8s} {'p95 ms':>8s}",
         *(
@@ -205,15 +266,32 @@ def main() -> None:
         "target: p95 <= 50 ms at 50 users, no errors -> "
         + ("met" if result["p95_ms"] <= 50 and result["errors"] == 0 else "NOT met"),  # type: ignore[operator]
     ]
+    if args.soak is not None:
+        samples = result["rss_kib"]
+        lines.append(
+            "server RSS by minute (MiB): "
+            + ", ".join(f"{t / 60:.0f}: {k / 1024:.1f}" for t, k in samples)  # type: ignore[union-attr]
+        )
+        warm = samples[1][1] if len(samples) > 2 else samples[0][1]  # type: ignore[index]
+        drift = (samples[-1][1] - warm) / warm  # type: ignore[index]
+        lines.append(
+            f"soak: last sample vs the first after warm-up {drift:+.1%} -> "
+            + ("flat within 10 %" if abs(drift) <= 0.10 else "NOT flat within 10 %")
+        )
     print("\n".join(lines))
     if args.append:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         doc = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
         with doc.open("a", encoding="utf-8") as out:
             out.write(
-                f"\n## Web load (`bench/web_load.py`)\n\n"
-                f"Command: `.venv/bin/python bench/web_load.py --users {args.users} --seconds "
-                f"{args.seconds:g} --think-ms {args.think_ms:g} --append` — uvicorn, one worker process, SQLite, "
+                f"\n## Web {'soak' if args.soak is not None else 'load'} (`bench/web_load.py`)\n\n"
+                f"Command: `.venv/bin/python bench/web_load.py --users {args.users} "
+                + (
+                    f"--soak {args.soak:g}"
+                    if args.soak is not None
+                    else f"--seconds {args.seconds:g}"
+                )
+                + f" --think-ms {args.think_ms:g} --append` — uvicorn, one worker process, SQLite, "
                 f"{args.patients} patients (half allocated), {args.users} signed-in clients "
                 f"(httpx threads) on loopback; {platform.processor() or platform.machine()}, "
                 f"{os.cpu_count()} CPUs, load average {load:.1f} at the end.\n\n```\n"
