@@ -40,24 +40,20 @@ from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.core.rules import follow_up_visits
 from ketamine_ptsd.services import Actor, FixedClock, Services
 from ketamine_ptsd.services.assessments import AssessmentInput
-from ketamine_ptsd.services.infusions import (
-    AdverseEventInput,
-    ChecklistInput,
-    InterventionInput,
-    VitalsInput,
-)
 from ketamine_ptsd.services.patients import ConsentInput
 from ketamine_ptsd.services.screening import (
     DERIVED_FACTS,
     DemographicsInput,
     ScreeningVisitInput,
 )
-from ketamine_ptsd.simulation.synthetic_records import InfusionDay, Rating, SyntheticPatient
+from ketamine_ptsd.simulation.synthetic_records import Rating, SyntheticPatient
 from ketamine_ptsd.simulation.synthetic_trial import (
     SyntheticTrial,
     SyntheticTrialConfig,
     generate_synthetic_trial,
 )
+
+from .demo_infusion_day import InfusionDaySteps, at_time
 
 __all__ = [
     "DEMO_ACCOUNTS",
@@ -185,11 +181,7 @@ def _block_sizes(slots: Sequence[Any]) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=dt.UTC)
-
-
-class DemoLoader:
+class DemoLoader(InfusionDaySteps):
     """Replays a :class:`SyntheticTrial` through ``services`` (see the module docstring)."""
 
     def __init__(
@@ -264,7 +256,7 @@ class DemoLoader:
         first_day = min(p.screening.screening_date for p in trial.patients)
         steps.append(
             _Step(
-                _at(first_day - dt.timedelta(days=7), 9),
+                at_time(first_day - dt.timedelta(days=7), 9),
                 -1,
                 0,
                 "pharmacy seals the randomization list",
@@ -311,24 +303,28 @@ class DemoLoader:
 
         s = p.screening
         day = s.screening_date
-        add(_at(day, 9), "registered", lambda: self._register(p))
-        add(_at(day, 9, 5), "demographics", lambda: self._demographics(p))
-        add(_at(day, 10), "screening visit", lambda: self._screening_visit(p))
+        add(at_time(day, 9), "registered", lambda: self._register(p))
+        add(at_time(day, 9, 5), "demographics", lambda: self._demographics(p))
+        add(at_time(day, 10), "screening visit", lambda: self._screening_visit(p))
         if s.disposition == "declined":
-            add(_at(day, 11), "declined", lambda: self._refusal(p))
+            add(at_time(day, 11), "declined", lambda: self._refusal(p))
         elif s.disposition == "ineligible":
             pass  # the rules decided it at the visit (consent was recorded first)
         else:
             consent_day = s.consent_date or day
-            add(_at(consent_day, 14), "consent", lambda: self._consent(p, consent_day))
-            add(_at(consent_day, 14, 10), "eligibility re-evaluated", lambda: self._reevaluate(p))
+            add(at_time(consent_day, 14), "consent", lambda: self._consent(p, consent_day))
+            add(
+                at_time(consent_day, 14, 10),
+                "eligibility re-evaluated",
+                lambda: self._reevaluate(p),
+            )
         if p.arm is None or not p.infusions:
             return out
         first = p.infusions[0].date
         for rating in p.assessments:
             if rating.time_point == "baseline":  # the morning of infusion 1, before allocation
-                add(_at(first, 7), f"baseline {rating.instrument}", self._assess_fn(p, rating))
-        add(_at(first, 7, 30), "allocated", lambda: self._allocate(p, first))
+                add(at_time(first, 7), f"baseline {rating.instrument}", self._assess_fn(p, rating))
+        add(at_time(first, 7, 30), "allocated", lambda: self._allocate(p, first))
         for infusion in p.infusions:
             for when, label, fn in self._infusion_steps(p, infusion):
                 add(when, label, fn)
@@ -338,20 +334,20 @@ class DemoLoader:
                 continue
             if withdrawal is not None and rating.date >= withdrawal.date:
                 # Rated at the withdrawal visit, before the withdrawal is recorded.
-                when, day = _at(withdrawal.date, 9), withdrawal.date
+                when, day = at_time(withdrawal.date, 9), withdrawal.date
             else:
                 hour = 7 if any(i.date == rating.date for i in p.infusions) else 10
-                when, day = _at(rating.date, hour), rating.date
+                when, day = at_time(rating.date, hour), rating.date
             add(when, f"{rating.time_point} {rating.instrument}", self._assess_fn(p, rating, day))
         names = self._follow_up_names(p)
         for visit, name in zip(p.follow_up, names, strict=False):
             add(
-                _at(visit.date, 11),
+                at_time(visit.date, 11),
                 f"{name} CAPS-5",
                 self._assess_fn(p, visit.caps5, visit.date, time_point=name),
             )
         if withdrawal is not None:
-            add(_at(withdrawal.date, 9, 30), "withdrawn", lambda: self._withdraw(p))
+            add(at_time(withdrawal.date, 9, 30), "withdrawn", lambda: self._withdraw(p))
         return out
 
     # --- screening -------------------------------------------------------------------------------
@@ -454,201 +450,6 @@ class DemoLoader:
 
     # --- infusion days (PROTOCOL.md §4, §6) --------------------------------------------------
 
-    def _infusion_steps(
-        self, p: SyntheticPatient, day: InfusionDay
-    ) -> list[tuple[dt.datetime, str, Callable[[], None]]]:
-        """One infusion day as the bedside team records it: baseline vitals and minute-0
-        ratings, the checklist with the pre-infusion blood pressures, the start (dose and pump
-        rate from the day's weight), vitals and ratings at their minutes, any intervention, the
-        end, adverse events, the nurse's discharge findings and the physician's sign-off."""
-        n = day.number
-        start = _at(day.date, 8, 30)
-        steps: list[tuple[dt.datetime, str, Callable[[], None]]] = []
-
-        def at(minute: float) -> dt.datetime:
-            return start + dt.timedelta(minutes=minute)
-
-        others: list[dt.datetime] = [at(-10), start, at(day.infusion_minutes)]
-        others += [at(g.minute + 0.5) for g in day.interventions]
-        by_minute: dict[int, list[Rating]] = {}
-        for rating in day.ratings:
-            by_minute.setdefault(rating.minute or 0, []).append(rating)
-        for minute, form in by_minute.items():
-            when = at(minute + 1) if minute > 0 else at(-15)
-            others.append(when)
-            label = f"infusion {n} ratings {minute}' ({', '.join(r.instrument for r in form)})"
-            steps.append((when, label, self._ratings_fn(p, n, minute, form)))
-        for series in _vitals_series(day.vitals, at, others):
-            when = at(series[-1].minute) if series[-1].minute > 0 else at(-20)
-            minutes = ", ".join(f"{vs.minute}'" for vs in series)
-            steps.append((when, f"infusion {n} vitals {minutes}", self._vitals_fn(p, n, series)))
-        steps.append((at(-10), f"infusion {n} checklist", lambda: self._checklist(p, day)))
-        steps.append((start, f"infusion {n} started", lambda: self._start(p, day)))
-        for given in day.interventions:
-            steps.append(
-                (
-                    at(given.minute + 0.5),
-                    f"infusion {n} {given.drug}",
-                    lambda g=given: self._intervention(p, n, g),
-                )
-            )
-        steps.append((at(day.infusion_minutes), f"infusion {n} ended", lambda: self._end(p, n)))
-        for k, ae in enumerate(a for a in p.adverse_events if a.infusion_number == n):
-            steps.append(
-                (at(125 + k), f"infusion {n} adverse event", lambda e=ae: self._adverse_event(p, e))
-            )
-        steps.append((at(130), f"infusion {n} discharge findings", lambda: self._findings(p, n)))
-        steps.append((at(135), f"infusion {n} discharge sign-off", lambda: self._sign_off(p, n)))
-        return steps
-
-    def _vitals_fn(self, p: SyntheticPatient, n: int, series: Sequence[Any]) -> Callable[[], None]:
-        """The nurse enters the readings taken since the last other step as one series (the
-        bedside sheet), each with the time it was taken."""
-
-        def run() -> None:
-            start = _at(self._day_date(p, n), 8, 30)
-            self.services.infusions.record_vitals_series(
-                self._actor(Role.NURSE),
-                self._pid(p),
-                n,
-                [
-                    VitalsInput(
-                        minute=vs.minute,
-                        systolic_mmhg=vs.systolic_mmhg,
-                        diastolic_mmhg=vs.diastolic_mmhg,
-                        heart_rate_bpm=vs.heart_rate_bpm,
-                        spo2_percent=vs.spo2_percent,
-                        measured_at=start + dt.timedelta(minutes=vs.minute)
-                        if vs.minute > 0
-                        else None,
-                    )
-                    for vs in series
-                ],
-            )
-            self._count("infusions.record_vitals_series")
-
-        return run
-
-    def _ratings_fn(
-        self, p: SyntheticPatient, n: int, minute: int, form: Sequence[Rating]
-    ) -> Callable[[], None]:
-        """The safety rater's form for one time point: every instrument rated at ``minute``."""
-
-        def run() -> None:
-            self.services.infusions.record_ratings(
-                self._actor(Role.SAFETY_RATER),
-                self._pid(p),
-                n,
-                minute=minute,
-                ratings={r.instrument: r.items for r in form},
-            )
-            self._count("infusions.record_ratings")
-
-        return run
-
-    @staticmethod
-    def _day_date(p: SyntheticPatient, n: int) -> dt.date:
-        return next(d.date for d in p.infusions if d.number == n)
-
-    def _checklist(self, p: SyntheticPatient, day: InfusionDay) -> None:
-        view = self.services.infusions.record_checklist(
-            self._actor(Role.NURSE),
-            self._pid(p),
-            ChecklistInput(
-                infusion_number=day.number,
-                nil_by_mouth=True,
-                pregnancy_test="negative" if p.demographics.sex == "female" else "not_applicable",
-                urine_toxicology_positive_for=(),
-                bp_readings=list(day.pre_infusion_bp_mmhg),
-                short_acting_benzodiazepine_taken_this_morning=False,
-            ),
-        )
-        self._count("infusions.record_checklist")
-        if not view.passed:
-            raise RuntimeError(f"{p.patient_id} infusion {day.number} held: {view.hold_reasons}")
-
-    def _start(self, p: SyntheticPatient, day: InfusionDay) -> None:
-        view = self.services.infusions.start(
-            self._actor(Role.NURSE), self._pid(p), day.number, weight_kg=day.weight_kg
-        )
-        self._versions[(p.patient_id, day.number)] = view.version
-        self._count("infusions.start")
-
-    def _intervention(self, p: SyntheticPatient, n: int, given: Any) -> None:
-        self.services.infusions.record_intervention(
-            self._actor(Role.NURSE),
-            self._pid(p),
-            n,
-            InterventionInput(
-                drug=given.drug,
-                dose_mg=given.dose_mg,
-                route=given.route,
-                reason=given.reason,
-                minute=given.minute,
-            ),
-        )
-        self._count("infusions.record_intervention")
-
-    def _end(self, p: SyntheticPatient, n: int) -> None:
-        key = (p.patient_id, n)
-        view = self.services.infusions.end(
-            self._actor(Role.NURSE), self._pid(p), n, expected_version=self._versions[key]
-        )
-        self._versions[key] = view.version
-        self._count("infusions.end")
-
-    def _adverse_event(self, p: SyntheticPatient, ae: Any) -> None:
-        self.services.infusions.record_adverse_event(
-            self._actor(Role.NURSE),
-            self._pid(p),
-            AdverseEventInput(
-                term=ae.term,
-                onset_date=ae.onset_date,
-                serious=ae.serious,
-                severity=ae.severity,
-                relatedness=_RELATEDNESS.get(ae.related_to_study_drug, ae.related_to_study_drug),
-                action=ae.action,
-                outcome="recovered",
-                infusion_number=ae.infusion_number,
-                resolved_on=ae.onset_date,
-            ),
-        )
-        self._count("infusions.record_adverse_event")
-
-    def _findings(self, p: SyntheticPatient, n: int) -> None:
-        key = (p.patient_id, n)
-        view = self.services.infusions.record_discharge_findings(
-            self._actor(Role.NURSE),
-            self._pid(p),
-            n,
-            expected_version=self._versions[key],
-            ambulatory_unaided=True,
-            delayed_effects_checked=True,
-        )
-        self._versions[key] = view.version
-        self._count("infusions.record_discharge_findings")
-
-    def _sign_off(self, p: SyntheticPatient, n: int) -> None:
-        key = (p.patient_id, n)
-        readiness = self.services.infusions.readiness(
-            self._actor(Role.INVESTIGATOR), self._pid(p), n
-        )
-        if readiness.reasons != () and not _only_signoff_missing(readiness.reasons):
-            # The bedside rules keep the patient (e.g. dissociation not yet back near baseline):
-            # the demo records that as it would happen and leaves the day undischarged.
-            self.summary.discharge_held.append(
-                f"{p.patient_id} #{n}: {'; '.join(readiness.reasons)}"
-            )
-            return
-        self.services.infusions.sign_off_discharge(
-            self._actor(Role.INVESTIGATOR),
-            self._pid(p),
-            n,
-            password=self._passwords[Role.INVESTIGATOR],
-            expected_version=self._versions[key],
-        )
-        self._count("infusions.sign_off_discharge")
-
     # --- assessments, follow-up, withdrawal (PROTOCOL.md §5, §8, §10) --------------------------
 
     def _assess_fn(
@@ -695,33 +496,3 @@ class DemoLoader:
             reason=w.reason,
         )
         self._count("followup.withdraw")
-
-
-def _vitals_series(
-    vitals: Sequence[Any], at: Callable[[float], dt.datetime], others: Sequence[dt.datetime]
-) -> list[list[Any]]:
-    """Split a day's vital-sign sets into the series the nurse enters together: a new series
-    starts whenever another step of the day (checklist, start, a rating form, an intervention,
-    the end) falls between two readings, so everything recorded around them keeps its order;
-    the baseline (minute 0, before the checklist) is a series of its own."""
-    ordered = sorted(vitals, key=lambda vs: vs.minute)
-
-    def when(vs: Any) -> dt.datetime:
-        return at(vs.minute) if vs.minute > 0 else at(-20)
-
-    series: list[list[Any]] = []
-    for vs in ordered:
-        if series:
-            last = when(series[-1][-1])
-            if series[-1][-1].minute > 0 and not any(last <= o < when(vs) for o in others):
-                series[-1].append(vs)
-                continue
-        series.append([vs])
-    return series
-
-
-_RELATEDNESS = {"unrelated": "not_related", "possibly": "possible", "probably": "probable"}
-
-
-def _only_signoff_missing(reasons: Sequence[str]) -> bool:
-    return all("sign" in r.lower() for r in reasons)
