@@ -19,9 +19,9 @@ from ketamine_ptsd.adapters.cli.app import build_app
 from ketamine_ptsd.adapters.db.engine import open_database
 from ketamine_ptsd.adapters.demo_loader import make_demo_trial
 from ketamine_ptsd.adapters.protocol_store import load_protocol
+from ketamine_ptsd.core.analysis import AnalysisDataset, analyse
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import Actor, ServiceContext, Services
-from ketamine_ptsd.services.trial_analysis import AnalysisDataset, analyse
 from ketamine_ptsd.simulation.synthetic_dataset import analysis_frames
 
 N_PER_ARM = 4

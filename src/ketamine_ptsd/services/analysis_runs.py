@@ -4,7 +4,7 @@
 As the acting statistician: extract the analysis dataset (the blind as their sanction allows:
 partial → the DSMB interim with arms coded A/B, full or open label → the final analysis), check
 that the final analysis may run, and analyse with the protocol's own analysis plan and response
-definition (``protocol.analysis``, ``protocol.response``; services/trial_analysis.py). Writing
+definition (``protocol.analysis``, ``protocol.response``; core/analysis). Writing
 the report is the adapters' part.
 
 The final analysis waits for the trial: while a randomized patient who has not withdrawn has
@@ -35,7 +35,7 @@ from .errors import ConflictError
 from .records import Allocation, Patient
 
 if TYPE_CHECKING:
-    from .trial_analysis import AnalysisResults
+    from ketamine_ptsd.core.analysis import AnalysisResults
 
 __all__ = ["AnalysisRun", "AnalysisRunService", "Readiness"]
 
@@ -99,7 +99,7 @@ class AnalysisRunService:
         Refuses the final analysis while :meth:`readiness` names ongoing patients.
         """
         # The statistics load scipy: imported when an analysis runs, not at start-up.
-        from .trial_analysis import AnalysisDataset, analyse, interim_monitoring
+        from ketamine_ptsd.core.analysis import AnalysisDataset, analyse, interim_monitoring
 
         extract = self._datasets.extract(actor, protocol_name=protocol_name)
         level = extract.unblinding

@@ -4,7 +4,7 @@ PROTOCOL.md §9 (what is analysed, at which time points), §3 (the interim was r
 unblinded, "drug A / drug B"), §10 (CONSORT, Table 1, safety); SYSTEM.md capability 11.
 
 The frames follow the column contract of ``simulation/synthetic_dataset.py`` (the synthetic
-trial produces the same tables), so :func:`ketamine_ptsd.services.trial_analysis.analyse` runs
+trial produces the same tables), so :func:`ketamine_ptsd.core.analysis.analyse` runs
 on a database extract unchanged: ``screening``, ``subjects`` (Table 1 variables from the
 demographics record), ``outcomes`` (subject, arm, time, measure, value — the protocol's
 ``analysis.outcomes``: CAPS-5 total and its four clusters, MADRS, MADRS 24 h, IES-R, CGI-S,
@@ -114,7 +114,7 @@ class AnalysisFrames:
         return self.frames[name]
 
     def to_analysis_dataset(self) -> Any:
-        """The statistics engine's input (services/trial_analysis.AnalysisDataset).
+        """The statistics engine's input (core/analysis.AnalysisDataset).
 
         Refused while blinded: an analysis by arm needs at least a partial sanction.
         """
@@ -122,7 +122,7 @@ class AnalysisFrames:
             raise ValidationFailed(
                 "unblinding", "an analysis by arm needs a sanctioned (partial or full) extract"
             )
-        from .trial_analysis import AnalysisDataset
+        from ketamine_ptsd.core.analysis import AnalysisDataset
 
         return AnalysisDataset(dict(self.frames), self.arms)
 

@@ -11,9 +11,9 @@ import pytest
 from interop_support import source
 
 from ketamine_ptsd.adapters.interop import import_long
+from ketamine_ptsd.core.analysis import analyse
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.stats.mmrm import fit_mmrm
-from ketamine_ptsd.services.trial_analysis import analyse
 
 CSV = """pid,trt,visit,var,score,age
 s1,drugA,base,caps,40,30

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ketamine_ptsd.adapters.reports.builder import build_report
-from ketamine_ptsd.services.trial_analysis import (
+from ketamine_ptsd.core.analysis import (
     AnalysisDataset,
     AnalysisResults,
     analyse,
@@ -89,7 +89,7 @@ def test_interim_packet_shows_the_stopping_boundaries_and_the_interim_z(
 ) -> None:
     import dataclasses
 
-    from ketamine_ptsd.services.trial_analysis import interim_monitoring
+    from ketamine_ptsd.core.analysis import interim_monitoring
 
     coded = analyse(dataset, blinded=True, arm_codes={"ketamine": "B", "midazolam": "A"})
     im = interim_monitoring(coded, observed_patients=30, planned_patients=40, alpha=0.0304)

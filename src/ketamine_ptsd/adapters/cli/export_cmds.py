@@ -9,7 +9,7 @@ are the analysis frames (services/exports.py); sdtm/redcap/fhir the interop conv
 
 ``ketamine-ptsd import long DATA.csv --subject COL --group COL --time COL --measure COL
 --value COL --out DIR`` reads a long-format CSV (adapters/interop/long_import.py), runs the §9
-analysis on it (services/trial_analysis.analyse) and writes the report (HTML + PDF) and the
+analysis on it (core/analysis.analyse) and writes the report (HTML + PDF) and the
 imported dataset into DIR. Errors name the column and the row; never a traceback.
 
 ``--out`` is a new or empty folder, or one this program wrote before; an existing file or a
@@ -159,9 +159,9 @@ def import_long_cmd(
 
     from ketamine_ptsd.adapters.interop import import_long
     from ketamine_ptsd.adapters.reports import build_report
+    from ketamine_ptsd.core.analysis import analyse
     from ketamine_ptsd.core.errors import InvalidInput
     from ketamine_ptsd.services.spreadsheet import csv_bytes
-    from ketamine_ptsd.services.trial_analysis import analyse
 
     target = output_folder(out)
     try:

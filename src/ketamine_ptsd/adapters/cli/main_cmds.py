@@ -343,8 +343,8 @@ def _analyse_and_report(
     write the report. The interim packet adds the group-sequential stopping boundaries at
     information observed ÷ ``planned_patients`` when the planned number is given."""
     from ketamine_ptsd.adapters.reports import ReportWriteError, build_report
+    from ketamine_ptsd.core.analysis import published_comparison
     from ketamine_ptsd.services import ServiceError
-    from ketamine_ptsd.services.trial_analysis import published_comparison
     from ketamine_ptsd.simulation.synthetic_targets import PUBLISHED
 
     level = "partial" if interim else "full"

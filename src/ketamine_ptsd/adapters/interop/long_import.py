@@ -3,8 +3,8 @@
 A site that ran its own trial (or kept its clinic's outcomes elsewhere) brings one row per
 subject, time and measure — ``subject, arm, time, measure, value`` under any column names, plus
 optional subject-level columns (``age_years``, ``sex``, … for Table 1) — and gets the same
-:class:`~ketamine_ptsd.services.trial_analysis.AnalysisDataset` the record's extract gives, so
-``trial_analysis.analyse`` and the report builder run on it unchanged (PROTOCOL.md §9: MMRM per
+:class:`~ketamine_ptsd.core.analysis.AnalysisDataset` the record's extract gives, so
+``core.analysis.analyse`` and the report builder run on it unchanged (PROTOCOL.md §9: MMRM per
 measure over its time points, cumulative-logit models for the measures named ordinal,
 responders when ``caps5_total`` has ``baseline`` and ``week2``).
 
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ketamine_ptsd.core.analysis import DEFAULT_OUTCOMES, AnalysisDataset, OutcomeSpec
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.services.datasets import FRAME_COLUMNS
-from ketamine_ptsd.services.trial_analysis import DEFAULT_OUTCOMES, AnalysisDataset, OutcomeSpec
 
 __all__ = ["ImportedTrial", "import_long"]
 

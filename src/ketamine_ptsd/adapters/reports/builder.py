@@ -1,7 +1,7 @@
 """Write the trial report (or the DSMB interim packet) as HTML with PNG figures, and as PDF.
 
 ``build_report(results, out_dir, interim=False)`` renders an
-:class:`~ketamine_ptsd.services.trial_analysis.AnalysisResults` — nothing is recomputed here
+:class:`~ketamine_ptsd.core.analysis.AnalysisResults` — nothing is recomputed here
 except formatting. Output in ``out_dir``:
 
 - ``index.html`` (Jinja2 template ``templates/report.html.j2``, figures linked from
@@ -41,7 +41,7 @@ from ketamine_ptsd.adapters.reports.figures import (
     lsmeans_figure,
     safety_infusion_figure,
 )
-from ketamine_ptsd.services.trial_analysis import (
+from ketamine_ptsd.core.analysis import (
     TIME_LABELS,
     AnalysisResults,
     ComparisonRow,
@@ -478,7 +478,7 @@ def build_report(
     """Write ``index.html``, ``report.pdf`` and ``figures/`` into ``out_dir``.
 
     ``comparison``: rows of "published vs this run" (the demo's table,
-    ``services.trial_analysis.published_comparison``); ignored for the interim packet.
+    ``core.analysis.published_comparison``); ignored for the interim packet.
     ``generated_on`` is printed on the cover (the caller's clock; omitted when ``None``).
     ``parallel``: write the PDF in a forked process while this one draws the PNGs and the HTML
     (the two take about as long). Only for a single-threaded caller such as the command line:

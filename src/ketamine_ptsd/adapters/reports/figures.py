@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from ketamine_ptsd.services.trial_analysis import TIME_LABELS, AnalysisResults
+from ketamine_ptsd.core.analysis import TIME_LABELS, AnalysisResults
 
 __all__ = [
     "consort_figure",

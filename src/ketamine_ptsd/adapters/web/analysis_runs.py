@@ -1,7 +1,7 @@
 """Running the protocol's analysis for the web's analysis page (PROTOCOL.md §3, §9, §10).
 
 The same path as the CLI's ``report`` (adapters/cli/main_cmds.py ``_analyse_and_report``):
-``services.datasets.extract`` as the signed-in statistician → ``services.trial_analysis.analyse``
+``services.datasets.extract`` as the signed-in statistician → ``core.analysis.analyse``
 with the protocol's analysis plan → ``adapters.reports.build_report``. Which report is built is
 decided by the statistician's *live* sanction, read through the services (never by the web):
 

@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketamine_ptsd.core.errors import InvalidInput
-from ketamine_ptsd.core.stats.mmrm import fit_mmrm
-from ketamine_ptsd.services.trial_analysis import (
+from ketamine_ptsd.core.analysis import (
     AnalysisDataset,
     AnalysisResults,
     analyse,
     published_comparison,
 )
+from ketamine_ptsd.core.errors import InvalidInput
+from ketamine_ptsd.core.stats.mmrm import fit_mmrm
 from ketamine_ptsd.simulation.synthetic_dataset import analysis_frames
 from ketamine_ptsd.simulation.synthetic_targets import PUBLISHED
 from ketamine_ptsd.simulation.synthetic_trial import SyntheticTrialConfig, generate_synthetic_trial
@@ -129,7 +129,7 @@ def test_the_default_outcomes_are_the_rct_protocols_analysis_plan() -> None:
     """analyse() reads outcomes, time points and models from protocol.analysis (§9); the
     fallback for callers without a protocol must not drift from the shipped plan."""
     from ketamine_ptsd.adapters.protocol_store import load_protocol
-    from ketamine_ptsd.services.trial_analysis import DEFAULT_OUTCOMES, outcomes_from_plan
+    from ketamine_ptsd.core.analysis import DEFAULT_OUTCOMES, outcomes_from_plan
 
     plan = load_protocol("rct").analysis
     assert outcomes_from_plan(plan) == DEFAULT_OUTCOMES
@@ -152,8 +152,8 @@ def test_analyse_takes_outcomes_and_alpha_from_the_plan() -> None:
 
 
 def test_interim_monitoring_places_the_primary_z_against_the_pocock_spending_boundary() -> None:
+    from ketamine_ptsd.core.analysis import interim_monitoring
     from ketamine_ptsd.core.stats.sequential import spending_design
-    from ketamine_ptsd.services.trial_analysis import interim_monitoring
 
     res = results()
     im = interim_monitoring(res, observed_patients=30, planned_patients=40, alpha=0.0304)
@@ -178,7 +178,7 @@ def test_one_sided_interim_compares_abs_z_because_coded_arms_hide_the_direction(
     """The rct plan is one-sided (analysis.interim); with arms coded A/B the sign of A − B does
     not say which arm benefits, so a large |z| of either sign is reported as crossing, with the
     instruction to confirm the direction unblinded."""
-    from ketamine_ptsd.services.trial_analysis import interim_monitoring
+    from ketamine_ptsd.core.analysis import interim_monitoring
 
     res = results()
     im = interim_monitoring(

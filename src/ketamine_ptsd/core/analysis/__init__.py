@@ -12,7 +12,8 @@ What is run, by the statistics engine (``core.stats``):
   MADRS at baseline/week 1/week 2, and for IES-R and MADRS (24 h) at baseline/24 h: Type 3 tests,
   LS means, arm differences with SE/t/p and Cohen's d with CI;
 - cumulative-logit mixed models for CGI-S and CGI-I (§9, GLIMMIX in the paper);
-- responders at week 2 (§8: CAPS-5 ≥ 30 % below baseline; no week 2 = non-responder, ITT) with
+- responders by the protocol's own definition (``protocol.response``, §8; the RCT's CAPS-5 ≥ 30 %
+  below baseline at week 2 when none is given; no primary outcome = non-responder, ITT) with
   Pearson/Yates chi-square, Fisher, risk difference and NNT;
 - Kaplan–Meier of loss of response among responders by arm, with log-rank;
 - safety summaries: infusion-day ratings and vitals by arm and minute, side effects by arm,

@@ -124,7 +124,8 @@ def published_comparison(results: AnalysisResults, published: Any) -> tuple[Comp
                     ComparisonRow(
                         label,
                         f"{pub:.2f}",
-                        f"{t3.F:.2f} (Wald, F({t3.num_df},{fmt(t3.den_df, 0)}))",
+                        f"{t3.F:.2f} (Wald, F({t3.num_df},"
+                        f"{fmt(t3.den_df, 0) if t3.den_df is not None else '—'}))",
                     )
                 )
     for key, label, pub in (
