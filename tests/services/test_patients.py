@@ -63,12 +63,12 @@ def test_clinicians_work_only_with_open_label_clinic_patients(services: Services
 def test_clinic_consent_must_cover_every_topic_of_section_2(services: Services, actors) -> None:  # type: ignore[no-untyped-def]
     clinician = actors[Role.CLINICIAN]
     patient = services.patients.register(clinician, protocol_name="clinical", site="CLN")
-    partial = ConsentInput("v2", dt.date(2026, 3, 1), True, None, None, CLINIC_CONSENT_TOPICS[:-1])
+    partial = ConsentInput("v1", dt.date(2026, 3, 1), True, None, None, CLINIC_CONSENT_TOPICS[:-1])
     with pytest.raises(ValidationFailed) as excinfo:
         services.patients.record_consent(clinician, patient.id, partial)
     assert excinfo.value.field == "topics" and "maintenance_plan" in excinfo.value.message
     assert services.patients.consents(clinician, patient.id) == []
-    full = ConsentInput("v2", dt.date(2026, 3, 1), True, None, None, CLINIC_CONSENT_TOPICS)
+    full = ConsentInput("v1", dt.date(2026, 3, 1), True, None, None, CLINIC_CONSENT_TOPICS)
     assert (
         services.patients.record_consent(clinician, patient.id, full).topics
         == CLINIC_CONSENT_TOPICS

@@ -96,3 +96,28 @@ def test_a_patient_stays_on_the_version_they_consented_under(wf, actors, clock, 
     consent(wf, investigator, first)  # re-consent to the amendment
     view = wf.patients.get(investigator, first)
     assert (view.protocol_version, view.reconsent_to) == ("1.1.0", None)
+
+
+def test_a_consent_names_one_of_the_protocols_consent_forms(wf, actors, files) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: the consent form versions come from the protocol (``consent_forms``)."""
+    from ketamine_ptsd.services.patients import ConsentInput
+
+    investigator = actors[Role.INVESTIGATOR]
+    assert RCT.consent_forms == ("v1",)
+    pid = wf.patients.register(investigator, protocol_name="rct", site="YAL").id
+    typed = ConsentInput("v0-draft", dt.date(2026, 3, 1), True, "Dr Independent")
+    with pytest.raises(ValidationFailed, match=r"consent forms of rct 1\.0\.0: v1") as refused:
+        wf.patients.record_consent(investigator, pid, typed)
+    assert refused.value.field == "consent_version" and refused.value.value == "v0-draft"
+    assert wf.patients.consents(investigator, pid) == []
+    consent(wf, investigator, pid)
+    # An amendment that approves a new form: a re-consent names it.
+    files["rct"] = AMENDED.model_copy(update={"consent_forms": ("v2",)})
+    wf.protocol_versions.publish(
+        actors[Role.ADMINISTRATOR], "rct", reason="stricter response, consent form v2"
+    )
+    with pytest.raises(ValidationFailed, match="v2"):
+        consent(wf, investigator, pid)  # the old form
+    renewed = ConsentInput("v2", dt.date(2026, 3, 1), True, "Dr Independent")
+    wf.patients.record_consent(investigator, pid, renewed)
+    assert wf.patients.get(investigator, pid).protocol_version == "1.1.0"

@@ -36,7 +36,7 @@ def consent(services: Services, actor: Actor, patient_id: int) -> None:
         actor,
         patient_id,
         ConsentInput(
-            "v1.0", dt.date(2026, 3, 1), True, "Dr Independent", None, CLINIC_CONSENT_TOPICS
+            "v1", dt.date(2026, 3, 1), True, "Dr Independent", None, CLINIC_CONSENT_TOPICS
         ),
     )
 

@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 DEMO_SITE = "DEMO"
-CONSENT_VERSION = "rct-consent-v1"
+CONSENT_VERSION = "v1"  # one of the protocol's consent_forms
 CAPACITY_ASSESSOR = "Dr R. Okafor (independent capacity assessor)"
 LIST_BLOCK_SIZES = (2, 4)
 

@@ -46,7 +46,7 @@ from .patient_views import (
     patient_view,
     screening_view,
 )
-from .protocol_versions import in_force, reconsent_due
+from .protocol_versions import in_force, patient_protocol, reconsent_due
 from .records import (
     Allocation,
     Consent,
@@ -429,12 +429,6 @@ class PatientService:
             if patient.voided_at is not None:
                 raise ConflictError("patient", patient.study_id, "voided")
             transition(uow, patient, Event.CONSENT)
-            # Bound to the protocol version in force at this consent (a re-consent after an
-            # amendment moves the patient to the new version; services/protocol_versions.py).
-            bound = in_force(self._ctx, uow, patient.protocol_name)
-            if patient.protocol_version != bound:
-                uow.reason = uow.reason or f"consent under {patient.protocol_name} {bound}"
-                patient.protocol_version = bound
             if consent.consent_date > uow.now.date():
                 raise ValidationFailed(
                     "consent_date", "cannot be in the future", consent.consent_date
@@ -452,6 +446,21 @@ class PatientService:
                     "topics",
                     f"consent must cover {', '.join(missing)} (PROTOCOL.md §2)",
                     list(consent.topics),
+                )
+            # Bound to the protocol version in force at this consent (a re-consent after an
+            # amendment moves the patient to the new version; services/protocol_versions.py),
+            # and the form must be one that version approves.
+            bound = in_force(self._ctx, uow, patient.protocol_name)
+            if patient.protocol_version != bound:
+                uow.reason = uow.reason or f"consent under {patient.protocol_name} {bound}"
+                patient.protocol_version = bound
+            forms = patient_protocol(self._ctx, uow, patient).consent_forms
+            if forms and consent.consent_version.strip() not in forms:
+                raise ValidationFailed(
+                    "consent_version",
+                    f"one of the consent forms of {patient.protocol_name} {bound}: "
+                    f"{', '.join(forms)}",
+                    consent.consent_version,
                 )
             record = Consent(
                 patient_id=patient_id,

@@ -77,7 +77,7 @@ def enrol(services: Services, actors: dict[Role, Actor], protocol_name: str = "r
         actor,
         patient.id,
         ConsentInput(
-            "v1.0", dt.date(2026, 3, 1), True, "Dr Independent", None, CLINIC_CONSENT_TOPICS
+            "v1", dt.date(2026, 3, 1), True, "Dr Independent", None, CLINIC_CONSENT_TOPICS
         ),
     )
     screen_eligible(services, actor, patient.id, protocol_name)

@@ -47,6 +47,9 @@ class Protocol(FrozenModel):
     durability: Durability | None = None
     maintenance: MaintenancePlan | None = None
     analysis: AnalysisPlan | None = None
+    #: The consent form versions approved for this protocol version (issue 11): a consent must
+    #: name one. Empty: the protocol lists none, and any version text is recorded as given.
+    consent_forms: tuple[str, ...] = ()
 
     def dose_for(self, drug: str) -> DrugDose:
         """The dosing entry of ``drug``; KeyError if the protocol does not dose it."""

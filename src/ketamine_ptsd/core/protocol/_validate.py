@@ -87,6 +87,11 @@ def _check_identity(p: Protocol) -> list[str]:
         out.append("version: must not be empty")
     if not p.title.strip():
         out.append("title: must not be empty")
+    forms = [f.strip() for f in p.consent_forms]
+    if any(not f or len(f) > 32 for f in forms):
+        out.append("consent_forms: each version is 1-32 characters")
+    for dup in sorted({f for f in forms if forms.count(f) > 1}):
+        out.append(f"consent_forms: {dup!r} appears more than once")
     return out
 
 
