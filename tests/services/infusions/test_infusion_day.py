@@ -1,0 +1,147 @@
+"""Starting an infusion: allocation, dose, order, the whole day (PROTOCOL.md §3, §4, §6; services/infusions/day.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from service_support import PASSWORD  # type: ignore[import-not-found]
+from workflow_support import (  # type: ignore[import-not-found]
+    items,
+    prise,
+    ready_for_infusion,
+)
+
+from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.services import (
+    ConflictError,
+    PermissionDenied,
+    ValidationFailed,
+)
+from ketamine_ptsd.services.infusions import (
+    AdverseEventInput,
+    InterventionInput,
+    VitalsInput,
+)
+
+
+def test_infusion_1_allocates_doses_by_weight_and_blinds_the_drug_but_not_the_pump(
+    trial, actors
+) -> None:  # type: ignore[no-untyped-def]
+    wf, pid = trial
+    assert ready_for_infusion(wf, actors, pid, 1).passed
+    with pytest.raises(ConflictError, match="allocation happens on the morning of infusion 1"):
+        wf.infusions.start(actors[Role.NURSE], pid, 1, weight_kg=70.1)
+    seen = wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=70.1)
+    assert seen.drug == "study drug" and seen.dose_mg is None and seen.dose_arithmetic is None
+    # 70.1 kg: the rule gives ketamine 35.1 mL but midazolam 35.0 mL; the blind-safe volume is
+    # 0.5 mL/kg in both arms (PROTOCOL.md §3, §4).
+    assert (seen.volume_ml, seen.rate_ml_per_h) == (35.1, 52.7)
+    pharmacy = wf.infusions.day(actors[Role.PHARMACIST], pid, 1)
+    assert pharmacy.drug in {"ketamine", "midazolam"}
+    assert pharmacy.dose_mg == {"ketamine": 35.1, "midazolam": 3.159}[pharmacy.drug]
+    assert seen.vitals_due_minutes[:3] == (0, 5, 10) and seen.vitals_due_minutes[-1] == 120
+    assert wf.randomization.allocation(actors[Role.INVESTIGATOR], pid).treatment == "study drug"
+    assert wf.patients.get(actors[Role.NURSE], pid).status == "in_treatment"
+
+
+def test_the_whole_day_vitals_alerts_intervention_ratings_ae_and_signed_discharge(
+    trial, actors, clock
+) -> None:  # type: ignore[no-untyped-def]
+    wf, pid = trial
+    nurse, rater, md = actors[Role.NURSE], actors[Role.SAFETY_RATER], actors[Role.INVESTIGATOR]
+    ready_for_infusion(wf, actors, pid, 1)
+    day = wf.infusions.start(md, pid, 1, weight_kg=80)
+    clock.advance(dt.timedelta(minutes=20))
+    high = wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(20, 186, 104, 96, 97))
+    assert any("systolic mmHg 186" in a for a in high.alerts)
+    given = wf.infusions.record_intervention(
+        nurse, pid, 1, InterventionInput("labetalol", 5, "IV", "systolic 186 during infusion")
+    )
+    assert (given.drug, given.dose_mg, given.route, given.minute) == ("labetalol", 5.0, "IV", 20)
+    with pytest.raises(ValidationFailed) as bad_route:
+        wf.infusions.record_intervention(
+            nurse, pid, 1, InterventionInput("labetalol", 5, "IVV", "x")
+        )
+    assert bad_route.value.field == "route"
+    clock.advance(dt.timedelta(minutes=20))
+    wf.infusions.record_rating(rater, pid, 1, minute=40, instrument="cadss", items=items(23, 20))
+    with pytest.raises(ValidationFailed) as wrong_time:
+        wf.infusions.record_rating(rater, pid, 1, minute=40, instrument="prise", items=prise())
+    assert wrong_time.value.field == "instrument"
+    with pytest.raises(PermissionDenied):
+        wf.infusions.record_rating(
+            nurse, pid, 1, minute=40, instrument="ymrs_item1", items={"1": 0}
+        )
+    day = wf.infusions.end(nurse, pid, 1, expected_version=day.version)
+    clock.advance(dt.timedelta(minutes=50))
+    not_yet = wf.infusions.readiness(nurse, pid, 1)
+    assert not not_yet.ready
+    assert any("observation runs 120 min" in r for r in not_yet.reasons)
+    assert any("dissociation not resolved" in r for r in not_yet.reasons)
+    clock.advance(dt.timedelta(minutes=30))  # 120 min after start
+    wf.infusions.record_rating(rater, pid, 1, minute=120, instrument="cadss", items=items(23, 2))
+    wf.infusions.record_rating(
+        rater, pid, 1, minute=120, instrument="prise", items=prise(blurred_vision="tolerable")
+    )
+    wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(120, 130, 84, 74, 98))
+    ae = wf.infusions.record_adverse_event(
+        nurse,
+        pid,
+        AdverseEventInput(
+            "hypertension",
+            dt.date(2026, 3, 2),
+            False,
+            "mild",
+            "probable",
+            "labetalol",
+            "recovered",
+            1,
+        ),
+    )
+    assert ae.relatedness == "probable"
+    with pytest.raises(ValidationFailed) as bad_ae:
+        wf.infusions.record_adverse_event(
+            nurse,
+            pid,
+            AdverseEventInput(
+                "x", dt.date(2026, 3, 2), False, "huge", "probable", "none", "recovered"
+            ),
+        )
+    assert bad_ae.value.field == "severity"
+    day = wf.infusions.day(nurse, pid, 1)
+    with pytest.raises(PermissionDenied):
+        wf.infusions.sign_off_discharge(
+            nurse, pid, 1, password=PASSWORD, expected_version=day.version
+        )
+    with pytest.raises(ConflictError, match="walking unaided"):
+        wf.infusions.sign_off_discharge(md, pid, 1, password=PASSWORD, expected_version=day.version)
+    findings = wf.infusions.record_discharge_findings(
+        nurse,
+        pid,
+        1,
+        expected_version=day.version,
+        ambulatory_unaided=True,
+        delayed_effects_checked=True,
+    )
+    assert findings.reasons == ("physician assessment and sign-off outstanding (PROTOCOL.md §6)",)
+    done = wf.infusions.sign_off_discharge(
+        md, pid, 1, password=PASSWORD, expected_version=findings.version
+    )
+    assert done.ready and done.discharged_at == clock.now()
+    [signature] = wf.signatures.signatures(md, table_name="infusion_days", record_id=day.id)
+    assert signature.valid and "discharge" in signature.meaning
+    assert wf.audit.verify(actors[Role.ADMINISTRATOR]).ok
+
+
+def test_an_infusion_out_of_order_or_twice_is_refused(trial, actors) -> None:  # type: ignore[no-untyped-def]
+    wf, pid = trial
+    with pytest.raises(ConflictError, match="infusion 1 has not been given"):
+        ready_for_infusion(wf, actors, pid, 2)
+    ready_for_infusion(wf, actors, pid, 1)
+    wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=70)
+    with pytest.raises(ConflictError, match="already started"):
+        wf.infusions.start(actors[Role.NURSE], pid, 1, weight_kg=70)
+    with pytest.raises(ValidationFailed) as bad:
+        ready_for_infusion(wf, actors, pid, 7)
+    assert bad.value.field in {"infusion_number", "vitals"}
