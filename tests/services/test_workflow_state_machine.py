@@ -195,6 +195,7 @@ def test_random_event_sequences_keep_status_and_audit_in_step(
         @invariant()
         def status_is_the_replay_of_the_audit_trail(self) -> None:
             admin = self.actors[Role.ADMINISTRATOR]
+            admin_reader = self.actors[Role.INVESTIGATOR]  # reads infusion days
             for pid in self.known:
                 stored = self.wf.patients.get(admin, pid).status
                 trail = self.wf.audit.entries(admin, table_name="patients", record_id=str(pid))
@@ -202,6 +203,8 @@ def test_random_event_sequences_keep_status_and_audit_in_step(
                 assert replay(workflow).value == stored
                 status_rows = [e for e in trail if e.field == "status" and e.old_value]
                 assert len(status_rows) == len(workflow)  # every change went through the table
+                days = [d.infusion_date for d in self.wf.infusions.days(admin_reader, pid)]
+                assert len(days) == len(set(days)), days  # never two infusions on one day
 
     Workflow.TestCase.settings = settings(
         max_examples=25,

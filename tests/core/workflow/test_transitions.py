@@ -272,3 +272,52 @@ def test_a_randomized_or_treated_patient_is_never_voided_or_restratified() -> No
         for event in (Event.VOID_REGISTRATION, Event.EDIT_STRATUM):
             assert not apply(state, event, Role.ADMINISTRATOR, WorkflowFacts()).allowed
     assert apply(S.ELIGIBLE, Event.VOID_REGISTRATION, Role.ADMINISTRATOR, WorkflowFacts()).allowed
+
+
+# --- the series' order and pace (issue 12 item 1: two infusions one morning) ----------------
+
+MONDAY = __import__("datetime").date(2026, 3, 2)
+
+
+def _next(**changes: object) -> WorkflowFacts:
+    base: dict[str, object] = {
+        "randomized_protocol": True,
+        "consent_recorded": True,
+        "allocated": True,
+        "infusion_number": 2,
+        "previous_day": MONDAY,
+        "previous_discharged": True,
+        "today": MONDAY + __import__("datetime").timedelta(days=2),
+        "min_days_between": 2,
+        "per_week_max": 3,
+        "started_this_week": 1,
+    }
+    base.update(changes)
+    return WorkflowFacts(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        ({"previous_day": None}, "previous_infusion_given"),
+        ({"previous_discharged": False}, "previous_infusion_discharged"),
+        ({"today": MONDAY}, "minimum_interval"),  # the same morning
+        ({"today": MONDAY + __import__("datetime").timedelta(days=1)}, "minimum_interval"),
+        ({"started_this_week": 3}, "weekly_maximum"),
+    ],
+)
+def test_an_infusion_waits_for_the_previous_one_and_the_schedule(
+    changes: dict[str, object], rule: str
+) -> None:
+    decision = apply(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, _next(**changes))
+    assert [r.rule for r in decision.refusals] == [rule]
+    assert "§5" in str(decision.refusals[0]) or "§6" in str(decision.refusals[0])
+
+
+def test_the_interval_boundary_and_the_weekly_count_allow_the_next_infusion() -> None:
+    assert apply(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, _next()).allowed  # 2 days
+    assert apply(
+        S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, _next(started_this_week=2)
+    ).allowed
+    first = _next(infusion_number=1, previous_day=None, previous_discharged=False)
+    assert apply(S.RANDOMIZED, Event.START_INFUSION, Role.NURSE, first).allowed

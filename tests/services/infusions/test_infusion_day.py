@@ -145,3 +145,41 @@ def test_an_infusion_out_of_order_or_twice_is_refused(trial, actors) -> None:  #
     with pytest.raises(ValidationFailed) as bad:
         ready_for_infusion(wf, actors, pid, 7)
     assert bad.value.field in {"infusion_number", "vitals"}
+
+
+def test_a_second_infusion_the_same_morning_is_refused_until_the_schedule_allows_it(
+    trial, actors, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 1: infusion 2 started minutes after infusion 1, which was never ended or
+    discharged. Now: refused naming the rule; the next allowed day is refused while infusion 1
+    is not discharged."""
+    import datetime as dt
+
+    from workflow_support import ready_for_infusion  # type: ignore[import-not-found]
+
+    wf, pid = trial
+    investigator = actors[Role.INVESTIGATOR]
+    ready_for_infusion(wf, actors, pid, 1)
+    wf.infusions.start(investigator, pid, 1, weight_kg=70)
+    ready_for_infusion(wf, actors, pid, 2)
+    with pytest.raises(ConflictError, match="not ended and discharged") as same_morning:
+        wf.infusions.start(investigator, pid, 2, weight_kg=70)
+    assert "§6" in str(same_morning.value) and "2 days after infusion 1" in str(same_morning.value)
+    assert [d.infusion_number for d in wf.infusions.days(investigator, pid)] == [1]
+    clock.set(dt.datetime(2026, 3, 4, 8, tzinfo=dt.UTC))  # Wednesday: the interval is met
+    from ketamine_ptsd.services.infusions import ChecklistInput
+
+    wf.infusions.record_checklist(  # today's checklist for infusion 2 (it passes)
+        actors[Role.NURSE],
+        pid,
+        ChecklistInput(
+            infusion_number=2,
+            nil_by_mouth=True,
+            pregnancy_test="not_applicable",
+            urine_toxicology_positive_for=[],
+            bp_readings=("128/82",),
+            short_acting_benzodiazepine_taken_this_morning=False,
+        ),
+    )
+    with pytest.raises(ConflictError, match="not ended and discharged"):
+        wf.infusions.start(investigator, pid, 2, weight_kg=70)

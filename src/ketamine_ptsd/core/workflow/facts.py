@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from ..rules.eligibility import EligibilityStatus
@@ -20,7 +21,9 @@ class WorkflowFacts:
     decided yet) and ``open_criteria`` the ids of the criteria it found failed or missing.
     ``named_criteria`` and ``reasons`` are what the user gives with an override, a screen
     failure or a refusal. ``response`` is what the stored scores say at the primary time point
-    (None: not known yet).
+    (None: not known yet). The infusion facts say when the previous infusion of the series was
+    given and whether it was discharged, today's date (the core reads no clock), the schedule's
+    minimum days between infusions and weekly maximum, and how many were started this week.
     """
 
     randomized_protocol: bool = False
@@ -32,6 +35,15 @@ class WorkflowFacts:
     allocated: bool = False
     infusions_started: int = 0
     response: PatientState | None = None
+    # Starting infusion ``infusion_number`` (PROTOCOL.md §5, §6): the day before it, whether it
+    # was discharged, today, and the schedule's limits.
+    infusion_number: int = 0
+    previous_day: dt.date | None = None
+    previous_discharged: bool = False
+    today: dt.date | None = None
+    min_days_between: int = 0
+    per_week_max: int = 0
+    started_this_week: int = 0
 
 
 @dataclass(frozen=True, slots=True)

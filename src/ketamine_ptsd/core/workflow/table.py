@@ -151,6 +151,52 @@ def _allocated_before_infusion(state: PatientState, facts: WorkflowFacts) -> Ref
     )
 
 
+def _previous_infusion_closed(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    n = facts.infusion_number
+    if n <= 1:
+        return None
+    if facts.previous_day is None:
+        return Refusal(
+            "previous_infusion_given",
+            "PROTOCOL.md §5",
+            f"infusion {n - 1} has not been given; the series is given in order",
+        )
+    if not facts.previous_discharged:
+        return Refusal(
+            "previous_infusion_discharged",
+            "PROTOCOL.md §6",
+            f"infusion {n - 1} of {facts.previous_day.isoformat()} is not ended and discharged "
+            "(physician's sign-off)",
+        )
+    return None
+
+
+def _minimum_interval(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.infusion_number <= 1 or facts.previous_day is None or facts.today is None:
+        return None
+    gap = (facts.today - facts.previous_day).days
+    if gap >= max(facts.min_days_between, 1):
+        return None
+    return Refusal(
+        "minimum_interval",
+        "PROTOCOL.md §5",
+        f"infusion {facts.infusion_number} comes at least "
+        f"{max(facts.min_days_between, 1)} days after infusion {facts.infusion_number - 1} "
+        f"({facts.previous_day.isoformat()}); today is {gap} day(s) after it",
+    )
+
+
+def _weekly_maximum(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.per_week_max <= 0 or facts.started_this_week < facts.per_week_max:
+        return None
+    return Refusal(
+        "weekly_maximum",
+        "PROTOCOL.md §5",
+        f"{facts.started_this_week} infusions already started this week; the schedule gives at "
+        f"most {facts.per_week_max} a week",
+    )
+
+
 def _trial_outcome_after_allocation(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
     if state is not S.ELIGIBLE or not facts.randomized_protocol:
         return None
@@ -316,6 +362,9 @@ TRANSITIONS: Mapping[Event, Transition] = {
             "PROTOCOL.md §5, §6",
             _consent,
             _allocated_before_infusion,
+            _previous_infusion_closed,
+            _minimum_interval,
+            _weekly_maximum,
         ),
         _row(
             Event.RECORD_ASSESSMENT,

@@ -16,7 +16,7 @@ from .._workflow import (
 )
 from ..access import Actor
 from ..audit import AuditEvent, encode_value
-from ..errors import ValidationFailed
+from ..errors import ConflictError, ValidationFailed
 from ..records import (
     InfusionRating,
     Patient,
@@ -27,6 +27,7 @@ from ..records import (
 from ..uow import UnitOfWork
 from .base import InfusionBase
 from .queries import (
+    day_id_query,
     todays_checklist_query,
 )
 from .views import (
@@ -180,6 +181,19 @@ class ChecklistUseCases(InfusionBase):
                 )
                 for c in rows
             ]
+
+    @staticmethod
+    def _require_previous(uow: UnitOfWork, patient: Patient, n: int) -> None:
+        """A checklist for infusion n needs infusion n−1 given (the start's guards check the
+        rest: discharged, the interval, the weekly maximum; core.workflow)."""
+        if n == 1:
+            return
+        if not uow.session.scalar(
+            day_id_query(), {"patient_id": patient.id, "infusion_number": n - 1}
+        ):
+            raise ConflictError(
+                "infusion", f"{patient.study_id} #{n}", f"infusion {n - 1} has not been given"
+            )
 
     @staticmethod
     def _require_passed_checklist(uow: UnitOfWork, patient: Patient, n: int) -> PreInfusionCheck:

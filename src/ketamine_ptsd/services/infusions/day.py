@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
 
+from sqlalchemy import func, select
+
+from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action, is_allowed
-from ketamine_ptsd.core.workflow import Event
+from ketamine_ptsd.core.workflow import Event, WorkflowFacts
 
 from .._workflow import (
     check_editable,
@@ -20,10 +23,11 @@ from ..records import (
     Patient,
 )
 from ..uow import UnitOfWork
-from ..workflow import transition
+from ..workflow import load_facts, transition
 from .checklist import ChecklistUseCases
 from .queries import (
     day_id_query,
+    day_query,
 )
 from .views import (
     InfusionDayView,
@@ -40,15 +44,38 @@ class DayUseCases(ChecklistUseCases):
             raise ConflictError("infusion", f"{patient.study_id} #{n}", "already started")
 
     @staticmethod
-    def _require_previous(uow: UnitOfWork, patient: Patient, n: int) -> None:
-        if n == 1:
-            return
-        if not uow.session.scalar(
-            day_id_query(), {"patient_id": patient.id, "infusion_number": n - 1}
-        ):
-            raise ConflictError(
-                "infusion", f"{patient.study_id} #{n}", f"infusion {n - 1} has not been given"
+    def _start_facts(
+        uow: UnitOfWork, patient: Patient, protocol: Protocol, n: int
+    ) -> WorkflowFacts:
+        """What the start's guards read: the previous infusion, today, the schedule (§5, §6)."""
+        today = uow.now.date()
+        previous = (
+            uow.session.scalar(day_query(), {"patient_id": patient.id, "infusion_number": n - 1})
+            if n > 1
+            else None
+        )
+        monday = today - dt.timedelta(days=today.weekday())
+        this_week = uow.session.scalar(
+            select(func.count(InfusionDay.id)).where(
+                InfusionDay.patient_id == patient.id,
+                InfusionDay.voided_at.is_(None),
+                InfusionDay.infusion_date >= monday,
+                InfusionDay.infusion_date <= today,
             )
+        )
+        schedule = protocol.schedule
+        return load_facts(
+            uow,
+            patient,
+            ("consent", "allocation"),
+            infusion_number=n,
+            previous_day=previous.infusion_date if previous is not None else None,
+            previous_discharged=previous is not None and previous.discharged_at is not None,
+            today=today,
+            min_days_between=schedule.min_days_between_infusions,
+            per_week_max=schedule.infusions_per_week,
+            started_this_week=int(this_week or 0),
+        )
 
     def start(
         self, actor: Actor, patient_id: int, infusion_number: int, *, weight_kg: float
@@ -88,7 +115,14 @@ class DayUseCases(ChecklistUseCases):
             )
             self._require_active(uow, patient)
             self._require_not_started(uow, patient, infusion_number)
-            self._require_previous(uow, patient, infusion_number)
+            # The workflow's guards: consent, allocation, the previous infusion discharged, the
+            # schedule's minimum interval and weekly maximum (PROTOCOL.md §3, §5, §6).
+            transition(
+                uow,
+                patient,
+                Event.START_INFUSION,
+                facts=self._start_facts(uow, patient, protocol, infusion_number),
+            )
             check = self._require_passed_checklist(uow, patient, infusion_number)
             drug = patient_drug(uow, protocol, patient)
             if drug is None:
@@ -117,7 +151,6 @@ class DayUseCases(ChecklistUseCases):
                 **entered(actor, uow.now),
             )
             uow.session.add(day)
-            transition(uow, patient, Event.START_INFUSION)
             uow.flush()
             view = self._day_view(uow, actor, patient, protocol, day)
             uow.commit()
