@@ -183,3 +183,17 @@ def test_a_second_infusion_the_same_morning_is_refused_until_the_schedule_allows
     )
     with pytest.raises(ConflictError, match="not ended and discharged"):
         wf.infusions.start(investigator, pid, 2, weight_kg=70)
+
+
+def test_a_clinic_nurse_sees_the_mg_of_the_open_label_drug_she_gives(wf, actors) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 9: the blind's one policy hides nothing in an open-label protocol."""
+    from workflow_support import consent, ready_for_infusion, screen_clinic  # type: ignore[import-not-found]
+
+    clinician = actors[Role.CLINICIAN]
+    pid = wf.patients.register(clinician, protocol_name="clinical", site="CLN").id
+    consent(wf, clinician, pid)
+    screen_clinic(wf, clinician, pid)
+    ready_for_infusion(wf, actors, pid, 1, rater=Role.CLINICIAN)
+    wf.infusions.start(clinician, pid, 1, weight_kg=80)
+    seen = wf.infusions.day(actors[Role.NURSE], pid, 1)
+    assert (seen.drug, seen.dose_mg, seen.volume_ml) == ("ketamine", 40.0, 40.0)
