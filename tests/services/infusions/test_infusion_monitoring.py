@@ -137,3 +137,17 @@ def test_the_ratings_form_records_a_time_point_in_one_go_and_refuses_a_repeat(
         )
     minutes = [r.minute for r in wf.infusions.ratings(rater, pid, 1)]
     assert minutes.count(40) == 3
+
+
+def test_the_same_minute_posted_twice_is_stored_once(trial, actors) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 13: a network retry of the same vitals minute was stored twice."""
+    wf, pid = trial
+    nurse = actors[Role.NURSE]
+    series = [VitalsInput(0, 128, 82, 72, 98), VitalsInput(0, 129, 82, 72, 98)]
+    with pytest.raises(ConflictError, match="reading 2 of the series"):
+        wf.infusions.record_vitals_series(nurse, pid, 1, series)
+    wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(0, 128, 82, 72, 98))
+    with pytest.raises(ConflictError, match="minute 0") as again:
+        wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(0, 128, 82, 72, 98))
+    assert "already recorded" in str(again.value)
+    assert [v.minute for v in wf.infusions.vitals(nurse, pid, 1)] == [0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import select
+
 from ketamine_ptsd.core.instruments import score
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import (
@@ -81,6 +83,26 @@ class MonitoringUseCases(InfusionBase):
                 day = self._day(uow, patient, infusion_number)
                 if day.discharged_at is not None:
                     raise ConflictError("infusion", day.id, "patient already discharged")
+            # One reading per minute (issue 12 item 13: a network retry stored the same minute
+            # twice): a repeat is refused, naming the minute, whether sent again or twice at once.
+            minutes = [data.minute for data, _ in checked]
+            taken = set(
+                uow.session.scalars(
+                    select(VitalSignsRecord.minute).where(
+                        VitalSignsRecord.patient_id == patient.id,
+                        VitalSignsRecord.infusion_number == infusion_number,
+                        VitalSignsRecord.voided_at.is_(None),
+                    )
+                )
+            )
+            for i, minute in enumerate(minutes, start=1):
+                if minute in taken or minute in minutes[: i - 1]:
+                    raise ConflictError(
+                        "vital signs",
+                        f"{patient.study_id} #{infusion_number} minute {minute}",
+                        "already recorded for this minute (a repeated post is not stored twice)"
+                        + ("" if len(minutes) == 1 else f"; reading {i} of the series"),
+                    )
             now = uow.now
             records = []
             for i, (data, vitals) in enumerate(checked, start=1):
