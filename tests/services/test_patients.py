@@ -8,6 +8,7 @@ import pytest
 from service_support import PASSWORD  # type: ignore[import-not-found]
 
 from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.core.workflow import BLINDED_LABEL
 from ketamine_ptsd.services import (
     AuthenticationFailed,
     ConflictError,
@@ -17,7 +18,6 @@ from ketamine_ptsd.services import (
     ValidationFailed,
 )
 from ketamine_ptsd.services.patients import (
-    BLINDED_TREATMENT,
     CLINIC_CONSENT_TOPICS,
     ConsentInput,
     IdentityInput,
@@ -281,13 +281,13 @@ def test_emergency_unblinding_needs_the_password_again(services: Services, actor
         services.randomization.emergency_unblind(
             investigator, pid, reason="suspected serious reaction", password="not my password"
         )
-    assert services.patients.get(investigator, pid).treatment == BLINDED_TREATMENT  # still blind
+    assert services.patients.get(investigator, pid).treatment == BLINDED_LABEL  # still blind
     events = [e.event for e in services.audit.entries(actors[Role.ADMINISTRATOR])]
     assert "unblind" not in events and events.count("login_failed") == 1
     services.randomization.emergency_unblind(
         investigator, pid, reason="suspected serious reaction", password=PASSWORD
     )
-    assert services.patients.get(investigator, pid).treatment != BLINDED_TREATMENT
+    assert services.patients.get(investigator, pid).treatment != BLINDED_LABEL
 
 
 @pytest.mark.parametrize("stratum", ["<script>alert(1)</script>", " ", "a" * 65, "x;DROP"])

@@ -26,7 +26,6 @@ from sqlalchemy import select
 
 from ketamine_ptsd.core.errors import DomainError, InvalidInput
 from ketamine_ptsd.core.protocol import Protocol
-from ketamine_ptsd.core.workflow import BLINDED_LABEL
 
 from .access import Actor
 from .context import ServiceContext
@@ -35,7 +34,6 @@ from .records import Allocation, Patient, RandomizationList, RandomizationSlot, 
 from .uow import UnitOfWork
 
 __all__ = [
-    "BLINDED_DRUG",
     "STRATUM_PATTERN",
     "check_editable",
     "check_stratum",
@@ -48,8 +46,6 @@ __all__ = [
     "void_record",
 ]
 
-#: What a blinded reader sees instead of the drug (PROTOCOL.md §3; core.workflow.visibility).
-BLINDED_DRUG = BLINDED_LABEL
 
 T = TypeVar("T")
 

@@ -75,7 +75,6 @@ __all__ = [
 ]
 
 SITE_PATTERN = re.compile(r"^[A-Z0-9]{2,8}$")
-BLINDED_TREATMENT = BLINDED_LABEL
 
 #: PROTOCOL.md §2: what informed consent must cover on the clinical pathway. A protocol may
 #: declare its own list as ``consent_topics``; this is the fallback for clinic-mode protocols.
@@ -128,7 +127,7 @@ def treatment_label(
         return None, Treatment.UNALLOCATED
     visibility = treatment_of(uow.session, actor, patient)
     if visibility is not Treatment.NAMED:
-        return BLINDED_TREATMENT, visibility
+        return BLINDED_LABEL, visibility
     slot = uow.session.get(RandomizationSlot, allocation.slot_id)
     assert slot is not None
     return arms.get(slot.arm, slot.arm), visibility
@@ -290,7 +289,7 @@ class PatientService:
                         treatment = arms_of[patient.protocol_name].get(arm, arm)
                         visibility = Treatment.NAMED
                     else:
-                        treatment, visibility = BLINDED_TREATMENT, Treatment.BLINDED
+                        treatment, visibility = BLINDED_LABEL, Treatment.BLINDED
                 due = latest if patient.protocol_version not in (None, latest) else None
                 views.append(patient_view(patient, treatment, visibility, actor.role, due))
             return views

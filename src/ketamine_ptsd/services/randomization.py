@@ -37,7 +37,7 @@ from ketamine_ptsd.core.randomization import (
     verify_block_list,
 )
 from ketamine_ptsd.core.roles import Action, Sensitivity
-from ketamine_ptsd.core.workflow import Event
+from ketamine_ptsd.core.workflow import BLINDED_LABEL, Event
 
 from ._workflow import STRATUM_PATTERN
 from .access import Actor, allocation_visibility, require, require_patient
@@ -45,7 +45,7 @@ from .audit import AuditEvent, encode_value
 from .auth import AuthService
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
-from .patients import BLINDED_TREATMENT, load_patient
+from .patients import load_patient
 from .records import Allocation, Patient, RandomizationList, RandomizationSlot, Unblinding
 from .uow import UnitOfWork
 from .workflow import transition
@@ -433,7 +433,7 @@ class RandomizationService:
             allocated_at=allocation.allocated_at,
             infusion_date=allocation.infusion_date,
             list_version=record.list_version,
-            treatment=drug.get(slot.arm, slot.arm) if visible else BLINDED_TREATMENT,
+            treatment=drug.get(slot.arm, slot.arm) if visible else BLINDED_LABEL,
             arm_id=slot.arm if visible else None,
             stratum=slot.stratum,
             sequence=slot.sequence if visible else None,

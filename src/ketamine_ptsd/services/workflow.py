@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
-from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.core.rules import CriterionStatus, EligibilityStatus
 from ketamine_ptsd.core.workflow import (
     TRANSITIONS,
@@ -28,7 +27,6 @@ from ketamine_ptsd.core.workflow import (
     Event,
     PatientState,
     WorkflowFacts,
-    allowed_events,
     apply,
 )
 
@@ -42,7 +40,6 @@ __all__ = [
     "AUDIT_PREFIX",
     "is_randomized",
     "load_facts",
-    "patient_events",
     "state_of",
     "transition",
 ]
@@ -185,10 +182,3 @@ def _refuse(actor: Actor, patient: Patient, decision: Decision) -> None:
         patient.study_id,
         "; ".join(f"{r.message} ({r.source})" for r in decision.refusals),
     )
-
-
-def patient_events(
-    patient_status: str, role: Role | str, facts: WorkflowFacts | None = None
-) -> frozenset[Event]:
-    """What ``role`` may do next for a patient in ``patient_status`` (for pages and the API)."""
-    return allowed_events(patient_status, role, facts)

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ketamine_ptsd.core.instruments import REGISTRY
+from ketamine_ptsd.core.workflow import BLINDED_LABEL
 from ketamine_ptsd.services.exports import ExportFile
 from ketamine_ptsd.services.interop_exports import InteropSource
 
@@ -271,7 +272,7 @@ def _administrations(b: _Bundle, source: InteropSource, patients: Mapping[str, s
                 {
                     "resourceType": "MedicationAdministration",
                     "status": "completed",
-                    "medicationCodeableConcept": {"text": drug if drug else "study drug"},
+                    "medicationCodeableConcept": {"text": drug if drug else BLINDED_LABEL},
                     "subject": {"reference": patients[subject]},
                     "effectiveDateTime": date,
                     "dosage": dosage,

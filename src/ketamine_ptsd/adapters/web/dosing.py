@@ -25,9 +25,8 @@ from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.rules import blinded_dose, calculate_dose, shares_one_volume
 from ketamine_ptsd.core.workflow import BLINDED_LABEL, Treatment
 
-__all__ = ["BLINDED_TREATMENT", "DoseDisplay", "dose_display"]
+__all__ = ["DoseDisplay", "dose_display"]
 
-BLINDED_TREATMENT = BLINDED_LABEL
 
 #: The fields ``core.rules.shared_volume`` names when the arms cannot share one volume.
 UNSHARED_VOLUME_FIELDS = frozenset({"concentration_mg_per_ml", "infusion_minutes", "weight_basis"})
@@ -71,7 +70,7 @@ def dose_display(
     """
     if treatment is None:
         if protocol.blinded:
-            return DoseDisplay(BLINDED_TREATMENT, True, problem=NOT_ALLOCATED)
+            return DoseDisplay(BLINDED_LABEL, True, problem=NOT_ALLOCATED)
         treatment = protocol.arms[0].drug  # open label: the clinic's one drug
     blinded = visibility is not Treatment.NAMED and protocol.blinded
     if shares_one_volume(protocol):

@@ -7,9 +7,9 @@ from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import (
     vitals_due_minutes,
 )
+from ketamine_ptsd.core.workflow import BLINDED_LABEL
 
 from .._workflow import (
-    BLINDED_DRUG,
     require_open,
 )
 from ..access import Actor, allocation_visibility, require_patient
@@ -90,7 +90,7 @@ class InfusionBase:
             infusion_number=day.infusion_number,
             infusion_date=day.infusion_date,
             weight_kg=day.weight_kg,
-            drug=day.drug if visible else BLINDED_DRUG,
+            drug=day.drug if visible else BLINDED_LABEL,
             dose_mg=day.dose_mg if visible else None,
             concentration_mg_per_ml=day.concentration_mg_per_ml if visible else None,
             dose_arithmetic=day.dose_arithmetic if visible else None,
