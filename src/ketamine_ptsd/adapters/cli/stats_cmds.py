@@ -2,7 +2,7 @@
 
 Sub-commands live in their own modules, each with ``register(stats_app)``:
 ``stats_mmrm_cmd`` (mmrm), ``stats_misc_cmd`` (km, responders, sequential, power) and
-``stats_ordinal_cmd`` (ordinal) and ``stats_blinding_cmd`` (blinding).
+``stats_ordinal_cmd`` (ordinal), ``stats_blinding_cmd`` (blinding) and ``stats_mi_cmd`` (mi).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ SUBCOMMAND_MODULES = (
     "stats_misc_cmd",
     "stats_ordinal_cmd",
     "stats_blinding_cmd",
+    "stats_mi_cmd",
 )
 
 
