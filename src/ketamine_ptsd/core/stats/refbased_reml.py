@@ -159,7 +159,7 @@ def _evaluate(theta: FloatArray, st: PatternStats, sums: _Sums) -> _Eval:
     m = st.masks.astype(np.float64)
     mm = m[:, :, None] * m[:, None, :]
     emb = sig[:, None] * mm[None] + np.eye(t)[None, None] * (1.0 - m)[None, :, :, None]
-    eig_ok = np.all(np.linalg.eigvalsh(sig) > 0.0, axis=1)
+    eig_ok = _pd_rows(sig)
     emb[~eig_ok] = np.eye(t)
     chol = np.linalg.cholesky(emb)
     logdet = 2.0 * np.log(np.diagonal(chol, axis1=2, axis2=3)).sum(axis=2)  # B × P
@@ -171,16 +171,19 @@ def _evaluate(theta: FloatArray, st: PatternStats, sums: _Sums) -> _Eval:
     a = 0.5 * (a + a.transpose(0, 2, 1))
     bvec = (wf @ xy).reshape(b_count, p)
     ywy = (wf.reshape(b_count, k) * yy).sum(axis=1)
-    evals = np.linalg.eigvalsh(a)
-    a_ok = evals.min(axis=1) > 1e-12 * np.maximum(evals.max(axis=1), 1e-300)
+    scale = np.sqrt(np.clip(np.diagonal(a, axis1=1, axis2=2), 1e-300, None))
+    a_corr = a / (scale[:, :, None] * scale[:, None, :])  # condition check, scale-free
+    a_ok = _pd_rows(a_corr - 1e-10 * np.eye(p))
     ok = eig_ok & a_ok
     a[~a_ok] = np.eye(p)
+    a_chol = np.linalg.cholesky(a)
+    logdet_a = 2.0 * np.log(np.diagonal(a_chol, axis1=1, axis2=2)).sum(axis=1)
     a_inv = np.linalg.inv(a)
     beta = np.einsum("bij,bj->bi", a_inv, bvec)
     n_obs = (n_p * m.sum(axis=1)[None]).sum(axis=1)
     f = (
         (n_p * logdet).sum(axis=1)
-        + np.log(evals.clip(min=1e-300)).sum(axis=1)
+        + logdet_a
         + ywy
         - np.einsum("bi,bi->b", bvec, beta)
         + (n_obs - p) * LOG_2PI
@@ -197,6 +200,16 @@ def _evaluate(theta: FloatArray, st: PatternStats, sums: _Sums) -> _Eval:
     grad = np.where(r == c, dsig[:, r, c], dsig[:, r, c] + dsig[:, c, r])
     f = np.where(ok, f, np.nan)
     return _Eval(f=f, grad=grad, beta=beta, ok=ok)
+
+
+def _pd_rows(mats: FloatArray) -> BoolArray:
+    """Which matrices of a stack are positive definite (one batched Cholesky; eigenvalues only
+    when it fails, to find which)."""
+    try:
+        np.linalg.cholesky(mats)
+    except np.linalg.LinAlgError:
+        return np.asarray(np.linalg.eigvalsh(mats).min(axis=-1) > 0.0, dtype=bool)
+    return np.ones(mats.shape[0], dtype=bool)
 
 
 def _fd_hessian(theta: FloatArray, st: PatternStats, sums: _Sums) -> FloatArray:
