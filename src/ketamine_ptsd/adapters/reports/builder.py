@@ -41,6 +41,7 @@ from ketamine_ptsd.adapters.reports.figures import (
     lsmeans_figure,
     safety_infusion_figure,
 )
+from ketamine_ptsd.adapters.reports.sensitivity import sensitivity_table, tipping_point_figure
 from ketamine_ptsd.core.analysis import (
     TIME_LABELS,
     AnalysisResults,
@@ -320,6 +321,8 @@ def _tables(results: AnalysisResults, comparison: tuple[ComparisonRow, ...]) -> 
     )
     if results.interim is not None:
         out.insert(0, _interim_table(results))
+    if results.sensitivity is not None and not results.blinded:
+        out.append(sensitivity_table(results.sensitivity, results.difference_label))
     if comparison:
         out.append(
             Table(
@@ -529,6 +532,15 @@ def build_report(
             safety_infusion_figure(results),
         )
     )
+    if results.sensitivity is not None and not interim and results.sensitivity.tipping:
+        sens = results.sensitivity
+        figures.append(
+            (
+                "tipping_point",
+                f"Tipping point: {sens.label}, jump to reference",
+                tipping_point_figure(sens.tipping, outcome=sens.unit),
+            )
+        )
     tables = _tables(results, comparison)
     title = (
         "DSMB interim packet (arms coded)" if interim else "Trial report"

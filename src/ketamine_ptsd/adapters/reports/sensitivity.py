@@ -10,7 +10,7 @@ what ``stats mi --tipping-plot`` writes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -18,21 +18,78 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure
 
-from ketamine_ptsd.core.stats.mi import MIResult, TippingPoint
+from ketamine_ptsd.core.analysis.model import TIME_LABELS
+from ketamine_ptsd.core.analysis.sensitivity import SensitivityAnalysis
+from ketamine_ptsd.core.stats.mi import TippingPoint
 
-__all__ = ["SensitivityResult", "tipping_point_figure"]
+if TYPE_CHECKING:
+    from ketamine_ptsd.adapters.reports.builder import Table
+
+__all__ = ["sensitivity_table", "tipping_point_figure"]
 
 
-@dataclass(frozen=True)
-class SensitivityResult:
-    """JR analysis of one outcome and its tipping point, for the report's template."""
+def _p(p: float) -> str:
+    if math.isnan(p):
+        return "–"
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
 
-    outcome: str
-    unit: str
-    strategy: str
-    n_ice: int
-    result: MIResult
-    tipping: TippingPoint
+
+def sensitivity_table(sens: SensitivityAnalysis, difference_label: str) -> Table:
+    """The JR differences per visit (with LS means) and, in the note, the method, the counts
+    and the tipping point."""
+    from ketamine_ptsd.adapters.reports.builder import Table
+
+    res = sens.result
+    arms = sorted({m.group for m in res.lsmeans}, key=lambda g: g != sens.reference)
+    lsm = {(m.group, m.time): m for m in res.lsmeans}
+    rows = tuple(
+        (
+            sens.label,
+            TIME_LABELS.get(d.time, d.time),
+            *(f"{lsm[(a, d.time)].estimate:.2f} ({lsm[(a, d.time)].se:.2f})" for a in arms),
+            f"{d.estimate:.2f}",
+            f"{d.se:.2f}",
+            f"{d.ci_low:.2f} to {d.ci_high:.2f}",
+            _p(d.p),
+        )
+        for d in res.differences
+    )
+    note = (
+        f"Jump to reference ({sens.reference}) from each patient's dropout (the first of the "
+        f"trailing missing visits; {sens.n_dropouts} of {sens.n_subjects} patients), conditional "
+        f"mean imputation from the MMRM (arm × visit + baseline × visit, unstructured, REML), "
+        f"ANCOVA on arm and baseline per visit, jackknife SEs, {res.level:.1%} CI "
+        f"(Carpenter et al. 2013; Wolbers et al. 2022). {res.n_imputed} values imputed."
+    )
+    if sens.n_without_baseline:
+        note += f" {sens.n_without_baseline} patients without a baseline value left out."
+    tp = sens.tipping
+    if tp is not None:
+        if tp.delta is None:
+            note += (
+                f" Tipping point: none up to δ = {tp.searched_to:.2f} added to {tp.active}'s "
+                f"imputed values at {TIME_LABELS.get(tp.time, tp.time)}."
+            )
+        elif tp.delta == 0.0:
+            note += (
+                f" At {TIME_LABELS.get(tp.time, tp.time)} the difference is not significant at "
+                f"α = {tp.alpha:g} without any shift."
+            )
+        else:
+            note += (
+                f" Tipping point: adding δ = {tp.delta:.2f} {sens.unit} to every imputed value "
+                f"of {tp.active} makes the difference at {TIME_LABELS.get(tp.time, tp.time)} "
+                f"non-significant (p ≥ {tp.alpha:g})."
+            )
+    elif sens.note:
+        note += " " + sens.note
+    return Table(
+        "sensitivity",
+        f"Sensitivity analysis: {sens.label}, jump to reference ({difference_label})",
+        ("Outcome", "Time", *(f"{a} LS mean (SE)" for a in arms), "Difference", "SE", "CI", "p"),
+        rows,
+        note,
+    )
 
 
 def tipping_point_figure(tp: TippingPoint, *, outcome: str = "") -> Figure:

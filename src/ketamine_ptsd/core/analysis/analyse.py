@@ -23,6 +23,7 @@ from .model import (
     outcomes_from_plan,
     response_spec,
 )
+from .sensitivity import jump_to_reference_sensitivity
 from .summaries import (
     consort_counts,
     count_responders,
@@ -135,6 +136,15 @@ def analyse(
         logrank = logrank_test(
             dur["time_days"].tolist(), dur["event"].tolist(), dur["arm"].astype(str).tolist()
         )
+    sensitivity = None
+    primary = next((s for s in outcomes if s.model == "mmrm" and s.name in mmrm), None)
+    if two_arms and not blinded and primary is not None:
+        try:
+            sensitivity = jump_to_reference_sensitivity(
+                out, primary, (arms[0], arms[1]), alpha=alpha
+            )
+        except (InvalidInput, ValueError) as exc:
+            missing.append(f"{primary.label}: reference-based sensitivity analysis: {exc}")
     return AnalysisResults(
         title=dataset.title,
         arms=arms,
@@ -150,4 +160,5 @@ def analyse(
         safety=safety_summary(frames, arms),
         missing=tuple(missing),
         notes=tuple(notes),
+        sensitivity=sensitivity,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -15,6 +15,9 @@ from ketamine_ptsd.core.stats.ordinal import OrdinalFit
 from ketamine_ptsd.core.stats.responders import ResponderResult
 from ketamine_ptsd.core.stats.sequential import SequentialDesign
 from ketamine_ptsd.core.stats.survival import KaplanMeier, LogRank
+
+if TYPE_CHECKING:
+    from .sensitivity import SensitivityAnalysis
 
 FRAME_NAMES = (
     "screening",
@@ -229,6 +232,9 @@ class AnalysisResults:
     missing: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     interim: InterimMonitoring | None = None
+    #: The primary outcome's jump-to-reference MI and tipping point (final report only;
+    #: ``core.analysis.sensitivity``), or None.
+    sensitivity: SensitivityAnalysis | None = None
 
 
 @dataclass(frozen=True)
