@@ -59,7 +59,7 @@ def sensitivity_table(sens: SensitivityAnalysis, difference_label: str) -> Table
         f"trailing missing visits; {sens.n_dropouts} of {sens.n_subjects} patients), conditional "
         f"mean imputation from the MMRM (arm × visit + baseline × visit, unstructured, REML), "
         f"ANCOVA on arm and baseline per visit, jackknife SEs, {res.level:.1%} CI "
-        f"(Carpenter et al. 2013; Wolbers et al. 2022). {res.n_imputed} values imputed."
+        f"(Carpenter et al. 2013; Wolbers et al. 2022). Values imputed: {res.n_imputed}."
     )
     if sens.n_without_baseline:
         note += f" {sens.n_without_baseline} patients without a baseline value left out."
