@@ -1,5 +1,6 @@
 """core/stats: the statistics engine (MMRM in ``mmrm``; one module each for responders,
-survival, power, group-sequential designs, blinding indices, reference-based imputation and
+survival, power, group-sequential designs, blinding indices, reference-based imputation (``mi``,
+``refbased``) and
 the cumulative-logit mixed model).
 
 The names below are re-exported lazily (PEP 562): importing ``core.stats.sequential`` or
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the ``X as X`` form re-exports for the type checker
     from ketamine_ptsd.core.stats.blinding import BlindingIndices as BlindingIndices
     from ketamine_ptsd.core.stats.blinding import blinding_indices as blinding_indices
+    from ketamine_ptsd.core.stats.mi import MIResult as MIResult
+    from ketamine_ptsd.core.stats.mi import run_mi as run_mi
     from ketamine_ptsd.core.stats.ordinal import OrdinalFit as OrdinalFit
     from ketamine_ptsd.core.stats.ordinal import fit_cumulative_logit as fit_cumulative_logit
     from ketamine_ptsd.core.stats.ordinal import fit_ordinal as fit_ordinal
@@ -41,6 +44,8 @@ if TYPE_CHECKING:  # the ``X as X`` form re-exports for the type checker
 _LAZY = {
     "BlindingIndices": "ketamine_ptsd.core.stats.blinding",
     "blinding_indices": "ketamine_ptsd.core.stats.blinding",
+    "MIResult": "ketamine_ptsd.core.stats.mi",
+    "run_mi": "ketamine_ptsd.core.stats.mi",
     "RefBasedResult": "ketamine_ptsd.core.stats.refbased",
     "condmean_jackknife": "ketamine_ptsd.core.stats.refbased",
     "OrdinalFit": "ketamine_ptsd.core.stats.ordinal",

@@ -26,11 +26,13 @@ Steps, for two arms and T visits (y: subjects × visits, NaN where missing):
 4. Jackknife: steps 1–3 without subject j, for every j; SE = √((n−1)/n Σ (θ̂₋ⱼ − θ̄)²); point
    estimate from all subjects; CI and p from the normal distribution (rbmi's ``pool``).
 
-Scope (what rbmi offers beyond this): two arms; numeric baseline covariates only; the ICE is
-always the start of the trailing missing run (rbmi takes it per subject from ``data_ice``, and
-then also drops observed post-ICE outcomes from the imputation model); one covariance matrix for
-both arms (rbmi's default ``same_cov = TRUE``); no delta adjustment; no bootstrap; Bayesian and
-approximate-Bayesian MI are not here. Costs n + 1 REML fits (172 subjects: ~4 s).
+Scope: this is the first, loop-based version — two arms, numeric baseline covariates, the ICE
+always the start of the trailing missing run, one REML fit (``mmrm.fit_arrays``) per jackknife
+sample (n + 1 fits; 172 subjects: seconds). ``core/stats/mi.py`` (the ``stats mi`` command) is
+the full method — per-subject ICE and strategy (also LMCF), bootstrap and approximate Bayes,
+delta adjustment, tipping point — with all replicate fits batched (``refbased_reml.py``); it
+is tested against this module's reference numbers, and ``bench/mi.py`` times it against this
+loop.
 
 Validated against rbmi 1.5.2's published output for its antidepressant trial (JR, vignette
 "CondMean_Inference"; tests/core/stats/test_refbased.py): every effect, LS mean and SE to the
