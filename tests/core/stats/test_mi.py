@@ -293,3 +293,17 @@ def test_bad_input_names_the_field(kwargs: dict[str, object], field: str) -> Non
     with pytest.raises(InvalidInput) as err:
         make_problem(y, group, cov, ARMS, VISITS, **args)  # type: ignore[arg-type]
     assert err.value.field == field
+
+
+def test_a_replicate_the_batched_steps_do_not_settle_is_fitted_on_its_own() -> None:
+    """With one quasi-Newton step allowed, every replicate falls back to its own Newton fit:
+    the same optimum (REML is REML, whichever path finds it)."""
+    y, group, cov, _ = _data()
+    x = imputation_design(group, cov, 4)
+    st = pattern_stats(x, y, ~np.isnan(y))
+    full = fit_full(st, np.ones(172))
+    weights = np.ones((3, 172)) - np.eye(172)[:3]
+    batched = fit_replicates(st, weights, full)
+    alone = fit_replicates(st, weights, full, max_iter=1)
+    np.testing.assert_allclose(alone.beta, batched.beta, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(alone.sigma, batched.sigma, rtol=1e-6)

@@ -84,11 +84,11 @@ def _build(
     values = pd.to_numeric(frame[outcome], errors="coerce")
     bad = values.isna() & frame[outcome].notna()
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        fail(f"DATA row {row}: {outcome} {frame[outcome].iloc[row - 2]!r} is not a number")
-    if not np.isfinite(values.dropna().to_numpy()).all():
-        row = int(np.flatnonzero(~np.isfinite(values.fillna(0).to_numpy()))[0]) + 2
-        fail(f"DATA row {row}: {outcome} must be a finite number or empty")
+        label = bad.idxmax()  # the CSV's own row (read_csv's index; line = index + 2)
+        fail(f"DATA row {label + 2}: {outcome} {frame.at[label, outcome]!r} is not a number")
+    infinite = ~np.isfinite(values.fillna(0.0))
+    if infinite.any():
+        fail(f"DATA row {infinite.idxmax() + 2}: {outcome} must be a finite number or empty")
     times = _levels(frame[time].tolist(), time_order, "--time-order", time)
     groups = _levels(frame[group].tolist(), group_order, "--group-order", group)
     if len(groups) != 2:
@@ -100,17 +100,16 @@ def _build(
     seen = np.zeros_like(y, dtype=bool)
     arm = np.full(len(subjects), -1, dtype=np.intp)
     cov = np.full((len(subjects), len(covariates)), np.nan)
-    for row_no, (sid, g, t, v, *cvals) in enumerate(
-        zip(
-            frame[subject],
-            frame[group],
-            frame[time],
-            values,
-            *(frame[c] for c in covariates),
-            strict=True,
-        ),
-        start=2,
+    for label, sid, g, t, v, *cvals in zip(
+        frame.index,
+        frame[subject],
+        frame[group],
+        frame[time],
+        values,
+        *(frame[c] for c in covariates),
+        strict=True,
     ):
+        row_no = label + 2
         if t not in t_index:
             continue
         i, j = s_index[sid], t_index[t]

@@ -287,11 +287,11 @@ def _stratified_counts(group: IntArray, n_samples: int, rng: np.random.Generator
 
 
 def _fittable(st: PatternStats, model: BoolArray, group: IntArray, w: FloatArray) -> BoolArray:
-    """Replicates in which every arm × visit has ≥ 2 distinct model outcomes."""
+    """Replicates in which every arm × visit keeps a model outcome (the design's rank)."""
     ok = np.ones(w.shape[0], dtype=bool)
     for code in (0, 1):
         present = (w[:, group == code] > 0).astype(np.float64)
-        ok &= ((present @ model[group == code].astype(np.float64)) >= 2).all(axis=1)
+        ok &= ((present @ model[group == code].astype(np.float64)) >= 1).all(axis=1)
     return ok
 
 
@@ -330,7 +330,7 @@ def impute_replicates(
                 weights[bad] = _stratified_counts(p.group, int(bad.sum()), rng)
     if not _fittable(st, model, p.group, weights).all():
         raise InvalidInput(
-            "samples", "a resampled data set has an arm × visit with < 2 observed outcomes"
+            "samples", "a resampled data set has an arm × visit without an observed outcome"
         )
     reps = fit_replicates(st, weights, full)
     if method == "condmean-jackknife" or method == "condmean-bootstrap":
