@@ -54,6 +54,7 @@ class Action(StrEnum):
     AUDIT_VERIFY = "audit.verify"
     PROTOCOL_PUBLISH = "protocol.publish"  # an amendment: a new protocol version in force
     ANALYSIS_SANCTION = "analysis.sanction"
+    DATABASE_LOCK = "database.lock"  # lock and unlock the record before unblinding (issue 17)
     ANALYSIS_DATASET_READ = "analysis_dataset.read"
     EXPORT_DATA = "data.export"
 
@@ -180,6 +181,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         Action.UNBLIND_EMERGENCY,
         Action.AUDIT_READ,
         Action.DISCHARGE_SIGNOFF,
+        Action.DATABASE_LOCK,
     },
     Role.NURSE: frozenset(
         {

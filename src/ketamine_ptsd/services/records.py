@@ -24,6 +24,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Consent",
+    "DatabaseLock",
     "Demographics",
     "EligibilityDecisionRecord",
     "InfusionDay",
@@ -256,6 +257,21 @@ class AnalysisSanction(Record):
     granted_at: dt.datetime
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
+    version: int
+
+
+class DatabaseLock(Record):
+    """A lock of the record before the blind is broken (issue 17): while ``unlocked_at`` is
+    None every write of patient data is refused (services/lock_guard.py). ``digest`` is the
+    audit chain's head when the lock was taken — every change before it, hash-chained."""
+
+    locked_at: dt.datetime
+    locked_by: int
+    reason: str
+    digest: str
+    unlocked_at: dt.datetime | None
+    unlocked_by: int | None
+    unlock_reason: str | None
     version: int
 
 

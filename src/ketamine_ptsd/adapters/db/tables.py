@@ -317,6 +317,20 @@ analysis_sanctions = Table(
     _version(),
 )
 
+database_locks = Table(
+    "database_locks",
+    metadata,
+    _pk(),
+    Column("locked_at", UTCDateTime, nullable=False),
+    Column("locked_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("digest", String(96), nullable=False),
+    Column("unlocked_at", UTCDateTime, nullable=True),
+    Column("unlocked_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("unlock_reason", Text, nullable=True),
+    _version(),
+)
+
 signatures = Table(
     "signatures",
     metadata,
@@ -641,6 +655,7 @@ AUDITED_TABLES = frozenset(
         "unblindings",
         "analysis_sanctions",
         "signatures",
+        "database_locks",
         *WORKFLOW_TABLES,
     }
 )
@@ -652,6 +667,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.AuditHead: audit_head,
     r.StudyIdSequence: study_id_sequences,
     r.Patient: patients,
+    r.DatabaseLock: database_locks,
     r.ProtocolVersion: protocol_versions,
     r.PatientIdentity: patient_identities,
     r.Consent: consents,
