@@ -37,6 +37,7 @@ from .infusions import InfusionHeld, InfusionService
 from .locks import LockService, LockView
 from .patients import PatientService
 from .protocol_versions import ProtocolVersionService
+from .queries import QueryService
 from .randomization import RandomizationService
 from .screening import ScreeningService
 from .signatures import SignatureService
@@ -63,6 +64,7 @@ __all__ = [
     "NotFound",
     "PatientService",
     "PermissionDenied",
+    "QueryService",
     "RandomizationService",
     "ScreeningService",
     "SecurityPolicy",
@@ -99,6 +101,7 @@ class Services:
     analysis_runs: AnalysisRunService = field(init=False)
     protocol_versions: ProtocolVersionService = field(init=False)
     locks: LockService = field(init=False)
+    queries: QueryService = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -119,3 +122,4 @@ class Services:
         self.analysis_runs = AnalysisRunService(ctx, self.datasets)
         self.protocol_versions = ProtocolVersionService(ctx)
         self.locks = LockService(ctx, self.auth)
+        self.queries = QueryService(ctx)

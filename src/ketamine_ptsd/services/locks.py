@@ -127,7 +127,6 @@ class LockService:
             row.unlocked_at = uow.now
             row.unlocked_by = actor.user_id
             row.unlock_reason = text
-            row.version += 1
             uow.flush()
             view = self._view(uow.session, row)
             uow.commit()

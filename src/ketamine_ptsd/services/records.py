@@ -24,6 +24,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Consent",
+    "DataQuery",
     "DatabaseLock",
     "Demographics",
     "EligibilityDecisionRecord",
@@ -272,6 +273,30 @@ class DatabaseLock(Record):
     unlocked_at: dt.datetime | None
     unlocked_by: int | None
     unlock_reason: str | None
+    version: int
+
+
+class DataQuery(Record):
+    """A question on one field of one record (issue 17; core/conduct/queries.py)."""
+
+    patient_id: int
+    table_name: str
+    record_id: str
+    field: str
+    value_raised: str | None  # JSON, as the audit trail encodes values
+    sensitivity: str
+    question: str
+    origin: str
+    state: str
+    raised_by: int | None
+    raised_at: dt.datetime
+    answer: str | None
+    corrected: bool | None
+    answered_by: int | None
+    answered_at: dt.datetime | None
+    closed_by: int | None
+    closed_at: dt.datetime | None
+    reopen_count: int
     version: int
 
 

@@ -331,6 +331,33 @@ database_locks = Table(
     _version(),
 )
 
+data_queries = Table(
+    "data_queries",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("table_name", String(64), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    # The value the query was raised on, as the audit trail encodes it; redacted by sensitivity.
+    Column("value_raised", Text, nullable=True),
+    Column("sensitivity", String(32), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("origin", String(64), nullable=False),  # "manual" or "rule:<id>"
+    Column("state", String(16), nullable=False, index=True),
+    Column("raised_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("answer", Text, nullable=True),
+    Column("corrected", Boolean, nullable=True),
+    Column("answered_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("answered_at", UTCDateTime, nullable=True),
+    Column("closed_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("reopen_count", Integer, nullable=False),
+    _version(),
+    CheckConstraint("state IN ('open', 'answered', 'closed')", name="state"),
+)
+
 signatures = Table(
     "signatures",
     metadata,
@@ -656,6 +683,7 @@ AUDITED_TABLES = frozenset(
         "analysis_sanctions",
         "signatures",
         "database_locks",
+        "data_queries",
         *WORKFLOW_TABLES,
     }
 )
@@ -668,6 +696,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.StudyIdSequence: study_id_sequences,
     r.Patient: patients,
     r.DatabaseLock: database_locks,
+    r.DataQuery: data_queries,
     r.ProtocolVersion: protocol_versions,
     r.PatientIdentity: patient_identities,
     r.Consent: consents,
