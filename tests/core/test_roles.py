@@ -63,7 +63,7 @@ EXPECTED: dict[Role, set[Action]] = {
     },
     Role.MONITOR: READ_CLINICAL | {
         A.AUDIT_READ, A.INFUSION_READ, A.INFUSION_RATING_READ, A.ADVERSE_EVENT_READ, A.ASSESSMENT_READ,
-        A.CLINIC_PLAN_READ, A.QUERY_READ, A.QUERY_RAISE,
+        A.CLINIC_PLAN_READ, A.QUERY_READ, A.QUERY_RAISE, A.SDV_RECORD,
     },
     Role.CLINICIAN: CARE_TEAM | {
         A.ELIGIBILITY_OVERRIDE,
@@ -92,7 +92,7 @@ def test_unknown_roles_and_actions_are_denied() -> None:
 def test_monitor_only_reads_and_raises_queries() -> None:
     # Issue 17: the monitor asks about a value (a query); they never change one.
     writes = {a for a in PERMISSIONS[Role.MONITOR] if not is_read_only_action(a)}
-    assert writes == {Action.QUERY_RAISE}
+    assert writes == {Action.QUERY_RAISE, Action.SDV_RECORD}
 
 
 def test_only_the_pharmacist_reads_the_list_or_an_allocation() -> None:

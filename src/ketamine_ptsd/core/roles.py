@@ -58,6 +58,7 @@ class Action(StrEnum):
     QUERY_READ = "query.read"  # data queries (issue 17): see them where the value is shown
     QUERY_RAISE = "query.raise"  # raise, close and re-open a query (monitor, statistician)
     QUERY_ANSWER = "query.answer"  # the site answers: a correction or an explanation
+    SDV_RECORD = "sdv.record"  # a monitor marks a record verified against source (issue 17)
     ANALYSIS_DATASET_READ = "analysis_dataset.read"
     EXPORT_DATA = "data.export"
 
@@ -252,6 +253,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         {
             Action.QUERY_READ,
             Action.QUERY_RAISE,
+            Action.SDV_RECORD,
             Action.AUDIT_READ,
             Action.PATIENT_READ,
             Action.CONSENT_READ,

@@ -40,6 +40,7 @@ from .protocol_versions import ProtocolVersionService
 from .queries import QueryService
 from .randomization import RandomizationService
 from .screening import ScreeningService
+from .sdv import SdvService
 from .signatures import SignatureService
 
 __all__ = [
@@ -102,6 +103,7 @@ class Services:
     protocol_versions: ProtocolVersionService = field(init=False)
     locks: LockService = field(init=False)
     queries: QueryService = field(init=False)
+    sdv: SdvService = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -123,3 +125,4 @@ class Services:
         self.protocol_versions = ProtocolVersionService(ctx)
         self.locks = LockService(ctx, self.auth)
         self.queries = QueryService(ctx)
+        self.sdv = SdvService(ctx, self.audit)

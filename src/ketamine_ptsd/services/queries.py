@@ -16,7 +16,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,8 @@ from .audit import REDACTED
 from .audit.hooks import audited_columns, stored_value
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
-from .records import DataQuery, InfusionDay, Patient, Record, User
+from .patient_records import form_class, patient_of
+from .records import DataQuery, Patient, User
 
 __all__ = ["QueryCounts", "QueryService", "QueryView"]
 
@@ -76,42 +76,6 @@ def _text(field: str, value: str) -> str:
     if len(text) < MIN_TEXT:
         raise ValidationFailed(field, f"write it out (at least {MIN_TEXT} characters)", value)
     return text
-
-
-def _audited_class(table_name: str) -> type[Record]:
-    """The audited record class stored in ``table_name`` (none outside the audited tables)."""
-    pending = list(Record.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        mapper = sa_inspect(cls, raiseerr=False)
-        if mapper is None or not is_audited_class(cls):
-            continue
-        if mapper.local_table.name == table_name:
-            columns = mapper.local_table.c
-            if cls is Patient or "patient_id" in columns or "infusion_day_id" in columns:
-                return cls
-            break
-    raise ValidationFailed(
-        "table_name", "not a form of a patient's record that queries apply to", table_name
-    )
-
-
-def is_audited_class(cls: type[Record]) -> bool:
-    return bool(getattr(cls, "__audited__", False))
-
-
-def _patient_of(session: Session, obj: Record) -> int | None:
-    if isinstance(obj, Patient):
-        return obj.id
-    patient_id = getattr(obj, "patient_id", None)
-    if patient_id is not None:
-        return int(patient_id)
-    day_id = getattr(obj, "infusion_day_id", None)
-    if day_id is not None:
-        day = session.get(InfusionDay, day_id)
-        return None if day is None else day.patient_id
-    return None
 
 
 class QueryService:
@@ -195,7 +159,7 @@ class QueryService:
         """Raise a query on ``table_name``/``record_id``/``field`` of one patient's record."""
         require(actor, Action.QUERY_RAISE)
         text = _text("question", question)
-        cls = _audited_class(table_name)
+        cls = form_class(table_name)
         columns = {c.key: c for c in audited_columns(cls) if c.audited}
         column = columns.get(field)
         if column is None:
@@ -214,7 +178,7 @@ class QueryService:
                 raise NotFound("patient", patient_id)
             require_patient(actor, Action.QUERY_RAISE, patient)
             obj = uow.session.get(cls, key)
-            if obj is None or _patient_of(uow.session, obj) != patient.id:
+            if obj is None or patient_of(uow.session, obj) != patient.id:
                 raise NotFound(f"{table_name} record of patient {patient.study_id}", record_id)
             row = DataQuery(
                 patient_id=patient.id,
@@ -329,7 +293,7 @@ class QueryService:
 
     @staticmethod
     def _current_value(session: Session, row: DataQuery) -> str | None:
-        cls = _audited_class(row.table_name)
+        cls = form_class(row.table_name)
         obj = session.get(cls, int(row.record_id))
         return None if obj is None else stored_value(getattr(obj, row.field), row.sensitivity)
 

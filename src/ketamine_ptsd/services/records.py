@@ -43,6 +43,7 @@ __all__ = [
     "SafetyPlan",
     "ScreeningOutcome",
     "ScreeningVisit",
+    "SdvMark",
     "Signature",
     "StudyIdSequence",
     "TreatmentResistance",
@@ -298,6 +299,18 @@ class DataQuery(Record):
     closed_at: dt.datetime | None
     reopen_count: int
     version: int
+
+
+class SdvMark(Record):
+    """A record verified against source by a monitor, at audit head ``audit_seq`` (issue 17)."""
+
+    patient_id: int
+    table_name: str
+    record_id: str
+    verified_by: int | None
+    verified_at: dt.datetime
+    audit_seq: int
+    note: str | None
 
 
 class Signature(Record):

@@ -79,3 +79,24 @@ def test_a_query_through_the_api(client: TestClient, services: Services, actors)
     )
     assert client.get("/api/v1/queries/999999", headers=monitor).status_code == 404
     assert client.get("/api/v1/queries", headers=_bearer(client, "pharmacist")).status_code == 403
+
+
+def test_source_data_verification_through_the_api(
+    client: TestClient, services: Services, actors
+) -> None:  # type: ignore[no-untyped-def]
+    pid = enrol(services, actors)
+    monitor, nurse = _bearer(client, "monitor"), _bearer(client, "nurse")
+    listed = client.get(f"/api/v1/patients/{pid}/sdv", headers=monitor).json()
+    consent = next(i for i in listed if i["table_name"] == "consents")
+    assert consent["status"] == "unverified"
+    body = {"table_name": "consents", "record_id": consent["record_id"], "note": "ICF seen"}
+    assert client.post(f"/api/v1/patients/{pid}/sdv", json=body, headers=nurse).status_code == 403
+    made = client.post(f"/api/v1/patients/{pid}/sdv", json=body, headers=monitor)
+    assert made.status_code == 201 and made.json()["status"] == "verified"
+    progress = client.get("/api/v1/sdv/progress", headers=monitor).json()
+    assert progress["by_site"]["YAL"]["verified"] == 1
+    assert client.get(f"/api/v1/patients/{pid}/changes", headers=monitor).json() == []
+    bad = client.post(
+        f"/api/v1/patients/{pid}/sdv", json={**body, "table_name": "users"}, headers=monitor
+    )
+    assert bad.status_code == 422 and "table_name" in bad.text

@@ -358,6 +358,19 @@ data_queries = Table(
     CheckConstraint("state IN ('open', 'answered', 'closed')", name="state"),
 )
 
+sdv_marks = Table(
+    "sdv_marks",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("table_name", String(64), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("verified_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("verified_at", UTCDateTime, nullable=False),
+    Column("audit_seq", Integer, nullable=False),  # the audit head the verification saw
+    Column("note", Text, nullable=True),
+)
+
 signatures = Table(
     "signatures",
     metadata,
@@ -684,6 +697,7 @@ AUDITED_TABLES = frozenset(
         "signatures",
         "database_locks",
         "data_queries",
+        "sdv_marks",
         *WORKFLOW_TABLES,
     }
 )
@@ -697,6 +711,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.Patient: patients,
     r.DatabaseLock: database_locks,
     r.DataQuery: data_queries,
+    r.SdvMark: sdv_marks,
     r.ProtocolVersion: protocol_versions,
     r.PatientIdentity: patient_identities,
     r.Consent: consents,

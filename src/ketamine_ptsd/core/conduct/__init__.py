@@ -9,12 +9,16 @@ from .queries import (
     QueryTransition,
     next_query_state,
 )
+from .sdv import CRITICAL_FORMS, SdvStatus, sdv_status
 
 __all__ = [
+    "CRITICAL_FORMS",
     "QUERY_TRANSITIONS",
     "QueryEvent",
     "QueryRefused",
     "QueryState",
     "QueryTransition",
+    "SdvStatus",
     "next_query_state",
+    "sdv_status",
 ]

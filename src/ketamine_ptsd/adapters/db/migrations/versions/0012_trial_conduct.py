@@ -1,6 +1,7 @@
 """Trial conduct (issue 17): database locks — a lock before the blind is broken; while it holds,
 every write of patient data is refused (services/lock_guard.py) and the final analysis records
-its digest — and data queries on one field of one record (core/conduct/queries.py).
+its digest — data queries on one field of one record (core/conduct/queries.py), and
+source-data verification marks (core/conduct/sdv.py).
 
 Revision ID: 0012
 Revises: 0006
@@ -83,8 +84,29 @@ def upgrade() -> None:
             batch_op.f("ix_data_queries_patient_id"), ["patient_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_data_queries_state"), ["state"], unique=False)
+    op.create_table(
+        "sdv_marks",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("table_name", sa.String(length=64), nullable=False),
+        sa.Column("record_id", sa.String(length=64), nullable=False),
+        sa.Column("verified_by", sa.Integer(), nullable=True),
+        sa.Column("verified_at", sa.DateTime(), nullable=False),
+        sa.Column("audit_seq", sa.Integer(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_sdv_marks_patient_id_patients")
+        ),
+        sa.ForeignKeyConstraint(
+            ["verified_by"], ["users.id"], name=op.f("fk_sdv_marks_verified_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sdv_marks")),
+    )
+    with op.batch_alter_table("sdv_marks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sdv_marks_patient_id"), ["patient_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("sdv_marks")
     op.drop_table("data_queries")
     op.drop_table("database_locks")
