@@ -22,7 +22,10 @@ def test_the_status_rule_at_its_boundary() -> None:
 
 
 def test_verify_then_a_correction_asks_for_verification_again(
-    services: Services, actors: dict[Role, Actor], enrol, clock  # type: ignore[no-untyped-def]
+    services: Services,
+    actors: dict[Role, Actor],
+    enrol,
+    clock,  # type: ignore[no-untyped-def]
 ) -> None:
     pid = enrol()
     rater, monitor = actors[Role.OUTCOME_RATER], actors[Role.MONITOR]
@@ -66,7 +69,9 @@ def test_verify_then_a_correction_asks_for_verification_again(
 
 
 def test_only_a_monitor_verifies_and_only_the_patients_own_records(
-    services: Services, actors: dict[Role, Actor], enrol  # type: ignore[no-untyped-def]
+    services: Services,
+    actors: dict[Role, Actor],
+    enrol,  # type: ignore[no-untyped-def]
 ) -> None:
     pid = enrol()
     other = enrol()

@@ -43,7 +43,9 @@ def test_a_monitor_verifies_raises_a_query_and_closes_it_once_answered(tablet, s
     monitor.fill("#raise-query input[name=table_name]", "consents")
     monitor.fill("#raise-query input[name=record_id]", record_id)
     monitor.fill("#raise-query input[name=field]", "signed_date")
-    monitor.fill("#raise-query textarea[name=question]", "The date on the form differs from the source")
+    monitor.fill(
+        "#raise-query textarea[name=question]", "The date on the form differs from the source"
+    )
     monitor.get_by_role("button", name="Raise query").click()
     expect(monitor.locator("#monitoring-error")).to_contain_text("field")
     assert monitor.input_value("#raise-query textarea[name=question]") == (
