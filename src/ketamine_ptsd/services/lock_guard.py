@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 from .errors import DatabaseLocked
 from .records import DatabaseLock
 
-__all__ = ["LOCK_KEY", "UNLOCKED_TABLES", "ActiveLock", "active_lock", "remember_lock"]
+__all__ = [
+    "LOCK_KEY",
+    "UNLOCKED_TABLES",
+    "ActiveLock",
+    "Locks",
+    "active_lock",
+    "locked_patients",
+    "remember_lock",
+]
 
 LOCK_KEY = "ketamine_ptsd.database_lock"
 
@@ -58,33 +66,63 @@ class ActiveLock:
         )
 
 
-def active_lock(session: Session) -> ActiveLock | None:
-    """The lock in force, or None (at most one is open at a time: locks.py keeps it so)."""
-    row = session.scalar(
-        select(DatabaseLock)
-        .where(DatabaseLock.unlocked_at.is_(None))  # type: ignore[attr-defined]
-        .order_by(DatabaseLock.id.desc())  # type: ignore[attr-defined]
-        .limit(1)
-    )
-    if row is None:
-        return None
+@dataclass(frozen=True)
+class Locks:
+    """What a write transaction must respect: the database lock, and each locked patient."""
+
+    database: ActiveLock | None
+    patients: dict[int, ActiveLock]
+
+
+def _view(row: DatabaseLock) -> ActiveLock:
     return ActiveLock(row.id, row.locked_at, row.locked_by, row.reason, row.digest)
 
 
-def remember_lock(session: Session) -> ActiveLock | None:
-    """Read the lock once for this write transaction and keep it for the flush hook."""
-    lock = active_lock(session)
-    session.info[LOCK_KEY] = lock
-    return lock
+def active_lock(session: Session) -> ActiveLock | None:
+    """The database lock in force, or None (at most one is open: locks.py keeps it so)."""
+    row = session.scalar(
+        select(DatabaseLock)
+        .where(
+            DatabaseLock.unlocked_at.is_(None),  # type: ignore[attr-defined]
+            DatabaseLock.patient_id.is_(None),  # type: ignore[attr-defined]
+        )
+        .order_by(DatabaseLock.id.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return None if row is None else _view(row)
+
+
+def locked_patients(session: Session) -> dict[int, ActiveLock]:
+    """Patient id → the patient lock in force."""
+    rows = session.scalars(
+        select(DatabaseLock).where(
+            DatabaseLock.unlocked_at.is_(None),  # type: ignore[attr-defined]
+            DatabaseLock.patient_id.is_not(None),  # type: ignore[attr-defined]
+        )
+    ).all()
+    return {int(r.patient_id): _view(r) for r in rows if r.patient_id is not None}
+
+
+def remember_lock(session: Session) -> Locks:
+    """Read the locks once for this write transaction and keep them for the flush hook."""
+    locks = Locks(active_lock(session), locked_patients(session))
+    session.info[LOCK_KEY] = locks
+    return locks
 
 
 def _table(obj: object) -> str:
     return str(inspect(type(obj)).local_table.name)
 
 
+def _patient_of(session: Session, obj: object) -> int | None:
+    from .patient_records import patient_of
+
+    return patient_of(session, obj)  # type: ignore[arg-type]
+
+
 def _refuse_locked_writes(session: Session, _flush_context: Any, _instances: Any) -> None:
-    lock: ActiveLock | None = session.info.get(LOCK_KEY)
-    if lock is None:
+    locks: Locks | None = session.info.get(LOCK_KEY)
+    if locks is None or (locks.database is None and not locks.patients):
         return
     changed = [
         *session.new,
@@ -93,12 +131,25 @@ def _refuse_locked_writes(session: Session, _flush_context: Any, _instances: Any
     ]
     for obj in changed:
         table = _table(obj)
-        if table not in UNLOCKED_TABLES:
+        if table in UNLOCKED_TABLES:
+            continue
+        lock = locks.database
+        if lock is not None:
             raise DatabaseLocked(
                 table,
                 f"the record is locked since {lock.locked_at:%Y-%m-%d %H:%M} UTC ({lock.reason}); "
                 f"nothing in {table} can be changed until an investigator unlocks it with a "
                 "reason (database lock before unblinding, ICH E6(R3))",
+            )
+        with session.no_autoflush:
+            patient = _patient_of(session, obj)
+        held = None if patient is None else locks.patients.get(patient)
+        if held is not None:
+            raise DatabaseLocked(
+                table,
+                f"this patient's record is locked since {held.locked_at:%Y-%m-%d %H:%M} UTC "
+                f"({held.reason}); nothing in {table} can be changed until an investigator "
+                "unlocks it with a reason (patient lock, ICH E6(R3))",
             )
 
 

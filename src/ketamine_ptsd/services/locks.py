@@ -12,18 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketamine_ptsd.core.roles import Action
 
-from .access import Actor, require
+from .access import Actor, require, require_patient
 from .audit import read_head
 from .auth import AuthService
 from .context import ServiceContext
-from .errors import ConflictError, ValidationFailed
-from .lock_guard import active_lock
-from .records import DatabaseLock, User
+from .errors import ConflictError, NotFound, ValidationFailed
+from .lock_guard import active_lock, locked_patients
+from .records import DatabaseLock, DataQuery, Patient, User
 
 __all__ = ["LockService", "LockView"]
 
@@ -35,6 +35,7 @@ class LockView:
     """A lock, open (``unlocked_at`` None) or lifted."""
 
     id: int
+    patient: str | None  # the study id of a patient lock; None for the database lock
     locked_at: dt.datetime
     locked_by: str
     reason: str
@@ -49,9 +50,10 @@ class LockView:
 
     def describe(self) -> str:
         """One line for a report or a terminal."""
+        what = f"patient {self.patient} " if self.patient else ""
         return (
-            f"locked {self.locked_at:%Y-%m-%d %H:%M} UTC by {self.locked_by} ({self.reason}); "
-            f"audit head {self.digest}"
+            f"{what}locked {self.locked_at:%Y-%m-%d %H:%M} UTC by {self.locked_by} "
+            f"({self.reason}); audit head {self.digest}"
         )
 
 
@@ -87,16 +89,40 @@ class LockService:
             ).all()
             return [self._view(uow.session, r) for r in rows]
 
-    def lock(self, actor: Actor, *, reason: str, password: str) -> LockView:
-        """Lock the record; ConflictError when it is locked already."""
+    def lock(
+        self, actor: Actor, *, reason: str, password: str, patient_id: int | None = None
+    ) -> LockView:
+        """Lock the record, or one patient's record (``patient_id``: after the last visit,
+        with every query on it closed); ConflictError when it is locked already."""
         require(actor, Action.DATABASE_LOCK)
         text = _reason(reason)
         with self._ctx.uow(actor, write=True) as uow:
             self._auth.reauthenticate(uow, password)  # nothing of ours is pending yet
-            if active_lock(uow.session) is not None:
-                raise ConflictError("database", None, "is locked already")
+            if patient_id is None:
+                if active_lock(uow.session) is not None:
+                    raise ConflictError("database", None, "is locked already")
+            else:
+                patient = uow.session.get(Patient, patient_id)
+                if patient is None:
+                    raise NotFound("patient", patient_id)
+                require_patient(actor, Action.DATABASE_LOCK, patient)
+                if patient_id in locked_patients(uow.session):
+                    raise ConflictError("patient", patient.study_id, "is locked already")
+                pending = uow.session.scalar(
+                    select(func.count())
+                    .select_from(DataQuery)
+                    .where(DataQuery.patient_id == patient_id, DataQuery.state != "closed")
+                )
+                if pending:
+                    raise ConflictError(
+                        "patient",
+                        patient.study_id,
+                        f"has {pending} query(ies) not closed; a record is locked only when "
+                        "every query on it is resolved",
+                    )
             seq, head = read_head(uow.session)
             row = DatabaseLock(
+                patient_id=patient_id,
                 locked_at=uow.now,
                 locked_by=actor.user_id,
                 reason=text,
@@ -112,15 +138,23 @@ class LockService:
             uow.commit()
             return view
 
-    def unlock(self, actor: Actor, *, reason: str, password: str) -> LockView:
-        """Lift the lock in force; ConflictError when the record is not locked."""
+    def unlock(
+        self, actor: Actor, *, reason: str, password: str, patient_id: int | None = None
+    ) -> LockView:
+        """Lift the lock in force (of the record, or of one patient); ConflictError when
+        there is none."""
         require(actor, Action.DATABASE_LOCK)
         text = _reason(reason)
         with self._ctx.uow(actor, write=True) as uow:
             self._auth.reauthenticate(uow, password)
-            lock = active_lock(uow.session)
-            if lock is None:
-                raise ConflictError("database", None, "is not locked")
+            if patient_id is None:
+                lock = active_lock(uow.session)
+                if lock is None:
+                    raise ConflictError("database", None, "is not locked")
+            else:
+                lock = locked_patients(uow.session).get(patient_id)
+                if lock is None:
+                    raise ConflictError("patient", patient_id, "is not locked")
             row = uow.session.get(DatabaseLock, lock.id)
             assert row is not None
             uow.reason = text
@@ -140,8 +174,10 @@ class LockService:
             user = session.get(User, user_id)
             return user.username if user is not None else f"user {user_id}"
 
+        patient = None if row.patient_id is None else session.get(Patient, row.patient_id)
         return LockView(
             id=row.id,
+            patient=None if patient is None else patient.study_id,
             locked_at=row.locked_at,
             locked_by=name(row.locked_by) or "",
             reason=row.reason,

@@ -321,6 +321,8 @@ database_locks = Table(
     "database_locks",
     metadata,
     _pk(),
+    # None: the whole record; else one patient's record (a patient lock after the last visit).
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=True),
     Column("locked_at", UTCDateTime, nullable=False),
     Column("locked_by", Integer, ForeignKey("users.id"), nullable=False),
     Column("reason", Text, nullable=False),

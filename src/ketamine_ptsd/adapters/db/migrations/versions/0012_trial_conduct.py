@@ -23,6 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "database_locks",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=True),
         sa.Column("locked_at", sa.DateTime(), nullable=False),
         sa.Column("locked_by", sa.Integer(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
@@ -31,6 +32,9 @@ def upgrade() -> None:
         sa.Column("unlocked_by", sa.Integer(), nullable=True),
         sa.Column("unlock_reason", sa.Text(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_database_locks_patient_id_patients")
+        ),
         sa.ForeignKeyConstraint(
             ["locked_by"], ["users.id"], name=op.f("fk_database_locks_locked_by_users")
         ),
