@@ -44,6 +44,8 @@ UNLOCKED_TABLES = frozenset(
         "protocol_versions",
         "analysis_sanctions",
         "unblindings",  # an emergency unblinding is never refused (PROTOCOL.md §3)
+        "sites",
+        "user_sites",
     }
 )
 

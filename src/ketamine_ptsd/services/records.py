@@ -45,11 +45,13 @@ __all__ = [
     "ScreeningVisit",
     "SdvMark",
     "Signature",
+    "Site",
     "StudyIdSequence",
     "TreatmentResistance",
     "Unblinding",
     "User",
     "UserSession",
+    "UserSite",
     "VitalSignsRecord",
     "Withdrawal",
 ]
@@ -78,6 +80,25 @@ class User(Record):
     locked_until: dt.datetime | None
     created_at: dt.datetime
     version: int
+
+
+class Site(Record):
+    """A trial site (issue 17): its code (the study ids' prefix), name, time zone, active dates."""
+
+    code: str
+    name: str
+    time_zone: str
+    active_from: dt.date | None
+    active_to: dt.date | None
+    version: int
+
+
+class UserSite(Record):
+    """A user's membership of a site: they see that site's patients (and only those)."""
+
+    user_id: int
+    site: str
+    added_at: dt.datetime
 
 
 class UserSession(Record):

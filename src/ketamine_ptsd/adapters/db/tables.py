@@ -373,6 +373,28 @@ sdv_marks = Table(
     Column("note", Text, nullable=True),
 )
 
+sites = Table(
+    "sites",
+    metadata,
+    _pk(),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("active_from", Date, nullable=True),
+    Column("active_to", Date, nullable=True),
+    _version(),
+)
+
+user_sites = Table(
+    "user_sites",
+    metadata,
+    _pk(),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("site", String(16), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id", "site"),
+)
+
 signatures = Table(
     "signatures",
     metadata,
@@ -700,6 +722,8 @@ AUDITED_TABLES = frozenset(
         "database_locks",
         "data_queries",
         "sdv_marks",
+        "sites",
+        "user_sites",
         *WORKFLOW_TABLES,
     }
 )
@@ -714,6 +738,8 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.DatabaseLock: database_locks,
     r.DataQuery: data_queries,
     r.SdvMark: sdv_marks,
+    r.Site: sites,
+    r.UserSite: user_sites,
     r.ProtocolVersion: protocol_versions,
     r.PatientIdentity: patient_identities,
     r.Consent: consents,
