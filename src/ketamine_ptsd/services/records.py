@@ -286,8 +286,13 @@ class AnalysisSanction(Record):
 class DatabaseLock(Record):
     """A lock of the record before the blind is broken (issue 17): while ``unlocked_at`` is
     None every write of patient data is refused (services/lock_guard.py). ``digest`` is the
-    audit chain's head when the lock was taken — every change before it, hash-chained."""
+    audit chain's head when the lock was taken — every change before it, hash-chained.
+    With ``patient_id`` it locks one patient's record; with ``table_name`` and ``record_id``
+    too, one form of that patient."""
 
+    patient_id: int | None
+    table_name: str | None
+    record_id: str | None
     locked_at: dt.datetime
     locked_by: int
     reason: str

@@ -323,6 +323,9 @@ database_locks = Table(
     _pk(),
     # None: the whole record; else one patient's record (a patient lock after the last visit).
     Column("patient_id", Integer, ForeignKey("patients.id"), nullable=True),
+    # With table_name and record_id: one form of that patient (a form lock after verification).
+    Column("table_name", String(64), nullable=True),
+    Column("record_id", String(64), nullable=True),
     Column("locked_at", UTCDateTime, nullable=False),
     Column("locked_by", Integer, ForeignKey("users.id"), nullable=False),
     Column("reason", Text, nullable=False),

@@ -25,6 +25,8 @@ def upgrade() -> None:
         "database_locks",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=True),
+        sa.Column("table_name", sa.String(length=64), nullable=True),
+        sa.Column("record_id", sa.String(length=64), nullable=True),
         sa.Column("locked_at", sa.DateTime(), nullable=False),
         sa.Column("locked_by", sa.Integer(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
