@@ -24,6 +24,8 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Consent",
+    "DataFreeze",
+    "DataFreezeFrame",
     "DataQuery",
     "DatabaseLock",
     "Demographics",
@@ -337,6 +339,27 @@ class SdvMark(Record):
     verified_at: dt.datetime
     audit_seq: int
     note: str | None
+
+
+class DataFreeze(Record):
+    """The analysis extract of one DSMB interim, frozen so its packet can be made again exactly
+    (issue 17); the frames are :class:`DataFreezeFrame` rows sealed by ``digest``."""
+
+    protocol_name: str
+    level: str
+    generated_on: dt.date
+    planned_patients: int | None
+    arms: str  # JSON
+    ongoing: str  # JSON
+    digest: str
+    created_by: int | None
+    created_at: dt.datetime
+
+
+class DataFreezeFrame(Record):
+    freeze_id: int
+    name: str
+    content: bytes  # Parquet
 
 
 class Signature(Record):

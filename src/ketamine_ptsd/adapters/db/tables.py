@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -398,6 +399,30 @@ user_sites = Table(
     UniqueConstraint("user_id", "site"),
 )
 
+data_freezes = Table(
+    "data_freezes",
+    metadata,
+    _pk(),
+    Column("protocol_name", String(64), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("generated_on", Date, nullable=False),
+    Column("planned_patients", Integer, nullable=True),
+    Column("arms", Text, nullable=False, info=ALLOCATION),  # JSON: the coded arms (A, B)
+    Column("ongoing", Text, nullable=False),  # JSON: study ids still within their window
+    Column("digest", String(64), nullable=False),  # SHA-256 of the frames, in name order
+    Column("created_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+data_freeze_frames = Table(
+    "data_freeze_frames",
+    metadata,
+    _pk(),
+    Column("freeze_id", Integer, ForeignKey("data_freezes.id"), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),  # Parquet; sealed by the freeze's digest
+)
+
 signatures = Table(
     "signatures",
     metadata,
@@ -727,6 +752,7 @@ AUDITED_TABLES = frozenset(
         "sdv_marks",
         "sites",
         "user_sites",
+        "data_freezes",
         *WORKFLOW_TABLES,
     }
 )
@@ -743,6 +769,8 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.SdvMark: sdv_marks,
     r.Site: sites,
     r.UserSite: user_sites,
+    r.DataFreeze: data_freezes,
+    r.DataFreezeFrame: data_freeze_frames,
     r.ProtocolVersion: protocol_versions,
     r.PatientIdentity: patient_identities,
     r.Consent: consents,
