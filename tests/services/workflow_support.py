@@ -60,6 +60,8 @@ def screen_rct(
             facts=RCT_FACTS if facts is None else facts,
             caps5_past_month=caps5_past_month(caps5),
             cgi_s=5,
+            weight_kg=75.0,  # infusion_support.SCREENING_WEIGHT_KG
+            height_cm=175.0,
         ),
     )
     return patient.id

@@ -13,6 +13,7 @@ import re
 import pytest
 from web_support import enrol  # type: ignore[import-not-found]
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 
 BLINDED_ROLES = [
@@ -79,7 +80,7 @@ def _start_infusion_one(services, actors, pid: int) -> None:  # type: ignore[no-
         pid,
         ChecklistInput(1, True, "not_applicable", [], ["128/82", "131/84"], False),
     )
-    services.infusions.start(nurse, pid, 1, weight_kg=70.3)
+    services.infusions.start(nurse, pid, 1, **start_inputs(actors, nurse, 70.3))
 
 
 def _crawl(client, ids: list[int]) -> dict[str, str]:
