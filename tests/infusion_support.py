@@ -19,7 +19,14 @@ from ketamine_ptsd.core.rules import administered_dose
 from ketamine_ptsd.services import Actor
 from ketamine_ptsd.services.infusions import BagInput, Countersign, PumpCheck
 
-__all__ = ["BAG_EXPIRY", "PASSWORD", "SCREENING_HEIGHT_CM", "SCREENING_WEIGHT_KG", "start_inputs"]
+__all__ = [
+    "BAG_EXPIRY",
+    "PASSWORD",
+    "SCREENING_HEIGHT_CM",
+    "SCREENING_WEIGHT_KG",
+    "start_inputs",
+    "start_json",
+]
 
 PASSWORD = "correct horse battery"
 #: The weight and height the screening helpers record (infusion weights of 68-82 kg are
@@ -50,7 +57,11 @@ def start_inputs(
     ``supervising_physician_id``.
     """
     protocol = load_protocol(protocol_name)
-    dose = administered_dose(protocol, protocol.arms[0].drug, weight_kg)
+    # the bag and pump of the weight even where the service will refuse the dose (max mg)
+    uncapped = {k: d.model_copy(update={"max_dose_mg": None}) for k, d in protocol.dosing.items()}
+    dose = administered_dose(
+        protocol.model_copy(update={"dosing": uncapped}), protocol.arms[0].drug, weight_kg
+    )
     physician_role = physician or (
         Role.INVESTIGATOR if protocol.mode == "trial" else Role.CLINICIAN
     )
@@ -77,4 +88,29 @@ def start_inputs(
             "supervising_physician_id", actors[physician_role].user_id
         ),
         **overrides,
+    }
+
+
+def start_json(
+    actors: dict[Role, Actor], by: Actor, weight_kg: float, **kwargs: Any
+) -> dict[str, Any]:
+    """:func:`start_inputs` as the body of ``POST /api/v1/patients/{id}/infusions/{n}/start``."""
+    inputs = start_inputs(actors, by, weight_kg, **kwargs)
+    bag, check = inputs["bag"], inputs["pump_check"]
+    return {
+        "weight_kg": inputs["weight_kg"],
+        "bag": {
+            "lot": bag.lot,
+            "expiry": bag.expiry.isoformat(),
+            "volume_ml": bag.volume_ml,
+            "prepared_by": bag.prepared_by,
+            "concentration_mg_per_ml": bag.concentration_mg_per_ml,
+        },
+        "pump_check": {
+            "witness_username": check.witness.username,
+            "witness_password": check.witness.password,
+            "pump_rate_ml_per_h": check.pump_rate_ml_per_h,
+            "confirms_weight": check.confirms_weight,
+        },
+        "supervising_physician_id": inputs["supervising_physician_id"],
     }

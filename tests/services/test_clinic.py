@@ -94,7 +94,9 @@ def test_a_clinic_series_from_documents_to_relapse_watch(db, clock, actors) -> N
     assert decided.decision.status == "eligible"
     check = ready_for_infusion(wf, actors, second.id, 1, rater=Role.CLINICIAN)
     assert check.passed
-    day = wf.infusions.start(clinician, second.id, 1, **start_inputs(actors, clinician, 82, protocol_name="clinical"))
+    day = wf.infusions.start(
+        clinician, second.id, 1, **start_inputs(actors, clinician, 82, protocol_name="clinical")
+    )
     assert (day.drug, day.dose_mg, day.volume_ml) == ("ketamine", 41.0, 41.0)  # open label
     assert day.vitals_due_minutes[-1] == 160  # 120 min after the 40-min infusion ends (§6)
     wf.assessments.record(

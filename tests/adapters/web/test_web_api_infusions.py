@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from web_support import PASSWORD, enrol, sqlite_only  # type: ignore[import-not-found]
 
+from infusion_support import start_json  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 
 
@@ -64,13 +65,14 @@ def test_infusion_day_through_the_api_with_a_recorded_hold(client, actors, pid) 
     )
     assert held.status_code == 201 and held.json()["passed"] is False
     assert held.json()["findings"]["bp_readings"] == ["150/85", "145/92", "142/88"]
-    refused = client.post(f"{base}/start", headers=nurse, json={"weight_kg": 70.3})
+    body = start_json(actors, actors[Role.NURSE], 70.3)
+    refused = client.post(f"{base}/start", headers=nurse, json=body)
     assert refused.status_code == 409 and "reading 3" in refused.json()["detail"]
     passed = client.post(
         f"{base}/checklist", headers=nurse, json={**findings, "bp_readings": ["150/85", "138/80"]}
     )
     assert passed.json()["passed"] is True
-    started = client.post(f"{base}/start", headers=nurse, json={"weight_kg": 70.3})
+    started = client.post(f"{base}/start", headers=nurse, json=body)
     assert started.status_code == 201
     day = started.json()
     assert day["drug"] == "study drug" and day["dose_mg"] is None

@@ -137,10 +137,6 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
             self._require_active(uow, patient)
             self._require_not_started(uow, patient, infusion_number)
             self._require_passed_checklist(uow, patient, infusion_number)
-            for drug in sorted({a.drug for a in protocol.arms}):  # before allocating: the
-                dose_for(protocol, drug, weight)  # weight range and the maximum mg (§4)
-            visible = allocation_visibility(uow.session, actor, patient)
-            self._check_bag_fields(bag, visible=visible)
             previous = last_recorded_weight(uow, patient, infusion_number)
             tolerance = protocol.pre_infusion.weight_change_tolerance_percent
             if tolerance is None:
@@ -155,6 +151,10 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
                     + ": weigh again, or a second staff member confirms this weight",
                     weight_kg,
                 )
+            for drug in sorted({a.drug for a in protocol.arms}):  # before allocating: the
+                dose_for(protocol, drug, weight)  # weight range and the maximum mg (§4)
+            visible = allocation_visibility(uow.session, actor, patient)
+            self._check_bag_fields(bag, visible=visible)
             supervising_physician(uow, supervising_physician_id)
             active_user(uow, bag.prepared_by, "bag_prepared_by")
             drug_now = patient_drug(uow, protocol, patient)
