@@ -24,6 +24,7 @@ __all__ = [
     "PASSWORD",
     "SCREENING_HEIGHT_CM",
     "SCREENING_WEIGHT_KG",
+    "start_form",
     "start_inputs",
     "start_json",
 ]
@@ -114,3 +115,27 @@ def start_json(
         },
         "supervising_physician_id": inputs["supervising_physician_id"],
     }
+
+
+def start_form(
+    actors: dict[Role, Actor], by: Actor, weight_kg: float, **kwargs: Any
+) -> dict[str, str]:
+    """:func:`start_inputs` as the bedside checklist form's start fields."""
+    inputs = start_inputs(actors, by, weight_kg, **kwargs)
+    bag, check = inputs["bag"], inputs["pump_check"]
+    form = {
+        "weight_kg": f"{weight_kg:g}",
+        "bag_lot": bag.lot,
+        "bag_expiry": bag.expiry.isoformat(),
+        "bag_volume_ml": f"{bag.volume_ml:g}",
+        "bag_prepared_by": bag.prepared_by,
+        "witness_username": check.witness.username,
+        "witness_password": check.witness.password,
+        "pump_rate_ml_per_h": f"{check.pump_rate_ml_per_h:g}",
+        "supervising_physician_id": str(inputs["supervising_physician_id"]),
+    }
+    if bag.concentration_mg_per_ml is not None:
+        form["bag_concentration_mg_per_ml"] = f"{bag.concentration_mg_per_ml:g}"
+    if check.confirms_weight:
+        form["confirms_weight"] = "yes"
+    return form
