@@ -202,6 +202,16 @@ def test_the_pump_rate_and_the_second_staff_member_are_checked(ready, actors) ->
         "Test pharmacist",
     )
     assert a.pump_rate_ml_per_h == day.rate_ml_per_h == 56.3
+    # the second staff member's check is audited: who started, whom they named, for what
+    signed = [
+        e
+        for e in wf.audit.entries(actors[Role.ADMINISTRATOR], table_name="users")
+        if e.event == "countersign"
+    ]
+    assert [(e.actor_username, e.record_id) for e in signed] == [
+        ("investigator", str(actors[Role.NURSE].user_id))
+    ]
+    assert "pump setting double-check" in (signed[0].reason or "")
 
 
 def test_a_wrong_witness_password_is_counted_against_the_witness(ready, actors) -> None:  # type: ignore[no-untyped-def]

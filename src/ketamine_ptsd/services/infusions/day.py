@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from ketamine_ptsd.core.rules import (
     dose_given_mg,
     weight_change,
 )
-from ketamine_ptsd.core.workflow import Event, WorkflowFacts
+from ketamine_ptsd.core.workflow import Event, WorkflowFacts, apply
 
 from .._workflow import (
     check_editable,
@@ -32,7 +33,7 @@ from ..records import (
     Patient,
 )
 from ..uow import UnitOfWork
-from ..workflow import load_facts, transition
+from ..workflow import load_facts, state_of, transition
 from .administration import (
     AdministrationSupport,
     active_user,
@@ -53,6 +54,9 @@ from .views import (
     PumpCheck,
     dose_for,
 )
+
+#: The start's guards of giving the drug (core/workflow/table.py; PROTOCOL.md §4, §6).
+GIVING_RULES = frozenset({"weight_confirmed", "pump_double_check", "supervising_physician"})
 
 
 class DayUseCases(ChecklistUseCases, AdministrationSupport):
@@ -144,13 +148,20 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
                     "protocol", "states no weight_change_tolerance_percent (§4)", protocol.name
                 )
             change = core_call(weight_change, weight, previous, tolerance)
-            if change.needs_confirmation and not pump_check.confirms_weight:
-                raise ValidationFailed(
-                    "weight_kg",
-                    "; ".join(change.reasons)
-                    + ": weigh again, or a second staff member confirms this weight",
-                    weight_kg,
-                )
+            # the start's guards of giving the drug, before anything is allocated (the same
+            # guards run again with the verified witness below; core.workflow.table)
+            self._refuse_giving(
+                patient,
+                actor,
+                WorkflowFacts(
+                    infusion_number=infusion_number,
+                    weight_change_reasons=change.reasons,
+                    weight_confirmed_by_other=pump_check.confirms_weight,
+                    pump_checked_by_other=True,
+                    supervising_physician_named=True,
+                ),
+                weight_kg,
+            )
             for drug in sorted({a.drug for a in protocol.arms}):  # before allocating: the
                 dose_for(protocol, drug, weight)  # weight range and the maximum mg (§4)
             visible = allocation_visibility(uow.session, actor, patient)
@@ -195,11 +206,19 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
             self._require_not_started(uow, patient, infusion_number)
             # The workflow's guards: consent, allocation, the previous infusion discharged, the
             # schedule's minimum interval and weekly maximum (PROTOCOL.md §3, §5, §6).
+            checked_by_other = witness_id != actor.user_id
+            physician = supervising_physician(uow, supervising_physician_id)
             transition(
                 uow,
                 patient,
                 Event.START_INFUSION,
-                facts=self._start_facts(uow, patient, protocol, infusion_number),
+                facts=dataclasses.replace(
+                    self._start_facts(uow, patient, protocol, infusion_number),
+                    weight_change_reasons=change.reasons,
+                    weight_confirmed_by_other=pump_check.confirms_weight and checked_by_other,
+                    pump_checked_by_other=checked_by_other,
+                    supervising_physician_named=True,
+                ),
             )
             check = self._require_passed_checklist(uow, patient, infusion_number)
             drug = patient_drug(uow, protocol, patient)
@@ -207,7 +226,6 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
                 raise ConflictError("patient", patient.study_id, "not allocated")
             visible = allocation_visibility(uow.session, actor, patient)
             dose = self._check_bag_and_pump(protocol, drug, weight, bag, rate, visible, uow)
-            physician = supervising_physician(uow, supervising_physician_id)
             preparer = active_user(uow, bag.prepared_by, "bag_prepared_by")
             day = InfusionDay(
                 patient_id=patient.id,
@@ -264,6 +282,22 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
             view = self._day_view(uow, actor, patient, protocol, day)
             uow.commit()
             return view
+
+    @staticmethod
+    def _refuse_giving(
+        patient: Patient, actor: Actor, facts: WorkflowFacts, weight_kg: object
+    ) -> None:
+        """Ask the start's guards of giving the drug (weight confirmed, pump double-checked,
+        physician named) before the allocation and the countersignature happen."""
+        decision = apply(state_of(patient), Event.START_INFUSION, actor.role, facts)
+        mine = [r for r in decision.refusals if r.rule in GIVING_RULES]
+        if mine:
+            value = weight_kg if mine[0].field == "weight_kg" else None
+            raise ValidationFailed(
+                mine[0].field or "start",
+                "; ".join(f"{r.message} ({r.source})" for r in mine),
+                value,
+            )
 
     @staticmethod
     def _check_bag_fields(bag: BagInput, *, visible: bool) -> None:
