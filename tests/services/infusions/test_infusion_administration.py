@@ -196,7 +196,8 @@ def test_the_pump_rate_and_the_second_staff_member_are_checked(ready, actors) ->
     day = _start(wf, actors, pid, 75)
     a = day.administration
     assert a is not None
-    assert (a.checked_by, a.supervising_physician, a.prepared_by) == (
+    assert (a.started_by, a.checked_by, a.supervising_physician, a.prepared_by) == (
+        "Test investigator",
         "Test nurse",
         "Test investigator",
         "Test pharmacist",

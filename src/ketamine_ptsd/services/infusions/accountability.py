@@ -38,6 +38,7 @@ class AccountabilityRow:
     bag_volume_ml: float
     bag_concentration_mg_per_ml: float | None
     prepared_by: str
+    started_by: str
     checked_by: str
     supervising_physician: str
     volume_given_ml: float | None
@@ -70,6 +71,7 @@ class AccountabilityUseCases(InfusionBase):
                     for a, _, _ in rows
                     for u in (
                         a.prepared_by,
+                        a.recorded_by,
                         a.checked_by,
                         a.supervising_physician_id,
                         a.waste_witnessed_by,
@@ -95,6 +97,7 @@ class AccountabilityUseCases(InfusionBase):
                         if visible
                         else None,
                         prepared_by=names.get(a.prepared_by, ""),
+                        started_by="" if a.recorded_by is None else names.get(a.recorded_by, ""),
                         checked_by=names.get(a.checked_by, ""),
                         supervising_physician=names.get(a.supervising_physician_id, ""),
                         volume_given_ml=a.volume_given_ml,

@@ -143,6 +143,7 @@ def administration_view(
         uow,
         {
             a.prepared_by,
+            a.recorded_by,
             a.checked_by,
             a.supervising_physician_id,
             a.weight_confirmed_by,
@@ -155,6 +156,7 @@ def administration_view(
         bag_volume_ml=a.bag_volume_ml,
         bag_concentration_mg_per_ml=a.bag_concentration_mg_per_ml if visible else None,
         prepared_by=names.get(a.prepared_by, ""),
+        started_by=names.get(a.recorded_by, "") if a.recorded_by is not None else "",
         checked_by=names.get(a.checked_by, ""),
         pump_rate_ml_per_h=a.pump_rate_ml_per_h,
         supervising_physician=names.get(a.supervising_physician_id, ""),

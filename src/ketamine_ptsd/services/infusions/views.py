@@ -248,6 +248,7 @@ class AdministrationView:
     bag_volume_ml: float
     bag_concentration_mg_per_ml: float | None
     prepared_by: str
+    started_by: str
     checked_by: str
     pump_rate_ml_per_h: float
     supervising_physician: str

@@ -30,6 +30,7 @@ class AccountabilityRead(BaseModel):
     bag_volume_ml: float
     bag_concentration_mg_per_ml: float | None
     prepared_by: str
+    started_by: str
     checked_by: str
     supervising_physician: str
     volume_given_ml: float | None
