@@ -3,7 +3,7 @@ confirmation, the dose given and the waste of each infusion (issue 12 items 2, 3
 services/infusions/day.py, accountability.py; PROTOCOL.md §4, §6).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0012
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
