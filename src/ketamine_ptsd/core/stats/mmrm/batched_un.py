@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .cs_profile import spd_inverse_logdet
+from .spd import spd_inverse_logdet
 
 __all__ = ["UNEval", "UNStatistics", "fit_un", "un_evaluate", "un_start", "un_statistics"]
 

@@ -37,7 +37,6 @@ must be positive definite).
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -46,18 +45,18 @@ from numpy.typing import NDArray
 from scipy.linalg import lapack
 from scipy.optimize import minimize_scalar
 
+from .spd import block_inverse_logdet, eye
+
 __all__ = [
     "ProfileFit",
     "ProfileSums",
     "ProfileTerms",
     "SubjectXSums",
-    "block_inverse_logdet",
     "fit_profile",
     "moment_start",
     "newton",
     "profile_terms",
     "secant",
-    "spd_inverse_logdet",
     "subject_x_sums",
 ]
 
@@ -190,70 +189,6 @@ def subject_x_sums(
     )
 
 
-@functools.lru_cache(maxsize=16)
-def _eye(n: int) -> FloatArray:
-    eye = np.eye(n)
-    eye.flags.writeable = False
-    return eye
-
-
-def spd_inverse_logdet(mat: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Inverse and log-determinant of a batch of small symmetric positive-definite matrices
-    ``mat[..., p, p]``. One matrix: LAPACK (``potrf``, ``potrs``); many: a Cholesky written as
-    p² vector operations over the batch, several times faster than a LAPACK call per 6×6
-    block. A matrix that is not positive definite gets NaN (outside the parameter space)."""
-    n = mat.shape[-1]
-    if mat.ndim == 3 and mat.shape[0] == 1:
-        chol, info = _potrf(mat[0], lower=1, clean=1)
-        if info != 0:
-            return np.full_like(mat, np.nan), np.array([np.nan])
-        # the inverse by two triangular solves against I: LAPACK's potri took 12-24 ms on a
-        # 6×6 matrix once pyarrow was imported (OpenBLAS threading), potrs ~1 µs
-        inv, _ = _potrs(chol, _eye(n), lower=1)
-        return inv[None], np.array([2.0 * float(np.log(chol.diagonal()).sum())])
-    m = np.moveaxis(mat, (-2, -1), (0, 1))  # [p, p, ...] for contiguous batch operations
-    chol = np.zeros_like(m)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for j in range(n):
-            d = m[j, j] - (chol[j, :j] ** 2).sum(axis=0)
-            chol[j, j] = np.sqrt(d)
-            for i in range(j + 1, n):
-                chol[i, j] = (m[i, j] - (chol[i, :j] * chol[j, :j]).sum(axis=0)) / chol[j, j]
-        linv = np.zeros_like(m)
-        for i in range(n):
-            linv[i, i] = 1.0 / chol[i, i]
-            for j in range(i):
-                linv[i, j] = -(chol[i, j:i] * linv[j:i, j]).sum(axis=0) / chol[i, i]
-        inv = np.empty_like(m)
-        for i in range(n):
-            for j in range(i + 1):
-                k0 = max(i, j)
-                val = (linv[k0:, i] * linv[k0:, j]).sum(axis=0)
-                inv[i, j] = val
-                inv[j, i] = val
-        logdet = 2.0 * np.log(np.einsum("ii...->i...", chol)).sum(axis=0)
-    return np.moveaxis(inv, (0, 1), (-2, -1)), logdet
-
-
-def block_inverse_logdet(
-    mat: FloatArray, blocks: tuple[int, ...] | None
-) -> tuple[FloatArray, FloatArray]:
-    """``spd_inverse_logdet`` of block-diagonal matrices (block sizes ``blocks``), block by
-    block; the whole matrix when ``blocks`` is None."""
-    if blocks is None or len(blocks) < 2:
-        return spd_inverse_logdet(mat)
-    inv = np.zeros_like(mat)
-    logdet = np.zeros(mat.shape[:-2])
-    start = 0
-    for size in blocks:
-        sl = slice(start, start + size)
-        block_inv, block_logdet = spd_inverse_logdet(mat[..., sl, sl])
-        inv[..., sl, sl] = block_inv
-        logdet += block_logdet
-        start += size
-    return inv, logdet
-
-
 @dataclass(frozen=True)
 class ProfileTerms:
     """The criterion at γ (B,): −2l, its derivatives (``order`` ≥ 1, 2), β̂ (B, p),
@@ -269,7 +204,11 @@ class ProfileTerms:
 
 def profile_terms(gamma: FloatArray, s: ProfileSums, reml: bool, order: int = 2) -> ProfileTerms:
     """−2l(γ) and, for ``order`` 1 or 2, its first (and second) derivative, for every data
-    set of the batch (formulas in the module docstring)."""
+    set of the batch (formulas in the module docstring). One data set (B = 1) goes through
+    ``_terms_one``: the same formulas on 2-D arrays and Python floats, a third of the numpy
+    calls (a single analysis is dominated by per-call overhead; tested equal to 1e-12)."""
+    if s.n_batch == 1:
+        return _terms_one(float(gamma[0]), s, reml, order)
     p = s.p
     nb = s.n_batch
     kv = s.k_values
@@ -326,6 +265,114 @@ def profile_terms(gamma: FloatArray, s: ProfileSums, reml: bool, order: int = 2)
     return ProfileTerms(m2, d1, d2, beta, a_inv, sigma2)
 
 
+def _terms_one(gamma: float, s: ProfileSums, reml: bool, order: int) -> ProfileTerms:
+    """``profile_terms`` for one data set: one LAPACK Cholesky factorisation of A serves β̂,
+    log|A| and (one triangular solve pair against [M₁ M₂ u]) the REML derivative terms."""
+    p = s.p
+    kv = s.k_values
+    m = s.m[0]
+    v = s.v[0]
+    w = s.w[0]
+    n_k = s.n_k[0]
+    one = 1.0 + kv * gamma
+    r = 1.0 / one
+    c = gamma * r
+    dc = r * r
+    d2c = -2.0 * kv * dc * r
+    mats = (np.array((c, dc, d2c)) @ m.reshape(kv.size, p * p)).reshape(3, p, p)
+    a = s.xtx[0] - mats[0]
+    b = s.xty[0] - c @ v
+    chol, info = _potrf(a, lower=1, clean=1)
+    nan = np.array([math.nan])
+    if info != 0:
+        return ProfileTerms(
+            nan, nan, nan, np.full((1, p), math.nan), np.full((1, p, p), math.nan), nan
+        )
+    beta, _ = _potrs(chol, b, lower=1)
+    quad = float(s.yty[0]) - float(c @ w) - float(b @ beta)
+    n = float(s.n[0])
+    dof = n - p if reml else n
+    sigma2 = quad / dof
+    if not sigma2 > 0.0:
+        return ProfileTerms(nan, nan, nan, beta[None], np.full((1, p, p), math.nan), nan)
+    m2 = dof * (LOG_2PI + 1.0 + math.log(sigma2)) + float(n_k @ np.log(one))
+    if reml:
+        m2 += 2.0 * float(np.log(chol.diagonal()).sum())
+    if order == 0:
+        a_inv, _ = _potrs(chol, eye(p), lower=1)
+        return ProfileTerms(np.array([m2]), None, None, beta[None], a_inv[None], np.array([sigma2]))
+    mb = m @ beta  # (K, p)
+    ee = w + (mb - 2.0 * v) @ beta
+    dquad = -float(dc @ ee)
+    u = dc @ (v - mb)
+    # one triangular solve pair for A⁻¹[M₁ M₂ u I]
+    sol, _ = _potrs(chol, np.column_stack((mats[1], mats[2], u, eye(p))), lower=1)
+    k_over = kv * r
+    lq = dquad / quad
+    d1 = dof * lq + float(n_k @ k_over)
+    d2quad = -float(d2c @ ee) - 2.0 * float(u @ sol[:, 2 * p])
+    d2 = dof * (d2quad / quad - lq * lq) - float(n_k @ (k_over * k_over))
+    if reml:
+        ai_m1 = sol[:, :p]  # −A⁻¹A'
+        d1 -= float(ai_m1.trace())
+        d2 -= float(sol[:, p : 2 * p].trace()) + float(np.vdot(ai_m1, ai_m1.T))
+    return ProfileTerms(
+        np.array([m2]),
+        np.array([d1]),
+        np.array([d2]),
+        beta[None],
+        sol[None, :, 2 * p + 1 :],
+        np.array([sigma2]),
+    )
+
+
+def _newton_one(s: ProfileSums, reml: bool, lower: float, start: float) -> tuple[float, int, bool]:
+    """``newton`` for one data set, the same rule on Python floats: (γ̂, evaluations, ok)."""
+    gamma = start
+    prev = math.inf
+    for evals in range(1, 41):
+        t = _terms_one(gamma, s, reml, 2)
+        assert t.d1 is not None and t.d2 is not None
+        m2, d1, d2 = float(t.m2[0]), float(t.d1[0]), float(t.d2[0])
+        if not (math.isfinite(m2) and d2 > 0.0):
+            return gamma, evals, False
+        step = -d1 / d2
+        scale = max(1.0, abs(gamma))
+        if abs(step) <= 1e-12 * scale:
+            return gamma, evals, True
+        new = gamma + step
+        if abs(step) <= 1e-5 * scale and abs(step) <= 0.1 * abs(prev) and new > lower:
+            return new, evals, True
+        if not new > lower:
+            new = 0.5 * (gamma + lower)
+        prev = new - gamma
+        gamma = new
+    return gamma, 40, False
+
+
+def _moment_one(s: ProfileSums, lower: float) -> float:
+    """``moment_start`` for one data set, on Python floats."""
+    chol, info = _potrf(s.xtx[0], lower=1, clean=1)
+    if info != 0:  # pragma: no cover - X has full rank
+        return 0.5
+    beta, _ = _potrs(chol, s.xty[0], lower=1)
+    kv = s.k_values
+    n_k = s.n_k[0]
+    rss = float(s.yty[0]) - float(s.xty[0] @ beta)
+    mb = s.m[0] @ beta
+    between_ss = float((s.w[0] + (mb - 2.0 * s.v[0]) @ beta) @ (1.0 / kv))
+    n_subj = float(n_k.sum())
+    n = float(s.n[0])
+    if s.anova_df is None:
+        df_b, df_w = n_subj - 1.0, n - n_subj
+    else:
+        df_b, df_w = float(s.anova_df[0, 0]), float(s.anova_df[0, 1])
+    within = max((rss - between_ss) / max(df_w, 1.0), 1e-12)
+    n0 = (n - float(n_k @ (kv * kv)) / n) / max(n_subj - 1.0, 1.0)
+    start = max((between_ss / max(df_b, 1.0) - within) / n0 / within, 0.5 * lower)
+    return start if math.isfinite(start) else 0.5
+
+
 def lower_bound(s: ProfileSums) -> FloatArray:
     """γ_min = −1/max k_s per data set (Σ_s positive definite for every subject)."""
     k_max = np.where(s.n_k > 0, s.k_values, 0.0).max(axis=1)
@@ -371,6 +418,11 @@ def newton(
     ~C·step², C of order 1) the step is taken and the iteration ends: γ is then within
     ~1e-10 of the root. On the trial's data: 2 evaluations with derivatives. Data sets that
     have stopped are not evaluated again."""
+    if s.n_batch == 1:
+        low = float(lower[0])
+        g0 = _moment_one(s, low) if start is None else float(start[0])
+        g_one, n_ev, ok_one = _newton_one(s, reml, low, g0)
+        return np.array([g_one]), np.array([float(n_ev)]), np.array([ok_one])
     gamma = moment_start(s, lower) if start is None else start.copy()
     nb = gamma.size
     evals = np.zeros(nb)
@@ -483,9 +535,39 @@ class ProfileFit:
         return np.asarray(self.gamma * self.sigma2, dtype=np.float64)
 
 
+def _fit_one(s: ProfileSums, reml: bool) -> ProfileFit:
+    """``fit_profile`` for one data set (the same steps on Python floats)."""
+    k_max = float(s.k_values[s.n_k[0] > 0].max()) if s.n_k.shape[1] else 1.0
+    lower = -1.0 / max(k_max, 1.0)
+    at_bound = False
+    if lower <= -1.0:  # one observation per subject: γ not identified (see fit_profile)
+        gamma, evals = 0.0, 0
+    else:
+        gamma, evals, ok = _newton_one(s, reml, lower, _moment_one(s, lower))
+        if not ok:
+            res = secant(s, reml, lower)
+            if res is not None:
+                gamma, n_ev = res
+            else:
+                gamma, n_ev, at_bound = _brent(s, reml, lower)
+            evals += n_ev
+    final = _terms_one(gamma, s, reml, 0)
+    return ProfileFit(
+        gamma=np.array([gamma]),
+        m2=final.m2,
+        beta=final.beta,
+        a_inv=final.a_inv,
+        sigma2=final.sigma2,
+        evaluations=np.array([float(evals + 1)]),
+        at_bound=np.array([at_bound]),
+    )
+
+
 def fit_profile(s: ProfileSums, reml: bool = True) -> ProfileFit:
     """Minimise −2l(γ) for every data set of the batch: Newton (all together), then for any
     data set where it failed the secant and then Brent's search, one at a time."""
+    if s.n_batch == 1:
+        return _fit_one(s, reml)
     lower = lower_bound(s)
     single = (s.n_k.shape[1] == 0) | (lower <= -1.0)  # only one observation per subject
     gamma, evals, ok = newton(s, reml, lower)
