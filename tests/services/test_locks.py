@@ -148,3 +148,39 @@ def test_a_patient_lock_refuses_that_patients_writes_only_and_waits_for_queries(
         md, reason="a late lab value to enter", password=PASSWORD, patient_id=locked
     )
     services.screening.record_demographics(md, locked, demographics)
+
+
+def test_a_form_is_locked_only_once_verified_and_then_refuses_changes(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    from ketamine_ptsd.services.screening_views import DemographicsInput
+
+    md, monitor = actors[Role.INVESTIGATOR], actors[Role.MONITOR]
+    pid = _register(services, actors)
+    services.screening.record_demographics(md, pid, DemographicsInput(40, "male", "White"))
+    rid = "1"
+    form = {"table_name": "demographics", "record_id": rid}
+    with pytest.raises(ConflictError, match="not verified against source"):
+        services.locks.lock_form(monitor, pid, **form, reason=REASON, password=PASSWORD)
+    services.sdv.verify(monitor, pid, **form)
+    with pytest.raises(PermissionDenied):
+        services.locks.lock_form(actors[Role.NURSE], pid, **form, reason=REASON, password=PASSWORD)
+    view = services.locks.lock_form(
+        monitor, pid, **form, reason="verified at the visit", password=PASSWORD
+    )
+    assert view.form == "demographics 1" and "form demographics 1 locked" in view.describe()
+    with pytest.raises(DatabaseLocked, match="this form is locked"):
+        services.screening.record_demographics(
+            md,
+            pid,
+            DemographicsInput(41, "male", "White"),
+            expected_version=1,
+            reason="age was wrong",
+        )
+    services.patients.edit(md, pid, expected_version=1, reason="nothing to change, just a save")
+    services.locks.unlock_form(
+        monitor, **form, reason="the age is to be corrected", password=PASSWORD
+    )
+    services.screening.record_demographics(
+        md, pid, DemographicsInput(41, "male", "White"), expected_version=1, reason="age was wrong"
+    )

@@ -27,6 +27,7 @@ __all__ = [
     "ActiveLock",
     "Locks",
     "active_lock",
+    "locked_forms",
     "locked_patients",
     "remember_lock",
 ]
@@ -44,6 +45,10 @@ UNLOCKED_TABLES = frozenset(
         "protocol_versions",
         "analysis_sanctions",
         "unblindings",  # an emergency unblinding is never refused (PROTOCOL.md §3)
+        "sites",
+        "user_sites",
+        "data_freezes",  # a frozen extract is a copy, not the record
+        "data_freeze_frames",
     }
 )
 
@@ -72,6 +77,7 @@ class Locks:
 
     database: ActiveLock | None
     patients: dict[int, ActiveLock]
+    forms: dict[tuple[str, str], ActiveLock]
 
 
 def _view(row: DatabaseLock) -> ActiveLock:
@@ -92,22 +98,44 @@ def active_lock(session: Session) -> ActiveLock | None:
     return None if row is None else _view(row)
 
 
+def _open_rows(session: Session) -> list[DatabaseLock]:
+    return list(
+        session.scalars(
+            select(DatabaseLock).where(
+                DatabaseLock.unlocked_at.is_(None),  # type: ignore[attr-defined]
+                DatabaseLock.patient_id.is_not(None),  # type: ignore[attr-defined]
+            )
+        ).all()
+    )
+
+
 def locked_patients(session: Session) -> dict[int, ActiveLock]:
-    """Patient id → the patient lock in force."""
-    rows = session.scalars(
-        select(DatabaseLock).where(
-            DatabaseLock.unlocked_at.is_(None),  # type: ignore[attr-defined]
-            DatabaseLock.patient_id.is_not(None),  # type: ignore[attr-defined]
-        )
-    ).all()
-    return {int(r.patient_id): _view(r) for r in rows if r.patient_id is not None}
+    """Patient id → the patient lock in force (a whole patient's record)."""
+    return {
+        int(r.patient_id): _view(r)
+        for r in _open_rows(session)
+        if r.patient_id is not None and r.table_name is None
+    }
+
+
+def locked_forms(session: Session) -> dict[tuple[str, str], ActiveLock]:
+    """(table, record id) → the form lock in force."""
+    return {
+        (r.table_name, r.record_id): _view(r)
+        for r in _open_rows(session)
+        if r.table_name is not None and r.record_id is not None
+    }
 
 
 def remember_lock(session: Session) -> Locks:
     """Read the locks once for this write transaction and keep them for the flush hook."""
-    locks = Locks(active_lock(session), locked_patients(session))
+    locks = Locks(active_lock(session), locked_patients(session), locked_forms(session))
     session.info[LOCK_KEY] = locks
     return locks
+
+
+def _record_id(obj: object) -> str:
+    return str(getattr(obj, "id", ""))
 
 
 def _table(obj: object) -> str:
@@ -122,7 +150,7 @@ def _patient_of(session: Session, obj: object) -> int | None:
 
 def _refuse_locked_writes(session: Session, _flush_context: Any, _instances: Any) -> None:
     locks: Locks | None = session.info.get(LOCK_KEY)
-    if locks is None or (locks.database is None and not locks.patients):
+    if locks is None or (locks.database is None and not locks.patients and not locks.forms):
         return
     changed = [
         *session.new,
@@ -140,6 +168,14 @@ def _refuse_locked_writes(session: Session, _flush_context: Any, _instances: Any
                 f"the record is locked since {lock.locked_at:%Y-%m-%d %H:%M} UTC ({lock.reason}); "
                 f"nothing in {table} can be changed until an investigator unlocks it with a "
                 "reason (database lock before unblinding, ICH E6(R3))",
+            )
+        form = locks.forms.get((table, _record_id(obj)))
+        if form is not None:
+            raise DatabaseLocked(
+                table,
+                f"this form is locked since {form.locked_at:%Y-%m-%d %H:%M} UTC ({form.reason}); "
+                "it cannot be changed until it is unlocked with a reason (form lock after "
+                "source-data verification, ICH E6(R3))",
             )
         with session.no_autoflush:
             patient = _patient_of(session, obj)

@@ -153,6 +153,8 @@ class QueryService:
             for row, patient in rows:
                 if actor.role is Role.CLINICIAN and patient.blinded:
                     continue  # a clinician never sees a trial patient (services/access.py)
+                if not actor.sees_site(patient.site):
+                    continue  # another site's patient (issue 17)
                 views.append(self._view(uow.session, actor, row, patient, uow.now))
             return views
 
