@@ -47,6 +47,8 @@ UNLOCKED_TABLES = frozenset(
         "unblindings",  # an emergency unblinding is never refused (PROTOCOL.md §3)
         "sites",
         "user_sites",
+        "data_freezes",  # a frozen extract is a copy, not the record
+        "data_freeze_frames",
     }
 )
 

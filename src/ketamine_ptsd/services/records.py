@@ -24,9 +24,12 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Consent",
+    "DataFreeze",
+    "DataFreezeFrame",
     "DataQuery",
     "DatabaseLock",
     "Demographics",
+    "DrugAdministration",
     "EligibilityDecisionRecord",
     "InfusionDay",
     "InfusionRating",
@@ -339,6 +342,27 @@ class SdvMark(Record):
     note: str | None
 
 
+class DataFreeze(Record):
+    """The analysis extract of one DSMB interim, frozen so its packet can be made again exactly
+    (issue 17); the frames are :class:`DataFreezeFrame` rows sealed by ``digest``."""
+
+    protocol_name: str
+    level: str
+    generated_on: dt.date
+    planned_patients: int | None
+    arms: str  # JSON
+    ongoing: str  # JSON
+    digest: str
+    created_by: int | None
+    created_at: dt.datetime
+
+
+class DataFreezeFrame(Record):
+    freeze_id: int
+    name: str
+    content: bytes  # Parquet
+
+
 class Signature(Record):
     """Electronic signature of one record version; a later edit invalidates it."""
 
@@ -513,6 +537,36 @@ class InfusionDay(Record):
     voided_at: dt.datetime | None
     voided_by: int | None
     void_reason: str | None
+    version: int
+
+
+class DrugAdministration(Record):
+    """The drug given at one infusion: the bag, the double-check, what was given and wasted
+    (PROTOCOL.md §4, §6; drug accountability for a Schedule III/IV drug)."""
+
+    infusion_day_id: int
+    patient_id: int
+    infusion_number: int
+    bag_lot: str
+    bag_expiry: dt.date
+    bag_concentration_mg_per_ml: float
+    bag_volume_ml: float
+    prepared_by: int
+    checked_by: int
+    pump_rate_ml_per_h: float
+    supervising_physician_id: int
+    weight_previous_kg: float | None
+    weight_confirmed_by: int | None
+    weight_confirmation_reasons: list[str]
+    stopped_early: bool | None
+    early_stop_reason: str | None
+    volume_given_ml: float | None
+    dose_given_mg: float | None
+    volume_wasted_ml: float | None
+    waste_witnessed_by: int | None
+    waste_recorded_at: dt.datetime | None
+    recorded_by: int | None
+    recorded_at: dt.datetime
     version: int
 
 

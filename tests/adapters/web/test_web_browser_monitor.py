@@ -75,3 +75,42 @@ def test_a_monitor_verifies_raises_a_query_and_closes_it_once_answered(tablet, s
     ).to_have_text("closed")
     _shot(monitor, "monitor-query-closed")
     assert CANARY.search(monitor.content()) is None
+
+
+def test_the_monitor_sees_what_changed_since_their_last_verification(tablet, server) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from playwright.sync_api import expect
+
+    from ketamine_ptsd.core.roles import Role
+    from ketamine_ptsd.services.assessments import AssessmentInput
+    from screening_support import items  # type: ignore[import-not-found]
+
+    base, pid = server["base"], server["patient_id"]
+    services, rater = server["services"], server["actors"][Role.OUTCOME_RATER]
+    baseline = services.assessments.record(
+        rater,
+        pid,
+        AssessmentInput("baseline", "caps5_past_week", dt.date(2026, 3, 2), items(20, 50)),
+    )
+    monitor = tablet("monitor")
+    monitor.goto(f"{base}/patients/{pid}/monitoring")
+    row = monitor.locator("tr", has_text="caps5_past_week at baseline")
+    row.get_by_role("button", name="Verified against source").click()
+    expect(
+        monitor.locator("tr", has_text="caps5_past_week at baseline").locator(".badge")
+    ).to_have_text("verified")
+    services.assessments.edit(
+        rater,
+        baseline.id,
+        expected_version=baseline.version,
+        reason="item 4 was misread from the paper form",
+        items=items(20, 51),
+    )
+    monitor.reload()
+    expect(
+        monitor.locator("tr", has_text="caps5_past_week at baseline").locator(".badge")
+    ).to_have_text("changed")
+    expect(monitor.locator("text=item 4 was misread from the paper form").first).to_be_visible()
+    _shot(monitor, "monitor-changed-since-last-visit")
+    assert CANARY.search(monitor.content()) is None

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -398,6 +399,30 @@ user_sites = Table(
     UniqueConstraint("user_id", "site"),
 )
 
+data_freezes = Table(
+    "data_freezes",
+    metadata,
+    _pk(),
+    Column("protocol_name", String(64), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("generated_on", Date, nullable=False),
+    Column("planned_patients", Integer, nullable=True),
+    Column("arms", Text, nullable=False, info=ALLOCATION),  # JSON: the coded arms (A, B)
+    Column("ongoing", Text, nullable=False),  # JSON: study ids still within their window
+    Column("digest", String(64), nullable=False),  # SHA-256 of the frames, in name order
+    Column("created_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+data_freeze_frames = Table(
+    "data_freeze_frames",
+    metadata,
+    _pk(),
+    Column("freeze_id", Integer, ForeignKey("data_freezes.id"), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),  # Parquet; sealed by the freeze's digest
+)
+
 signatures = Table(
     "signatures",
     metadata,
@@ -579,6 +604,38 @@ infusion_days = Table(
     UniqueConstraint("patient_id", "infusion_number"),
 )
 
+#: The drug given at one infusion (issue 12 items 2, 4, 5, 7; PROTOCOL.md §4, §6): the bag (lot,
+#: expiry, concentration, volume), who prepared it and who double-checked the pump, the
+#: supervising physician, the weight's confirmation, what was given and what was wasted.
+drug_administrations = Table(
+    "drug_administrations",
+    metadata,
+    _pk(),
+    Column("infusion_day_id", Integer, ForeignKey("infusion_days.id"), nullable=False, unique=True),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("bag_lot", String(64), nullable=False),
+    Column("bag_expiry", Date, nullable=False),
+    Column("bag_concentration_mg_per_ml", Float, nullable=False, info=ALLOCATION),
+    Column("bag_volume_ml", Float, nullable=False),
+    Column("prepared_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("checked_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("pump_rate_ml_per_h", Float, nullable=False),
+    Column("supervising_physician_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("weight_previous_kg", Float, nullable=True),
+    Column("weight_confirmed_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("weight_confirmation_reasons", JSON, nullable=False),
+    Column("stopped_early", Boolean, nullable=True),
+    Column("early_stop_reason", Text, nullable=True),
+    Column("volume_given_ml", Float, nullable=True),
+    Column("dose_given_mg", Float, nullable=True, info=ALLOCATION),
+    Column("volume_wasted_ml", Float, nullable=True),
+    Column("waste_witnessed_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("waste_recorded_at", UTCDateTime, nullable=True),
+    *_recorded(),
+    _version(),
+)
+
 vital_signs = Table(
     "vital_signs",
     metadata,
@@ -698,6 +755,7 @@ WORKFLOW_TABLES = frozenset(
         "demographics",
         "pre_infusion_checks",
         "infusion_days",
+        "drug_administrations",
         "vital_signs",
         "interventions",
         "infusion_ratings",
@@ -727,6 +785,7 @@ AUDITED_TABLES = frozenset(
         "sdv_marks",
         "sites",
         "user_sites",
+        "data_freezes",
         *WORKFLOW_TABLES,
     }
 )
@@ -743,6 +802,8 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.SdvMark: sdv_marks,
     r.Site: sites,
     r.UserSite: user_sites,
+    r.DataFreeze: data_freezes,
+    r.DataFreezeFrame: data_freeze_frames,
     r.ProtocolVersion: protocol_versions,
     r.PatientIdentity: patient_identities,
     r.Consent: consents,
@@ -762,6 +823,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.Demographics: demographics,
     r.PreInfusionCheck: pre_infusion_checks,
     r.InfusionDay: infusion_days,
+    r.DrugAdministration: drug_administrations,
     r.VitalSignsRecord: vital_signs,
     r.Intervention: interventions,
     r.InfusionRating: infusion_ratings,

@@ -2,7 +2,8 @@
 every write of patient data is refused (services/lock_guard.py) and the final analysis records
 its digest — data queries on one field of one record (core/conduct/queries.py), and
 source-data verification marks (core/conduct/sdv.py), and sites with their users'
-memberships (services/access.py: a site's users see only its patients).
+memberships (services/access.py: a site's users see only its patients), and the frozen
+extracts of DSMB interims (services/freezes.py).
 
 Revision ID: 0012
 Revises: 0006
@@ -137,9 +138,45 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("user_sites", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_user_sites_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "data_freezes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("protocol_name", sa.String(length=64), nullable=False),
+        sa.Column("level", sa.String(length=16), nullable=False),
+        sa.Column("generated_on", sa.Date(), nullable=False),
+        sa.Column("planned_patients", sa.Integer(), nullable=True),
+        sa.Column("arms", sa.Text(), nullable=False),
+        sa.Column("ongoing", sa.Text(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_data_freezes_created_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_freezes")),
+    )
+    op.create_table(
+        "data_freeze_frames",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("freeze_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["freeze_id"],
+            ["data_freezes.id"],
+            name=op.f("fk_data_freeze_frames_freeze_id_data_freezes"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_freeze_frames")),
+    )
+    with op.batch_alter_table("data_freeze_frames", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_data_freeze_frames_freeze_id"), ["freeze_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("data_freeze_frames")
+    op.drop_table("data_freezes")
     op.drop_table("user_sites")
     op.drop_table("sites")
     op.drop_table("sdv_marks")
