@@ -11,10 +11,11 @@ from typing import Any
 
 from service_support import make_context  # type: ignore[import-not-found]
 
+from bedside_support import vitals_input  # type: ignore[import-not-found]
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import Actor, FixedClock, Services
-from ketamine_ptsd.services.infusions import ChecklistInput, VitalsInput
+from ketamine_ptsd.services.infusions import ChecklistInput
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput
 from ketamine_ptsd.services.screening import ScreeningVisitInput
 from screening_support import (  # type: ignore[import-not-found]  # noqa: F401 (re-exported)
@@ -77,7 +78,7 @@ def ready_for_infusion(
 ) -> Any:
     """Baseline vitals, the minute-0 ratings and the checklist (returned) for one infusion."""
     services.infusions.record_vitals(
-        actors[nurse], patient_id, number, VitalsInput(0, 128, 82, 72, 98)
+        actors[nurse], patient_id, number, vitals_input(0, 128, 82, 72, 98)
     )
     for instrument, values in (
         ("cadss", items(23, 1)),

@@ -48,6 +48,7 @@ __all__ = [
     "User",
     "UserSession",
     "VitalSignsRecord",
+    "VitalsMissed",
     "Withdrawal",
 ]
 
@@ -428,6 +429,8 @@ class InfusionDay(Record):
     physician_signoff_by: int | None
     discharged_at: dt.datetime | None
     discharge_reasons: list[str] | None
+    worsening_decision_by: int | None
+    worsening_decision_reason: str | None
     recorded_by: int | None
     recorded_at: dt.datetime
     voided_at: dt.datetime | None
@@ -447,7 +450,24 @@ class VitalSignsRecord(Record):
     diastolic_mmhg: int | None
     heart_rate_bpm: int | None
     spo2_percent: int | None
+    respiratory_rate_per_min: int | None
+    moaas: int | None
     alerts: list[str]
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class VitalsMissed(Record):
+    """A scheduled vitals reading not taken at ``minute``, with the reason (PROTOCOL.md §6)."""
+
+    patient_id: int
+    infusion_number: int
+    minute: int
+    reason: str
     recorded_by: int | None
     recorded_at: dt.datetime
     voided_at: dt.datetime | None

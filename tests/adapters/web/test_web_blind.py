@@ -13,6 +13,7 @@ import re
 import pytest
 from web_support import enrol  # type: ignore[import-not-found]
 
+from bedside_support import vitals_input  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 
 BLINDED_ROLES = [
@@ -61,10 +62,10 @@ def started(services, actors, allocated) -> list[int]:
 def _start_infusion_one(services, actors, pid: int) -> None:  # type: ignore[no-untyped-def]
     """Baseline vitals, ratings before the infusion, a passing checklist and the start (§6)."""
     from ketamine_ptsd.core.instruments import get_instrument
-    from ketamine_ptsd.services.infusions import ChecklistInput, VitalsInput
+    from ketamine_ptsd.services.infusions import ChecklistInput
 
     nurse, rater = actors[Role.NURSE], actors[Role.SAFETY_RATER]
-    services.infusions.record_vitals(nurse, pid, 1, VitalsInput(0, 128, 82, 72, 98))
+    services.infusions.record_vitals(nurse, pid, 1, vitals_input(0, 128, 82, 72, 98))
     for instrument, items in (
         ("cadss", {str(k): 1 for k in range(1, 24)}),
         ("bprs_positive", {"4": 2, "11": 1, "12": 1, "15": 1}),

@@ -13,8 +13,8 @@ import re
 import pytest
 from web_support import PASSWORD, csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
 
+from bedside_support import vitals_input  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
-from ketamine_ptsd.services.infusions import VitalsInput
 
 CHECKLIST_OK = {
     "nil_by_mouth": "yes",
@@ -181,7 +181,7 @@ def test_full_day_to_a_signed_discharge(nurse, rater, login, clock, services, ac
     nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
     for minute in (5, 10, 15, 20, 25, 30, 35, 40):
         services.infusions.record_vitals(
-            actors[Role.NURSE], pid, 1, VitalsInput(minute, 128, 80, 70, 98)
+            actors[Role.NURSE], pid, 1, vitals_input(minute, 128, 80, 70, 98)
         )
     clock.advance(dt.timedelta(minutes=40))
     for instrument, items in BEFORE.items():
@@ -190,7 +190,7 @@ def test_full_day_to_a_signed_discharge(nurse, rater, login, clock, services, ac
     nurse.post("end", {"version": nurse.version()})
     for minute in (55, 70, 85, 100, 115, 120):
         services.infusions.record_vitals(
-            actors[Role.NURSE], pid, 1, VitalsInput(minute, 126, 80, 70, 98)
+            actors[Role.NURSE], pid, 1, vitals_input(minute, 126, 80, 70, 98)
         )
     clock.advance(dt.timedelta(minutes=81))
     rater = Bedside(login(Role.SAFETY_RATER), pid)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from dataclasses import replace
 
 import pytest
 
+from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.roles import Role, is_allowed
-from ketamine_ptsd.core.rules import EligibilityStatus
+from ketamine_ptsd.core.rules import DischargeFindings, EligibilityStatus, VitalSigns
 from ketamine_ptsd.core.workflow import (
     RESPONSE_STATES,
     TRANSITIONS,
@@ -41,6 +44,24 @@ PASSING: dict[Event, WorkflowFacts] = {
     )
     for event in Event
 }
+PASSING[Event.DISCHARGE] = replace(
+    PASSING[Event.DISCHARGE],
+    discharge=DischargeFindings(
+        infusion_start=dt.datetime(2026, 3, 2, 9, 0),
+        infusion_end=dt.datetime(2026, 3, 2, 9, 40),
+        now=dt.datetime(2026, 3, 2, 11, 5),
+        dissociation_baseline=1,
+        dissociation_latest=2,
+        ambulatory_unaided=True,
+        delayed_effects_checked=True,
+        physician_signoff=True,
+        latest_vitals=VitalSigns(126, 80, 72, 98, 14, 5),
+        vitals_missing=(),
+        rating_changes={"bprs_positive": (4, 4), "ymrs_item1": (0, 0)},
+    ),
+    discharge_protocol=load_protocol("rct"),
+    signed_off_by="Dr Signing Physician",
+)
 
 
 def test_every_event_has_one_row_and_every_row_cites_its_source() -> None:
@@ -321,3 +342,57 @@ def test_the_interval_boundary_and_the_weekly_count_allow_the_next_infusion() ->
     ).allowed
     first = _next(infusion_number=1, previous_day=None, previous_discharged=False)
     assert apply(S.RANDOMIZED, Event.START_INFUSION, Role.NURSE, first).allowed
+
+
+@pytest.mark.parametrize(
+    ("change", "rule", "source"),
+    [
+        ({"infusion_end": None}, "discharge_infusion_end", "PROTOCOL.md §6, §12"),
+        ({"now": dt.datetime(2026, 3, 2, 10, 59)}, "discharge_observation", "PROTOCOL.md §6"),
+        ({"vitals_missing": (70,)}, "discharge_vitals_missing", "PROTOCOL.md §6"),
+        ({"dissociation_latest": 6}, "discharge_dissociation", "PROTOCOL.md §6"),
+        (
+            {"rating_changes": {"bprs_positive": (4, 8), "ymrs_item1": (0, 0)}},
+            "discharge_psychiatric",
+            "PROTOCOL.md §6",
+        ),
+        ({"ambulatory_unaided": False}, "discharge_ambulatory", "PROTOCOL.md §6"),
+        ({"delayed_effects_checked": None}, "discharge_delayed_effects", "PROTOCOL.md §6"),
+        (
+            {"latest_vitals": VitalSigns(126, 80, 72, 98, 7, 5)},
+            "discharge_vital_signs",
+            "PROTOCOL.md §6",
+        ),
+    ],
+)
+def test_each_discharge_guard_refuses_alone_at_its_boundary(
+    change: dict[str, object], rule: str, source: str
+) -> None:
+    """Issue 12 item 4: one guard per discharge criterion; one failing finding is one refusal
+    naming its rule and §, and the day stays (the physician may not sign it off)."""
+    facts = PASSING[Event.DISCHARGE]
+    assert facts.discharge is not None
+    decision = apply(
+        S.IN_TREATMENT,
+        Event.DISCHARGE,
+        Role.INVESTIGATOR,
+        replace(facts, discharge=replace(facts.discharge, **change)),  # type: ignore[arg-type]
+    )
+    assert [(r.rule, r.source) for r in decision.refusals] == [(rule, source)]
+
+
+@pytest.mark.parametrize("signer", [None, "", "  "])
+def test_discharge_needs_a_named_physician(signer: str | None) -> None:
+    decision = apply(
+        S.IN_TREATMENT,
+        Event.DISCHARGE,
+        Role.CLINICIAN,
+        replace(PASSING[Event.DISCHARGE], signed_off_by=signer),
+    )
+    assert [r.rule for r in decision.refusals] == ["discharge_physician_signoff"]
+
+
+def test_discharge_without_findings_is_refused_not_passed() -> None:
+    decision = apply(S.IN_TREATMENT, Event.DISCHARGE, Role.INVESTIGATOR, WorkflowFacts())
+    assert not decision.allowed
+    assert "discharge_findings" in {r.rule for r in decision.refusals}

@@ -492,6 +492,10 @@ infusion_days = Table(
     Column("physician_signoff_by", Integer, ForeignKey("users.id"), nullable=True),
     Column("discharged_at", UTCDateTime, nullable=True),
     Column("discharge_reasons", JSON, nullable=True),
+    # §6: a physician's recorded decision to discharge although BPRS positive or YMRS item 1 is
+    # worse than the protocol allows (migration 0009).
+    Column("worsening_decision_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("worsening_decision_reason", Text, nullable=True),
     *_recorded(),
     *_void_columns(),
     _version(),
@@ -510,7 +514,24 @@ vital_signs = Table(
     Column("diastolic_mmhg", Integer, nullable=True),
     Column("heart_rate_bpm", Integer, nullable=True),
     Column("spo2_percent", Integer, nullable=True),
+    Column("respiratory_rate_per_min", Integer, nullable=True),  # §12 (migration 0009)
+    Column("moaas", Integer, nullable=True),  # sedation, MOAA/S 0-5 (§11, §12; migration 0009)
     Column("alerts", JSON, nullable=False),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+#: A scheduled vitals reading not taken, with the reason (§6: discharge needs every reading of
+#: the timetable present or explained; migration 0009).
+vitals_missed = Table(
+    "vitals_missed",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("minute", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
     *_recorded(),
     *_void_columns(),
     _version(),
@@ -618,6 +639,7 @@ WORKFLOW_TABLES = frozenset(
         "pre_infusion_checks",
         "infusion_days",
         "vital_signs",
+        "vitals_missed",
         "interventions",
         "infusion_ratings",
         "adverse_events",
@@ -672,6 +694,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.PreInfusionCheck: pre_infusion_checks,
     r.InfusionDay: infusion_days,
     r.VitalSignsRecord: vital_signs,
+    r.VitalsMissed: vitals_missed,
     r.Intervention: interventions,
     r.InfusionRating: infusion_ratings,
     r.AdverseEvent: adverse_events,

@@ -18,6 +18,8 @@ from ._monitoring import (
     Monitoring,
     PreInfusionChecks,
     RatingTime,
+    VitalsWindow,
+    WorseningLimit,
 )
 from ._outcomes import (
     AnalysisOutcome,
@@ -62,8 +64,10 @@ __all__ = [
     "Requirement",
     "ResponseDefinition",
     "Schedule",
+    "VitalsWindow",
     "Weekday",
     "WeightBasis",
+    "WorseningLimit",
     "frequency_per_week",
     "max_infusions_per_calendar_week",
     "parse_protocol",

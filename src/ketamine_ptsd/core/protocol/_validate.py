@@ -448,6 +448,56 @@ def _check_monitoring(p: Protocol, known: frozenset[str]) -> list[str]:
         out.append(
             f"{where}.discharge.dissociation_max_points_above_baseline: must not be negative"
         )
+    out += _check_bedside(p, known)
+    return out
+
+
+def _check_bedside(p: Protocol, known: frozenset[str]) -> list[str]:
+    """Respiration and sedation alerts, the vitals window, the worsening limits (§6, §12)."""
+    m = p.monitoring
+    out = []
+    where = "monitoring"
+    a = m.alerts
+    if not 0 < a.respiratory_rate_low_per_min < a.respiratory_rate_high_per_min:
+        out.append(
+            f"{where}.alerts: respiratory_rate_low_per_min must be above 0 and below "
+            "respiratory_rate_high_per_min"
+        )
+    if not 0 <= a.moaas_alert_at_or_below <= 4:
+        out.append(
+            f"{where}.alerts.moaas_alert_at_or_below: must be 0-4 (MOAA/S 5 is awake; PROTOCOL.md "
+            "§11, §12)"
+        )
+    w = m.vitals_window
+    if w.early_minutes < 0 or w.late_minutes < 0:
+        out.append(f"{where}.vitals_window: early_minutes and late_minutes must not be negative")
+    if w.early_minutes + w.late_minutes >= m.vitals_interval_after_minutes * 2:
+        out.append(
+            f"{where}.vitals_window: {w.early_minutes}+{w.late_minutes} min is wider than two "
+            "readings apart: a reading could be entered for the wrong minute"
+        )
+    dis = m.discharge
+    seen: set[str] = set()
+    for i, lim in enumerate(dis.worsening_limits):
+        if lim.instrument not in known:
+            out.append(
+                f"{where}.discharge.worsening_limits[{i}].instrument: unknown instrument "
+                f"{lim.instrument!r}"
+            )
+        if lim.instrument in seen:
+            out.append(f"{where}.discharge.worsening_limits: {lim.instrument!r} is listed twice")
+        seen.add(lim.instrument)
+        if lim.max_points_above_baseline < 0:
+            out.append(
+                f"{where}.discharge.worsening_limits[{i}].max_points_above_baseline: must not "
+                "be negative"
+            )
+        rated = [r.minute for r in m.ratings if lim.instrument in r.instruments]
+        if 0 not in rated or not any(x > 0 for x in rated):
+            out.append(
+                f"{where}.discharge.worsening_limits[{i}]: {lim.instrument!r} must be rated at "
+                "minute 0 and after the start so discharge can compare with the baseline"
+            )
     return out
 
 

@@ -70,15 +70,19 @@ from .schedule import (
     plan_schedule,
 )
 from .vitals import (
+    VITAL_LABELS,
     VITAL_RANGES,
     VitalAlert,
     VitalSigns,
+    check_vitals_window,
+    missing_vitals_minutes,
     observation_end_minute,
     vital_sign_alerts,
     vitals_due_minutes,
 )
 
 __all__ = [
+    "VITAL_LABELS",
     "VITAL_RANGES",
     "BlindedDose",
     "BpCheckResult",
@@ -114,6 +118,7 @@ __all__ = [
     "blinded_dose",
     "calculate_dose",
     "check_bp_cutoff",
+    "check_vitals_window",
     "discharge_readiness",
     "dosing_weight_kg",
     "evaluate_criterion",
@@ -121,6 +126,7 @@ __all__ = [
     "follow_up_visits",
     "infusion_dates",
     "maintenance_options",
+    "missing_vitals_minutes",
     "observation_end_minute",
     "parse_bp_reading",
     "parse_bp_readings",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ..protocol import Protocol
+from ..rules.discharge import DischargeFindings
 from ..rules.eligibility import EligibilityStatus
 from .states import PatientState
 
@@ -44,6 +46,12 @@ class WorkflowFacts:
     min_days_between: int = 0
     per_week_max: int = 0
     started_this_week: int = 0
+    # Discharging after an infusion (PROTOCOL.md §6, §12): the day's findings as the discharge
+    # rule reads them, the protocol whose criteria apply, and the physician who signs (a named,
+    # re-authenticated user; None: nobody has signed).
+    discharge: DischargeFindings | None = None
+    discharge_protocol: Protocol | None = None
+    signed_off_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

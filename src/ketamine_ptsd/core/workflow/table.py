@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..roles import Action
+from ..rules.discharge import DischargeCriterion, discharge_readiness
 from ..rules.eligibility import EligibilityStatus
 from .facts import Refusal, WorkflowFacts
 from .states import (
@@ -228,6 +229,65 @@ def _response_lost(_state: PatientState, facts: WorkflowFacts) -> Refusal | None
     )
 
 
+def _discharge_refusal(facts: WorkflowFacts, code: DischargeCriterion) -> Refusal | None:
+    """The discharge rule's reasons for one criterion (PROTOCOL.md §6, §12), as one refusal."""
+    if facts.discharge is None or facts.discharge_protocol is None:
+        return Refusal(
+            "discharge_findings",
+            "PROTOCOL.md §6",
+            "the day's discharge findings were not loaded; nothing can be judged",
+        )
+    result = discharge_readiness(facts.discharge_protocol, facts.discharge)
+    reasons = [r for r, c in zip(result.reasons, result.codes, strict=True) if c is code]
+    if not reasons:
+        return None
+    source = "PROTOCOL.md §6, §12" if code is DischargeCriterion.INFUSION_END else "PROTOCOL.md §6"
+    return Refusal(f"discharge_{code.value}", source, "; ".join(reasons))
+
+
+def _infusion_end_recorded(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.INFUSION_END)
+
+
+def _observation_over(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.OBSERVATION)
+
+
+def _every_scheduled_vitals_reading(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.VITALS_MISSING)
+
+
+def _dissociation_resolved(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.DISSOCIATION)
+
+
+def _no_emergent_psychosis_or_mania(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.PSYCHIATRIC)
+
+
+def _walks_unaided(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.AMBULATORY)
+
+
+def _delayed_effects_checked(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.DELAYED_EFFECTS)
+
+
+def _vital_signs_within_alerts(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.VITAL_SIGNS)
+
+
+def _physician_signed_off(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.signed_off_by is None or not facts.signed_off_by.strip():
+        return Refusal(
+            "discharge_physician_signoff",
+            "PROTOCOL.md §6",
+            "the physician's assessment and signed sign-off (a named, re-authenticated user) "
+            "is outstanding",
+        )
+    return _discharge_refusal(facts, DischargeCriterion.PHYSICIAN_SIGNOFF)
+
+
 # --- targets ---------------------------------------------------------------------------------
 
 
@@ -365,6 +425,23 @@ TRANSITIONS: Mapping[Event, Transition] = {
             _previous_infusion_closed,
             _minimum_interval,
             _weekly_maximum,
+        ),
+        _row(
+            Event.DISCHARGE,
+            "discharge the patient after an infusion (the physician signs)",
+            Action.DISCHARGE_SIGNOFF,
+            ENROLLED | {S.WITHDRAWN},
+            None,
+            "PROTOCOL.md §6, §12",
+            _infusion_end_recorded,
+            _observation_over,
+            _every_scheduled_vitals_reading,
+            _dissociation_resolved,
+            _no_emergent_psychosis_or_mania,
+            _walks_unaided,
+            _delayed_effects_checked,
+            _vital_signs_within_alerts,
+            _physician_signed_off,
         ),
         _row(
             Event.RECORD_ASSESSMENT,

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from ketamine_ptsd.core.instruments import score
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import (
+    check_vitals_window,
     vital_sign_alerts,
+    vitals_due_minutes,
 )
 
 from .._workflow import (
@@ -24,6 +26,7 @@ from ..records import (
     InfusionRating,
     Intervention,
     VitalSignsRecord,
+    VitalsMissed,
 )
 from .base import InfusionBase
 from .queries import (
@@ -34,6 +37,7 @@ from .views import (
     ROUTES,
     InterventionInput,
     InterventionView,
+    MissedVitalsView,
     RatingView,
     VitalsInput,
     VitalsView,
@@ -43,6 +47,9 @@ from .views import (
     score_fields,
     vitals_view,
 )
+
+#: A missed reading's reason is a sentence, not a tick (PROTOCOL.md §6).
+MIN_MISSED_REASON = 5
 
 
 class MonitoringUseCases(InfusionBase):
@@ -83,6 +90,15 @@ class MonitoringUseCases(InfusionBase):
                 day = self._day(uow, patient, infusion_number)
                 if day.discharged_at is not None:
                     raise ConflictError("infusion", day.id, "patient already discharged")
+                # The minute is checked against the clock: a reading is entered within its
+                # window after the start (the protocol's vitals_window, PROTOCOL.md §6).
+                elapsed = (uow.now - day.started_at).total_seconds() / 60
+                for i, (data, _) in enumerate(checked, start=1):
+                    try:
+                        core_call(check_vitals_window, protocol, data.minute, elapsed)
+                    except ValidationFailed as exc:
+                        field = "minute" if len(checked) == 1 else f"readings.{i}.minute"
+                        raise ValidationFailed(field, exc.message, exc.value) from exc
             # One reading per minute (issue 12 item 13: a network retry stored the same minute
             # twice): a repeat is refused, naming the minute, whether sent again or twice at once.
             minutes = [data.minute for data, _ in checked]
@@ -95,7 +111,22 @@ class MonitoringUseCases(InfusionBase):
                     )
                 )
             )
+            missed = set(
+                uow.session.scalars(
+                    select(VitalsMissed.minute).where(
+                        VitalsMissed.patient_id == patient.id,
+                        VitalsMissed.infusion_number == infusion_number,
+                        VitalsMissed.voided_at.is_(None),
+                    )
+                )
+            )
             for i, minute in enumerate(minutes, start=1):
+                if minute in missed:
+                    raise ConflictError(
+                        "vital signs",
+                        f"{patient.study_id} #{infusion_number} minute {minute}",
+                        "recorded as missed (with its reason); void that record first",
+                    )
                 if minute in taken or minute in minutes[: i - 1]:
                     raise ConflictError(
                         "vital signs",
@@ -121,6 +152,8 @@ class MonitoringUseCases(InfusionBase):
                         diastolic_mmhg=vitals.diastolic_mmhg,
                         heart_rate_bpm=vitals.heart_rate_bpm,
                         spo2_percent=vitals.spo2_percent,
+                        respiratory_rate_per_min=vitals.respiratory_rate_per_min,
+                        moaas=vitals.moaas,
                         alerts=[a.message for a in alerts],
                         **entered(actor, now),
                     )
@@ -130,6 +163,83 @@ class MonitoringUseCases(InfusionBase):
             views = [vitals_view(r) for r in records]
             uow.commit()
             return views
+
+    def record_missed_vitals(
+        self, actor: Actor, patient_id: int, infusion_number: int, *, minute: int, reason: str
+    ) -> MissedVitalsView:
+        """Record that the scheduled reading at ``minute`` was not taken, and why (PROTOCOL.md
+        §6: discharge needs every reading of the timetable present or explained). Only a
+        scheduled minute that is already due, has no reading and is not yet explained."""
+        if isinstance(minute, bool) or not isinstance(minute, int):
+            raise ValidationFailed("minute", "a scheduled minute of the vitals timetable", minute)
+        if reason is None or len(reason.strip()) < MIN_MISSED_REASON:
+            raise ValidationFailed(
+                "reason",
+                f"say why the reading was not taken (at least {MIN_MISSED_REASON} characters)",
+                reason,
+            )
+        with self._ctx.uow(actor, write=True) as uow:
+            patient, protocol = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
+            require_open(patient)
+            day = self._day(uow, patient, infusion_number)
+            if day.discharged_at is not None:
+                raise ConflictError("infusion", day.id, "patient already discharged")
+            due = vitals_due_minutes(protocol, day.drug) if day.drug in protocol.dosing else ()
+            if minute not in due:
+                raise ValidationFailed(
+                    "minute",
+                    f"not a scheduled minute of the vitals timetable ({', '.join(map(str, due))})",
+                    minute,
+                )
+            elapsed = (uow.now - day.started_at).total_seconds() / 60
+            if minute - protocol.monitoring.vitals_window.early_minutes > elapsed:
+                raise ValidationFailed(
+                    "minute", f"the {minute}-minute reading is not due yet (PROTOCOL.md §6)", minute
+                )
+            which = {"patient_id": patient.id, "infusion_number": infusion_number}
+            recorded = set(
+                uow.session.scalars(
+                    select(VitalSignsRecord.minute).filter_by(**which, voided_at=None)
+                )
+            )
+            if minute in recorded:
+                raise ConflictError("vital signs", minute, "a reading is recorded for this minute")
+            if uow.session.scalar(
+                select(VitalsMissed.id).filter_by(**which, minute=minute, voided_at=None)
+            ):
+                raise ConflictError("vital signs", minute, "already recorded as missed")
+            record = VitalsMissed(
+                patient_id=patient.id,
+                infusion_number=infusion_number,
+                minute=minute,
+                reason=reason.strip(),
+                **entered(actor, uow.now),
+            )
+            uow.session.add(record)
+            uow.flush()
+            view = MissedVitalsView(
+                record.id,
+                infusion_number,
+                minute,
+                record.reason,
+                record.recorded_at,
+                record.version,
+            )
+            uow.commit()
+            return view
+
+    def missed_vitals(
+        self, actor: Actor, patient_id: int, infusion_number: int
+    ) -> list[MissedVitalsView]:
+        with self._ctx.uow(actor, write=False) as uow:
+            patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_READ)
+            rows = day_records(uow, VitalsMissed, patient, infusion_number, by_minute=True)
+            return [
+                MissedVitalsView(
+                    r.id, r.infusion_number, r.minute, r.reason, r.recorded_at, r.version
+                )
+                for r in rows
+            ]
 
     def vitals(self, actor: Actor, patient_id: int, infusion_number: int) -> list[VitalsView]:
         with self._ctx.uow(actor, write=False) as uow:

@@ -1,0 +1,150 @@
+"""What the bedside rules ask of every test that walks an infusion day, in one place.
+
+Imported as ``from bedside_support import ...`` by the service, web and demo tests. The inputs
+the infusion day requires beyond the bare reading (respiratory rate and sedation with each set
+of vitals, PROTOCOL.md §12; every scheduled reading taken on time, §6) are supplied here, so a
+new start or discharge condition is one change in this file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ketamine_ptsd.services.infusions import VitalsInput
+
+#: An unremarkable respiratory rate and an awake patient (MOAA/S 5), for readings whose test is
+#: about something else.
+USUAL_RR, AWAKE = 14, 5
+
+
+def vitals_input(
+    minute: int,
+    systolic: int | None = None,
+    diastolic: int | None = None,
+    heart_rate: int | None = None,
+    spo2: int | None = None,
+    *,
+    measured_at: dt.datetime | None = None,
+    rr: int | None = USUAL_RR,
+    moaas: int | None = AWAKE,
+) -> VitalsInput:
+    """A set of vitals with the respiratory rate and sedation score the protocol requires."""
+    return VitalsInput(
+        minute,
+        systolic,
+        diastolic,
+        heart_rate,
+        spo2,
+        measured_at=measured_at,
+        respiratory_rate_per_min=rr,
+        moaas=moaas,
+    )
+
+
+def vitals_until(
+    services: Any, nurse: Any, clock: Any, patient_id: int, number: int, minute: int
+) -> None:
+    """Walk the clock through the day's vitals timetable up to ``minute`` after the start,
+    recording a normal reading at each scheduled minute not yet recorded (each at its own
+    minute, inside its window, PROTOCOL.md §6). Readings whose window has passed are left for
+    the test to see missing."""
+    day = services.infusions.day(nurse, patient_id, number)
+    protocol = services.context.protocol(services.patients.get(nurse, patient_id).protocol_name)
+    late = dt.timedelta(minutes=protocol.monitoring.vitals_window.late_minutes)
+    taken = {v.minute for v in services.infusions.vitals(nurse, patient_id, number)}
+    for m in day.vitals_due_minutes:
+        if m == 0 or m > minute or m in taken:
+            continue
+        at = day.started_at + dt.timedelta(minutes=m)
+        if clock.now() > at + late:
+            continue
+        if clock.now() < at:
+            clock.set(at)
+        services.infusions.record_vitals(
+            nurse, patient_id, number, vitals_input(m, 126, 80, 72, 98)
+        )
+    end = day.started_at + dt.timedelta(minutes=minute)
+    if clock.now() < end:
+        clock.set(end)
+
+
+def after_infusion_ratings() -> dict[str, dict[str, int]]:
+    """BPRS positive and YMRS item 1 as before the infusion (the psychosis and mania check of
+    discharge, PROTOCOL.md §6), for a day whose test is about something else."""
+    return {"bprs_positive": {"4": 1, "11": 1, "12": 1, "15": 1}, "ymrs_item1": {"1": 0}}
+
+
+def day_ready_for_signoff(
+    services: Any,
+    actors: Any,
+    clock: Any,
+    patient_id: int,
+    number: int,
+    *,
+    end: bool = True,
+    latest: dict[str, dict[str, Any]] | None = None,
+    skip_minutes: tuple[int, ...] = (),
+) -> Any:
+    """Walk a started infusion to 120 minutes as the protocol asks (PROTOCOL.md §6): every
+    scheduled reading at its minute (but ``skip_minutes``), the ratings at 40 and 120 (``latest``
+    replaces instruments of the 120-minute form), the end at 40 unless ``end`` is False, and the
+    nurse's findings. Returns the day's discharge view (only the sign-off outstanding when
+    nothing was left out)."""
+    from ketamine_ptsd.core.roles import Role
+
+    nurse, rater = actors[Role.NURSE], actors[Role.SAFETY_RATER]
+    day = services.infusions.day(nurse, patient_id, number)
+    skip = set(skip_minutes)
+
+    def walk(until: int) -> None:
+        for m in day.vitals_due_minutes:
+            if 0 < m <= until:
+                at = day.started_at + dt.timedelta(minutes=m)
+                if clock.now() < at:
+                    clock.set(at)
+                if m not in skip and m not in {
+                    v.minute for v in services.infusions.vitals(nurse, patient_id, number)
+                }:
+                    services.infusions.record_vitals(
+                        nurse, patient_id, number, vitals_input(m, 126, 80, 72, 98)
+                    )
+
+    walk(40)
+    services.infusions.record_ratings(
+        rater,
+        patient_id,
+        number,
+        minute=40,
+        ratings={"cadss": _cadss(3), **after_infusion_ratings()},
+    )
+    if end:
+        day = services.infusions.end(nurse, patient_id, number, expected_version=day.version)
+    walk(120)
+    from workflow_support import prise  # type: ignore[import-not-found]
+
+    services.infusions.record_ratings(
+        rater,
+        patient_id,
+        number,
+        minute=120,
+        ratings={
+            "cadss": _cadss(1),
+            "prise": prise(),
+            **after_infusion_ratings(),
+            **(latest or {}),
+        },
+    )
+    day = services.infusions.day(nurse, patient_id, number)
+    return services.infusions.record_discharge_findings(
+        nurse,
+        patient_id,
+        number,
+        expected_version=day.version,
+        ambulatory_unaided=True,
+        delayed_effects_checked=True,
+    )
+
+
+def _cadss(total: int) -> dict[str, int]:
+    return {str(i): (1 if i <= total else 0) for i in range(1, 24)}
