@@ -11,7 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ketamine_ptsd.services.infusions import VitalsInput
+from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.services import Actor, Services
+from ketamine_ptsd.services.infusions import ChecklistInput, VitalsInput
+from screening_support import items  # type: ignore[import-not-found]
 
 #: An unremarkable respiratory rate and an awake patient (MOAA/S 5), for readings whose test is
 #: about something else.
@@ -91,8 +94,6 @@ def day_ready_for_signoff(
     replaces instruments of the 120-minute form), the end at 40 unless ``end`` is False, and the
     nurse's findings. Returns the day's discharge view (only the sign-off outstanding when
     nothing was left out)."""
-    from ketamine_ptsd.core.roles import Role
-
     nurse, rater = actors[Role.NURSE], actors[Role.SAFETY_RATER]
     day = services.infusions.day(nurse, patient_id, number)
     skip = set(skip_minutes)
@@ -121,8 +122,6 @@ def day_ready_for_signoff(
     if end:
         day = services.infusions.end(nurse, patient_id, number, expected_version=day.version)
     walk(120)
-    from workflow_support import prise  # type: ignore[import-not-found]
-
     services.infusions.record_ratings(
         rater,
         patient_id,
@@ -148,3 +147,46 @@ def day_ready_for_signoff(
 
 def _cadss(total: int) -> dict[str, int]:
     return {str(i): (1 if i <= total else 0) for i in range(1, 24)}
+
+
+def ready_for_infusion(
+    services: Services,
+    actors: dict[Role, Actor],
+    patient_id: int,
+    number: int,
+    *,
+    bp_readings: tuple[str, ...] = ("128/82", "131/84"),
+    rater: Role = Role.SAFETY_RATER,
+    nurse: Role = Role.NURSE,
+) -> Any:
+    """Baseline vitals, the minute-0 ratings and the checklist (returned) for one infusion."""
+    services.infusions.record_vitals(
+        actors[nurse], patient_id, number, vitals_input(0, 128, 82, 72, 98)
+    )
+    for instrument, values in (
+        ("cadss", items(23, 1)),
+        ("bprs_positive", {"4": 1, "11": 1, "12": 1, "15": 1}),
+        ("ymrs_item1", {"1": 0}),
+        ("prise", prise()),
+    ):
+        services.infusions.record_rating(
+            actors[rater], patient_id, number, minute=0, instrument=instrument, items=values
+        )
+    return services.infusions.record_checklist(
+        actors[nurse],
+        patient_id,
+        ChecklistInput(
+            infusion_number=number,
+            nil_by_mouth=True,
+            pregnancy_test="not_applicable",
+            urine_toxicology_positive_for=["marijuana"],
+            bp_readings=bp_readings,
+            short_acting_benzodiazepine_taken_this_morning=False,
+        ),
+    )
+
+
+def prise(**reported: str) -> dict[str, str]:
+    from ketamine_ptsd.core.instruments import get_instrument
+
+    return {item.key: reported.get(item.key, "no") for item in get_instrument("prise").items}

@@ -13,7 +13,7 @@ import re
 import pytest
 from web_support import PASSWORD, csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
 
-from bedside_support import vitals_input  # type: ignore[import-not-found]
+from bedside_support import vitals_until  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 
 CHECKLIST_OK = {
@@ -93,7 +93,18 @@ def rater(login, pid) -> Bedside:  # type: ignore[no-untyped-def]
 
 def _ready(nurse: Bedside, rater: Bedside) -> None:
     """Baseline vitals (nurse) and the ratings before the infusion (safety rater), via pages."""
-    nurse.post("vitals", {"minute": "0", "sys": "130", "dia": "80", "hr": "72", "spo2": "98"})
+    nurse.post(
+        "vitals",
+        {
+            "minute": "0",
+            "sys": "130",
+            "dia": "80",
+            "hr": "72",
+            "spo2": "98",
+            "rr": "14",
+            "moaas": "5",
+        },
+    )
     for instrument, items in BEFORE.items():
         rater.rate(instrument, 0, items)
     prise = {f"item_{i.key}": "no" for i in _prise_items()}
@@ -144,7 +155,18 @@ def test_vitals_alerts_show_at_once_and_survive_a_reload(nurse, rater, clock) ->
     _ready(nurse, rater)
     nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
     clock.advance(dt.timedelta(minutes=5))
-    nurse.post("vitals", {"minute": "5", "sys": "185", "dia": "100", "hr": "90", "spo2": "97"})
+    nurse.post(
+        "vitals",
+        {
+            "minute": "5",
+            "sys": "185",
+            "dia": "100",
+            "hr": "90",
+            "spo2": "97",
+            "rr": "16",
+            "moaas": "5",
+        },
+    )
     page = nurse.get()
     assert "Vital-sign alerts" in page
     assert "systolic mmHg 185 is above the alert threshold 180" in page
@@ -174,25 +196,20 @@ def test_bad_values_are_named_and_kept(nurse, rater) -> None:
     assert "bp_readings.3" in page and 'value="abc"' in page
     page = nurse.post("vitals", {"minute": "5", "sys": "999"}, expect=422).text
     assert 'value="999"' in page and "Not saved" in page
+    assert "Systolic BP must be 30–320 mmHg" in page  # a human label, not systolic_mmhg
+    assert "Respiratory rate is required" in page and "Sedation (MOAA/S) is required" in page
 
 
 def test_full_day_to_a_signed_discharge(nurse, rater, login, clock, services, actors, pid) -> None:
     _ready(nurse, rater)
     nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
-    for minute in (5, 10, 15, 20, 25, 30, 35, 40):
-        services.infusions.record_vitals(
-            actors[Role.NURSE], pid, 1, vitals_input(minute, 128, 80, 70, 98)
-        )
-    clock.advance(dt.timedelta(minutes=40))
+    vitals_until(services, actors[Role.NURSE], clock, pid, 1, 40)
     for instrument, items in BEFORE.items():
         rater.rate(instrument, 40, items)
     nurse = Bedside(login(Role.NURSE), pid)  # the first session idled out
     nurse.post("end", {"version": nurse.version()})
-    for minute in (55, 70, 85, 100, 115, 120):
-        services.infusions.record_vitals(
-            actors[Role.NURSE], pid, 1, vitals_input(minute, 126, 80, 70, 98)
-        )
-    clock.advance(dt.timedelta(minutes=81))
+    vitals_until(services, actors[Role.NURSE], clock, pid, 1, 120)
+    clock.advance(dt.timedelta(minutes=1))
     rater = Bedside(login(Role.SAFETY_RATER), pid)
     for instrument, items in BEFORE.items():
         rater.rate(instrument, 120, items)
@@ -256,7 +273,8 @@ def test_discharge_reasons_carry_their_criterion_codes(nurse, rater, clock) -> N
     page = Bedside(nurse.client, nurse.pid).get()
     listed = page.split('id="discharge-not-ready"', 1)[1].split("</ul>", 1)[0]
     codes = re.findall(r'data-criterion="([a-z_]+)"', listed)
-    assert codes[0] == "observation" and codes[-1] == "physician_signoff"
+    assert codes[:2] == ["infusion_end", "observation"] and codes[-1] == "physician_signoff"
+    assert "vitals_missing" in codes  # the 5-minute reading is past due (PROTOCOL.md §6)
     assert {"ambulatory", "delayed_effects", "dissociation"} <= set(codes)
     assert "other" not in codes
 

@@ -91,6 +91,31 @@ class VitalsCreate(BaseModel):
     diastolic_mmhg: Mmhg | None = None
     heart_rate_bpm: Mmhg | None = None
     spo2_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    #: required by the service with each set (PROTOCOL.md §12); ranges checked there too
+    respiratory_rate_per_min: Annotated[int, Field(ge=0, le=200)] | None = None
+    moaas: Annotated[int, Field(ge=0, le=10)] | None = None
+
+
+class MissedVitalsCreate(BaseModel):
+    """A scheduled reading not taken, and why (PROTOCOL.md §6)."""
+
+    minute: Minute
+    reason: Text
+
+
+class MissedVitalsRead(BaseModel):
+    id: int
+    minute: int
+    reason: str
+    recorded_at: dt.datetime
+    version: int
+
+
+class WorseningDecisionCreate(BaseModel):
+    """The physician's decision to discharge despite BPRS+/YMRS worse than allowed (§6)."""
+
+    version: Version
+    reason: Text
 
 
 class VitalsRead(BaseModel):
@@ -101,6 +126,8 @@ class VitalsRead(BaseModel):
     diastolic_mmhg: int | None
     heart_rate_bpm: int | None
     spo2_percent: int | None
+    respiratory_rate_per_min: int | None = None
+    moaas: int | None = None
     alerts: list[str]
     version: int
 
@@ -201,6 +228,8 @@ class DischargeRead(BaseModel):
     version: int
     #: one ``DischargeCriterion`` value per reason, in order (core/rules/discharge.py)
     reason_codes: list[str] = Field(default_factory=list)
+    #: scheduled vitals minutes neither recorded nor explained as missed (§6)
+    vitals_missing: list[int] = Field(default_factory=list)
 
 
 def _as(model: type[BaseModel], view: object) -> Any:
@@ -271,9 +300,29 @@ def record_vitals(
             body.diastolic_mmhg,
             body.heart_rate_bpm,
             body.spo2_percent,
+            respiratory_rate_per_min=body.respiratory_rate_per_min,
+            moaas=body.moaas,
         ),
     )
     return _as(VitalsRead, view)
+
+
+@router.get("/{number}/vitals/missed", response_model=list[MissedVitalsRead])
+def missed_vitals(patient_id: DbId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+    rows = state.services.infusions.missed_vitals(auth.actor, patient_id, number)
+    return [_as(MissedVitalsRead, m) for m in rows]
+
+
+@router.post("/{number}/vitals/missed", response_model=MissedVitalsRead, status_code=201)
+def record_missed_vitals(
+    patient_id: DbId, number: InfusionNumber, body: MissedVitalsCreate, auth: ApiAuth, state: State
+) -> Any:
+    """A scheduled reading not taken, with the reason (discharge needs each present or
+    explained, PROTOCOL.md §6)."""
+    view = state.services.infusions.record_missed_vitals(
+        auth.actor, patient_id, number, minute=body.minute, reason=body.reason
+    )
+    return _as(MissedVitalsRead, view)
 
 
 @router.get("/{number}/interventions", response_model=list[InterventionRead])
@@ -379,6 +428,22 @@ def discharge(
         ambulatory_unaided=body.ambulatory_unaided,
         delayed_effects_checked=body.delayed_effects_checked,
         reason=body.reason,
+    )
+    return _as(DischargeRead, view)
+
+
+@router.post("/{number}/worsening-decision", response_model=DischargeRead)
+def worsening_decision(
+    patient_id: DbId,
+    number: InfusionNumber,
+    body: WorseningDecisionCreate,
+    auth: ApiAuth,
+    state: State,
+) -> Any:
+    """The physician's audited decision to discharge although BPRS positive or YMRS item 1 is
+    worse than the protocol allows (PROTOCOL.md §6)."""
+    view = state.services.infusions.record_worsening_decision(
+        auth.actor, patient_id, number, reason=body.reason, expected_version=body.version
     )
     return _as(DischargeRead, view)
 
