@@ -159,7 +159,9 @@ def ready_for_infusion(
     rater: Role = Role.SAFETY_RATER,
     nurse: Role = Role.NURSE,
 ) -> Any:
-    """Baseline vitals, the minute-0 ratings and the checklist (returned) for one infusion."""
+    """Baseline vitals, the minute-0 ratings, the two-identifier check and the checklist
+    (returned) for one infusion: every start condition in one place."""
+    confirm_two_identifiers(services, actors, patient_id, number, nurse=nurse)
     services.infusions.record_vitals(
         actors[nurse], patient_id, number, vitals_input(0, 128, 82, 72, 98)
     )
@@ -190,3 +192,28 @@ def prise(**reported: str) -> dict[str, str]:
     from ketamine_ptsd.core.instruments import get_instrument
 
     return {item.key: reported.get(item.key, "no") for item in get_instrument("prise").items}
+
+
+#: The identity a test patient gets when none was recorded (PROTOCOL.md §12 needs two).
+TEST_IDENTITY = ("Testpatient", "Alex", dt.date(1984, 5, 17))
+
+
+def confirm_two_identifiers(
+    services: Any, actors: Any, patient_id: int, number: int, *, nurse: Role = Role.NURSE
+) -> Any:
+    """Record a name and date of birth if the patient has none (an investigator or clinician),
+    then the nurse's two-identifier check for infusion ``number`` (PROTOCOL.md §12)."""
+    from ketamine_ptsd.services import NotFound
+    from ketamine_ptsd.services.patients import IdentityInput
+
+    editor = actors.get(Role.INVESTIGATOR) or actors[Role.CLINICIAN]
+    try:
+        services.patients.identity(editor, patient_id)
+    except NotFound:
+        family, given, born = TEST_IDENTITY
+        services.patients.set_identity(
+            editor, patient_id, IdentityInput(family, given, born), expected_version=None
+        )
+    return services.infusions.confirm_identity(
+        actors[nurse], patient_id, number, name_confirmed=True, date_of_birth_confirmed=True
+    )

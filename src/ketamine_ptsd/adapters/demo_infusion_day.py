@@ -174,6 +174,14 @@ class InfusionDaySteps:
         return next(d.date for d in p.infusions if d.number == n)
 
     def _checklist(self, p: SyntheticPatient, day: InfusionDay) -> None:
+        self.services.infusions.confirm_identity(  # two identifiers (PROTOCOL.md §12)
+            self._actor(Role.NURSE),
+            self._pid(p),
+            day.number,
+            name_confirmed=True,
+            date_of_birth_confirmed=True,
+        )
+        self._count("infusions.confirm_identity")
         view = self.services.infusions.record_checklist(
             self._actor(Role.NURSE),
             self._pid(p),

@@ -26,6 +26,7 @@ __all__ = [
     "Consent",
     "Demographics",
     "EligibilityDecisionRecord",
+    "IdentityCheck",
     "InfusionDay",
     "InfusionRating",
     "Intervention",
@@ -458,6 +459,18 @@ class VitalSignsRecord(Record):
     voided_at: dt.datetime | None
     voided_by: int | None
     void_reason: str | None
+    version: int
+
+
+class IdentityCheck(Record):
+    """The nurse confirmed name and date of birth with the patient before an infusion (§12)."""
+
+    patient_id: int
+    infusion_number: int
+    name_confirmed: bool
+    date_of_birth_confirmed: bool
+    recorded_by: int | None
+    recorded_at: dt.datetime
     version: int
 
 

@@ -75,6 +75,16 @@ def test_infusion_day_through_the_api_with_a_recorded_hold(client, actors, pid, 
     assert held.json()["findings"]["bp_readings"] == ["150/85", "145/92", "142/88"]
     refused = client.post(f"{base}/start", headers=nurse, json={"weight_kg": 70.3})
     assert refused.status_code == 409 and "reading 3" in refused.json()["detail"]
+    # Two identifiers (PROTOCOL.md §12): shown to the nurse, not to a blinded rater.
+    assert client.get(f"{base}/identity-check", headers=rater).status_code == 403
+    shown = client.get(f"{base}/identity-check", headers=nurse).json()
+    assert shown["name"] == "Alex Testpatient" and shown["confirmed_at"] is None
+    half = {"name_confirmed": True, "date_of_birth_confirmed": False}
+    unconfirmed = client.post(f"{base}/identity-check", headers=nurse, json=half)
+    assert unconfirmed.status_code == 422
+    assert unconfirmed.json()["detail"].startswith("date_of_birth_confirmed:")
+    both = {"name_confirmed": True, "date_of_birth_confirmed": True}
+    assert client.post(f"{base}/identity-check", headers=nurse, json=both).status_code == 201
     passed = client.post(
         f"{base}/checklist", headers=nurse, json={**findings, "bp_readings": ["150/85", "138/80"]}
     )

@@ -13,7 +13,7 @@ import re
 import pytest
 from web_support import enrol  # type: ignore[import-not-found]
 
-from bedside_support import vitals_input  # type: ignore[import-not-found]
+from bedside_support import confirm_two_identifiers, vitals_input  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 
 BLINDED_ROLES = [
@@ -80,6 +80,7 @@ def _start_infusion_one(services, actors, pid: int) -> None:  # type: ignore[no-
         pid,
         ChecklistInput(1, True, "not_applicable", [], ["128/82", "131/84"], False),
     )
+    confirm_two_identifiers(services, actors, pid, 1)
     services.infusions.start(nurse, pid, 1, weight_kg=70.3)
 
 

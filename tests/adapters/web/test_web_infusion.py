@@ -92,7 +92,9 @@ def rater(login, pid) -> Bedside:  # type: ignore[no-untyped-def]
 
 
 def _ready(nurse: Bedside, rater: Bedside) -> None:
-    """Baseline vitals (nurse) and the ratings before the infusion (safety rater), via pages."""
+    """Baseline vitals (nurse), the ratings before the infusion (safety rater) and the
+    two-identifier check (nurse), via pages."""
+    nurse.post("identity", {"name_confirmed": "yes", "date_of_birth_confirmed": "yes"})
     nurse.post(
         "vitals",
         {

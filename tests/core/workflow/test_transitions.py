@@ -38,6 +38,7 @@ PASSING: dict[Event, WorkflowFacts] = {
         reasons=("CAPS-5 of 29 with clear functional impairment",),
         allocated=True,
         infusions_started=1,
+        identity_confirmed=True,
         response=S.LOST_RESPONSE
         if event in (Event.LOSE_RESPONSE, Event.RECORD_PRIMARY_OUTCOME)
         else None,
@@ -207,14 +208,16 @@ def test_allocation_needs_a_trial_and_consent() -> None:
 
 
 def test_a_trial_infusion_needs_the_allocation_a_clinic_one_does_not() -> None:
-    trial = WorkflowFacts(randomized_protocol=True, consent_recorded=True)
+    trial = WorkflowFacts(randomized_protocol=True, consent_recorded=True, identity_confirmed=True)
     refused = apply(S.ELIGIBLE, Event.START_INFUSION, Role.NURSE, trial)
     assert [r.rule for r in refused.refusals] == ["allocation_before_infusion"]
-    clinic = WorkflowFacts(consent_recorded=True)
+    clinic = WorkflowFacts(consent_recorded=True, identity_confirmed=True)
     assert (
         decide(S.ELIGIBLE, Event.START_INFUSION, Role.CLINICIAN, clinic).new_state is S.IN_TREATMENT
     )
-    allocated = WorkflowFacts(randomized_protocol=True, consent_recorded=True, allocated=True)
+    allocated = WorkflowFacts(
+        randomized_protocol=True, consent_recorded=True, allocated=True, identity_confirmed=True
+    )
     assert (
         decide(S.RANDOMIZED, Event.START_INFUSION, Role.NURSE, allocated).new_state
         is S.IN_TREATMENT
@@ -312,6 +315,7 @@ def _next(**changes: object) -> WorkflowFacts:
         "min_days_between": 2,
         "per_week_max": 3,
         "started_this_week": 1,
+        "identity_confirmed": True,
     }
     base.update(changes)
     return WorkflowFacts(**base)  # type: ignore[arg-type]
@@ -396,3 +400,13 @@ def test_discharge_without_findings_is_refused_not_passed() -> None:
     decision = apply(S.IN_TREATMENT, Event.DISCHARGE, Role.INVESTIGATOR, WorkflowFacts())
     assert not decision.allowed
     assert "discharge_findings" in {r.rule for r in decision.refusals}
+
+
+def test_an_infusion_needs_the_nurses_two_identifier_check() -> None:
+    """Issue 12 item 11: two identifiers (name, date of birth) before the drug (PROTOCOL.md §12)."""
+    decision = apply(
+        S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, _next(identity_confirmed=False)
+    )
+    assert [(r.rule, r.source) for r in decision.refusals] == [
+        ("two_identifiers", "PROTOCOL.md §12")
+    ]

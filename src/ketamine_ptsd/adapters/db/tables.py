@@ -522,6 +522,20 @@ vital_signs = Table(
     _version(),
 )
 
+#: The nurse's two-identifier check before infusion ``infusion_number`` (PROTOCOL.md §12):
+#: name and date of birth confirmed with the patient, by whom and when (migration 0009).
+identity_checks = Table(
+    "identity_checks",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("name_confirmed", Boolean, nullable=False),
+    Column("date_of_birth_confirmed", Boolean, nullable=False),
+    *_recorded(),
+    _version(),
+)
+
 #: A scheduled vitals reading not taken, with the reason (§6: discharge needs every reading of
 #: the timetable present or explained; migration 0009).
 vitals_missed = Table(
@@ -640,6 +654,7 @@ WORKFLOW_TABLES = frozenset(
         "infusion_days",
         "vital_signs",
         "vitals_missed",
+        "identity_checks",
         "interventions",
         "infusion_ratings",
         "adverse_events",
@@ -695,6 +710,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.InfusionDay: infusion_days,
     r.VitalSignsRecord: vital_signs,
     r.VitalsMissed: vitals_missed,
+    r.IdentityCheck: identity_checks,
     r.Intervention: interventions,
     r.InfusionRating: infusion_ratings,
     r.AdverseEvent: adverse_events,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..errors import InvalidInput
+from ..instruments import get_instrument
 from ..protocol import Protocol
 from .vitals import VitalSigns, vital_sign_alerts
 
@@ -80,6 +81,14 @@ class DischargeReadiness:
     earliest_discharge: dt.datetime | None
     reasons: tuple[str, ...]
     codes: tuple[DischargeCriterion, ...] = ()
+
+
+def _label(instrument: str) -> str:
+    """The instrument's name as a person reads it ("BPRS positive subscale"), else its id."""
+    try:
+        return get_instrument(instrument).name
+    except InvalidInput:
+        return instrument
 
 
 def discharge_readiness(protocol: Protocol, findings: DischargeFindings) -> DischargeReadiness:
@@ -158,11 +167,12 @@ def discharge_readiness(protocol: Protocol, findings: DischargeFindings) -> Disc
             )
     for limit in rules.worsening_limits:
         before, latest = findings.rating_changes.get(limit.instrument, (None, None))
+        label = _label(limit.instrument)
         if before is None or latest is None:
             found.append(
                 (
                     DischargeCriterion.PSYCHIATRIC,
-                    f"{limit.instrument} before the infusion and after it are both needed",
+                    f"{label} before the infusion and after it are both needed",
                 )
             )
             continue
@@ -171,7 +181,7 @@ def discharge_readiness(protocol: Protocol, findings: DischargeFindings) -> Disc
             found.append(
                 (
                     DischargeCriterion.PSYCHIATRIC,
-                    f"{limit.instrument} {latest:g} is {worse:g} above baseline {before:g} (at "
+                    f"{label} {latest:g} is {worse:g} above baseline {before:g} (at "
                     f"most {limit.max_points_above_baseline:g}): emergent psychosis or mania "
                     "needs a physician's recorded decision, with the reason",
                 )

@@ -46,6 +46,8 @@ class WorkflowFacts:
     min_days_between: int = 0
     per_week_max: int = 0
     started_this_week: int = 0
+    # PROTOCOL.md §12: the nurse confirmed name and date of birth for this infusion.
+    identity_confirmed: bool = False
     # Discharging after an infusion (PROTOCOL.md §6, §12): the day's findings as the discharge
     # rule reads them, the protocol whose criteria apply, and the physician who signs (a named,
     # re-authenticated user; None: nobody has signed).

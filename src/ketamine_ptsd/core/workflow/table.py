@@ -198,6 +198,17 @@ def _weekly_maximum(_state: PatientState, facts: WorkflowFacts) -> Refusal | Non
     )
 
 
+def _two_identifiers_confirmed(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.identity_confirmed:
+        return None
+    return Refusal(
+        "two_identifiers",
+        "PROTOCOL.md §12",
+        "the nurse confirms the patient's name and date of birth (two identifiers) on the day, "
+        "before the drug is given",
+    )
+
+
 def _trial_outcome_after_allocation(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
     if state is not S.ELIGIBLE or not facts.randomized_protocol:
         return None
@@ -238,7 +249,11 @@ def _discharge_refusal(facts: WorkflowFacts, code: DischargeCriterion) -> Refusa
             "the day's discharge findings were not loaded; nothing can be judged",
         )
     result = discharge_readiness(facts.discharge_protocol, facts.discharge)
-    reasons = [r for r, c in zip(result.reasons, result.codes, strict=True) if c is code]
+    reasons = [
+        r.removesuffix(" (PROTOCOL.md §6)").removesuffix(" (PROTOCOL.md §12)")
+        for r, c in zip(result.reasons, result.codes, strict=True)
+        if c is code
+    ]
     if not reasons:
         return None
     source = "PROTOCOL.md §6, §12" if code is DischargeCriterion.INFUSION_END else "PROTOCOL.md §6"
@@ -419,12 +434,13 @@ TRANSITIONS: Mapping[Event, Transition] = {
             Action.INFUSION_RECORD,
             PRE_RESPONSE,
             S.IN_TREATMENT,
-            "PROTOCOL.md §5, §6",
+            "PROTOCOL.md §5, §6, §12",
             _consent,
             _allocated_before_infusion,
             _previous_infusion_closed,
             _minimum_interval,
             _weekly_maximum,
+            _two_identifiers_confirmed,
         ),
         _row(
             Event.DISCHARGE,

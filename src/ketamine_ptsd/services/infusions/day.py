@@ -19,8 +19,10 @@ from ..access import Actor, require
 from ..errors import ConflictError, ValidationFailed
 from ..records import (
     Allocation,
+    IdentityCheck,
     InfusionDay,
     Patient,
+    PatientIdentity,
 )
 from ..uow import UnitOfWork
 from ..workflow import load_facts, transition
@@ -30,6 +32,7 @@ from .queries import (
     day_query,
 )
 from .views import (
+    IdentityCheckView,
     InfusionDayView,
     dose_for,
 )
@@ -64,6 +67,15 @@ class DayUseCases(ChecklistUseCases):
             )
         )
         schedule = protocol.schedule
+        checks = uow.session.scalars(
+            select(IdentityCheck).where(
+                IdentityCheck.patient_id == patient.id, IdentityCheck.infusion_number == n
+            )
+        )
+        confirmed = any(
+            c.name_confirmed and c.date_of_birth_confirmed and c.recorded_at.date() == today
+            for c in checks
+        )
         return load_facts(
             uow,
             patient,
@@ -75,7 +87,95 @@ class DayUseCases(ChecklistUseCases):
             min_days_between=schedule.min_days_between_infusions,
             per_week_max=schedule.infusions_per_week,
             started_this_week=int(this_week or 0),
+            identity_confirmed=confirmed,
         )
+
+    def identity_to_check(
+        self, actor: Actor, patient_id: int, infusion_number: int
+    ) -> IdentityCheckView:
+        """Name and date of birth for the nurse's two-identifier check (PROTOCOL.md §12):
+        ``identity.confirm`` (the treating nurse and the care team), never a blinded rater or
+        the pharmacy; with today's confirmation for this infusion, if any."""
+        require(actor, Action.IDENTITY_CONFIRM)
+        with self._ctx.uow(actor, write=False) as uow:
+            patient, protocol = self._patient(uow, actor, patient_id, Action.IDENTITY_CONFIRM)
+            self._check_number(protocol, infusion_number)
+            return self._identity_view(uow, patient, infusion_number)
+
+    @staticmethod
+    def _identity_view(uow: UnitOfWork, patient: Patient, n: int) -> IdentityCheckView:
+        record = uow.session.scalar(
+            select(PatientIdentity).where(PatientIdentity.patient_id == patient.id)
+        )
+        today = uow.now.date()
+        confirmed = [
+            c
+            for c in uow.session.scalars(
+                select(IdentityCheck)
+                .where(IdentityCheck.patient_id == patient.id, IdentityCheck.infusion_number == n)
+                .order_by(IdentityCheck.id)
+            )
+            if c.recorded_at.date() == today and c.name_confirmed and c.date_of_birth_confirmed
+        ]
+        return IdentityCheckView(
+            patient.id,
+            n,
+            None if record is None else f"{record.given_name} {record.family_name}",
+            None if record is None else record.date_of_birth,
+            confirmed[-1].recorded_at if confirmed else None,
+        )
+
+    def confirm_identity(
+        self,
+        actor: Actor,
+        patient_id: int,
+        infusion_number: int,
+        *,
+        name_confirmed: bool,
+        date_of_birth_confirmed: bool,
+    ) -> IdentityCheckView:
+        """The nurse asked the patient's name and date of birth and they match the record
+        (PROTOCOL.md §12); recorded and audited, and required by the start of the infusion."""
+        require(actor, Action.IDENTITY_CONFIRM)
+        for field, value in (
+            ("name_confirmed", name_confirmed),
+            ("date_of_birth_confirmed", date_of_birth_confirmed),
+        ):
+            if value is not True:
+                raise ValidationFailed(
+                    field,
+                    "both identifiers must match the record; if one does not, stop and call the "
+                    "physician (PROTOCOL.md §12)",
+                    value,
+                )
+        with self._ctx.uow(actor, write=True) as uow:
+            patient, protocol = self._patient(uow, actor, patient_id, Action.IDENTITY_CONFIRM)
+            self._check_number(protocol, infusion_number)
+            self._require_active(uow, patient)
+            record = uow.session.scalar(
+                select(PatientIdentity).where(PatientIdentity.patient_id == patient.id)
+            )
+            if record is None or record.date_of_birth is None:
+                raise ConflictError(
+                    "patient",
+                    patient.study_id,
+                    "no name and date of birth on the record to check against; an investigator "
+                    "records them first (PROTOCOL.md §12)",
+                )
+            uow.session.add(
+                IdentityCheck(
+                    patient_id=patient.id,
+                    infusion_number=infusion_number,
+                    name_confirmed=True,
+                    date_of_birth_confirmed=True,
+                    recorded_by=actor.user_id,
+                    recorded_at=uow.now,
+                )
+            )
+            uow.flush()
+            view = self._identity_view(uow, patient, infusion_number)
+            uow.commit()
+            return view
 
     def start(
         self, actor: Actor, patient_id: int, infusion_number: int, *, weight_kg: float

@@ -135,6 +135,18 @@ class VitalsView:
 
 
 @dataclass(frozen=True)
+class IdentityCheckView:
+    """What the nurse checks with the patient (PROTOCOL.md §12): the name and date of birth on
+    the record (None when none is recorded) and when today's check for this infusion was done."""
+
+    patient_id: int
+    infusion_number: int
+    name: str | None
+    date_of_birth: dt.date | None
+    confirmed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class MissedVitalsView:
     """A scheduled reading recorded as not taken, with the reason (§6)."""
 

@@ -96,6 +96,19 @@ class VitalsCreate(BaseModel):
     moaas: Annotated[int, Field(ge=0, le=10)] | None = None
 
 
+class IdentityCheckCreate(BaseModel):
+    """Both identifiers asked and matched (PROTOCOL.md §12)."""
+
+    name_confirmed: bool
+    date_of_birth_confirmed: bool
+
+
+class IdentityCheckRead(BaseModel):
+    name: str | None
+    date_of_birth: dt.date | None
+    confirmed_at: dt.datetime | None
+
+
 class MissedVitalsCreate(BaseModel):
     """A scheduled reading not taken, and why (PROTOCOL.md §6)."""
 
@@ -269,6 +282,28 @@ def checklist(
         ),
     )
     return _as(ChecklistRead, view)
+
+
+@router.get("/{number}/identity-check", response_model=IdentityCheckRead)
+def identity_check(patient_id: DbId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+    """Name and date of birth for the treating nurse (``identity.confirm``: 403 for blinded
+    raters and the pharmacy), with today's confirmation (PROTOCOL.md §12)."""
+    view = state.services.infusions.identity_to_check(auth.actor, patient_id, number)
+    return _as(IdentityCheckRead, view)
+
+
+@router.post("/{number}/identity-check", response_model=IdentityCheckRead, status_code=201)
+def confirm_identity(
+    patient_id: DbId, number: InfusionNumber, body: IdentityCheckCreate, auth: ApiAuth, state: State
+) -> Any:
+    view = state.services.infusions.confirm_identity(
+        auth.actor,
+        patient_id,
+        number,
+        name_confirmed=body.name_confirmed,
+        date_of_birth_confirmed=body.date_of_birth_confirmed,
+    )
+    return _as(IdentityCheckRead, view)
 
 
 @router.post("/{number}/start", response_model=InfusionDayRead, status_code=201)

@@ -77,7 +77,7 @@ VITAL_TEXT = {
     "hr": ("Heart rate", "/min", "beats/min"),
     "spo2": ("SpO₂", "%", "SpO₂ %"),
     "rr": ("Respiratory rate", "/min", "breaths/min"),
-    "moaas": ("Sedation (MOAA/S)", "", "5 awake … 0 none"),
+    "moaas": ("Sedation (MOAA/S)", "", "sedation score"),
 }
 #: The service's field names as the form names them (an error is shown at its box).
 FORM_KEY = {field: short for short, field, *_ in VITAL_FIELDS} | {"minute": "minute"}
@@ -91,6 +91,7 @@ SAVED = {
     "signoff": "Discharge signed off.",
     "rating": "Rating recorded.",
     "missed": "Missed reading recorded with its reason.",
+    "identity": "Identity check recorded.",
     "worsening": "Physician's decision recorded.",
 }
 
@@ -387,6 +388,29 @@ def _vitals_values(form: FormData) -> dict[str, int | None]:
     if errors:
         raise FieldErrors(errors, None)
     return values
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/identity")
+def confirm_identity(
+    patient_id: DbId,
+    number: InfusionNumber,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """The nurse's two-identifier check before the drug is given (PROTOCOL.md §12)."""
+
+    def act() -> object:
+        return state.services.infusions.confirm_identity(
+            session.actor,
+            patient_id,
+            number,
+            name_confirmed=text(form, "name_confirmed") == "yes",
+            date_of_birth_confirmed=text(form, "date_of_birth_confirmed") == "yes",
+        )
+
+    return _submit(request, session, state, patient_id, number, form, "identity", "identity", act)
 
 
 @router.post("/patients/{patient_id}/infusion/{number}/vitals/missed")

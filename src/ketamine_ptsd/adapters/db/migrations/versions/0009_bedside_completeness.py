@@ -1,6 +1,7 @@
 """The bedside completed (issue 12): respiratory rate and sedation (MOAA/S) with each set of
 vitals, a missed reading recorded with its reason, and a physician's decision to discharge
-despite emergent psychosis or mania (PROTOCOL.md §6, §11, §12).
+despite emergent psychosis or mania, and the nurse's two-identifier check before the start
+(PROTOCOL.md §6, §11, §12).
 
 Revision ID: 0009
 Revises: 0006
@@ -59,9 +60,32 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_vitals_missed_patient_id"), ["patient_id"], unique=False
         )
+    op.create_table(
+        "identity_checks",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("infusion_number", sa.Integer(), nullable=False),
+        sa.Column("name_confirmed", sa.Boolean(), nullable=False),
+        sa.Column("date_of_birth_confirmed", sa.Boolean(), nullable=False),
+        sa.Column("recorded_by", sa.Integer(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_identity_checks_patient_id_patients")
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by"], ["users.id"], name=op.f("fk_identity_checks_recorded_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_identity_checks")),
+    )
+    with op.batch_alter_table("identity_checks", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_identity_checks_patient_id"), ["patient_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("identity_checks")
     op.drop_table("vitals_missed")
     with op.batch_alter_table("infusion_days", schema=None) as batch_op:
         batch_op.drop_constraint("fk_infusion_days_worsening_decision_by_users", type_="foreignkey")
