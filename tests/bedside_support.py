@@ -162,6 +162,8 @@ def ready_for_infusion(
     """Baseline vitals, the minute-0 ratings, the two-identifier check and the checklist
     (returned) for one infusion: every start condition in one place."""
     confirm_two_identifiers(services, actors, patient_id, number, nurse=nurse)
+    if number == 1:
+        record_baseline(services, actors, patient_id)
     services.infusions.record_vitals(
         actors[nurse], patient_id, number, vitals_input(0, 128, 82, 72, 98)
     )
@@ -217,3 +219,40 @@ def confirm_two_identifiers(
     return services.infusions.confirm_identity(
         actors[nurse], patient_id, number, name_confirmed=True, date_of_birth_confirmed=True
     )
+
+
+#: Baseline scores a test patient gets when none were recorded (items each instrument takes).
+BASELINE_ITEMS: dict[str, dict[str, int]] = {
+    "caps5_past_week": items(20, 42),
+    "madrs": items(10, 27, maximum=6),
+}
+
+
+def record_baseline(services: Any, actors: Any, patient_id: int) -> None:
+    """The primary outcome's baseline the protocol requires before infusion 1 (CAPS-5 and MADRS
+    in the RCT, PROTOCOL.md §5, §8, §9), recorded by the outcome rater (clinic: the clinician)
+    where the test has not recorded it itself."""
+    from ketamine_ptsd.core.rules import baseline_instruments
+    from ketamine_ptsd.services.assessments import AssessmentInput
+
+    patient = services.patients.get(actors[Role.NURSE], patient_id)
+    protocol = services.context.protocol(patient.protocol_name)
+    time_point, required = baseline_instruments(protocol)
+    rater = actors[Role.OUTCOME_RATER] if patient.mode == "trial" else actors[Role.CLINICIAN]
+    done = {
+        a.instrument
+        for a in services.assessments.list(rater, patient_id)
+        if a.time_point == time_point
+    }
+    for instrument in required:
+        if instrument not in done:
+            services.assessments.record(
+                rater,
+                patient_id,
+                AssessmentInput(
+                    time_point,
+                    instrument,
+                    services.context.clock.now().date(),
+                    BASELINE_ITEMS[instrument],
+                ),
+            )

@@ -67,13 +67,13 @@ def trial(db, clock, actors):  # type: ignore[no-untyped-def]
         wf.screening.record_demographics(
             md, pid, DemographicsInput(age_years=30 + k, sex="female", race="White")
         )
-        ready_for_infusion(wf, actors, pid, 1)
         wf.assessments.record(
             rater, pid, AssessmentInput("baseline", "caps5_past_week", MONDAY, items(20, 50))
         )
         wf.assessments.record(
             rater, pid, AssessmentInput("baseline", "madrs", MONDAY, items(10, 30, 6))
         )
+        ready_for_infusion(wf, actors, pid, 1)
         wf.infusions.start(md, pid, 1, weight_kg=70.1 + k)
         clock.set(dt.datetime(2026, 3, 2, 8, 40, tzinfo=dt.UTC))
         wf.infusions.record_vitals(nurse, pid, 1, vitals_input(40, 150, 90, 88, 97))

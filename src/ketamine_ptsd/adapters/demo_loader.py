@@ -363,7 +363,7 @@ class DemoLoader(InfusionDaySteps):
             self._actor(Role.INVESTIGATOR),
             protocol_name=self.protocol_name,
             site=self.site,
-            identity=IdentityInput("Synthetic", p.patient_id, born),
+            identity=IdentityInput("Synthetic", f"Demo-{p.patient_id}", born),
         )
         self.summary.study_ids[p.patient_id] = view.study_id
         self.summary.patient_ids[p.patient_id] = view.id

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from web_support import PASSWORD, enrol, sqlite_only  # type: ignore[import-not-found]
 
+from bedside_support import record_baseline  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 
 #: Respiratory rate and sedation, required with each set of vitals (PROTOCOL.md §12).
@@ -31,7 +32,10 @@ def pid(services, actors) -> int:  # type: ignore[no-untyped-def]
     return patient_id
 
 
-def test_infusion_day_through_the_api_with_a_recorded_hold(client, actors, pid, clock) -> None:  # type: ignore[no-untyped-def]
+def test_infusion_day_through_the_api_with_a_recorded_hold(
+    client, actors, services, pid, clock
+) -> None:  # type: ignore[no-untyped-def]
+    record_baseline(services, actors, pid)  # CAPS-5, MADRS before infusion 1 (§5, §8)
     base = f"/api/v1/patients/{pid}/infusions/1"
     nurse, rater = _bearer(client, "nurse"), _bearer(client, "safety-rater")
     vitals = client.post(

@@ -13,7 +13,11 @@ import re
 import pytest
 from web_support import enrol  # type: ignore[import-not-found]
 
-from bedside_support import confirm_two_identifiers, vitals_input  # type: ignore[import-not-found]
+from bedside_support import (  # type: ignore[import-not-found]
+    confirm_two_identifiers,
+    record_baseline,  # type: ignore[import-not-found]
+    vitals_input,
+)
 from ketamine_ptsd.core.roles import Role
 
 BLINDED_ROLES = [
@@ -81,6 +85,7 @@ def _start_infusion_one(services, actors, pid: int) -> None:  # type: ignore[no-
         ChecklistInput(1, True, "not_applicable", [], ["128/82", "131/84"], False),
     )
     confirm_two_identifiers(services, actors, pid, 1)
+    record_baseline(services, actors, pid)
     services.infusions.start(nurse, pid, 1, weight_kg=70.3)
 
 

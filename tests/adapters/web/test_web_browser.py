@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from web_support import PASSWORD, add_role_users, enrol, make_services  # type: ignore[import-not-found]
 
+from bedside_support import record_baseline  # type: ignore[import-not-found]
 from ketamine_ptsd.adapters.db.engine import open_database
 from ketamine_ptsd.adapters.web.app import create_app
 from ketamine_ptsd.adapters.web.config import WebSettings
@@ -59,6 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> 
     services.randomization.allocate(
         actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
     )
+    record_baseline(services, actors, pid)  # CAPS-5, MADRS before infusion 1 (§5, §8)
     app = create_app(WebSettings(database_url=url, secret_key="browser"), services=services)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -208,6 +210,7 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
 def test_outcome_rater_enters_a_caps5_and_sees_the_score(tablet, server) -> None:
     page = tablet("outcome-rater")
     page.goto(f"{server['base']}/patients/{server['patient_id']}/assess/caps5_past_week")
+    page.select_option("#time-point", "week1")  # the baseline was recorded before infusion 1
     for key in range(1, 21):
         page.fill(f"input[name=item_{key}]", "2")
     from playwright.sync_api import expect

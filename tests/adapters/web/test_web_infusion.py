@@ -13,7 +13,10 @@ import re
 import pytest
 from web_support import PASSWORD, csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
 
-from bedside_support import vitals_until  # type: ignore[import-not-found]
+from bedside_support import (
+    record_baseline,  # type: ignore[import-not-found]
+    vitals_until,  # type: ignore[import-not-found]
+)
 from ketamine_ptsd.core.roles import Role
 
 CHECKLIST_OK = {
@@ -78,6 +81,7 @@ def pid(services, actors) -> int:  # type: ignore[no-untyped-def]
     services.randomization.allocate(
         actors[Role.INVESTIGATOR], patient_id, infusion_date=dt.date(2026, 3, 2)
     )
+    record_baseline(services, actors, patient_id)  # CAPS-5, MADRS before infusion 1 (§5, §8)
     return patient_id
 
 

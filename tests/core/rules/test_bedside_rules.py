@@ -110,3 +110,23 @@ def test_the_validator_refuses_a_worsening_limit_not_rated_after_the_start(rct: 
     problems = validate(protocol)
     assert any("must be rated at minute 0 and after the start" in p for p in problems)
     assert any("listed twice" in p for p in problems)
+
+
+def test_the_baseline_before_infusion_1_comes_from_the_protocol(
+    rct: Protocol, clinical: Protocol
+) -> None:
+    """Issue 12 item 12: the response instrument and the outcomes modelled from the baseline to
+    the primary time point (RCT: CAPS-5, MADRS; the clinic: CAPS-5), not literals."""
+    from ketamine_ptsd.core.rules import baseline_instruments, missing_baseline
+
+    assert baseline_instruments(rct) == ("baseline", ("caps5_past_week", "madrs"))
+    assert baseline_instruments(clinical) == ("baseline", ("caps5_past_week",))
+    assert missing_baseline(rct, {"caps5_past_week", "cgi_s"}) == ("madrs",)
+    assert missing_baseline(rct, {"caps5_past_week", "madrs"}) == ()
+    assert rct.analysis is not None
+    only_caps = rct.analysis.model_copy(
+        update={"outcomes": tuple(o for o in rct.analysis.outcomes if o.instrument != "madrs")}
+    )
+    assert baseline_instruments(rct.model_copy(update={"analysis": only_caps}))[1] == (
+        "caps5_past_week",
+    )

@@ -410,3 +410,16 @@ def test_an_infusion_needs_the_nurses_two_identifier_check() -> None:
     assert [(r.rule, r.source) for r in decision.refusals] == [
         ("two_identifiers", "PROTOCOL.md §12")
     ]
+
+
+def test_infusion_1_needs_the_primary_outcomes_baseline_later_ones_do_not() -> None:
+    """Issue 12 item 12 (PROTOCOL.md §5, §8, §9)."""
+    first = _next(
+        infusion_number=1, previous_day=None, previous_discharged=False, baseline_missing=("madrs",)
+    )
+    refused = apply(S.RANDOMIZED, Event.START_INFUSION, Role.NURSE, first)
+    assert [r.rule for r in refused.refusals] == ["baseline_before_infusion_1"]
+    assert "madrs" in refused.refusals[0].message
+    assert apply(
+        S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, _next(baseline_missing=("madrs",))
+    ).allowed

@@ -6,6 +6,7 @@ maintenance — each citing its §. No I/O, no clock: dates and times come in as
 
 from __future__ import annotations
 
+from .baseline import baseline_instruments, missing_baseline
 from .discharge import (
     DischargeCriterion,
     DischargeFindings,
@@ -115,6 +116,7 @@ __all__ = [
     "administered_dose",
     "assess_response",
     "assessment_target",
+    "baseline_instruments",
     "blinded_dose",
     "calculate_dose",
     "check_bp_cutoff",
@@ -126,6 +128,7 @@ __all__ = [
     "follow_up_visits",
     "infusion_dates",
     "maintenance_options",
+    "missing_baseline",
     "missing_vitals_minutes",
     "observation_end_minute",
     "parse_bp_reading",

@@ -48,6 +48,10 @@ class WorkflowFacts:
     started_this_week: int = 0
     # PROTOCOL.md §12: the nurse confirmed name and date of birth for this infusion.
     identity_confirmed: bool = False
+    # PROTOCOL.md §5, §8, §9: the baseline instruments of the primary outcome not yet recorded
+    # (checked before infusion 1 only), and the time point they belong to.
+    baseline_missing: tuple[str, ...] = ()
+    baseline_time_point: str = "baseline"
     # Discharging after an infusion (PROTOCOL.md §6, §12): the day's findings as the discharge
     # rule reads them, the protocol whose criteria apply, and the physician who signs (a named,
     # re-authenticated user; None: nobody has signed).

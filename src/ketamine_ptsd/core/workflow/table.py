@@ -209,6 +209,18 @@ def _two_identifiers_confirmed(_state: PatientState, facts: WorkflowFacts) -> Re
     )
 
 
+def _baseline_before_infusion_one(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.infusion_number != 1 or not facts.baseline_missing:
+        return None
+    return Refusal(
+        "baseline_before_infusion_1",
+        "PROTOCOL.md §5, §8, §9",
+        f"the primary outcome's baseline ({facts.baseline_time_point}) is not recorded: "
+        f"{', '.join(facts.baseline_missing)}; without it the patient leaves the "
+        "intent-to-treat analysis and no response can be judged",
+    )
+
+
 def _trial_outcome_after_allocation(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
     if state is not S.ELIGIBLE or not facts.randomized_protocol:
         return None
@@ -434,13 +446,14 @@ TRANSITIONS: Mapping[Event, Transition] = {
             Action.INFUSION_RECORD,
             PRE_RESPONSE,
             S.IN_TREATMENT,
-            "PROTOCOL.md §5, §6, §12",
+            "PROTOCOL.md §5, §6, §8, §12",
             _consent,
             _allocated_before_infusion,
             _previous_infusion_closed,
             _minimum_interval,
             _weekly_maximum,
             _two_identifiers_confirmed,
+            _baseline_before_infusion_one,
         ),
         _row(
             Event.DISCHARGE,

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action, is_allowed
+from ketamine_ptsd.core.rules import baseline_instruments, missing_baseline
 from ketamine_ptsd.core.workflow import Event, WorkflowFacts
 
 from .._workflow import (
@@ -19,6 +20,7 @@ from ..access import Actor, require
 from ..errors import ConflictError, ValidationFailed
 from ..records import (
     Allocation,
+    Assessment,
     IdentityCheck,
     InfusionDay,
     Patient,
@@ -76,6 +78,16 @@ class DayUseCases(ChecklistUseCases):
             c.name_confirmed and c.date_of_birth_confirmed and c.recorded_at.date() == today
             for c in checks
         )
+        time_point, _ = baseline_instruments(protocol)
+        recorded = set(
+            uow.session.scalars(
+                select(Assessment.instrument).where(
+                    Assessment.patient_id == patient.id,
+                    Assessment.time_point == time_point,
+                    Assessment.voided_at.is_(None),
+                )
+            )
+        )
         return load_facts(
             uow,
             patient,
@@ -88,6 +100,8 @@ class DayUseCases(ChecklistUseCases):
             per_week_max=schedule.infusions_per_week,
             started_this_week=int(this_week or 0),
             identity_confirmed=confirmed,
+            baseline_missing=missing_baseline(protocol, recorded) if n == 1 else (),
+            baseline_time_point=time_point,
         )
 
     def identity_to_check(
