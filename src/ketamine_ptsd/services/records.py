@@ -23,6 +23,7 @@ __all__ = [
     "Assessment",
     "AuditEntry",
     "AuditHead",
+    "ConcomitantMedication",
     "Consent",
     "Demographics",
     "EligibilityDecisionRecord",
@@ -454,6 +455,23 @@ class VitalSignsRecord(Record):
     respiratory_rate_per_min: int | None
     moaas: int | None
     alerts: list[str]
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class ConcomitantMedication(Record):
+    """A medication the patient takes besides the study drug (PROTOCOL.md §1, §11)."""
+
+    patient_id: int
+    drug: str
+    drug_class: str
+    dose: str
+    started_on: dt.date
+    stopped_on: dt.date | None
     recorded_by: int | None
     recorded_at: dt.datetime
     voided_at: dt.datetime | None

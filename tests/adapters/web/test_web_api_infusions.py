@@ -343,3 +343,44 @@ def test_the_api_discharge_is_refused_then_completed(client, actors, services, p
         json={"version": decided.json()["version"], "password": PASSWORD},
     )
     assert done.status_code == 200 and done.json()["discharged_at"] is not None
+
+
+def test_concomitant_medications_through_the_api(client, pid) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: the list per patient (drug, class, dose, dates); a wrong class is a 422 naming
+    the field; a flagged class says so (PROTOCOL.md §1, §11)."""
+    nurse = _bearer(client, "nurse")
+    url = f"/api/v1/patients/{pid}/medications"
+    bad = client.post(
+        url,
+        headers=nurse,
+        json={
+            "drug": "diazepam",
+            "drug_class": "benzo",
+            "dose": "5 mg",
+            "started_on": "2026-03-01",
+        },
+    )
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("drug_class:")
+    made = client.post(
+        url,
+        headers=nurse,
+        json={
+            "drug": "diazepam",
+            "drug_class": "benzodiazepine",
+            "dose": "5 mg",
+            "started_on": "2026-03-01",
+        },
+    )
+    assert made.status_code == 201 and made.json()["flagged"] is True
+    stopped = client.post(
+        f"{url}/{made.json()['id']}/stop",
+        headers=nurse,
+        json={
+            "stopped_on": "2026-03-02",
+            "version": made.json()["version"],
+            "reason": "GP stopped it",
+        },
+    )
+    assert stopped.status_code == 200 and stopped.json()["stopped_on"] == "2026-03-02"
+    assert [m["drug"] for m in client.get(url, headers=nurse).json()] == ["diazepam"]
+    assert client.get(url, headers=_bearer(client, "outcome-rater")).status_code == 403

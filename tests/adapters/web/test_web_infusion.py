@@ -310,3 +310,18 @@ def test_checklist_form_values_map_the_stored_findings_to_the_form_fields() -> N
     }
     unknown_tox = checklist_form_values(run(urine_toxicology_positive_for=None))
     assert "tox_recorded" not in unknown_tox
+
+
+@sqlite_only
+def test_a_medication_is_added_on_the_bedside_page_and_flagged(nurse, rater) -> None:
+    """Issue 12: the list on the page; a wrong date keeps what was typed and names the field."""
+    bad = {"med_drug": "alprazolam", "med_class": "benzodiazepine", "med_dose": "0.25 mg",
+           "med_started_on": "yesterday"}  # fmt: skip
+    page = nurse.post("medications", bad, expect=422).text
+    assert 'value="alprazolam"' in page and "med_started_on" in page
+    nurse.post("medications", {**bad, "med_started_on": "2026-02-01"})
+    page = nurse.get()
+    assert "alprazolam" in page and "changes sedation or BP" in page
+    _ready(nurse, rater)
+    nurse.post("checklist", {**CHECKLIST_OK, "action": "check"}, expect=200)
+    assert "The checklist flags" in nurse.get()

@@ -522,6 +522,23 @@ vital_signs = Table(
     _version(),
 )
 
+#: A concomitant medication of the patient (PROTOCOL.md §1, §11: the classes that change
+#: sedation or blood pressure are flagged on the checklist; migration 0009).
+concomitant_medications = Table(
+    "concomitant_medications",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("drug", String(200), nullable=False),
+    Column("drug_class", String(32), nullable=False),
+    Column("dose", String(200), nullable=False),
+    Column("started_on", Date, nullable=False),
+    Column("stopped_on", Date, nullable=True),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
 #: The nurse's two-identifier check before infusion ``infusion_number`` (PROTOCOL.md §12):
 #: name and date of birth confirmed with the patient, by whom and when (migration 0009).
 identity_checks = Table(
@@ -655,6 +672,7 @@ WORKFLOW_TABLES = frozenset(
         "vital_signs",
         "vitals_missed",
         "identity_checks",
+        "concomitant_medications",
         "interventions",
         "infusion_ratings",
         "adverse_events",
@@ -711,6 +729,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.VitalSignsRecord: vital_signs,
     r.VitalsMissed: vitals_missed,
     r.IdentityCheck: identity_checks,
+    r.ConcomitantMedication: concomitant_medications,
     r.Intervention: interventions,
     r.InfusionRating: infusion_ratings,
     r.AdverseEvent: adverse_events,

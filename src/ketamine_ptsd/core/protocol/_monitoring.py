@@ -42,6 +42,9 @@ class PreInfusionChecks(FrozenModel):
     require_baseline_vitals: bool
     hold_short_acting_benzodiazepine_morning_dose: bool
     bp_cutoff: tuple[BpLimit, ...]
+    # §1, §11: concomitant medication classes the checklist flags (they change sedation or
+    # blood pressure); values of core.rules.MEDICATION_CLASSES.
+    flag_medication_classes: tuple[str, ...]
 
 
 class AlertThresholds(FrozenModel):

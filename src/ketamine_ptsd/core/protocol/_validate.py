@@ -452,6 +452,24 @@ def _check_monitoring(p: Protocol, known: frozenset[str]) -> list[str]:
     return out
 
 
+#: The classes a concomitant medication is recorded under (core.rules.MEDICATION_CLASSES; the
+#: protocol package may not import the rules, so the ids are repeated here and a test keeps the
+#: two equal).
+MEDICATION_CLASS_IDS = (
+    "benzodiazepine",
+    "opioid",
+    "sedative_hypnotic",
+    "psychostimulant",
+    "maoi",
+    "lamotrigine",
+    "antidepressant",
+    "antipsychotic",
+    "mood_stabilizer",
+    "antihypertensive",
+    "other",
+)
+
+
 def _check_bedside(p: Protocol, known: frozenset[str]) -> list[str]:
     """Respiration and sedation alerts, the vitals window, the worsening limits (§6, §12)."""
     m = p.monitoring
@@ -476,6 +494,12 @@ def _check_bedside(p: Protocol, known: frozenset[str]) -> list[str]:
             f"{where}.vitals_window: {w.early_minutes}+{w.late_minutes} min is wider than two "
             "readings apart: a reading could be entered for the wrong minute"
         )
+    for cls in p.pre_infusion.flag_medication_classes:
+        if cls not in MEDICATION_CLASS_IDS:
+            out.append(
+                f"pre_infusion.flag_medication_classes: unknown class {cls!r} (one of "
+                f"{', '.join(MEDICATION_CLASS_IDS)})"
+            )
     dis = m.discharge
     seen: set[str] = set()
     for i, lim in enumerate(dis.worsening_limits):

@@ -41,6 +41,7 @@ from .maintenance import (
     maintenance_options,
     relapse_watch_dates,
 )
+from .medications import MEDICATION_CLASSES, Medication, check_medication, medication_flags
 from .pre_infusion import (
     BpCheckResult,
     BpReading,
@@ -83,6 +84,7 @@ from .vitals import (
 )
 
 __all__ = [
+    "MEDICATION_CLASSES",
     "VITAL_LABELS",
     "VITAL_RANGES",
     "BlindedDose",
@@ -101,6 +103,7 @@ __all__ = [
     "FactValue",
     "FollowUpScore",
     "MaintenanceOptionStatus",
+    "Medication",
     "PlannedAssessment",
     "PlannedVisit",
     "PreInfusionFindings",
@@ -120,6 +123,7 @@ __all__ = [
     "blinded_dose",
     "calculate_dose",
     "check_bp_cutoff",
+    "check_medication",
     "check_vitals_window",
     "discharge_readiness",
     "dosing_weight_kg",
@@ -128,6 +132,7 @@ __all__ = [
     "follow_up_visits",
     "infusion_dates",
     "maintenance_options",
+    "medication_flags",
     "missing_baseline",
     "missing_vitals_minutes",
     "observation_end_minute",

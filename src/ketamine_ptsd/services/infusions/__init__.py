@@ -28,6 +28,9 @@ start.
 * **Ratings** at the protocol's minutes (0/40/120: CADSS, BPRS positive, YMRS item 1; PRISE at
   0 and 120), scored by the instruments; stored with ``infusion_rating`` sensitivity and readable
   only with ``infusion_rating.read`` — never by an outcome rater (§3).
+* **Concomitant medications** (drug, class, dose, dates): the checklist flags those taken today
+  in a class the protocol flags (``pre_infusion.flag_medication_classes``: benzodiazepines,
+  opioids, sedative hypnotics, psychostimulants, MAOIs, lamotrigine; PROTOCOL.md §1, §11).
 * **Discharge.** The nurse records walking unaided and the delayed-effects check;
   :meth:`InfusionService.readiness` applies :func:`discharge_readiness`; the physician's
   :meth:`InfusionService.sign_off_discharge` re-authenticates, refuses while anything but the
@@ -45,6 +48,7 @@ from ketamine_ptsd.core.rules import DischargeCriterion
 from .adverse_events import AdverseEventUseCases
 from .day import DayUseCases
 from .discharge import DischargeUseCases
+from .medications import MedicationInput, MedicationUseCases, MedicationView
 from .monitoring import MonitoringUseCases
 from .views import (
     AE_OUTCOMES,
@@ -83,11 +87,19 @@ __all__ = [
     "InfusionService",
     "InterventionInput",
     "InterventionView",
+    "MedicationInput",
+    "MedicationView",
     "RatingView",
     "VitalsInput",
     "VitalsView",
 ]
 
 
-class InfusionService(DayUseCases, MonitoringUseCases, AdverseEventUseCases, DischargeUseCases):
+class InfusionService(
+    DayUseCases,
+    MonitoringUseCases,
+    AdverseEventUseCases,
+    DischargeUseCases,
+    MedicationUseCases,
+):
     """Every use case of an infusion day (see the package docstring)."""

@@ -24,6 +24,7 @@ from ketamine_ptsd.services.infusions import (
     AdverseEventInput,
     ChecklistInput,
     InterventionInput,
+    MedicationInput,
     VitalsInput,
 )
 
@@ -499,6 +500,70 @@ def signoff(
     except AuthenticationFailed as exc:  # counted and audited by the service
         raise ValidationFailed("password", exc.message, None) from None
     return _as(DischargeRead, view)
+
+
+class MedicationCreate(BaseModel):
+    """A concomitant medication (PROTOCOL.md §1, §11); ``drug_class`` one of
+    ``core.rules.MEDICATION_CLASSES`` (refused 422 naming the field otherwise)."""
+
+    drug: ShortText
+    drug_class: ShortText
+    dose: ShortText
+    started_on: dt.date
+    stopped_on: dt.date | None = None
+
+
+class MedicationStop(BaseModel):
+    stopped_on: dt.date
+    version: Version
+    reason: Text
+
+
+class MedicationRead(BaseModel):
+    id: int
+    drug: str
+    drug_class: str
+    dose: str
+    started_on: dt.date
+    stopped_on: dt.date | None
+    flagged: bool
+    version: int
+
+
+@adverse_events.get("/patients/{patient_id}/medications", response_model=list[MedicationRead])
+def list_medications(patient_id: DbId, auth: ApiAuth, state: State) -> Any:
+    """The patient's concomitant medications; ``flagged``: a class the checklist flags."""
+    rows = state.services.infusions.medications(auth.actor, patient_id)
+    return [_as(MedicationRead, m) for m in rows]
+
+
+@adverse_events.post(
+    "/patients/{patient_id}/medications", response_model=MedicationRead, status_code=201
+)
+def record_medication(patient_id: DbId, body: MedicationCreate, auth: ApiAuth, state: State) -> Any:
+    view = state.services.infusions.record_medication(
+        auth.actor,
+        patient_id,
+        MedicationInput(body.drug, body.drug_class, body.dose, body.started_on, body.stopped_on),
+    )
+    return _as(MedicationRead, view)
+
+
+@adverse_events.post(
+    "/patients/{patient_id}/medications/{medication_id}/stop", response_model=MedicationRead
+)
+def stop_medication(
+    patient_id: DbId, medication_id: DbId, body: MedicationStop, auth: ApiAuth, state: State
+) -> Any:
+    view = state.services.infusions.stop_medication(
+        auth.actor,
+        patient_id,
+        medication_id,
+        stopped_on=body.stopped_on,
+        expected_version=body.version,
+        reason=body.reason,
+    )
+    return _as(MedicationRead, view)
 
 
 @adverse_events.get("/patients/{patient_id}/adverse-events", response_model=list[AdverseEventRead])

@@ -19,6 +19,7 @@ as a fallback for a dropped connection.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,7 @@ from starlette.datastructures import FormData
 
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.roles import Action
-from ketamine_ptsd.core.rules import VITAL_RANGES
+from ketamine_ptsd.core.rules import MEDICATION_CLASSES, VITAL_RANGES
 from ketamine_ptsd.services import (
     AuthenticationFailed,
     ConflictError,
@@ -42,6 +43,7 @@ from ketamine_ptsd.services.infusions import (
     ROUTES,
     ChecklistInput,
     InterventionInput,
+    MedicationInput,
     VitalsInput,
 )
 from ketamine_ptsd.services.patients import PatientView
@@ -92,6 +94,7 @@ SAVED = {
     "rating": "Rating recorded.",
     "missed": "Missed reading recorded with its reason.",
     "identity": "Identity check recorded.",
+    "medication": "Medication added to the list.",
     "worsening": "Physician's decision recorded.",
 }
 
@@ -176,6 +179,8 @@ def _page(
             else ({error.field: error.message} if isinstance(error, ValidationFailed) else {}),
             "bp_slots": range(1, BP_SLOTS + 1),
             "routes": ROUTES,
+            "medication_classes": MEDICATION_CLASSES,
+            "medications": state.services.infusions.medications(session.actor, patient_id),
             "severities": AE_SEVERITIES,
             "relatedness": AE_RELATEDNESS,
             "outcomes": AE_OUTCOMES,
@@ -411,6 +416,47 @@ def confirm_identity(
         )
 
     return _submit(request, session, state, patient_id, number, form, "identity", "identity", act)
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/medications")
+def record_medication(
+    patient_id: DbId,
+    number: InfusionNumber,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """Add a concomitant medication to the patient's list (PROTOCOL.md §1, §11)."""
+
+    def act() -> object:
+        return state.services.infusions.record_medication(
+            session.actor,
+            patient_id,
+            MedicationInput(
+                text(form, "med_drug"),
+                text(form, "med_class"),
+                text(form, "med_dose"),
+                _date(form, "med_started_on"),
+                _date(form, "med_stopped_on", required=False),
+            ),
+        )
+
+    return _submit(
+        request, session, state, patient_id, number, form, "medication", "medications", act
+    )
+
+
+def _date(form: FormData, name: str, *, required: bool = True) -> Any:
+    value = text(form, name)
+    if not value:
+        if required:
+            raise ValidationFailed(name, "a date (YYYY-MM-DD)", value)
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(name, "a date (YYYY-MM-DD)", value) from None
 
 
 @router.post("/patients/{patient_id}/infusion/{number}/vitals/missed")

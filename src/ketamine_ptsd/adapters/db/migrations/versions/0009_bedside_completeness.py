@@ -1,6 +1,7 @@
 """The bedside completed (issue 12): respiratory rate and sedation (MOAA/S) with each set of
 vitals, a missed reading recorded with its reason, and a physician's decision to discharge
-despite emergent psychosis or mania, and the nurse's two-identifier check before the start
+despite emergent psychosis or mania, the nurse's two-identifier check before the start, and the
+patient's concomitant medications
 (PROTOCOL.md §6, §11, §12).
 
 Revision ID: 0009
@@ -82,9 +83,44 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_identity_checks_patient_id"), ["patient_id"], unique=False
         )
+    op.create_table(
+        "concomitant_medications",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("drug", sa.String(length=200), nullable=False),
+        sa.Column("drug_class", sa.String(length=32), nullable=False),
+        sa.Column("dose", sa.String(length=200), nullable=False),
+        sa.Column("started_on", sa.Date(), nullable=False),
+        sa.Column("stopped_on", sa.Date(), nullable=True),
+        sa.Column("recorded_by", sa.Integer(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.Column("voided_at", sa.DateTime(), nullable=True),
+        sa.Column("voided_by", sa.Integer(), nullable=True),
+        sa.Column("void_reason", sa.Text(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_concomitant_medications_patient_id_patients"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by"],
+            ["users.id"],
+            name=op.f("fk_concomitant_medications_recorded_by_users"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["voided_by"], ["users.id"], name=op.f("fk_concomitant_medications_voided_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_concomitant_medications")),
+    )
+    with op.batch_alter_table("concomitant_medications", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_concomitant_medications_patient_id"), ["patient_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("concomitant_medications")
     op.drop_table("identity_checks")
     op.drop_table("vitals_missed")
     with op.batch_alter_table("infusion_days", schema=None) as batch_op:
