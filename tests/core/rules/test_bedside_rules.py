@@ -130,3 +130,34 @@ def test_the_baseline_before_infusion_1_comes_from_the_protocol(
     assert baseline_instruments(rct.model_copy(update={"analysis": only_caps}))[1] == (
         "caps5_past_week",
     )
+
+
+@pytest.mark.parametrize(
+    ("update", "words"),
+    [
+        ({"routes": ("IVV",)}, "routes"),
+        ({"usual_dose_mg": 30.0}, "usual_dose_mg <= max_single_dose_mg"),
+        ({"max_daily_dose_mg": 10.0}, "max_single_dose_mg <= max_daily_dose_mg"),
+        ({"usual_dose_mg": 0.0}, "0 < usual_dose_mg"),
+        ({"indication": " "}, "indication"),
+    ],
+)
+def test_the_validator_refuses_an_unusable_rescue_formulary(
+    rct: Protocol, update: dict[str, object], words: str
+) -> None:
+    formulary = rct.monitoring.rescue_formulary
+    changed = (formulary[0].model_copy(update=update), *formulary[1:])
+    protocol = rct.model_copy(
+        update={"monitoring": rct.monitoring.model_copy(update={"rescue_formulary": changed})}
+    )
+    assert any(words in p for p in validate(protocol))
+    empty = rct.model_copy(
+        update={"monitoring": rct.monitoring.model_copy(update={"rescue_formulary": ()})}
+    )
+    assert any("rescue_formulary" in p for p in validate(empty))
+
+
+def test_an_unknown_medication_class_to_flag_is_refused(rct: Protocol) -> None:
+    checks = rct.pre_infusion.model_copy(update={"flag_medication_classes": ("benzos",)})
+    problems = validate(rct.model_copy(update={"pre_infusion": checks}))
+    assert any("unknown class 'benzos'" in p for p in problems)

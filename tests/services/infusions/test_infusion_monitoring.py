@@ -234,3 +234,82 @@ def test_a_reading_without_respiration_or_sedation_is_refused_at_the_field(
             actors[Role.NURSE], pid, 1, vitals_input(0, 126, 80, 72, 98, rr=rr, moaas=moaas)
         )
     assert refused.value.field == field and words in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ([("labetalol", 20, "IV")], None),  # the single maximum
+        ([("labetalol", 20.5, "IV")], "dose_mg"),
+        ([("labetalol", 20, "IV")] * 4, None),  # 80 mg: the daily maximum
+        ([("labetalol", 20, "IV")] * 4 + [("labetalol", 5, "IV")], "dose_mg"),
+        ([("hydralazine", 10, "IV")], "drug"),  # not on the formulary
+        ([("ondansetron", 4, "IM")], "route"),
+        ([("ondansetron", 4, "PO")], None),
+        ([("ondansetron", 0, "PO")], "dose_mg"),
+    ],
+)
+def test_rescue_drugs_come_from_the_formulary_within_its_limits(
+    trial, actors, given, field
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: the protocol's rescue formulary (drug, routes, single and daily maximum) instead
+    of free text (PROTOCOL.md §6)."""
+    from ketamine_ptsd.services.infusions import InterventionInput
+
+    wf, pid = trial
+    ready_for_infusion(wf, actors, pid, 1)
+    wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=80)
+    nurse = actors[Role.NURSE]
+    *before, last = given
+    for drug, dose, route in before:
+        wf.infusions.record_intervention(nurse, pid, 1, InterventionInput(drug, dose, route, "BP"))
+    drug, dose, route = last
+    if field is None:
+        assert (
+            wf.infusions.record_intervention(
+                nurse, pid, 1, InterventionInput(drug, dose, route, "BP 190/105")
+            ).dose_mg
+            == dose
+        )
+        return
+    with pytest.raises(ValidationFailed) as refused:
+        wf.infusions.record_intervention(nurse, pid, 1, InterventionInput(drug, dose, route, "x"))
+    assert refused.value.field == field and "§6" in refused.value.message
+    assert len(wf.infusions.interventions(nurse, pid, 1)) == len(before)
+
+
+def test_an_intervention_on_a_discharged_day_needs_the_late_entry_reason(
+    trial, actors, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 13: interventions were accepted on a day discharged years ago without a
+    reason. Now the late entry names its reason, which the audit trail keeps."""
+    from service_support import PASSWORD  # type: ignore[import-not-found]
+
+    from bedside_support import day_ready_for_signoff  # type: ignore[import-not-found]
+    from ketamine_ptsd.services.infusions import InterventionInput
+
+    wf, pid = trial
+    md, nurse = actors[Role.INVESTIGATOR], actors[Role.NURSE]
+    ready_for_infusion(wf, actors, pid, 1)
+    wf.infusions.start(md, pid, 1, weight_kg=80)
+    view = day_ready_for_signoff(wf, actors, clock, pid, 1)
+    wf.infusions.sign_off_discharge(md, pid, 1, password=PASSWORD, expected_version=view.version)
+    clock.advance(dt.timedelta(days=400))
+    late = InterventionInput("ondansetron", 4, "PO", "nausea at 90 min", minute=90)
+    with pytest.raises(ValidationFailed) as refused:
+        wf.infusions.record_intervention(nurse, pid, 1, late)
+    assert refused.value.field == "late_entry_reason"
+    reason = "found on the paper sheet at the audit"
+    stored = wf.infusions.record_intervention(
+        nurse,
+        pid,
+        1,
+        InterventionInput("ondansetron", 4, "PO", "nausea at 90 min", 90, late_entry_reason=reason),
+    )
+    assert stored.minute == 90
+    audited = [
+        e.reason
+        for e in wf.audit.entries(actors[Role.MONITOR], table_name="interventions")
+        if e.event == "late_entry"
+    ]
+    assert len(audited) == 1 and reason in (audited[0] or "")

@@ -18,6 +18,7 @@ from ._monitoring import (
     Monitoring,
     PreInfusionChecks,
     RatingTime,
+    RescueDrug,
     VitalsWindow,
     WorseningLimit,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "Protocol",
     "RatingTime",
     "Requirement",
+    "RescueDrug",
     "ResponseDefinition",
     "Schedule",
     "VitalsWindow",

@@ -19,6 +19,7 @@ __all__ = [
     "Monitoring",
     "PreInfusionChecks",
     "RatingTime",
+    "RescueDrug",
     "VitalsWindow",
     "WorseningLimit",
 ]
@@ -102,6 +103,19 @@ class DischargeCriteria(FrozenModel):
     worsening_limits: tuple[WorseningLimit, ...]
 
 
+class RescueDrug(FrozenModel):
+    """A drug of the rescue formulary (§6: "one RCT patient needed labetalol 5 mg IV"; site
+    parameters): what it is for, the routes, the usual dose, the most in one dose and in one
+    infusion day, in mg."""
+
+    drug: str
+    indication: str
+    routes: tuple[str, ...]
+    usual_dose_mg: float
+    max_single_dose_mg: float
+    max_daily_dose_mg: float
+
+
 class Monitoring(FrozenModel):
     """During and after the infusion (§6)."""
 
@@ -112,3 +126,4 @@ class Monitoring(FrozenModel):
     alerts: AlertThresholds
     ratings: tuple[RatingTime, ...]
     discharge: DischargeCriteria
+    rescue_formulary: tuple[RescueDrug, ...]

@@ -470,6 +470,10 @@ MEDICATION_CLASS_IDS = (
 )
 
 
+#: The routes a rescue drug may be given by (services' intervention routes use the same list).
+RESCUE_ROUTES = ("IV", "IM", "PO", "SL", "SC", "IN", "inhaled")
+
+
 def _check_bedside(p: Protocol, known: frozenset[str]) -> list[str]:
     """Respiration and sedation alerts, the vitals window, the worsening limits (§6, §12)."""
     m = p.monitoring
@@ -499,6 +503,23 @@ def _check_bedside(p: Protocol, known: frozenset[str]) -> list[str]:
             out.append(
                 f"pre_infusion.flag_medication_classes: unknown class {cls!r} (one of "
                 f"{', '.join(MEDICATION_CLASS_IDS)})"
+            )
+    if not m.rescue_formulary:
+        out.append(f"{where}.rescue_formulary: list the rescue drugs the bedside may give (§6)")
+    drugs: set[str] = set()
+    for i, r in enumerate(m.rescue_formulary):
+        at = f"{where}.rescue_formulary[{i}]"
+        if not r.drug.strip() or r.drug in drugs:
+            out.append(f"{at}.drug: blank or listed twice ({r.drug!r})")
+        drugs.add(r.drug)
+        if not r.indication.strip():
+            out.append(f"{at}.indication: say what it is given for")
+        if not r.routes or any(route not in RESCUE_ROUTES for route in r.routes):
+            out.append(f"{at}.routes: one or more of {', '.join(RESCUE_ROUTES)}")
+        if not 0 < r.usual_dose_mg <= r.max_single_dose_mg <= r.max_daily_dose_mg:
+            out.append(
+                f"{at}: doses must satisfy 0 < usual_dose_mg <= max_single_dose_mg <= "
+                "max_daily_dose_mg"
             )
     dis = m.discharge
     seen: set[str] = set()

@@ -41,7 +41,13 @@ from .maintenance import (
     maintenance_options,
     relapse_watch_dates,
 )
-from .medications import MEDICATION_CLASSES, Medication, check_medication, medication_flags
+from .medications import (
+    MEDICATION_CLASSES,
+    Medication,
+    check_medication,
+    check_rescue,
+    medication_flags,
+)
 from .pre_infusion import (
     BpCheckResult,
     BpReading,
@@ -124,6 +130,7 @@ __all__ = [
     "calculate_dose",
     "check_bp_cutoff",
     "check_medication",
+    "check_rescue",
     "check_vitals_window",
     "discharge_readiness",
     "dosing_weight_kg",

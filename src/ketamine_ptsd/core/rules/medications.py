@@ -14,9 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import InvalidInput
-from ..protocol import Protocol
+from ..protocol import Protocol, RescueDrug
 
-__all__ = ["MEDICATION_CLASSES", "Medication", "check_medication", "medication_flags"]
+__all__ = [
+    "MEDICATION_CLASSES",
+    "Medication",
+    "check_medication",
+    "check_rescue",
+    "medication_flags",
+]
 
 #: Every class a medication may be recorded under (the flagged ones are the protocol's choice).
 MEDICATION_CLASSES: dict[str, str] = {
@@ -73,3 +79,33 @@ def medication_flags(
         for m in medications
         if m.drug_class in flagged and m.taken_on(day)
     )
+
+
+def check_rescue(
+    protocol: Protocol, drug: str, route: str, dose_mg: float, given_today_mg: float
+) -> RescueDrug:
+    """A rescue drug given on the infusion day must be on the protocol's formulary, by one of
+    its routes, within its single and daily maximum (PROTOCOL.md §6); refused naming the field."""
+    entry = next((r for r in protocol.monitoring.rescue_formulary if r.drug == drug), None)
+    if entry is None:
+        names = ", ".join(r.drug for r in protocol.monitoring.rescue_formulary)
+        raise InvalidInput("drug", f"not on the rescue formulary ({names}; PROTOCOL.md §6)", drug)
+    if route not in entry.routes:
+        raise InvalidInput(
+            "route", f"{drug} is given {' or '.join(entry.routes)} (PROTOCOL.md §6)", route
+        )
+    if not 0 < dose_mg <= entry.max_single_dose_mg:
+        raise InvalidInput(
+            "dose_mg",
+            f"{drug}: above 0 and at most {entry.max_single_dose_mg:g} mg in one dose "
+            f"(usual {entry.usual_dose_mg:g} mg; PROTOCOL.md §6)",
+            dose_mg,
+        )
+    if given_today_mg + dose_mg > entry.max_daily_dose_mg:
+        raise InvalidInput(
+            "dose_mg",
+            f"{drug}: {given_today_mg:g} mg already given today; at most "
+            f"{entry.max_daily_dose_mg:g} mg in the day (PROTOCOL.md §6) — call the physician",
+            dose_mg,
+        )
+    return entry

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ketamine_ptsd.core.instruments import score
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import (
+    check_rescue,
     check_vitals_window,
     vital_sign_alerts,
     vitals_due_minutes,
@@ -21,6 +22,7 @@ from .._workflow import (
     require_open,
 )
 from ..access import Actor
+from ..audit import AuditEvent, encode_value
 from ..errors import ConflictError, ValidationFailed
 from ..records import (
     InfusionRating,
@@ -34,7 +36,6 @@ from .queries import (
     rating_duplicate_query,
 )
 from .views import (
-    ROUTES,
     InterventionInput,
     InterventionView,
     MissedVitalsView,
@@ -250,22 +251,41 @@ class MonitoringUseCases(InfusionBase):
     def record_intervention(
         self, actor: Actor, patient_id: int, infusion_number: int, data: InterventionInput
     ) -> InterventionView:
-        """Record a drug given on the day (drug, dose, route, time, reason; §6 labetalol)."""
-        if not data.drug.strip():
-            raise ValidationFailed("drug", "must not be blank", data.drug)
-        if (
-            isinstance(data.dose_mg, bool)
-            or not isinstance(data.dose_mg, int | float)
-            or not 0 < data.dose_mg <= 10_000
-        ):
+        """Record a rescue drug given on the day (PROTOCOL.md §6): chosen from the protocol's
+        formulary, by one of its routes, within its single and daily maximum (e.g. labetalol
+        5 mg IV for high blood pressure), with the reason. On a day already discharged (a late
+        entry) a reason for the late entry is required and audited."""
+        if isinstance(data.dose_mg, bool) or not isinstance(data.dose_mg, int | float):
             raise ValidationFailed("dose_mg", "a dose in mg above 0", data.dose_mg)
-        if data.route not in ROUTES:
-            raise ValidationFailed("route", f"one of {', '.join(ROUTES)}", data.route)
         if not data.reason.strip():
             raise ValidationFailed("reason", "say why it was given", data.reason)
         with self._ctx.uow(actor, write=True) as uow:
-            patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
+            patient, protocol = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
             day = self._day(uow, patient, infusion_number)
+            if day.discharged_at is not None:
+                # Issue 12 item 13: the day is closed; only a late entry with its reason.
+                reason = (data.late_entry_reason or "").strip()
+                if len(reason) < MIN_MISSED_REASON:
+                    raise ValidationFailed(
+                        "late_entry_reason",
+                        f"the day was discharged at {day.discharged_at:%Y-%m-%d %H:%M}; a late "
+                        "entry needs its reason (audited)",
+                        data.late_entry_reason,
+                    )
+                uow.reason = f"late entry after discharge: {reason}"
+            given_today = sum(
+                i.dose_mg
+                for i in day_records(uow, Intervention, patient, infusion_number, by_minute=False)
+                if i.drug == data.drug.strip()
+            )
+            core_call(
+                check_rescue,
+                protocol,
+                data.drug.strip(),
+                data.route,
+                float(data.dose_mg),
+                given_today,
+            )
             minute = data.minute
             if minute is None:
                 minute = int((uow.now - day.started_at).total_seconds() // 60)
@@ -282,6 +302,20 @@ class MonitoringUseCases(InfusionBase):
             )
             uow.session.add(record)
             uow.flush()
+            if day.discharged_at is not None:
+                uow.events(
+                    [
+                        AuditEvent(
+                            "late_entry",
+                            "interventions",
+                            str(record.id),
+                            None,
+                            None,
+                            encode_value({"infusion": infusion_number, "drug": record.drug}),
+                            uow.reason,
+                        )
+                    ]
+                )
             view = intervention_view(record)
             uow.commit()
             return view

@@ -160,13 +160,16 @@ class MissedVitalsView:
 
 @dataclass(frozen=True)
 class InterventionInput:
-    """A drug given during an infusion day, e.g. labetalol 5 mg IV for high BP (§6)."""
+    """A rescue drug given during an infusion day, from the protocol's formulary, e.g.
+    labetalol 5 mg IV for high BP (§6)."""
 
     drug: str
     dose_mg: float
     route: str
     reason: str
     minute: int | None = None
+    #: on a day already discharged: why it is entered late (required, audited)
+    late_entry_reason: str | None = None
 
 
 @dataclass(frozen=True)

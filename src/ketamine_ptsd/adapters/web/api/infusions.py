@@ -152,6 +152,8 @@ class InterventionCreate(BaseModel):
     route: ShortText
     reason: Text
     minute: Minute | None = None
+    #: required on a day already discharged (a late entry; audited)
+    late_entry_reason: Text | None = None
 
 
 class InterventionRead(BaseModel):
@@ -379,7 +381,14 @@ def record_intervention(
         auth.actor,
         patient_id,
         number,
-        InterventionInput(body.drug, body.dose_mg, body.route, body.reason, body.minute),
+        InterventionInput(
+            body.drug,
+            body.dose_mg,
+            body.route,
+            body.reason,
+            body.minute,
+            late_entry_reason=body.late_entry_reason,
+        ),
     )
     return _as(InterventionRead, view)
 

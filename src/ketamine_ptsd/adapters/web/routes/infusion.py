@@ -521,6 +521,7 @@ def record_intervention(
             route=text(form, "route"),
             reason=text(form, "reason"),
             minute=_int(form, "minute"),
+            late_entry_reason=text(form, "late_entry_reason") or None,
         )
         return state.services.infusions.record_intervention(session.actor, patient_id, number, data)
 
