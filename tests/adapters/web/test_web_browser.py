@@ -171,7 +171,9 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     page.check("input[name=pregnancy_test][value=not_applicable]")
     page.check("input[name=tox_recorded][value=negative]")
     for slot, reading in enumerate(["150/85", "145/92", "142/88"], start=1):
-        page.fill(f"input[name=bp_{slot}]", reading)
+        systolic, diastolic = reading.split("/")
+        page.fill(f"input[name=bp_{slot}_sys]", systolic)  # two numeric boxes per reading
+        page.fill(f"input[name=bp_{slot}_dia]", diastolic)
     page.fill("input[name=weight_kg]", "70.3")
     page.click("#start-button")
     page.wait_for_load_state()
@@ -181,8 +183,9 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     assert "exceeded at reading 3" in blocked.inner_text()
     _shot(page, "infusion-bp-hold")
     # the form kept everything typed; a repeat reading after rest replaces the third
-    assert page.input_value("input[name=bp_2]") == "145/92"
-    page.fill("input[name=bp_3]", "")
+    assert page.input_value("input[name=bp_2_dia]") == "92"
+    page.fill("input[name=bp_3_sys]", "")
+    page.fill("input[name=bp_3_dia]", "")
     page.click("#start-button")
     page.wait_for_url(re.compile(r".*saved=start.*"))
     assert page.locator("#started").is_visible()

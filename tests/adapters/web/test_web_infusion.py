@@ -24,8 +24,10 @@ CHECKLIST_OK = {
     "benzo_taken": "no",
     "pregnancy_test": "not_applicable",
     "tox_recorded": "negative",
-    "bp_1": "150/85",
-    "bp_2": "138/80",
+    "bp_1_sys": "150",  # two numeric boxes per reading (issue 12: bedside)
+    "bp_1_dia": "85",
+    "bp_2_sys": "138",
+    "bp_2_dia": "80",
     "weight_kg": "70",
 }
 CADSS_ITEMS = {f"item_{k}": "0" for k in range(1, 24)}
@@ -127,10 +129,11 @@ def test_third_reading_above_140_90_is_a_recorded_hold_that_refuses_the_start(
     nurse, rater, services, actors, pid
 ) -> None:
     _ready(nurse, rater)
-    data = {**CHECKLIST_OK, "bp_2": "145/92", "bp_3": "142/88", "action": "start"}
+    data = {**CHECKLIST_OK, "bp_2_sys": "145", "bp_2_dia": "92", "bp_3_sys": "142"}
+    data |= {"bp_3_dia": "88", "action": "start"}
     page = nurse.post("checklist", data, expect=409).text
     assert "Infusion may not start" in page and "exceeded at reading 3" in page
-    assert 'value="142/88"' in page  # what was typed is kept
+    assert 'value="142"' in page and 'value="88"' in page  # what was typed is kept
     checks = services.infusions.checklists(actors[Role.NURSE], pid)
     assert [c.passed for c in checks] == [False]
     assert any("reading 3" in r for r in checks[0].hold_reasons)
@@ -197,9 +200,14 @@ def test_next_reading_is_flagged_overdue(nurse, rater, clock) -> None:
 def test_bad_values_are_named_and_kept(nurse, rater) -> None:
     _ready(nurse, rater)
     page = nurse.post(
-        "checklist", {**CHECKLIST_OK, "bp_3": "abc", "action": "start"}, expect=422
+        "checklist",
+        {**CHECKLIST_OK, "bp_3_sys": "abc", "bp_3_dia": "80", "action": "start"},
+        expect=422,
     ).text
     assert "bp_readings.3" in page and 'value="abc"' in page
+    half = {**CHECKLIST_OK, "bp_3_sys": "150", "action": "start"}
+    page = nurse.post("checklist", half, expect=422).text
+    assert "Reading 3: the diastolic pressure is missing" in page and 'value="150"' in page
     page = nurse.post("vitals", {"minute": "5", "sys": "999"}, expect=422).text
     assert 'value="999"' in page and "Not saved" in page
     assert "Systolic BP must be 30–320 mmHg" in page  # a human label, not systolic_mmhg
@@ -262,7 +270,8 @@ def test_a_reload_refills_the_checklist_form_from_the_record(nurse, rater) -> No
     data = {**CHECKLIST_OK, "tox_recorded": "positive", "tox_positive_for": "marijuana"}
     nurse.post("checklist", {**data, "action": "check"}, expect=200)
     page = nurse.get()
-    assert 'value="150/85"' in page and 'value="138/80"' in page
+    assert 'name="bp_1_sys" id="bp-1-sys" value="150"' in page
+    assert 'name="bp_2_dia" id="bp-2-dia" value="80"' in page
     assert re.search(r'name="nil_by_mouth" value="yes"\s+checked', page)
     assert re.search(r'name="benzo_taken" value="no"\s+checked', page)
     assert re.search(r'name="pregnancy_test" value="not_applicable"\s+checked', page)

@@ -243,8 +243,23 @@ def bedside(
     return _page(request, session, state, patient_id, number, values={"weight_kg": weight[:8]})
 
 
+def _bp_reading(form: FormData, i: int) -> str:
+    """Reading ``i`` from its two numeric boxes (systolic, diastolic), as "150/85"; a script may
+    still send one ``bp_<i>`` text. A box left empty beside a filled one is named."""
+    systolic, diastolic = text(form, f"bp_{i}_sys"), text(form, f"bp_{i}_dia")
+    if not systolic and not diastolic:
+        return text(form, f"bp_{i}")
+    for name, value, label in (
+        (f"bp_{i}_sys", systolic, "systolic"),
+        (f"bp_{i}_dia", diastolic, "diastolic"),
+    ):
+        if not value:
+            raise ValidationFailed(name, f"Reading {i}: the {label} pressure is missing", value)
+    return f"{systolic}/{diastolic}"
+
+
 def _checklist_input(form: FormData, number: int) -> ChecklistInput:
-    readings = [text(form, f"bp_{i}") for i in range(1, BP_SLOTS + 1)]
+    readings = [_bp_reading(form, i) for i in range(1, BP_SLOTS + 1)]
     tox: list[str] | None = None
     if text(form, "tox_recorded") == "negative":
         tox = []
