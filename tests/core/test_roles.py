@@ -24,7 +24,7 @@ CARE_TEAM = {
     A.IDENTITY_EDIT, A.CONSENT_RECORD, A.CONSENT_READ, A.SCREENING_RECORD, A.SCREENING_READ,
     A.INFUSION_RECORD, A.INFUSION_READ, A.INFUSION_RATING_READ, A.ADVERSE_EVENT_RECORD,
     A.ADVERSE_EVENT_READ, A.ASSESSMENT_RECORD, A.ASSESSMENT_READ, A.WITHDRAWAL_RECORD, A.SIGN,
-    A.IDENTITY_CONFIRM,
+    A.IDENTITY_CONFIRM, A.QUERY_READ, A.QUERY_ANSWER,
 }  # fmt: skip
 
 # Written out again, by hand, so that a change to core/roles.py must be made twice on purpose.
@@ -42,10 +42,13 @@ EXPECTED: dict[Role, set[Action]] = {
         A.UNBLIND_EMERGENCY,
         A.AUDIT_READ,
         A.DISCHARGE_SIGNOFF,
+        A.DRUG_ACCOUNTABILITY_READ,  # the reconciliation, blind-safe (issue 12 item 4)
+        A.DATABASE_LOCK,
     },
     Role.NURSE: READ_CLINICAL | {
         A.INFUSION_RECORD, A.INFUSION_READ, A.INFUSION_RATING_READ, A.ADVERSE_EVENT_RECORD,
-        A.ADVERSE_EVENT_READ, A.SIGN, A.CLINIC_PLAN_READ, A.IDENTITY_CONFIRM,
+        A.ADVERSE_EVENT_READ, A.SIGN, A.CLINIC_PLAN_READ, A.QUERY_READ, A.QUERY_ANSWER,
+        A.IDENTITY_CONFIRM,
     },
     Role.SAFETY_RATER: {
         A.PATIENT_READ, A.INFUSION_READ, A.INFUSION_RATING_RECORD, A.INFUSION_RATING_READ,
@@ -54,19 +57,20 @@ EXPECTED: dict[Role, set[Action]] = {
     Role.OUTCOME_RATER: {A.PATIENT_READ, A.SCREENING_READ, A.ASSESSMENT_RECORD, A.ASSESSMENT_READ, A.SIGN},
     Role.PHARMACIST: {
         A.PATIENT_READ, A.RANDOMIZATION_LIST_GENERATE, A.RANDOMIZATION_LIST_READ, A.ALLOCATE,
-        A.ALLOCATION_READ, A.INFUSION_READ, A.SIGN,
+        A.ALLOCATION_READ, A.INFUSION_READ, A.SIGN, A.DRUG_ACCOUNTABILITY_READ,
     },
     Role.STATISTICIAN: {
         A.PATIENT_READ, A.SCREENING_READ, A.ASSESSMENT_READ, A.INFUSION_RATING_READ,
-        A.ADVERSE_EVENT_READ, A.ANALYSIS_DATASET_READ, A.EXPORT_DATA,
+        A.ADVERSE_EVENT_READ, A.ANALYSIS_DATASET_READ, A.EXPORT_DATA, A.QUERY_READ, A.QUERY_RAISE,
     },
     Role.MONITOR: READ_CLINICAL | {
         A.AUDIT_READ, A.INFUSION_READ, A.INFUSION_RATING_READ, A.ADVERSE_EVENT_READ, A.ASSESSMENT_READ,
-        A.CLINIC_PLAN_READ,
+        A.CLINIC_PLAN_READ, A.QUERY_READ, A.QUERY_RAISE, A.SDV_RECORD,
     },
     Role.CLINICIAN: CARE_TEAM | {
         A.ELIGIBILITY_OVERRIDE,
         A.INFUSION_RATING_RECORD, A.DISCHARGE_SIGNOFF, A.CLINIC_PLAN_RECORD, A.CLINIC_PLAN_READ,
+        A.DRUG_ACCOUNTABILITY_READ,
     },
 }  # fmt: skip
 
@@ -88,8 +92,10 @@ def test_unknown_roles_and_actions_are_denied() -> None:
     assert not is_allowed(Role.ADMINISTRATOR, "patient.delete")
 
 
-def test_monitor_only_reads() -> None:
-    assert all(is_read_only_action(a) for a in PERMISSIONS[Role.MONITOR])
+def test_monitor_only_reads_and_raises_queries() -> None:
+    # Issue 17: the monitor asks about a value (a query); they never change one.
+    writes = {a for a in PERMISSIONS[Role.MONITOR] if not is_read_only_action(a)}
+    assert writes == {Action.QUERY_RAISE, Action.SDV_RECORD}
 
 
 def test_only_the_pharmacist_reads_the_list_or_an_allocation() -> None:

@@ -14,6 +14,7 @@ from workflow_support import (  # type: ignore[import-not-found]
     screen_rct,
 )
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import ConflictError, PermissionDenied, Services, ValidationFailed
@@ -51,7 +52,9 @@ def _week2_responder(wf: Services, actors, clock, pid: int) -> str:  # type: ign
         AssessmentInput("baseline", "caps5_past_week", clock.now().date(), items(20, 50)),
     )
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=70)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70)
+    )
     clock.set(dt.datetime(2026, 3, 16, 9, tzinfo=dt.UTC))
     week2 = AssessmentInput("week2", "caps5_past_week", dt.date(2026, 3, 16), items(20, 30))
     wf.assessments.record(rater, pid, week2)

@@ -275,6 +275,15 @@ class DemoLoader(InfusionDaySteps):
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 
+    def lock_record(self, reason: str) -> object:
+        """Lock the record as the demo's investigator (issue 17: the final analysis runs on a
+        locked record); the lock's view."""
+        return self.services.locks.lock(
+            self.actors[Role.INVESTIGATOR],
+            reason=reason,
+            password=self._passwords[Role.INVESTIGATOR],
+        )
+
     def _actor(self, role: Role) -> Actor:
         return self.actors[role]
 
@@ -402,6 +411,8 @@ class DemoLoader(InfusionDaySteps):
                 visit_date=s.screening_date,
                 facts=facts,
                 caps5_past_month=s.caps5_past_month.items,
+                weight_kg=p.demographics.weight_kg,
+                height_cm=p.demographics.height_cm,
             ),
         )
         self._count("screening.record_visit")

@@ -54,6 +54,11 @@ class Action(StrEnum):
     AUDIT_VERIFY = "audit.verify"
     PROTOCOL_PUBLISH = "protocol.publish"  # an amendment: a new protocol version in force
     ANALYSIS_SANCTION = "analysis.sanction"
+    DATABASE_LOCK = "database.lock"  # lock and unlock the record before unblinding (issue 17)
+    QUERY_READ = "query.read"  # data queries (issue 17): see them where the value is shown
+    QUERY_RAISE = "query.raise"  # raise, close and re-open a query (monitor, statistician)
+    QUERY_ANSWER = "query.answer"  # the site answers: a correction or an explanation
+    SDV_RECORD = "sdv.record"  # a monitor marks a record verified against source (issue 17)
     ANALYSIS_DATASET_READ = "analysis_dataset.read"
     EXPORT_DATA = "data.export"
 
@@ -93,6 +98,9 @@ class Action(StrEnum):
     DISCHARGE_SIGNOFF = "infusion.discharge_signoff"
     CLINIC_PLAN_RECORD = "clinic_plan.record"
     CLINIC_PLAN_READ = "clinic_plan.read"
+    # Drug accountability of a Schedule III/IV drug: the pharmacy's reconciliation of bags,
+    # volumes given and wasted (issue 12 item 4); the drug and mg only where the blind allows.
+    DRUG_ACCOUNTABILITY_READ = "drug_accountability.read"
 
 
 class Sensitivity(StrEnum):
@@ -129,6 +137,8 @@ _READ_ACTIONS = frozenset(
         Action.ADVERSE_EVENT_READ,
         Action.ASSESSMENT_READ,
         Action.CLINIC_PLAN_READ,
+        Action.DRUG_ACCOUNTABILITY_READ,
+        Action.QUERY_READ,
     }
 )
 
@@ -154,6 +164,8 @@ _CLINICAL_RECORDING = frozenset(
         Action.WITHDRAWAL_RECORD,
         Action.SIGN,
         Action.IDENTITY_CONFIRM,
+        Action.QUERY_READ,
+        Action.QUERY_ANSWER,
     }
 )
 
@@ -184,6 +196,8 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         Action.UNBLIND_EMERGENCY,
         Action.AUDIT_READ,
         Action.DISCHARGE_SIGNOFF,
+        Action.DRUG_ACCOUNTABILITY_READ,
+        Action.DATABASE_LOCK,
     },
     Role.NURSE: frozenset(
         {
@@ -198,6 +212,8 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.ADVERSE_EVENT_READ,
             Action.SIGN,
             Action.CLINIC_PLAN_READ,
+            Action.QUERY_READ,
+            Action.QUERY_ANSWER,
         }
     ),
     Role.SAFETY_RATER: frozenset(
@@ -227,6 +243,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.ALLOCATE,
             Action.ALLOCATION_READ,
             Action.INFUSION_READ,
+            Action.DRUG_ACCOUNTABILITY_READ,
             Action.SIGN,
         }
     ),
@@ -239,10 +256,15 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.ADVERSE_EVENT_READ,
             Action.ANALYSIS_DATASET_READ,
             Action.EXPORT_DATA,
+            Action.QUERY_READ,
+            Action.QUERY_RAISE,
         }
     ),
     Role.MONITOR: frozenset(
         {
+            Action.QUERY_READ,
+            Action.QUERY_RAISE,
+            Action.SDV_RECORD,
             Action.AUDIT_READ,
             Action.PATIENT_READ,
             Action.CONSENT_READ,
@@ -261,6 +283,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         Action.DISCHARGE_SIGNOFF,
         Action.CLINIC_PLAN_RECORD,
         Action.CLINIC_PLAN_READ,
+        Action.DRUG_ACCOUNTABILITY_READ,
     },
 }
 

@@ -34,11 +34,15 @@ from .errors import (
 from .exports import ExportService
 from .followup import FollowUpService
 from .infusions import InfusionHeld, InfusionService
+from .locks import LockService, LockView
 from .patients import PatientService
 from .protocol_versions import ProtocolVersionService
+from .queries import QueryService
 from .randomization import RandomizationService
 from .screening import ScreeningService
+from .sdv import SdvService
 from .signatures import SignatureService
+from .sites import SiteService
 
 __all__ = [
     "AccountLocked",
@@ -57,9 +61,12 @@ __all__ = [
     "FollowUpService",
     "InfusionHeld",
     "InfusionService",
+    "LockService",
+    "LockView",
     "NotFound",
     "PatientService",
     "PermissionDenied",
+    "QueryService",
     "RandomizationService",
     "ScreeningService",
     "SecurityPolicy",
@@ -95,6 +102,10 @@ class Services:
     exports: ExportService = field(init=False)
     analysis_runs: AnalysisRunService = field(init=False)
     protocol_versions: ProtocolVersionService = field(init=False)
+    locks: LockService = field(init=False)
+    queries: QueryService = field(init=False)
+    sdv: SdvService = field(init=False)
+    sites: SiteService = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -114,3 +125,7 @@ class Services:
         self.exports = ExportService(ctx, self.datasets, self.audit)
         self.analysis_runs = AnalysisRunService(ctx, self.datasets)
         self.protocol_versions = ProtocolVersionService(ctx)
+        self.locks = LockService(ctx, self.auth)
+        self.queries = QueryService(ctx)
+        self.sdv = SdvService(ctx, self.audit)
+        self.sites = SiteService(ctx)

@@ -19,6 +19,7 @@ import pytest
 from web_support import PASSWORD, add_role_users, enrol, make_services  # type: ignore[import-not-found]
 
 from bedside_support import record_baseline  # type: ignore[import-not-found]
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.adapters.db.engine import open_database
 from ketamine_ptsd.adapters.web.app import create_app
 from ketamine_ptsd.adapters.web.config import WebSettings
@@ -132,6 +133,7 @@ def tablet(browser, server):  # type: ignore[no-untyped-def]
 def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-viewport.png"))  # what the nurse sees
 
 
 def _rate_before(server) -> None:  # type: ignore[no-untyped-def]
@@ -175,6 +177,17 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
         page.fill(f"input[name=bp_{slot}_sys]", systolic)  # two numeric boxes per reading
         page.fill(f"input[name=bp_{slot}_dia]", diastolic)
     page.fill("input[name=weight_kg]", "70.3")
+    # the bag as labelled (a blinded nurse: volume, no concentration) and the second staff
+    # member's reading of the pump (PROTOCOL.md §4, §6; issue 12)
+    assert page.locator("input[name=bag_concentration_mg_per_ml]").count() == 0
+    page.fill("input[name=bag_lot]", "LOT-B1")
+    page.fill("input[name=bag_expiry]", "2026-03-02")  # expiring today: still usable
+    page.fill("input[name=bag_volume_ml]", "35.2")
+    page.fill("input[name=bag_prepared_by]", "pharmacist")
+    page.fill("input[name=witness_username]", "investigator")
+    page.fill("input[name=witness_password]", PASSWORD)
+    page.fill("input[name=pump_rate_ml_per_h]", "52.8")
+    page.select_option("#supervising_physician_id", label="Test investigator")
     page.click("#start-button")
     page.wait_for_load_state()
     blocked = page.locator("#start-blocked")
@@ -186,9 +199,26 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     assert page.input_value("input[name=bp_2_dia]") == "92"
     page.fill("input[name=bp_3_sys]", "")
     page.fill("input[name=bp_3_dia]", "")
+    assert page.input_value("input[name=bag_lot]") == "LOT-B1"
+    # the independent double-check (ISMP): the nurse cannot check her own pump setting
+    page.fill("input[name=witness_username]", "nurse")
+    page.fill("input[name=witness_password]", PASSWORD)
+    page.click("#start-button")
+    page.wait_for_load_state()
+    refused = page.locator("#field-error-witness_username")
+    refused.wait_for()
+    assert "not you" in refused.inner_text()
+    _shot(page, "infusion-double-check-refused")
+    assert page.input_value("input[name=pump_rate_ml_per_h]") == "52.8"  # typed input kept
+    assert page.input_value("input[name=witness_password]") == ""  # the password is not
+    page.fill("input[name=witness_username]", "investigator")
+    page.fill("input[name=witness_password]", PASSWORD)
     page.click("#start-button")
     page.wait_for_url(re.compile(r".*saved=start.*"))
     assert page.locator("#started").is_visible()
+    assert page.locator("#checked-by").inner_text().startswith("Test investigator")
+    assert page.locator("#supervising-physician").inner_text() == "Test investigator"
+    _shot(page, "infusion-double-checked")
     assert "35.2 mL" in page.locator("#dose").inner_text()
     assert "study drug" in page.locator("#dose").inner_text()
     server["services"].context.clock.advance(dt.timedelta(minutes=5))  # the 5-minute reading
@@ -327,7 +357,9 @@ def test_a_discharge_refused_then_completed_by_the_physician(tablet, server) -> 
         actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
     )
     ready_for_infusion(services, actors, pid, 1)
-    services.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=72)
+    services.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 72)
+    )
     worse = {"bprs_positive": {"4": 2, "11": 2, "12": 2, "15": 2}}
     day_ready_for_signoff(services, actors, services.context.clock, pid, 1, latest=worse)
     page = tablet("investigator")

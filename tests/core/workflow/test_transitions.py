@@ -316,6 +316,8 @@ def _next(**changes: object) -> WorkflowFacts:
         "per_week_max": 3,
         "started_this_week": 1,
         "identity_confirmed": True,
+        "pump_checked_by_other": True,
+        "supervising_physician_named": True,
     }
     base.update(changes)
     return WorkflowFacts(**base)  # type: ignore[arg-type]
@@ -329,6 +331,8 @@ def _next(**changes: object) -> WorkflowFacts:
         ({"today": MONDAY}, "minimum_interval"),  # the same morning
         ({"today": MONDAY + __import__("datetime").timedelta(days=1)}, "minimum_interval"),
         ({"started_this_week": 3}, "weekly_maximum"),
+        ({"pump_checked_by_other": False}, "pump_double_check"),
+        ({"supervising_physician_named": False}, "supervising_physician"),
     ],
 )
 def test_an_infusion_waits_for_the_previous_one_and_the_schedule(
@@ -423,3 +427,15 @@ def test_infusion_1_needs_the_primary_outcomes_baseline_later_ones_do_not() -> N
     assert apply(
         S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, _next(baseline_missing=("madrs",))
     ).allowed
+
+
+def test_a_weight_that_needs_confirmation_starts_once_a_second_staff_member_confirms() -> None:
+    """PROTOCOL.md §4 (issue 12): the refusal names the weight field and cites §4."""
+    reasons = ("looks like the last weight in pounds",)
+    refused = apply(
+        S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, _next(weight_change_reasons=reasons)
+    )
+    assert [(r.rule, r.field) for r in refused.refusals] == [("weight_confirmed", "weight_kg")]
+    assert "§4" in str(refused.refusals[0]) and "pounds" in refused.refusals[0].message
+    confirmed = _next(weight_change_reasons=reasons, weight_confirmed_by_other=True)
+    assert apply(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, confirmed).allowed

@@ -9,6 +9,7 @@ from workflow_support import (  # type: ignore[import-not-found]
 )
 
 from bedside_support import prise, vitals_input  # type: ignore[import-not-found]
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import (
     InfusionHeld,
@@ -29,7 +30,12 @@ def test_a_bp_above_the_cutoff_holds_the_infusion_and_start_is_refused_with_the_
     assert not check.passed
     assert any("140/90" in r for r in check.hold_reasons)
     with pytest.raises(InfusionHeld) as held:
-        wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=70.0)
+        wf.infusions.start(
+            actors[Role.INVESTIGATOR],
+            pid,
+            1,
+            **start_inputs(actors, actors[Role.INVESTIGATOR], 70.0),
+        )
     assert any("140/90" in r for r in held.value.reasons)
     assert wf.infusions.days(actors[Role.NURSE], pid) == []
     [recorded] = wf.infusions.checklists(actors[Role.NURSE], pid)
@@ -87,9 +93,9 @@ def test_infusion_1_waits_for_the_baseline_caps5_and_madrs(trial, actors) -> Non
                 AssessmentInput("baseline", instrument, today, BASELINE_ITEMS[instrument]),
             )
         with pytest.raises(ConflictError, match=f"not recorded: {missing};") as refused:
-            wf.infusions.start(md, pid, 1, weight_kg=70)
+            wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 70))
         assert "§5, §8, §9" in str(refused.value)
     wf.assessments.record(
         rater, pid, AssessmentInput("baseline", "madrs", today, BASELINE_ITEMS["madrs"])
     )
-    assert wf.infusions.start(md, pid, 1, weight_kg=70).infusion_number == 1
+    assert wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 70)).infusion_number == 1

@@ -19,6 +19,7 @@ from bedside_support import (  # type: ignore[import-not-found]
     vitals_input,
     vitals_until,
 )
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFailed
 
@@ -28,7 +29,7 @@ def test_discharge_reasons_come_with_one_code_each_in_order(trial, actors, clock
     wf, pid = trial
     nurse, rater, md = actors[Role.NURSE], actors[Role.SAFETY_RATER], actors[Role.INVESTIGATOR]
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(md, pid, 1, weight_kg=80)
+    wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 80))
     vitals_until(wf, nurse, clock, pid, 1, 35)
     clock.advance(dt.timedelta(minutes=5))
     wf.infusions.record_rating(rater, pid, 1, minute=40, instrument="cadss", items=items(23, 20))
@@ -76,7 +77,7 @@ def test_discharge_needs_the_recorded_end_not_the_start(trial, actors, clock) ->
     wf, pid = trial
     md, nurse = actors[Role.INVESTIGATOR], actors[Role.NURSE]
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(md, pid, 1, weight_kg=80)
+    wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 80))
     view = day_ready_for_signoff(wf, actors, clock, pid, 1, end=False)
     assert view.reason_codes == ("infusion_end", "physician_signoff")
     with pytest.raises(ConflictError, match="end of the infusion is not recorded") as refused:
@@ -98,7 +99,7 @@ def test_every_scheduled_reading_is_present_or_explained(trial, actors, clock) -
     wf, pid = trial
     md, nurse = actors[Role.INVESTIGATOR], actors[Role.NURSE]
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(md, pid, 1, weight_kg=80)
+    wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 80))
     with pytest.raises(ValidationFailed) as not_due:
         wf.infusions.record_missed_vitals(nurse, pid, 1, minute=55, reason="patient asleep")
     assert not_due.value.field == "minute" and "not due yet" in not_due.value.message
@@ -156,7 +157,7 @@ def test_emergent_psychosis_or_mania_holds_until_a_physician_decides(
     wf, pid = trial
     md, nurse = actors[Role.INVESTIGATOR], actors[Role.NURSE]
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(md, pid, 1, weight_kg=80)
+    wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 80))
     view = day_ready_for_signoff(
         wf, actors, clock, pid, 1, latest={"bprs_positive": bprs_after, "ymrs_item1": ymrs_after}
     )

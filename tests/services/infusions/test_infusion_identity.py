@@ -8,6 +8,7 @@ import pytest
 from workflow_support import ready_for_infusion  # type: ignore[import-not-found]
 
 from bedside_support import TEST_IDENTITY, confirm_two_identifiers  # type: ignore[import-not-found]
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFailed
 from ketamine_ptsd.services.patients import IdentityInput
@@ -66,12 +67,12 @@ def test_the_start_needs_both_identifiers_confirmed_today(trial, actors, clock) 
         ChecklistInput(1, True, "not_applicable", [], ("128/82",), False),
     )
     with pytest.raises(ConflictError, match="two identifiers") as refused:
-        wf.infusions.start(md, pid, 1, weight_kg=80)
+        wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 80))
     assert "§12" in str(refused.value)
     assert wf.infusions.days(md, pid) == []
     view = confirm_two_identifiers(wf, actors, pid, 1)
     assert view.confirmed_at == clock.now()
-    assert wf.infusions.start(md, pid, 1, weight_kg=80).infusion_number == 1
+    assert wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 80)).infusion_number == 1
     rows = [
         e
         for e in wf.audit.entries(actors[Role.MONITOR], table_name="identity_checks")

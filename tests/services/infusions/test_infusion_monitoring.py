@@ -12,6 +12,7 @@ from workflow_support import (  # type: ignore[import-not-found]
 )
 
 from bedside_support import vitals_input  # type: ignore[import-not-found]
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import (
     ConflictError,
@@ -45,7 +46,9 @@ def test_a_vitals_series_stores_each_reading_with_its_own_time_alerts_and_audit_
     wf, pid = trial
     nurse = actors[Role.NURSE]
     ready_for_infusion(wf, actors, pid, 1)
-    day = wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=80)
+    day = wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
     clock.advance(dt.timedelta(minutes=15))
     before = wf.audit.count(actors[Role.ADMINISTRATOR])
     taken = [day.started_at + dt.timedelta(minutes=m) for m in (5, 10, 15)]
@@ -79,7 +82,9 @@ def test_a_vitals_series_with_one_bad_reading_names_it_and_stores_none(
     wf, pid = trial
     nurse = actors[Role.NURSE]
     ready_for_infusion(wf, actors, pid, 1)
-    day = wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=80)
+    day = wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
     clock.advance(dt.timedelta(minutes=10))
     with pytest.raises(ValidationFailed) as bad:
         wf.infusions.record_vitals_series(
@@ -111,7 +116,9 @@ def test_the_ratings_form_records_a_time_point_in_one_go_and_refuses_a_repeat(
     wf, pid = trial
     rater = actors[Role.SAFETY_RATER]
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=80)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
     clock.advance(dt.timedelta(minutes=41))
     form = {
         "cadss": items(23, 20),
@@ -163,7 +170,9 @@ def test_a_reading_is_accepted_only_within_its_due_window(
     vitals_window, PROTOCOL.md §6); outside it a field error names the minute."""
     wf, pid = trial
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=80)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
     clock.advance(dt.timedelta(minutes=elapsed))
     reading = vitals_input(120, 126, 80, 72, 98)
     if accepted:
@@ -178,7 +187,9 @@ def test_a_reading_is_accepted_only_within_its_due_window(
 def test_a_series_names_the_reading_outside_its_window(trial, actors, clock) -> None:  # type: ignore[no-untyped-def]
     wf, pid = trial
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=80)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
     clock.advance(dt.timedelta(minutes=16))
     with pytest.raises(ValidationFailed) as refused:
         wf.infusions.record_vitals_series(
@@ -258,7 +269,9 @@ def test_rescue_drugs_come_from_the_formulary_within_its_limits(
 
     wf, pid = trial
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=80)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
     nurse = actors[Role.NURSE]
     *before, last = given
     for drug, dose, route in before:
@@ -291,7 +304,7 @@ def test_an_intervention_on_a_discharged_day_needs_the_late_entry_reason(
     wf, pid = trial
     md, nurse = actors[Role.INVESTIGATOR], actors[Role.NURSE]
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(md, pid, 1, weight_kg=80)
+    wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 80))
     view = day_ready_for_signoff(wf, actors, clock, pid, 1)
     wf.infusions.sign_off_discharge(md, pid, 1, password=PASSWORD, expected_version=view.version)
     clock.advance(dt.timedelta(days=400))

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -317,6 +318,111 @@ analysis_sanctions = Table(
     _version(),
 )
 
+database_locks = Table(
+    "database_locks",
+    metadata,
+    _pk(),
+    # None: the whole record; else one patient's record (a patient lock after the last visit).
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=True),
+    # With table_name and record_id: one form of that patient (a form lock after verification).
+    Column("table_name", String(64), nullable=True),
+    Column("record_id", String(64), nullable=True),
+    Column("locked_at", UTCDateTime, nullable=False),
+    Column("locked_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("digest", String(96), nullable=False),
+    Column("unlocked_at", UTCDateTime, nullable=True),
+    Column("unlocked_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("unlock_reason", Text, nullable=True),
+    _version(),
+)
+
+data_queries = Table(
+    "data_queries",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("table_name", String(64), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    # The value the query was raised on, as the audit trail encodes it; redacted by sensitivity.
+    Column("value_raised", Text, nullable=True),
+    Column("sensitivity", String(32), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("origin", String(64), nullable=False),  # "manual" or "rule:<id>"
+    Column("state", String(16), nullable=False, index=True),
+    Column("raised_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("answer", Text, nullable=True),
+    Column("corrected", Boolean, nullable=True),
+    Column("answered_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("answered_at", UTCDateTime, nullable=True),
+    Column("closed_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("reopen_count", Integer, nullable=False),
+    _version(),
+    CheckConstraint("state IN ('open', 'answered', 'closed')", name="state"),
+)
+
+sdv_marks = Table(
+    "sdv_marks",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("table_name", String(64), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("verified_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("verified_at", UTCDateTime, nullable=False),
+    Column("audit_seq", Integer, nullable=False),  # the audit head the verification saw
+    Column("note", Text, nullable=True),
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    _pk(),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("active_from", Date, nullable=True),
+    Column("active_to", Date, nullable=True),
+    _version(),
+)
+
+user_sites = Table(
+    "user_sites",
+    metadata,
+    _pk(),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("site", String(16), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id", "site"),
+)
+
+data_freezes = Table(
+    "data_freezes",
+    metadata,
+    _pk(),
+    Column("protocol_name", String(64), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("generated_on", Date, nullable=False),
+    Column("planned_patients", Integer, nullable=True),
+    Column("arms", Text, nullable=False, info=ALLOCATION),  # JSON: the coded arms (A, B)
+    Column("ongoing", Text, nullable=False),  # JSON: study ids still within their window
+    Column("digest", String(64), nullable=False),  # SHA-256 of the frames, in name order
+    Column("created_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+data_freeze_frames = Table(
+    "data_freeze_frames",
+    metadata,
+    _pk(),
+    Column("freeze_id", Integer, ForeignKey("data_freezes.id"), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),  # Parquet; sealed by the freeze's digest
+)
+
 signatures = Table(
     "signatures",
     metadata,
@@ -502,6 +608,38 @@ infusion_days = Table(
     UniqueConstraint("patient_id", "infusion_number"),
 )
 
+#: The drug given at one infusion (issue 12 items 2, 4, 5, 7; PROTOCOL.md §4, §6): the bag (lot,
+#: expiry, concentration, volume), who prepared it and who double-checked the pump, the
+#: supervising physician, the weight's confirmation, what was given and what was wasted.
+drug_administrations = Table(
+    "drug_administrations",
+    metadata,
+    _pk(),
+    Column("infusion_day_id", Integer, ForeignKey("infusion_days.id"), nullable=False, unique=True),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("bag_lot", String(64), nullable=False),
+    Column("bag_expiry", Date, nullable=False),
+    Column("bag_concentration_mg_per_ml", Float, nullable=False, info=ALLOCATION),
+    Column("bag_volume_ml", Float, nullable=False),
+    Column("prepared_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("checked_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("pump_rate_ml_per_h", Float, nullable=False),
+    Column("supervising_physician_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("weight_previous_kg", Float, nullable=True),
+    Column("weight_confirmed_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("weight_confirmation_reasons", JSON, nullable=False),
+    Column("stopped_early", Boolean, nullable=True),
+    Column("early_stop_reason", Text, nullable=True),
+    Column("volume_given_ml", Float, nullable=True),
+    Column("dose_given_mg", Float, nullable=True, info=ALLOCATION),
+    Column("volume_wasted_ml", Float, nullable=True),
+    Column("waste_witnessed_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("waste_recorded_at", UTCDateTime, nullable=True),
+    *_recorded(),
+    _version(),
+)
+
 vital_signs = Table(
     "vital_signs",
     metadata,
@@ -669,6 +807,7 @@ WORKFLOW_TABLES = frozenset(
         "demographics",
         "pre_infusion_checks",
         "infusion_days",
+        "drug_administrations",
         "vital_signs",
         "vitals_missed",
         "identity_checks",
@@ -696,6 +835,12 @@ AUDITED_TABLES = frozenset(
         "unblindings",
         "analysis_sanctions",
         "signatures",
+        "database_locks",
+        "data_queries",
+        "sdv_marks",
+        "sites",
+        "user_sites",
+        "data_freezes",
         *WORKFLOW_TABLES,
     }
 )
@@ -707,6 +852,13 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.AuditHead: audit_head,
     r.StudyIdSequence: study_id_sequences,
     r.Patient: patients,
+    r.DatabaseLock: database_locks,
+    r.DataQuery: data_queries,
+    r.SdvMark: sdv_marks,
+    r.Site: sites,
+    r.UserSite: user_sites,
+    r.DataFreeze: data_freezes,
+    r.DataFreezeFrame: data_freeze_frames,
     r.ProtocolVersion: protocol_versions,
     r.PatientIdentity: patient_identities,
     r.Consent: consents,
@@ -726,6 +878,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.Demographics: demographics,
     r.PreInfusionCheck: pre_infusion_checks,
     r.InfusionDay: infusion_days,
+    r.DrugAdministration: drug_administrations,
     r.VitalSignsRecord: vital_signs,
     r.VitalsMissed: vitals_missed,
     r.IdentityCheck: identity_checks,

@@ -46,6 +46,10 @@ class PreInfusionChecks(FrozenModel):
     # §1, §11: concomitant medication classes the checklist flags (they change sedation or
     # blood pressure); values of core.rules.MEDICATION_CLASSES.
     flag_medication_classes: tuple[str, ...]
+    #: How far (percent of the last recorded weight) the day's weight may differ before a
+    #: second staff member must confirm it (§4; a site parameter, e.g. 10). Optional in the
+    #: model so that the validator can name it when a protocol file leaves it out.
+    weight_change_tolerance_percent: float | None = None
 
 
 class AlertThresholds(FrozenModel):

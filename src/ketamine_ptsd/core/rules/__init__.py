@@ -6,6 +6,18 @@ maintenance — each citing its §. No I/O, no clock: dates and times come in as
 
 from __future__ import annotations
 
+from .administration import (
+    KG_PER_POUND,
+    POUNDS_MATCH_PERCENT,
+    WeightChange,
+    bmi,
+    check_bag,
+    check_end_time,
+    check_height,
+    check_weight,
+    dose_given_mg,
+    weight_change,
+)
 from .baseline import baseline_instruments, missing_baseline
 from .discharge import (
     DischargeCriterion,
@@ -90,7 +102,9 @@ from .vitals import (
 )
 
 __all__ = [
+    "KG_PER_POUND",
     "MEDICATION_CLASSES",
+    "POUNDS_MATCH_PERCENT",
     "VITAL_LABELS",
     "VITAL_RANGES",
     "BlindedDose",
@@ -121,18 +135,25 @@ __all__ = [
     "SharedVolume",
     "VitalAlert",
     "VitalSigns",
+    "WeightChange",
     "add_months",
     "administered_dose",
     "assess_response",
     "assessment_target",
     "baseline_instruments",
     "blinded_dose",
+    "bmi",
     "calculate_dose",
+    "check_bag",
     "check_bp_cutoff",
+    "check_end_time",
+    "check_height",
     "check_medication",
     "check_rescue",
     "check_vitals_window",
+    "check_weight",
     "discharge_readiness",
+    "dose_given_mg",
     "dosing_weight_kg",
     "evaluate_criterion",
     "evaluate_eligibility",
@@ -155,4 +176,5 @@ __all__ = [
     "time_to_loss_of_response",
     "vital_sign_alerts",
     "vitals_due_minutes",
+    "weight_change",
 ]
