@@ -86,9 +86,12 @@ def test_full_sanction_sdtm_export_names_the_arms_and_is_audited(
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert [f["name"] for f in summary["files"]] == [
-        f"{domain}.{ext}"
-        for domain in ("dm", "ex", "vs", "qs", "ae", "ds", "sv")
-        for ext in ("csv", "xpt")
+        *(
+            f"{domain}.{ext}"
+            for domain in ("dm", "ex", "vs", "qs", "ae", "ds", "sv")
+            for ext in ("csv", "xpt")
+        ),
+        "define.xml",
     ]
     ex = pd.read_csv(tmp_path / "ex.csv")
     assert set(ex["EXTRT"]) == {"KETAMINE", "MIDAZOLAM"}
@@ -97,7 +100,31 @@ def test_full_sanction_sdtm_export_names_the_arms_and_is_audited(
     assert _audit_exports(record) == before + 1
 
 
-@pytest.mark.parametrize("fmt", ["sdtm", "redcap", "fhir", "csv"])
+def test_full_sanction_adam_export_is_audited_and_reads_back(record: Path, tmp_path: Path) -> None:
+    """ADaM from the record (issue 14): ADSL one row per randomized patient, ADQS with the
+    record's dates, define.xml naming every dataset written."""
+    import xml.etree.ElementTree as ET
+
+    before = _audit_exports(record)
+    result = _export(record, tmp_path, "adam", "statistician", "granite-river-demo")
+    assert result.exit_code == 0, result.output
+    names = [f["name"] for f in json.loads(result.stdout)["files"]]
+    assert names == [
+        *(f"{d}.{ext}" for d in ("adsl", "adqs", "adtte", "adae") for ext in ("csv", "xpt")),
+        "define.xml",
+    ]
+    adsl = pd.read_sas(tmp_path / "adsl.xpt", format="xport", encoding="latin-1")
+    assert len(adsl) == 4 and (adsl["ITTFL"] == "Y").all()
+    assert adsl["TRT01P"].str.contains("Ketamine|Midazolam").all()
+    adqs = pd.read_csv(tmp_path / "adqs.csv", keep_default_na=False)
+    assert (adqs.loc[adqs["ANL01FL"] == "Y", "ADT"] != "").all()
+    define = ET.parse(tmp_path / "define.xml").getroot()
+    groups = {g.get("Name") for g in define.iter("{http://www.cdisc.org/ns/odm/v1.3}ItemGroupDef")}
+    assert groups == {"ADSL", "ADQS", "ADTTE", "ADAE"}
+    assert _audit_exports(record) == before + 1
+
+
+@pytest.mark.parametrize("fmt", ["sdtm", "adam", "redcap", "fhir", "csv"])
 def test_unsanctioned_statistician_exports_carry_no_arm_or_drug(
     record: Path, tmp_path: Path, fmt: str
 ) -> None:

@@ -1,11 +1,12 @@
 """``export`` (the record in a data standard) and ``import long`` (a site's own data, analysed).
 
-SYSTEM.md capability 11. ``ketamine-ptsd export --db URL --format sdtm|redcap|fhir|csv|parquet
+SYSTEM.md capability 11. ``ketamine-ptsd export --db URL --format sdtm|adam|odm|redcap|fhir|csv|parquet
 --out DIR --user USERNAME [--password-stdin] [--protocol rct]`` logs the user in through the
 auth service (password prompted, or read from the first line of stdin), so the role check
 (``data.export`` + ``analysis_dataset.read``), the blind (the user's own sanction: no arm, "A"/"B"
 or arm ids, PROTOCOL.md §3) and the ``export`` audit event are the services' own. csv/parquet
-are the analysis frames (services/exports.py); sdtm/redcap/fhir the interop converters.
+are the analysis frames (services/exports.py); sdtm/adam/odm/redcap/fhir the interop
+converters (SDTM and ADaM each with define.xml).
 
 ``ketamine-ptsd import long DATA.csv --subject COL --group COL --time COL --measure COL
 --value COL --out DIR`` reads a long-format CSV (adapters/interop/long_import.py), runs the §9
@@ -38,7 +39,7 @@ from ketamine_ptsd.adapters.private_files import private_dir, write_private
 
 __all__ = ["register"]
 
-FORMATS = ("sdtm", "redcap", "fhir", "csv", "parquet")
+FORMATS = ("sdtm", "adam", "odm", "redcap", "fhir", "csv", "parquet")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -47,7 +48,9 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="sdtm, redcap, fhir, csv or parquet.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="sdtm, adam, odm, redcap, fhir, csv or parquet.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
     user: Annotated[str, typer.Option("--user", help="Username to log in as (a statistician).")],
     db: Annotated[
@@ -62,7 +65,7 @@ def export(
     as_json: JsonOption = False,
     protocol_dir: ProtocolDirOption = None,
 ) -> None:
-    """Export a protocol's data as SDTM, REDCap, FHIR R4, or the analysis frames (CSV/Parquet)."""
+    """Export a protocol's data as SDTM, ADaM, ODM, REDCap, FHIR R4, or the analysis frames."""
     use_protocol_dirs(protocol_dir)
     from ketamine_ptsd.adapters.cli.admin_cmds import open_services, resolve_url
     from ketamine_ptsd.adapters.interop import CONVERTERS
