@@ -16,7 +16,8 @@ The converters are pure functions in ``adapters/interop`` (one per standard). Th
 §1): the CLI and the web app pass ``ketamine_ptsd.adapters.interop.CONVERTERS``.
 
 What the detail adds cannot break the blind: dates, item answers of the outcome instruments
-(which the statistician may read: ``assessment.read``), the site and the withdrawal decider.
+(which the statistician may read: ``assessment.read``), who entered them and when, the site and
+the withdrawal decider.
 Drug, dose, slot and allocation are never read here.
 """
 
@@ -39,7 +40,7 @@ from .context import ServiceContext
 from .datasets import AnalysisFrames, DatasetService
 from .errors import ValidationFailed
 from .exports import ExportFile
-from .records import Assessment, InfusionDay, Patient, Withdrawal
+from .records import Assessment, InfusionDay, Patient, User, Withdrawal
 
 __all__ = [
     "ASSESSMENT_COLUMNS",
@@ -51,8 +52,19 @@ __all__ = [
 ]
 
 #: One row per recorded outcome assessment (scheduled and follow-up): ``items`` and
-#: ``subscales`` are dicts keyed as the instrument registry keys them.
-ASSESSMENT_COLUMNS = ("subject", "time", "instrument", "date", "items", "total", "subscales")
+#: ``subscales`` are dicts keyed as the instrument registry keys them; ``recorded_by`` (the
+#: username) and ``recorded_at`` say who entered it and when (ODM's audit records).
+ASSESSMENT_COLUMNS = (
+    "subject",
+    "time",
+    "instrument",
+    "date",
+    "items",
+    "total",
+    "subscales",
+    "recorded_by",
+    "recorded_at",
+)
 #: One row per started infusion: the date only (never the drug or the dose).
 INFUSION_COLUMNS = ("subject", "infusion", "date")
 #: One row per patient of the protocol: the site, and who decided a withdrawal (or None).
@@ -134,6 +146,7 @@ class InteropExportService:
             )
             subject = {p.id: p.study_id for p in patients}
             ids = list(subject)
+            usernames = dict(uow.session.execute(select(User.id, User.username)).tuples().all())
             assessments: list[dict[str, Any]] = [
                 {
                     "subject": subject[a.patient_id],
@@ -143,6 +156,8 @@ class InteropExportService:
                     "items": dict(a.items),
                     "total": a.total,
                     "subscales": dict(a.subscales),
+                    "recorded_by": usernames.get(a.recorded_by) if a.recorded_by else None,
+                    "recorded_at": a.recorded_at,
                 }
                 for a in uow.session.scalars(
                     select(Assessment)
