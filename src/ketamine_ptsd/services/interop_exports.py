@@ -146,7 +146,7 @@ class InteropExportService:
             )
             subject = {p.id: p.study_id for p in patients}
             ids = list(subject)
-            usernames = dict(uow.session.execute(select(User.id, User.username)).tuples().all())
+            usernames = {i: name for i, name in uow.session.execute(select(User.id, User.username))}
             assessments: list[dict[str, Any]] = [
                 {
                     "subject": subject[a.patient_id],

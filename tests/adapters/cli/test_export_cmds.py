@@ -238,3 +238,42 @@ def test_import_long_error_is_one_line_with_the_row(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: {data}: v: row 3: value 'high' is not a number"
+
+
+def test_odm_export_of_the_record_imports_back_to_the_same_analysis_frames(
+    record: Path, tmp_path: Path
+) -> None:
+    """Issue 14: export --format odm → import odm → every analysis frame equals the record's
+    own extract (export --format csv), and the report is written from it."""
+    csv_dir, odm_dir, out = tmp_path / "csv", tmp_path / "odm", tmp_path / "imported"
+    assert _export(record, csv_dir, "csv", "statistician", "granite-river-demo").exit_code == 0
+    exported = _export(record, odm_dir, "odm", "statistician", "granite-river-demo")
+    assert exported.exit_code == 0, exported.output
+    result = CliRunner().invoke(
+        build_app(), ["import", "odm", str(odm_dir / "odm.xml"), "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["arms"] == ["ketamine", "midazolam"] and "caps5_total" in summary["analysed"]
+    assert (out / "index.html").exists()
+    for path in sorted(csv_dir.glob("rct_*.csv")):
+        frame = path.stem.removeprefix("rct_")
+        expected = pd.read_csv(path, dtype=str, keep_default_na=False)
+        got = pd.read_csv(out / "dataset" / f"{frame}.csv", dtype=str, keep_default_na=False)
+        assert list(got.columns) == list(expected.columns), frame
+        key = list(expected.columns)
+        pd.testing.assert_frame_equal(
+            got.sort_values(key).reset_index(drop=True),
+            expected.sort_values(key).reset_index(drop=True),
+            obj=frame,
+        )
+
+
+def test_import_odm_refuses_a_file_that_is_not_odm_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "not.xml"
+    data.write_text("<html/>", encoding="utf-8")
+    result = CliRunner().invoke(
+        build_app(), ["import", "odm", str(data), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert "ODMVersion" in result.stderr and "Traceback" not in result.output

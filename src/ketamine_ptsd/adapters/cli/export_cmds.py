@@ -13,6 +13,10 @@ converters (SDTM and ADaM each with define.xml).
 analysis on it (core/analysis.analyse) and writes the report (HTML + PDF) and the
 imported dataset into DIR. Errors name the column and the row; never a traceback.
 
+``ketamine-ptsd import odm FILE.xml --out DIR [--protocol rct]`` reads a CDISC ODM 1.3.2 file
+(adapters/interop/odm.py) into the analysis frames, writes them and, when the file carries arms,
+the §9 report.
+
 ``--out`` is a new or empty folder, or one this program wrote before; an existing file or a
 folder of other files is refused (adapters/cli/output.py: the commands never write over what is
 not theirs).
@@ -220,6 +224,74 @@ def import_long_cmd(
     typer.echo(f"report written to {target / 'index.html'} and {target / 'report.pdf'}")
 
 
+def import_odm_cmd(
+    data: Annotated[Path, typer.Argument(help="A CDISC ODM 1.3.2 file (export --format odm).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report and the dataset.")],
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="The protocol the file's study follows.")
+    ] = "rct",
+    as_json: JsonOption = False,
+    protocol_dir: ProtocolDirOption = None,
+) -> None:
+    """Import an ODM file into the analysis frames, analyse them (PROTOCOL.md §9) and write the
+    report and the frames (CSV). A file without arms (a blinded export) is imported, not
+    analysed."""
+    from ketamine_ptsd.adapters.interop import odm
+    from ketamine_ptsd.adapters.protocol_store import load_protocol
+    from ketamine_ptsd.adapters.reports import build_report
+    from ketamine_ptsd.core.analysis import AnalysisDataset, analyse
+    from ketamine_ptsd.core.errors import InvalidInput
+    from ketamine_ptsd.services.spreadsheet import csv_bytes
+
+    dirs = use_protocol_dirs(protocol_dir)
+    target = output_folder(out)
+    try:
+        content = data.read_bytes()
+    except FileNotFoundError:
+        fail(f"{data}: no such file")
+    try:
+        spec = load_protocol(protocol, dirs)
+        imported = odm.read_odm(content, spec)
+    except InvalidInput as exc:
+        fail(f"{data}: {exc.field}: {exc.message}")
+    claim_folder(target)
+    dataset_dir = private_dir(target / "dataset")
+    for name, frame in imported.frames.items():
+        write_private(dataset_dir / f"{name}.csv", csv_bytes(frame))
+    summary: dict[str, Any] = {
+        "study": imported.study,
+        "n_subjects": imported.subjects,
+        "arms": list(imported.arms),
+        "rows": {name: len(frame) for name, frame in imported.frames.items()},
+        "dataset": str(dataset_dir),
+    }
+    if imported.arms:
+        try:
+            results = analyse(
+                AnalysisDataset(imported.frames, imported.arms),
+                plan=spec.analysis,
+                response=spec.response,
+            )
+        except InvalidInput as exc:
+            fail(f"{data}: {exc.field}: {exc.message}")
+        files = build_report(results, target, generated_on=dt.date.today(), parallel=True)
+        summary["analysed"] = sorted([*results.mmrm, *results.ordinal])
+        summary["report"] = str(target / "index.html")
+        summary["files"] = [str(p) for p in _paths(files)]
+    else:
+        summary["analysed"] = []
+        summary["not_analysed"] = "the file carries no arm (a blinded export)"
+    if as_json:
+        print_json(summary)
+        return
+    typer.echo(
+        f"imported {imported.subjects} subjects of {imported.study} into {dataset_dir}; "
+        f"arms: {', '.join(imported.arms) or 'none (blinded)'}"
+    )
+    if imported.arms:
+        typer.echo(f"report written to {target / 'index.html'} and {target / 'report.pdf'}")
+
+
 def _paths(files: Any) -> list[Path]:
     """The files a ``ReportFiles`` names: the HTML, the PDF and the figures."""
     return [Path(files.index_html), Path(files.pdf), *(Path(f) for f in files.figures)]
@@ -229,4 +301,5 @@ def register(app: typer.Typer) -> None:
     app.command("export")(export)
     import_app = typer.Typer(help="Import a site's own data for analysis.", no_args_is_help=True)
     import_app.command("long")(import_long_cmd)
+    import_app.command("odm")(import_odm_cmd)
     app.add_typer(import_app, name="import")

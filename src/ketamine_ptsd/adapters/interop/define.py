@@ -305,26 +305,26 @@ def define_xml(
     for element in item_defs:
         mdv.append(element)
     for oid, items in codelists.items():
-        cl = ET.SubElement(
+        code_list = ET.SubElement(
             mdv,
             _q("odm", "CodeList"),
             {"OID": oid, "Name": oid.removeprefix("CL.").replace(".", " "), "DataType": "text"},
         )
         for coded, decoded in items:
             if decoded:
-                cli = ET.SubElement(cl, _q("odm", "CodeListItem"), {"CodedValue": coded})
-                decode = ET.SubElement(cli, _q("odm", "Decode"))
-                tt = ET.SubElement(decode, _q("odm", "TranslatedText"))
+                cli = ET.SubElement(code_list, _q("odm", "CodeListItem"), {"CodedValue": coded})
+                decode_element = ET.SubElement(cli, _q("odm", "Decode"))
+                tt = ET.SubElement(decode_element, _q("odm", "TranslatedText"))
                 tt.set(_XML_LANG, "en")
                 tt.text = decoded
             else:
-                ET.SubElement(cl, _q("odm", "EnumeratedItem"), {"CodedValue": coded})
+                ET.SubElement(code_list, _q("odm", "EnumeratedItem"), {"CodedValue": coded})
     for oid, text in methods.items():
         _text(mdv, _q("odm", "MethodDef"), text, OID=oid, Name=oid, Type="Computation")
     if analysis_results:
         _analysis_results(mdv, analysis_results)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def _coded(value: object) -> str:
@@ -395,7 +395,7 @@ def _sdtm_package(frames: Mapping[str, pd.DataFrame]) -> Package:
         "AE": "EVENTS",
         "DS": "EVENTS",
     }
-    keys = {
+    keys: dict[str, tuple[str, ...]] = {
         d: ("STUDYID", "USUBJID", f"{d}SEQ")
         if f"{d}SEQ" in sdtm.DOMAIN_VARIABLES[d]
         else ("STUDYID", "USUBJID", "VISITNUM")

@@ -28,6 +28,7 @@ and version, never its title. Drugs and doses are never in the extract, so never
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ _FIELDS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
         ("withdrawal_reason", "WDREASON", "text"),
         ("responder_flag", "RESPONDER", "boolean"),
     ),
-    "DURABILITY": (("time_days", "DAYS", "float"), ("event", "EVENT", "integer")),
+    "DURABILITY": (("time_days", "DAYS", "integer"), ("event", "EVENT", "integer")),
     "FOLLOWUP": (("day", "DAY", "integer"), ("caps5_total", "TOTAL", "float")),
     "VITALS": (
         ("minute", "MINUTE", "integer"),
@@ -181,6 +182,10 @@ def _value(value: Any, data_type: str) -> str | None:
     if data_type == "integer":
         return str(int(value))
     if data_type == "float":
+        # A whole number the record keeps as an integer is written as one ("44"), so that the
+        # import gives back the record's own type (and a CSV of it reads the same).
+        if isinstance(value, numbers.Integral):
+            return str(int(value))
         return repr(float(value))
     text = str(value)
     return text if text != "" else None
@@ -194,7 +199,7 @@ def _parse(text: str, data_type: str) -> Any:
     if data_type == "integer":
         return int(text)
     if data_type == "float":
-        return float(text)
+        return int(text) if text.lstrip("-").isdigit() else float(text)
     return text
 
 
@@ -304,7 +309,7 @@ def _metadata(study: ET.Element, source: InteropSource, mdv_oid: str) -> None:
     codelists: dict[str, list[str]] = {}
     fixed = dict(_FIELDS)
     fixed["INFUSION"] = (_INFUSION_DATE,)
-    repeating = {g for groups in _FORMS.values() for g, r in groups if r}
+    repeating_groups = {g for groups in _FORMS.values() for g, r in groups if r}
     for group, fields in fixed.items():
         g = ET.SubElement(
             mdv,
@@ -312,7 +317,7 @@ def _metadata(study: ET.Element, source: InteropSource, mdv_oid: str) -> None:
             {
                 "OID": f"IG.{group}",
                 "Name": group.replace("_", " ").title(),
-                "Repeating": "Yes" if group in repeating else "No",
+                "Repeating": "Yes" if group in repeating_groups else "No",
             },
         )
         for order, (column, item, data_type) in enumerate(fields, start=1):
@@ -372,12 +377,14 @@ def _metadata(study: ET.Element, source: InteropSource, mdv_oid: str) -> None:
     for element in item_defs:
         mdv.append(element)
     for oid, values in codelists.items():
-        cl = ET.SubElement(
+        code_list = ET.SubElement(
             mdv, _q("CodeList"), {"OID": oid, "Name": oid.removeprefix("CL."), "DataType": "text"}
         )
         for order, value in enumerate(values, start=1):
             ET.SubElement(
-                cl, _q("EnumeratedItem"), {"CodedValue": str(value), "OrderNumber": str(order)}
+                code_list,
+                _q("EnumeratedItem"),
+                {"CodedValue": str(value), "OrderNumber": str(order)},
             )
 
 
@@ -651,7 +658,7 @@ def odm_xml(source: InteropSource, *, created: dt.datetime | None = None) -> byt
     for element in scratch:
         root.append(element)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def to_files(source: InteropSource) -> list[ExportFile]:
