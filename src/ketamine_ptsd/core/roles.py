@@ -90,6 +90,10 @@ class Action(StrEnum):
     DISCHARGE_SIGNOFF = "infusion.discharge_signoff"
     CLINIC_PLAN_RECORD = "clinic_plan.record"
     CLINIC_PLAN_READ = "clinic_plan.read"
+    # Issue 14: a site's MedDRA release (loaded by an administrator) and the coding of adverse
+    # events to it (the study physician, who judges the verbatim term).
+    MEDDRA_LOAD = "meddra.load"
+    ADVERSE_EVENT_CODE = "adverse_event.code"
 
 
 class Sensitivity(StrEnum):
@@ -171,10 +175,12 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.IDENTITY_EDIT,
             Action.CONSENT_READ,
             Action.SCREENING_READ,
+            Action.MEDDRA_LOAD,
         }
     ),
     Role.INVESTIGATOR: _CLINICAL_RECORDING
     | {
+        Action.ADVERSE_EVENT_CODE,
         Action.ELIGIBILITY_OVERRIDE,
         Action.ALLOCATE,
         Action.UNBLIND_EMERGENCY,

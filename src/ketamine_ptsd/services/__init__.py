@@ -34,6 +34,7 @@ from .errors import (
 from .exports import ExportService
 from .followup import FollowUpService
 from .infusions import InfusionHeld, InfusionService
+from .meddra import MeddraService
 from .patients import PatientService
 from .protocol_versions import ProtocolVersionService
 from .randomization import RandomizationService
@@ -95,6 +96,7 @@ class Services:
     exports: ExportService = field(init=False)
     analysis_runs: AnalysisRunService = field(init=False)
     protocol_versions: ProtocolVersionService = field(init=False)
+    meddra: MeddraService = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -114,3 +116,4 @@ class Services:
         self.exports = ExportService(ctx, self.datasets, self.audit)
         self.analysis_runs = AnalysisRunService(ctx, self.datasets)
         self.protocol_versions = ProtocolVersionService(ctx)
+        self.meddra = MeddraService(ctx)

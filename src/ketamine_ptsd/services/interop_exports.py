@@ -24,7 +24,7 @@ Drug, dose, slot and allocation are never read here.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -40,6 +40,7 @@ from .context import ServiceContext
 from .datasets import AnalysisFrames, DatasetService
 from .errors import ValidationFailed
 from .exports import ExportFile
+from .meddra import CODING_COLUMNS, coding_frame
 from .records import Assessment, InfusionDay, Patient, User, Withdrawal
 
 __all__ = [
@@ -82,6 +83,10 @@ class InteropSource:
     assessments: pd.DataFrame
     infusions: pd.DataFrame
     patients: pd.DataFrame
+    #: MedDRA codings of the adverse events (services/meddra.CODING_COLUMNS; empty: uncoded).
+    ae_codings: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(CODING_COLUMNS))
+    )
 
     @property
     def blinded(self) -> bool:
@@ -122,8 +127,8 @@ class InteropExportService:
             raise ValidationFailed("fmt", f"one of {', '.join(self._converters)}", fmt)
         extract = self._datasets.extract(actor, protocol_name=protocol_name)
         protocol = core_protocol(self._ctx, protocol_name)
-        assessments, infusions, patients = self._detail(actor, protocol)
-        files = convert(InteropSource(protocol, extract, assessments, infusions, patients))
+        assessments, infusions, patients, codings = self._detail(actor, protocol)
+        files = convert(InteropSource(protocol, extract, assessments, infusions, patients, codings))
         self._audit.record_export(
             actor,
             f"{fmt} export of {extract.protocol_name} ({extract.unblinding}): "
@@ -134,8 +139,9 @@ class InteropExportService:
 
     def _detail(
         self, actor: Actor, protocol: Protocol
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """Dates, item answers, sites and withdrawal deciders of the protocol's live patients."""
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Dates, item answers, sites, withdrawal deciders and MedDRA codings of the protocol's
+        live patients."""
         with self._ctx.uow(actor, write=False) as uow:
             patients = list(
                 uow.session.scalars(
@@ -193,8 +199,10 @@ class InteropExportService:
                 }
                 for p in patients
             ]
+            codings = coding_frame(uow.session, protocol.name)
         return (
             pd.DataFrame(assessments, columns=list(ASSESSMENT_COLUMNS)),
             pd.DataFrame(infusions, columns=list(INFUSION_COLUMNS)),
             pd.DataFrame(people, columns=list(PATIENT_COLUMNS)),
+            codings,
         )

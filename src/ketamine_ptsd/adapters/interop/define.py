@@ -57,7 +57,13 @@ _CODED = frozenset(
 )  # fmt: skip
 _DECODES = {"PARAMCD": "PARAM", "VSTESTCD": "VSTEST"}
 #: SDTM variables the sponsor assigns or derives (the rest of SDTM is collected).
-_SDTM_ASSIGNED = frozenset({"STUDYID", "DOMAIN", "EPOCH", "VISIT", "VISITNUM", "ARMNRS"})
+_SDTM_ASSIGNED = frozenset(
+    {
+        "STUDYID", "DOMAIN", "EPOCH", "VISIT", "VISITNUM", "ARMNRS", "AELLT", "AELLTCD",
+        "AEPTCD", "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD", "AEBODSYS", "AEBDSYCD", "AESOC",
+        "AESOCCD",
+    }
+)  # fmt: skip
 _SDTM_DERIVED = frozenset(
     {
         "USUBJID", "RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC", "QSSTRESC", "QSSTRESN",
@@ -457,6 +463,19 @@ _ADAM_PREDECESSORS = {
     "AEACNOTH": "AE.AEACNOTH",
     "AEOUT": "AE.AEOUT",
     "AESTDTC": "AE.AESTDTC",
+    **{
+        v: f"AE.{v}"
+        for v in (
+            "AELLT",
+            "AELLTCD",
+            "AEPTCD",
+            "AEHLT",
+            "AEHLGT",
+            "AEBODSYS",
+            "AEBDSYCD",
+            "AESOC",
+        )
+    },
     "STUDYID": "DM.STUDYID",
     "USUBJID": "DM.USUBJID",
     "PARAM": "QS.QSTEST",

@@ -25,8 +25,9 @@ of at most 8 characters, the IG's variable labels (at most 40), numeric variable
 and the rest as text of at most 200 bytes (a longer value is refused, naming it, rather than
 cut). Transport files are ASCII: an accented letter is written without its accent and any other
 non-ASCII character as ``?`` (the CSV keeps the original). ``define.xml`` (Define-XML 2.1,
-``interop/define.py``) describes the package. Simplified, on purpose: AEDECOD is the verbatim term upper-cased (no MedDRA coding
-here); QSTESTCD are this project's codes (instrument stem + item number, ≤ 8 characters, see
+``interop/define.py``) describes the package. AE carries the MedDRA coding of each coded event
+(AELLT … AESOCCD, AEDECOD = PT, AEBODSYS = primary SOC; services/meddra.py); an uncoded event has
+AEDECOD = the verbatim term upper-cased and no hierarchy. Simplified, on purpose: QSTESTCD are this project's codes (instrument stem + item number, ≤ 8 characters, see
 ``_common.INSTRUMENT_CODES``), not CDISC QRS codes, because the published QRS supplements for
 CAPS-5 and MADRS are not reproduced here; time-of-day is not in the analysis extract, so --DTC are
 dates; no SUPPQUAL, no TA/TV/TE/TS trial-design domains.
@@ -85,8 +86,9 @@ DOMAIN_VARIABLES: Mapping[str, tuple[str, ...]] = {
         "QSTPTNUM",
     ),
     "AE": (
-        "STUDYID", "DOMAIN", "USUBJID", "AESEQ", "AETERM", "AEDECOD", "AESEV", "AESER",
-        "AEACN", "AEACNOTH", "AEREL", "AEOUT", "EPOCH", "AESTDTC",
+        "STUDYID", "DOMAIN", "USUBJID", "AESEQ", "AETERM", "AELLT", "AELLTCD", "AEDECOD",
+        "AEPTCD", "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD", "AEBODSYS", "AEBDSYCD", "AESOC",
+        "AESOCCD", "AESEV", "AESER", "AEACN", "AEACNOTH", "AEREL", "AEOUT", "EPOCH", "AESTDTC",
     ),
     "DS": (
         "STUDYID", "DOMAIN", "USUBJID", "DSSEQ", "DSTERM", "DSDECOD", "DSCAT", "EPOCH",
@@ -179,6 +181,17 @@ VARIABLE_LABELS: Mapping[str, str] = {
     "AESEQ": "Sequence Number",
     "AETERM": "Reported Term for the Adverse Event",
     "AEDECOD": "Dictionary-Derived Term",
+    "AELLT": "Lowest Level Term",
+    "AELLTCD": "Lowest Level Term Code",
+    "AEPTCD": "Preferred Term Code",
+    "AEHLT": "High Level Term",
+    "AEHLTCD": "High Level Term Code",
+    "AEHLGT": "High Level Group Term",
+    "AEHLGTCD": "High Level Group Term Code",
+    "AEBODSYS": "Body System or Organ Class",
+    "AEBDSYCD": "Body System or Organ Class Code",
+    "AESOC": "Primary System Organ Class",
+    "AESOCCD": "Primary System Organ Class Code",
     "AESEV": "Severity/Intensity",
     "AESER": "Serious Event",
     "AEACN": "Action Taken with Study Treatment",
@@ -199,7 +212,8 @@ VARIABLE_LABELS: Mapping[str, str] = {
 NUMERIC_VARIABLES = frozenset(
     {
         "AGE", "EXSEQ", "EXDOSE", "VISITNUM", "VSSEQ", "VSSTRESN", "VSTPTNUM", "QSSEQ",
-        "QSSTRESN", "QSTPTNUM", "AESEQ", "DSSEQ",
+        "QSSTRESN", "QSTPTNUM", "AESEQ", "DSSEQ", "AELLTCD", "AEPTCD", "AEHLTCD", "AEHLGTCD",
+        "AEBDSYCD", "AESOCCD",
     }
 )  # fmt: skip
 
@@ -519,15 +533,43 @@ def _ae_outcome(outcome: str) -> str:
     return "UNKNOWN"
 
 
+def _meddra(source: InteropSource) -> dict[tuple[str, int], dict[str, Any]]:
+    """(subject, AESEQ) → the AE's MedDRA variables, for the coded events."""
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for c in source.ae_codings.to_dict("records"):
+        out[(str(c["subject"]), int(c["seq"]))] = {
+            "AELLT": str(c["llt_name"]),
+            "AELLTCD": int(c["llt_code"]),
+            "AEDECOD": str(c["pt_name"]),
+            "AEPTCD": int(c["pt_code"]),
+            "AEHLT": str(c["hlt_name"]),
+            "AEHLTCD": int(c["hlt_code"]),
+            "AEHLGT": str(c["hlgt_name"]),
+            "AEHLGTCD": int(c["hlgt_code"]),
+            "AEBODSYS": str(c["soc_name"]),
+            "AEBDSYCD": int(c["soc_code"]),
+            "AESOC": str(c["soc_name"]),
+            "AESOCCD": int(c["soc_code"]),
+        }
+    return out
+
+
 def _ae(b: _Builder) -> None:
+    coded = _meddra(b.source)
+    seq: dict[str, int] = {}
     for r in b.source.extract.frames["adverse_events"].to_dict("records"):
         outcome = str(r["outcome"] or "").lower()
         action = str(r["action"] or "").strip().lower()
+        subject = str(r["subject"])
+        seq[subject] = seq.get(subject, 0) + 1
+        # Uncoded: AEDECOD is the verbatim term upper-cased and the hierarchy blank, until the
+        # study physician codes it (services/meddra.py).
+        meddra = coded.get((subject, seq[subject]), {"AEDECOD": str(r["term"]).upper()})
         b.add(
             "AE",
-            str(r["subject"]),
+            subject,
             AETERM=str(r["term"]),
-            AEDECOD=str(r["term"]).upper(),
+            **meddra,
             AESEV=_SEVERITY.get(str(r["severity"]).lower(), ""),
             AESER="Y" if bool(r["serious"]) else "N",
             AEACNOTH="" if action in ("", "none") else action.upper(),

@@ -385,7 +385,24 @@ def _adae(
                 "AESEQ": a["AESEQ"],
                 "TRTA": s["TRT01A"],
                 "TRTAN": s["TRT01AN"],
-                **{k: a[k] for k in ("AETERM", "AEDECOD", "AESEV", "AESER", "AEREL")},
+                **{
+                    k: a[k]
+                    for k in (
+                        "AETERM",
+                        "AELLT",
+                        "AELLTCD",
+                        "AEDECOD",
+                        "AEPTCD",
+                        "AEHLT",
+                        "AEHLGT",
+                        "AEBODSYS",
+                        "AEBDSYCD",
+                        "AESOC",
+                        "AESEV",
+                        "AESER",
+                        "AEREL",
+                    )
+                },
                 "AEACNOTH": a["AEACNOTH"],
                 "AEOUT": a["AEOUT"],
                 "AESTDTC": a["AESTDTC"],

@@ -41,7 +41,8 @@ DATASET_VARIABLES: Mapping[str, tuple[str, ...]] = {
         "EVNTDESC", "CNSDTDSC", "ITTFL", *_TRACE,
     ),
     "ADAE": (
-        "STUDYID", "USUBJID", "AESEQ", "TRTA", "TRTAN", "AETERM", "AEDECOD", "AESEV", "AESER",
+        "STUDYID", "USUBJID", "AESEQ", "TRTA", "TRTAN", "AETERM", "AELLT", "AELLTCD",
+        "AEDECOD", "AEPTCD", "AEHLT", "AEHLGT", "AEBODSYS", "AEBDSYCD", "AESOC", "AESEV", "AESER",
         "AEREL", "AEACNOTH", "AEOUT", "AESTDTC", "ASTDT", "ASTDY", "INFNUM", "TRTEMFL",
         "SAFFL",
     ),
@@ -133,6 +134,14 @@ VARIABLE_LABELS: Mapping[str, str] = {
     "AESEQ": "Sequence Number",
     "AETERM": "Reported Term for the Adverse Event",
     "AEDECOD": "Dictionary-Derived Term",
+    "AELLT": "Lowest Level Term",
+    "AELLTCD": "Lowest Level Term Code",
+    "AEPTCD": "Preferred Term Code",
+    "AEHLT": "High Level Term",
+    "AEHLGT": "High Level Group Term",
+    "AEBODSYS": "Body System or Organ Class",
+    "AEBDSYCD": "Body System or Organ Class Code",
+    "AESOC": "Primary System Organ Class",
     "AESEV": "Severity/Intensity",
     "AESER": "Serious Event",
     "AEREL": "Causality",
@@ -159,6 +168,6 @@ NUMERIC_VARIABLES = frozenset(
     {
         "AGE", "TRT01PN", "TRT01AN", "NUMINF", "BMIBL", "PTSDDUR", "CAPSPMBL", "MADRSBL",
         "TRTPN", "TRTAN", "AVAL", "BASE", "CHG", "PCHG", "AVISITN", "CNSR", "SRCSEQ", "AESEQ",
-        "ASTDY", "INFNUM", *DATE_VARIABLES,
+        "ASTDY", "INFNUM", "AELLTCD", "AEPTCD", "AEBDSYCD", *DATE_VARIABLES,
     }
 )  # fmt: skip
