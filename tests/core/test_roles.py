@@ -24,6 +24,7 @@ CARE_TEAM = {
     A.IDENTITY_EDIT, A.CONSENT_RECORD, A.CONSENT_READ, A.SCREENING_RECORD, A.SCREENING_READ,
     A.INFUSION_RECORD, A.INFUSION_READ, A.INFUSION_RATING_READ, A.ADVERSE_EVENT_RECORD,
     A.ADVERSE_EVENT_READ, A.ASSESSMENT_RECORD, A.ASSESSMENT_READ, A.WITHDRAWAL_RECORD, A.SIGN,
+    A.QUERY_READ, A.QUERY_ANSWER,
 }  # fmt: skip
 
 # Written out again, by hand, so that a change to core/roles.py must be made twice on purpose.
@@ -42,10 +43,11 @@ EXPECTED: dict[Role, set[Action]] = {
         A.UNBLIND_EMERGENCY,
         A.AUDIT_READ,
         A.DISCHARGE_SIGNOFF,
+        A.DATABASE_LOCK,
     },
     Role.NURSE: READ_CLINICAL | {
         A.INFUSION_RECORD, A.INFUSION_READ, A.INFUSION_RATING_READ, A.ADVERSE_EVENT_RECORD,
-        A.ADVERSE_EVENT_READ, A.SIGN, A.CLINIC_PLAN_READ,
+        A.ADVERSE_EVENT_READ, A.SIGN, A.CLINIC_PLAN_READ, A.QUERY_READ, A.QUERY_ANSWER,
     },
     Role.SAFETY_RATER: {
         A.PATIENT_READ, A.INFUSION_READ, A.INFUSION_RATING_RECORD, A.INFUSION_RATING_READ,
@@ -58,11 +60,11 @@ EXPECTED: dict[Role, set[Action]] = {
     },
     Role.STATISTICIAN: {
         A.PATIENT_READ, A.SCREENING_READ, A.ASSESSMENT_READ, A.INFUSION_RATING_READ,
-        A.ADVERSE_EVENT_READ, A.ANALYSIS_DATASET_READ, A.EXPORT_DATA,
+        A.ADVERSE_EVENT_READ, A.ANALYSIS_DATASET_READ, A.EXPORT_DATA, A.QUERY_READ, A.QUERY_RAISE,
     },
     Role.MONITOR: READ_CLINICAL | {
         A.AUDIT_READ, A.INFUSION_READ, A.INFUSION_RATING_READ, A.ADVERSE_EVENT_READ, A.ASSESSMENT_READ,
-        A.CLINIC_PLAN_READ,
+        A.CLINIC_PLAN_READ, A.QUERY_READ, A.QUERY_RAISE, A.SDV_RECORD,
     },
     Role.CLINICIAN: CARE_TEAM | {
         A.ELIGIBILITY_OVERRIDE,
@@ -88,8 +90,10 @@ def test_unknown_roles_and_actions_are_denied() -> None:
     assert not is_allowed(Role.ADMINISTRATOR, "patient.delete")
 
 
-def test_monitor_only_reads() -> None:
-    assert all(is_read_only_action(a) for a in PERMISSIONS[Role.MONITOR])
+def test_monitor_only_reads_and_raises_queries() -> None:
+    # Issue 17: the monitor asks about a value (a query); they never change one.
+    writes = {a for a in PERMISSIONS[Role.MONITOR] if not is_read_only_action(a)}
+    assert writes == {Action.QUERY_RAISE, Action.SDV_RECORD}
 
 
 def test_only_the_pharmacist_reads_the_list_or_an_allocation() -> None:

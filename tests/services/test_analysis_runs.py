@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from service_support import make_context  # type: ignore[import-not-found]
+from service_support import PASSWORD, make_context  # type: ignore[import-not-found]
 from workflow_support import items, ready_for_infusion, screen_rct  # type: ignore[import-not-found]
 
 from ketamine_ptsd.adapters.protocol_store import load_protocol
@@ -76,6 +76,10 @@ def _sanction(wf: Services, actors, clock, level: str) -> None:  # type: ignore[
     )
 
 
+def _lock(wf: Services, actors) -> None:  # type: ignore[no-untyped-def]
+    wf.locks.lock(actors[Role.INVESTIGATOR], reason="all patients past week 2", password=PASSWORD)
+
+
 @pytest.mark.slow
 def test_a_second_protocols_response_definition_reaches_status_and_report(
     db, clock, actors
@@ -89,8 +93,12 @@ def test_a_second_protocols_response_definition_reaches_status_and_report(
         statuses = [wf.patients.get(actors[Role.INVESTIGATOR], p).status for p in pids]
         assert statuses.count("responder") == responders, (name, statuses)
         _sanction(wf, actors, clock, "full")
+        _lock(wf, actors)
         run = wf.analysis_runs.run(actors[Role.STATISTICIAN], name, today=WEEK2)
-        assert run is not None and not run.interim
+        wf.locks.unlock(
+            actors[Role.INVESTIGATOR], reason="the next protocol's patients", password=PASSWORD
+        )
+        assert run is not None and not run.interim and run.lock is not None
         counted = sum(r for r, _n in run.results.responders.counts.values())
         assert counted == responders, (name, run.results.responders.counts)
         assert run.results.responders.threshold == (0.3 if name == "rct" else 0.5)
@@ -114,6 +122,7 @@ def test_the_final_report_waits_for_patients_within_their_primary_window(db, clo
     # The week-2 window is 14–19 March: from the 20th the two are lost to follow-up, not ongoing.
     after = dt.date(2026, 3, 20)
     assert wf.analysis_runs.readiness(statistician, "rct", dt.date(2026, 3, 19)).ongoing
+    _lock(wf, actors)
     run = wf.analysis_runs.run(statistician, "rct", today=after)
     assert run is not None
     consort = run.results.consort

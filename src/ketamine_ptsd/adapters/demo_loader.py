@@ -275,6 +275,15 @@ class DemoLoader(InfusionDaySteps):
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 
+    def lock_record(self, reason: str) -> object:
+        """Lock the record as the demo's investigator (issue 17: the final analysis runs on a
+        locked record); the lock's view."""
+        return self.services.locks.lock(
+            self.actors[Role.INVESTIGATOR],
+            reason=reason,
+            password=self._passwords[Role.INVESTIGATOR],
+        )
+
     def _actor(self, role: Role) -> Actor:
         return self.actors[role]
 

@@ -54,6 +54,11 @@ class Action(StrEnum):
     AUDIT_VERIFY = "audit.verify"
     PROTOCOL_PUBLISH = "protocol.publish"  # an amendment: a new protocol version in force
     ANALYSIS_SANCTION = "analysis.sanction"
+    DATABASE_LOCK = "database.lock"  # lock and unlock the record before unblinding (issue 17)
+    QUERY_READ = "query.read"  # data queries (issue 17): see them where the value is shown
+    QUERY_RAISE = "query.raise"  # raise, close and re-open a query (monitor, statistician)
+    QUERY_ANSWER = "query.answer"  # the site answers: a correction or an explanation
+    SDV_RECORD = "sdv.record"  # a monitor marks a record verified against source (issue 17)
     ANALYSIS_DATASET_READ = "analysis_dataset.read"
     EXPORT_DATA = "data.export"
 
@@ -130,6 +135,7 @@ _READ_ACTIONS = frozenset(
         Action.ADVERSE_EVENT_READ,
         Action.ASSESSMENT_READ,
         Action.CLINIC_PLAN_READ,
+        Action.QUERY_READ,
     }
 )
 
@@ -154,6 +160,8 @@ _CLINICAL_RECORDING = frozenset(
         Action.ASSESSMENT_READ,
         Action.WITHDRAWAL_RECORD,
         Action.SIGN,
+        Action.QUERY_READ,
+        Action.QUERY_ANSWER,
     }
 )
 
@@ -186,6 +194,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         Action.UNBLIND_EMERGENCY,
         Action.AUDIT_READ,
         Action.DISCHARGE_SIGNOFF,
+        Action.DATABASE_LOCK,
     },
     Role.NURSE: frozenset(
         {
@@ -199,6 +208,8 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.ADVERSE_EVENT_READ,
             Action.SIGN,
             Action.CLINIC_PLAN_READ,
+            Action.QUERY_READ,
+            Action.QUERY_ANSWER,
         }
     ),
     Role.SAFETY_RATER: frozenset(
@@ -240,10 +251,15 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.ADVERSE_EVENT_READ,
             Action.ANALYSIS_DATASET_READ,
             Action.EXPORT_DATA,
+            Action.QUERY_READ,
+            Action.QUERY_RAISE,
         }
     ),
     Role.MONITOR: frozenset(
         {
+            Action.QUERY_READ,
+            Action.QUERY_RAISE,
+            Action.SDV_RECORD,
             Action.AUDIT_READ,
             Action.PATIENT_READ,
             Action.CONSENT_READ,

@@ -34,11 +34,14 @@ from .errors import (
 from .exports import ExportService
 from .followup import FollowUpService
 from .infusions import InfusionHeld, InfusionService
+from .locks import LockService, LockView
 from .meddra import MeddraService
 from .patients import PatientService
 from .protocol_versions import ProtocolVersionService
+from .queries import QueryService
 from .randomization import RandomizationService
 from .screening import ScreeningService
+from .sdv import SdvService
 from .signatures import SignatureService
 
 __all__ = [
@@ -58,9 +61,12 @@ __all__ = [
     "FollowUpService",
     "InfusionHeld",
     "InfusionService",
+    "LockService",
+    "LockView",
     "NotFound",
     "PatientService",
     "PermissionDenied",
+    "QueryService",
     "RandomizationService",
     "ScreeningService",
     "SecurityPolicy",
@@ -97,6 +103,9 @@ class Services:
     analysis_runs: AnalysisRunService = field(init=False)
     protocol_versions: ProtocolVersionService = field(init=False)
     meddra: MeddraService = field(init=False)
+    locks: LockService = field(init=False)
+    queries: QueryService = field(init=False)
+    sdv: SdvService = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -117,3 +126,6 @@ class Services:
         self.analysis_runs = AnalysisRunService(ctx, self.datasets)
         self.protocol_versions = ProtocolVersionService(ctx)
         self.meddra = MeddraService(ctx)
+        self.locks = LockService(ctx, self.auth)
+        self.queries = QueryService(ctx)
+        self.sdv = SdvService(ctx, self.audit)

@@ -32,6 +32,7 @@ from .access import Actor, require
 from .context import ServiceContext
 from .datasets import DatasetService
 from .errors import ConflictError
+from .lock_guard import ActiveLock, active_lock
 from .records import Allocation, Patient
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class AnalysisRun:
     level: str  # partial | full | open_label
     interim: bool
     readiness: Readiness
+    lock: ActiveLock | None = None  # the database lock the final (unblinded) analysis ran on
 
 
 class AnalysisRunService:
@@ -86,6 +88,10 @@ class AnalysisRunService:
         )
         return Readiness(ongoing, protocol.response.assessment)
 
+    def _lock(self, actor: Actor) -> ActiveLock | None:
+        with self._ctx.uow(actor, write=False) as uow:
+            return active_lock(uow.session)
+
     def run(
         self,
         actor: Actor,
@@ -96,11 +102,13 @@ class AnalysisRunService:
     ) -> AnalysisRun | None:
         """Extract and analyse as ``actor``; None when the extract is blinded (no sanction).
 
-        Refuses the final analysis while :meth:`readiness` names ongoing patients.
+        Refuses the final analysis while :meth:`readiness` names ongoing patients, and the
+        unblinded (full) one on a record that is not locked (issue 17; services/locks.py).
         """
         # The statistics load scipy: imported when an analysis runs, not at start-up.
         from ketamine_ptsd.core.analysis import AnalysisDataset, analyse, interim_monitoring
 
+        lock_before = self._lock(actor)
         extract = self._datasets.extract(actor, protocol_name=protocol_name)
         level = extract.unblinding
         if level not in ("partial", "full", "open_label") or not extract.arms:
@@ -117,13 +125,26 @@ class AnalysisRunService:
                 f"({readiness.primary}) nor a window that has passed ({shown}{more}); the final "
                 "report waits for them (a DSMB interim may run now)",
             )
+        lock = None
+        if level == AnalysisUnblinding.FULL.value:
+            # The blind is broken only on frozen data (issue 17): the record must have been
+            # locked before the extract, and still be under the same lock after it.
+            lock = self._lock(actor)
+            if lock is None or lock_before is None or lock.id != lock_before.id:
+                raise ConflictError(
+                    "database",
+                    None,
+                    "is not locked: the final (unblinded) analysis runs only on a locked record; "
+                    "an investigator locks it first (`ketamine-ptsd db lock`), or run the DSMB "
+                    "interim",
+                )
         protocol: Protocol = core_protocol(self._ctx, protocol_name)
         plan = protocol.analysis
         dataset = AnalysisDataset(dict(extract.frames), extract.arms)
         ongoing = frozenset(readiness.ongoing)
         if not interim:
             results = analyse(dataset, plan=plan, response=protocol.response, ongoing=ongoing)
-            return AnalysisRun(results, level, False, readiness)
+            return AnalysisRun(results, level, False, readiness, lock)
         results = analyse(
             dataset,
             plan=plan,

@@ -13,6 +13,7 @@ __all__ = [
     "AccountLocked",
     "AuthenticationFailed",
     "ConflictError",
+    "DatabaseLocked",
     "NotFound",
     "PermissionDenied",
     "ServiceError",
@@ -51,7 +52,15 @@ class ConflictError(ServiceError):
         self.entity = entity
         self.key = key
         self.message = message
-        super().__init__(f"{entity} {key!r}: {message}")
+        super().__init__(f"{entity}: {message}" if key is None else f"{entity} {key!r}: {message}")
+
+
+class DatabaseLocked(ConflictError):
+    """A write of patient data while the record is locked (issue 17; services/lock_guard.py)."""
+
+    def __init__(self, table: str, message: str) -> None:
+        self.table = table
+        super().__init__("database", None, message)
 
 
 class ValidationFailed(ServiceError, ValueError):

@@ -24,6 +24,8 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Consent",
+    "DataQuery",
+    "DatabaseLock",
     "Demographics",
     "EligibilityDecisionRecord",
     "InfusionDay",
@@ -41,6 +43,7 @@ __all__ = [
     "SafetyPlan",
     "ScreeningOutcome",
     "ScreeningVisit",
+    "SdvMark",
     "Signature",
     "StudyIdSequence",
     "TreatmentResistance",
@@ -257,6 +260,57 @@ class AnalysisSanction(Record):
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
     version: int
+
+
+class DatabaseLock(Record):
+    """A lock of the record before the blind is broken (issue 17): while ``unlocked_at`` is
+    None every write of patient data is refused (services/lock_guard.py). ``digest`` is the
+    audit chain's head when the lock was taken — every change before it, hash-chained."""
+
+    locked_at: dt.datetime
+    locked_by: int
+    reason: str
+    digest: str
+    unlocked_at: dt.datetime | None
+    unlocked_by: int | None
+    unlock_reason: str | None
+    version: int
+
+
+class DataQuery(Record):
+    """A question on one field of one record (issue 17; core/conduct/queries.py)."""
+
+    patient_id: int
+    table_name: str
+    record_id: str
+    field: str
+    value_raised: str | None  # JSON, as the audit trail encodes values
+    sensitivity: str
+    question: str
+    origin: str
+    state: str
+    raised_by: int | None
+    raised_at: dt.datetime
+    answer: str | None
+    corrected: bool | None
+    answered_by: int | None
+    answered_at: dt.datetime | None
+    closed_by: int | None
+    closed_at: dt.datetime | None
+    reopen_count: int
+    version: int
+
+
+class SdvMark(Record):
+    """A record verified against source by a monitor, at audit head ``audit_seq`` (issue 17)."""
+
+    patient_id: int
+    table_name: str
+    record_id: str
+    verified_by: int | None
+    verified_at: dt.datetime
+    audit_seq: int
+    note: str | None
 
 
 class Signature(Record):

@@ -39,6 +39,7 @@ from .audit import (
 )
 from .clock import Clock
 from .errors import ConflictError
+from .lock_guard import remember_lock
 
 __all__ = ["UnitOfWork"]
 
@@ -72,6 +73,7 @@ class UnitOfWork:
         install(self.session, self._context)
         if self.write:
             self._context.take_head(*read_head(self.session))
+            remember_lock(self.session)  # under the writers' lock: the lock cannot change now
         return self
 
     def __exit__(

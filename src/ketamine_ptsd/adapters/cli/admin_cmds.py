@@ -225,6 +225,9 @@ def register(app: typer.Typer) -> None:
     """Add the ``db``, ``users`` and ``audit`` groups to ``app``."""
     db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
     db_app.command("upgrade")(_db_upgrade)
+    from ketamine_ptsd.adapters.cli import lock_cmds
+
+    lock_cmds.register(db_app)
     users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
     users_app.command("add")(_users_add)
     users_app.command("unlock")(_users_unlock)

@@ -261,6 +261,8 @@ def demo(
         f"({len(summary.calls)} use cases); randomization list {summary.list_version} sealed"
     )
     _grant_sanctions(loader, clock)
+    # The trial is complete: its data are locked before the blind is broken (issue 17).
+    loader.lock_record("demo trial complete: data locked before the final analysis")
     report_dir = out / "report"
     results, comparison = _analyse_and_report(services, report_dir, interim=False, clock=clock)
     loader.rehash_passwords(PasswordHasher())  # the production parameters, as in the app
@@ -375,6 +377,7 @@ def _analyse_and_report(
             comparison=comparison,
             generated_on=today,
             parallel=True,
+            data_lock=run.lock.describe() if run.lock is not None else None,
         )
     except (ReportWriteError, OSError) as exc:
         fail(f"the report could not be written to {out_dir}: {exc}")

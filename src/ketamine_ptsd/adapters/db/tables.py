@@ -317,6 +317,60 @@ analysis_sanctions = Table(
     _version(),
 )
 
+database_locks = Table(
+    "database_locks",
+    metadata,
+    _pk(),
+    Column("locked_at", UTCDateTime, nullable=False),
+    Column("locked_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("digest", String(96), nullable=False),
+    Column("unlocked_at", UTCDateTime, nullable=True),
+    Column("unlocked_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("unlock_reason", Text, nullable=True),
+    _version(),
+)
+
+data_queries = Table(
+    "data_queries",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("table_name", String(64), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    # The value the query was raised on, as the audit trail encodes it; redacted by sensitivity.
+    Column("value_raised", Text, nullable=True),
+    Column("sensitivity", String(32), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("origin", String(64), nullable=False),  # "manual" or "rule:<id>"
+    Column("state", String(16), nullable=False, index=True),
+    Column("raised_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("answer", Text, nullable=True),
+    Column("corrected", Boolean, nullable=True),
+    Column("answered_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("answered_at", UTCDateTime, nullable=True),
+    Column("closed_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("reopen_count", Integer, nullable=False),
+    _version(),
+    CheckConstraint("state IN ('open', 'answered', 'closed')", name="state"),
+)
+
+sdv_marks = Table(
+    "sdv_marks",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("table_name", String(64), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("verified_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("verified_at", UTCDateTime, nullable=False),
+    Column("audit_seq", Integer, nullable=False),  # the audit head the verification saw
+    Column("note", Text, nullable=True),
+)
+
 signatures = Table(
     "signatures",
     metadata,
@@ -691,6 +745,9 @@ AUDITED_TABLES = frozenset(
         "analysis_sanctions",
         "signatures",
         "adverse_event_codings",
+        "database_locks",
+        "data_queries",
+        "sdv_marks",
         *WORKFLOW_TABLES,
     }
 )
@@ -702,6 +759,9 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.AuditHead: audit_head,
     r.StudyIdSequence: study_id_sequences,
     r.Patient: patients,
+    r.DatabaseLock: database_locks,
+    r.DataQuery: data_queries,
+    r.SdvMark: sdv_marks,
     r.ProtocolVersion: protocol_versions,
     r.PatientIdentity: patient_identities,
     r.Consent: consents,

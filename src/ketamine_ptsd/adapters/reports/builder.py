@@ -440,6 +440,7 @@ def _write_pdf(
     generated_on: dt.date | None,
     figures: list[Figure],
     tables: list[Table],
+    data_lock: str | None = None,
 ) -> None:
     """The PDF: a cover, Figure 1, the tables, then the other figures."""
     # TrueType embedding (fonttype 42) keeps the PDF's text selectable and searchable.
@@ -453,6 +454,8 @@ def _write_pdf(
         ]
         if generated_on:
             lines.append(f"Generated on {generated_on.isoformat()}")
+        if data_lock:
+            lines.append(f"Data: {data_lock}")
         lines += [f"Note: {n}" for n in results.notes]
         lines += [f"Not analysed: {m}" for m in results.missing]
         cover.text(0.05, 0.75, "\n".join(lines), fontsize=11, va="top", wrap=True)
@@ -474,12 +477,15 @@ def build_report(
     comparison: tuple[ComparisonRow, ...] = (),
     generated_on: dt.date | None = None,
     parallel: bool = False,
+    data_lock: str | None = None,
 ) -> ReportFiles:
     """Write ``index.html``, ``report.pdf`` and ``figures/`` into ``out_dir``.
 
     ``comparison``: rows of "published vs this run" (the demo's table,
     ``core.analysis.published_comparison``); ignored for the interim packet.
     ``generated_on`` is printed on the cover (the caller's clock; omitted when ``None``).
+    ``data_lock``: the database lock the final analysis ran on (services/locks.py), printed on
+    the cover as the data's identity.
     ``parallel``: write the PDF in a forked process while this one draws the PNGs and the HTML
     (the two take about as long). Only for a single-threaded caller such as the command line:
     forking a threaded process (a web server) can deadlock the child, so where another thread
@@ -540,7 +546,15 @@ def build_report(
         # each figure's layout for itself.
         writer = multiprocessing.get_context("fork").Process(
             target=_write_pdf,
-            args=(pdf_path, title, results, generated_on, [f for _, _, f in figures], tables),
+            args=(
+                pdf_path,
+                title,
+                results,
+                generated_on,
+                [f for _, _, f in figures],
+                tables,
+                data_lock,
+            ),
             name="report-pdf",
         )
         writer.start()
@@ -563,12 +577,15 @@ def build_report(
         "tables": {t.key: t for t in tables},
         "figures": [(key, label, f"figures/{key}.png") for key, label, _ in figures],
         "generated_on": generated_on.isoformat() if generated_on else None,
+        "data_lock": data_lock,
     }
     html = env.get_template("report.html.j2").render(**context)
     index = out / "index.html"
     write_private(index, html)
     if writer is None:
-        _write_pdf(pdf_path, title, results, generated_on, [f for _, _, f in figures], tables)
+        _write_pdf(
+            pdf_path, title, results, generated_on, [f for _, _, f in figures], tables, data_lock
+        )
     else:
         writer.join()
         if writer.exitcode != 0:

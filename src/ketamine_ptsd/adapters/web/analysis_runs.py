@@ -139,7 +139,13 @@ def run_analysis(
     results, interim = run.results, run.interim
     folder = Path(tempfile.mkdtemp(prefix="kp-analysis-"))
     try:
-        build_report(results, folder, interim=interim, generated_on=today)
+        build_report(
+            results,
+            folder,
+            interim=interim,
+            generated_on=today,
+            data_lock=run.lock.describe() if run.lock is not None else None,
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

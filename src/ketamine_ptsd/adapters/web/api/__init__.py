@@ -11,10 +11,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import assessments, auth, infusions, instruments, patients, protocols, users
+from . import assessments, auth, infusions, instruments, patients, protocols, queries, sdv, users
 
 router = APIRouter()
-for _module in (auth, patients, infusions, assessments, instruments, users, protocols):
+for _module in (
+    auth,
+    patients,
+    infusions,
+    assessments,
+    instruments,
+    users,
+    protocols,
+    queries,
+    sdv,
+):
     router.include_router(_module.router)
 router.include_router(assessments.corrections)
 router.include_router(infusions.adverse_events)

@@ -1,0 +1,105 @@
+"""``db lock`` / ``db unlock`` and the final report on a locked record only (issue 17)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from ketamine_ptsd.adapters.cli.app import build_app
+
+INVESTIGATOR = ("investigator", "quiet-meadow-demo")  # the demo's accounts (demo_loader.py)
+
+
+def _run(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(build_app(), list(args), input=stdin)
+
+
+@pytest.fixture(scope="module")
+def demo_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    made = _run("demo", "--no-serve", "--out", str(out), "--seed", "3", "--n-per-arm", "2")
+    assert made.exit_code == 0, made.output
+    return out
+
+
+@pytest.fixture
+def record(demo_record: Path, tmp_path: Path) -> Path:
+    """A copy of the demo's folder (database, key ring, checkpoints); returns the database."""
+    folder = tmp_path / "instance"
+    shutil.copytree(demo_record, folder, ignore=shutil.ignore_patterns("report"))
+    return folder / "demo.sqlite3"
+
+
+def _lock(
+    db: Path,
+    verb: str,
+    reason: str,
+    user: str = INVESTIGATOR[0],
+    pw: str = INVESTIGATOR[1],
+    *extra: str,
+) -> Result:
+    return _run(
+        "db",
+        verb,
+        "--db",
+        str(db),
+        "--user",
+        user,
+        "--reason",
+        reason,
+        "--password-stdin",
+        *extra,
+        stdin=pw + "\n",
+    )
+
+
+def test_the_demo_locks_its_record_before_the_final_report(demo_record: Path) -> None:
+    html = (demo_record / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Data: database locked" in html and "audit head #" in html
+
+
+def test_lock_and_unlock_from_the_command_line_each_one_line(record: Path, tmp_path: Path) -> None:
+    # the demo left its record locked: a second lock is refused in one line
+    again = _lock(record, "lock", "locking a locked record")
+    assert again.exit_code == 2 and "lock refused: database: is locked already" in again.output
+    assert len(again.output.strip().splitlines()) == 1
+    unlocked = _lock(record, "unlock", "a correction after a monitor's query")
+    assert unlocked.exit_code == 0, unlocked.output
+    assert unlocked.output.startswith("database unlocked by investigator")
+    # the final report now refuses the unlocked record, in one line
+    report = _run("report", "--db", str(record), "--out", str(tmp_path / "final"))
+    assert report.exit_code == 2
+    assert (
+        "is not locked: the final (unblinded) analysis runs only on a locked record"
+        in report.output
+    )
+    assert len(report.output.strip().splitlines()) == 1 and "Traceback" not in report.output
+    # the DSMB interim does not need the lock
+    interim = _run("report", "--db", str(record), "--out", str(tmp_path / "dsmb"), "--interim")
+    assert interim.exit_code == 0, interim.output
+    locked = _lock(
+        record, "lock", "the correction is made; final analysis", *INVESTIGATOR, "--json"
+    )
+    assert locked.exit_code == 0, locked.output
+    view = json.loads(locked.output)
+    assert view["locked"] is True and view["locked_by"] == "investigator"
+    assert view["reason"] == "the correction is made; final analysis"
+    assert view["digest"].startswith("#")
+    final = _run("report", "--db", str(record), "--out", str(tmp_path / "final"))
+    assert final.exit_code == 0, final.output
+    html = (tmp_path / "final" / "index.html").read_text(encoding="utf-8")
+    assert f"audit head {view['digest']}" in html
+
+
+def test_a_wrong_password_or_another_role_is_refused(record: Path) -> None:
+    wrong = _lock(record, "unlock", "a correction is needed now", INVESTIGATOR[0], "not-it")
+    assert wrong.exit_code == 2 and "login failed for 'investigator'" in wrong.output
+    nurse = _lock(record, "unlock", "a correction is needed now", "nurse", "amber-lantern-demo")
+    assert nurse.exit_code == 2
+    assert "'nurse' may not unlock the database" in nurse.output
+    short = _lock(record, "unlock", "short")
+    assert short.exit_code == 2 and "reason" in short.output and "10 characters" in short.output

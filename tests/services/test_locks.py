@@ -1,0 +1,111 @@
+"""The database lock (issue 17): an investigator's audited lock refuses every write of patient
+data, the audited unlock lifts it, and the final analysis needs it (services/locks.py,
+services/lock_guard.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from service_support import PASSWORD  # type: ignore[import-not-found]
+
+from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.services import (
+    Actor,
+    AuthenticationFailed,
+    ConflictError,
+    PermissionDenied,
+    Services,
+    ValidationFailed,
+)
+from ketamine_ptsd.services.audit import read_head
+from ketamine_ptsd.services.errors import DatabaseLocked
+from ketamine_ptsd.services.lock_guard import UNLOCKED_TABLES
+
+REASON = "all patients past week 2; data cleaned"
+
+
+def _register(services: Services, actors: dict[Role, Actor]) -> int:
+    return services.patients.register(actors[Role.INVESTIGATOR], protocol_name="rct", site="S1").id
+
+
+def test_only_an_investigator_locks_with_a_reason_and_the_password(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    for role in (Role.STATISTICIAN, Role.ADMINISTRATOR, Role.MONITOR, Role.NURSE):
+        with pytest.raises(PermissionDenied):
+            services.locks.lock(actors[role], reason=REASON, password=PASSWORD)
+    with pytest.raises(ValidationFailed) as short:
+        services.locks.lock(actors[Role.INVESTIGATOR], reason=" too short ", password=PASSWORD)
+    assert short.value.field == "reason" and short.value.value == " too short "
+    with pytest.raises(AuthenticationFailed):
+        services.locks.lock(actors[Role.INVESTIGATOR], reason=REASON, password="wrong password")
+    assert services.locks.status(actors[Role.NURSE]) is None
+    _register(services, actors)  # nothing was locked by the refusals
+
+
+def test_a_lock_refuses_every_write_of_patient_data_and_keeps_nothing(
+    services: Services, actors: dict[Role, Actor], db: object
+) -> None:
+    pid = _register(services, actors)
+    before = services.patients.list(actors[Role.INVESTIGATOR])
+    view = services.locks.lock(actors[Role.INVESTIGATOR], reason=REASON, password=PASSWORD)
+    assert view.open and view.locked_by == "investigator" and view.reason == REASON
+    with pytest.raises(DatabaseLocked) as refused:
+        _register(services, actors)
+    assert refused.value.table == "patients"
+    assert REASON in refused.value.message and "until an investigator unlocks it" in str(
+        refused.value
+    )
+    with pytest.raises(DatabaseLocked):
+        services.patients.void(
+            actors[Role.INVESTIGATOR], pid, expected_version=1, reason="entered in error, test"
+        )
+    assert services.patients.list(actors[Role.INVESTIGATOR]) == before
+    # what a locked record still needs: sign-in, accounts, sanctions, the audit trail
+    services.auth.login("statistician", PASSWORD)
+    services.analysis.sanction(
+        actors[Role.ADMINISTRATOR],
+        statistician_user_id=actors[Role.STATISTICIAN].user_id,
+        level="full",
+        purpose="final",
+        reason="the final analysis on the locked record",
+        expires_at=view.locked_at + dt.timedelta(days=30),
+    )
+    assert services.locks.status(actors[Role.OUTCOME_RATER]) == view
+
+
+def test_the_lock_seals_the_audit_head_and_the_unlock_is_audited(
+    services: Services, actors: dict[Role, Actor], db: object
+) -> None:
+    _register(services, actors)
+    with services.context.uow(actors[Role.INVESTIGATOR], write=False) as uow:
+        seq, head = read_head(uow.session)
+    view = services.locks.lock(actors[Role.INVESTIGATOR], reason=REASON, password=PASSWORD)
+    # the lock's own audit rows come after the head it seals
+    assert view.digest == f"#{seq} {head}"
+    with pytest.raises(ConflictError, match="locked already"):
+        services.locks.lock(actors[Role.INVESTIGATOR], reason=REASON, password=PASSWORD)
+    lifted = services.locks.unlock(
+        actors[Role.INVESTIGATOR],
+        reason="a query on patient 3 needs a correction",
+        password=PASSWORD,
+    )
+    assert not lifted.open and lifted.unlocked_by == "investigator"
+    assert lifted.unlock_reason == "a query on patient 3 needs a correction"
+    assert services.locks.status(actors[Role.NURSE]) is None
+    _register(services, actors)  # writes are accepted again
+    with pytest.raises(ConflictError, match="not locked"):
+        services.locks.unlock(actors[Role.INVESTIGATOR], reason=REASON, password=PASSWORD)
+    rows = services.audit.entries(actors[Role.ADMINISTRATOR], table_name="database_locks")
+    fields = {(r.field, r.new_value) for r in rows}
+    assert ("reason", REASON) in fields
+    assert ("unlock_reason", "a query on patient 3 needs a correction") in fields
+    assert {r.actor_username for r in rows} == {"investigator"}
+    assert [v.open for v in services.locks.history(actors[Role.MONITOR])] == [False]
+
+
+def test_a_table_not_on_the_allow_list_is_locked_by_default() -> None:
+    # An allow-list: a table added later holds patient data until said otherwise.
+    assert "patients" not in UNLOCKED_TABLES and "vital_signs" not in UNLOCKED_TABLES
+    assert {"users", "audit_log", "database_locks", "unblindings"} <= UNLOCKED_TABLES
