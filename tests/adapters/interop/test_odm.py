@@ -155,3 +155,15 @@ def test_import_refuses_what_is_not_this_studys_odm() -> None:
     with pytest.raises(InvalidInput) as wrong:
         odm.read_odm(odm.to_files(other)[0].content, src.protocol)
     assert wrong.value.field == "StudyName"
+
+
+def test_import_names_the_item_whose_value_is_not_of_its_type() -> None:
+    src = source("full")
+    content = odm.to_files(src)[0].content.decode()
+    broken = content.replace(
+        'ItemOID="IT.TREATMENT.NINF" Value="6"', 'ItemOID="IT.TREATMENT.NINF" Value="six"', 1
+    )
+    assert broken != content
+    with pytest.raises(InvalidInput) as bad:
+        odm.read_odm(broken.encode(), src.protocol)
+    assert bad.value.field == "IT.TREATMENT.NINF" and bad.value.value == "six"

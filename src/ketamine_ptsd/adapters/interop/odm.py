@@ -686,8 +686,12 @@ def _items(group: ET.Element, name: str) -> dict[str, Any]:
     values = {d.get("ItemOID", ""): d.get("Value", "") for d in group.findall(_q("ItemData"))}
     row: dict[str, Any] = {}
     for column, item, data_type in _FIELDS[name]:
-        text = values.get(f"IT.{name}.{item}")
-        row[column] = None if text is None else _parse(text, data_type)
+        oid = f"IT.{name}.{item}"
+        text = values.get(oid)
+        try:
+            row[column] = None if text is None else _parse(text, data_type)
+        except ValueError:
+            raise InvalidInput(oid, f"{text!r} is not a valid {data_type}", text) from None
     return row
 
 
@@ -774,12 +778,20 @@ def read_odm(content: bytes, protocol: Protocol) -> OdmImport:
                             else (f"S{subscales.index(key) + 1:02d}" if key in subscales else "")
                         )
                         if values.get(item):
+                            try:
+                                number = float(values[item])
+                            except ValueError:
+                                raise InvalidInput(
+                                    f"IT.{instrument.upper()}.{item}",
+                                    f"{values[item]!r} is not a number",
+                                    values[item],
+                                ) from None
                             rows["outcomes"].append(
                                 {
                                     **base,
                                     "time": time,
                                     "measure": o.name,
-                                    "value": float(values[item]),
+                                    "value": number,
                                 }
                             )
                     for g in form.findall(_q("ItemGroupData")):
