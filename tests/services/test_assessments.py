@@ -55,6 +55,14 @@ def test_an_assessment_is_scored_and_an_out_of_window_one_is_flagged_not_refused
         dt.date(2026, 3, 14),
         dt.date(2026, 3, 19),
     )
+    # the window rule raises an automatic query on the date (issue 17), for the site to answer
+    raised = wf.queries.list(actors[Role.MONITOR], patient_id=pid)
+    assert [(q.table_name, q.record_id, q.field, q.origin) for q in raised] == [
+        ("assessments", str(late.id), "assessed_on", "rule:assessment_window")
+    ]
+    assert raised[0].value_raised == "2026-03-20" and raised[0].raised_by is None
+    assert "outside its window 2026-03-14 to 2026-03-19 (PROTOCOL.md §5)" in raised[0].question
+    assert baseline.in_window  # an assessment in its window raises nothing
     schedule = wf.assessments.schedule(rater, pid)
     assert schedule.infusions[0] == MONDAY and schedule.infusions_given == 1
     assert [a.name for a in schedule.assessments] == ["baseline", "h24", "week1", "week2"]

@@ -109,3 +109,78 @@ def test_a_table_not_on_the_allow_list_is_locked_by_default() -> None:
     # An allow-list: a table added later holds patient data until said otherwise.
     assert "patients" not in UNLOCKED_TABLES and "vital_signs" not in UNLOCKED_TABLES
     assert {"users", "audit_log", "database_locks", "unblindings"} <= UNLOCKED_TABLES
+
+
+def test_a_patient_lock_refuses_that_patients_writes_only_and_waits_for_queries(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    from ketamine_ptsd.services.screening_views import DemographicsInput
+
+    md, monitor = actors[Role.INVESTIGATOR], actors[Role.MONITOR]
+    locked, other = _register(services, actors), _register(services, actors)
+    query = services.queries.raise_query(
+        monitor,
+        patient_id=locked,
+        table_name="patients",
+        record_id=str(locked),
+        field="site",
+        question="Is S1 the right site code?",
+    )
+    with pytest.raises(ConflictError, match="1 query"):
+        services.locks.lock(md, reason=REASON, password=PASSWORD, patient_id=locked)
+    answered = services.queries.answer(
+        md, query.id, answer="Yes, S1 is right", corrected=False, expected_version=1
+    )
+    services.queries.close(monitor, query.id, expected_version=answered.version)
+    view = services.locks.lock(
+        md, reason="last visit done, queries closed", password=PASSWORD, patient_id=locked
+    )
+    assert view.patient == "S1-0001" and view.describe().startswith("patient S1-0001 locked")
+    assert services.locks.status(md) is None  # the database itself is not locked
+    demographics = DemographicsInput(age_years=40, sex="male", race="White")
+    with pytest.raises(DatabaseLocked, match="this patient's record is locked") as refused:
+        services.screening.record_demographics(md, locked, demographics)
+    assert refused.value.table == "demographics"
+    services.screening.record_demographics(md, other, demographics)  # another patient: fine
+    with pytest.raises(ConflictError, match="is locked already"):
+        services.locks.lock(md, reason=REASON, password=PASSWORD, patient_id=locked)
+    services.locks.unlock(
+        md, reason="a late lab value to enter", password=PASSWORD, patient_id=locked
+    )
+    services.screening.record_demographics(md, locked, demographics)
+
+
+def test_a_form_is_locked_only_once_verified_and_then_refuses_changes(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    from ketamine_ptsd.services.screening_views import DemographicsInput
+
+    md, monitor = actors[Role.INVESTIGATOR], actors[Role.MONITOR]
+    pid = _register(services, actors)
+    services.screening.record_demographics(md, pid, DemographicsInput(40, "male", "White"))
+    rid = "1"
+    form = {"table_name": "demographics", "record_id": rid}
+    with pytest.raises(ConflictError, match="not verified against source"):
+        services.locks.lock_form(monitor, pid, **form, reason=REASON, password=PASSWORD)
+    services.sdv.verify(monitor, pid, **form)
+    with pytest.raises(PermissionDenied):
+        services.locks.lock_form(actors[Role.NURSE], pid, **form, reason=REASON, password=PASSWORD)
+    view = services.locks.lock_form(
+        monitor, pid, **form, reason="verified at the visit", password=PASSWORD
+    )
+    assert view.form == "demographics 1" and "form demographics 1 locked" in view.describe()
+    with pytest.raises(DatabaseLocked, match="this form is locked"):
+        services.screening.record_demographics(
+            md,
+            pid,
+            DemographicsInput(41, "male", "White"),
+            expected_version=1,
+            reason="age was wrong",
+        )
+    services.patients.edit(md, pid, expected_version=1, reason="nothing to change, just a save")
+    services.locks.unlock_form(
+        monitor, **form, reason="the age is to be corrected", password=PASSWORD
+    )
+    services.screening.record_demographics(
+        md, pid, DemographicsInput(41, "male", "White"), expected_version=1, reason="age was wrong"
+    )

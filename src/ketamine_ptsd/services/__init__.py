@@ -43,6 +43,7 @@ from .randomization import RandomizationService
 from .screening import ScreeningService
 from .sdv import SdvService
 from .signatures import SignatureService
+from .sites import SiteService
 
 __all__ = [
     "AccountLocked",
@@ -106,6 +107,7 @@ class Services:
     locks: LockService = field(init=False)
     queries: QueryService = field(init=False)
     sdv: SdvService = field(init=False)
+    sites: SiteService = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -129,3 +131,4 @@ class Services:
         self.locks = LockService(ctx, self.auth)
         self.queries = QueryService(ctx)
         self.sdv = SdvService(ctx, self.audit)
+        self.sites = SiteService(ctx)

@@ -4,6 +4,8 @@ The matrix itself is declared once in :mod:`ketamine_ptsd.core.roles`; this modu
 to an actor and, for record-level rules, to a patient:
 
 * a clinician works in clinic mode only (open label): a patient of a blinded protocol is refused;
+* a user who belongs to sites sees only those sites' patients; another site's patient is "not
+  found" (issue 17);
 * whether an actor may see a patient's allocation (PROTOCOL.md §3) depends on stored facts — an
   emergency unblinding of that patient, or a statistician's sanctioned analysis — so it is
   decided here, with the session, by :func:`allocation_visibility`.
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 from ketamine_ptsd.core.roles import Action, AnalysisUnblinding, Role, is_allowed
 from ketamine_ptsd.core.workflow import Treatment, treatment_visibility
 
-from .errors import PermissionDenied
+from .errors import NotFound, PermissionDenied
 from .records import AnalysisSanction, Patient, Unblinding
 
 __all__ = [
@@ -40,6 +42,12 @@ class Actor:
     user_id: int | None
     username: str
     role: Role
+    #: The sites whose patients this user works with (issue 17, like REDCap's data access
+    #: groups); None: every site (central roles, and every user of a one-site installation).
+    sites: frozenset[str] | None = None
+
+    def sees_site(self, site: str) -> bool:
+        return self.sites is None or site in self.sites
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:
@@ -56,6 +64,9 @@ def require(actor: Actor, action: Action, record: str | None = None) -> None:
 
 def require_patient(actor: Actor, action: Action, patient: Patient) -> None:
     """:func:`require`, plus the record-level rules for one patient."""
+    if not actor.sees_site(patient.site):
+        # Another site's patient does not exist for this user: not even a 403 (issue 17).
+        raise NotFound("patient", patient.id)
     require(actor, action, patient.study_id)
     if actor.role is Role.CLINICIAN and patient.blinded:
         raise PermissionDenied(action.value, actor.role.value, patient.study_id)

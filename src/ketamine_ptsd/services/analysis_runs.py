@@ -32,11 +32,12 @@ from .access import Actor, require
 from .context import ServiceContext
 from .datasets import DatasetService
 from .errors import ConflictError
+from .freezes import read_freeze, write_freeze
 from .lock_guard import ActiveLock, active_lock
 from .records import Allocation, Patient
 
 if TYPE_CHECKING:
-    from ketamine_ptsd.core.analysis import AnalysisResults
+    from ketamine_ptsd.core.analysis import AnalysisDataset, AnalysisResults
 
 __all__ = ["AnalysisRun", "AnalysisRunService", "Readiness"]
 
@@ -62,6 +63,9 @@ class AnalysisRun:
     interim: bool
     readiness: Readiness
     lock: ActiveLock | None = None  # the database lock the final (unblinded) analysis ran on
+    freeze_id: int | None = None  # the frozen extract of a DSMB interim (services/freezes.py)
+    freeze_digest: str | None = None
+    generated_on: dt.date | None = None
 
 
 class AnalysisRunService:
@@ -99,6 +103,7 @@ class AnalysisRunService:
         *,
         today: dt.date,
         planned_patients: int | None = None,
+        freeze: bool = False,
     ) -> AnalysisRun | None:
         """Extract and analyse as ``actor``; None when the extract is blinded (no sanction).
 
@@ -106,7 +111,7 @@ class AnalysisRunService:
         unblinded (full) one on a record that is not locked (issue 17; services/locks.py).
         """
         # The statistics load scipy: imported when an analysis runs, not at start-up.
-        from ketamine_ptsd.core.analysis import AnalysisDataset, analyse, interim_monitoring
+        from ketamine_ptsd.core.analysis import AnalysisDataset, analyse
 
         lock_before = self._lock(actor)
         extract = self._datasets.extract(actor, protocol_name=protocol_name)
@@ -145,13 +150,69 @@ class AnalysisRunService:
         if not interim:
             results = analyse(dataset, plan=plan, response=protocol.response, ongoing=ongoing)
             return AnalysisRun(results, level, False, readiness, lock)
+        run = self._interim(protocol, dataset, ongoing, planned_patients, level, readiness)
+        if not freeze:
+            return run
+        with self._ctx.uow(actor, write=True) as uow:
+            row = write_freeze(
+                uow.session,
+                actor,
+                uow.now,
+                protocol_name=protocol_name,
+                level=level,
+                generated_on=today,
+                planned_patients=planned_patients,
+                arms=tuple(extract.arms),
+                ongoing=ongoing,
+                frames=extract.frames,
+            )
+            freeze_id, digest = row.id, row.digest
+            uow.commit()
+        return dataclasses.replace(
+            run, freeze_id=freeze_id, freeze_digest=digest, generated_on=today
+        )
+
+    def run_frozen(self, actor: Actor, freeze_id: int) -> AnalysisRun:
+        """The DSMB interim again, from its frozen extract (not the live record): the same
+        analysis, for the same packet (issue 17)."""
+        from ketamine_ptsd.core.analysis import AnalysisDataset
+
+        with self._ctx.uow(actor, write=False) as uow:
+            frozen = read_freeze(uow.session, actor, uow.now, freeze_id)
+        protocol: Protocol = core_protocol(self._ctx, frozen.protocol_name)
+        dataset = AnalysisDataset(dict(frozen.frames), frozen.arms)
+        readiness = Readiness(tuple(sorted(frozen.ongoing)), protocol.response.assessment)
+        run = self._interim(
+            protocol, dataset, frozen.ongoing, frozen.planned_patients, frozen.level, readiness
+        )
+        return dataclasses.replace(
+            run,
+            freeze_id=frozen.id,
+            freeze_digest=frozen.digest,
+            generated_on=frozen.generated_on,
+        )
+
+    @staticmethod
+    def _interim(
+        protocol: Protocol,
+        dataset: AnalysisDataset,
+        ongoing: frozenset[str],
+        planned_patients: int | None,
+        level: str,
+        readiness: Readiness,
+    ) -> AnalysisRun:
+        """The DSMB packet's analysis: arms coded, and the stopping boundaries at the observed
+        information when the planned number is known."""
+        from ketamine_ptsd.core.analysis import analyse, interim_monitoring
+
+        plan = protocol.analysis
         results = analyse(
             dataset,
             plan=plan,
             response=protocol.response,
             ongoing=ongoing,
             blinded=True,
-            arm_codes={a: a for a in extract.arms},
+            arm_codes={a: a for a in dataset.arms},
         )
         design = plan.interim
         planned = planned_patients or (design.planned_patients if design is not None else None)

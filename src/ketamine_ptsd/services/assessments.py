@@ -62,6 +62,7 @@ from .followup import (
 )
 from .patients import load_patient
 from .protocol_versions import patient_protocol
+from .queries import raise_rule_query
 from .records import Assessment, InfusionDay, Patient
 from .uow import UnitOfWork
 from .workflow import state_of, transition
@@ -311,6 +312,21 @@ class AssessmentService:
             )
             uow.session.add(record)
             uow.flush()
+            if start is not None and end is not None and not in_window:
+                raise_rule_query(
+                    uow.session,
+                    uow.now,
+                    patient_id=patient.id,
+                    record=record,
+                    table_name="assessments",
+                    field="assessed_on",
+                    question=(
+                        f"{data.instrument} at {data.time_point} on {data.assessed_on:%Y-%m-%d} is "
+                        f"outside its window {start:%Y-%m-%d} to {end:%Y-%m-%d} (PROTOCOL.md §5): "
+                        "confirm the date against the source, or explain"
+                    ),
+                    rule="assessment_window",
+                )
             apply_response_status(uow, protocol, patient)
             uow.flush()
             view = _view(record)

@@ -29,6 +29,7 @@ from typing import Any
 
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ketamine_ptsd.core.roles import Action, Role
 
@@ -37,7 +38,7 @@ from .audit import AuditEvent, encode_value
 from .context import ServiceContext
 from .errors import AuthenticationFailed, ConflictError, NotFound, ValidationFailed
 from .passwords import check_password
-from .records import User, UserSession
+from .records import User, UserSession, UserSite
 from .uow import UnitOfWork
 
 __all__ = ["AuthService", "LoginResult", "SessionKind", "UserService", "UserView", "hash_token"]
@@ -102,8 +103,14 @@ def _view(user: User) -> UserView:
     )
 
 
-def _actor(user: User) -> Actor:
-    return Actor(user_id=user.id, username=user.username, role=Role(user.role))
+def _actor(user: User, session: Session) -> Actor:
+    sites = session.scalars(select(UserSite.site).where(UserSite.user_id == user.id)).all()
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        sites=frozenset(sites) if sites else None,
+    )
 
 
 class UserService:
@@ -332,7 +339,7 @@ class AuthService:
                 uow.events([AuditEvent("login_failed", reason="unknown username")])
                 uow.commit()
                 raise AuthenticationFailed()
-            actor = _actor(user)
+            actor = _actor(user, uow.session)
             uow.act_as(actor)
             if not self.check_password(uow, user, password):
                 uow.commit()
@@ -371,7 +378,7 @@ class AuthService:
             session, user = row
             now = uow.now
             last_used = session.last_used_at or session.created_at
-            actor, session_id = _actor(user), session.id
+            actor, session_id = _actor(user, uow.session), session.id
             live = session.revoked_at is None and session.expires_at > now and user.active
             idled_out = live and last_used + idle <= now
             if session.kind != SessionKind(kind).value or not live:
@@ -401,7 +408,7 @@ class AuthService:
             if row is None or row[0].revoked_at is not None:
                 return
             session, user = row
-            uow.act_as(_actor(user))
+            uow.act_as(_actor(user, uow.session))
             session.revoked_at = uow.now
             uow.events([AuditEvent("logout", "users", str(user.id))])
             uow.commit()

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action
@@ -146,7 +146,13 @@ class InteropExportService:
             patients = list(
                 uow.session.scalars(
                     select(Patient)
-                    .where(Patient.protocol_name == protocol.name, Patient.voided_at.is_(None))
+                    .where(
+                        Patient.protocol_name == protocol.name,
+                        Patient.voided_at.is_(None),
+                        Patient.site.in_(sorted(actor.sites))
+                        if actor.sites is not None
+                        else true(),
+                    )
                     .order_by(Patient.study_id)
                 )
             )

@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 from .errors import DatabaseLocked
 from .records import DatabaseLock
 
-__all__ = ["LOCK_KEY", "UNLOCKED_TABLES", "ActiveLock", "active_lock", "remember_lock"]
+__all__ = [
+    "LOCK_KEY",
+    "UNLOCKED_TABLES",
+    "ActiveLock",
+    "Locks",
+    "active_lock",
+    "locked_forms",
+    "locked_patients",
+    "remember_lock",
+]
 
 LOCK_KEY = "ketamine_ptsd.database_lock"
 
@@ -36,6 +45,10 @@ UNLOCKED_TABLES = frozenset(
         "protocol_versions",
         "analysis_sanctions",
         "unblindings",  # an emergency unblinding is never refused (PROTOCOL.md §3)
+        "sites",
+        "user_sites",
+        "data_freezes",  # a frozen extract is a copy, not the record
+        "data_freeze_frames",
     }
 )
 
@@ -58,33 +71,86 @@ class ActiveLock:
         )
 
 
-def active_lock(session: Session) -> ActiveLock | None:
-    """The lock in force, or None (at most one is open at a time: locks.py keeps it so)."""
-    row = session.scalar(
-        select(DatabaseLock)
-        .where(DatabaseLock.unlocked_at.is_(None))  # type: ignore[attr-defined]
-        .order_by(DatabaseLock.id.desc())  # type: ignore[attr-defined]
-        .limit(1)
-    )
-    if row is None:
-        return None
+@dataclass(frozen=True)
+class Locks:
+    """What a write transaction must respect: the database lock, and each locked patient."""
+
+    database: ActiveLock | None
+    patients: dict[int, ActiveLock]
+    forms: dict[tuple[str, str], ActiveLock]
+
+
+def _view(row: DatabaseLock) -> ActiveLock:
     return ActiveLock(row.id, row.locked_at, row.locked_by, row.reason, row.digest)
 
 
-def remember_lock(session: Session) -> ActiveLock | None:
-    """Read the lock once for this write transaction and keep it for the flush hook."""
-    lock = active_lock(session)
-    session.info[LOCK_KEY] = lock
-    return lock
+def active_lock(session: Session) -> ActiveLock | None:
+    """The database lock in force, or None (at most one is open: locks.py keeps it so)."""
+    row = session.scalar(
+        select(DatabaseLock)
+        .where(
+            DatabaseLock.unlocked_at.is_(None),  # type: ignore[attr-defined]
+            DatabaseLock.patient_id.is_(None),  # type: ignore[attr-defined]
+        )
+        .order_by(DatabaseLock.id.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return None if row is None else _view(row)
+
+
+def _open_rows(session: Session) -> list[DatabaseLock]:
+    return list(
+        session.scalars(
+            select(DatabaseLock).where(
+                DatabaseLock.unlocked_at.is_(None),  # type: ignore[attr-defined]
+                DatabaseLock.patient_id.is_not(None),  # type: ignore[attr-defined]
+            )
+        ).all()
+    )
+
+
+def locked_patients(session: Session) -> dict[int, ActiveLock]:
+    """Patient id → the patient lock in force (a whole patient's record)."""
+    return {
+        int(r.patient_id): _view(r)
+        for r in _open_rows(session)
+        if r.patient_id is not None and r.table_name is None
+    }
+
+
+def locked_forms(session: Session) -> dict[tuple[str, str], ActiveLock]:
+    """(table, record id) → the form lock in force."""
+    return {
+        (r.table_name, r.record_id): _view(r)
+        for r in _open_rows(session)
+        if r.table_name is not None and r.record_id is not None
+    }
+
+
+def remember_lock(session: Session) -> Locks:
+    """Read the locks once for this write transaction and keep them for the flush hook."""
+    locks = Locks(active_lock(session), locked_patients(session), locked_forms(session))
+    session.info[LOCK_KEY] = locks
+    return locks
+
+
+def _record_id(obj: object) -> str:
+    return str(getattr(obj, "id", ""))
 
 
 def _table(obj: object) -> str:
     return str(inspect(type(obj)).local_table.name)
 
 
+def _patient_of(session: Session, obj: object) -> int | None:
+    from .patient_records import patient_of
+
+    return patient_of(session, obj)  # type: ignore[arg-type]
+
+
 def _refuse_locked_writes(session: Session, _flush_context: Any, _instances: Any) -> None:
-    lock: ActiveLock | None = session.info.get(LOCK_KEY)
-    if lock is None:
+    locks: Locks | None = session.info.get(LOCK_KEY)
+    if locks is None or (locks.database is None and not locks.patients and not locks.forms):
         return
     changed = [
         *session.new,
@@ -93,12 +159,33 @@ def _refuse_locked_writes(session: Session, _flush_context: Any, _instances: Any
     ]
     for obj in changed:
         table = _table(obj)
-        if table not in UNLOCKED_TABLES:
+        if table in UNLOCKED_TABLES:
+            continue
+        lock = locks.database
+        if lock is not None:
             raise DatabaseLocked(
                 table,
                 f"the record is locked since {lock.locked_at:%Y-%m-%d %H:%M} UTC ({lock.reason}); "
                 f"nothing in {table} can be changed until an investigator unlocks it with a "
                 "reason (database lock before unblinding, ICH E6(R3))",
+            )
+        form = locks.forms.get((table, _record_id(obj)))
+        if form is not None:
+            raise DatabaseLocked(
+                table,
+                f"this form is locked since {form.locked_at:%Y-%m-%d %H:%M} UTC ({form.reason}); "
+                "it cannot be changed until it is unlocked with a reason (form lock after "
+                "source-data verification, ICH E6(R3))",
+            )
+        with session.no_autoflush:
+            patient = _patient_of(session, obj)
+        held = None if patient is None else locks.patients.get(patient)
+        if held is not None:
+            raise DatabaseLocked(
+                table,
+                f"this patient's record is locked since {held.locked_at:%Y-%m-%d %H:%M} UTC "
+                f"({held.reason}); nothing in {table} can be changed until an investigator "
+                "unlocks it with a reason (patient lock, ICH E6(R3))",
             )
 
 

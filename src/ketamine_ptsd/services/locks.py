@@ -12,18 +12,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.conduct import SdvStatus, sdv_status
+from ketamine_ptsd.core.roles import Action, is_allowed
 
-from .access import Actor, require
+from .access import Actor, require, require_patient
 from .audit import read_head
 from .auth import AuthService
 from .context import ServiceContext
-from .errors import ConflictError, ValidationFailed
-from .lock_guard import active_lock
-from .records import DatabaseLock, User
+from .errors import ConflictError, NotFound, PermissionDenied, ValidationFailed
+from .lock_guard import active_lock, locked_forms, locked_patients
+from .patient_records import form_class
+from .records import AuditEntry, DatabaseLock, DataQuery, Patient, SdvMark, User
 
 __all__ = ["LockService", "LockView"]
 
@@ -35,6 +37,8 @@ class LockView:
     """A lock, open (``unlocked_at`` None) or lifted."""
 
     id: int
+    patient: str | None  # the study id of a patient lock; None for the database lock
+    form: str | None  # "table record" of a form lock
     locked_at: dt.datetime
     locked_by: str
     reason: str
@@ -49,9 +53,12 @@ class LockView:
 
     def describe(self) -> str:
         """One line for a report or a terminal."""
+        what = f"patient {self.patient} " if self.patient else ""
+        if self.form:
+            what = f"{what}form {self.form} "
         return (
-            f"locked {self.locked_at:%Y-%m-%d %H:%M} UTC by {self.locked_by} ({self.reason}); "
-            f"audit head {self.digest}"
+            f"{what}locked {self.locked_at:%Y-%m-%d %H:%M} UTC by {self.locked_by} "
+            f"({self.reason}); audit head {self.digest}"
         )
 
 
@@ -87,16 +94,40 @@ class LockService:
             ).all()
             return [self._view(uow.session, r) for r in rows]
 
-    def lock(self, actor: Actor, *, reason: str, password: str) -> LockView:
-        """Lock the record; ConflictError when it is locked already."""
+    def lock(
+        self, actor: Actor, *, reason: str, password: str, patient_id: int | None = None
+    ) -> LockView:
+        """Lock the record, or one patient's record (``patient_id``: after the last visit,
+        with every query on it closed); ConflictError when it is locked already."""
         require(actor, Action.DATABASE_LOCK)
         text = _reason(reason)
         with self._ctx.uow(actor, write=True) as uow:
             self._auth.reauthenticate(uow, password)  # nothing of ours is pending yet
-            if active_lock(uow.session) is not None:
-                raise ConflictError("database", None, "is locked already")
+            if patient_id is None:
+                if active_lock(uow.session) is not None:
+                    raise ConflictError("database", None, "is locked already")
+            else:
+                patient = uow.session.get(Patient, patient_id)
+                if patient is None:
+                    raise NotFound("patient", patient_id)
+                require_patient(actor, Action.DATABASE_LOCK, patient)
+                if patient_id in locked_patients(uow.session):
+                    raise ConflictError("patient", patient.study_id, "is locked already")
+                pending = uow.session.scalar(
+                    select(func.count())
+                    .select_from(DataQuery)
+                    .where(DataQuery.patient_id == patient_id, DataQuery.state != "closed")
+                )
+                if pending:
+                    raise ConflictError(
+                        "patient",
+                        patient.study_id,
+                        f"has {pending} query(ies) not closed; a record is locked only when "
+                        "every query on it is resolved",
+                    )
             seq, head = read_head(uow.session)
             row = DatabaseLock(
+                patient_id=patient_id,
                 locked_at=uow.now,
                 locked_by=actor.user_id,
                 reason=text,
@@ -112,15 +143,114 @@ class LockService:
             uow.commit()
             return view
 
-    def unlock(self, actor: Actor, *, reason: str, password: str) -> LockView:
-        """Lift the lock in force; ConflictError when the record is not locked."""
+    def unlock(
+        self, actor: Actor, *, reason: str, password: str, patient_id: int | None = None
+    ) -> LockView:
+        """Lift the lock in force (of the record, or of one patient); ConflictError when
+        there is none."""
         require(actor, Action.DATABASE_LOCK)
         text = _reason(reason)
         with self._ctx.uow(actor, write=True) as uow:
             self._auth.reauthenticate(uow, password)
-            lock = active_lock(uow.session)
+            if patient_id is None:
+                lock = active_lock(uow.session)
+                if lock is None:
+                    raise ConflictError("database", None, "is not locked")
+            else:
+                lock = locked_patients(uow.session).get(patient_id)
+                if lock is None:
+                    raise ConflictError("patient", patient_id, "is not locked")
+            row = uow.session.get(DatabaseLock, lock.id)
+            assert row is not None
+            uow.reason = text
+            row.unlocked_at = uow.now
+            row.unlocked_by = actor.user_id
+            row.unlock_reason = text
+            uow.flush()
+            view = self._view(uow.session, row)
+            uow.commit()
+            return view
+
+    def lock_form(
+        self,
+        actor: Actor,
+        patient_id: int,
+        *,
+        table_name: str,
+        record_id: str,
+        reason: str,
+        password: str,
+    ) -> LockView:
+        """Lock one form of a patient once it is verified against source (monitor or
+        investigator): from then on it cannot change until unlocked with a reason."""
+        if not (
+            is_allowed(actor.role, Action.SDV_RECORD)
+            or is_allowed(actor.role, Action.DATABASE_LOCK)
+        ):
+            raise PermissionDenied("form.lock", actor.role.value)
+        text = _reason(reason)
+        form_class(table_name)  # a form of a patient's record, or ValidationFailed
+        with self._ctx.uow(actor, write=True) as uow:
+            self._auth.reauthenticate(uow, password)
+            patient = uow.session.get(Patient, patient_id)
+            if patient is None:
+                raise NotFound("patient", patient_id)
+            require_patient(actor, Action.PATIENT_READ, patient)
+            if (table_name, record_id) in locked_forms(uow.session):
+                raise ConflictError(table_name, record_id, "is locked already")
+            mark = uow.session.scalar(
+                select(func.max(SdvMark.audit_seq)).where(
+                    SdvMark.patient_id == patient_id,
+                    SdvMark.table_name == table_name,
+                    SdvMark.record_id == record_id,
+                )
+            )
+            changed = uow.session.scalar(
+                select(func.max(AuditEntry.seq)).where(
+                    AuditEntry.table_name == table_name, AuditEntry.record_id == record_id
+                )
+            )
+            if sdv_status(mark, changed) is not SdvStatus.VERIFIED:
+                raise ConflictError(
+                    table_name,
+                    record_id,
+                    "is not verified against source as it stands; verify it before locking it",
+                )
+            seq, head = read_head(uow.session)
+            row = DatabaseLock(
+                patient_id=patient_id,
+                table_name=table_name,
+                record_id=record_id,
+                locked_at=uow.now,
+                locked_by=actor.user_id,
+                reason=text,
+                digest=f"#{seq} {head}",
+                unlocked_at=None,
+                unlocked_by=None,
+                unlock_reason=None,
+                version=1,
+            )
+            uow.session.add(row)
+            uow.flush()
+            view = self._view(uow.session, row)
+            uow.commit()
+            return view
+
+    def unlock_form(
+        self, actor: Actor, *, table_name: str, record_id: str, reason: str, password: str
+    ) -> LockView:
+        """Lift a form lock (audited, with the reason)."""
+        if not (
+            is_allowed(actor.role, Action.SDV_RECORD)
+            or is_allowed(actor.role, Action.DATABASE_LOCK)
+        ):
+            raise PermissionDenied("form.unlock", actor.role.value)
+        text = _reason(reason)
+        with self._ctx.uow(actor, write=True) as uow:
+            self._auth.reauthenticate(uow, password)
+            lock = locked_forms(uow.session).get((table_name, record_id))
             if lock is None:
-                raise ConflictError("database", None, "is not locked")
+                raise ConflictError(table_name, record_id, "is not locked")
             row = uow.session.get(DatabaseLock, lock.id)
             assert row is not None
             uow.reason = text
@@ -140,8 +270,11 @@ class LockService:
             user = session.get(User, user_id)
             return user.username if user is not None else f"user {user_id}"
 
+        patient = None if row.patient_id is None else session.get(Patient, row.patient_id)
         return LockView(
             id=row.id,
+            patient=None if patient is None else patient.study_id,
+            form=None if row.table_name is None else f"{row.table_name} {row.record_id}",
             locked_at=row.locked_at,
             locked_by=name(row.locked_by) or "",
             reason=row.reason,

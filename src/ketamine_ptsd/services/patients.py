@@ -58,6 +58,7 @@ from .records import (
     StudyIdSequence,
     Unblinding,
 )
+from .sites import check_registration_site
 from .uow import UnitOfWork
 from .workflow import transition
 
@@ -194,6 +195,7 @@ class PatientService:
             require(actor, Action.IDENTITY_EDIT)
             self._check_identity(identity)
         with self._ctx.uow(actor, write=True) as uow:
+            check_registration_site(uow.session, actor, site, uow.now.date())
             check_stratum(uow, protocol, stratum)
             sequence = uow.session.scalar(
                 select(StudyIdSequence).where(StudyIdSequence.prefix == site).with_for_update()
@@ -274,6 +276,8 @@ class PatientService:
                 query = query.where(Patient.voided_at.is_(None))
             if actor.role is Role.CLINICIAN:
                 query = query.where(Patient.blinded.is_(False))
+            if actor.sites is not None:  # a site's users: their sites' patients only
+                query = query.where(Patient.site.in_(sorted(actor.sites)))
             rows = uow.session.execute(query).all()
             visible = allocation_visibility_for_many(uow, actor) if rows else None
             arms_of: dict[str, dict[str, str]] = {}

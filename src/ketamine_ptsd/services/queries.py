@@ -28,9 +28,9 @@ from .audit.hooks import audited_columns, stored_value
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .patient_records import form_class, patient_of
-from .records import DataQuery, Patient, User
+from .records import DataQuery, Patient, Record, User
 
-__all__ = ["QueryCounts", "QueryService", "QueryView"]
+__all__ = ["QueryCounts", "QueryService", "QueryView", "raise_rule_query"]
 
 MIN_TEXT = 5
 #: Fields no query is raised on: the blind and secrets (PROTOCOL.md §3).
@@ -78,6 +78,45 @@ def _text(field: str, value: str) -> str:
     return text
 
 
+def raise_rule_query(
+    session: Session,
+    now: dt.datetime,
+    *,
+    patient_id: int,
+    record: Record,
+    table_name: str,
+    field: str,
+    question: str,
+    rule: str,
+) -> DataQuery:
+    """An automatic query, raised by a protocol rule inside the writing unit of work (issue 17:
+    "automatic queries from the protocol's own rules"); origin ``rule:<rule>``, no raiser."""
+    column = next(c for c in audited_columns(type(record)) if c.key == field)
+    row = DataQuery(
+        patient_id=patient_id,
+        table_name=table_name,
+        record_id=str(record.id),
+        field=field,
+        value_raised=stored_value(getattr(record, field), column.sensitivity),
+        sensitivity=column.sensitivity,
+        question=question,
+        origin=f"rule:{rule}",
+        state=next_query_state(None, QueryEvent.RAISE).value,
+        raised_by=None,
+        raised_at=now,
+        answer=None,
+        corrected=None,
+        answered_by=None,
+        answered_at=None,
+        closed_by=None,
+        closed_at=None,
+        reopen_count=0,
+        version=1,
+    )
+    session.add(row)
+    return row
+
+
 class QueryService:
     """Raise, answer, close and re-open queries; list and count them."""
 
@@ -114,6 +153,8 @@ class QueryService:
             for row, patient in rows:
                 if actor.role is Role.CLINICIAN and patient.blinded:
                     continue  # a clinician never sees a trial patient (services/access.py)
+                if not actor.sees_site(patient.site):
+                    continue  # another site's patient (issue 17)
                 views.append(self._view(uow.session, actor, row, patient, uow.now))
             return views
 

@@ -24,6 +24,8 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Consent",
+    "DataFreeze",
+    "DataFreezeFrame",
     "DataQuery",
     "DatabaseLock",
     "Demographics",
@@ -45,11 +47,13 @@ __all__ = [
     "ScreeningVisit",
     "SdvMark",
     "Signature",
+    "Site",
     "StudyIdSequence",
     "TreatmentResistance",
     "Unblinding",
     "User",
     "UserSession",
+    "UserSite",
     "VitalSignsRecord",
     "Withdrawal",
 ]
@@ -78,6 +82,25 @@ class User(Record):
     locked_until: dt.datetime | None
     created_at: dt.datetime
     version: int
+
+
+class Site(Record):
+    """A trial site (issue 17): its code (the study ids' prefix), name, time zone, active dates."""
+
+    code: str
+    name: str
+    time_zone: str
+    active_from: dt.date | None
+    active_to: dt.date | None
+    version: int
+
+
+class UserSite(Record):
+    """A user's membership of a site: they see that site's patients (and only those)."""
+
+    user_id: int
+    site: str
+    added_at: dt.datetime
 
 
 class UserSession(Record):
@@ -265,8 +288,13 @@ class AnalysisSanction(Record):
 class DatabaseLock(Record):
     """A lock of the record before the blind is broken (issue 17): while ``unlocked_at`` is
     None every write of patient data is refused (services/lock_guard.py). ``digest`` is the
-    audit chain's head when the lock was taken — every change before it, hash-chained."""
+    audit chain's head when the lock was taken — every change before it, hash-chained.
+    With ``patient_id`` it locks one patient's record; with ``table_name`` and ``record_id``
+    too, one form of that patient."""
 
+    patient_id: int | None
+    table_name: str | None
+    record_id: str | None
     locked_at: dt.datetime
     locked_by: int
     reason: str
@@ -311,6 +339,27 @@ class SdvMark(Record):
     verified_at: dt.datetime
     audit_seq: int
     note: str | None
+
+
+class DataFreeze(Record):
+    """The analysis extract of one DSMB interim, frozen so its packet can be made again exactly
+    (issue 17); the frames are :class:`DataFreezeFrame` rows sealed by ``digest``."""
+
+    protocol_name: str
+    level: str
+    generated_on: dt.date
+    planned_patients: int | None
+    arms: str  # JSON
+    ongoing: str  # JSON
+    digest: str
+    created_by: int | None
+    created_at: dt.datetime
+
+
+class DataFreezeFrame(Record):
+    freeze_id: int
+    name: str
+    content: bytes  # Parquet
 
 
 class Signature(Record):

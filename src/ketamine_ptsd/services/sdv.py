@@ -163,6 +163,8 @@ class SdvService:
                 select(Patient).where(Patient.voided_at.is_(None)).order_by(Patient.study_id)
             ).all()
             for patient in patients:
+                if not actor.sees_site(patient.site):
+                    continue
                 items = self._items(uow.session, patient)
                 verified = sum(i.status == SdvStatus.VERIFIED.value for i in items)
                 changed = sum(i.status == SdvStatus.CHANGED.value for i in items)

@@ -103,3 +103,51 @@ def test_a_wrong_password_or_another_role_is_refused(record: Path) -> None:
     assert "'nurse' may not unlock the database" in nurse.output
     short = _lock(record, "unlock", "short")
     assert short.exit_code == 2 and "reason" in short.output and "10 characters" in short.output
+
+
+def test_a_dsmb_interim_is_frozen_and_made_again_byte_for_byte(
+    record: Path, tmp_path: Path
+) -> None:
+    import re
+    import sqlite3
+
+    first = _run("report", "--db", str(record), "--out", str(tmp_path / "a"), "--interim")
+    assert first.exit_code == 0, first.output
+    found = re.search(r"frozen as #(\d+) \(digest ([0-9a-f]{64})\)", first.output)
+    assert found is not None, first.output
+    number = found.group(1)
+    again = _run(
+        "report",
+        "--db",
+        str(record),
+        "--out",
+        str(tmp_path / "b"),
+        "--interim",
+        "--from-freeze",
+        number,
+    )
+    assert again.exit_code == 0, again.output
+    for name in ("index.html", "report.pdf", "figures/consort.png"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    alone = _run(
+        "report", "--db", str(record), "--out", str(tmp_path / "c"), "--from-freeze", number
+    )
+    assert alone.exit_code == 2 and "give --interim with it" in alone.output
+    # a frozen frame altered in the database is refused, not analysed
+    connection = sqlite3.connect(record)
+    connection.execute(
+        "UPDATE data_freeze_frames SET content = x'00' WHERE id = (SELECT min(id) FROM data_freeze_frames)"
+    )
+    connection.commit()
+    connection.close()
+    tampered = _run(
+        "report",
+        "--db",
+        str(record),
+        "--out",
+        str(tmp_path / "d"),
+        "--interim",
+        "--from-freeze",
+        number,
+    )
+    assert tampered.exit_code == 2 and "do not match the digest" in tampered.output

@@ -77,6 +77,14 @@ def test_dashboard_counts_flow_visits_and_safety_without_an_arm(
         assert html.count("YAL-0001") >= 1 and "Overdue visits" in html
         assert "Adverse events: <strong>1</strong> · serious: <strong>1</strong>" in html
         assert "<strong>1</strong> of 2 readings out of range" in html
+        # By site (issue 17): one site, 5 registered, 3 randomized; the monitor sees the
+        # verification count of the critical records (none verified yet)
+        by_site = re.search(r'id="sites".*?<tbody>\s*<tr>(.*?)</tr>', html, re.DOTALL)
+        assert by_site is not None
+        cells = re.findall(r"<td>([^<]*)</td>", by_site.group(1))
+        assert cells[:4] == ["YAL", "5", "3", "0"], cells
+        if role is Role.MONITOR:
+            assert cells[4].startswith("0 of ")
 
 
 @sqlite_only

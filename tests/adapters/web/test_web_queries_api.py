@@ -100,3 +100,28 @@ def test_source_data_verification_through_the_api(
         f"/api/v1/patients/{pid}/sdv", json={**body, "table_name": "users"}, headers=monitor
     )
     assert bad.status_code == 422 and "table_name" in bad.text
+
+
+def test_an_open_query_shows_where_the_value_is_shown(login, services: Services, actors) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from ketamine_ptsd.services.assessments import AssessmentInput
+    from screening_support import items  # type: ignore[import-not-found]
+
+    pid = enrol(services, actors)
+    baseline = services.assessments.record(
+        actors[Role.OUTCOME_RATER],
+        pid,
+        AssessmentInput("baseline", "caps5_past_week", dt.date(2026, 3, 2), items(20, 50)),
+    )
+    services.queries.raise_query(
+        actors[Role.MONITOR],
+        patient_id=pid,
+        table_name="assessments",
+        record_id=str(baseline.id),
+        field="total",
+        question="Total 50: item 7 is blank on the source",
+    )
+    page = login(Role.INVESTIGATOR).get(f"/patients/{pid}")
+    assert page.status_code == 200
+    assert "open query (1)" in page.text and "total: Total 50: item 7 is blank" in page.text

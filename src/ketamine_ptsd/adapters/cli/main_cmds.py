@@ -340,6 +340,7 @@ def _analyse_and_report(
     interim: bool,
     clock: Any = None,
     planned_patients: int | None = None,
+    from_freeze: int | None = None,
 ) -> tuple[Any, Any]:
     """Extract (as the sanctioned statistician), analyse (§9, the protocol's analysis plan) and
     write the report. The interim packet adds the group-sequential stopping boundaries at
@@ -358,11 +359,16 @@ def _analyse_and_report(
         )
     today = clock.now().date() if clock is not None else dt.date.today()
     try:
-        run = services.analysis_runs.run(
-            actor, "rct", today=today, planned_patients=planned_patients
-        )
+        if from_freeze is not None:
+            run = services.analysis_runs.run_frozen(actor, from_freeze)
+        else:
+            run = services.analysis_runs.run(
+                actor, "rct", today=today, planned_patients=planned_patients, freeze=interim
+            )
     except ServiceError as exc:
         fail(str(exc))
+    if run is not None and run.generated_on is not None:
+        today = run.generated_on  # a frozen interim keeps the date it was made on
     if run is None or run.level != level:
         fail(
             f"the extraction came back {run.level if run else 'blinded'}, not {level}; refusing to report"
@@ -381,6 +387,11 @@ def _analyse_and_report(
         )
     except (ReportWriteError, OSError) as exc:
         fail(f"the report could not be written to {out_dir}: {exc}")
+    if run.freeze_id is not None:
+        typer.echo(
+            f"DSMB interim data frozen as #{run.freeze_id} (digest {run.freeze_digest}); "
+            f"`report --interim --from-freeze {run.freeze_id}` makes this packet again"
+        )
     return results, comparison
 
 
@@ -404,9 +415,20 @@ def report(
             "(default: the protocol's analysis.interim.planned_patients).",
         ),
     ] = None,
+    from_freeze: Annotated[
+        int | None,
+        typer.Option(
+            "--from-freeze",
+            min=1,
+            help="With --interim: make a DSMB packet again from its frozen data (the number "
+            "printed when it was first made).",
+        ),
+    ] = None,
     protocol_dir: ProtocolDirOption = None,
 ) -> None:
     """Write the trial report (HTML + PDF) or the DSMB interim packet from a record."""
+    if from_freeze is not None and not interim:
+        fail("--from-freeze makes a DSMB interim packet again: give --interim with it")
     use_protocol_dirs(protocol_dir)
     from ketamine_ptsd.adapters.cli.admin_cmds import open_services
 
@@ -421,6 +443,7 @@ def report(
             out.expanduser().resolve(),
             interim=interim,
             planned_patients=planned_patients,
+            from_freeze=from_freeze,
         )
     finally:
         database.dispose()

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -321,6 +322,11 @@ database_locks = Table(
     "database_locks",
     metadata,
     _pk(),
+    # None: the whole record; else one patient's record (a patient lock after the last visit).
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=True),
+    # With table_name and record_id: one form of that patient (a form lock after verification).
+    Column("table_name", String(64), nullable=True),
+    Column("record_id", String(64), nullable=True),
     Column("locked_at", UTCDateTime, nullable=False),
     Column("locked_by", Integer, ForeignKey("users.id"), nullable=False),
     Column("reason", Text, nullable=False),
@@ -369,6 +375,52 @@ sdv_marks = Table(
     Column("verified_at", UTCDateTime, nullable=False),
     Column("audit_seq", Integer, nullable=False),  # the audit head the verification saw
     Column("note", Text, nullable=True),
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    _pk(),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("active_from", Date, nullable=True),
+    Column("active_to", Date, nullable=True),
+    _version(),
+)
+
+user_sites = Table(
+    "user_sites",
+    metadata,
+    _pk(),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("site", String(16), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id", "site"),
+)
+
+data_freezes = Table(
+    "data_freezes",
+    metadata,
+    _pk(),
+    Column("protocol_name", String(64), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("generated_on", Date, nullable=False),
+    Column("planned_patients", Integer, nullable=True),
+    Column("arms", Text, nullable=False, info=ALLOCATION),  # JSON: the coded arms (A, B)
+    Column("ongoing", Text, nullable=False),  # JSON: study ids still within their window
+    Column("digest", String(64), nullable=False),  # SHA-256 of the frames, in name order
+    Column("created_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+data_freeze_frames = Table(
+    "data_freeze_frames",
+    metadata,
+    _pk(),
+    Column("freeze_id", Integer, ForeignKey("data_freezes.id"), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),  # Parquet; sealed by the freeze's digest
 )
 
 signatures = Table(
@@ -748,6 +800,9 @@ AUDITED_TABLES = frozenset(
         "database_locks",
         "data_queries",
         "sdv_marks",
+        "sites",
+        "user_sites",
+        "data_freezes",
         *WORKFLOW_TABLES,
     }
 )
@@ -762,6 +817,10 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.DatabaseLock: database_locks,
     r.DataQuery: data_queries,
     r.SdvMark: sdv_marks,
+    r.Site: sites,
+    r.UserSite: user_sites,
+    r.DataFreeze: data_freezes,
+    r.DataFreezeFrame: data_freeze_frames,
     r.ProtocolVersion: protocol_versions,
     r.PatientIdentity: patient_identities,
     r.Consent: consents,

@@ -444,7 +444,12 @@ def _write_pdf(
 ) -> None:
     """The PDF: a cover, Figure 1, the tables, then the other figures."""
     # TrueType embedding (fonttype 42) keeps the PDF's text selectable and searchable.
-    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(pdf_path) as pdf:
+    # No creation date in the PDF: the same data give the same file (a frozen DSMB packet is
+    # made again byte for byte, issue 17).
+    with (
+        matplotlib.rc_context({"pdf.fonttype": 42}),
+        PdfPages(pdf_path, metadata={"CreationDate": None}) as pdf,
+    ):
         cover = Figure(figsize=(11.7, 8.3))
         cover.text(0.05, 0.85, title, fontsize=16, weight="bold", wrap=True)
         lines = [

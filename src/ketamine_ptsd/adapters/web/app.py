@@ -132,6 +132,7 @@ def _include_routers(app: FastAPI) -> None:
         corrections,
         home,
         infusion,
+        monitoring,
         patients,
         pharmacy,
         screening,
@@ -149,6 +150,7 @@ def _include_routers(app: FastAPI) -> None:
         adverse_events,
         admin,
         analysis,
+        monitoring,
     ):
         app.include_router(module.router, include_in_schema=False)
     app.include_router(api_router, prefix=API_PREFIX)

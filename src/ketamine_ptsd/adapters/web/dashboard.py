@@ -61,6 +61,17 @@ class OverdueVisit:
 
 
 @dataclass
+class SiteFigures:
+    site: str
+    registered: int = 0
+    randomized: int = 0
+    open_queries: int | None = None  # None: the role may not read queries
+    sdv_verified: int | None = None
+    sdv_changed: int | None = None
+    sdv_total: int | None = None
+
+
+@dataclass
 class Dashboard:
     protocol_name: str
     protocol_names: list[str]
@@ -78,6 +89,8 @@ class Dashboard:
     vitals_alerts: int = 0
     vitals_readings: int = 0
     vitals_available: bool = True
+    # Per site (issue 17): registered, randomized, open queries, SDV verified/changed/total.
+    sites: list[SiteFigures] = field(default_factory=list)
 
     @property
     def randomized(self) -> int:
@@ -105,6 +118,36 @@ def _consort(patients: list[PatientView]) -> dict[str, int]:
     }
 
 
+def _site_figures(
+    services: Services, actor: Actor, patients: list[PatientView]
+) -> list[SiteFigures]:
+    """Enrolment, open queries and source-data verification by site (issue 17)."""
+    figures: dict[str, SiteFigures] = {}
+    for p in patients:
+        f = figures.setdefault(p.site, SiteFigures(p.site))
+        f.registered += 1
+        f.randomized += p.visibility is not Treatment.UNALLOCATED
+    ids = {p.id for p in patients}
+    if is_allowed(actor.role, Action.QUERY_READ):
+        for f in figures.values():
+            f.open_queries = 0
+        for q in services.queries.list(actor, state="open"):
+            site = next((p.site for p in patients if p.id == q.patient_id), None)
+            if q.patient_id in ids and site is not None:
+                figures[site].open_queries = (figures[site].open_queries or 0) + 1
+    if is_allowed(actor.role, Action.SDV_RECORD) or is_allowed(actor.role, Action.QUERY_RAISE):
+        progress = services.sdv.progress(actor).by_patient
+        for f in figures.values():
+            f.sdv_verified = f.sdv_changed = f.sdv_total = 0
+        for p in patients:
+            verified, changed, total = progress.get(p.study_id, (0, 0, 0))
+            f = figures[p.site]
+            f.sdv_verified = (f.sdv_verified or 0) + verified
+            f.sdv_changed = (f.sdv_changed or 0) + changed
+            f.sdv_total = (f.sdv_total or 0) + total
+    return [figures[k] for k in sorted(figures)]
+
+
 def trial_dashboard(
     services: Services, actor: Actor, protocol_name: str, today: dt.date
 ) -> Dashboard:
@@ -114,6 +157,7 @@ def trial_dashboard(
     patients = [p for p in everyone if p.protocol_name == protocol_name]
     board = Dashboard(protocol_name, names, _target(services, protocol_name))
     board.consort = _consort(patients)
+    board.sites = _site_figures(services, actor, patients)
     allocated = [p for p in patients if p.treatment is not None]
     board.visits_available = is_allowed(actor.role, Action.ASSESSMENT_READ)
     planned_infusions: dict[int, int] = {}

@@ -265,6 +265,8 @@ def navigation(session: PageSession) -> list[tuple[str, str]]:
         items.append(("/pharmacy", "Pharmacy"))
     if session.role in (Role.INVESTIGATOR, Role.STATISTICIAN, Role.MONITOR, Role.ADMINISTRATOR):
         items.append(("/dashboard", "Trial dashboard"))
+    if session.can(Action.QUERY_READ):
+        items.append(("/queries", "Queries"))
     if session.can(Action.ANALYSIS_DATASET_READ):
         items.append(("/analysis", "Analysis"))
     if session.can(Action.USER_MANAGE):

@@ -136,11 +136,19 @@ def render_patient_page(
         except NotFound:
             identity = None
     protocol = state.protocol(patient.protocol_name)
+    # Open queries where the value is shown (issue 17): (form, record) → the questions.
+    open_queries: dict[tuple[str, str], list[str]] = {}
+    if session.can(Action.QUERY_READ):
+        for q in services.queries.list(actor, patient_id=patient_id, state="open"):
+            open_queries.setdefault((q.table_name, q.record_id), []).append(
+                f"{q.field}: {q.question}"
+            )
     return render(
         request,
         "patient.html",
         {
             "patient": patient,
+            "open_queries": open_queries,
             "identity": identity,
             "events": timeline(state, actor, patient),
             "course": course(state, actor, patient),

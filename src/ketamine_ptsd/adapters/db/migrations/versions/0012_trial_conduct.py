@@ -1,7 +1,9 @@
 """Trial conduct (issue 17): database locks — a lock before the blind is broken; while it holds,
 every write of patient data is refused (services/lock_guard.py) and the final analysis records
 its digest — data queries on one field of one record (core/conduct/queries.py), and
-source-data verification marks (core/conduct/sdv.py).
+source-data verification marks (core/conduct/sdv.py), and sites with their users'
+memberships (services/access.py: a site's users see only its patients), and the frozen
+extracts of DSMB interims (services/freezes.py).
 
 Revision ID: 0012
 Revises: 0006
@@ -23,6 +25,9 @@ def upgrade() -> None:
     op.create_table(
         "database_locks",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=True),
+        sa.Column("table_name", sa.String(length=64), nullable=True),
+        sa.Column("record_id", sa.String(length=64), nullable=True),
         sa.Column("locked_at", sa.DateTime(), nullable=False),
         sa.Column("locked_by", sa.Integer(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
@@ -31,6 +36,9 @@ def upgrade() -> None:
         sa.Column("unlocked_by", sa.Integer(), nullable=True),
         sa.Column("unlock_reason", sa.Text(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_database_locks_patient_id_patients")
+        ),
         sa.ForeignKeyConstraint(
             ["locked_by"], ["users.id"], name=op.f("fk_database_locks_locked_by_users")
         ),
@@ -104,9 +112,73 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sdv_marks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sdv_marks_patient_id"), ["patient_id"], unique=False)
+    op.create_table(
+        "sites",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("code", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("time_zone", sa.String(length=64), nullable=False),
+        sa.Column("active_from", sa.Date(), nullable=True),
+        sa.Column("active_to", sa.Date(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sites")),
+        sa.UniqueConstraint("code", name=op.f("uq_sites_code")),
+    )
+    op.create_table(
+        "user_sites",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("site", sa.String(length=16), nullable=False),
+        sa.Column("added_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_user_sites_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_sites")),
+        sa.UniqueConstraint("user_id", "site", name=op.f("uq_user_sites_user_id_site")),
+    )
+    with op.batch_alter_table("user_sites", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_user_sites_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "data_freezes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("protocol_name", sa.String(length=64), nullable=False),
+        sa.Column("level", sa.String(length=16), nullable=False),
+        sa.Column("generated_on", sa.Date(), nullable=False),
+        sa.Column("planned_patients", sa.Integer(), nullable=True),
+        sa.Column("arms", sa.Text(), nullable=False),
+        sa.Column("ongoing", sa.Text(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_data_freezes_created_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_freezes")),
+    )
+    op.create_table(
+        "data_freeze_frames",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("freeze_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["freeze_id"],
+            ["data_freezes.id"],
+            name=op.f("fk_data_freeze_frames_freeze_id_data_freezes"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_freeze_frames")),
+    )
+    with op.batch_alter_table("data_freeze_frames", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_data_freeze_frames_freeze_id"), ["freeze_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("data_freeze_frames")
+    op.drop_table("data_freezes")
+    op.drop_table("user_sites")
+    op.drop_table("sites")
     op.drop_table("sdv_marks")
     op.drop_table("data_queries")
     op.drop_table("database_locks")

@@ -1,0 +1,143 @@
+"""Monitoring (issue 17): data queries and source-data verification, as pages.
+
+``/queries`` lists the queries the reader may see (open first) with their counts by state, form
+and age; whoever may answer does so there (a correction is made on the record's own correction
+page, with its reason, then answered "corrected"). ``/patients/{id}/monitoring`` is a monitor's
+visit for one patient: the critical records with their verification status and a "verified"
+button each, what changed since the monitor's last verification, the patient's queries, and a
+form to raise a query on a field of one of those records. Every action goes through the
+services (queries.py, sdv.py), so the roles, the blind and the audit trail are theirs.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.services import ConflictError, NotFound, PermissionDenied, ValidationFailed
+
+from ..deps import CheckedForm, PageSession, Session, State, render, see_other
+from ..params import DbId, form_int
+from .patients import text
+
+router = APIRouter()
+
+
+def _require(session: PageSession, action: Action) -> None:
+    if not session.can(action):
+        raise PermissionDenied(action.value, session.role.value)
+
+
+@router.get("/queries")
+def queries_page(request: Request, session: Session, state: State) -> Response:
+    _require(session, Action.QUERY_READ)
+    views = state.services.queries.list(session.actor)
+    order = {"open": 0, "answered": 1, "closed": 2}
+    context = {
+        "queries": sorted(views, key=lambda v: (order[v.state], v.id)),
+        "counts": state.services.queries.counts(session.actor),
+        "can_answer": session.can(Action.QUERY_ANSWER),
+        "can_raise": session.can(Action.QUERY_RAISE),
+        "error": None,
+    }
+    return render(request, "queries.html", context)
+
+
+def _visit(
+    request: Request, session: PageSession, state: State, patient_id: int, **extra: object
+) -> Response:
+    services = state.services
+    context: dict[str, object] = {
+        "patient": services.patients.get(session.actor, patient_id),
+        "items": services.sdv.items(session.actor, patient_id),
+        "changes": services.sdv.changes_since_last_visit(session.actor, patient_id)
+        if session.can(Action.AUDIT_READ)
+        else [],
+        "queries": services.queries.list(session.actor, patient_id=patient_id),
+        "can_verify": session.can(Action.SDV_RECORD),
+        "can_raise": session.can(Action.QUERY_RAISE),
+        "values": {"table_name": "", "record_id": "", "field": "", "question": ""},
+        "error": None,
+    }
+    context.update(extra)
+    return render(
+        request, "monitoring.html", context, status_code=422 if context.get("error") else 200
+    )
+
+
+@router.get("/patients/{patient_id}/monitoring")
+def visit(patient_id: DbId, request: Request, session: Session, state: State) -> Response:
+    _require(session, Action.QUERY_READ)
+    return _visit(request, session, state, patient_id)
+
+
+@router.post("/patients/{patient_id}/monitoring/verify")
+def verify(
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
+) -> Response:
+    _require(session, Action.SDV_RECORD)
+    try:
+        state.services.sdv.verify(
+            session.actor,
+            patient_id,
+            table_name=text(form, "table_name"),
+            record_id=text(form, "record_id"),
+            note=text(form, "note") or None,
+        )
+    except (ValidationFailed, NotFound) as exc:
+        return _visit(request, session, state, patient_id, error=exc)
+    return see_other(f"/patients/{patient_id}/monitoring")
+
+
+@router.post("/patients/{patient_id}/monitoring/queries")
+def raise_query(
+    patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
+) -> Response:
+    _require(session, Action.QUERY_RAISE)
+    values = {k: text(form, k) for k in ("table_name", "record_id", "field", "question")}
+    try:
+        state.services.queries.raise_query(session.actor, patient_id=patient_id, **values)
+    except (ValidationFailed, NotFound) as exc:
+        return _visit(request, session, state, patient_id, values=values, error=exc)
+    return see_other(f"/patients/{patient_id}/monitoring")
+
+
+@router.post("/queries/{query_id}/{step}")
+def query_step(
+    query_id: DbId, step: str, request: Request, session: Session, state: State, form: CheckedForm
+) -> Response:
+    """answer (the site), close or reopen (the raiser); back to where the form was."""
+    version = form_int(text(form, "expected_version"), "expected_version", minimum=1)
+    queries = state.services.queries
+    back = text(form, "back") or "/queries"
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/queries"
+    try:
+        if step == "answer":
+            queries.answer(
+                session.actor,
+                query_id,
+                answer=text(form, "answer"),
+                corrected=text(form, "corrected") == "yes",
+                expected_version=version,
+            )
+        elif step == "close":
+            queries.close(session.actor, query_id, expected_version=version)
+        elif step == "reopen":
+            queries.reopen(
+                session.actor, query_id, question=text(form, "question"), expected_version=version
+            )
+        else:
+            raise NotFound("query step", step)
+    except (ValidationFailed, ConflictError) as exc:
+        context = {
+            "queries": queries.list(session.actor),
+            "counts": queries.counts(session.actor),
+            "can_answer": session.can(Action.QUERY_ANSWER),
+            "can_raise": session.can(Action.QUERY_RAISE),
+            "error": exc,
+            "failed_query": query_id,
+        }
+        return render(request, "queries.html", context, status_code=422)
+    return see_other(back)

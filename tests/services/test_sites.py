@@ -1,0 +1,104 @@
+"""Sites as data and site-scoped access (issue 17): a site's users see only their sites'
+patients — another site's patient is "not found" everywhere — while central roles see all."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from service_support import PASSWORD  # type: ignore[import-not-found]
+
+from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.services import Actor, ConflictError, NotFound, Services, ValidationFailed
+
+ADMIN = Actor.system("test-admin")
+
+
+def _sites(services: Services) -> None:
+    services.sites.add(ADMIN, code="YAL", name="Yale", time_zone="America/New_York")
+    services.sites.add(
+        ADMIN,
+        code="BOS",
+        name="Boston",
+        time_zone="America/New_York",
+        active_from=dt.date(2026, 1, 1),
+    )
+
+
+def test_sites_are_validated_naming_the_field(services: Services) -> None:
+    with pytest.raises(ValidationFailed) as tz:
+        services.sites.add(ADMIN, code="YAL", name="Yale", time_zone="Mars/Olympus")
+    assert (tz.value.field, tz.value.value) == ("time_zone", "Mars/Olympus")
+    with pytest.raises(ValidationFailed) as code:
+        services.sites.add(ADMIN, code="yale", name="Yale", time_zone="UTC")
+    assert code.value.field == "code"
+    with pytest.raises(ValidationFailed) as dates:
+        services.sites.add(
+            ADMIN,
+            code="YAL",
+            name="Yale",
+            time_zone="UTC",
+            active_from=dt.date(2026, 5, 1),
+            active_to=dt.date(2026, 4, 1),
+        )
+    assert dates.value.field == "active_to"
+    _sites(services)
+    with pytest.raises(ConflictError):
+        services.sites.add(ADMIN, code="YAL", name="Yale again", time_zone="UTC")
+
+
+def test_a_sites_user_never_sees_another_sites_patient(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    _sites(services)
+    central = actors[Role.INVESTIGATOR]
+    yal = services.patients.register(central, protocol_name="rct", site="YAL")
+    bos = services.patients.register(central, protocol_name="rct", site="BOS")
+    with pytest.raises(ValidationFailed) as undeclared:
+        services.patients.register(central, protocol_name="rct", site="ZZZ")
+    assert undeclared.value.field == "site" and "BOS, YAL" in undeclared.value.message
+    services.sites.add_member(ADMIN, username="investigator", site="YAL")
+    scoped = services.auth.login("investigator", PASSWORD).actor
+    assert scoped.sites == frozenset({"YAL"})
+    assert [p.study_id for p in services.patients.list(scoped)] == [yal.study_id]
+    with pytest.raises(NotFound):
+        services.patients.get(scoped, bos.id)
+    with pytest.raises(NotFound):
+        services.patients.find(scoped, bos.study_id)
+    with pytest.raises(ValidationFailed) as elsewhere:
+        services.patients.register(scoped, protocol_name="rct", site="BOS")
+    assert elsewhere.value.field == "site"
+    services.patients.register(scoped, protocol_name="rct", site="YAL")
+    # queries and verification follow the same rule
+    monitor = actors[Role.MONITOR]  # central: no membership, every site
+    for patient in (yal, bos):
+        services.queries.raise_query(
+            monitor,
+            patient_id=patient.id,
+            table_name="patients",
+            record_id=str(patient.id),
+            field="site",
+            question="Please confirm the site code",
+        )
+    assert {q.study_id for q in services.queries.list(monitor)} == {yal.study_id, bos.study_id}
+    assert {q.study_id for q in services.queries.list(scoped)} == {yal.study_id}
+    assert [s.code for s in services.sites.list(scoped)] == ["YAL"]
+    assert [s.members for s in services.sites.list(ADMIN)] == [(), ("investigator",)]
+    with pytest.raises(ConflictError):
+        services.sites.add_member(ADMIN, username="investigator", site="YAL")
+    with pytest.raises(NotFound):
+        services.sites.add_member(ADMIN, username="investigator", site="NYC")
+
+
+def test_an_inactive_site_registers_no_one(
+    services: Services, actors: dict[Role, Actor], clock
+) -> None:  # type: ignore[no-untyped-def]
+    services.sites.add(
+        ADMIN,
+        code="NYC",
+        name="New York",
+        time_zone="UTC",
+        active_to=clock.now().date() - dt.timedelta(days=1),
+    )
+    with pytest.raises(ValidationFailed, match="not active today"):
+        services.patients.register(actors[Role.INVESTIGATOR], protocol_name="rct", site="NYC")
