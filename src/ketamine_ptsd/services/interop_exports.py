@@ -205,7 +205,7 @@ class InteropExportService:
                 }
                 for p in patients
             ]
-            codings = coding_frame(uow.session, protocol.name)
+            codings = coding_frame(uow.session, protocol.name, actor.sites)
         return (
             pd.DataFrame(assessments, columns=list(ASSESSMENT_COLUMNS)),
             pd.DataFrame(infusions, columns=list(INFUSION_COLUMNS)),

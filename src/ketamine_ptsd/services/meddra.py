@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, true
 
 from ketamine_ptsd.core.meddra import Coding, MeddraDictionary
 from ketamine_ptsd.core.roles import Action
@@ -102,12 +102,24 @@ class MeddraService:
             )
         return str(latest)
 
-    def code(self, actor: Actor, adverse_event_id: int, llt_code: int) -> AdverseEventCoding:
-        """Code an adverse event to an LLT of the loaded release (a recoding updates it)."""
+    def code(
+        self,
+        actor: Actor,
+        adverse_event_id: int,
+        llt_code: int,
+        *,
+        reason: str | None = None,
+    ) -> AdverseEventCoding:
+        """Code an adverse event to an LLT of the loaded release. A recoding updates it and
+        needs a reason (the audit trail keeps the earlier coding with it)."""
         require(actor, Action.ADVERSE_EVENT_CODE)
         with self._ctx.uow(actor, write=True) as uow:
             event = uow.session.get(AdverseEvent, adverse_event_id)
             if event is None or event.voided_at is not None:
+                raise NotFound("adverse event", adverse_event_id)
+            patient = uow.session.get(Patient, event.patient_id)
+            if patient is None or not actor.sees_site(patient.site):
+                # Another site's event does not exist for this user (issue 17).
                 raise NotFound("adverse event", adverse_event_id)
             release = self._release(uow)
             term = uow.session.scalar(
@@ -139,6 +151,11 @@ class MeddraService:
                 )
                 uow.session.add(coding)
             else:
+                if not (reason and reason.strip()):
+                    raise ValidationFailed(
+                        "reason", "a recoding needs a reason (the earlier coding stays audited)"
+                    )
+                uow.reason = reason.strip()
                 coding.release = release
                 for name, value in values.items():
                     setattr(coding, name, value)
@@ -152,7 +169,11 @@ class MeddraService:
         with self._ctx.uow(actor, write=False) as uow:
             rows = uow.session.execute(
                 select(
-                    AdverseEvent.id, Patient.study_id, AdverseEvent.term, AdverseEvent.onset_date
+                    AdverseEvent.id,
+                    Patient.study_id,
+                    AdverseEvent.term,
+                    AdverseEvent.onset_date,
+                    Patient.site,
                 )
                 .join(Patient, Patient.id == AdverseEvent.patient_id)
                 .outerjoin(
@@ -169,7 +190,9 @@ class MeddraService:
             has_release = uow.session.scalar(select(func.count(MeddraTerm.id))) or 0
             release = self._release(uow) if has_release else None
             out = []
-            for event_id, subject, term, onset in rows:
+            for event_id, subject, term, onset, site in rows:
+                if not actor.sees_site(site):
+                    continue
                 suggestion = None
                 if release is not None:
                     wanted = " ".join(str(term).split()).casefold()
@@ -191,12 +214,14 @@ class MeddraService:
         """The coding frame of the protocol's live adverse events (``CODING_COLUMNS``)."""
         require(actor, Action.ADVERSE_EVENT_READ)
         with self._ctx.uow(actor, write=False) as uow:
-            return coding_frame(uow.session, protocol_name)
+            return coding_frame(uow.session, protocol_name, actor.sites)
 
 
-def coding_frame(session: Any, protocol_name: str) -> pd.DataFrame:
-    """``CODING_COLUMNS`` of the protocol's coded live adverse events (read in the caller's
-    unit of work; the caller checks the role)."""
+def coding_frame(
+    session: Any, protocol_name: str, sites: frozenset[str] | None = None
+) -> pd.DataFrame:
+    """``CODING_COLUMNS`` of the protocol's coded live adverse events at ``sites`` (None: every
+    site), read in the caller's unit of work; the caller checks the role."""
     rows = session.execute(
         select(Patient.study_id, AdverseEvent.id, AdverseEventCoding)
         .join(Patient, Patient.id == AdverseEvent.patient_id)
@@ -205,6 +230,7 @@ def coding_frame(session: Any, protocol_name: str) -> pd.DataFrame:
             Patient.protocol_name == protocol_name,
             Patient.voided_at.is_(None),
             AdverseEvent.voided_at.is_(None),
+            Patient.site.in_(sorted(sites)) if sites is not None else true(),
         )
         .order_by(Patient.study_id, AdverseEvent.id)
     ).all()

@@ -120,3 +120,35 @@ def test_load_code_and_export(record: Path, tmp_path: Path) -> None:
         assert row["AELLTCD"] == 90000004 and row["AEPTCD"] == 90001003
         uncoded = frame[frame["AEBODSYS"] == ""]
         assert (uncoded["AEDECOD"] == uncoded["AETERM"].str.upper()).all()
+
+
+def test_another_sites_user_neither_sees_nor_codes_its_events(record: Path) -> None:
+    """Issue 17's sites: an investigator of another site gets an empty list and "not found"."""
+    from ketamine_ptsd.adapters.cli.admin_cmds import open_services
+    from ketamine_ptsd.core.roles import Role
+    from ketamine_ptsd.services import Actor, NotFound
+
+    assert _cli(record, "admin", "meddra", "load", str(FIXTURE)).exit_code == 0
+    services, database = open_services(f"sqlite:///{record}")
+    try:
+        central = services.auth.login("investigator", PASSWORDS["investigator"]).actor
+        elsewhere = Actor(central.user_id, central.username, Role.INVESTIGATOR, frozenset({"ZZZ"}))
+        with sqlite3.connect(record) as db:
+            [event_id] = db.execute("select min(id) from adverse_events").fetchone()
+        coded = services.meddra.codings(central, protocol_name="rct")
+        if coded.empty:
+            services.meddra.code(central, event_id, 90000003)
+        else:  # coded by the test above: a recoding needs a reason
+            from ketamine_ptsd.services import ValidationFailed
+
+            with pytest.raises(ValidationFailed) as no_reason:
+                services.meddra.code(central, event_id, 90000003)
+            assert no_reason.value.field == "reason"
+            services.meddra.code(central, event_id, 90000003, reason="verbatim re-read")
+        assert not services.meddra.codings(central, protocol_name="rct").empty
+        assert services.meddra.codings(elsewhere, protocol_name="rct").empty
+        assert services.meddra.uncoded(elsewhere, protocol_name="rct") == []
+        with pytest.raises(NotFound):
+            services.meddra.code(elsewhere, event_id, 90000001)
+    finally:
+        database.dispose()

@@ -136,13 +136,18 @@ def code(
     adverse_event_id: Annotated[int, typer.Argument(help="The adverse event's id.")],
     llt_code: Annotated[int, typer.Argument(help="The MedDRA LLT code.")],
     user: _User,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (needed to recode a coded event).")
+    ] = None,
     db: _Db = None,
     password_stdin: _Stdin = False,
     as_json: _Json = False,
 ) -> None:
     """Code an adverse event to an LLT of the loaded release (study physician)."""
     services, database, actor = _login(user, password_stdin, db)
-    coding = _run(database, lambda: services.meddra.code(actor, adverse_event_id, llt_code))
+    coding = _run(
+        database, lambda: services.meddra.code(actor, adverse_event_id, llt_code, reason=reason)
+    )
     summary = {
         "adverse_event_id": adverse_event_id,
         "release": coding.release,
