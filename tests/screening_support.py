@@ -87,7 +87,11 @@ def screen_clinic(services: Any, actor: Any, patient_id: int) -> None:
         interval_days=7,
     )
     services.screening.record_visit(
-        actor, patient_id, ScreeningVisitInput(dt.date(2026, 3, 1), facts=CLINIC_FACTS)
+        actor,
+        patient_id,
+        ScreeningVisitInput(
+            dt.date(2026, 3, 1), facts=CLINIC_FACTS, weight_kg=75.0, height_cm=175.0
+        ),
     )
 
 
@@ -98,7 +102,12 @@ def screen_eligible(services: Any, actor: Any, patient_id: int, protocol_name: s
             actor,
             patient_id,
             ScreeningVisitInput(
-                dt.date(2026, 3, 1), facts=RCT_FACTS, caps5_past_month=caps5_past_month(42), cgi_s=5
+                dt.date(2026, 3, 1),
+                facts=RCT_FACTS,
+                caps5_past_month=caps5_past_month(42),
+                cgi_s=5,
+                weight_kg=75.0,  # infusion_support.SCREENING_WEIGHT_KG
+                height_cm=175.0,
             ),
         )
     else:

@@ -9,6 +9,7 @@ import pytest
 from service_support import PASSWORD, make_context  # type: ignore[import-not-found]
 from workflow_support import items, ready_for_infusion, screen_rct  # type: ignore[import-not-found]
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import ConflictError, Services
@@ -44,7 +45,9 @@ def _trial(wf: Services, actors, protocol_name: str, week2_totals: list[int | No
     for _ in week2_totals:
         pid = screen_rct(wf, actors[Role.INVESTIGATOR], protocol_name=protocol_name)
         ready_for_infusion(wf, actors, pid, 1)
-        wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=70)
+        wf.infusions.start(
+            actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70)
+        )
         wf.assessments.record(
             actors[Role.OUTCOME_RATER],
             pid,

@@ -14,6 +14,7 @@ from workflow_support import (  # type: ignore[import-not-found]
     workflow_services,
 )
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import ConflictError, NotFound, PermissionDenied, ValidationFailed
 from ketamine_ptsd.services.assessments import AssessmentInput
@@ -31,7 +32,9 @@ def treated(db, clock, actors):  # type: ignore[no-untyped-def]
     )
     pid = screen_rct(wf, actors[Role.INVESTIGATOR])
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=70)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70)
+    )
     return wf, pid
 
 

@@ -14,6 +14,7 @@ from workflow_support import (  # type: ignore[import-not-found]
     workflow_services,
 )
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import PermissionDenied, ValidationFailed
 from ketamine_ptsd.services.assessments import AssessmentInput
@@ -86,12 +87,16 @@ def test_a_clinic_series_from_documents_to_relapse_watch(db, clock, actors) -> N
         interval_days=7,
     )
     decided = wf.screening.record_visit(
-        clinician, second.id, ScreeningVisitInput(dt.date(2026, 3, 1), facts=CLINIC_FACTS)
+        clinician,
+        second.id,
+        ScreeningVisitInput(dt.date(2026, 3, 1), facts=CLINIC_FACTS, weight_kg=80, height_cm=170),
     )
     assert decided.decision.status == "eligible"
     check = ready_for_infusion(wf, actors, second.id, 1, rater=Role.CLINICIAN)
     assert check.passed
-    day = wf.infusions.start(clinician, second.id, 1, weight_kg=82)
+    day = wf.infusions.start(
+        clinician, second.id, 1, **start_inputs(actors, clinician, 82, protocol_name="clinical")
+    )
     assert (day.drug, day.dose_mg, day.volume_ml) == ("ketamine", 41.0, 41.0)  # open label
     assert day.vitals_due_minutes[-1] == 160  # 120 min after the 40-min infusion ends (§6)
     wf.assessments.record(

@@ -22,6 +22,7 @@ from workflow_support import (  # type: ignore[import-not-found]
     screen_rct,
 )
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.protocol import Arm
 from ketamine_ptsd.core.roles import Role
@@ -73,7 +74,7 @@ def trial(db, clock, actors):  # type: ignore[no-untyped-def]
         wf.assessments.record(
             rater, pid, AssessmentInput("baseline", "madrs", MONDAY, items(10, 30, 6))
         )
-        wf.infusions.start(md, pid, 1, weight_kg=70.1 + k)
+        wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 70.1 + k))
         clock.set(dt.datetime(2026, 3, 2, 8, 40, tzinfo=dt.UTC))
         wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(40, 150, 90, 88, 97))
         wf.infusions.record_rating(

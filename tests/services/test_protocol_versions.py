@@ -14,6 +14,7 @@ from workflow_support import (  # type: ignore[import-not-found]
     screen_rct,
 )
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import ConflictError, PermissionDenied, Services, ValidationFailed
@@ -45,7 +46,9 @@ def _week2_responder(wf: Services, actors, clock, pid: int) -> str:  # type: ign
     """Infusion 1, CAPS-5 50 at baseline and 30 at week 2 (a 40 % reduction): the status."""
     clock.set(dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC))
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=70)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70)
+    )
     rater = actors[Role.OUTCOME_RATER]
     wf.assessments.record(
         rater,

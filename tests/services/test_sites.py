@@ -102,3 +102,56 @@ def test_an_inactive_site_registers_no_one(
     )
     with pytest.raises(ValidationFailed, match="not active today"):
         services.patients.register(actors[Role.INVESTIGATOR], protocol_name="rct", site="NYC")
+
+
+def test_randomization_stratified_by_site_takes_each_patients_site_as_stratum(
+    db,
+    clock,
+    actors: dict[Role, Actor],  # type: ignore[no-untyped-def]
+) -> None:
+    from service_support import make_context  # type: ignore[import-not-found]
+    from workflow_support import RCT_FACTS, caps5_past_month, consent  # type: ignore[import-not-found]
+
+    from ketamine_ptsd.adapters.protocol_store import load_protocol
+    from ketamine_ptsd.services.screening import ScreeningVisitInput
+
+    by_site = load_protocol("rct").model_copy(update={"name": "rctsite", "stratify_by_site": True})
+    wf = Services(make_context(db, clock, protocols=lambda name: by_site))
+    _sites(wf)
+    md = actors[Role.INVESTIGATOR]
+    wf.randomization.generate_list(
+        actors[Role.PHARMACIST],
+        protocol_name="rctsite",
+        list_version="S-1",
+        slots_per_stratum=4,
+        strata=["YAL"],
+    )
+
+    def eligible(site: str) -> int:
+        pid = wf.patients.register(md, protocol_name="rctsite", site=site).id
+        consent(wf, md, pid)
+        wf.screening.record_visit(
+            md,
+            pid,
+            ScreeningVisitInput(
+                dt.date(2026, 3, 1), facts=RCT_FACTS, caps5_past_month=caps5_past_month(42), cgi_s=5
+            ),
+        )
+        return pid
+
+    yal, bos = eligible("YAL"), eligible("BOS")
+    today = clock.now().date()
+    wf.randomization.allocate(md, yal, infusion_date=today)
+    assert wf.randomization.allocation(actors[Role.PHARMACIST], yal).stratum == "YAL"
+    with pytest.raises(ValidationFailed) as missing:
+        wf.randomization.allocate(md, bos, infusion_date=today)
+    assert missing.value.field == "stratum" and "no stratum for site BOS" in missing.value.message
+    wf.randomization.generate_list(
+        actors[Role.PHARMACIST],
+        protocol_name="rctsite",
+        list_version="S-2",
+        slots_per_stratum=4,
+        strata=["YAL", "BOS"],
+    )
+    wf.randomization.allocate(md, bos, infusion_date=today)
+    assert wf.randomization.allocation(actors[Role.PHARMACIST], bos).stratum == "BOS"

@@ -23,6 +23,7 @@ from workflow_support import (  # type: ignore[import-not-found]
     workflow_services,
 )
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.adapters.db.engine import open_database
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.core.workflow import TRANSITIONS, Event, PatientState
@@ -150,7 +151,12 @@ def test_random_event_sequences_keep_status_and_audit_in_step(
         def infuse(self, pid: int, number: int) -> None:
             def go() -> None:
                 ready_for_infusion(self.wf, self.actors, pid, number)
-                self.wf.infusions.start(self.actors[Role.INVESTIGATOR], pid, number, weight_kg=70)
+                self.wf.infusions.start(
+                    self.actors[Role.INVESTIGATOR],
+                    pid,
+                    number,
+                    **start_inputs(self.actors, self.actors[Role.INVESTIGATOR], 70),
+                )
 
             self._try(go)
 

@@ -48,6 +48,7 @@ def screen_rct(
     caps5: int = 42,
     *,
     protocol_name: str = "rct",
+    weight_kg: float = 75.0,
 ) -> int:
     """Register, consent and screen an RCT patient; return the patient id."""
     patient = services.patients.register(actor, protocol_name=protocol_name, site="YAL")
@@ -60,6 +61,8 @@ def screen_rct(
             facts=RCT_FACTS if facts is None else facts,
             caps5_past_month=caps5_past_month(caps5),
             cgi_s=5,
+            weight_kg=weight_kg,  # default: infusion_support.SCREENING_WEIGHT_KG
+            height_cm=175.0,
         ),
     )
     return patient.id

@@ -7,10 +7,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ketamine_ptsd.core.roles import Role
+from ketamine_ptsd.core.rules import administered_dose
 from ketamine_ptsd.services.infusions import (
     AdverseEventInput,
+    BagInput,
     ChecklistInput,
+    Countersign,
     InterventionInput,
+    PumpCheck,
     VitalsInput,
 )
 from ketamine_ptsd.simulation.synthetic_records import InfusionDay, Rating, SyntheticPatient
@@ -167,8 +171,29 @@ class InfusionDaySteps:
             raise RuntimeError(f"{p.patient_id} infusion {day.number} held: {view.hold_reasons}")
 
     def _start(self, p: SyntheticPatient, day: InfusionDay) -> None:
+        """The nurse starts; the bag is the pharmacy's, made up that morning to the dose's volume
+        (a blinded nurse confirms the volume, not the concentration); the investigator checks
+        the pump with their own password and supervises (PROTOCOL.md §4, §6)."""
+        protocol = self._protocol
+        dose = administered_dose(protocol, protocol.arms[0].drug, day.weight_kg)
+        investigator = self._actor(Role.INVESTIGATOR)
         view = self.services.infusions.start(
-            self._actor(Role.NURSE), self._pid(p), day.number, weight_kg=day.weight_kg
+            self._actor(Role.NURSE),
+            self._pid(p),
+            day.number,
+            weight_kg=day.weight_kg,
+            bag=BagInput(
+                lot=f"DEMO-{day.date:%Y%m%d}",
+                expiry=day.date + dt.timedelta(days=1),
+                volume_ml=dose.volume_ml,
+                prepared_by=self._actor(Role.PHARMACIST).username,
+                concentration_mg_per_ml=None if protocol.blinded else dose.concentration_mg_per_ml,
+            ),
+            pump_check=PumpCheck(
+                Countersign(investigator.username, self._passwords[Role.INVESTIGATOR]),
+                dose.rate_ml_per_h,
+            ),
+            supervising_physician_id=investigator.user_id,
         )
         self._versions[(p.patient_id, day.number)] = view.version
         self._count("infusions.start")

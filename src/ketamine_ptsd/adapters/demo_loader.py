@@ -405,6 +405,8 @@ class DemoLoader(InfusionDaySteps):
                 visit_date=s.screening_date,
                 facts=facts,
                 caps5_past_month=s.caps5_past_month.items,
+                weight_kg=p.demographics.weight_kg,
+                height_cm=p.demographics.height_cm,
             ),
         )
         self._count("screening.record_visit")

@@ -99,6 +99,9 @@ class Action(StrEnum):
     # events to it (the study physician, who judges the verbatim term).
     MEDDRA_LOAD = "meddra.load"
     ADVERSE_EVENT_CODE = "adverse_event.code"
+    # Drug accountability of a Schedule III/IV drug: the pharmacy's reconciliation of bags,
+    # volumes given and wasted (issue 12 item 4); the drug and mg only where the blind allows.
+    DRUG_ACCOUNTABILITY_READ = "drug_accountability.read"
 
 
 class Sensitivity(StrEnum):
@@ -135,6 +138,7 @@ _READ_ACTIONS = frozenset(
         Action.ADVERSE_EVENT_READ,
         Action.ASSESSMENT_READ,
         Action.CLINIC_PLAN_READ,
+        Action.DRUG_ACCOUNTABILITY_READ,
         Action.QUERY_READ,
     }
 )
@@ -194,6 +198,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         Action.UNBLIND_EMERGENCY,
         Action.AUDIT_READ,
         Action.DISCHARGE_SIGNOFF,
+        Action.DRUG_ACCOUNTABILITY_READ,
         Action.DATABASE_LOCK,
     },
     Role.NURSE: frozenset(
@@ -239,6 +244,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.ALLOCATE,
             Action.ALLOCATION_READ,
             Action.INFUSION_READ,
+            Action.DRUG_ACCOUNTABILITY_READ,
             Action.SIGN,
         }
     ),
@@ -278,6 +284,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         Action.DISCHARGE_SIGNOFF,
         Action.CLINIC_PLAN_RECORD,
         Action.CLINIC_PLAN_READ,
+        Action.DRUG_ACCOUNTABILITY_READ,
     },
 }
 

@@ -358,7 +358,17 @@ class RandomizationService:
                 raise ConflictError(
                     "patient", patient.study_id, "no randomization list for the protocol"
                 )
-            stratum = patient.stratum or DEFAULT_STRATUM
+            if self._ctx.protocol(patient.protocol_name).stratify_by_site:
+                stratum = patient.site  # stratified by site (the protocol's stratify_by_site)
+                if stratum not in record.strata:
+                    raise ValidationFailed(
+                        "stratum",
+                        f"the list has no stratum for site {patient.site}: the protocol "
+                        "stratifies by site, so generate the list with one stratum per site",
+                        patient.site,
+                    )
+            else:
+                stratum = patient.stratum or DEFAULT_STRATUM
             if stratum not in record.strata:
                 raise ValidationFailed(
                     "stratum", "not a stratum of the randomization list", patient.stratum

@@ -29,6 +29,7 @@ __all__ = [
     "DataQuery",
     "DatabaseLock",
     "Demographics",
+    "DrugAdministration",
     "EligibilityDecisionRecord",
     "InfusionDay",
     "InfusionRating",
@@ -536,6 +537,36 @@ class InfusionDay(Record):
     voided_at: dt.datetime | None
     voided_by: int | None
     void_reason: str | None
+    version: int
+
+
+class DrugAdministration(Record):
+    """The drug given at one infusion: the bag, the double-check, what was given and wasted
+    (PROTOCOL.md §4, §6; drug accountability for a Schedule III/IV drug)."""
+
+    infusion_day_id: int
+    patient_id: int
+    infusion_number: int
+    bag_lot: str
+    bag_expiry: dt.date
+    bag_concentration_mg_per_ml: float
+    bag_volume_ml: float
+    prepared_by: int
+    checked_by: int
+    pump_rate_ml_per_h: float
+    supervising_physician_id: int
+    weight_previous_kg: float | None
+    weight_confirmed_by: int | None
+    weight_confirmation_reasons: list[str]
+    stopped_early: bool | None
+    early_stop_reason: str | None
+    volume_given_ml: float | None
+    dose_given_mg: float | None
+    volume_wasted_ml: float | None
+    waste_witnessed_by: int | None
+    waste_recorded_at: dt.datetime | None
+    recorded_by: int | None
+    recorded_at: dt.datetime
     version: int
 
 

@@ -39,6 +39,9 @@ from ketamine_ptsd.core.rules import (
     CriterionStatus,
     EligibilityStatus,
     RiskBenefitDecision,
+    bmi,
+    check_height,
+    check_weight,
     evaluate_eligibility,
 )
 from ketamine_ptsd.core.workflow import SCREENING_OPEN, Event
@@ -376,6 +379,14 @@ class ScreeningService:
     @staticmethod
     def _score_measures(visit: ScreeningVisitInput) -> dict[str, Any]:
         measures: dict[str, Any] = {"checks": dict(visit.checks)}
+        if visit.weight_kg is not None or visit.height_cm is not None:
+            weight = None if visit.weight_kg is None else core_call(check_weight, visit.weight_kg)
+            height = None if visit.height_cm is None else core_call(check_height, visit.height_cm)
+            measures["body"] = {
+                "weight_kg": weight,
+                "height_cm": height,
+                "bmi_kg_m2": None if weight is None or height is None else bmi(weight, height),
+            }
         for name, instrument, items in (
             ("caps5_past_month", "caps5_past_month", visit.caps5_past_month),
             ("cssrs", "cssrs", visit.cssrs),

@@ -45,7 +45,9 @@ class ScreeningVisitInput:
     ``caps5_past_month``: CAPS-5 past-month items (1–20 at least; §1 inclusion uses the total).
     ``cssrs``: C-SSRS screener items; ``cgi_s``: CGI-S (1–7). ``checks``: the other screening
     procedures and their results as short text or yes/no (SCID-5, psychiatrist review, physical
-    exam, blood count, chemistry, urine toxicology, ECG).
+    exam, blood count, chemistry, urine toxicology, ECG). ``weight_kg``/``height_cm``: the
+    screening weight and height (BMI is computed); every infusion day's weight is compared with
+    the last recorded weight, this one first (PROTOCOL.md §4).
     """
 
     visit_date: dt.date
@@ -54,6 +56,8 @@ class ScreeningVisitInput:
     cssrs: Mapping[str, Any] | None = None
     cgi_s: int | None = None
     checks: Mapping[str, bool | str] = field(default_factory=dict)
+    weight_kg: float | None = None
+    height_cm: float | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from web_support import PASSWORD, enrol, sqlite_only  # type: ignore[import-not-found]
 
+from infusion_support import start_json  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 
 
@@ -64,13 +65,14 @@ def test_infusion_day_through_the_api_with_a_recorded_hold(client, actors, pid) 
     )
     assert held.status_code == 201 and held.json()["passed"] is False
     assert held.json()["findings"]["bp_readings"] == ["150/85", "145/92", "142/88"]
-    refused = client.post(f"{base}/start", headers=nurse, json={"weight_kg": 70.3})
+    body = start_json(actors, actors[Role.NURSE], 70.3)
+    refused = client.post(f"{base}/start", headers=nurse, json=body)
     assert refused.status_code == 409 and "reading 3" in refused.json()["detail"]
     passed = client.post(
         f"{base}/checklist", headers=nurse, json={**findings, "bp_readings": ["150/85", "138/80"]}
     )
     assert passed.json()["passed"] is True
-    started = client.post(f"{base}/start", headers=nurse, json={"weight_kg": 70.3})
+    started = client.post(f"{base}/start", headers=nurse, json=body)
     assert started.status_code == 201
     day = started.json()
     assert day["drug"] == "study drug" and day["dose_mg"] is None
@@ -240,3 +242,85 @@ def test_an_adverse_event_is_listed_and_followed_up_through_the_api(client, pid)
     assert client.get(f"/api/v1/patients/{pid}/adverse-events", headers=rater).status_code == 403
     assert client.patch(url, headers=rater, json={
         "expected_version": done.json()["version"], "reason": "x", "outcome": "fatal"}).status_code == 403  # fmt: skip
+
+
+def test_the_start_end_and_reconciliation_through_the_api(client, actors, pid, services) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: one weight bound (422 for 900), the witness, the bag, an early stop, the waste,
+    the reconciliation (JSON and CSV; investigator blind, nurse refused)."""
+    from ketamine_ptsd.core.instruments import get_instrument
+    from ketamine_ptsd.services.infusions import ChecklistInput, VitalsInput
+
+    base = f"/api/v1/patients/{pid}/infusions/1"
+    nurse = _bearer(client, "nurse")
+    services.infusions.record_vitals(actors[Role.NURSE], pid, 1, VitalsInput(0, 128, 82, 72, 98))
+    services.infusions.record_ratings(
+        actors[Role.SAFETY_RATER],
+        pid,
+        1,
+        minute=0,
+        ratings={
+            "cadss": {str(k): 0 for k in range(1, 24)},
+            "bprs_positive": {"4": 1, "11": 1, "12": 1, "15": 1},
+            "ymrs_item1": {"1": 0},
+            "prise": {i.key: "no" for i in get_instrument("prise").items},
+        },
+    )
+    services.infusions.record_checklist(
+        actors[Role.NURSE],
+        pid,
+        ChecklistInput(1, True, "not_applicable", [], ["128/82"], False),
+    )
+    body = start_json(actors, actors[Role.NURSE], 70.3)
+    assert (
+        client.post(f"{base}/start", headers=nurse, json={**body, "weight_kg": 900}).status_code
+        == 422
+    )
+    no_check = {k: v for k, v in body.items() if k != "pump_check"}
+    assert client.post(f"{base}/start", headers=nurse, json=no_check).status_code == 422
+    blinded = {**body, "bag": {**body["bag"], "concentration_mg_per_ml": 1.0}}
+    refused = client.post(f"{base}/start", headers=nurse, json=blinded)
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith("bag_concentration_mg_per_ml:")
+    wrong = {**body, "pump_check": {**body["pump_check"], "witness_password": "nope"}}
+    refused = client.post(f"{base}/start", headers=nurse, json=wrong)
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("witness_password")
+    started = client.post(f"{base}/start", headers=nurse, json=body)
+    assert started.status_code == 201, started.text
+    administration = started.json()["administration"]
+    assert administration["supervising_physician"] == "Test investigator"
+    assert administration["bag_concentration_mg_per_ml"] is None
+    version = started.json()["version"]
+    ended = client.post(
+        f"{base}/end",
+        headers=nurse,
+        json={
+            "version": version,
+            "stopped_early": True,
+            "volume_given_ml": 10.0,
+            "early_stop_reason": "vomiting",
+        },
+    )
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["administration"]["volume_given_ml"] == 10.0
+    waste = client.post(
+        f"{base}/waste",
+        headers=nurse,
+        json={
+            "volume_wasted_ml": 25.2,
+            "witness_username": "investigator",
+            "witness_password": PASSWORD,
+        },
+    )
+    assert waste.status_code == 200, waste.text
+    md = _bearer(client, "investigator")
+    rows = client.get("/api/v1/drug-accountability", headers=md).json()
+    assert rows[0]["drug"] == "study drug" and rows[0]["dose_given_mg"] is None
+    assert rows[0]["unaccounted_ml"] == 0.0 and rows[0]["stopped_early"] is True
+    pharmacy = client.get("/api/v1/drug-accountability", headers=_bearer(client, "pharmacist"))
+    expected = {"ketamine": 10.0, "midazolam": 0.9}[pharmacy.json()[0]["drug"]]
+    assert pharmacy.json()[0]["dose_given_mg"] == expected
+    csv_text = client.get("/api/v1/drug-accountability.csv", headers=md).text
+    assert csv_text.splitlines()[0].startswith("study_id,infusion_number")
+    assert client.get("/api/v1/drug-accountability", headers=nurse).status_code == 403
+    names = [p["name"] for p in client.get("/api/v1/physicians", headers=nurse).json()]
+    assert names == ["Test clinician", "Test investigator"]

@@ -13,6 +13,7 @@ import re
 import pytest
 from web_support import enrol  # type: ignore[import-not-found]
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 
 BLINDED_ROLES = [
@@ -79,7 +80,7 @@ def _start_infusion_one(services, actors, pid: int) -> None:  # type: ignore[no-
         pid,
         ChecklistInput(1, True, "not_applicable", [], ["128/82", "131/84"], False),
     )
-    services.infusions.start(nurse, pid, 1, weight_kg=70.3)
+    services.infusions.start(nurse, pid, 1, **start_inputs(actors, nurse, 70.3))
 
 
 def _crawl(client, ids: list[int]) -> dict[str, str]:
@@ -121,6 +122,13 @@ def _crawl(client, ids: list[int]) -> dict[str, str]:
         ]:
             pages[path] = client.get(path).text
     pages["/api/v1/patients"] = client.get("/api/v1/patients").text
+    for path in (  # drug accountability: "study drug" and no mg for the blinded (issue 12)
+        "/pharmacy/accountability",
+        "/pharmacy/accountability.csv",
+        "/api/v1/drug-accountability",
+        "/api/v1/drug-accountability.csv",
+    ):
+        pages[path] = client.get(path).text
     return pages
 
 
@@ -163,6 +171,7 @@ def test_canary_finds_the_drug_and_the_ratings_on_unblinded_pages(login, started
     pages = _crawl(login(Role.PHARMACIST), started)
     assert CANARY.search(pages["/pharmacy"]) is not None
     assert CANARY.search(pages[f"/patients/{started[0]}/infusion/1"]) is not None
+    assert CANARY.search(pages["/pharmacy/accountability"]) is not None
     nurse_page = login(Role.NURSE).get(f"/patients/{started[0]}/infusion/1").text
     assert RATINGS_CANARY.search(nurse_page) is not None  # the ratings canary can fail too
 

@@ -130,6 +130,7 @@ def tablet(browser, server):  # type: ignore[no-untyped-def]
 def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-viewport.png"))  # what the nurse sees
 
 
 def _rate_before(server) -> None:  # type: ignore[no-untyped-def]
@@ -165,6 +166,17 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     for slot, reading in enumerate(["150/85", "145/92", "142/88"], start=1):
         page.fill(f"input[name=bp_{slot}]", reading)
     page.fill("input[name=weight_kg]", "70.3")
+    # the bag as labelled (a blinded nurse: volume, no concentration) and the second staff
+    # member's reading of the pump (PROTOCOL.md §4, §6; issue 12)
+    assert page.locator("input[name=bag_concentration_mg_per_ml]").count() == 0
+    page.fill("input[name=bag_lot]", "LOT-B1")
+    page.fill("input[name=bag_expiry]", "2026-03-02")  # expiring today: still usable
+    page.fill("input[name=bag_volume_ml]", "35.2")
+    page.fill("input[name=bag_prepared_by]", "pharmacist")
+    page.fill("input[name=witness_username]", "investigator")
+    page.fill("input[name=witness_password]", PASSWORD)
+    page.fill("input[name=pump_rate_ml_per_h]", "52.8")
+    page.select_option("#supervising_physician_id", label="Test investigator")
     page.click("#start-button")
     page.wait_for_load_state()
     blocked = page.locator("#start-blocked")
@@ -174,10 +186,27 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     _shot(page, "infusion-bp-hold")
     # the form kept everything typed; a repeat reading after rest replaces the third
     assert page.input_value("input[name=bp_2]") == "145/92"
+    assert page.input_value("input[name=bag_lot]") == "LOT-B1"
     page.fill("input[name=bp_3]", "")
+    # the independent double-check (ISMP): the nurse cannot check her own pump setting
+    page.fill("input[name=witness_username]", "nurse")
+    page.fill("input[name=witness_password]", PASSWORD)
+    page.click("#start-button")
+    page.wait_for_load_state()
+    refused = page.locator("#field-error-witness_username")
+    refused.wait_for()
+    assert "not you" in refused.inner_text()
+    _shot(page, "infusion-double-check-refused")
+    assert page.input_value("input[name=pump_rate_ml_per_h]") == "52.8"  # typed input kept
+    assert page.input_value("input[name=witness_password]") == ""  # the password is not
+    page.fill("input[name=witness_username]", "investigator")
+    page.fill("input[name=witness_password]", PASSWORD)
     page.click("#start-button")
     page.wait_for_url(re.compile(r".*saved=start.*"))
     assert page.locator("#started").is_visible()
+    assert page.locator("#checked-by").inner_text().startswith("Test investigator")
+    assert page.locator("#supervising-physician").inner_text() == "Test investigator"
+    _shot(page, "infusion-double-checked")
     assert "35.2 mL" in page.locator("#dose").inner_text()
     assert "study drug" in page.locator("#dose").inner_text()
     page.select_option("#vitals-minute", "5")

@@ -13,6 +13,7 @@ import re
 import pytest
 from web_support import PASSWORD, csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
 
+from infusion_support import start_form  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services.infusions import VitalsInput
 
@@ -36,9 +37,11 @@ BEFORE = {
 class Bedside:
     """A signed-in client on one patient's infusion 1."""
 
-    def __init__(self, client, pid: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, client, pid: int, start: dict[str, str] | None = None) -> None:  # type: ignore[no-untyped-def]
         self.client = client
         self.pid = pid
+        #: the start's fields (bag, second staff member, physician): infusion_support.start_form
+        self.start = start or {}
         self.path = f"/patients/{pid}/infusion/1"
         self.token = csrf_of(client.get(self.path).text)
 
@@ -48,6 +51,8 @@ class Bedside:
         return response.text
 
     def post(self, form: str, data: dict, expect: int | None = 303):  # type: ignore[no-untyped-def]
+        if form == "checklist" and data.get("action") == "start":
+            data = {**self.start, **data}
         response = self.client.post(
             f"{self.path}/{form}", data={"csrf_token": self.token, **data}, follow_redirects=False
         )
@@ -82,8 +87,8 @@ def pid(services, actors) -> int:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def nurse(login, pid) -> Bedside:  # type: ignore[no-untyped-def]
-    return Bedside(login(Role.NURSE), pid)
+def nurse(login, pid, actors) -> Bedside:  # type: ignore[no-untyped-def]
+    return Bedside(login(Role.NURSE), pid, start_form(actors, actors[Role.NURSE], 70))
 
 
 @pytest.fixture
@@ -286,3 +291,75 @@ def test_checklist_form_values_map_the_stored_findings_to_the_form_fields() -> N
     }
     unknown_tox = checklist_form_values(run(urine_toxicology_positive_for=None))
     assert "tox_recorded" not in unknown_tox
+
+
+@sqlite_only
+def test_a_weight_of_900_on_the_checklist_is_refused_at_its_field(nurse, rater) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 3: not silently ignored; the form and the API share one bound."""
+    _ready(nurse, rater)
+    page = nurse.post(
+        "checklist", {**CHECKLIST_OK, "weight_kg": "900", "action": "check"}, expect=422
+    ).text
+    assert 'id="field-error-weight_kg"' in page and "30–250 kg" in page
+    assert 'value="900"' in page and 'min="30.0" max="250.0"' in page
+
+
+@sqlite_only
+def test_the_start_needs_a_second_staff_member_and_keeps_what_was_typed(
+    nurse, rater, actors
+) -> None:  # type: ignore[no-untyped-def]
+    _ready(nurse, rater)
+    wrong = {**CHECKLIST_OK, "action": "start", "witness_password": "nope", "bag_lot": "L-77"}
+    page = nurse.post("checklist", wrong, expect=422).text
+    assert 'id="field-error-witness_password"' in page
+    assert 'value="L-77"' in page and "nope" not in page  # input kept, the password not
+    assert "mg/mL" not in page  # a blinded nurse is never asked the concentration
+    same = {**CHECKLIST_OK, "action": "start", "witness_username": "nurse"}
+    assert "not you" in nurse.post("checklist", same, expect=422).text
+    nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
+    page = nurse.get()
+    assert 'id="supervising-physician">Test investigator<' in page
+    assert 'id="checked-by">Test investigator (52.5 mL/h)' in page
+    assert "LOT-2026-001" in page
+
+
+@sqlite_only
+def test_an_early_stop_and_the_witnessed_waste_through_the_form(
+    nurse, rater, clock, services, actors, pid
+) -> None:  # type: ignore[no-untyped-def]
+    _ready(nurse, rater)
+    nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
+    clock.advance(dt.timedelta(minutes=20))
+    version = nurse.version()
+    refused = nurse.post(
+        "end", {"version": version, "stopped_early": "yes", "volume_given_ml": "17.5"}, expect=422
+    ).text
+    assert 'id="field-error-early_stop_reason"' in refused and 'value="17.5"' in refused
+    future = nurse.post("end", {"version": version, "ended_at": "23:59"}, expect=422).text
+    assert 'id="field-error-ended_at"' in future
+    nurse.post(
+        "end",
+        {
+            "version": version,
+            "ended_at": "08:18",
+            "stopped_early": "yes",
+            "volume_given_ml": "17.5",
+            "early_stop_reason": "BP 190/110",
+        },
+    )
+    page = nurse.get()
+    assert "17.5 mL — stopped early: BP 190/110" in page
+    nurse.post(
+        "waste",
+        {
+            "volume_wasted_ml": "17.5",
+            "witness_username": "investigator",
+            "witness_password": PASSWORD,
+        },
+    )
+    day = services.infusions.day(actors[Role.PHARMACIST], pid, 1)
+    assert day.administration is not None
+    assert day.ended_at == dt.datetime(2026, 3, 2, 8, 18, tzinfo=dt.UTC)
+    assert day.administration.volume_wasted_ml == 17.5
+    given = day.administration.dose_given_mg
+    assert given == {"ketamine": 17.5, "midazolam": 1.575}[day.drug]

@@ -94,3 +94,28 @@ def test_outcome_rater_reads_but_may_not_record(login, screen) -> None:
     _pid, _, path, _ = screen
     page = login(Role.OUTCOME_RATER).get(path)
     assert page.status_code == 200 and "Record the visit" not in page.text
+
+
+@sqlite_only
+def test_screening_weight_and_height_are_recorded_within_the_one_bound(
+    screen, services, actors
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 3: the first weight an infusion day's is compared with (PROTOCOL.md §4)."""
+    pid, client, path, _ = screen
+    token = csrf_of(client.get(path).text)
+    refused = client.post(path, data={**_form(token), "weight_kg": "900", "height_cm": "175"})
+    assert refused.status_code == 422
+    assert 'id="field-error-weight_kg"' in refused.text and "30–250 kg" in refused.text
+    assert 'name="height_cm" value="175"' in refused.text  # what was typed is kept
+    token = csrf_of(client.get(path).text)
+    saved = client.post(path, data={**_form(token), "weight_kg": "75", "height_cm": "175"})
+    assert saved.status_code == 200
+    from sqlalchemy import select
+
+    from ketamine_ptsd.services.records import ScreeningVisit
+
+    with services.context.uow(actors[Role.INVESTIGATOR], write=False) as uow:
+        body = uow.session.scalars(
+            select(ScreeningVisit.measures).where(ScreeningVisit.patient_id == pid)
+        ).one()["body"]
+    assert body == {"weight_kg": 75.0, "height_cm": 175.0, "bmi_kg_m2": 24.5}

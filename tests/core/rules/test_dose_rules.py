@@ -48,7 +48,21 @@ def test_implausible_weight_is_refused_naming_weight_kg(rct: Protocol, weight: f
 
 @pytest.mark.parametrize("weight", [30, 250])
 def test_weight_range_ends_are_accepted(rct: Protocol, weight: float) -> None:
-    assert calculate_dose(rct, "ketamine", weight).dose_mg == weight * 0.5
+    assert calculate_dose(_no_ceiling(rct), "ketamine", weight).dose_mg == weight * 0.5
+
+
+def _no_ceiling(p: Protocol) -> Protocol:
+    """``p`` with a maximum dose no weight in range reaches (to test the range alone)."""
+    dosing = {k: d.model_copy(update={"max_dose_mg": 1000.0}) for k, d in p.dosing.items()}
+    return p.model_copy(update={"dosing": dosing})
+
+
+def test_a_dose_above_the_protocols_maximum_mg_is_refused(rct: Protocol) -> None:
+    """§4: rct.yaml caps ketamine at 75 mg: 150 kg (75.0 mg) is given, 150.1 kg (75.1 mg) not."""
+    assert calculate_dose(rct, "ketamine", 150).dose_mg == 75.0
+    with pytest.raises(InvalidInput) as info:
+        calculate_dose(rct, "ketamine", 150.1)
+    assert info.value.field == "weight_kg" and "maximum of 75 mg" in info.value.message
 
 
 @pytest.mark.parametrize("concentration", [0.0, 0.05, 50.0, -1.0])
@@ -108,7 +122,7 @@ def test_adjusted_weight_adds_four_tenths_of_the_excess() -> None:
 def test_dose_arithmetic_is_consistent(
     drug: str, weight: float, concentration: float | None
 ) -> None:
-    rct = load_protocol("rct")
+    rct = _no_ceiling(load_protocol("rct"))
     d = rct.dose_for(drug)
     r = calculate_dose(rct, drug, weight, concentration)
     # each number is the previous one, rounded to its own step

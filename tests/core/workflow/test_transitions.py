@@ -291,6 +291,8 @@ def _next(**changes: object) -> WorkflowFacts:
         "min_days_between": 2,
         "per_week_max": 3,
         "started_this_week": 1,
+        "pump_checked_by_other": True,
+        "supervising_physician_named": True,
     }
     base.update(changes)
     return WorkflowFacts(**base)  # type: ignore[arg-type]
@@ -304,6 +306,8 @@ def _next(**changes: object) -> WorkflowFacts:
         ({"today": MONDAY}, "minimum_interval"),  # the same morning
         ({"today": MONDAY + __import__("datetime").timedelta(days=1)}, "minimum_interval"),
         ({"started_this_week": 3}, "weekly_maximum"),
+        ({"pump_checked_by_other": False}, "pump_double_check"),
+        ({"supervising_physician_named": False}, "supervising_physician"),
     ],
 )
 def test_an_infusion_waits_for_the_previous_one_and_the_schedule(
@@ -321,3 +325,15 @@ def test_the_interval_boundary_and_the_weekly_count_allow_the_next_infusion() ->
     ).allowed
     first = _next(infusion_number=1, previous_day=None, previous_discharged=False)
     assert apply(S.RANDOMIZED, Event.START_INFUSION, Role.NURSE, first).allowed
+
+
+def test_a_weight_that_needs_confirmation_starts_once_a_second_staff_member_confirms() -> None:
+    """PROTOCOL.md §4 (issue 12): the refusal names the weight field and cites §4."""
+    reasons = ("looks like the last weight in pounds",)
+    refused = apply(
+        S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, _next(weight_change_reasons=reasons)
+    )
+    assert [(r.rule, r.field) for r in refused.refusals] == [("weight_confirmed", "weight_kg")]
+    assert "§4" in str(refused.refusals[0]) and "pounds" in refused.refusals[0].message
+    confirmed = _next(weight_change_reasons=reasons, weight_confirmed_by_other=True)
+    assert apply(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, confirmed).allowed

@@ -7,6 +7,7 @@ from workflow_support import (  # type: ignore[import-not-found]
     ready_for_infusion,
 )
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import (
     InfusionHeld,
@@ -27,7 +28,12 @@ def test_a_bp_above_the_cutoff_holds_the_infusion_and_start_is_refused_with_the_
     assert not check.passed
     assert any("140/90" in r for r in check.hold_reasons)
     with pytest.raises(InfusionHeld) as held:
-        wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=70.0)
+        wf.infusions.start(
+            actors[Role.INVESTIGATOR],
+            pid,
+            1,
+            **start_inputs(actors, actors[Role.INVESTIGATOR], 70.0),
+        )
     assert any("140/90" in r for r in held.value.reasons)
     assert wf.infusions.days(actors[Role.NURSE], pid) == []
     [recorded] = wf.infusions.checklists(actors[Role.NURSE], pid)

@@ -12,6 +12,7 @@ from workflow_support import (  # type: ignore[import-not-found]
     ready_for_infusion,
 )
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import (
     ConflictError,
@@ -31,8 +32,12 @@ def test_infusion_1_allocates_doses_by_weight_and_blinds_the_drug_but_not_the_pu
     wf, pid = trial
     assert ready_for_infusion(wf, actors, pid, 1).passed
     with pytest.raises(ConflictError, match="allocation happens on the morning of infusion 1"):
-        wf.infusions.start(actors[Role.NURSE], pid, 1, weight_kg=70.1)
-    seen = wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=70.1)
+        wf.infusions.start(
+            actors[Role.NURSE], pid, 1, **start_inputs(actors, actors[Role.NURSE], 70.1)
+        )
+    seen = wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70.1)
+    )
     assert seen.drug == "study drug" and seen.dose_mg is None and seen.dose_arithmetic is None
     # 70.1 kg: the rule gives ketamine 35.1 mL but midazolam 35.0 mL; the blind-safe volume is
     # 0.5 mL/kg in both arms (PROTOCOL.md §3, §4).
@@ -51,7 +56,7 @@ def test_the_whole_day_vitals_alerts_intervention_ratings_ae_and_signed_discharg
     wf, pid = trial
     nurse, rater, md = actors[Role.NURSE], actors[Role.SAFETY_RATER], actors[Role.INVESTIGATOR]
     ready_for_infusion(wf, actors, pid, 1)
-    day = wf.infusions.start(md, pid, 1, weight_kg=80)
+    day = wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 80))
     clock.advance(dt.timedelta(minutes=20))
     high = wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(20, 186, 104, 96, 97))
     assert any("systolic mmHg 186" in a for a in high.alerts)
@@ -139,9 +144,13 @@ def test_an_infusion_out_of_order_or_twice_is_refused(trial, actors) -> None:  #
     with pytest.raises(ConflictError, match="infusion 1 has not been given"):
         ready_for_infusion(wf, actors, pid, 2)
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=70)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70)
+    )
     with pytest.raises(ConflictError, match="already started"):
-        wf.infusions.start(actors[Role.NURSE], pid, 1, weight_kg=70)
+        wf.infusions.start(
+            actors[Role.NURSE], pid, 1, **start_inputs(actors, actors[Role.NURSE], 70)
+        )
     with pytest.raises(ValidationFailed) as bad:
         ready_for_infusion(wf, actors, pid, 7)
     assert bad.value.field in {"infusion_number", "vitals"}
@@ -160,10 +169,10 @@ def test_a_second_infusion_the_same_morning_is_refused_until_the_schedule_allows
     wf, pid = trial
     investigator = actors[Role.INVESTIGATOR]
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(investigator, pid, 1, weight_kg=70)
+    wf.infusions.start(investigator, pid, 1, **start_inputs(actors, investigator, 70))
     ready_for_infusion(wf, actors, pid, 2)
     with pytest.raises(ConflictError, match="not ended and discharged") as same_morning:
-        wf.infusions.start(investigator, pid, 2, weight_kg=70)
+        wf.infusions.start(investigator, pid, 2, **start_inputs(actors, investigator, 70))
     assert "§6" in str(same_morning.value) and "2 days after infusion 1" in str(same_morning.value)
     assert [d.infusion_number for d in wf.infusions.days(investigator, pid)] == [1]
     clock.set(dt.datetime(2026, 3, 4, 8, tzinfo=dt.UTC))  # Wednesday: the interval is met
@@ -182,7 +191,7 @@ def test_a_second_infusion_the_same_morning_is_refused_until_the_schedule_allows
         ),
     )
     with pytest.raises(ConflictError, match="not ended and discharged"):
-        wf.infusions.start(investigator, pid, 2, weight_kg=70)
+        wf.infusions.start(investigator, pid, 2, **start_inputs(actors, investigator, 70))
 
 
 def test_a_clinic_nurse_sees_the_mg_of_the_open_label_drug_she_gives(wf, actors) -> None:  # type: ignore[no-untyped-def]
@@ -194,6 +203,8 @@ def test_a_clinic_nurse_sees_the_mg_of_the_open_label_drug_she_gives(wf, actors)
     consent(wf, clinician, pid)
     screen_clinic(wf, clinician, pid)
     ready_for_infusion(wf, actors, pid, 1, rater=Role.CLINICIAN)
-    wf.infusions.start(clinician, pid, 1, weight_kg=80)
+    wf.infusions.start(
+        clinician, pid, 1, **start_inputs(actors, clinician, 80, protocol_name="clinical")
+    )
     seen = wf.infusions.day(actors[Role.NURSE], pid, 1)
     assert (seen.drug, seen.dose_mg, seen.volume_ml) == ("ketamine", 40.0, 40.0)

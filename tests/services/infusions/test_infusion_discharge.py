@@ -12,6 +12,7 @@ from workflow_support import (  # type: ignore[import-not-found]
     ready_for_infusion,
 )
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services.infusions import (
     VitalsInput,
@@ -23,7 +24,7 @@ def test_discharge_reasons_come_with_one_code_each_in_order(trial, actors, clock
     wf, pid = trial
     nurse, rater, md = actors[Role.NURSE], actors[Role.SAFETY_RATER], actors[Role.INVESTIGATOR]
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(md, pid, 1, weight_kg=80)
+    wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 80))
     clock.advance(dt.timedelta(minutes=40))
     wf.infusions.record_rating(rater, pid, 1, minute=40, instrument="cadss", items=items(23, 20))
     wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(40, 186, 104, 130, 97))

@@ -11,6 +11,7 @@ from workflow_support import (  # type: ignore[import-not-found]
     ready_for_infusion,
 )
 
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import (
     ConflictError,
@@ -47,7 +48,9 @@ def test_a_vitals_series_stores_each_reading_with_its_own_time_alerts_and_audit_
     wf, pid = trial
     nurse = actors[Role.NURSE]
     ready_for_infusion(wf, actors, pid, 1)
-    day = wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=80)
+    day = wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
     clock.advance(dt.timedelta(minutes=15))
     before = wf.audit.count(actors[Role.ADMINISTRATOR])
     taken = [day.started_at + dt.timedelta(minutes=m) for m in (5, 10, 15)]
@@ -81,7 +84,9 @@ def test_a_vitals_series_with_one_bad_reading_names_it_and_stores_none(
     wf, pid = trial
     nurse = actors[Role.NURSE]
     ready_for_infusion(wf, actors, pid, 1)
-    day = wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=80)
+    day = wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
     clock.advance(dt.timedelta(minutes=10))
     with pytest.raises(ValidationFailed) as bad:
         wf.infusions.record_vitals_series(
@@ -113,7 +118,9 @@ def test_the_ratings_form_records_a_time_point_in_one_go_and_refuses_a_repeat(
     wf, pid = trial
     rater = actors[Role.SAFETY_RATER]
     ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(actors[Role.INVESTIGATOR], pid, 1, weight_kg=80)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
     clock.advance(dt.timedelta(minutes=41))
     form = {
         "cadss": items(23, 20),

@@ -604,6 +604,38 @@ infusion_days = Table(
     UniqueConstraint("patient_id", "infusion_number"),
 )
 
+#: The drug given at one infusion (issue 12 items 2, 4, 5, 7; PROTOCOL.md §4, §6): the bag (lot,
+#: expiry, concentration, volume), who prepared it and who double-checked the pump, the
+#: supervising physician, the weight's confirmation, what was given and what was wasted.
+drug_administrations = Table(
+    "drug_administrations",
+    metadata,
+    _pk(),
+    Column("infusion_day_id", Integer, ForeignKey("infusion_days.id"), nullable=False, unique=True),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("bag_lot", String(64), nullable=False),
+    Column("bag_expiry", Date, nullable=False),
+    Column("bag_concentration_mg_per_ml", Float, nullable=False, info=ALLOCATION),
+    Column("bag_volume_ml", Float, nullable=False),
+    Column("prepared_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("checked_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("pump_rate_ml_per_h", Float, nullable=False),
+    Column("supervising_physician_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("weight_previous_kg", Float, nullable=True),
+    Column("weight_confirmed_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("weight_confirmation_reasons", JSON, nullable=False),
+    Column("stopped_early", Boolean, nullable=True),
+    Column("early_stop_reason", Text, nullable=True),
+    Column("volume_given_ml", Float, nullable=True),
+    Column("dose_given_mg", Float, nullable=True, info=ALLOCATION),
+    Column("volume_wasted_ml", Float, nullable=True),
+    Column("waste_witnessed_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("waste_recorded_at", UTCDateTime, nullable=True),
+    *_recorded(),
+    _version(),
+)
+
 vital_signs = Table(
     "vital_signs",
     metadata,
@@ -772,6 +804,7 @@ WORKFLOW_TABLES = frozenset(
         "demographics",
         "pre_infusion_checks",
         "infusion_days",
+        "drug_administrations",
         "vital_signs",
         "interventions",
         "infusion_ratings",
@@ -840,6 +873,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.Demographics: demographics,
     r.PreInfusionCheck: pre_infusion_checks,
     r.InfusionDay: infusion_days,
+    r.DrugAdministration: drug_administrations,
     r.VitalSignsRecord: vital_signs,
     r.Intervention: interventions,
     r.InfusionRating: infusion_ratings,

@@ -263,6 +263,8 @@ def navigation(session: PageSession) -> list[tuple[str, str]]:
         items.append(("/patients", "Patients"))
     if session.can(Action.RANDOMIZATION_LIST_READ):
         items.append(("/pharmacy", "Pharmacy"))
+    if session.can(Action.DRUG_ACCOUNTABILITY_READ):
+        items.append(("/pharmacy/accountability", "Drug accountability"))
     if session.role in (Role.INVESTIGATOR, Role.STATISTICIAN, Role.MONITOR, Role.ADMINISTRATOR):
         items.append(("/dashboard", "Trial dashboard"))
     if session.can(Action.QUERY_READ):

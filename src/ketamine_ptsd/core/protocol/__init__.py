@@ -11,6 +11,7 @@ from ._base import WEEKDAYS, FrozenModel, Weekday, weekday_index
 from ._dosing import DrugDose, WeightBasis
 from ._eligibility import Criterion, CriterionKind, Operator
 from ._instruments import KNOWN_INSTRUMENT_IDS
+from ._limits import HEIGHT_CM_LIMITS, MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT, WEIGHT_KG_LIMITS
 from ._monitoring import (
     AlertThresholds,
     BpLimit,
@@ -35,8 +36,11 @@ from ._schedule import Anchor, AssessmentTimePoint, FollowUp, Schedule, frequenc
 from ._validate import max_infusions_per_calendar_week, validate
 
 __all__ = [
+    "HEIGHT_CM_LIMITS",
     "KNOWN_INSTRUMENT_IDS",
+    "MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT",
     "WEEKDAYS",
+    "WEIGHT_KG_LIMITS",
     "AlertThresholds",
     "AnalysisOutcome",
     "AnalysisPlan",

@@ -31,3 +31,6 @@ class DrugDose(FrozenModel):
     rate_rounding_ml_per_h: float
     weight_kg_range: tuple[float, float]
     concentration_mg_per_ml_range: tuple[float, float]
+    #: The most mg one infusion may give (a ceiling the dose rule refuses above; §4). Optional
+    #: in the model so that the validator can name it when a protocol file leaves it out.
+    max_dose_mg: float | None = None

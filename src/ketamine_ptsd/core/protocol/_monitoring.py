@@ -40,6 +40,10 @@ class PreInfusionChecks(FrozenModel):
     require_baseline_vitals: bool
     hold_short_acting_benzodiazepine_morning_dose: bool
     bp_cutoff: tuple[BpLimit, ...]
+    #: How far (percent of the last recorded weight) the day's weight may differ before a
+    #: second staff member must confirm it (§4; a site parameter, e.g. 10). Optional in the
+    #: model so that the validator can name it when a protocol file leaves it out.
+    weight_change_tolerance_percent: float | None = None
 
 
 class AlertThresholds(FrozenModel):

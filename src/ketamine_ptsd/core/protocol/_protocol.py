@@ -50,6 +50,9 @@ class Protocol(FrozenModel):
     #: The consent form versions approved for this protocol version (issue 11): a consent must
     #: name one. Empty: the protocol lists none, and any version text is recorded as given.
     consent_forms: tuple[str, ...] = ()
+    #: Randomization stratified by site (issue 17): the patient's site is their stratum, and the
+    #: list is generated with one stratum per site code.
+    stratify_by_site: bool = False
 
     def dose_for(self, drug: str) -> DrugDose:
         """The dosing entry of ``drug``; KeyError if the protocol does not dose it."""

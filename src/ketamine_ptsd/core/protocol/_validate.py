@@ -7,7 +7,9 @@ once. The checks:
 
 - arms fit the mode (a trial compares ≥ 2 arms, a clinic gives one open-label drug; §3);
 - each eligibility criterion's operator has exactly the operands it needs (§1, §2);
-- doses, concentrations and plausible ranges are positive and coherent (§4);
+- doses, concentrations and plausible ranges are positive and coherent, each drug states its
+  maximum mg per infusion, and the weight range lies within the forms' limits (§4);
+- the weight-change tolerance is stated (a site value, §4);
 - frequency × weeks = number of infusions, and the allowed weekdays can hold that many infusions
   a week with the minimum gap (§5 — the clinical recommendation's "twice weekly for 2 weeks
   (total of 6 infusions)" fails here);
@@ -33,6 +35,7 @@ from collections.abc import Iterable
 from ..errors import InvalidInput
 from ._base import weekday_index
 from ._instruments import KNOWN_INSTRUMENT_IDS
+from ._limits import MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT, WEIGHT_KG_LIMITS
 from ._outcomes import AnalysisPlan
 from ._protocol import Protocol
 from ._schedule import Schedule
@@ -184,6 +187,15 @@ def _check_dosing(p: Protocol) -> list[str]:
                 f"{where}.concentration_mg_per_ml: {d.concentration_mg_per_ml:g} mg/mL is outside "
                 f"its plausible range {c_low:g}–{c_high:g}"
             )
+        if w_low < WEIGHT_KG_LIMITS[0] or w_high > WEIGHT_KG_LIMITS[1]:
+            out.append(
+                f"{where}.weight_kg_range: must lie within {WEIGHT_KG_LIMITS[0]:g}–"
+                f"{WEIGHT_KG_LIMITS[1]:g} kg, the weights any form accepts"
+            )
+        if d.max_dose_mg is None:
+            out.append(f"{where}.max_dose_mg: state the most mg one infusion may give (§4)")
+        elif not (d.max_dose_mg > 0 and d.max_dose_mg == d.max_dose_mg):
+            out.append(f"{where}.max_dose_mg: must be a positive number of mg (§4)")
     return out
 
 
@@ -357,6 +369,18 @@ def _check_follow_up(p: Protocol, known: frozenset[str]) -> list[str]:
 
 def _check_pre_infusion(p: Protocol) -> list[str]:
     out = []
+    tolerance = p.pre_infusion.weight_change_tolerance_percent
+    if tolerance is None:
+        out.append(
+            "pre_infusion.weight_change_tolerance_percent: state how far (percent) a day's "
+            "weight may differ from the last recorded one before a second staff member must "
+            "confirm it (§4)"
+        )
+    elif not 0 < tolerance <= MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT:
+        out.append(
+            f"pre_infusion.weight_change_tolerance_percent: {tolerance:g} must be above 0 and at "
+            f"most {MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT:g} (a weight in pounds is 120 % more)"
+        )
     limits = p.pre_infusion.bp_cutoff
     where = "pre_infusion.bp_cutoff"
     if not limits:

@@ -6,6 +6,18 @@ maintenance — each citing its §. No I/O, no clock: dates and times come in as
 
 from __future__ import annotations
 
+from .administration import (
+    KG_PER_POUND,
+    POUNDS_MATCH_PERCENT,
+    WeightChange,
+    bmi,
+    check_bag,
+    check_end_time,
+    check_height,
+    check_weight,
+    dose_given_mg,
+    weight_change,
+)
 from .discharge import (
     DischargeCriterion,
     DischargeFindings,
@@ -79,6 +91,8 @@ from .vitals import (
 )
 
 __all__ = [
+    "KG_PER_POUND",
+    "POUNDS_MATCH_PERCENT",
     "VITAL_RANGES",
     "BlindedDose",
     "BpCheckResult",
@@ -107,14 +121,21 @@ __all__ = [
     "SharedVolume",
     "VitalAlert",
     "VitalSigns",
+    "WeightChange",
     "add_months",
     "administered_dose",
     "assess_response",
     "assessment_target",
     "blinded_dose",
+    "bmi",
     "calculate_dose",
+    "check_bag",
     "check_bp_cutoff",
+    "check_end_time",
+    "check_height",
+    "check_weight",
     "discharge_readiness",
+    "dose_given_mg",
     "dosing_weight_kg",
     "evaluate_criterion",
     "evaluate_eligibility",
@@ -134,4 +155,5 @@ __all__ = [
     "time_to_loss_of_response",
     "vital_sign_alerts",
     "vitals_due_minutes",
+    "weight_change",
 ]

@@ -158,6 +158,13 @@ def calculate_dose(
     volume_dec = _round_dec(exact_volume_dec, d.volume_rounding_ml)
     exact_rate_dec = volume_dec * 60 / d.infusion_minutes
     rate_dec = _round_dec(exact_rate_dec, d.rate_rounding_ml_per_h)
+    if d.max_dose_mg is not None and dose_dec > _dec(d.max_dose_mg):
+        raise InvalidInput(
+            "weight_kg",
+            f"{_num(weight_kg)} kg gives {drug} {_num(float(dose_dec))} mg, above the protocol's "
+            f"maximum of {_num(d.max_dose_mg)} mg per infusion (PROTOCOL.md §4)",
+            weight_kg,
+        )
     exact_dose, dose_mg = float(exact_dose_dec), float(dose_dec)
     exact_volume, volume_ml = float(exact_volume_dec), float(volume_dec)
     exact_rate, rate_ml_per_h = float(exact_rate_dec), float(rate_dec)
@@ -382,6 +389,23 @@ def shares_one_volume(protocol: Protocol) -> bool:
     return bool(protocol.blinded) and len(drugs) > 1
 
 
+def _refuse_above_any_maximum(protocol: Protocol, volume_ml: float, weight_kg: float) -> None:
+    """In a blinded trial one volume goes to every arm: refuse it when it would give *any* arm
+    more than that drug's maximum mg, naming no drug, so the refusal cannot tell the arm
+    (PROTOCOL.md §3, §4)."""
+    for drug in sorted({arm.drug for arm in protocol.arms}):
+        d = protocol.dose_for(drug)
+        if d.max_dose_mg is None:
+            continue
+        if _dec(volume_ml) * _dec(d.concentration_mg_per_ml) > _dec(d.max_dose_mg):
+            raise InvalidInput(
+                "weight_kg",
+                f"{_num(weight_kg)} kg gives {_num(volume_ml)} mL of study drug, above the "
+                "protocol's maximum dose per infusion (PROTOCOL.md §3, §4)",
+                weight_kg,
+            )
+
+
 def administered_dose(
     protocol: Protocol,
     drug: str,
@@ -414,6 +438,7 @@ def administered_dose(
                 concentration_mg_per_ml,
             )
     b = blinded_dose(protocol, drug, weight_kg, height_cm=height_cm, sex=sex)
+    _refuse_above_any_maximum(protocol, b.volume_ml, weight_kg)
     return DoseResult(
         protocol=b.protocol,
         drug=b.drug,

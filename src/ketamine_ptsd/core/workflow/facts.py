@@ -23,7 +23,9 @@ class WorkflowFacts:
     failure or a refusal. ``response`` is what the stored scores say at the primary time point
     (None: not known yet). The infusion facts say when the previous infusion of the series was
     given and whether it was discharged, today's date (the core reads no clock), the schedule's
-    minimum days between infusions and weekly maximum, and how many were started this week.
+    minimum days between infusions and weekly maximum, and how many were started this week;
+    then the facts of giving the drug (the weight's confirmation, the pump's double-check, the
+    supervising physician).
     """
 
     randomized_protocol: bool = False
@@ -44,6 +46,14 @@ class WorkflowFacts:
     min_days_between: int = 0
     per_week_max: int = 0
     started_this_week: int = 0
+    # Giving the drug (PROTOCOL.md §4, §6; issue 12): why the day's weight needs a second staff
+    # member (core.rules.weight_change; empty: within the tolerance), whether one confirmed it,
+    # whether another user than the one starting checked the pump, and whether a physician
+    # supervises. Judged only when ``infusion_number`` is given.
+    weight_change_reasons: tuple[str, ...] = ()
+    weight_confirmed_by_other: bool = False
+    pump_checked_by_other: bool = False
+    supervising_physician_named: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,6 +197,43 @@ def _weekly_maximum(_state: PatientState, facts: WorkflowFacts) -> Refusal | Non
     )
 
 
+def _weight_confirmed(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.infusion_number < 1 or not facts.weight_change_reasons:
+        return None
+    if facts.weight_confirmed_by_other:
+        return None
+    return Refusal(
+        "weight_confirmed",
+        "PROTOCOL.md §4",
+        "; ".join(facts.weight_change_reasons)
+        + ": weigh again, or a second staff member confirms this weight",
+        field="weight_kg",
+    )
+
+
+def _pump_double_checked(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.infusion_number < 1 or facts.pump_checked_by_other:
+        return None
+    return Refusal(
+        "pump_double_check",
+        "PROTOCOL.md §4, §6",
+        "a second staff member, not the one starting, must check the pump setting against the "
+        "dose (independent double-check of a high-alert drug)",
+        field="witness_username",
+    )
+
+
+def _supervised(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.infusion_number < 1 or facts.supervising_physician_named:
+        return None
+    return Refusal(
+        "supervising_physician",
+        "PROTOCOL.md §6",
+        "name the physician supervising this infusion",
+        field="supervising_physician_id",
+    )
+
+
 def _trial_outcome_after_allocation(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
     if state is not S.ELIGIBLE or not facts.randomized_protocol:
         return None
@@ -365,6 +402,9 @@ TRANSITIONS: Mapping[Event, Transition] = {
             _previous_infusion_closed,
             _minimum_interval,
             _weekly_maximum,
+            _weight_confirmed,
+            _pump_double_checked,
+            _supervised,
         ),
         _row(
             Event.RECORD_ASSESSMENT,

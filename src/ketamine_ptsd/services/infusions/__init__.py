@@ -22,6 +22,15 @@ start.
   mL/kg every arm shares, the mg delivered = volume × concentration; a protocol whose arms differ
   in mL/kg or minutes is refused, naming the field); an open-label one by
   :func:`ketamine_ptsd.core.rules.calculate_dose`.
+* **Giving the drug** (issue 12). The day's weight is compared with the last recorded one
+  (screening or the previous infusion): beyond the protocol's ``weight_change_tolerance_percent``
+  or looking like pounds, it needs a second staff member's confirmation; a dose above the
+  protocol's ``max_dose_mg`` is refused (§4). The nurse enters the bag (lot, expiry, volume, who
+  prepared it; its concentration only when they see the drug — a blinded nurse confirms the
+  volume, docs/blinding.md), a second staff member checks the pump with their own password
+  (independent double-check, ISMP) and the supervising physician is named (§6). The end takes
+  the actual time and, for an early stop, the volume given and the reason: the mg given is
+  recomputed from it; the waste is recorded with a witness (drug accountability).
 * **Vitals** (every 5 min during, every 15 after — ``vitals_due_minutes``) are stored with the
   alerts :func:`vital_sign_alerts` raises. **Interventions** (e.g. labetalol 5 mg IV) with drug,
   dose, route, time and reason.
@@ -34,14 +43,17 @@ start.
   sign-off is outstanding, and signs the infusion record ("discharge sign-off").
 
 The package follows the day's events: ``checklist`` (holds), ``day`` (start, end, dose),
-``monitoring`` (vitals, interventions, ratings), ``adverse_events``, ``discharge``; ``views`` holds
-the inputs and views, ``queries`` the frequent reads. :class:`InfusionService` is all of them.
+``monitoring`` (vitals, interventions, ratings), ``adverse_events``, ``discharge``,
+``accountability`` (the pharmacy's reconciliation); ``administration`` the second staff member's
+countersignature and the supervising physician; ``views`` holds the inputs and views, ``queries``
+the frequent reads. :class:`InfusionService` is all of them.
 """
 
 from __future__ import annotations
 
 from ketamine_ptsd.core.rules import DischargeCriterion
 
+from .accountability import AccountabilityRow, AccountabilityUseCases
 from .adverse_events import AdverseEventUseCases
 from .day import DayUseCases
 from .discharge import DischargeUseCases
@@ -51,15 +63,20 @@ from .views import (
     AE_RELATEDNESS,
     AE_SEVERITIES,
     ROUTES,
+    AdministrationView,
     AdverseEventInput,
     AdverseEventView,
+    BagInput,
     ChecklistInput,
     ChecklistView,
+    Countersign,
     DischargeView,
+    EarlyStop,
     InfusionDayView,
     InfusionHeld,
     InterventionInput,
     InterventionView,
+    PumpCheck,
     RatingView,
     VitalsInput,
     VitalsView,
@@ -70,22 +87,34 @@ __all__ = [
     "AE_RELATEDNESS",
     "AE_SEVERITIES",
     "ROUTES",
+    "AccountabilityRow",
+    "AdministrationView",
     "AdverseEventInput",
     "AdverseEventView",
+    "BagInput",
     "ChecklistInput",
     "ChecklistView",
+    "Countersign",
     "DischargeCriterion",
     "DischargeView",
+    "EarlyStop",
     "InfusionDayView",
     "InfusionHeld",
     "InfusionService",
     "InterventionInput",
     "InterventionView",
+    "PumpCheck",
     "RatingView",
     "VitalsInput",
     "VitalsView",
 ]
 
 
-class InfusionService(DayUseCases, MonitoringUseCases, AdverseEventUseCases, DischargeUseCases):
+class InfusionService(
+    DayUseCases,
+    MonitoringUseCases,
+    AdverseEventUseCases,
+    DischargeUseCases,
+    AccountabilityUseCases,
+):
     """Every use case of an infusion day (see the package docstring)."""

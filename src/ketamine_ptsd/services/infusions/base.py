@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import (
@@ -20,8 +22,10 @@ from ..patients import load_patient
 from ..protocol_versions import patient_protocol
 from ..randomization import RandomizationService
 from ..records import (
+    DrugAdministration,
     InfusionDay,
     Patient,
+    User,
 )
 from ..uow import UnitOfWork
 from ..workflow import state_of
@@ -31,6 +35,7 @@ from .queries import (
 )
 from .views import (
     ACTIVE_STATES,
+    AdministrationView,
     InfusionDayView,
 )
 
@@ -102,4 +107,70 @@ class InfusionBase:
             vitals_due_minutes=tuple(due),
             discharged_at=day.discharged_at,
             version=day.version,
+            administration=self._administration_view(uow, day, visible=visible),
         )
+
+    @staticmethod
+    def _administration(uow: UnitOfWork, day: InfusionDay) -> DrugAdministration | None:
+        return uow.session.scalar(
+            select(DrugAdministration).where(DrugAdministration.infusion_day_id == day.id)
+        )
+
+    @classmethod
+    def _administration_view(
+        cls, uow: UnitOfWork, day: InfusionDay, *, visible: bool
+    ) -> AdministrationView | None:
+        a = cls._administration(uow, day)
+        if a is None:
+            return None
+        return administration_view(uow, a, visible=visible)
+
+
+def user_names(uow: UnitOfWork, ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = uow.session.execute(select(User.id, User.full_name).where(User.id.in_(wanted)))
+    return {row[0]: row[1] for row in rows}
+
+
+def administration_view(
+    uow: UnitOfWork, a: DrugAdministration, *, visible: bool
+) -> AdministrationView:
+    """What the actor may see of one administration: the concentration and the mg given only
+    when the drug is visible to them (PROTOCOL.md §3)."""
+    names = user_names(
+        uow,
+        {
+            a.prepared_by,
+            a.recorded_by,
+            a.checked_by,
+            a.supervising_physician_id,
+            a.weight_confirmed_by,
+            a.waste_witnessed_by,
+        },
+    )
+    return AdministrationView(
+        bag_lot=a.bag_lot,
+        bag_expiry=a.bag_expiry,
+        bag_volume_ml=a.bag_volume_ml,
+        bag_concentration_mg_per_ml=a.bag_concentration_mg_per_ml if visible else None,
+        prepared_by=names.get(a.prepared_by, ""),
+        started_by=names.get(a.recorded_by, "") if a.recorded_by is not None else "",
+        checked_by=names.get(a.checked_by, ""),
+        pump_rate_ml_per_h=a.pump_rate_ml_per_h,
+        supervising_physician=names.get(a.supervising_physician_id, ""),
+        weight_previous_kg=a.weight_previous_kg,
+        weight_confirmed_by=None
+        if a.weight_confirmed_by is None
+        else names.get(a.weight_confirmed_by),
+        weight_confirmation_reasons=tuple(a.weight_confirmation_reasons),
+        stopped_early=a.stopped_early,
+        early_stop_reason=a.early_stop_reason,
+        volume_given_ml=a.volume_given_ml,
+        dose_given_mg=a.dose_given_mg if visible else None,
+        volume_wasted_ml=a.volume_wasted_ml,
+        waste_witnessed_by=None
+        if a.waste_witnessed_by is None
+        else names.get(a.waste_witnessed_by),
+    )

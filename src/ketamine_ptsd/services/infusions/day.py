@@ -2,40 +2,64 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from sqlalchemy import func, select
 
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action, is_allowed
-from ketamine_ptsd.core.workflow import Event, WorkflowFacts
+from ketamine_ptsd.core.rules import (
+    check_bag,
+    check_end_time,
+    check_weight,
+    dose_given_mg,
+    weight_change,
+)
+from ketamine_ptsd.core.workflow import Event, WorkflowFacts, apply
 
 from .._workflow import (
     check_editable,
+    core_call,
     entered,
     patient_drug,
 )
-from ..access import Actor, require
+from ..access import Actor, allocation_visibility, require
 from ..errors import ConflictError, ValidationFailed
 from ..records import (
     Allocation,
+    DrugAdministration,
     InfusionDay,
     Patient,
 )
 from ..uow import UnitOfWork
-from ..workflow import load_facts, transition
+from ..workflow import load_facts, state_of, transition
+from .administration import (
+    AdministrationSupport,
+    active_user,
+    last_recorded_weight,
+    supervising_physician,
+)
 from .checklist import ChecklistUseCases
 from .queries import (
     day_id_query,
     day_query,
 )
 from .views import (
+    BagInput,
+    Countersign,
+    Dose,
+    EarlyStop,
     InfusionDayView,
+    PumpCheck,
     dose_for,
 )
 
+#: The start's guards of giving the drug (core/workflow/table.py; PROTOCOL.md §4, §6).
+GIVING_RULES = frozenset({"weight_confirmed", "pump_double_check", "supervising_physician"})
 
-class DayUseCases(ChecklistUseCases):
+
+class DayUseCases(ChecklistUseCases, AdministrationSupport):
     """Starting and ending an infusion: allocation on the morning of infusion 1, the dose (§3, §4)."""
 
     @staticmethod
@@ -78,12 +102,38 @@ class DayUseCases(ChecklistUseCases):
         )
 
     def start(
-        self, actor: Actor, patient_id: int, infusion_number: int, *, weight_kg: float
+        self,
+        actor: Actor,
+        patient_id: int,
+        infusion_number: int,
+        *,
+        weight_kg: float,
+        bag: BagInput,
+        pump_check: PumpCheck,
+        supervising_physician_id: int,
     ) -> InfusionDayView:
-        """Start an infusion: refused while held; dose and pump rate from today's weight."""
+        """Start an infusion: refused while held; dose and pump rate from today's weight.
+
+        Refused, each naming its field and §: a weight beyond the protocol's change tolerance
+        from the last recorded weight, or one that looks like pounds, unless the second staff
+        member confirms it (§4); a dose above the protocol's maximum mg (§4); a bag that has
+        expired, whose concentration is not the protocol's or whose volume is not the dose's
+        (§4, §6); a pump rate the second staff member read that is not the dose's; no
+        supervising physician (§6). Blinded staff confirm the bag's volume, never its
+        concentration (docs/blinding.md).
+        """
         require(actor, Action.INFUSION_RECORD)
-        if isinstance(weight_kg, bool) or not isinstance(weight_kg, int | float):
-            raise ValidationFailed("weight_kg", "expected a number in kg", weight_kg)
+        weight = core_call(check_weight, weight_kg)
+        lot = bag.lot.strip() if isinstance(bag.lot, str) else ""
+        if not lot or len(lot) > 64:
+            raise ValidationFailed(
+                "bag_lot", "the lot number on the bag (1-64 characters)", bag.lot
+            )
+        if not isinstance(bag.expiry, dt.date) or isinstance(bag.expiry, dt.datetime):
+            raise ValidationFailed("bag_expiry", "the expiry date on the bag", bag.expiry)
+        rate = pump_check.pump_rate_ml_per_h
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate == rate:
+            raise ValidationFailed("pump_rate_ml_per_h", "the rate (mL/h) set on the pump", rate)
         needs_allocation = False
         with self._ctx.uow(actor, write=False) as uow:
             patient, protocol = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
@@ -91,8 +141,38 @@ class DayUseCases(ChecklistUseCases):
             self._require_active(uow, patient)
             self._require_not_started(uow, patient, infusion_number)
             self._require_passed_checklist(uow, patient, infusion_number)
-            for drug in {a.drug for a in protocol.arms}:  # refuse a bad weight before allocating
-                dose_for(protocol, drug, float(weight_kg))
+            previous = last_recorded_weight(uow, patient, infusion_number)
+            tolerance = protocol.pre_infusion.weight_change_tolerance_percent
+            if tolerance is None:
+                raise ValidationFailed(
+                    "protocol", "states no weight_change_tolerance_percent (§4)", protocol.name
+                )
+            change = core_call(weight_change, weight, previous, tolerance)
+            # the start's guards of giving the drug, before anything is allocated (the same
+            # guards run again with the verified witness below; core.workflow.table)
+            self._refuse_giving(
+                patient,
+                actor,
+                WorkflowFacts(
+                    infusion_number=infusion_number,
+                    weight_change_reasons=change.reasons,
+                    weight_confirmed_by_other=pump_check.confirms_weight,
+                    pump_checked_by_other=True,
+                    supervising_physician_named=True,
+                ),
+                weight_kg,
+            )
+            for drug in sorted({a.drug for a in protocol.arms}):  # before allocating: the
+                dose_for(protocol, drug, weight)  # weight range and the maximum mg (§4)
+            visible = allocation_visibility(uow.session, actor, patient)
+            self._check_bag_fields(bag, visible=visible)
+            supervising_physician(uow, supervising_physician_id)
+            active_user(uow, bag.prepared_by, "bag_prepared_by")
+            drug_now = patient_drug(uow, protocol, patient)
+            if drug_now is not None or not visible:
+                self._check_bag_and_pump(
+                    protocol, drug_now or protocol.arms[0].drug, weight, bag, rate, visible, uow
+                )
             if protocol.mode == "trial" and len(protocol.arms) > 1:
                 allocated = uow.session.scalar(
                     select(Allocation.id).where(Allocation.patient_id == patient.id)
@@ -107,6 +187,15 @@ class DayUseCases(ChecklistUseCases):
                         )
                     needs_allocation = True
             today = uow.now.date()
+            study_id = patient.study_id
+        witness_id, _ = self._countersign(
+            actor,
+            pump_check.witness,
+            purpose="pump setting double-check"
+            + (" and weight confirmation" if change.needs_confirmation else "")
+            + " (PROTOCOL.md §4)",
+            record=f"{study_id} infusion {infusion_number}",
+        )
         if needs_allocation:
             self._randomization.allocate(actor, patient_id, infusion_date=today)
         with self._ctx.uow(actor, write=True) as uow:
@@ -117,23 +206,33 @@ class DayUseCases(ChecklistUseCases):
             self._require_not_started(uow, patient, infusion_number)
             # The workflow's guards: consent, allocation, the previous infusion discharged, the
             # schedule's minimum interval and weekly maximum (PROTOCOL.md §3, §5, §6).
+            checked_by_other = witness_id != actor.user_id
+            physician = supervising_physician(uow, supervising_physician_id)
             transition(
                 uow,
                 patient,
                 Event.START_INFUSION,
-                facts=self._start_facts(uow, patient, protocol, infusion_number),
+                facts=dataclasses.replace(
+                    self._start_facts(uow, patient, protocol, infusion_number),
+                    weight_change_reasons=change.reasons,
+                    weight_confirmed_by_other=pump_check.confirms_weight and checked_by_other,
+                    pump_checked_by_other=checked_by_other,
+                    supervising_physician_named=True,
+                ),
             )
             check = self._require_passed_checklist(uow, patient, infusion_number)
             drug = patient_drug(uow, protocol, patient)
             if drug is None:
                 raise ConflictError("patient", patient.study_id, "not allocated")
-            dose = dose_for(protocol, drug, float(weight_kg))
+            visible = allocation_visibility(uow.session, actor, patient)
+            dose = self._check_bag_and_pump(protocol, drug, weight, bag, rate, visible, uow)
+            preparer = active_user(uow, bag.prepared_by, "bag_prepared_by")
             day = InfusionDay(
                 patient_id=patient.id,
                 infusion_number=infusion_number,
                 infusion_date=uow.now.date(),
                 check_id=check.id,
-                weight_kg=float(weight_kg),
+                weight_kg=weight,
                 drug=dose.drug,
                 dose_mg=dose.dose_mg,
                 concentration_mg_per_ml=dose.concentration_mg_per_ml,
@@ -152,25 +251,217 @@ class DayUseCases(ChecklistUseCases):
             )
             uow.session.add(day)
             uow.flush()
+            uow.session.add(
+                DrugAdministration(
+                    infusion_day_id=day.id,
+                    patient_id=patient.id,
+                    infusion_number=infusion_number,
+                    bag_lot=lot,
+                    bag_expiry=bag.expiry,
+                    bag_concentration_mg_per_ml=dose.concentration_mg_per_ml,
+                    bag_volume_ml=float(bag.volume_ml),
+                    prepared_by=preparer.id,
+                    checked_by=witness_id,
+                    pump_rate_ml_per_h=float(rate),
+                    supervising_physician_id=physician.id,
+                    weight_previous_kg=change.previous_kg,
+                    weight_confirmed_by=witness_id if change.needs_confirmation else None,
+                    weight_confirmation_reasons=list(change.reasons),
+                    stopped_early=None,
+                    early_stop_reason=None,
+                    volume_given_ml=None,
+                    dose_given_mg=None,
+                    volume_wasted_ml=None,
+                    waste_witnessed_by=None,
+                    waste_recorded_at=None,
+                    recorded_by=actor.user_id,
+                    recorded_at=uow.now,
+                )
+            )
+            uow.flush()
             view = self._day_view(uow, actor, patient, protocol, day)
             uow.commit()
             return view
 
+    @staticmethod
+    def _refuse_giving(
+        patient: Patient, actor: Actor, facts: WorkflowFacts, weight_kg: object
+    ) -> None:
+        """Ask the start's guards of giving the drug (weight confirmed, pump double-checked,
+        physician named) before the allocation and the countersignature happen."""
+        decision = apply(state_of(patient), Event.START_INFUSION, actor.role, facts)
+        mine = [r for r in decision.refusals if r.rule in GIVING_RULES]
+        if mine:
+            value = weight_kg if mine[0].field == "weight_kg" else None
+            raise ValidationFailed(
+                mine[0].field or "start",
+                "; ".join(f"{r.message} ({r.source})" for r in mine),
+                value,
+            )
+
+    @staticmethod
+    def _check_bag_fields(bag: BagInput, *, visible: bool) -> None:
+        """Who enters what: staff who see the drug enter the label's concentration; blinded
+        staff never do (the concentration tells the arm, docs/blinding.md)."""
+        given = bag.concentration_mg_per_ml
+        if not visible and given is not None:
+            raise ValidationFailed(
+                "bag_concentration_mg_per_ml",
+                "blinded staff confirm the bag's volume, not its concentration (the pharmacy "
+                "confirmed it; PROTOCOL.md §3)",
+                None,
+            )
+        if visible and given is None:
+            raise ValidationFailed(
+                "bag_concentration_mg_per_ml", "the concentration on the bag's label (mg/mL)", None
+            )
+        volume = bag.volume_ml
+        if isinstance(volume, bool) or not isinstance(volume, int | float) or not volume > 0:
+            raise ValidationFailed("bag_volume_ml", "the volume on the bag's label (mL)", volume)
+
+    @staticmethod
+    def _check_bag_and_pump(
+        protocol: Protocol,
+        drug: str,
+        weight_kg: float,
+        bag: BagInput,
+        rate: float,
+        visible: bool,
+        uow: UnitOfWork,
+    ) -> Dose:
+        """The bag against the dose, the pump against the rate (§4, §6); the dose."""
+        dose = dose_for(protocol, drug, weight_kg)
+        core_call(
+            check_bag,
+            expiry=bag.expiry,
+            today=uow.now.date(),
+            concentration_mg_per_ml=bag.concentration_mg_per_ml if visible else None,
+            protocol_concentration_mg_per_ml=dose.concentration_mg_per_ml,
+            volume_ml=bag.volume_ml,
+            dose_volume_ml=dose.volume_ml,
+            volume_step_ml=protocol.dose_for(drug).volume_rounding_ml,
+        )
+        step = protocol.dose_for(drug).rate_rounding_ml_per_h
+        if not abs(float(rate) - dose.rate_ml_per_h) <= step / 2:
+            raise ValidationFailed(
+                "pump_rate_ml_per_h",
+                f"the pump is set to {float(rate):g} mL/h but the dose runs at "
+                f"{dose.rate_ml_per_h:g} mL/h: set the pump again (§4)",
+                rate,
+            )
+        return dose
+
     def end(
-        self, actor: Actor, patient_id: int, infusion_number: int, *, expected_version: int
+        self,
+        actor: Actor,
+        patient_id: int,
+        infusion_number: int,
+        *,
+        expected_version: int,
+        ended_at: dt.datetime | None = None,
+        early_stop: EarlyStop | None = None,
     ) -> InfusionDayView:
-        """Record the end of the infusion (the clinic's observation counts from it, §6)."""
+        """Record the end of the infusion (the clinic's observation counts from it, §6).
+
+        ``ended_at``: when it ended (None: now), not before the start nor in the future. An
+        ``early_stop`` records the volume actually given and why; the mg given is recomputed
+        from that volume and the bag's concentration (otherwise the whole bag was given).
+        """
+        reason = None
+        if early_stop is not None:
+            reason = early_stop.reason.strip() if isinstance(early_stop.reason, str) else ""
+            if not reason:
+                raise ValidationFailed(
+                    "early_stop_reason", "say why the infusion was stopped early", early_stop.reason
+                )
         with self._ctx.uow(actor, write=True) as uow:
             patient, protocol = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
             day = self._day(uow, patient, infusion_number)
             check_editable("infusion", day, expected_version)
             if day.ended_at is not None:
                 raise ConflictError("infusion", day.id, "already ended")
-            day.ended_at = uow.now
+            when = core_call(check_end_time, ended_at or uow.now, day.started_at, uow.now)
+            given = day.volume_ml if early_stop is None else early_stop.volume_given_ml
+            if early_stop is not None and given == day.volume_ml:
+                raise ValidationFailed(
+                    "volume_given_ml",
+                    f"the whole {day.volume_ml:g} mL was given: not an early stop",
+                    given,
+                )
+            administration = self._administration(uow, day)
+            concentration = (
+                administration.bag_concentration_mg_per_ml
+                if administration is not None
+                else day.concentration_mg_per_ml
+            )
+            mg = core_call(dose_given_mg, given, day.volume_ml, concentration)
+            day.ended_at = when
+            if administration is not None:
+                administration.stopped_early = early_stop is not None
+                administration.early_stop_reason = reason
+                administration.volume_given_ml = float(given)
+                administration.dose_given_mg = day.dose_mg if early_stop is None else mg
             uow.flush()
             view = self._day_view(uow, actor, patient, protocol, day)
             uow.commit()
             return view
+
+    def record_waste(
+        self,
+        actor: Actor,
+        patient_id: int,
+        infusion_number: int,
+        *,
+        volume_wasted_ml: float,
+        witness: Countersign,
+    ) -> InfusionDayView:
+        """The volume left in the bag and discarded, witnessed by a second staff member
+        (drug accountability of a Schedule III/IV drug). At most the bag's volume less the
+        volume given; recorded once the infusion has ended."""
+        v = volume_wasted_ml
+        if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0:
+            raise ValidationFailed("volume_wasted_ml", "mL discarded, 0 or more", v)
+        with self._ctx.uow(actor, write=False) as uow:
+            patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
+            day = self._day(uow, patient, infusion_number)
+            administration = self._administration(uow, day)
+            self._check_waste(day, administration, float(v))
+            study_id = patient.study_id
+        witness_id, _ = self._countersign(
+            actor,
+            witness,
+            purpose="controlled-drug waste witnessed",
+            record=f"{study_id} infusion {infusion_number}",
+        )
+        with self._ctx.uow(actor, write=True) as uow:
+            patient, protocol = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
+            day = self._day(uow, patient, infusion_number)
+            administration = self._check_waste(day, self._administration(uow, day), float(v))
+            administration.volume_wasted_ml = float(v)
+            administration.waste_witnessed_by = witness_id
+            administration.waste_recorded_at = uow.now
+            uow.flush()
+            view = self._day_view(uow, actor, patient, protocol, day)
+            uow.commit()
+            return view
+
+    @staticmethod
+    def _check_waste(
+        day: InfusionDay, administration: DrugAdministration | None, volume: float
+    ) -> DrugAdministration:
+        if administration is None or administration.volume_given_ml is None:
+            raise ConflictError("infusion", day.id, "record the end (the volume given) first")
+        if administration.volume_wasted_ml is not None:
+            raise ConflictError("infusion", day.id, "the waste is already recorded")
+        left = administration.bag_volume_ml - administration.volume_given_ml
+        if volume > left + 1e-9:
+            raise ValidationFailed(
+                "volume_wasted_ml",
+                f"at most {left:g} mL is left in the bag ({administration.bag_volume_ml:g} mL "
+                f"less {administration.volume_given_ml:g} mL given)",
+                volume,
+            )
+        return administration
 
     def day(self, actor: Actor, patient_id: int, infusion_number: int) -> InfusionDayView:
         with self._ctx.uow(actor, write=False) as uow:

@@ -198,6 +198,72 @@ class AdverseEventView:
 
 
 @dataclass(frozen=True)
+class Countersign:
+    """A second staff member at the bedside: their own username and password (an independent
+    double-check, ISMP high-alert practice); verified, counted like a sign-in, audited."""
+
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class BagInput:
+    """The bag as labelled (PROTOCOL.md §4, §6). ``concentration_mg_per_ml``: what the label says,
+    entered by staff who see the drug; a blinded nurse leaves it None and confirms the volume
+    (the pharmacy that prepared the bag confirmed its concentration). ``prepared_by``: the
+    username of who made it up."""
+
+    lot: str
+    expiry: dt.date
+    volume_ml: float
+    prepared_by: str
+    concentration_mg_per_ml: float | None = None
+
+
+@dataclass(frozen=True)
+class PumpCheck:
+    """The second staff member's independent check of the pump: the rate they read on it, and
+    (when the day's weight needs it) their confirmation of the weight (§4)."""
+
+    witness: Countersign
+    pump_rate_ml_per_h: float
+    confirms_weight: bool = False
+
+
+@dataclass(frozen=True)
+class EarlyStop:
+    """An infusion stopped before the bag ran through: the volume actually given and why (§6)."""
+
+    volume_given_ml: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class AdministrationView:
+    """The bag, the double-check and what was given (drug accountability). The concentration and
+    the mg given are None for a blinded reader (they tell the arm)."""
+
+    bag_lot: str
+    bag_expiry: dt.date
+    bag_volume_ml: float
+    bag_concentration_mg_per_ml: float | None
+    prepared_by: str
+    started_by: str
+    checked_by: str
+    pump_rate_ml_per_h: float
+    supervising_physician: str
+    weight_previous_kg: float | None
+    weight_confirmed_by: str | None
+    weight_confirmation_reasons: tuple[str, ...]
+    stopped_early: bool | None
+    early_stop_reason: str | None
+    volume_given_ml: float | None
+    dose_given_mg: float | None
+    volume_wasted_ml: float | None
+    waste_witnessed_by: str | None
+
+
+@dataclass(frozen=True)
 class InfusionDayView:
     """A started infusion as the actor may see it.
 
@@ -222,6 +288,7 @@ class InfusionDayView:
     vitals_due_minutes: tuple[int, ...]
     discharged_at: dt.datetime | None
     version: int
+    administration: AdministrationView | None = None
 
 
 @dataclass(frozen=True)

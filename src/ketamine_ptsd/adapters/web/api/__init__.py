@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import assessments, auth, infusions, instruments, patients, protocols, queries, sdv, users
+from . import (
+    assessments,
+    auth,
+    infusions,
+    instruments,
+    patients,
+    pharmacy,
+    protocols,
+    queries,
+    sdv,
+    users,
+)
 
 router = APIRouter()
 for _module in (
@@ -24,6 +35,7 @@ for _module in (
     protocols,
     queries,
     sdv,
+    pharmacy,
 ):
     router.include_router(_module.router)
 router.include_router(assessments.corrections)

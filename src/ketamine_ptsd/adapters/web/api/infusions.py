@@ -19,11 +19,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StringConstraints
 
+from ketamine_ptsd.core.protocol import WEIGHT_KG_LIMITS
 from ketamine_ptsd.services import AuthenticationFailed, ValidationFailed
 from ketamine_ptsd.services.infusions import (
     AdverseEventInput,
+    BagInput,
     ChecklistInput,
+    Countersign,
+    EarlyStop,
     InterventionInput,
+    PumpCheck,
     VitalsInput,
 )
 
@@ -60,8 +65,75 @@ class ChecklistRead(BaseModel):
     findings: dict[str, Any] = Field(default_factory=dict)
 
 
+#: One bound for the form and the API (core.protocol.WEIGHT_KG_LIMITS).
+Weight = Annotated[float, Field(ge=WEIGHT_KG_LIMITS[0], le=WEIGHT_KG_LIMITS[1])]
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class BagCreate(BaseModel):
+    """The bag as labelled; ``concentration_mg_per_ml`` only from staff who see the drug."""
+
+    lot: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+    expiry: dt.date
+    volume_ml: float = Field(gt=0, le=1000)
+    prepared_by: ShortText
+    concentration_mg_per_ml: float | None = Field(default=None, gt=0, le=100)
+
+
+class PumpCheckCreate(BaseModel):
+    """The second staff member's independent check: their username and password, the rate they
+    read on the pump, and whether they also confirm the day's weight."""
+
+    witness_username: ShortText
+    witness_password: Secret
+    pump_rate_ml_per_h: float = Field(gt=0, le=10_000)
+    confirms_weight: bool = False
+
+
 class StartCreate(BaseModel):
-    weight_kg: float = Field(gt=0, le=500)
+    weight_kg: Weight
+    bag: BagCreate
+    pump_check: PumpCheckCreate
+    supervising_physician_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class AdministrationRead(BaseModel):
+    """The bag, the double-check and what was given; concentration and mg null when blinded."""
+
+    bag_lot: str
+    bag_expiry: dt.date
+    bag_volume_ml: float
+    bag_concentration_mg_per_ml: float | None
+    prepared_by: str
+    started_by: str
+    checked_by: str
+    pump_rate_ml_per_h: float
+    supervising_physician: str
+    weight_previous_kg: float | None
+    weight_confirmed_by: str | None
+    weight_confirmation_reasons: list[str]
+    stopped_early: bool | None
+    early_stop_reason: str | None
+    volume_given_ml: float | None
+    dose_given_mg: float | None
+    volume_wasted_ml: float | None
+    waste_witnessed_by: str | None
+
+
+class EndCreate(BaseModel):
+    """The end: when (default now) and, for an early stop, the volume given and why."""
+
+    version: Version
+    ended_at: dt.datetime | None = None
+    stopped_early: bool = False
+    volume_given_ml: float | None = Field(default=None, ge=0, le=1000)
+    early_stop_reason: Text | None = None
+
+
+class WasteCreate(BaseModel):
+    volume_wasted_ml: float = Field(ge=0, le=1000)
+    witness_username: ShortText
+    witness_password: Secret
 
 
 class InfusionDayRead(BaseModel):
@@ -83,6 +155,7 @@ class InfusionDayRead(BaseModel):
     vitals_due_minutes: list[int]
     discharged_at: dt.datetime | None
     version: int
+    administration: AdministrationRead | None = None
 
 
 class VitalsCreate(BaseModel):
@@ -177,10 +250,6 @@ class AdverseEventUpdate(BaseModel):
     serious: bool | None = None
 
 
-class VersionBody(BaseModel):
-    version: Version
-
-
 class DischargeCreate(BaseModel):
     version: Version
     ambulatory_unaided: bool
@@ -246,7 +315,27 @@ def checklist(
 def start(
     patient_id: DbId, number: InfusionNumber, body: StartCreate, auth: ApiAuth, state: State
 ) -> Any:
-    view = state.services.infusions.start(auth.actor, patient_id, number, weight_kg=body.weight_kg)
+    """Start: the bag, the second staff member's pump check, the supervising physician (§4,
+    §6); a refused weight, bag, pump rate or witness is a 422 naming the field."""
+    view = state.services.infusions.start(
+        auth.actor,
+        patient_id,
+        number,
+        weight_kg=body.weight_kg,
+        bag=BagInput(
+            lot=body.bag.lot,
+            expiry=body.bag.expiry,
+            volume_ml=body.bag.volume_ml,
+            prepared_by=body.bag.prepared_by,
+            concentration_mg_per_ml=body.bag.concentration_mg_per_ml,
+        ),
+        pump_check=PumpCheck(
+            Countersign(body.pump_check.witness_username, body.pump_check.witness_password),
+            body.pump_check.pump_rate_ml_per_h,
+            confirms_weight=body.pump_check.confirms_weight,
+        ),
+        supervising_physician_id=body.supervising_physician_id,
+    )
     return _as(InfusionDayRead, view)
 
 
@@ -350,10 +439,37 @@ def record_adverse_event(
 
 @router.post("/{number}/end", response_model=InfusionDayRead)
 def end(
-    patient_id: DbId, number: InfusionNumber, body: VersionBody, auth: ApiAuth, state: State
+    patient_id: DbId, number: InfusionNumber, body: EndCreate, auth: ApiAuth, state: State
 ) -> Any:
+    """The end (default now; not before the start, not in the future); an early stop with the
+    volume given and the reason, the mg given recomputed from them (§6)."""
+    early = None
+    if body.stopped_early:
+        if body.volume_given_ml is None:
+            raise ValidationFailed("volume_given_ml", "the volume given before the stop", None)
+        early = EarlyStop(body.volume_given_ml, body.early_stop_reason or "")
     view = state.services.infusions.end(
-        auth.actor, patient_id, number, expected_version=body.version
+        auth.actor,
+        patient_id,
+        number,
+        expected_version=body.version,
+        ended_at=body.ended_at,
+        early_stop=early,
+    )
+    return _as(InfusionDayRead, view)
+
+
+@router.post("/{number}/waste", response_model=InfusionDayRead)
+def record_waste(
+    patient_id: DbId, number: InfusionNumber, body: WasteCreate, auth: ApiAuth, state: State
+) -> Any:
+    """The volume discarded, witnessed by a second staff member (drug accountability)."""
+    view = state.services.infusions.record_waste(
+        auth.actor,
+        patient_id,
+        number,
+        volume_wasted_ml=body.volume_wasted_ml,
+        witness=Countersign(body.witness_username, body.witness_password),
     )
     return _as(InfusionDayRead, view)
 

@@ -11,6 +11,7 @@ import datetime as dt
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from ketamine_ptsd.core.protocol import WEIGHT_KG_LIMITS
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import plan_schedule
 from ketamine_ptsd.services import PermissionDenied
@@ -253,7 +254,7 @@ def dose(
     patient_id: DbId,
     auth: ApiAuth,
     state: State,
-    weight_kg: float = Query(gt=0, le=500),
+    weight_kg: float = Query(ge=WEIGHT_KG_LIMITS[0], le=WEIGHT_KG_LIMITS[1]),
 ) -> DoseRead:
     """Volume and pump rate as the caller may see them (blinded: "study drug", PROTOCOL.md §4)."""
     from ketamine_ptsd.core.roles import is_allowed

@@ -19,6 +19,7 @@ as a fallback for a dropped connection.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -27,8 +28,10 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from ketamine_ptsd.core.errors import InvalidInput
+from ketamine_ptsd.core.protocol import WEIGHT_KG_LIMITS
 from ketamine_ptsd.core.roles import Action
-from ketamine_ptsd.core.rules import VITAL_RANGES
+from ketamine_ptsd.core.rules import VITAL_RANGES, check_weight
+from ketamine_ptsd.core.workflow import Treatment
 from ketamine_ptsd.services import (
     AuthenticationFailed,
     ConflictError,
@@ -40,8 +43,12 @@ from ketamine_ptsd.services.infusions import (
     AE_RELATEDNESS,
     AE_SEVERITIES,
     ROUTES,
+    BagInput,
     ChecklistInput,
+    Countersign,
+    EarlyStop,
     InterventionInput,
+    PumpCheck,
     VitalsInput,
 )
 from ketamine_ptsd.services.patients import PatientView
@@ -72,6 +79,7 @@ SAVED = {
     "intervention": "Intervention recorded.",
     "ae": "Adverse event recorded.",
     "end": "Infusion end recorded.",
+    "waste": "Waste recorded.",
     "discharge": "Discharge findings recorded.",
     "signoff": "Discharge signed off.",
     "rating": "Rating recorded.",
@@ -109,7 +117,9 @@ def _float(form: FormData, name: str, *, required: bool = False) -> float | None
 def _values(form: FormData | None) -> dict[str, str]:
     if form is None:
         return {}
-    return {k: text(form, k) for k in form if k not in ("csrf_token", "password")}
+    return {
+        k: text(form, k) for k in form if k not in ("csrf_token", "password", "witness_password")
+    }
 
 
 def _page(
@@ -162,6 +172,13 @@ def _page(
             "can_ae": session.can(Action.ADVERSE_EVENT_RECORD),
             "can_sign": session.can(Action.DISCHARGE_SIGNOFF),
             "now": state.now(),
+            "weight_limits": WEIGHT_KG_LIMITS,
+            # Blinded staff never see (or type) the bag's concentration: it tells the arm.
+            "show_concentration": patient.visibility is Treatment.NAMED
+            or not view.protocol.blinded,
+            "physicians": state.services.infusions.physicians(session.actor)
+            if session.can(Action.INFUSION_RECORD) and view.day is None
+            else [],
         },
         status_code=status_code,
     )
@@ -236,6 +253,46 @@ def _checklist_input(form: FormData, number: int) -> ChecklistInput:
     )
 
 
+def core_field(fn: Callable[..., float], value: float) -> float:
+    try:
+        return fn(value)
+    except InvalidInput as exc:
+        raise ValidationFailed(exc.field, exc.message, exc.value) from None
+
+
+def _date(form: FormData, name: str) -> dt.date:
+    value = text(form, name)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(name, "a date (YYYY-MM-DD)", value) from None
+
+
+def _start_inputs(form: FormData, weight: float) -> dict[str, Any]:
+    """The start's inputs from the form: the bag, the second staff member's pump check, the
+    supervising physician (services/infusions/day.py)."""
+    physician = _int(form, "supervising_physician_id", required=True)
+    password = form.get("witness_password")
+    return {
+        "weight_kg": weight,
+        "bag": BagInput(
+            lot=text(form, "bag_lot"),
+            expiry=_date(form, "bag_expiry"),
+            volume_ml=_float(form, "bag_volume_ml", required=True) or 0.0,
+            prepared_by=text(form, "bag_prepared_by"),
+            concentration_mg_per_ml=_float(form, "bag_concentration_mg_per_ml"),
+        ),
+        "pump_check": PumpCheck(
+            Countersign(
+                text(form, "witness_username"), password if isinstance(password, str) else ""
+            ),
+            _float(form, "pump_rate_ml_per_h", required=True) or 0.0,
+            confirms_weight=text(form, "confirms_weight") == "yes",
+        ),
+        "supervising_physician_id": physician,
+    }
+
+
 @router.post("/patients/{patient_id}/infusion/{number}/checklist")
 def record_checklist(
     patient_id: DbId,
@@ -251,6 +308,8 @@ def record_checklist(
     infusions = state.services.infusions
     try:
         weight = _float(form, "weight_kg", required=start)
+        if weight is not None:  # typed: checked now, not only at the start (issue 12 item 3)
+            weight = core_field(check_weight, weight)
         check = infusions.record_checklist(
             session.actor, patient_id, _checklist_input(form, number)
         )
@@ -268,7 +327,7 @@ def record_checklist(
             )
         if start:
             assert weight is not None
-            infusions.start(session.actor, patient_id, number, weight_kg=weight)
+            infusions.start(session.actor, patient_id, number, **_start_inputs(form, weight))
             return _saved(patient_id, number, "start", "dose")
     except (ValidationFailed, ConflictError) as exc:
         return _page(
@@ -359,11 +418,54 @@ def record_end(
 ) -> Response:
     def act() -> object:
         version = _int(form, "version", required=True) or 0
+        ended_at = None
+        typed = text(form, "ended_at")
+        if typed:
+            try:
+                clock = dt.time.fromisoformat(typed)
+            except ValueError:
+                raise ValidationFailed("ended_at", "a time (hh:mm)", typed) from None
+            ended_at = dt.datetime.combine(state.now().date(), clock, tzinfo=dt.UTC)
+        early = None
+        if text(form, "stopped_early") == "yes":
+            given = _float(form, "volume_given_ml", required=True)
+            early = EarlyStop(given or 0.0, text(form, "early_stop_reason"))
         return state.services.infusions.end(
-            session.actor, patient_id, number, expected_version=version
+            session.actor,
+            patient_id,
+            number,
+            expected_version=version,
+            ended_at=ended_at,
+            early_stop=early,
         )
 
     return _submit(request, session, state, patient_id, number, form, "end", "discharge", act)
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/waste")
+def record_waste(
+    patient_id: DbId,
+    number: InfusionNumber,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """The volume discarded, witnessed by a second staff member (drug accountability)."""
+
+    def act() -> object:
+        password = form.get("witness_password")
+        return state.services.infusions.record_waste(
+            session.actor,
+            patient_id,
+            number,
+            volume_wasted_ml=_float(form, "volume_wasted_ml", required=True) or 0.0,
+            witness=Countersign(
+                text(form, "witness_username"), password if isinstance(password, str) else ""
+            ),
+        )
+
+    return _submit(request, session, state, patient_id, number, form, "waste", "discharge", act)
 
 
 @router.post("/patients/{patient_id}/infusion/{number}/discharge")

@@ -95,3 +95,21 @@ def generate_list(request: Request, session: Session, state: State, form: Checke
     except (ValidationFailed, ConflictError) as exc:
         return _page(request, session, state, error=exc, values=values)
     return _page(request, session, state, summary=summary)
+
+
+@router.get("/pharmacy/accountability")
+def accountability(request: Request, session: Session, state: State) -> Response:
+    """Drug accountability (issue 12 item 4): every infusion's bag, given, wasted and who
+    witnessed it; the drug and mg only where the blind allows (services decide)."""
+    rows = state.services.infusions.accountability(session.actor)
+    return render(request, "accountability.html", {"rows": rows})
+
+
+@router.get("/pharmacy/accountability.csv")
+def accountability_csv(session: Session, state: State) -> Response:
+    """The same as spreadsheet-safe CSV (services/spreadsheet.py)."""
+    return Response(
+        state.services.infusions.accountability_csv(session.actor),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="drug-accountability.csv"'},
+    )

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from ketamine_ptsd.core.instruments import get_instrument
-from ketamine_ptsd.core.protocol import Protocol
+from ketamine_ptsd.core.protocol import HEIGHT_CM_LIMITS, WEIGHT_KG_LIMITS, Protocol
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.workflow import Event, allowed_events
 from ketamine_ptsd.services import ConflictError, PermissionDenied, ValidationFailed
@@ -89,6 +89,8 @@ def _page(
             "patient": patient,
             "fields": fact_fields(protocol),
             "caps5": get_instrument("caps5_past_month"),
+            "weight_limits": WEIGHT_KG_LIMITS,
+            "height_limits": HEIGHT_CM_LIMITS,
             "v": values,
             "error": error,
             "decision": decisions[-1] if decisions else None,
@@ -141,6 +143,17 @@ def _caps5(form: FormData) -> dict[str, int] | None:
     return items or None
 
 
+def _number(form: FormData, name: str) -> float | None:
+    """A typed number, or None when blank; the service checks the range (core's one bound)."""
+    raw = text(form, name)
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValidationFailed(name, "a number", raw) from None
+
+
 @router.post("/patients/{patient_id}/screening-visit")
 def record_visit(
     patient_id: DbId, request: Request, session: Session, state: State, form: CheckedForm
@@ -157,6 +170,8 @@ def record_visit(
                 visit_date=parse_date(visit_date, "visit_date"),
                 facts=_facts(form, fields),
                 caps5_past_month=_caps5(form),
+                weight_kg=_number(form, "weight_kg"),
+                height_cm=_number(form, "height_cm"),
             ),
         )
     except (ValidationFailed, ConflictError) as exc:
