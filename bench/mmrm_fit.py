@@ -3,17 +3,25 @@ Type 3 tests and LS means, against statsmodels MixedLM (random intercept, same m
 ``Rscript`` is on PATH, nlme::gls timed by R's own loop; plus a 2,000 subjects × 6 visits UN fit.
 SYSTEM.md "Targets": ≥ 5× faster than nlme::gls and ≥ 20× faster than MixedLM.
 
-Run: ``.venv/bin/python bench/mmrm_fit.py`` (prints medians in ms and ratios).
+With ``--baseline SRC`` (the ``src`` folder of another checkout, e.g. ``git archive <commit>
+src | tar -x -C /tmp/base``) the cold DataFrame path of that checkout is timed in a child
+process in the same run, and the ratio printed. R mmrm (``mmrm`` + ``emmeans`` + ``car``) is
+timed when ``Rscript`` has those packages.
+
+Run: ``.venv/bin/python bench/mmrm_fit.py [--baseline SRC]`` (prints medians in ms and ratios).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,7 +54,61 @@ def median_ms(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
     return 1e3 * float(np.median(times))
 
 
+BASELINE_CHILD = """
+import sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from mmrm_fit import rct_frame
+from ketamine_ptsd.core.stats.mmrm import fit_mmrm
+from ketamine_ptsd.core.stats.mmrm.layout import clear_layout_cache
+df = rct_frame()
+def f():
+    clear_layout_cache()
+    fit_mmrm(df, subject="pid", group="arm", time="visit", outcome="caps5")
+f()
+times = []
+for _ in range(300):
+    t0 = time.perf_counter()
+    f()
+    times.append(time.perf_counter() - t0)
+print(1e3 * float(np.median(times)))
+"""
+
+
+def baseline_frame_cold_ms(src: str) -> float:
+    """Median ms of the cold DataFrame path of the checkout whose ``src`` folder is ``src``."""
+    env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()))
+    out = subprocess.run(
+        [sys.executable, "-c", BASELINE_CHILD, str(Path(__file__).resolve().parent)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def r_mmrm_ms(path: str) -> float | None:
+    """R mmrm (fit + emmeans + car::Anova), R's own loop, when the packages are installed."""
+    code = (
+        "ok <- all(sapply(c('mmrm','emmeans','car'), requireNamespace, quietly = TRUE));"
+        "if (!ok) { cat('NA'); quit() };"
+        "suppressMessages({library(mmrm); library(emmeans)}); d <- read.csv('" + path + "');"
+        "d$visit <- factor(d$visit); d$arm <- factor(d$arm); d$pid <- factor(d$pid); n <- 50;"
+        "f <- function() { m <- mmrm(caps5 ~ arm * visit + cs(visit | pid), d);"
+        " emmeans(m, ~ arm | visit); car::Anova(m, type = 'III') };"
+        "invisible(f()); t0 <- Sys.time(); for (i in 1:n) f();"
+        " cat((as.numeric(Sys.time()) - as.numeric(t0)) / n * 1000)"
+    )
+    out = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, check=False)
+    text = out.stdout.strip().split()
+    return None if not text or text[-1] == "NA" else float(text[-1])
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--baseline", help="src folder of the checkout to compare with")
+    args = parser.parse_args()
     df = rct_frame()
     subj = df["pid"].to_numpy(dtype=np.intp)
     grp = (df["arm"] == "midazolam").to_numpy(dtype=np.intp)
@@ -108,13 +170,28 @@ def main() -> None:
                 ["Rscript", "-e", code], capture_output=True, text=True, check=True
             )
             r_ms = float(out.stdout.strip().split()[-1])
+            mmrm_ms = r_mmrm_ms(path)
         print(
             f"R nlme::gls CS + anova (R's own loop, mean):      {r_ms:.3f} ms  "
             f"ratio {r_ms / ours_ms:.1f}x (cold {r_ms / cold_ms:.1f}x, "
             f"DataFrame cold {r_ms / frame_ms:.1f}x)"
         )
+        if mmrm_ms is None:
+            print("R mmrm + emmeans + car not installed: R mmrm not timed")
+        else:
+            print(
+                f"R mmrm + emmeans + car::Anova (R's own loop):    {mmrm_ms:.3f} ms  "
+                f"ratio DataFrame cold {mmrm_ms / frame_ms:.1f}x"
+            )
     else:
         print("Rscript not found: nlme::gls not timed")
+    if args.baseline:
+        base_ms = baseline_frame_cold_ms(args.baseline)
+        print(
+            f"baseline checkout, DataFrame cold (child process): median {base_ms:.3f} ms  "
+            f"-> this tree is {base_ms / frame_ms:.2f}x faster"
+        )
+    print(f"machine load average (1 min) at the end: {os.getloadavg()[0]:.1f}", flush=True)
 
     # 2,000 subjects x 6 visits, unstructured
     rng = np.random.default_rng(7)

@@ -10,18 +10,80 @@ Prints, from one run:
   REML) over a smaller sample, extrapolated — labelled EXTRAPOLATED;
 * the largest disagreement between the batched fit and the engine on the engine's sample.
 
-Run: ``.venv/bin/python bench/simulate_power.py [--trials 10000] [--repeats 5]``
+With ``--baseline SRC`` (the ``src`` folder of another checkout, e.g. ``git archive <commit>
+src | tar -x -C /tmp/base``) the simulator of that checkout and of this tree are timed in child
+processes, alternately, round after round, so both see the same machine; it prints each one's
+best wall time and CPU time (user + system of the process: the work on the two cores) with 2
+worker threads, and the ratio this tree / baseline.
+
+Run: ``.venv/bin/python bench/simulate_power.py [--trials 10000] [--repeats 5] [--baseline SRC]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
+
+CHILD = """
+import json, os, sys, time
+import numpy as np
+from ketamine_ptsd.simulation.design import rct_design
+from ketamine_ptsd.simulation.power import simulate_power
+trials, repeats = int(sys.argv[1]), int(sys.argv[2])
+design = rct_design()
+simulate_power(design, 2000, np.random.default_rng(0), workers=2)  # warm-up
+wall, cpu = [], []
+for r in range(repeats):
+    t0, c0 = time.perf_counter(), os.times()
+    res = simulate_power(design, trials, np.random.default_rng(r), workers=2)
+    c1 = os.times()
+    wall.append(time.perf_counter() - t0)
+    cpu.append(c1.user + c1.system - c0.user - c0.system)
+print(json.dumps({"wall": wall, "cpu": cpu, "power": res.power}))
+"""
+
+
+def compare(baseline: str, trials: int, repeats: int, rounds: int) -> None:
+    """This tree against ``baseline`` (a ``src`` folder), child processes alternating."""
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    variants = {"baseline": str(Path(baseline).resolve()), "this tree": here}
+    best: dict[str, dict[str, float]] = {n: {"wall": 1e9, "cpu": 1e9} for n in variants}
+    loads = []
+    for _ in range(rounds):
+        for name, src in variants.items():
+            env = dict(os.environ, PYTHONPATH=src)
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, str(trials), str(repeats)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            loads.append(os.getloadavg()[0])
+            best[name]["wall"] = min(best[name]["wall"], min(row["wall"]))
+            best[name]["cpu"] = min(best[name]["cpu"], min(row["cpu"]))
+            print(
+                f"{name:9s}: {trials} trials, 2 threads: best wall {min(row['wall']):.3f} s, "
+                f"best CPU {min(row['cpu']):.3f} s (power {row['power']:.4f})",
+                flush=True,
+            )
+    print(f"load average during the runs: {min(loads):.2f}-{max(loads):.2f} (2 cores)")
+    for key in ("wall", "cpu"):
+        ratio = best["this tree"][key] / best["baseline"][key]
+        print(
+            f"best {key}: this tree {best['this tree'][key]:.3f} s, baseline "
+            f"{best['baseline'][key]:.3f} s -> this tree / baseline = {ratio:.2f}"
+        )
 
 
 def main() -> None:
@@ -30,10 +92,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--engine-sample", type=int, default=200)
     parser.add_argument("--mixedlm-sample", type=int, default=30)
+    parser.add_argument("--baseline", help="src folder of the checkout to compare with")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations with --baseline")
     args = parser.parse_args()
+    if args.baseline:
+        compare(args.baseline, args.trials, args.repeats, args.rounds)
+        return
 
     from ketamine_ptsd.core.stats.mmrm import analyse_arrays
-    from ketamine_ptsd.simulation.batched_mmrm import fit_batched_mmrm
+    from ketamine_ptsd.core.stats.mmrm.batched import fit_batched_mmrm
     from ketamine_ptsd.simulation.design import rct_design
     from ketamine_ptsd.simulation.generate import generate_trials
     from ketamine_ptsd.simulation.power import simulate_power

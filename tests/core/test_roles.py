@@ -24,7 +24,7 @@ CARE_TEAM = {
     A.IDENTITY_EDIT, A.CONSENT_RECORD, A.CONSENT_READ, A.SCREENING_RECORD, A.SCREENING_READ,
     A.INFUSION_RECORD, A.INFUSION_READ, A.INFUSION_RATING_READ, A.ADVERSE_EVENT_RECORD,
     A.ADVERSE_EVENT_READ, A.ASSESSMENT_RECORD, A.ASSESSMENT_READ, A.WITHDRAWAL_RECORD, A.SIGN,
-    A.QUERY_READ, A.QUERY_ANSWER,
+    A.IDENTITY_CONFIRM, A.QUERY_READ, A.QUERY_ANSWER,
 }  # fmt: skip
 
 # Written out again, by hand, so that a change to core/roles.py must be made twice on purpose.
@@ -49,6 +49,7 @@ EXPECTED: dict[Role, set[Action]] = {
     Role.NURSE: READ_CLINICAL | {
         A.INFUSION_RECORD, A.INFUSION_READ, A.INFUSION_RATING_READ, A.ADVERSE_EVENT_RECORD,
         A.ADVERSE_EVENT_READ, A.SIGN, A.CLINIC_PLAN_READ, A.QUERY_READ, A.QUERY_ANSWER,
+        A.IDENTITY_CONFIRM,
     },
     Role.SAFETY_RATER: {
         A.PATIENT_READ, A.INFUSION_READ, A.INFUSION_RATING_RECORD, A.INFUSION_RATING_READ,
@@ -138,5 +139,9 @@ def test_identity_is_restricted_and_secrets_are_shown_to_nobody(role: Role) -> N
     identity_roles = {Role.ADMINISTRATOR, Role.INVESTIGATOR, Role.CLINICIAN}
     assert can_see(role, Sensitivity.IDENTITY) is (role in identity_roles)
     assert is_allowed(role, Action.IDENTITY_READ) is (role in identity_roles)
+    # The two-identifier check (PROTOCOL.md §12): the treating nurse and the care team, never a
+    # blinded rater or the pharmacy.
+    bedside = {Role.NURSE, Role.INVESTIGATOR, Role.CLINICIAN}
+    assert is_allowed(role, Action.IDENTITY_CONFIRM) is (role in bedside)
     assert not can_see(role, Sensitivity.SECRET)
     assert can_see(role, Sensitivity.NONE)

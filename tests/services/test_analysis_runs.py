@@ -44,14 +44,14 @@ def _trial(wf: Services, actors, protocol_name: str, week2_totals: list[int | No
     pids = []
     for _ in week2_totals:
         pid = screen_rct(wf, actors[Role.INVESTIGATOR], protocol_name=protocol_name)
-        ready_for_infusion(wf, actors, pid, 1)
-        wf.infusions.start(
-            actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70)
-        )
         wf.assessments.record(
             actors[Role.OUTCOME_RATER],
             pid,
             AssessmentInput("baseline", "caps5_past_week", MONDAY, items(20, 50)),
+        )
+        ready_for_infusion(wf, actors, pid, 1)
+        wf.infusions.start(
+            actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70)
         )
         pids.append(pid)
     return pids

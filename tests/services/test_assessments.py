@@ -38,6 +38,23 @@ def treated(db, clock, actors):  # type: ignore[no-untyped-def]
     return wf, pid
 
 
+def baseline_caps5(wf, rater, pid, total: int):  # type: ignore[no-untyped-def]
+    """The baseline CAPS-5 recorded before infusion 1 (the start requires it, PROTOCOL.md §5,
+    §8), corrected to the total the test needs."""
+    [saved] = [
+        a
+        for a in wf.assessments.list(rater, pid)
+        if (a.time_point, a.instrument) == ("baseline", "caps5_past_week")
+    ]
+    return wf.assessments.edit(
+        rater,
+        saved.id,
+        expected_version=saved.version,
+        reason="the test's baseline score",
+        items=items(20, total),
+    )
+
+
 def caps5(total: int, day: dt.date, point: str) -> AssessmentInput:
     return AssessmentInput(point, "caps5_past_week", day, items(20, total))
 
@@ -47,7 +64,7 @@ def test_an_assessment_is_scored_and_an_out_of_window_one_is_flagged_not_refused
 ) -> None:  # type: ignore[no-untyped-def]
     wf, pid = treated
     rater = actors[Role.OUTCOME_RATER]
-    baseline = wf.assessments.record(rater, pid, caps5(50, MONDAY, "baseline"))
+    baseline = baseline_caps5(wf, rater, pid, 50)
     assert baseline.in_window and baseline.total == 50.0
     assert baseline.subscales["intrusion"] == 20  # items 1-5 at 4
     clock.set(dt.datetime(2026, 3, 20, 9, tzinfo=dt.UTC))
@@ -80,8 +97,9 @@ def test_an_invalid_caps5_item_is_refused_with_the_item_named_and_nothing_change
     with pytest.raises(ValidationFailed) as refused:
         wf.assessments.record(rater, pid, bad)
     assert refused.value.field == "caps5.item_13"
-    assert wf.assessments.list(rater, pid) == []
-    saved = wf.assessments.record(rater, pid, caps5(40, MONDAY, "baseline"))
+    before = wf.assessments.list(rater, pid)
+    assert {a.instrument for a in before} == {"caps5_past_week", "madrs"}  # before infusion 1
+    saved = baseline_caps5(wf, rater, pid, 40)
     with pytest.raises(ValidationFailed) as refused_edit:
         wf.assessments.edit(
             rater,
@@ -100,7 +118,7 @@ def test_an_invalid_caps5_item_is_refused_with_the_item_named_and_nothing_change
 def test_edits_need_a_reason_and_the_version_read_and_void_the_signature(treated, actors) -> None:  # type: ignore[no-untyped-def]
     wf, pid = treated
     rater = actors[Role.OUTCOME_RATER]
-    saved = wf.assessments.record(rater, pid, caps5(40, MONDAY, "baseline"))
+    saved = baseline_caps5(wf, rater, pid, 40)
     wf.signatures.sign(
         rater, password=PASSWORD, table_name="assessments", record_id=saved.id, meaning="rated"
     )
@@ -135,7 +153,7 @@ def test_response_at_week_2_boundary_through_the_service(
 ) -> None:  # type: ignore[no-untyped-def]
     wf, pid = treated
     rater = actors[Role.OUTCOME_RATER]
-    wf.assessments.record(rater, pid, caps5(baseline, MONDAY, "baseline"))
+    baseline_caps5(wf, rater, pid, baseline)
     clock.set(dt.datetime(2026, 3, 16, 9, tzinfo=dt.UTC))
     wf.assessments.record(rater, pid, caps5(week2, WEEK2, "week2"))
     response = wf.followup.response(rater, pid)
@@ -152,7 +170,7 @@ def test_response_at_week_2_boundary_through_the_service(
 def test_follow_up_loss_of_response_and_time_to_loss(treated, actors, clock) -> None:  # type: ignore[no-untyped-def]
     wf, pid = treated
     rater = actors[Role.OUTCOME_RATER]
-    wf.assessments.record(rater, pid, caps5(50, MONDAY, "baseline"))
+    baseline_caps5(wf, rater, pid, 50)
     clock.set(dt.datetime(2026, 3, 16, 9, tzinfo=dt.UTC))
     wf.assessments.record(rater, pid, caps5(20, WEEK2, "week2"))
     plan = wf.followup.follow_up_plan(rater, pid)
@@ -208,7 +226,7 @@ def test_voiding_a_score_takes_back_the_response_it_decided(treated, actors, clo
     all (back in treatment); a corrected week-2 score decides it again."""
     wf, pid = treated
     rater = actors[Role.OUTCOME_RATER]
-    wf.assessments.record(rater, pid, caps5(50, MONDAY, "baseline"))
+    baseline_caps5(wf, rater, pid, 50)
     clock.set(dt.datetime(2026, 3, 16, 9, tzinfo=dt.UTC))
     week2 = wf.assessments.record(rater, pid, caps5(20, WEEK2, "week2"))
     clock.set(dt.datetime(2026, 3, 23, 9, tzinfo=dt.UTC))

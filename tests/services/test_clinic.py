@@ -92,13 +92,6 @@ def test_a_clinic_series_from_documents_to_relapse_watch(db, clock, actors) -> N
         ScreeningVisitInput(dt.date(2026, 3, 1), facts=CLINIC_FACTS, weight_kg=80, height_cm=170),
     )
     assert decided.decision.status == "eligible"
-    check = ready_for_infusion(wf, actors, second.id, 1, rater=Role.CLINICIAN)
-    assert check.passed
-    day = wf.infusions.start(
-        clinician, second.id, 1, **start_inputs(actors, clinician, 82, protocol_name="clinical")
-    )
-    assert (day.drug, day.dose_mg, day.volume_ml) == ("ketamine", 41.0, 41.0)  # open label
-    assert day.vitals_due_minutes[-1] == 160  # 120 min after the 40-min infusion ends (§6)
     wf.assessments.record(
         clinician, second.id, AssessmentInput("baseline", "pcl5", MONDAY, items(20, 60))
     )
@@ -107,6 +100,13 @@ def test_a_clinic_series_from_documents_to_relapse_watch(db, clock, actors) -> N
         second.id,
         AssessmentInput("baseline", "caps5_past_week", MONDAY, items(20, 44)),
     )
+    check = ready_for_infusion(wf, actors, second.id, 1, rater=Role.CLINICIAN)
+    assert check.passed
+    day = wf.infusions.start(
+        clinician, second.id, 1, **start_inputs(actors, clinician, 82, protocol_name="clinical")
+    )
+    assert (day.drug, day.dose_mg, day.volume_ml) == ("ketamine", 41.0, 41.0)  # open label
+    assert day.vitals_due_minutes[-1] == 160  # 120 min after the 40-min infusion ends (§6)
     clock.set(dt.datetime(2026, 3, 16, 9, tzinfo=dt.UTC))
     wf.assessments.record(
         clinician,

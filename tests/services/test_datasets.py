@@ -22,6 +22,7 @@ from workflow_support import (  # type: ignore[import-not-found]
     screen_rct,
 )
 
+from bedside_support import vitals_input  # type: ignore[import-not-found]
 from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.protocol import Arm
@@ -29,7 +30,7 @@ from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import PermissionDenied, ServiceError, Services
 from ketamine_ptsd.services.assessments import AssessmentInput
 from ketamine_ptsd.services.datasets import FRAME_COLUMNS
-from ketamine_ptsd.services.infusions import AdverseEventInput, InterventionInput, VitalsInput
+from ketamine_ptsd.services.infusions import AdverseEventInput, InterventionInput
 from ketamine_ptsd.services.screening import DemographicsInput
 
 CANARIES = ("CANARYARMK7Q", "CANARYDRUGK7Q", "CANARYARMM9Z", "CANARYDRUGM9Z")
@@ -67,16 +68,16 @@ def trial(db, clock, actors):  # type: ignore[no-untyped-def]
         wf.screening.record_demographics(
             md, pid, DemographicsInput(age_years=30 + k, sex="female", race="White")
         )
-        ready_for_infusion(wf, actors, pid, 1)
         wf.assessments.record(
             rater, pid, AssessmentInput("baseline", "caps5_past_week", MONDAY, items(20, 50))
         )
         wf.assessments.record(
             rater, pid, AssessmentInput("baseline", "madrs", MONDAY, items(10, 30, 6))
         )
+        ready_for_infusion(wf, actors, pid, 1)
         wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 70.1 + k))
         clock.set(dt.datetime(2026, 3, 2, 8, 40, tzinfo=dt.UTC))
-        wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(40, 150, 90, 88, 97))
+        wf.infusions.record_vitals(nurse, pid, 1, vitals_input(40, 150, 90, 88, 97))
         wf.infusions.record_rating(
             safety, pid, 1, minute=40, instrument="cadss", items=items(23, 31)
         )

@@ -45,15 +45,15 @@ def wf(db, clock, files) -> Services:  # type: ignore[no-untyped-def]
 def _week2_responder(wf: Services, actors, clock, pid: int) -> str:  # type: ignore[no-untyped-def]
     """Infusion 1, CAPS-5 50 at baseline and 30 at week 2 (a 40 % reduction): the status."""
     clock.set(dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC))
-    ready_for_infusion(wf, actors, pid, 1)
-    wf.infusions.start(
-        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70)
-    )
     rater = actors[Role.OUTCOME_RATER]
     wf.assessments.record(
         rater,
         pid,
         AssessmentInput("baseline", "caps5_past_week", clock.now().date(), items(20, 50)),
+    )
+    ready_for_infusion(wf, actors, pid, 1)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70)
     )
     clock.set(dt.datetime(2026, 3, 16, 9, tzinfo=dt.UTC))
     week2 = AssessmentInput("week2", "caps5_past_week", dt.date(2026, 3, 16), items(20, 30))

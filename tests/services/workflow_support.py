@@ -11,10 +11,12 @@ from typing import Any
 
 from service_support import make_context  # type: ignore[import-not-found]
 
+from bedside_support import (  # type: ignore[import-not-found]  # noqa: F401 (re-exported)
+    prise,
+    ready_for_infusion,
+)
 from ketamine_ptsd.adapters.protocol_store import load_protocol
-from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import Actor, FixedClock, Services
-from ketamine_ptsd.services.infusions import ChecklistInput, VitalsInput
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput
 from ketamine_ptsd.services.screening import ScreeningVisitInput
 from screening_support import (  # type: ignore[import-not-found]  # noqa: F401 (re-exported)
@@ -66,46 +68,3 @@ def screen_rct(
         ),
     )
     return patient.id
-
-
-def ready_for_infusion(
-    services: Services,
-    actors: dict[Role, Actor],
-    patient_id: int,
-    number: int,
-    *,
-    bp_readings: tuple[str, ...] = ("128/82", "131/84"),
-    rater: Role = Role.SAFETY_RATER,
-    nurse: Role = Role.NURSE,
-) -> Any:
-    """Baseline vitals, the minute-0 ratings and the checklist (returned) for one infusion."""
-    services.infusions.record_vitals(
-        actors[nurse], patient_id, number, VitalsInput(0, 128, 82, 72, 98)
-    )
-    for instrument, values in (
-        ("cadss", items(23, 1)),
-        ("bprs_positive", {"4": 1, "11": 1, "12": 1, "15": 1}),
-        ("ymrs_item1", {"1": 0}),
-        ("prise", prise()),
-    ):
-        services.infusions.record_rating(
-            actors[rater], patient_id, number, minute=0, instrument=instrument, items=values
-        )
-    return services.infusions.record_checklist(
-        actors[nurse],
-        patient_id,
-        ChecklistInput(
-            infusion_number=number,
-            nil_by_mouth=True,
-            pregnancy_test="not_applicable",
-            urine_toxicology_positive_for=["marijuana"],
-            bp_readings=bp_readings,
-            short_acting_benzodiazepine_taken_this_morning=False,
-        ),
-    )
-
-
-def prise(**reported: str) -> dict[str, str]:
-    from ketamine_ptsd.core.instruments import get_instrument
-
-    return {item.key: reported.get(item.key, "no") for item in get_instrument("prise").items}

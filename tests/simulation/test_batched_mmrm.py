@@ -12,7 +12,8 @@ from scipy import stats
 
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.stats.mmrm import analyse_arrays
-from ketamine_ptsd.simulation.batched_mmrm import fit_batched_mmrm, spd_inverse_logdet
+from ketamine_ptsd.core.stats.mmrm.batched import fit_batched_mmrm
+from ketamine_ptsd.core.stats.mmrm.spd import spd_inverse_logdet
 from ketamine_ptsd.simulation.design import cs_covariance, rct_design
 from ketamine_ptsd.simulation.generate import generate_trials
 

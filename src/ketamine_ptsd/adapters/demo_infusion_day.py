@@ -25,12 +25,17 @@ def at_time(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 def vitals_series(
-    vitals: Sequence[Any], at: Callable[[float], dt.datetime], others: Sequence[dt.datetime]
+    vitals: Sequence[Any],
+    at: Callable[[float], dt.datetime],
+    others: Sequence[dt.datetime],
+    late_minutes: int = 10,
 ) -> list[list[Any]]:
     """Split a day's vital-sign sets into the series the nurse enters together: a new series
     starts whenever another step of the day (checklist, start, a rating form, an intervention,
-    the end) falls between two readings, so everything recorded around them keeps its order;
-    the baseline (minute 0, before the checklist) is a series of its own."""
+    the end) falls between two readings, so everything recorded around them keeps its order,
+    and whenever the series' first reading would be entered more than ``late_minutes`` after
+    its minute (the protocol's vitals window, PROTOCOL.md §6); the baseline (minute 0, before
+    the checklist) is a series of its own."""
     ordered = sorted(vitals, key=lambda vs: vs.minute)
 
     def when(vs: Any) -> dt.datetime:
@@ -40,11 +45,28 @@ def vitals_series(
     for vs in ordered:
         if series:
             last = when(series[-1][-1])
-            if series[-1][-1].minute > 0 and not any(last <= o < when(vs) for o in others):
+            span = when(vs) - when(series[-1][0])
+            if (
+                series[-1][-1].minute > 0
+                and not any(last <= o < when(vs) for o in others)
+                and span <= dt.timedelta(minutes=late_minutes)
+            ):
                 series[-1].append(vs)
                 continue
         series.append([vs])
     return series
+
+
+def respiration_and_sedation(vs: Any) -> dict[str, int]:
+    """Respiratory rate and MOAA/S for a synthetic reading (PROTOCOL.md §12). The synthetic
+    trial (§10) draws neither (the RCT report gives none), so the replay records what the
+    bedside saw in the trial — no respiratory depression, no deep sedation: a rate that follows
+    the heart rate within 12-20 breaths/min and an awake patient (MOAA/S 5). Deterministic, so
+    the synthetic numbers do not move."""
+    return {
+        "respiratory_rate_per_min": max(12, min(20, 14 + (vs.heart_rate_bpm - 75) // 10)),
+        "moaas": 5,
+    }
 
 
 RELATEDNESS = {"unrelated": "not_related", "possibly": "possible", "probably": "probable"}
@@ -81,7 +103,8 @@ class InfusionDaySteps:
             others.append(when)
             label = f"infusion {n} ratings {minute}' ({', '.join(r.instrument for r in form)})"
             steps.append((when, label, self._ratings_fn(p, n, minute, form)))
-        for series in vitals_series(day.vitals, at, others):
+        late = self._protocol.monitoring.vitals_window.late_minutes
+        for series in vitals_series(day.vitals, at, others, late):
             when = at(series[-1].minute) if series[-1].minute > 0 else at(-20)
             minutes = ", ".join(f"{vs.minute}'" for vs in series)
             steps.append((when, f"infusion {n} vitals {minutes}", self._vitals_fn(p, n, series)))
@@ -124,6 +147,7 @@ class InfusionDaySteps:
                         measured_at=start + dt.timedelta(minutes=vs.minute)
                         if vs.minute > 0
                         else None,
+                        **respiration_and_sedation(vs),
                     )
                     for vs in series
                 ],
@@ -154,6 +178,14 @@ class InfusionDaySteps:
         return next(d.date for d in p.infusions if d.number == n)
 
     def _checklist(self, p: SyntheticPatient, day: InfusionDay) -> None:
+        self.services.infusions.confirm_identity(  # two identifiers (PROTOCOL.md §12)
+            self._actor(Role.NURSE),
+            self._pid(p),
+            day.number,
+            name_confirmed=True,
+            date_of_birth_confirmed=True,
+        )
+        self._count("infusions.confirm_identity")
         view = self.services.infusions.record_checklist(
             self._actor(Role.NURSE),
             self._pid(p),

@@ -40,7 +40,7 @@ from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.core.rules import follow_up_visits
 from ketamine_ptsd.services import Actor, FixedClock, Services
 from ketamine_ptsd.services.assessments import AssessmentInput
-from ketamine_ptsd.services.patients import ConsentInput
+from ketamine_ptsd.services.patients import ConsentInput, IdentityInput
 from ketamine_ptsd.services.screening import (
     DERIVED_FACTS,
     DemographicsInput,
@@ -365,8 +365,14 @@ class DemoLoader(InfusionDaySteps):
         return self.summary.patient_ids[p.patient_id]
 
     def _register(self, p: SyntheticPatient) -> None:
+        # Two identifiers for the bedside check (PROTOCOL.md §12): an obviously synthetic name
+        # and a birth date that matches the synthetic age at screening.
+        born = dt.date(p.screening.screening_date.year - p.demographics.age_years, 7, 1)
         view = self.services.patients.register(
-            self._actor(Role.INVESTIGATOR), protocol_name=self.protocol_name, site=self.site
+            self._actor(Role.INVESTIGATOR),
+            protocol_name=self.protocol_name,
+            site=self.site,
+            identity=IdentityInput("Synthetic", f"Demo-{p.patient_id}", born),
         )
         self.summary.study_ids[p.patient_id] = view.study_id
         self.summary.patient_ids[p.patient_id] = view.id

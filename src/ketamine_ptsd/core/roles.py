@@ -68,6 +68,9 @@ class Action(StrEnum):
     PATIENT_VOID = "patient.void"
     IDENTITY_READ = "identity.read"
     IDENTITY_EDIT = "identity.edit"
+    # The treating nurse's two-identifier check before the drug is given (PROTOCOL.md §12): name
+    # and date of birth shown on the infusion day only, never to blinded raters or the pharmacy.
+    IDENTITY_CONFIRM = "identity.confirm"
     CONSENT_RECORD = "consent.record"
     CONSENT_READ = "consent.read"
     SCREENING_RECORD = "screening.record"
@@ -164,6 +167,7 @@ _CLINICAL_RECORDING = frozenset(
         Action.ASSESSMENT_READ,
         Action.WITHDRAWAL_RECORD,
         Action.SIGN,
+        Action.IDENTITY_CONFIRM,
         Action.QUERY_READ,
         Action.QUERY_ANSWER,
     }
@@ -204,6 +208,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
     Role.NURSE: frozenset(
         {
             Action.PATIENT_READ,
+            Action.IDENTITY_CONFIRM,
             Action.CONSENT_READ,
             Action.SCREENING_READ,
             Action.INFUSION_RECORD,

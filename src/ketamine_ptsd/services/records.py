@@ -23,6 +23,7 @@ __all__ = [
     "Assessment",
     "AuditEntry",
     "AuditHead",
+    "ConcomitantMedication",
     "Consent",
     "DataFreeze",
     "DataFreezeFrame",
@@ -31,6 +32,7 @@ __all__ = [
     "Demographics",
     "DrugAdministration",
     "EligibilityDecisionRecord",
+    "IdentityCheck",
     "InfusionDay",
     "InfusionRating",
     "Intervention",
@@ -56,6 +58,7 @@ __all__ = [
     "UserSession",
     "UserSite",
     "VitalSignsRecord",
+    "VitalsMissed",
     "Withdrawal",
 ]
 
@@ -532,6 +535,8 @@ class InfusionDay(Record):
     physician_signoff_by: int | None
     discharged_at: dt.datetime | None
     discharge_reasons: list[str] | None
+    worsening_decision_by: int | None
+    worsening_decision_reason: str | None
     recorded_by: int | None
     recorded_at: dt.datetime
     voided_at: dt.datetime | None
@@ -581,7 +586,53 @@ class VitalSignsRecord(Record):
     diastolic_mmhg: int | None
     heart_rate_bpm: int | None
     spo2_percent: int | None
+    respiratory_rate_per_min: int | None
+    moaas: int | None
     alerts: list[str]
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class ConcomitantMedication(Record):
+    """A medication the patient takes besides the study drug (PROTOCOL.md §1, §11)."""
+
+    patient_id: int
+    drug: str
+    drug_class: str
+    dose: str
+    started_on: dt.date
+    stopped_on: dt.date | None
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
+    version: int
+
+
+class IdentityCheck(Record):
+    """The nurse confirmed name and date of birth with the patient before an infusion (§12)."""
+
+    patient_id: int
+    infusion_number: int
+    name_confirmed: bool
+    date_of_birth_confirmed: bool
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    version: int
+
+
+class VitalsMissed(Record):
+    """A scheduled vitals reading not taken at ``minute``, with the reason (PROTOCOL.md §6)."""
+
+    patient_id: int
+    infusion_number: int
+    minute: int
+    reason: str
     recorded_by: int | None
     recorded_at: dt.datetime
     voided_at: dt.datetime | None

@@ -3,7 +3,7 @@
 Trials are simulated and analysed in fixed chunks of :data:`CHUNK_TRIALS`; chunk ``c`` draws from
 the ``c``-th child of the injected generator (``Generator.spawn``), so a seed gives the same
 answer whatever the progress reporting or the number of worker threads. Each chunk is analysed
-by the batched MMRM (``batched_mmrm.py``) and/or the responder chi-square.
+by the batched MMRM (``core.stats.mmrm.batched``) and/or the responder chi-square.
 
 Power is the proportion of trials whose two-sided test rejects at ``design.alpha``; its
 Monte Carlo uncertainty is the exact Clopper–Pearson interval (Clopper & Pearson 1934). Under
@@ -26,7 +26,7 @@ import numpy.typing as npt
 from scipy import special, stats
 
 from ketamine_ptsd.core.errors import InvalidInput
-from ketamine_ptsd.simulation.batched_mmrm import BatchedMMRMResult, fit_batched_mmrm
+from ketamine_ptsd.core.stats.mmrm.batched import BatchedMMRMResult, fit_batched_mmrm
 from ketamine_ptsd.simulation.design import TrialDesign
 from ketamine_ptsd.simulation.generate import SimulatedTrials, generate_trials
 

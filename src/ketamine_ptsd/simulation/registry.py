@@ -2,27 +2,33 @@
 
 Pooled clinic outcomes (SYSTEM.md capability 8, "registry scale") have far too many patients
 for a fit that holds the N×p design or the patients' covariance blocks. The CS REML of
-``outcome ~ group*time`` does not need them: as ``batched_mmrm.py`` shows, the profiled REML
-criterion, its derivatives, the GLS estimates and their covariance depend on the data only
-through sums per group and number of observed visits k — Σ m mᵀ, Σ m·s, Σ s², counts, and per
-group × visit the count and the sum of outcomes, plus Σ y² (``CSStatistics``). Those sums are
-additive over patients, so:
+``outcome ~ group*time + covariates`` does not need them: the one CS engine
+(``core.stats.mmrm.cs_profile``) computes the profiled REML criterion, its derivatives, the GLS
+estimates and their covariance from sums per number of observed visits k — Σ x̄x̄ᵀ, Σ x̄ȳ, Σ ȳ²
+and counts (x̄, ȳ a patient's sums of X rows and outcomes), plus X'X, X'y, y'y
+(``ProfileSums``). X is the cell-means design (one column per group × visit) followed by the
+numeric covariates (``covariates=``: baseline score, age...). Those sums are additive over
+patients, so:
 
 1. each partition (a Parquet file holding whole patients) is reduced to its sums,
 2. the sums are added (a tree reduction on Dask, a loop here),
-3. the 1-D REML problem is solved once on the total, exactly as for one simulated trial.
+3. the 1-D REML problem is solved once on the total by the engine's Newton iteration
+   (``core.stats.mmrm.batched.fit_cs_from_sums``, a batch of one), with the same Type 3,
+   LS means (at the covariates' means) and between-within df as one analysis; a covariate
+   is a between-subject effect unless it changes within some patient, which the sums tell
+   (its within-subject sum of squares X'X − Σ_k m_k/k is not zero).
 
 Unstructured covariance (``covariance="un"``) works the same way with other sums. With one mean
 per group × visit, the REML criterion of a UN model, its gradient in Σ, the GLS estimates and
 their covariance depend on the data only through, per group and *missingness pattern* (the set
 of visits a patient was seen at): the number of patients n, the sum of their outcome vectors Σy
-and the sum of outer products Σyyᵀ (``UNPartitionSums``; ``batched_mmrm.UNStatistics`` for
-one trial). For pattern P, X_iᵀW_PX_i, X_iᵀW_Py_i and the residual quadratic form of every
+and the sum of outer products Σyyᵀ (``UNPartitionSums``; ``core.stats.mmrm.batched_un`` for
+the batched trials). UN takes no covariates here. For pattern P, X_iᵀW_PX_i, X_iᵀW_Py_i and the residual quadratic form of every
 patient in it are linear in those three sums, so X'V⁻¹X, X'V⁻¹y and r'V⁻¹r are sums over
 patterns of a few T × T products — each REML iteration costs O(patterns · T³), independent of
 the number of patients. Partitions see different subsets of the patterns; their sums are
 aligned on the union of the patterns before being added. The same Newton iteration as for one
-simulated trial (``batched_mmrm.fit_un``) then runs once on the totals, from the same
+simulated trial (``batched_un.fit_un``) then runs once on the totals, from the same
 available-case starting covariance, computed here from the sums instead of the patients.
 
 The single-machine path reads one file at a time (memory: one file plus a few kilobytes of
@@ -49,15 +55,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from ketamine_ptsd.core.errors import InvalidInput
-from ketamine_ptsd.simulation.batched_mmrm import (
+from ketamine_ptsd.core.stats.mmrm.batched import (
     BatchedMMRMResult,
-    CSStatistics,
-    UNStatistics,
-    batched_inference,
-    fit_cs_from_statistics,
-    fit_un,
-    sufficient_statistics_cs,
+    fit_cs_from_sums,
+    fit_un_from_statistics,
 )
+from ketamine_ptsd.core.stats.mmrm.batched_un import UNStatistics
+from ketamine_ptsd.core.stats.mmrm.cs_profile import ProfileSums, subject_x_sums
+from ketamine_ptsd.simulation.registry_synthetic import write_synthetic_registry
 
 __all__ = [
     "COVARIANCES",
@@ -115,7 +120,7 @@ class UNPartitionSums:
 
     def statistics(self) -> UNStatistics:
         """The sums in the batched fit's layout (one trial, patterns in mask order, as
-        ``batched_mmrm._sufficient_statistics_un`` orders them)."""
+        ``batched_un.un_statistics`` orders them)."""
         return UNStatistics(
             patterns=self.patterns,
             count=self.count[None],
@@ -160,7 +165,7 @@ def un_sums_from_arrays(
 
 
 def _un_start_from_sums(sums: UNPartitionSums) -> FloatArray:
-    """The batched fit's starting Σ (``batched_mmrm._un_start``: available-case covariance of
+    """The batched fit's starting Σ (``batched_un.un_start``: available-case covariance of
     deviations from the group × visit means, correlations shrunk 10 % towards I) from sums:
     Σ_i (y_it − μ_at)(y_is − μ_as) over the patients of group a seen at t and s is
     Σ_p [Σyyᵀ − μ_a Σyᵀ − Σy μ_aᵀ + n μ_a μ_aᵀ]_ts over the patterns p containing t and s."""
@@ -189,23 +194,76 @@ def fit_un_from_sums(sums: UNPartitionSums) -> BatchedMMRMResult:
     fit's Newton iteration and inference (between-within df: SAS gives every effect the
     between-subject df under TYPE=UN) on one trial, the registry."""
     st = sums.statistics()
-    start = _un_start_from_sums(sums)[None]
-    sigma, ev, converged, iterations = fit_un(st, start)
-    n_subjects = sums.count.sum()
-    n_obs = float(np.einsum("ap,p->", sums.count, st.patterns.sum(axis=1)))
-    inf = batched_inference(
-        "un", ev.beta, ev.a_inv, np.array([float(n_subjects)]), np.array([n_obs])
+    return fit_un_from_statistics(
+        st,
+        _un_start_from_sums(sums)[None],
+        sums.count.shape[0],
+        sums.n_times,
+        np.array([float(sums.count.sum())]),
     )
-    return BatchedMMRMResult(
-        structure="un",
-        n_subjects=np.array([round(float(n_subjects))], dtype=np.int64),
-        n_observations=np.array([round(n_obs)], dtype=np.int64),
-        reml_loglik=-0.5 * ev.f,
-        converged=converged,
-        iterations=iterations,
-        covariance=sigma,
-        **inf,  # type: ignore[arg-type]
+
+
+def cs_sums_from_arrays(
+    subject: npt.NDArray[np.int64],
+    group: npt.NDArray[np.int64],
+    time: npt.NDArray[np.int64],
+    y: FloatArray,
+    covariates: FloatArray,
+    n_groups: int,
+    n_times: int,
+) -> ProfileSums:
+    """The CS profile sums of rows (subject codes 0..S−1, group and time codes, outcome, and
+    covariate values ``covariates[row, c]``) for X = [cell indicators, covariates], kept for
+    every subject size 1..T so that partitions add."""
+    n_cells = n_groups * n_times
+    n_subj = int(subject.max()) + 1 if subject.size else 0
+    p = n_cells + covariates.shape[1]
+    cell = group * n_times + time
+    x = np.zeros((y.size, p))
+    x[np.arange(y.size), cell] = 1.0
+    x[:, n_cells:] = covariates
+    k = np.bincount(subject, minlength=n_subj).astype(np.float64)
+    sy = np.bincount(subject, weights=y, minlength=n_subj)
+    sx = np.zeros((n_subj, p))
+    if y.size:  # per-subject row sums of X: one reduction over the rows sorted by subject
+        order = np.argsort(subject, kind="stable")
+        present = np.flatnonzero(k > 0)
+        starts = np.concatenate(([0], np.cumsum(k[present])[:-1])).astype(np.intp)
+        sx[present] = np.add.reduceat(x[order], starts, axis=0)
+    xs = subject_x_sums(k, sx, x.T @ x, np.arange(1.0, n_times + 1.0))
+    sums = xs.with_y(sy, x.T @ y, float(y @ y), y.size)
+    blocks = None if covariates.shape[1] else (n_times,) * n_groups
+    return ProfileSums(
+        sums.k_values,
+        sums.n_k,
+        sums.m,
+        sums.v,
+        sums.w,
+        sums.xtx,
+        sums.xty,
+        sums.yty,
+        sums.n,
+        None,
+        blocks,
     )
+
+
+def fit_cs_from_registry_sums(
+    sums: ProfileSums, n_groups: int, n_times: int, covariates: tuple[str, ...]
+) -> BatchedMMRMResult:
+    """CS fit of the summed partitions: covariate means from X'X (each row has exactly one
+    cell indicator, so a covariate's column sum is its cross-product with the cells) and
+    which covariates change within patients (their within-subject sum of squares)."""
+    n_cells = n_groups * n_times
+    xtx = sums.xtx[0]
+    means = xtx[:n_cells, n_cells:].sum(axis=0) / float(sums.n[0])
+    between_part = (sums.m[0] / sums.k_values[:, None, None]).sum(axis=0)
+    within_ss = np.diagonal(xtx - between_part)[n_cells:]
+    within = tuple(
+        bool(w > 1e-10 * max(float(d), 1e-300))
+        for w, d in zip(within_ss, np.diagonal(xtx)[n_cells:], strict=True)
+    )
+    return fit_cs_from_sums(sums, n_groups, n_times, covariates, means, within)
 
 
 @dataclass(frozen=True)
@@ -213,10 +271,19 @@ class PartitionSums:
     """The CS or UN sums of one partition, with its subject-id range for the no-straddling
     check."""
 
-    stats: CSStatistics | UNPartitionSums
+    stats: ProfileSums | UNPartitionSums
     subject_min: int
     subject_max: int
     n_rows: int
+
+
+def _check_arguments(covariance: str, covariates: tuple[str, ...]) -> None:
+    if covariance not in COVARIANCES:
+        raise InvalidInput("covariance", f"must be one of {', '.join(COVARIANCES)}", covariance)
+    if covariates and covariance == "un":
+        raise InvalidInput(
+            "covariate", "the registry's UN fit takes no covariates (CS does)", covariates[0]
+        )
 
 
 def partition_sums(
@@ -224,11 +291,16 @@ def partition_sums(
     group_levels: Sequence[str],
     time_levels: Sequence[Any],
     covariance: str = "cs",
+    covariates: Sequence[str] = (),
 ) -> PartitionSums:
-    """Reduce one partition (long format: subject, group, time, outcome) to CS or UN sums."""
-    if covariance not in COVARIANCES:
-        raise InvalidInput("covariance", f"must be one of {', '.join(COVARIANCES)}", covariance)
-    frame = frame[list(COLUMNS)]
+    """Reduce one partition (long format: subject, group, time, outcome and the numeric
+    ``covariates`` columns) to CS or UN sums."""
+    covariates = tuple(covariates)
+    _check_arguments(covariance, covariates)
+    missing = [c for c in covariates if c not in frame.columns]
+    if missing:
+        raise InvalidInput("covariate", f"column {missing[0]!r} is not in the data", missing[0])
+    frame = frame[list(COLUMNS) + list(covariates)]
     frame = frame[frame["outcome"].notna()]
     n_groups, n_times = len(group_levels), len(time_levels)
     if len(frame) == 0:
@@ -236,33 +308,56 @@ def partition_sums(
             none = np.zeros((0, n_times))
             empty_un = un_sums_from_arrays(none, none.astype(bool), np.zeros(0, np.int64), n_groups)
             return PartitionSums(empty_un, np.iinfo(np.int64).max, np.iinfo(np.int64).min, 0)
-        empty = sufficient_statistics_cs(
-            np.zeros((1, 0, n_times)),
-            np.zeros((1, 0, n_times), bool),
-            np.zeros(0, np.int64),
+        empty = cs_sums_from_arrays(
+            *(np.zeros(0, np.int64),) * 3,
+            np.zeros(0),
+            np.zeros((0, len(covariates))),
             n_groups,
+            n_times,
         )
         return PartitionSums(empty, np.iinfo(np.int64).max, np.iinfo(np.int64).min, 0)
     subj_ids, subj_code = np.unique(frame["subject"].to_numpy(), return_inverse=True)
     time_code = _codes(frame["time"], time_levels, "time")
     group_code = _codes(frame["group"], group_levels, "group")
     n_subj = subj_ids.size
-    y = np.zeros((n_subj, n_times))
-    observed = np.zeros((n_subj, n_times), dtype=bool)
     cell = subj_code * n_times + time_code
     if np.bincount(cell, minlength=n_subj * n_times).max() > 1:
         raise InvalidInput("time", "a subject has two rows for the same time")
-    y[subj_code, time_code] = frame["outcome"].to_numpy(dtype=np.float64)
-    observed[subj_code, time_code] = True
     arm = np.zeros(n_subj, dtype=np.int64)
     arm[subj_code] = group_code
     if (arm[subj_code] != group_code).any():
         raise InvalidInput("group", "a subject changes group between rows")
-    stats: CSStatistics | UNPartitionSums
+    outcome = frame["outcome"].to_numpy(dtype=np.float64)
+    stats: ProfileSums | UNPartitionSums
     if covariance == "un":
+        y = np.zeros((n_subj, n_times))
+        observed = np.zeros((n_subj, n_times), dtype=bool)
+        y[subj_code, time_code] = outcome
+        observed[subj_code, time_code] = True
         stats = un_sums_from_arrays(y, observed, arm, n_groups)
     else:
-        stats = sufficient_statistics_cs(y[None], observed[None], arm, n_groups)
+        cov_values = (
+            np.column_stack([frame[c].to_numpy(dtype=np.float64) for c in covariates])
+            if covariates
+            else np.zeros((len(frame), 0))
+        )
+        bad = ~np.isfinite(cov_values)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise InvalidInput(
+                "covariate",
+                f"{covariates[col]} of subject {subj_ids[subj_code[row]]!r} is not a finite number",
+                covariates[col],
+            )
+        stats = cs_sums_from_arrays(
+            subj_code.astype(np.int64),
+            group_code,
+            time_code,
+            outcome,
+            cov_values,
+            n_groups,
+            n_times,
+        )
     ids = subj_ids if np.issubdtype(subj_ids.dtype, np.integer) else None
     lo = int(ids.min()) if ids is not None else 0
     hi = int(ids.max()) if ids is not None else -1
@@ -291,7 +386,7 @@ def _range(p: PartitionSums) -> tuple[int, int, int]:
     return p.subject_min, p.subject_max, p.n_rows
 
 
-def _combine(parts: Sequence[PartitionSums]) -> CSStatistics | UNPartitionSums:
+def _combine(parts: Sequence[PartitionSums]) -> ProfileSums | UNPartitionSums:
     """Add partition sums after checking that no subject straddles two partitions."""
     _check_ranges([_range(p) for p in parts])
     return functools.reduce(lambda a, b: a + b, (p.stats for p in parts))  # type: ignore[operator]
@@ -315,6 +410,7 @@ class RegistryFit:
     group_levels: tuple[str, ...]
     time_levels: tuple[Any, ...]
     n_partitions: int
+    covariates: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, object]:
         r = self.result
@@ -331,8 +427,24 @@ class RegistryFit:
                 for i in range(n_times)
                 for j in range(i + 1)
             }
+        coef = r.covariate_coef
+        covariates = (
+            [
+                {"name": name, "estimate": float(coef[0, c]), "se": float(np.sqrt(var))}
+                for c, (name, var) in enumerate(
+                    zip(
+                        self.covariates,
+                        np.diagonal(r.beta_covariance[0])[r.lsmeans[0].size :],
+                        strict=True,
+                    )
+                )
+            ]
+            if coef is not None
+            else []
+        )
         return {
             "covariance_structure": r.structure,
+            "covariates": covariates,
             "n_subjects": int(r.n_subjects[0]),
             "n_observations": int(r.n_observations[0]),
             "n_partitions": self.n_partitions,
@@ -372,18 +484,22 @@ def file_sums(
     group_levels: Sequence[str],
     time_levels: Sequence[Any],
     covariance: str = "cs",
+    covariates: Sequence[str] = (),
 ) -> PartitionSums:
-    """Read one Parquet file (the four columns only) and reduce it to its CS or UN sums."""
+    """Read one Parquet file (the four columns and the covariates only) and reduce it to its
+    CS or UN sums."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=list(COLUMNS))
-    return partition_sums(table.to_pandas(), group_levels, time_levels, covariance)
+    table = pq.read_table(path, columns=list(COLUMNS) + list(covariates))
+    return partition_sums(table.to_pandas(), group_levels, time_levels, covariance, covariates)
 
 
-def _fit_total(stats: CSStatistics | UNPartitionSums) -> BatchedMMRMResult:
+def _fit_total(
+    stats: ProfileSums | UNPartitionSums, n_groups: int, n_times: int, covariates: tuple[str, ...]
+) -> BatchedMMRMResult:
     if isinstance(stats, UNPartitionSums):
         return fit_un_from_sums(stats)
-    return fit_cs_from_statistics(stats)
+    return fit_cs_from_registry_sums(stats, n_groups, n_times, covariates)
 
 
 def _parquet_files(path: str | Path) -> list[Path]:
@@ -400,13 +516,21 @@ def fit_registry(
     time_levels: Sequence[Any],
     *,
     covariance: str = "cs",
+    covariates: Sequence[str] = (),
 ) -> RegistryFit:
-    """Fit the CS or UN MMRM to a directory of Parquet files, one file in memory at a time."""
-    if covariance not in COVARIANCES:
-        raise InvalidInput("covariance", f"must be one of {', '.join(COVARIANCES)}", covariance)
+    """Fit the CS or UN MMRM to a directory of Parquet files, one file in memory at a time.
+    ``covariates``: numeric columns added to ``outcome ~ group*time`` (CS only)."""
+    covs = tuple(covariates)
+    _check_arguments(covariance, covs)
     files = _parquet_files(path)
-    st = _combine([file_sums(f, group_levels, time_levels, covariance) for f in files])
-    return RegistryFit(_fit_total(st), tuple(group_levels), tuple(time_levels), len(files))
+    st = _combine([file_sums(f, group_levels, time_levels, covariance, covs) for f in files])
+    return RegistryFit(
+        _fit_total(st, len(group_levels), len(time_levels), covs),
+        tuple(group_levels),
+        tuple(time_levels),
+        len(files),
+        covs,
+    )
 
 
 def fit_registry_dask(
@@ -415,6 +539,7 @@ def fit_registry_dask(
     time_levels: Sequence[Any],
     *,
     covariance: str = "cs",
+    covariates: Sequence[str] = (),
     scheduler: str | None = None,
     client: Any = None,
     n_workers: int = 2,
@@ -435,11 +560,11 @@ def fit_registry_dask(
     from dask.delayed import delayed
     from distributed import Client, LocalCluster
 
-    if covariance not in COVARIANCES:
-        raise InvalidInput("covariance", f"must be one of {', '.join(COVARIANCES)}", covariance)
+    covs = tuple(covariates)
+    _check_arguments(covariance, covs)
     files = _parquet_files(path)
     sums = [
-        delayed(file_sums)(str(f), tuple(group_levels), tuple(time_levels), covariance)
+        delayed(file_sums)(str(f), tuple(group_levels), tuple(time_levels), covariance, covs)
         for f in files
     ]
     ranges = [delayed(_range)(s) for s in sums]
@@ -472,62 +597,10 @@ def fit_registry_dask(
         ):
             total, rng = run(c)
     _check_ranges(rng)
-    return RegistryFit(_fit_total(total.stats), tuple(group_levels), tuple(time_levels), len(sums))
-
-
-def write_synthetic_registry(
-    directory: str | Path,
-    n_patients: int,
-    n_visits: int,
-    rng: np.random.Generator,
-    *,
-    n_files: int = 16,
-    group_levels: Sequence[str] = ("ketamine", "usual-care"),
-    between: float = 76.1,
-    within: float = 40.5,
-    dropout_per_visit: float = 0.03,
-) -> list[Path]:
-    """Write a synthetic registry (long format, each patient in one file) for tests and benches.
-
-    Outcomes follow a CAPS-5-like course (start 41, falling over visits, faster in the first
-    group) with the RCT's CS variances (PROTOCOL.md §10 calibration in ``design.py``) and
-    monotone dropout; written file by file so memory stays at one file's worth.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    bounds = np.linspace(0, n_patients, n_files + 1).astype(np.int64)
-    n_groups = len(group_levels)
-    slope = np.linspace(-2.0, -0.8, n_groups)
-    visits = np.arange(n_visits)
-    paths = []
-    for f in range(n_files):
-        ids = np.arange(bounds[f], bounds[f + 1], dtype=np.int64)
-        n = ids.size
-        grp = rng.integers(0, n_groups, n)
-        mean = 41.0 + slope[grp][:, None] * np.minimum(visits, 4)[None, :]
-        y = (
-            mean
-            + np.sqrt(between) * rng.standard_normal((n, 1))
-            + np.sqrt(within) * rng.standard_normal((n, n_visits))
-        )
-        u = rng.random((n, n_visits))
-        u[:, 0] = 1.0
-        seen = np.logical_and.accumulate(u >= dropout_per_visit, axis=1)
-        rows, cols = np.nonzero(seen)
-        table = pa.table(
-            {
-                "subject": ids[rows],
-                "group": pa.array(
-                    np.asarray(group_levels, dtype=object)[grp[rows]]
-                ).dictionary_encode(),
-                "time": cols.astype(np.int16),
-                "outcome": y[rows, cols],
-            }
-        )
-        path = out / f"part-{f:04d}.parquet"
-        pq.write_table(table, path)
-        paths.append(path)
-    return paths
+    return RegistryFit(
+        _fit_total(total.stats, len(group_levels), len(time_levels), covs),
+        tuple(group_levels),
+        tuple(time_levels),
+        len(sums),
+        covs,
+    )

@@ -27,8 +27,8 @@ import numpy.typing as npt
 from scipy import special
 
 from ketamine_ptsd.core.errors import InvalidInput
+from ketamine_ptsd.core.stats.mmrm.batched import fit_batched_mmrm
 from ketamine_ptsd.core.stats.sequential import SequentialDesign, spending_design
-from ketamine_ptsd.simulation.batched_mmrm import fit_batched_mmrm
 from ketamine_ptsd.simulation.design import TrialDesign
 from ketamine_ptsd.simulation.generate import generate_trials
 from ketamine_ptsd.simulation.power import CHUNK_TRIALS, Progress, clopper_pearson

@@ -277,3 +277,30 @@ def test_import_odm_refuses_a_file_that_is_not_odm_in_one_line(tmp_path: Path) -
     )
     assert result.exit_code == 2
     assert "ODMVersion" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("fmt", ["sdtm", "adam", "odm", "redcap", "fhir", "csv"])
+def test_names_and_birth_dates_never_leave_in_an_export(
+    record: Path, tmp_path: Path, fmt: str
+) -> None:
+    """Issue 12: the two identifiers the bedside checks (name, date of birth; PROTOCOL.md §12)
+    are protected identifiers of ``patient_identities``: the pseudonymous exports carry the
+    study id only, even under a full sanction."""
+    import sqlite3
+
+    with sqlite3.connect(record) as db:
+        identities = db.execute(
+            "select family_name, given_name, date_of_birth from patient_identities"
+        ).fetchall()
+    assert identities and all(born for _, _, born in identities)
+    result = _export(record, tmp_path, fmt, "statistician", "granite-river-demo")
+    assert result.exit_code == 0, result.output
+    texts = {
+        path.name: path.read_text(encoding="latin-1" if path.suffix == ".xpt" else "utf-8")
+        for path in tmp_path.iterdir()
+    }
+    for family, given, born in identities:
+        year, month, day = str(born)[:10].split("-")
+        for text_ in texts.values():
+            assert family not in text_ and given not in text_
+            assert str(born)[:10] not in text_ and f"{year}{month}{day}" not in text_

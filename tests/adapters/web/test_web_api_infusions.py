@@ -8,8 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 from web_support import PASSWORD, enrol, sqlite_only  # type: ignore[import-not-found]
 
-from infusion_support import start_json  # type: ignore[import-not-found]
+from bedside_support import record_baseline  # type: ignore[import-not-found]
+from infusion_support import start_inputs, start_json  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
+
+#: Respiratory rate and sedation, required with each set of vitals (PROTOCOL.md §12).
+AWAKE = {"respiratory_rate_per_min": 14, "moaas": 5}
 
 
 def _bearer(client: TestClient, username: str) -> dict[str, str]:
@@ -29,13 +33,22 @@ def pid(services, actors) -> int:  # type: ignore[no-untyped-def]
     return patient_id
 
 
-def test_infusion_day_through_the_api_with_a_recorded_hold(client, actors, pid) -> None:  # type: ignore[no-untyped-def]
+def test_infusion_day_through_the_api_with_a_recorded_hold(
+    client, actors, services, pid, clock
+) -> None:  # type: ignore[no-untyped-def]
+    record_baseline(services, actors, pid)  # CAPS-5, MADRS before infusion 1 (§5, §8)
     base = f"/api/v1/patients/{pid}/infusions/1"
     nurse, rater = _bearer(client, "nurse"), _bearer(client, "safety-rater")
     vitals = client.post(
         f"{base}/vitals",
         headers=nurse,
-        json={"minute": 0, "systolic_mmhg": 130, "diastolic_mmhg": 80, "heart_rate_bpm": 72},
+        json={
+            "minute": 0,
+            "systolic_mmhg": 130,
+            "diastolic_mmhg": 80,
+            "heart_rate_bpm": 72,
+            **AWAKE,
+        },
     )
     assert vitals.status_code == 201 and vitals.json()["alerts"] == []
     from ketamine_ptsd.core.instruments import get_instrument
@@ -68,6 +81,16 @@ def test_infusion_day_through_the_api_with_a_recorded_hold(client, actors, pid) 
     body = start_json(actors, actors[Role.NURSE], 70.3)
     refused = client.post(f"{base}/start", headers=nurse, json=body)
     assert refused.status_code == 409 and "reading 3" in refused.json()["detail"]
+    # Two identifiers (PROTOCOL.md §12): shown to the nurse, not to a blinded rater.
+    assert client.get(f"{base}/identity-check", headers=rater).status_code == 403
+    shown = client.get(f"{base}/identity-check", headers=nurse).json()
+    assert shown["name"] == "Alex Testpatient" and shown["confirmed_at"] is None
+    half = {"name_confirmed": True, "date_of_birth_confirmed": False}
+    unconfirmed = client.post(f"{base}/identity-check", headers=nurse, json=half)
+    assert unconfirmed.status_code == 422
+    assert unconfirmed.json()["detail"].startswith("date_of_birth_confirmed:")
+    both = {"name_confirmed": True, "date_of_birth_confirmed": True}
+    assert client.post(f"{base}/identity-check", headers=nurse, json=both).status_code == 201
     passed = client.post(
         f"{base}/checklist", headers=nurse, json={**findings, "bp_readings": ["150/85", "138/80"]}
     )
@@ -77,10 +100,17 @@ def test_infusion_day_through_the_api_with_a_recorded_hold(client, actors, pid) 
     day = started.json()
     assert day["drug"] == "study drug" and day["dose_mg"] is None
     assert day["volume_ml"] == pytest.approx(35.2) and day["rate_ml_per_h"] == pytest.approx(52.8)
+    clock.advance(dt.timedelta(minutes=5))
     alert = client.post(
         f"{base}/vitals",
         headers=nurse,
-        json={"minute": 5, "systolic_mmhg": 186, "diastolic_mmhg": 104, "heart_rate_bpm": 96},
+        json={
+            "minute": 5,
+            "systolic_mmhg": 186,
+            "diastolic_mmhg": 104,
+            "heart_rate_bpm": 96,
+            **AWAKE,
+        },
     )
     assert "systolic mmHg 186" in alert.json()["alerts"][0]
     readiness = client.get(f"{base}/discharge", headers=nurse).json()
@@ -244,15 +274,137 @@ def test_an_adverse_event_is_listed_and_followed_up_through_the_api(client, pid)
         "expected_version": done.json()["version"], "reason": "x", "outcome": "fatal"}).status_code == 403  # fmt: skip
 
 
+def test_the_api_refuses_a_reading_outside_its_window_and_one_without_sedation(
+    client, actors, services, pid, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: a "120 min" reading one minute after the start is a 422 naming the minute; a
+    reading without MOAA/S a 422 naming it; a missed reading is recorded with its reason."""
+    from bedside_support import ready_for_infusion  # type: ignore[import-not-found]
+
+    ready_for_infusion(services, actors, pid, 1)
+    services.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70)
+    )
+    base = f"/api/v1/patients/{pid}/infusions/1"
+    nurse = _bearer(client, "nurse")
+    clock.advance(dt.timedelta(minutes=1))
+    reading = {"systolic_mmhg": 126, "diastolic_mmhg": 80, "heart_rate_bpm": 72, "spo2_percent": 98}
+    early = client.post(f"{base}/vitals", headers=nurse, json={"minute": 120, **reading, **AWAKE})
+    assert early.status_code == 422 and early.json()["detail"].startswith("minute:")
+    assert "120-minute reading is entered from 118 to 130 min" in early.json()["detail"]
+    clock.advance(dt.timedelta(minutes=4))
+    unsedated = client.post(
+        f"{base}/vitals",
+        headers=nurse,
+        json={"minute": 5, **reading, "respiratory_rate_per_min": 14},
+    )
+    assert unsedated.status_code == 422 and unsedated.json()["detail"].startswith("moaas:")
+    clock.advance(dt.timedelta(minutes=20))
+    late = client.post(f"{base}/vitals", headers=nurse, json={"minute": 5, **reading, **AWAKE})
+    assert late.status_code == 422 and "as missed" in late.json()["detail"]
+    missed = client.post(
+        f"{base}/vitals/missed", headers=nurse, json={"minute": 5, "reason": "cuff re-sited"}
+    )
+    assert missed.status_code == 201 and missed.json()["minute"] == 5
+    listed = client.get(f"{base}/vitals/missed", headers=nurse).json()
+    assert [(m["minute"], m["reason"]) for m in listed] == [(5, "cuff re-sited")]
+    readiness = client.get(f"{base}/discharge", headers=nurse).json()
+    assert 5 not in readiness["vitals_missing"] and 10 in readiness["vitals_missing"]
+    assert "vitals_missing" in readiness["reason_codes"]
+    assert "infusion_end" in readiness["reason_codes"]
+
+
+def test_the_api_discharge_is_refused_then_completed(client, actors, services, pid, clock) -> None:  # type: ignore[no-untyped-def]
+    """The discharge guards through the API: BPRS+ 4 points above baseline is a 409 naming
+    the rule; the physician's decision (the nurse may not make it) and then the signed
+    sign-off discharge the day (PROTOCOL.md §6)."""
+    from bedside_support import (
+        day_ready_for_signoff,  # type: ignore[import-not-found]
+        ready_for_infusion,  # type: ignore[import-not-found]
+    )
+
+    ready_for_infusion(services, actors, pid, 1)
+    services.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 70)
+    )
+    worse = {"bprs_positive": {"4": 2, "11": 2, "12": 2, "15": 2}}
+    view = day_ready_for_signoff(services, actors, clock, pid, 1, latest=worse)
+    base = f"/api/v1/patients/{pid}/infusions/1"
+    md, nurse = _bearer(client, "investigator"), _bearer(client, "nurse")
+    refused = client.post(
+        f"{base}/signoff", headers=md, json={"version": view.version, "password": PASSWORD}
+    )
+    assert refused.status_code == 409 and "emergent psychosis or mania" in refused.json()["detail"]
+    body = {"version": view.version, "reason": "examined: calm, oriented, escorted home"}
+    assert client.post(f"{base}/worsening-decision", headers=nurse, json=body).status_code == 403
+    short = client.post(
+        f"{base}/worsening-decision", headers=md, json={"version": view.version, "reason": "ok"}
+    )
+    assert short.status_code == 422 and short.json()["detail"].startswith("reason:")
+    decided = client.post(f"{base}/worsening-decision", headers=md, json=body)
+    assert decided.status_code == 200 and decided.json()["reason_codes"] == ["physician_signoff"]
+    done = client.post(
+        f"{base}/signoff",
+        headers=md,
+        json={"version": decided.json()["version"], "password": PASSWORD},
+    )
+    assert done.status_code == 200 and done.json()["discharged_at"] is not None
+
+
+def test_concomitant_medications_through_the_api(client, pid) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: the list per patient (drug, class, dose, dates); a wrong class is a 422 naming
+    the field; a flagged class says so (PROTOCOL.md §1, §11)."""
+    nurse = _bearer(client, "nurse")
+    url = f"/api/v1/patients/{pid}/medications"
+    bad = client.post(
+        url,
+        headers=nurse,
+        json={
+            "drug": "diazepam",
+            "drug_class": "benzo",
+            "dose": "5 mg",
+            "started_on": "2026-03-01",
+        },
+    )
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("drug_class:")
+    made = client.post(
+        url,
+        headers=nurse,
+        json={
+            "drug": "diazepam",
+            "drug_class": "benzodiazepine",
+            "dose": "5 mg",
+            "started_on": "2026-03-01",
+        },
+    )
+    assert made.status_code == 201 and made.json()["flagged"] is True
+    stopped = client.post(
+        f"{url}/{made.json()['id']}/stop",
+        headers=nurse,
+        json={
+            "stopped_on": "2026-03-02",
+            "version": made.json()["version"],
+            "reason": "GP stopped it",
+        },
+    )
+    assert stopped.status_code == 200 and stopped.json()["stopped_on"] == "2026-03-02"
+    assert [m["drug"] for m in client.get(url, headers=nurse).json()] == ["diazepam"]
+    assert client.get(url, headers=_bearer(client, "outcome-rater")).status_code == 403
+
+
 def test_the_start_end_and_reconciliation_through_the_api(client, actors, pid, services) -> None:  # type: ignore[no-untyped-def]
     """Issue 12: one weight bound (422 for 900), the witness, the bag, an early stop, the waste,
     the reconciliation (JSON and CSV; investigator blind, nurse refused)."""
     from ketamine_ptsd.core.instruments import get_instrument
-    from ketamine_ptsd.services.infusions import ChecklistInput, VitalsInput
+    from ketamine_ptsd.services.infusions import ChecklistInput
 
     base = f"/api/v1/patients/{pid}/infusions/1"
     nurse = _bearer(client, "nurse")
-    services.infusions.record_vitals(actors[Role.NURSE], pid, 1, VitalsInput(0, 128, 82, 72, 98))
+    from bedside_support import confirm_two_identifiers, vitals_input  # type: ignore[import-not-found]
+
+    confirm_two_identifiers(services, actors, pid, 1)
+    record_baseline(services, actors, pid)
+    services.infusions.record_vitals(actors[Role.NURSE], pid, 1, vitals_input(0, 128, 82, 72, 98))
     services.infusions.record_ratings(
         actors[Role.SAFETY_RATER],
         pid,

@@ -13,6 +13,11 @@ import re
 import pytest
 from web_support import enrol  # type: ignore[import-not-found]
 
+from bedside_support import (  # type: ignore[import-not-found]
+    confirm_two_identifiers,
+    record_baseline,  # type: ignore[import-not-found]
+    vitals_input,
+)
 from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 
@@ -62,10 +67,10 @@ def started(services, actors, allocated) -> list[int]:
 def _start_infusion_one(services, actors, pid: int) -> None:  # type: ignore[no-untyped-def]
     """Baseline vitals, ratings before the infusion, a passing checklist and the start (§6)."""
     from ketamine_ptsd.core.instruments import get_instrument
-    from ketamine_ptsd.services.infusions import ChecklistInput, VitalsInput
+    from ketamine_ptsd.services.infusions import ChecklistInput
 
     nurse, rater = actors[Role.NURSE], actors[Role.SAFETY_RATER]
-    services.infusions.record_vitals(nurse, pid, 1, VitalsInput(0, 128, 82, 72, 98))
+    services.infusions.record_vitals(nurse, pid, 1, vitals_input(0, 128, 82, 72, 98))
     for instrument, items in (
         ("cadss", {str(k): 1 for k in range(1, 24)}),
         ("bprs_positive", {"4": 2, "11": 1, "12": 1, "15": 1}),
@@ -80,6 +85,8 @@ def _start_infusion_one(services, actors, pid: int) -> None:  # type: ignore[no-
         pid,
         ChecklistInput(1, True, "not_applicable", [], ["128/82", "131/84"], False),
     )
+    confirm_two_identifiers(services, actors, pid, 1)
+    record_baseline(services, actors, pid)
     services.infusions.start(nurse, pid, 1, **start_inputs(actors, nurse, 70.3))
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from web_support import PASSWORD, add_role_users, enrol, make_services  # type: ignore[import-not-found]
 
+from bedside_support import record_baseline  # type: ignore[import-not-found]
+from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.adapters.db.engine import open_database
 from ketamine_ptsd.adapters.web.app import create_app
 from ketamine_ptsd.adapters.web.config import WebSettings
@@ -59,6 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> 
     services.randomization.allocate(
         actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
     )
+    record_baseline(services, actors, pid)  # CAPS-5, MADRS before infusion 1 (§5, §8)
     app = create_app(WebSettings(database_url=url, secret_key="browser"), services=services)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -154,17 +157,25 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     _rate_before(server)
     page = tablet("nurse")
     page.click(f"a[href='/patients/{server['patient_id']}/infusion/1']")
-    for key, value in {"sys": "130", "dia": "80", "hr": "72", "spo2": "98"}.items():
+    reading = {"sys": "130", "dia": "80", "hr": "72", "spo2": "98", "rr": "14", "moaas": "5"}
+    for key, value in reading.items():
         page.fill(f"#vitals input[name={key}]", value)
     page.click("#vitals-button")
     page.wait_for_url(re.compile(r".*saved=vitals.*"))
     assert "Reading recorded" in page.locator("#saved").inner_text()
+    assert "Alex Testpatient" in page.locator("#identity").inner_text()  # two identifiers, §12
+    page.check("input[name=name_confirmed]")
+    page.check("input[name=date_of_birth_confirmed]")
+    page.click("#identity-button")
+    page.wait_for_url(re.compile(r".*saved=identity.*"))
     page.check("input[name=nil_by_mouth][value=yes]")
     page.check("input[name=benzo_taken][value=no]")
     page.check("input[name=pregnancy_test][value=not_applicable]")
     page.check("input[name=tox_recorded][value=negative]")
     for slot, reading in enumerate(["150/85", "145/92", "142/88"], start=1):
-        page.fill(f"input[name=bp_{slot}]", reading)
+        systolic, diastolic = reading.split("/")
+        page.fill(f"input[name=bp_{slot}_sys]", systolic)  # two numeric boxes per reading
+        page.fill(f"input[name=bp_{slot}_dia]", diastolic)
     page.fill("input[name=weight_kg]", "70.3")
     # the bag as labelled (a blinded nurse: volume, no concentration) and the second staff
     # member's reading of the pump (PROTOCOL.md §4, §6; issue 12)
@@ -185,9 +196,10 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     assert "exceeded at reading 3" in blocked.inner_text()
     _shot(page, "infusion-bp-hold")
     # the form kept everything typed; a repeat reading after rest replaces the third
-    assert page.input_value("input[name=bp_2]") == "145/92"
+    assert page.input_value("input[name=bp_2_dia]") == "92"
+    page.fill("input[name=bp_3_sys]", "")
+    page.fill("input[name=bp_3_dia]", "")
     assert page.input_value("input[name=bag_lot]") == "LOT-B1"
-    page.fill("input[name=bp_3]", "")
     # the independent double-check (ISMP): the nurse cannot check her own pump setting
     page.fill("input[name=witness_username]", "nurse")
     page.fill("input[name=witness_password]", PASSWORD)
@@ -209,8 +221,11 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     _shot(page, "infusion-double-checked")
     assert "35.2 mL" in page.locator("#dose").inner_text()
     assert "study drug" in page.locator("#dose").inner_text()
+    server["services"].context.clock.advance(dt.timedelta(minutes=5))  # the 5-minute reading
+    page.reload()
     page.select_option("#vitals-minute", "5")
-    for key, value in {"sys": "186", "dia": "104", "hr": "96", "spo2": "97"}.items():
+    alerting = {"sys": "186", "dia": "104", "hr": "96", "spo2": "97", "rr": "16", "moaas": "5"}
+    for key, value in alerting.items():
         page.fill(f"#vitals input[name={key}]", value)
     page.click("#vitals-button")
     page.wait_for_url(re.compile(r".*saved=vitals.*"))
@@ -228,6 +243,7 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
 def test_outcome_rater_enters_a_caps5_and_sees_the_score(tablet, server) -> None:
     page = tablet("outcome-rater")
     page.goto(f"{server['base']}/patients/{server['patient_id']}/assess/caps5_past_week")
+    page.select_option("#time-point", "week1")  # the baseline was recorded before infusion 1
     for key in range(1, 21):
         page.fill(f"input[name=item_{key}]", "2")
     from playwright.sync_api import expect
@@ -294,3 +310,75 @@ def test_investigator_overrides_a_screen_failure_naming_the_criterion(tablet, se
     assert "Eligible by investigator override" in page.inner_text("#override-shown")
     _shot(page, "screening-override-done")
     assert services.patients.get(investigator, pid).status == "eligible"
+
+
+def test_a_wrong_reading_shows_every_error_at_its_box_with_focus_and_input_kept(
+    tablet, server
+) -> None:
+    """Issue 12 (bedside): SpO₂ 150 and no sedation score: the page lists both errors with their
+    human labels ("SpO₂ must be 30–100 %", never spo2_percent), the first refused box has the
+    focus and is in view, and every value typed is still there."""
+    page = tablet("nurse")
+    page.goto(f"{server['base']}/patients/{server['patient_id']}/infusion/1")
+    typed = {"sys": "128", "dia": "82", "hr": "75", "spo2": "150", "rr": "15"}
+    for key, value in typed.items():
+        page.fill(f"#vitals input[name={key}]", value)
+    assert page.get_attribute("#vitals-sys", "placeholder") == "systolic mmHg"
+    page.click("#vitals-button")
+    page.wait_for_load_state()
+    errors = page.locator("#error-vitals")
+    errors.wait_for()
+    text = errors.inner_text()
+    assert "SpO₂ must be 30–100 %" in text and "Sedation (MOAA/S) is required" in text
+    assert "spo2_percent" not in page.content()
+    focused = page.evaluate("document.activeElement && document.activeElement.id")
+    assert focused == "vitals-spo2"
+    assert page.locator("#vitals-spo2").is_visible()
+    box = page.locator("#vitals-spo2").bounding_box()
+    assert box is not None and 0 <= box["y"] <= 1280  # in the viewport without scrolling
+    assert page.get_attribute("#vitals-spo2", "aria-invalid") == "true"
+    assert "SpO₂ must be 30–100 %" in page.locator("#vitals-spo2-error").inner_text()
+    for key, value in typed.items():
+        assert page.input_value(f"#vitals input[name={key}]") == value
+    _shot(page, "infusion-vitals-field-errors")
+
+
+def test_a_discharge_refused_then_completed_by_the_physician(tablet, server) -> None:
+    """Issue 12 item 4 in the browser: BPRS positive 4 above baseline keeps the patient; the
+    physician's refused sign-off says why; the recorded decision and the signature discharge."""
+    from bedside_support import (  # type: ignore[import-not-found]
+        day_ready_for_signoff,
+        ready_for_infusion,
+    )
+
+    services, actors = server["services"], server["actors"]
+    pid = enrol(services, actors)
+    services.randomization.allocate(
+        actors[Role.INVESTIGATOR], pid, infusion_date=dt.date(2026, 3, 2)
+    )
+    ready_for_infusion(services, actors, pid, 1)
+    services.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 72)
+    )
+    worse = {"bprs_positive": {"4": 2, "11": 2, "12": 2, "15": 2}}
+    day_ready_for_signoff(services, actors, services.context.clock, pid, 1, latest=worse)
+    page = tablet("investigator")
+    page.goto(f"{server['base']}/patients/{pid}/infusion/1#discharge")
+    listed = page.locator("#discharge-not-ready").inner_text()
+    assert "emergent psychosis or mania" in listed
+    page.fill("#discharge input[name=password]", PASSWORD)
+    page.click("#signoff-button")
+    page.wait_for_load_state()
+    refused = page.locator("#error-signoff")
+    refused.wait_for()
+    assert "emergent psychosis or mania" in refused.inner_text()
+    _shot(page, "discharge-refused")
+    page.fill("#worsening-reason", "examined: calm, oriented, no psychotic features")
+    page.click("#worsening-button")
+    page.wait_for_url(re.compile(r".*saved=worsening.*"))
+    assert page.locator("#discharge-ready").is_visible()
+    page.fill("#discharge input[name=password]", PASSWORD)
+    page.click("#signoff-button")
+    page.wait_for_url(re.compile(r".*saved=signoff.*"))
+    assert "Discharged at" in page.locator("#discharged").inner_text()
+    _shot(page, "discharge-completed")

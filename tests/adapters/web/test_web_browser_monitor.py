@@ -88,10 +88,20 @@ def test_the_monitor_sees_what_changed_since_their_last_verification(tablet, ser
 
     base, pid = server["base"], server["patient_id"]
     services, rater = server["services"], server["actors"][Role.OUTCOME_RATER]
-    baseline = services.assessments.record(
-        rater,
-        pid,
-        AssessmentInput("baseline", "caps5_past_week", dt.date(2026, 3, 2), items(20, 50)),
+    # the browser server records the baseline before infusion 1 (PROTOCOL.md §5, §8)
+    recorded = [
+        a
+        for a in services.assessments.list(rater, pid)
+        if (a.time_point, a.instrument) == ("baseline", "caps5_past_week")
+    ]
+    baseline = (
+        recorded[0]
+        if recorded
+        else services.assessments.record(
+            rater,
+            pid,
+            AssessmentInput("baseline", "caps5_past_week", dt.date(2026, 3, 2), items(20, 50)),
+        )
     )
     monitor = tablet("monitor")
     monitor.goto(f"{base}/patients/{pid}/monitoring")

@@ -8,8 +8,9 @@ import re
 
 from web_support import enrol, sqlite_only  # type: ignore[import-not-found]
 
+from bedside_support import vitals_input  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
-from ketamine_ptsd.services.infusions import AdverseEventInput, VitalsInput
+from ketamine_ptsd.services.infusions import AdverseEventInput
 
 CANARY = re.compile(r"ketamine(?!-ptsd)|midazolam|\d\s?mg\b(?!/kg)|mg/mL", re.IGNORECASE)
 
@@ -39,8 +40,8 @@ def _trial(services, actors, clock) -> list[int]:  # type: ignore[no-untyped-def
             reasons=["CAPS-5 below the entry threshold"],
         )
     nurse = actors[Role.NURSE]
-    services.infusions.record_vitals(nurse, ids[0], 1, VitalsInput(0, 190, 82, 72, 98))
-    services.infusions.record_vitals(nurse, ids[1], 1, VitalsInput(0, 128, 82, 72, 98))
+    services.infusions.record_vitals(nurse, ids[0], 1, vitals_input(0, 190, 82, 72, 98))
+    services.infusions.record_vitals(nurse, ids[1], 1, vitals_input(0, 128, 82, 72, 98))
     services.infusions.record_adverse_event(
         investigator,
         ids[0],

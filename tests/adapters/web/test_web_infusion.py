@@ -13,17 +13,22 @@ import re
 import pytest
 from web_support import PASSWORD, csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
 
+from bedside_support import (
+    record_baseline,  # type: ignore[import-not-found]
+    vitals_until,  # type: ignore[import-not-found]
+)
 from infusion_support import start_form  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
-from ketamine_ptsd.services.infusions import VitalsInput
 
 CHECKLIST_OK = {
     "nil_by_mouth": "yes",
     "benzo_taken": "no",
     "pregnancy_test": "not_applicable",
     "tox_recorded": "negative",
-    "bp_1": "150/85",
-    "bp_2": "138/80",
+    "bp_1_sys": "150",  # two numeric boxes per reading (issue 12: bedside)
+    "bp_1_dia": "85",
+    "bp_2_sys": "138",
+    "bp_2_dia": "80",
     "weight_kg": "70",
 }
 CADSS_ITEMS = {f"item_{k}": "0" for k in range(1, 24)}
@@ -83,6 +88,7 @@ def pid(services, actors) -> int:  # type: ignore[no-untyped-def]
     services.randomization.allocate(
         actors[Role.INVESTIGATOR], patient_id, infusion_date=dt.date(2026, 3, 2)
     )
+    record_baseline(services, actors, patient_id)  # CAPS-5, MADRS before infusion 1 (§5, §8)
     return patient_id
 
 
@@ -97,8 +103,21 @@ def rater(login, pid) -> Bedside:  # type: ignore[no-untyped-def]
 
 
 def _ready(nurse: Bedside, rater: Bedside) -> None:
-    """Baseline vitals (nurse) and the ratings before the infusion (safety rater), via pages."""
-    nurse.post("vitals", {"minute": "0", "sys": "130", "dia": "80", "hr": "72", "spo2": "98"})
+    """Baseline vitals (nurse), the ratings before the infusion (safety rater) and the
+    two-identifier check (nurse), via pages."""
+    nurse.post("identity", {"name_confirmed": "yes", "date_of_birth_confirmed": "yes"})
+    nurse.post(
+        "vitals",
+        {
+            "minute": "0",
+            "sys": "130",
+            "dia": "80",
+            "hr": "72",
+            "spo2": "98",
+            "rr": "14",
+            "moaas": "5",
+        },
+    )
     for instrument, items in BEFORE.items():
         rater.rate(instrument, 0, items)
     prise = {f"item_{i.key}": "no" for i in _prise_items()}
@@ -115,10 +134,11 @@ def test_third_reading_above_140_90_is_a_recorded_hold_that_refuses_the_start(
     nurse, rater, services, actors, pid
 ) -> None:
     _ready(nurse, rater)
-    data = {**CHECKLIST_OK, "bp_2": "145/92", "bp_3": "142/88", "action": "start"}
+    data = {**CHECKLIST_OK, "bp_2_sys": "145", "bp_2_dia": "92", "bp_3_sys": "142"}
+    data |= {"bp_3_dia": "88", "action": "start"}
     page = nurse.post("checklist", data, expect=409).text
     assert "Infusion may not start" in page and "exceeded at reading 3" in page
-    assert 'value="142/88"' in page  # what was typed is kept
+    assert 'value="142"' in page and 'value="88"' in page  # what was typed is kept
     checks = services.infusions.checklists(actors[Role.NURSE], pid)
     assert [c.passed for c in checks] == [False]
     assert any("reading 3" in r for r in checks[0].hold_reasons)
@@ -149,7 +169,18 @@ def test_vitals_alerts_show_at_once_and_survive_a_reload(nurse, rater, clock) ->
     _ready(nurse, rater)
     nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
     clock.advance(dt.timedelta(minutes=5))
-    nurse.post("vitals", {"minute": "5", "sys": "185", "dia": "100", "hr": "90", "spo2": "97"})
+    nurse.post(
+        "vitals",
+        {
+            "minute": "5",
+            "sys": "185",
+            "dia": "100",
+            "hr": "90",
+            "spo2": "97",
+            "rr": "16",
+            "moaas": "5",
+        },
+    )
     page = nurse.get()
     assert "Vital-sign alerts" in page
     assert "systolic mmHg 185 is above the alert threshold 180" in page
@@ -174,30 +205,30 @@ def test_next_reading_is_flagged_overdue(nurse, rater, clock) -> None:
 def test_bad_values_are_named_and_kept(nurse, rater) -> None:
     _ready(nurse, rater)
     page = nurse.post(
-        "checklist", {**CHECKLIST_OK, "bp_3": "abc", "action": "start"}, expect=422
+        "checklist",
+        {**CHECKLIST_OK, "bp_3_sys": "abc", "bp_3_dia": "80", "action": "start"},
+        expect=422,
     ).text
     assert "bp_readings.3" in page and 'value="abc"' in page
+    half = {**CHECKLIST_OK, "bp_3_sys": "150", "action": "start"}
+    page = nurse.post("checklist", half, expect=422).text
+    assert "Reading 3: the diastolic pressure is missing" in page and 'value="150"' in page
     page = nurse.post("vitals", {"minute": "5", "sys": "999"}, expect=422).text
     assert 'value="999"' in page and "Not saved" in page
+    assert "Systolic BP must be 30–320 mmHg" in page  # a human label, not systolic_mmhg
+    assert "Respiratory rate is required" in page and "Sedation (MOAA/S) is required" in page
 
 
 def test_full_day_to_a_signed_discharge(nurse, rater, login, clock, services, actors, pid) -> None:
     _ready(nurse, rater)
     nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
-    for minute in (5, 10, 15, 20, 25, 30, 35, 40):
-        services.infusions.record_vitals(
-            actors[Role.NURSE], pid, 1, VitalsInput(minute, 128, 80, 70, 98)
-        )
-    clock.advance(dt.timedelta(minutes=40))
+    vitals_until(services, actors[Role.NURSE], clock, pid, 1, 40)
     for instrument, items in BEFORE.items():
         rater.rate(instrument, 40, items)
     nurse = Bedside(login(Role.NURSE), pid)  # the first session idled out
     nurse.post("end", {"version": nurse.version()})
-    for minute in (55, 70, 85, 100, 115, 120):
-        services.infusions.record_vitals(
-            actors[Role.NURSE], pid, 1, VitalsInput(minute, 126, 80, 70, 98)
-        )
-    clock.advance(dt.timedelta(minutes=81))
+    vitals_until(services, actors[Role.NURSE], clock, pid, 1, 120)
+    clock.advance(dt.timedelta(minutes=1))
     rater = Bedside(login(Role.SAFETY_RATER), pid)
     for instrument, items in BEFORE.items():
         rater.rate(instrument, 120, items)
@@ -244,7 +275,8 @@ def test_a_reload_refills_the_checklist_form_from_the_record(nurse, rater) -> No
     data = {**CHECKLIST_OK, "tox_recorded": "positive", "tox_positive_for": "marijuana"}
     nurse.post("checklist", {**data, "action": "check"}, expect=200)
     page = nurse.get()
-    assert 'value="150/85"' in page and 'value="138/80"' in page
+    assert 'name="bp_1_sys" id="bp-1-sys" value="150"' in page
+    assert 'name="bp_2_dia" id="bp-2-dia" value="80"' in page
     assert re.search(r'name="nil_by_mouth" value="yes"\s+checked', page)
     assert re.search(r'name="benzo_taken" value="no"\s+checked', page)
     assert re.search(r'name="pregnancy_test" value="not_applicable"\s+checked', page)
@@ -261,7 +293,8 @@ def test_discharge_reasons_carry_their_criterion_codes(nurse, rater, clock) -> N
     page = Bedside(nurse.client, nurse.pid).get()
     listed = page.split('id="discharge-not-ready"', 1)[1].split("</ul>", 1)[0]
     codes = re.findall(r'data-criterion="([a-z_]+)"', listed)
-    assert codes[0] == "observation" and codes[-1] == "physician_signoff"
+    assert codes[:2] == ["infusion_end", "observation"] and codes[-1] == "physician_signoff"
+    assert "vitals_missing" in codes  # the 5-minute reading is past due (PROTOCOL.md §6)
     assert {"ambulatory", "delayed_effects", "dissociation"} <= set(codes)
     assert "other" not in codes
 
@@ -291,6 +324,21 @@ def test_checklist_form_values_map_the_stored_findings_to_the_form_fields() -> N
     }
     unknown_tox = checklist_form_values(run(urine_toxicology_positive_for=None))
     assert "tox_recorded" not in unknown_tox
+
+
+@sqlite_only
+def test_a_medication_is_added_on_the_bedside_page_and_flagged(nurse, rater) -> None:
+    """Issue 12: the list on the page; a wrong date keeps what was typed and names the field."""
+    bad = {"med_drug": "alprazolam", "med_class": "benzodiazepine", "med_dose": "0.25 mg",
+           "med_started_on": "yesterday"}  # fmt: skip
+    page = nurse.post("medications", bad, expect=422).text
+    assert 'value="alprazolam"' in page and "med_started_on" in page
+    nurse.post("medications", {**bad, "med_started_on": "2026-02-01"})
+    page = nurse.get()
+    assert "alprazolam" in page and "changes sedation or BP" in page
+    _ready(nurse, rater)
+    nurse.post("checklist", {**CHECKLIST_OK, "action": "check"}, expect=200)
+    assert "The checklist flags" in nurse.get()
 
 
 @sqlite_only

@@ -16,11 +16,12 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from bedside_support import TEST_IDENTITY  # type: ignore[import-not-found]
 from ketamine_ptsd.adapters.db.engine import Database
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import Actor, FixedClock, ServiceContext, Services
-from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput
+from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
 from screening_support import screen_eligible  # type: ignore[import-not-found]
 
 __all__ = [
@@ -72,7 +73,13 @@ def add_role_users(services: Services) -> dict[Role, Actor]:
 def enrol(services: Services, actors: dict[Role, Actor], protocol_name: str = "rct") -> int:
     """Register, consent and pass screening (PROTOCOL.md §1); returns the patient id."""
     actor = actors[Role.INVESTIGATOR] if protocol_name == "rct" else actors[Role.CLINICIAN]
-    patient = services.patients.register(actor, protocol_name=protocol_name, site="YAL")
+    family, given, born = TEST_IDENTITY  # two identifiers for the bedside (PROTOCOL.md §12)
+    patient = services.patients.register(
+        actor,
+        protocol_name=protocol_name,
+        site="YAL",
+        identity=IdentityInput(family, given, born),
+    )
     services.patients.record_consent(
         actor,
         patient.id,

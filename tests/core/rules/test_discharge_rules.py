@@ -26,6 +26,8 @@ def _findings(minutes_after_start: int) -> DischargeFindings:
         delayed_effects_checked=True,
         physician_signoff=True,
         latest_vitals=VitalSigns(132, 84, 80, 97),
+        vitals_missing=(),
+        rating_changes={"bprs_positive": (4, 5), "ymrs_item1": (0, 0)},
     )
 
 
@@ -46,7 +48,56 @@ def test_clinical_discharge_two_hours_after_infusion_end(clinical: Protocol) -> 
 
 def test_clinical_needs_the_infusion_end_time(clinical: Protocol) -> None:
     result = discharge_readiness(clinical, replace(_findings(300), infusion_end=None))
-    assert not result.ready and "infusion end not recorded" in result.reasons[0]
+    assert not result.ready and "end of the infusion is not recorded" in result.reasons[0]
+    assert "infusion end not recorded; observation counts from it" in result.reasons[1]
+
+
+def test_the_rct_needs_the_recorded_end_too(rct: Protocol) -> None:
+    """Issue 12 item 4: the RCT counts observation from the start, but a day never ended is not
+    discharged (PROTOCOL.md §6, §12: the actual end time)."""
+    result = discharge_readiness(rct, replace(_findings(300), infusion_end=None))
+    assert result.codes == ("infusion_end",)
+    assert result.reasons == ("the actual end of the infusion is not recorded (PROTOCOL.md §12)",)
+
+
+@pytest.mark.parametrize(
+    ("missing", "codes"), [((), ()), ((55,), ("vitals_missing",)), (None, ("vitals_missing",))]
+)
+def test_every_scheduled_reading_present_or_explained(
+    rct: Protocol, missing: tuple[int, ...] | None, codes: tuple[str, ...]
+) -> None:
+    result = discharge_readiness(rct, replace(_findings(150), vitals_missing=missing))
+    assert result.codes == codes
+    if missing:
+        assert "minute(s) 55'" in result.reasons[0]
+    if missing is None:
+        assert "not checked" in result.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("bprs", "ymrs", "decided", "held"),
+    [
+        ((4, 7), (0, 1), False, False),  # +3 and +1: at the margins
+        ((4, 8), (0, 0), False, True),  # BPRS+ +4
+        ((4, 4), (0, 2), False, True),  # YMRS item 1 +2
+        ((4, 8), (0, 2), True, False),  # a physician's recorded decision
+        ((None, 8), (0, 0), False, True),  # no pre-infusion score to compare with
+        ((4, None), (0, 0), True, True),  # not rated after: a decision does not stand in
+    ],
+)
+def test_emergent_psychosis_or_mania_at_the_protocols_margin(
+    rct: Protocol,
+    bprs: tuple[float | None, float | None],
+    ymrs: tuple[float | None, float | None],
+    decided: bool,
+    held: bool,
+) -> None:
+    changes = {"bprs_positive": bprs, "ymrs_item1": ymrs}
+    result = discharge_readiness(
+        rct, replace(_findings(150), rating_changes=changes, worsening_decision=decided)
+    )
+    assert ("psychiatric" in result.codes) is held
+    assert set(result.codes) <= {"psychiatric"}
 
 
 @pytest.mark.parametrize(("latest", "ready"), [(6, True), (7, False)])
@@ -73,7 +124,7 @@ def test_every_unmet_criterion_is_listed(
     result = discharge_readiness(rct, replace(_findings(150), **change))  # type: ignore[arg-type]
     assert not result.ready
     assert any(reason in r for r in result.reasons), result.reasons
-    assert all(r.endswith("(PROTOCOL.md §6)") for r in result.reasons)
+    assert all(r.endswith(("(PROTOCOL.md §6)", "(PROTOCOL.md §12)")) for r in result.reasons)
 
 
 def test_several_unmet_criteria_are_all_listed(rct: Protocol) -> None:

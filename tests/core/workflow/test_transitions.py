@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from dataclasses import replace
 
 import pytest
 
+from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.roles import Role, is_allowed
-from ketamine_ptsd.core.rules import EligibilityStatus
+from ketamine_ptsd.core.rules import DischargeFindings, EligibilityStatus, VitalSigns
 from ketamine_ptsd.core.workflow import (
     RESPONSE_STATES,
     TRANSITIONS,
@@ -35,12 +38,31 @@ PASSING: dict[Event, WorkflowFacts] = {
         reasons=("CAPS-5 of 29 with clear functional impairment",),
         allocated=True,
         infusions_started=1,
+        identity_confirmed=True,
         response=S.LOST_RESPONSE
         if event in (Event.LOSE_RESPONSE, Event.RECORD_PRIMARY_OUTCOME)
         else None,
     )
     for event in Event
 }
+PASSING[Event.DISCHARGE] = replace(
+    PASSING[Event.DISCHARGE],
+    discharge=DischargeFindings(
+        infusion_start=dt.datetime(2026, 3, 2, 9, 0),
+        infusion_end=dt.datetime(2026, 3, 2, 9, 40),
+        now=dt.datetime(2026, 3, 2, 11, 5),
+        dissociation_baseline=1,
+        dissociation_latest=2,
+        ambulatory_unaided=True,
+        delayed_effects_checked=True,
+        physician_signoff=True,
+        latest_vitals=VitalSigns(126, 80, 72, 98, 14, 5),
+        vitals_missing=(),
+        rating_changes={"bprs_positive": (4, 4), "ymrs_item1": (0, 0)},
+    ),
+    discharge_protocol=load_protocol("rct"),
+    signed_off_by="Dr Signing Physician",
+)
 
 
 def test_every_event_has_one_row_and_every_row_cites_its_source() -> None:
@@ -186,14 +208,16 @@ def test_allocation_needs_a_trial_and_consent() -> None:
 
 
 def test_a_trial_infusion_needs_the_allocation_a_clinic_one_does_not() -> None:
-    trial = WorkflowFacts(randomized_protocol=True, consent_recorded=True)
+    trial = WorkflowFacts(randomized_protocol=True, consent_recorded=True, identity_confirmed=True)
     refused = apply(S.ELIGIBLE, Event.START_INFUSION, Role.NURSE, trial)
     assert [r.rule for r in refused.refusals] == ["allocation_before_infusion"]
-    clinic = WorkflowFacts(consent_recorded=True)
+    clinic = WorkflowFacts(consent_recorded=True, identity_confirmed=True)
     assert (
         decide(S.ELIGIBLE, Event.START_INFUSION, Role.CLINICIAN, clinic).new_state is S.IN_TREATMENT
     )
-    allocated = WorkflowFacts(randomized_protocol=True, consent_recorded=True, allocated=True)
+    allocated = WorkflowFacts(
+        randomized_protocol=True, consent_recorded=True, allocated=True, identity_confirmed=True
+    )
     assert (
         decide(S.RANDOMIZED, Event.START_INFUSION, Role.NURSE, allocated).new_state
         is S.IN_TREATMENT
@@ -291,6 +315,7 @@ def _next(**changes: object) -> WorkflowFacts:
         "min_days_between": 2,
         "per_week_max": 3,
         "started_this_week": 1,
+        "identity_confirmed": True,
         "pump_checked_by_other": True,
         "supervising_physician_named": True,
     }
@@ -325,6 +350,83 @@ def test_the_interval_boundary_and_the_weekly_count_allow_the_next_infusion() ->
     ).allowed
     first = _next(infusion_number=1, previous_day=None, previous_discharged=False)
     assert apply(S.RANDOMIZED, Event.START_INFUSION, Role.NURSE, first).allowed
+
+
+@pytest.mark.parametrize(
+    ("change", "rule", "source"),
+    [
+        ({"infusion_end": None}, "discharge_infusion_end", "PROTOCOL.md §6, §12"),
+        ({"now": dt.datetime(2026, 3, 2, 10, 59)}, "discharge_observation", "PROTOCOL.md §6"),
+        ({"vitals_missing": (70,)}, "discharge_vitals_missing", "PROTOCOL.md §6"),
+        ({"dissociation_latest": 6}, "discharge_dissociation", "PROTOCOL.md §6"),
+        (
+            {"rating_changes": {"bprs_positive": (4, 8), "ymrs_item1": (0, 0)}},
+            "discharge_psychiatric",
+            "PROTOCOL.md §6",
+        ),
+        ({"ambulatory_unaided": False}, "discharge_ambulatory", "PROTOCOL.md §6"),
+        ({"delayed_effects_checked": None}, "discharge_delayed_effects", "PROTOCOL.md §6"),
+        (
+            {"latest_vitals": VitalSigns(126, 80, 72, 98, 7, 5)},
+            "discharge_vital_signs",
+            "PROTOCOL.md §6",
+        ),
+    ],
+)
+def test_each_discharge_guard_refuses_alone_at_its_boundary(
+    change: dict[str, object], rule: str, source: str
+) -> None:
+    """Issue 12 item 4: one guard per discharge criterion; one failing finding is one refusal
+    naming its rule and §, and the day stays (the physician may not sign it off)."""
+    facts = PASSING[Event.DISCHARGE]
+    assert facts.discharge is not None
+    decision = apply(
+        S.IN_TREATMENT,
+        Event.DISCHARGE,
+        Role.INVESTIGATOR,
+        replace(facts, discharge=replace(facts.discharge, **change)),  # type: ignore[arg-type]
+    )
+    assert [(r.rule, r.source) for r in decision.refusals] == [(rule, source)]
+
+
+@pytest.mark.parametrize("signer", [None, "", "  "])
+def test_discharge_needs_a_named_physician(signer: str | None) -> None:
+    decision = apply(
+        S.IN_TREATMENT,
+        Event.DISCHARGE,
+        Role.CLINICIAN,
+        replace(PASSING[Event.DISCHARGE], signed_off_by=signer),
+    )
+    assert [r.rule for r in decision.refusals] == ["discharge_physician_signoff"]
+
+
+def test_discharge_without_findings_is_refused_not_passed() -> None:
+    decision = apply(S.IN_TREATMENT, Event.DISCHARGE, Role.INVESTIGATOR, WorkflowFacts())
+    assert not decision.allowed
+    assert "discharge_findings" in {r.rule for r in decision.refusals}
+
+
+def test_an_infusion_needs_the_nurses_two_identifier_check() -> None:
+    """Issue 12 item 11: two identifiers (name, date of birth) before the drug (PROTOCOL.md §12)."""
+    decision = apply(
+        S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, _next(identity_confirmed=False)
+    )
+    assert [(r.rule, r.source) for r in decision.refusals] == [
+        ("two_identifiers", "PROTOCOL.md §12")
+    ]
+
+
+def test_infusion_1_needs_the_primary_outcomes_baseline_later_ones_do_not() -> None:
+    """Issue 12 item 12 (PROTOCOL.md §5, §8, §9)."""
+    first = _next(
+        infusion_number=1, previous_day=None, previous_discharged=False, baseline_missing=("madrs",)
+    )
+    refused = apply(S.RANDOMIZED, Event.START_INFUSION, Role.NURSE, first)
+    assert [r.rule for r in refused.refusals] == ["baseline_before_infusion_1"]
+    assert "madrs" in refused.refusals[0].message
+    assert apply(
+        S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, _next(baseline_missing=("madrs",))
+    ).allowed
 
 
 def test_a_weight_that_needs_confirmation_starts_once_a_second_staff_member_confirms() -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from workflow_support import (  # type: ignore[import-not-found]
+    items,
     ready_for_infusion,
 )
 
+from bedside_support import prise, vitals_input  # type: ignore[import-not-found]
 from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import (
@@ -54,3 +56,46 @@ def test_a_checklist_run_carries_the_findings_as_recorded(trial, actors) -> None
         assert view.findings["bp_readings"] == ["145/85", "138/80"]
         assert view.findings["short_acting_benzodiazepine_taken_this_morning"] is False
         assert view.findings["baseline_vitals_recorded"] is True
+
+
+def test_infusion_1_waits_for_the_baseline_caps5_and_madrs(trial, actors) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 12: without the baseline the patient leaves the ITT analysis. The start of
+    infusion 1 names what is missing (PROTOCOL.md §5, §8, §9)."""
+    import pytest
+
+    from bedside_support import BASELINE_ITEMS, confirm_two_identifiers  # type: ignore[import-not-found]
+    from ketamine_ptsd.services import ConflictError
+    from ketamine_ptsd.services.assessments import AssessmentInput
+    from ketamine_ptsd.services.infusions import ChecklistInput
+
+    wf, pid = trial
+    nurse, md, rater = actors[Role.NURSE], actors[Role.INVESTIGATOR], actors[Role.OUTCOME_RATER]
+    confirm_two_identifiers(wf, actors, pid, 1)
+    wf.infusions.record_vitals(nurse, pid, 1, vitals_input(0, 128, 82, 72, 98))
+    for instrument, values in (
+        ("cadss", items(23, 1)),
+        ("bprs_positive", {"4": 1, "11": 1, "12": 1, "15": 1}),
+        ("ymrs_item1", {"1": 0}),
+        ("prise", prise()),
+    ):
+        wf.infusions.record_rating(
+            actors[Role.SAFETY_RATER], pid, 1, minute=0, instrument=instrument, items=values
+        )
+    wf.infusions.record_checklist(
+        nurse, pid, ChecklistInput(1, True, "not_applicable", [], ("128/82",), False)
+    )
+    today = wf.context.clock.now().date()
+    for recorded, missing in (((), "caps5_past_week, madrs"), (("caps5_past_week",), "madrs")):
+        for instrument in recorded:
+            wf.assessments.record(
+                rater,
+                pid,
+                AssessmentInput("baseline", instrument, today, BASELINE_ITEMS[instrument]),
+            )
+        with pytest.raises(ConflictError, match=f"not recorded: {missing};") as refused:
+            wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 70))
+        assert "§5, §8, §9" in str(refused.value)
+    wf.assessments.record(
+        rater, pid, AssessmentInput("baseline", "madrs", today, BASELINE_ITEMS["madrs"])
+    )
+    assert wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 70)).infusion_number == 1

@@ -12,6 +12,11 @@ from workflow_support import (  # type: ignore[import-not-found]
     ready_for_infusion,
 )
 
+from bedside_support import (  # type: ignore[import-not-found]
+    after_infusion_ratings,
+    vitals_input,
+    vitals_until,
+)
 from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import (
@@ -22,7 +27,6 @@ from ketamine_ptsd.services import (
 from ketamine_ptsd.services.infusions import (
     AdverseEventInput,
     InterventionInput,
-    VitalsInput,
 )
 
 
@@ -57,8 +61,9 @@ def test_the_whole_day_vitals_alerts_intervention_ratings_ae_and_signed_discharg
     nurse, rater, md = actors[Role.NURSE], actors[Role.SAFETY_RATER], actors[Role.INVESTIGATOR]
     ready_for_infusion(wf, actors, pid, 1)
     day = wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 80))
-    clock.advance(dt.timedelta(minutes=20))
-    high = wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(20, 186, 104, 96, 97))
+    vitals_until(wf, nurse, clock, pid, 1, 15)  # 5', 10', 15' normal, then 20' is high
+    clock.advance(dt.timedelta(minutes=5))
+    high = wf.infusions.record_vitals(nurse, pid, 1, vitals_input(20, 186, 104, 96, 97))
     assert any("systolic mmHg 186" in a for a in high.alerts)
     given = wf.infusions.record_intervention(
         nurse, pid, 1, InterventionInput("labetalol", 5, "IV", "systolic 186 during infusion")
@@ -69,7 +74,7 @@ def test_the_whole_day_vitals_alerts_intervention_ratings_ae_and_signed_discharg
             nurse, pid, 1, InterventionInput("labetalol", 5, "IVV", "x")
         )
     assert bad_route.value.field == "route"
-    clock.advance(dt.timedelta(minutes=20))
+    vitals_until(wf, nurse, clock, pid, 1, 40)
     wf.infusions.record_rating(rater, pid, 1, minute=40, instrument="cadss", items=items(23, 20))
     with pytest.raises(ValidationFailed) as wrong_time:
         wf.infusions.record_rating(rater, pid, 1, minute=40, instrument="prise", items=prise())
@@ -79,17 +84,20 @@ def test_the_whole_day_vitals_alerts_intervention_ratings_ae_and_signed_discharg
             nurse, pid, 1, minute=40, instrument="ymrs_item1", items={"1": 0}
         )
     day = wf.infusions.end(nurse, pid, 1, expected_version=day.version)
-    clock.advance(dt.timedelta(minutes=50))
+    vitals_until(wf, nurse, clock, pid, 1, 90)
     not_yet = wf.infusions.readiness(nurse, pid, 1)
     assert not not_yet.ready
     assert any("observation runs 120 min" in r for r in not_yet.reasons)
     assert any("dissociation not resolved" in r for r in not_yet.reasons)
-    clock.advance(dt.timedelta(minutes=30))  # 120 min after start
+    vitals_until(wf, nurse, clock, pid, 1, 115)
+    clock.advance(dt.timedelta(minutes=5))  # 120 min after start
     wf.infusions.record_rating(rater, pid, 1, minute=120, instrument="cadss", items=items(23, 2))
     wf.infusions.record_rating(
         rater, pid, 1, minute=120, instrument="prise", items=prise(blurred_vision="tolerable")
     )
-    wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(120, 130, 84, 74, 98))
+    for instrument, values in after_infusion_ratings().items():
+        wf.infusions.record_rating(rater, pid, 1, minute=120, instrument=instrument, items=values)
+    wf.infusions.record_vitals(nurse, pid, 1, vitals_input(120, 130, 84, 74, 98))
     ae = wf.infusions.record_adverse_event(
         nurse,
         pid,

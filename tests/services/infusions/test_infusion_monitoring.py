@@ -11,15 +11,13 @@ from workflow_support import (  # type: ignore[import-not-found]
     ready_for_infusion,
 )
 
+from bedside_support import vitals_input  # type: ignore[import-not-found]
 from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import (
     ConflictError,
     PermissionDenied,
     ValidationFailed,
-)
-from ketamine_ptsd.services.infusions import (
-    VitalsInput,
 )
 
 
@@ -59,9 +57,9 @@ def test_a_vitals_series_stores_each_reading_with_its_own_time_alerts_and_audit_
         pid,
         1,
         [
-            VitalsInput(5, 128, 80, 70, 98, measured_at=taken[0]),
-            VitalsInput(10, 186, 104, 96, 97, measured_at=taken[1]),  # above §6 thresholds
-            VitalsInput(15, 132, 82, 72, 98, measured_at=taken[2]),
+            vitals_input(5, 128, 80, 70, 98, measured_at=taken[0]),
+            vitals_input(10, 186, 104, 96, 97, measured_at=taken[1]),  # above §6 thresholds
+            vitals_input(15, 132, 82, 72, 98, measured_at=taken[2]),
         ],
     )
     assert [v.minute for v in views] == [5, 10, 15]
@@ -90,7 +88,7 @@ def test_a_vitals_series_with_one_bad_reading_names_it_and_stores_none(
     clock.advance(dt.timedelta(minutes=10))
     with pytest.raises(ValidationFailed) as bad:
         wf.infusions.record_vitals_series(
-            nurse, pid, 1, [VitalsInput(5, 128, 80, 70, 98), VitalsInput(-5, 128, 80, 70, 98)]
+            nurse, pid, 1, [vitals_input(5, 128, 80, 70, 98), vitals_input(-5, 128, 80, 70, 98)]
         )
     assert bad.value.field == "readings.2.minute"
     with pytest.raises(ValidationFailed) as future:
@@ -99,9 +97,9 @@ def test_a_vitals_series_with_one_bad_reading_names_it_and_stores_none(
             pid,
             1,
             [
-                VitalsInput(5, 128, 80, 70, 98),
-                VitalsInput(
-                    30, 128, 80, 70, 98, measured_at=day.started_at + dt.timedelta(minutes=30)
+                vitals_input(5, 128, 80, 70, 98),
+                vitals_input(  # the 10-minute reading, dated 5 minutes from now
+                    10, 128, 80, 70, 98, measured_at=day.started_at + dt.timedelta(minutes=15)
                 ),
             ],
         )
@@ -150,11 +148,181 @@ def test_the_same_minute_posted_twice_is_stored_once(trial, actors) -> None:  # 
     """Issue 12 item 13: a network retry of the same vitals minute was stored twice."""
     wf, pid = trial
     nurse = actors[Role.NURSE]
-    series = [VitalsInput(0, 128, 82, 72, 98), VitalsInput(0, 129, 82, 72, 98)]
+    series = [vitals_input(0, 128, 82, 72, 98), vitals_input(0, 129, 82, 72, 98)]
     with pytest.raises(ConflictError, match="reading 2 of the series"):
         wf.infusions.record_vitals_series(nurse, pid, 1, series)
-    wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(0, 128, 82, 72, 98))
+    wf.infusions.record_vitals(nurse, pid, 1, vitals_input(0, 128, 82, 72, 98))
     with pytest.raises(ConflictError, match="minute 0") as again:
-        wf.infusions.record_vitals(nurse, pid, 1, VitalsInput(0, 128, 82, 72, 98))
+        wf.infusions.record_vitals(nurse, pid, 1, vitals_input(0, 128, 82, 72, 98))
     assert "already recorded" in str(again.value)
     assert [v.minute for v in wf.infusions.vitals(nurse, pid, 1)] == [0]
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "accepted"),
+    [(1, False), (117, False), (118, True), (120, True), (130, True), (131, False)],
+)
+def test_a_reading_is_accepted_only_within_its_due_window(
+    trial, actors, clock, elapsed, accepted
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 4: a "120 min" reading was accepted one minute after the start. The minute
+    is checked against the clock: from 2 min before to 10 min after it (the protocol's
+    vitals_window, PROTOCOL.md §6); outside it a field error names the minute."""
+    wf, pid = trial
+    ready_for_infusion(wf, actors, pid, 1)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
+    clock.advance(dt.timedelta(minutes=elapsed))
+    reading = vitals_input(120, 126, 80, 72, 98)
+    if accepted:
+        assert wf.infusions.record_vitals(actors[Role.NURSE], pid, 1, reading).minute == 120
+        return
+    with pytest.raises(ValidationFailed) as refused:
+        wf.infusions.record_vitals(actors[Role.NURSE], pid, 1, reading)
+    assert refused.value.field == "minute" and "§6" in refused.value.message
+    assert wf.infusions.vitals(actors[Role.NURSE], pid, 1)[-1].minute == 0
+
+
+def test_a_series_names_the_reading_outside_its_window(trial, actors, clock) -> None:  # type: ignore[no-untyped-def]
+    wf, pid = trial
+    ready_for_infusion(wf, actors, pid, 1)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
+    clock.advance(dt.timedelta(minutes=16))
+    with pytest.raises(ValidationFailed) as refused:
+        wf.infusions.record_vitals_series(
+            actors[Role.NURSE],
+            pid,
+            1,
+            [vitals_input(10, 126, 80, 72, 98), vitals_input(5, 126, 80, 72, 98)],
+        )
+    assert refused.value.field == "readings.2.minute" and "as missed" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("rr", "moaas", "alert"),
+    [
+        (8, 3, None),
+        (7, 3, "respiratory rate /min 7 is below"),
+        (24, 3, None),
+        (25, 3, "respiratory rate /min 25 is above"),
+        (14, 2, "sedation MOAA/S 2 is below the alert threshold 3"),
+    ],
+)
+def test_respiratory_rate_and_sedation_alert_at_the_protocols_bounds(
+    trial, actors, rr, moaas, alert
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: respiratory rate and MOAA/S at each reading, judged by the alert rules (RR < 8
+    or > 24, MOAA/S ≤ 2; PROTOCOL.md §11, §12)."""
+    wf, pid = trial
+    view = wf.infusions.record_vitals(
+        actors[Role.NURSE], pid, 1, vitals_input(0, 126, 80, 72, 98, rr=rr, moaas=moaas)
+    )
+    assert (view.respiratory_rate_per_min, view.moaas) == (rr, moaas)
+    if alert is None:
+        assert view.alerts == ()
+    else:
+        assert len(view.alerts) == 1 and alert in view.alerts[0]
+
+
+@pytest.mark.parametrize(
+    ("rr", "moaas", "field", "words"),
+    [
+        (None, 5, "respiratory_rate_per_min", "Respiratory rate is recorded with each set"),
+        (14, None, "moaas", "Sedation is recorded with each set"),
+        (14, 6, "moaas", "Sedation must be 0–5"),
+        (81, 5, "respiratory_rate_per_min", "Respiratory rate must be 0–80"),
+    ],
+)
+def test_a_reading_without_respiration_or_sedation_is_refused_at_the_field(
+    trial, actors, rr, moaas, field, words
+) -> None:  # type: ignore[no-untyped-def]
+    wf, pid = trial
+    with pytest.raises(ValidationFailed) as refused:
+        wf.infusions.record_vitals(
+            actors[Role.NURSE], pid, 1, vitals_input(0, 126, 80, 72, 98, rr=rr, moaas=moaas)
+        )
+    assert refused.value.field == field and words in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ([("labetalol", 20, "IV")], None),  # the single maximum
+        ([("labetalol", 20.5, "IV")], "dose_mg"),
+        ([("labetalol", 20, "IV")] * 4, None),  # 80 mg: the daily maximum
+        ([("labetalol", 20, "IV")] * 4 + [("labetalol", 5, "IV")], "dose_mg"),
+        ([("hydralazine", 10, "IV")], "drug"),  # not on the formulary
+        ([("ondansetron", 4, "IM")], "route"),
+        ([("ondansetron", 4, "PO")], None),
+        ([("ondansetron", 0, "PO")], "dose_mg"),
+    ],
+)
+def test_rescue_drugs_come_from_the_formulary_within_its_limits(
+    trial, actors, given, field
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: the protocol's rescue formulary (drug, routes, single and daily maximum) instead
+    of free text (PROTOCOL.md §6)."""
+    from ketamine_ptsd.services.infusions import InterventionInput
+
+    wf, pid = trial
+    ready_for_infusion(wf, actors, pid, 1)
+    wf.infusions.start(
+        actors[Role.INVESTIGATOR], pid, 1, **start_inputs(actors, actors[Role.INVESTIGATOR], 80)
+    )
+    nurse = actors[Role.NURSE]
+    *before, last = given
+    for drug, dose, route in before:
+        wf.infusions.record_intervention(nurse, pid, 1, InterventionInput(drug, dose, route, "BP"))
+    drug, dose, route = last
+    if field is None:
+        assert (
+            wf.infusions.record_intervention(
+                nurse, pid, 1, InterventionInput(drug, dose, route, "BP 190/105")
+            ).dose_mg
+            == dose
+        )
+        return
+    with pytest.raises(ValidationFailed) as refused:
+        wf.infusions.record_intervention(nurse, pid, 1, InterventionInput(drug, dose, route, "x"))
+    assert refused.value.field == field and "§6" in refused.value.message
+    assert len(wf.infusions.interventions(nurse, pid, 1)) == len(before)
+
+
+def test_an_intervention_on_a_discharged_day_needs_the_late_entry_reason(
+    trial, actors, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 13: interventions were accepted on a day discharged years ago without a
+    reason. Now the late entry names its reason, which the audit trail keeps."""
+    from service_support import PASSWORD  # type: ignore[import-not-found]
+
+    from bedside_support import day_ready_for_signoff  # type: ignore[import-not-found]
+    from ketamine_ptsd.services.infusions import InterventionInput
+
+    wf, pid = trial
+    md, nurse = actors[Role.INVESTIGATOR], actors[Role.NURSE]
+    ready_for_infusion(wf, actors, pid, 1)
+    wf.infusions.start(md, pid, 1, **start_inputs(actors, md, 80))
+    view = day_ready_for_signoff(wf, actors, clock, pid, 1)
+    wf.infusions.sign_off_discharge(md, pid, 1, password=PASSWORD, expected_version=view.version)
+    clock.advance(dt.timedelta(days=400))
+    late = InterventionInput("ondansetron", 4, "PO", "nausea at 90 min", minute=90)
+    with pytest.raises(ValidationFailed) as refused:
+        wf.infusions.record_intervention(nurse, pid, 1, late)
+    assert refused.value.field == "late_entry_reason"
+    reason = "found on the paper sheet at the audit"
+    stored = wf.infusions.record_intervention(
+        nurse,
+        pid,
+        1,
+        InterventionInput("ondansetron", 4, "PO", "nausea at 90 min", 90, late_entry_reason=reason),
+    )
+    assert stored.minute == 90
+    audited = [
+        e.reason
+        for e in wf.audit.entries(actors[Role.MONITOR], table_name="interventions")
+        if e.event == "late_entry"
+    ]
+    assert len(audited) == 1 and reason in (audited[0] or "")

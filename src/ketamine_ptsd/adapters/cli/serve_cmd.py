@@ -20,6 +20,8 @@ from ketamine_ptsd.adapters.settings import display_url, resolve_database_url
 __all__ = ["register"]
 
 SECRET_ENV = "KETAMINE_PTSD_SECRET_KEY"
+#: The site's IANA time zone for the pages (e.g. Europe/London); UTC when unset.
+TIMEZONE_ENV = "KETAMINE_PTSD_SITE_TIMEZONE"
 
 
 def _serve(
@@ -68,6 +70,9 @@ def _serve(
     secret = os.environ.get(SECRET_ENV)
     if secret:
         kwargs["secret_key"] = secret
+    zone = os.environ.get(TIMEZONE_ENV)
+    if zone:
+        kwargs["site_timezone"] = zone
     try:
         settings = WebSettings(
             database_url=url,

@@ -598,6 +598,10 @@ infusion_days = Table(
     Column("physician_signoff_by", Integer, ForeignKey("users.id"), nullable=True),
     Column("discharged_at", UTCDateTime, nullable=True),
     Column("discharge_reasons", JSON, nullable=True),
+    # §6: a physician's recorded decision to discharge although BPRS positive or YMRS item 1 is
+    # worse than the protocol allows (migration 0009).
+    Column("worsening_decision_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("worsening_decision_reason", Text, nullable=True),
     *_recorded(),
     *_void_columns(),
     _version(),
@@ -648,7 +652,55 @@ vital_signs = Table(
     Column("diastolic_mmhg", Integer, nullable=True),
     Column("heart_rate_bpm", Integer, nullable=True),
     Column("spo2_percent", Integer, nullable=True),
+    Column("respiratory_rate_per_min", Integer, nullable=True),  # §12 (migration 0009)
+    Column("moaas", Integer, nullable=True),  # sedation, MOAA/S 0-5 (§11, §12; migration 0009)
     Column("alerts", JSON, nullable=False),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+#: A concomitant medication of the patient (PROTOCOL.md §1, §11: the classes that change
+#: sedation or blood pressure are flagged on the checklist; migration 0009).
+concomitant_medications = Table(
+    "concomitant_medications",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("drug", String(200), nullable=False),
+    Column("drug_class", String(32), nullable=False),
+    Column("dose", String(200), nullable=False),
+    Column("started_on", Date, nullable=False),
+    Column("stopped_on", Date, nullable=True),
+    *_recorded(),
+    *_void_columns(),
+    _version(),
+)
+
+#: The nurse's two-identifier check before infusion ``infusion_number`` (PROTOCOL.md §12):
+#: name and date of birth confirmed with the patient, by whom and when (migration 0009).
+identity_checks = Table(
+    "identity_checks",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("name_confirmed", Boolean, nullable=False),
+    Column("date_of_birth_confirmed", Boolean, nullable=False),
+    *_recorded(),
+    _version(),
+)
+
+#: A scheduled vitals reading not taken, with the reason (§6: discharge needs every reading of
+#: the timetable present or explained; migration 0009).
+vitals_missed = Table(
+    "vitals_missed",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("minute", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
     *_recorded(),
     *_void_columns(),
     _version(),
@@ -806,6 +858,9 @@ WORKFLOW_TABLES = frozenset(
         "infusion_days",
         "drug_administrations",
         "vital_signs",
+        "vitals_missed",
+        "identity_checks",
+        "concomitant_medications",
         "interventions",
         "infusion_ratings",
         "adverse_events",
@@ -875,6 +930,9 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.InfusionDay: infusion_days,
     r.DrugAdministration: drug_administrations,
     r.VitalSignsRecord: vital_signs,
+    r.VitalsMissed: vitals_missed,
+    r.IdentityCheck: identity_checks,
+    r.ConcomitantMedication: concomitant_medications,
     r.Intervention: interventions,
     r.InfusionRating: infusion_ratings,
     r.AdverseEvent: adverse_events,

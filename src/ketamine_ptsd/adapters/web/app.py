@@ -97,7 +97,7 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
     )
     web_root = resources.files("ketamine_ptsd.adapters.web")
     templates = Jinja2Templates(directory=str(web_root / "templates"))
-    filters.install(templates.env)
+    filters.install(templates.env, settings.site_timezone)
     clock = services.context.clock
     window = dt.timedelta(minutes=settings.login_window_minutes)
     app.state.web = WebState(

@@ -27,6 +27,7 @@ from ketamine_ptsd.services.infusions import (
     ChecklistView,
     DischargeCriterion,
     DischargeView,
+    IdentityCheckView,
     InfusionDayView,
     InterventionView,
     RatingView,
@@ -83,6 +84,9 @@ class BedsideView:
     adverse_events: list[AdverseEventView]
     readiness: DischargeView | None
     extra_vitals: list[VitalsView] = field(default_factory=list)
+    #: name and date of birth for the two-identifier check (PROTOCOL.md §12); None for a role
+    #: without ``identity.confirm`` (blinded raters, the pharmacy)
+    identity: IdentityCheckView | None = None
     #: reading id → the parameters beyond the protocol's alert thresholds (highlighted)
     flagged: dict[int, frozenset[str]] = field(default_factory=dict)
 
@@ -223,6 +227,9 @@ def bedside_view(state: WebState, actor: Actor, patient: PatientView, number: in
         readiness=infusions.readiness(actor, patient.id, number) if day else None,
         extra_vitals=extra,
         flagged=flagged,
+        identity=infusions.identity_to_check(actor, patient.id, number)
+        if is_allowed(actor.role, Action.IDENTITY_CONFIRM)
+        else None,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,8 @@ class WebSettings:
     networks of reverse proxies whose ``X-Forwarded-For`` names the client; empty (the default)
     means the header is ignored and the TCP peer is the client.
     ``limits``: body size, form and JSON limits (:mod:`.limits`).
+    ``site_timezone``: the IANA zone the pages show times in (the bedside reads local time; the
+    record stores UTC). An unknown zone is refused at start-up.
     """
 
     database_url: str
@@ -51,8 +54,15 @@ class WebSettings:
     protocol_dirs: Sequence[Path] = ()
     site: str = "SITE"
     limits: RequestLimits = field(default_factory=RequestLimits)
+    site_timezone: str = "UTC"
 
     def __post_init__(self) -> None:
+        try:
+            zoneinfo.ZoneInfo(self.site_timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"site_timezone: {self.site_timezone!r} is not a time zone (e.g. Europe/London)"
+            ) from None
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)

@@ -19,6 +19,9 @@ from ._monitoring import (
     Monitoring,
     PreInfusionChecks,
     RatingTime,
+    RescueDrug,
+    VitalsWindow,
+    WorseningLimit,
 )
 from ._outcomes import (
     AnalysisOutcome,
@@ -64,10 +67,13 @@ __all__ = [
     "Protocol",
     "RatingTime",
     "Requirement",
+    "RescueDrug",
     "ResponseDefinition",
     "Schedule",
+    "VitalsWindow",
     "Weekday",
     "WeightBasis",
+    "WorseningLimit",
     "frequency_per_week",
     "max_infusions_per_calendar_week",
     "parse_protocol",

@@ -19,6 +19,9 @@ __all__ = [
     "Monitoring",
     "PreInfusionChecks",
     "RatingTime",
+    "RescueDrug",
+    "VitalsWindow",
+    "WorseningLimit",
 ]
 
 
@@ -40,6 +43,9 @@ class PreInfusionChecks(FrozenModel):
     require_baseline_vitals: bool
     hold_short_acting_benzodiazepine_morning_dose: bool
     bp_cutoff: tuple[BpLimit, ...]
+    # §1, §11: concomitant medication classes the checklist flags (they change sedation or
+    # blood pressure); values of core.rules.MEDICATION_CLASSES.
+    flag_medication_classes: tuple[str, ...]
     #: How far (percent of the last recorded weight) the day's weight may differ before a
     #: second staff member must confirm it (§4; a site parameter, e.g. 10). Optional in the
     #: model so that the validator can name it when a protocol file leaves it out.
@@ -55,6 +61,30 @@ class AlertThresholds(FrozenModel):
     heart_rate_high_bpm: int
     heart_rate_low_bpm: int
     spo2_low_percent: int
+    # §12: respiratory rate and a sedation score with each set of vital signs (MOAA/S 0-5, as
+    # the esketamine label monitors sedation, §11): breaths/min beyond these bounds alert, and
+    # a MOAA/S at or below ``moaas_alert_at_or_below`` alerts (5 = awake, 0 = no response).
+    respiratory_rate_low_per_min: int
+    respiratory_rate_high_per_min: int
+    moaas_alert_at_or_below: int
+
+
+class VitalsWindow(FrozenModel):
+    """When a reading for minute ``m`` after the start may be entered (§6: the timetable is
+    kept by the clock): from ``m - early_minutes`` to ``m + late_minutes`` after the start. A
+    reading outside it is refused; a reading not taken is recorded as missed, with the reason."""
+
+    early_minutes: int
+    late_minutes: int
+
+
+class WorseningLimit(FrozenModel):
+    """An infusion-day rating (§6: BPRS positive, YMRS item 1) may be at most
+    ``max_points_above_baseline`` above its pre-infusion score at discharge; beyond it only a
+    physician's recorded decision lets the patient go."""
+
+    instrument: str
+    max_points_above_baseline: float
 
 
 class RatingTime(FrozenModel):
@@ -74,6 +104,20 @@ class DischargeCriteria(FrozenModel):
     require_ambulatory: bool
     require_physician_signoff: bool
     require_delayed_effects_check: bool
+    worsening_limits: tuple[WorseningLimit, ...]
+
+
+class RescueDrug(FrozenModel):
+    """A drug of the rescue formulary (§6: "one RCT patient needed labetalol 5 mg IV"; site
+    parameters): what it is for, the routes, the usual dose, the most in one dose and in one
+    infusion day, in mg."""
+
+    drug: str
+    indication: str
+    routes: tuple[str, ...]
+    usual_dose_mg: float
+    max_single_dose_mg: float
+    max_daily_dose_mg: float
 
 
 class Monitoring(FrozenModel):
@@ -82,6 +126,8 @@ class Monitoring(FrozenModel):
     continuous_ecg: bool
     vitals_interval_during_minutes: int
     vitals_interval_after_minutes: int
+    vitals_window: VitalsWindow
     alerts: AlertThresholds
     ratings: tuple[RatingTime, ...]
     discharge: DischargeCriteria
+    rescue_formulary: tuple[RescueDrug, ...]

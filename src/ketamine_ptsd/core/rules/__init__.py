@@ -18,6 +18,7 @@ from .administration import (
     dose_given_mg,
     weight_change,
 )
+from .baseline import baseline_instruments, missing_baseline
 from .discharge import (
     DischargeCriterion,
     DischargeFindings,
@@ -52,6 +53,13 @@ from .maintenance import (
     maintenance_options,
     relapse_watch_dates,
 )
+from .medications import (
+    MEDICATION_CLASSES,
+    Medication,
+    check_medication,
+    check_rescue,
+    medication_flags,
+)
 from .pre_infusion import (
     BpCheckResult,
     BpReading,
@@ -82,9 +90,12 @@ from .schedule import (
     plan_schedule,
 )
 from .vitals import (
+    VITAL_LABELS,
     VITAL_RANGES,
     VitalAlert,
     VitalSigns,
+    check_vitals_window,
+    missing_vitals_minutes,
     observation_end_minute,
     vital_sign_alerts,
     vitals_due_minutes,
@@ -92,7 +103,9 @@ from .vitals import (
 
 __all__ = [
     "KG_PER_POUND",
+    "MEDICATION_CLASSES",
     "POUNDS_MATCH_PERCENT",
+    "VITAL_LABELS",
     "VITAL_RANGES",
     "BlindedDose",
     "BpCheckResult",
@@ -110,6 +123,7 @@ __all__ = [
     "FactValue",
     "FollowUpScore",
     "MaintenanceOptionStatus",
+    "Medication",
     "PlannedAssessment",
     "PlannedVisit",
     "PreInfusionFindings",
@@ -126,6 +140,7 @@ __all__ = [
     "administered_dose",
     "assess_response",
     "assessment_target",
+    "baseline_instruments",
     "blinded_dose",
     "bmi",
     "calculate_dose",
@@ -133,6 +148,9 @@ __all__ = [
     "check_bp_cutoff",
     "check_end_time",
     "check_height",
+    "check_medication",
+    "check_rescue",
+    "check_vitals_window",
     "check_weight",
     "discharge_readiness",
     "dose_given_mg",
@@ -142,6 +160,9 @@ __all__ = [
     "follow_up_visits",
     "infusion_dates",
     "maintenance_options",
+    "medication_flags",
+    "missing_baseline",
+    "missing_vitals_minutes",
     "observation_end_minute",
     "parse_bp_reading",
     "parse_bp_readings",

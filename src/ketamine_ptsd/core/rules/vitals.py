@@ -9,6 +9,7 @@ then every ``vitals_interval_after_minutes`` until observation ends.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,9 +17,12 @@ from ..errors import InvalidInput
 from ..protocol import AlertThresholds, Protocol
 
 __all__ = [
+    "VITAL_LABELS",
     "VITAL_RANGES",
     "VitalAlert",
     "VitalSigns",
+    "check_vitals_window",
+    "missing_vitals_minutes",
     "observation_end_minute",
     "vital_sign_alerts",
     "vitals_due_minutes",
@@ -32,6 +36,19 @@ VITAL_RANGES: dict[str, tuple[int, int]] = {
     "diastolic_mmhg": (10, 220),
     "heart_rate_bpm": (10, 300),
     "spo2_percent": (30, 100),
+    "respiratory_rate_per_min": (0, 80),
+    "moaas": (0, 5),  # Modified Observer's Assessment of Alertness/Sedation: 5 awake, 0 none
+}
+
+#: What a person calls each reading: the one set of labels the bedside form, its errors and the
+#: alerts use (issue 12: "SpO₂ must be 30–100 %", never ``spo2_percent``).
+VITAL_LABELS: dict[str, str] = {
+    "systolic_mmhg": "Systolic BP (mmHg)",
+    "diastolic_mmhg": "Diastolic BP (mmHg)",
+    "heart_rate_bpm": "Heart rate (/min)",
+    "spo2_percent": "SpO₂ (%)",
+    "respiratory_rate_per_min": "Respiratory rate (/min)",
+    "moaas": "Sedation (MOAA/S 0–5)",
 }
 
 
@@ -43,12 +60,17 @@ class VitalSigns:
     diastolic_mmhg: int | None = None
     heart_rate_bpm: int | None = None
     spo2_percent: int | None = None
+    respiratory_rate_per_min: int | None = None
+    moaas: int | None = None
 
     def __post_init__(self) -> None:
         for name, (low, high) in VITAL_RANGES.items():
             value = getattr(self, name)
-            if value is not None and not low <= value <= high:
-                raise InvalidInput(name, f"{value} is outside {low}–{high}", value)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
+            ):
+                label = VITAL_LABELS[name].split(" (")[0]
+                raise InvalidInput(name, f"{label} must be {low}–{high}", value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +121,27 @@ def vital_sign_alerts(vitals: VitalSigns, thresholds: AlertThresholds) -> tuple[
             "low",
             "heart rate /min",
         ),
+        (
+            "respiratory_rate_per_min",
+            vitals.respiratory_rate_per_min,
+            thresholds.respiratory_rate_high_per_min,
+            "high",
+            "respiratory rate /min",
+        ),
+        (
+            "respiratory_rate_per_min",
+            vitals.respiratory_rate_per_min,
+            thresholds.respiratory_rate_low_per_min,
+            "low",
+            "respiratory rate /min",
+        ),
+        (
+            "moaas",
+            vitals.moaas,
+            thresholds.moaas_alert_at_or_below + 1,  # at or below N is below N + 1
+            "low",
+            "sedation MOAA/S",
+        ),
     ]
     alerts = []
     for name, value, threshold, direction, words in checks:
@@ -142,3 +185,45 @@ def vitals_due_minutes(protocol: Protocol, drug: str) -> tuple[int, ...]:
     if (after[-1] if after else infusion) != end:
         after.append(end)
     return tuple(during + after)
+
+
+def check_vitals_window(protocol: Protocol, minute: int, elapsed_minutes: float) -> None:
+    """Refuse a reading for ``minute`` entered ``elapsed_minutes`` after the infusion start
+    outside its window (the protocol's ``vitals_window``; PROTOCOL.md §6): a "120 min" reading
+    one minute after the start is a typing error or a guess, and one entered long after its
+    minute belongs on the record as missed, with the reason. Minute 0 (the baseline, before the
+    start) has no window here."""
+    if minute <= 0:
+        return
+    w = protocol.monitoring.vitals_window
+    earliest, latest = minute - w.early_minutes, minute + w.late_minutes
+    if earliest <= elapsed_minutes <= latest:
+        return
+    now = math.floor(elapsed_minutes)
+    raise InvalidInput(
+        "minute",
+        f"the {minute}-minute reading is entered from {max(earliest, 0)} to {latest} min after "
+        f"the infusion start; it is now {now} min after it (PROTOCOL.md §6). "
+        + (
+            "Enter it when it is due."
+            if elapsed_minutes < earliest
+            else "Record it as missed, with the reason."
+        ),
+        minute,
+    )
+
+
+def missing_vitals_minutes(
+    protocol: Protocol,
+    drug: str,
+    elapsed_minutes: float,
+    recorded: frozenset[int] | set[int],
+    explained: frozenset[int] | set[int],
+) -> tuple[int, ...]:
+    """The scheduled minutes (:func:`vitals_due_minutes`) due by ``elapsed_minutes`` after the
+    start with neither a reading nor a recorded reason (PROTOCOL.md §6)."""
+    return tuple(
+        m
+        for m in vitals_due_minutes(protocol, drug)
+        if m <= elapsed_minutes and m not in recorded and m not in explained
+    )

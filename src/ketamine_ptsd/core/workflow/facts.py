@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ..protocol import Protocol
+from ..rules.discharge import DischargeFindings
 from ..rules.eligibility import EligibilityStatus
 from .states import PatientState
 
@@ -46,6 +48,18 @@ class WorkflowFacts:
     min_days_between: int = 0
     per_week_max: int = 0
     started_this_week: int = 0
+    # PROTOCOL.md §12: the nurse confirmed name and date of birth for this infusion.
+    identity_confirmed: bool = False
+    # PROTOCOL.md §5, §8, §9: the baseline instruments of the primary outcome not yet recorded
+    # (checked before infusion 1 only), and the time point they belong to.
+    baseline_missing: tuple[str, ...] = ()
+    baseline_time_point: str = "baseline"
+    # Discharging after an infusion (PROTOCOL.md §6, §12): the day's findings as the discharge
+    # rule reads them, the protocol whose criteria apply, and the physician who signs (a named,
+    # re-authenticated user; None: nobody has signed).
+    discharge: DischargeFindings | None = None
+    discharge_protocol: Protocol | None = None
+    signed_off_by: str | None = None
     # Giving the drug (PROTOCOL.md §4, §6; issue 12): why the day's weight needs a second staff
     # member (core.rules.weight_change; empty: within the tolerance), whether one confirmed it,
     # whether another user than the one starting checked the pump, and whether a physician

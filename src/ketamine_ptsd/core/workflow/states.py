@@ -47,6 +47,7 @@ class Event(StrEnum):
     VOID_REGISTRATION = "void_registration"
     ALLOCATE = "allocate"
     START_INFUSION = "start_infusion"
+    DISCHARGE = "discharge"
     RECORD_ASSESSMENT = "record_assessment"
     RECORD_PRIMARY_OUTCOME = "record_primary_outcome"
     LOSE_RESPONSE = "lose_response"

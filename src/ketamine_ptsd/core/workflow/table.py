@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..roles import Action
+from ..rules.discharge import DischargeCriterion, discharge_readiness
 from ..rules.eligibility import EligibilityStatus
 from .facts import Refusal, WorkflowFacts
 from .states import (
@@ -197,6 +198,29 @@ def _weekly_maximum(_state: PatientState, facts: WorkflowFacts) -> Refusal | Non
     )
 
 
+def _two_identifiers_confirmed(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.identity_confirmed:
+        return None
+    return Refusal(
+        "two_identifiers",
+        "PROTOCOL.md §12",
+        "the nurse confirms the patient's name and date of birth (two identifiers) on the day, "
+        "before the drug is given",
+    )
+
+
+def _baseline_before_infusion_one(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.infusion_number != 1 or not facts.baseline_missing:
+        return None
+    return Refusal(
+        "baseline_before_infusion_1",
+        "PROTOCOL.md §5, §8, §9",
+        f"the primary outcome's baseline ({facts.baseline_time_point}) is not recorded: "
+        f"{', '.join(facts.baseline_missing)}; without it the patient leaves the "
+        "intent-to-treat analysis and no response can be judged",
+    )
+
+
 def _weight_confirmed(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
     if facts.infusion_number < 1 or not facts.weight_change_reasons:
         return None
@@ -263,6 +287,69 @@ def _response_lost(_state: PatientState, facts: WorkflowFacts) -> Refusal | None
         "PROTOCOL.md §8",
         "no follow-up visit shows the reduction from baseline below the response threshold",
     )
+
+
+def _discharge_refusal(facts: WorkflowFacts, code: DischargeCriterion) -> Refusal | None:
+    """The discharge rule's reasons for one criterion (PROTOCOL.md §6, §12), as one refusal."""
+    if facts.discharge is None or facts.discharge_protocol is None:
+        return Refusal(
+            "discharge_findings",
+            "PROTOCOL.md §6",
+            "the day's discharge findings were not loaded; nothing can be judged",
+        )
+    result = discharge_readiness(facts.discharge_protocol, facts.discharge)
+    reasons = [
+        r.removesuffix(" (PROTOCOL.md §6)").removesuffix(" (PROTOCOL.md §12)")
+        for r, c in zip(result.reasons, result.codes, strict=True)
+        if c is code
+    ]
+    if not reasons:
+        return None
+    source = "PROTOCOL.md §6, §12" if code is DischargeCriterion.INFUSION_END else "PROTOCOL.md §6"
+    return Refusal(f"discharge_{code.value}", source, "; ".join(reasons))
+
+
+def _infusion_end_recorded(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.INFUSION_END)
+
+
+def _observation_over(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.OBSERVATION)
+
+
+def _every_scheduled_vitals_reading(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.VITALS_MISSING)
+
+
+def _dissociation_resolved(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.DISSOCIATION)
+
+
+def _no_emergent_psychosis_or_mania(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.PSYCHIATRIC)
+
+
+def _walks_unaided(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.AMBULATORY)
+
+
+def _delayed_effects_checked(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.DELAYED_EFFECTS)
+
+
+def _vital_signs_within_alerts(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.VITAL_SIGNS)
+
+
+def _physician_signed_off(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.signed_off_by is None or not facts.signed_off_by.strip():
+        return Refusal(
+            "discharge_physician_signoff",
+            "PROTOCOL.md §6",
+            "the physician's assessment and signed sign-off (a named, re-authenticated user) "
+            "is outstanding",
+        )
+    return _discharge_refusal(facts, DischargeCriterion.PHYSICIAN_SIGNOFF)
 
 
 # --- targets ---------------------------------------------------------------------------------
@@ -396,15 +483,34 @@ TRANSITIONS: Mapping[Event, Transition] = {
             Action.INFUSION_RECORD,
             PRE_RESPONSE,
             S.IN_TREATMENT,
-            "PROTOCOL.md §5, §6",
+            "PROTOCOL.md §5, §6, §8, §12",
             _consent,
             _allocated_before_infusion,
             _previous_infusion_closed,
             _minimum_interval,
             _weekly_maximum,
+            _two_identifiers_confirmed,
+            _baseline_before_infusion_one,
             _weight_confirmed,
             _pump_double_checked,
             _supervised,
+        ),
+        _row(
+            Event.DISCHARGE,
+            "discharge the patient after an infusion (the physician signs)",
+            Action.DISCHARGE_SIGNOFF,
+            ENROLLED | {S.WITHDRAWN},
+            None,
+            "PROTOCOL.md §6, §12",
+            _infusion_end_recorded,
+            _observation_over,
+            _every_scheduled_vitals_reading,
+            _dissociation_resolved,
+            _no_emergent_psychosis_or_mania,
+            _walks_unaided,
+            _delayed_effects_checked,
+            _vital_signs_within_alerts,
+            _physician_signed_off,
         ),
         _row(
             Event.RECORD_ASSESSMENT,

@@ -37,6 +37,9 @@ start.
 * **Ratings** at the protocol's minutes (0/40/120: CADSS, BPRS positive, YMRS item 1; PRISE at
   0 and 120), scored by the instruments; stored with ``infusion_rating`` sensitivity and readable
   only with ``infusion_rating.read`` — never by an outcome rater (§3).
+* **Concomitant medications** (drug, class, dose, dates): the checklist flags those taken today
+  in a class the protocol flags (``pre_infusion.flag_medication_classes``: benzodiazepines,
+  opioids, sedative hypnotics, psychostimulants, MAOIs, lamotrigine; PROTOCOL.md §1, §11).
 * **Discharge.** The nurse records walking unaided and the delayed-effects check;
   :meth:`InfusionService.readiness` applies :func:`discharge_readiness`; the physician's
   :meth:`InfusionService.sign_off_discharge` re-authenticates, refuses while anything but the
@@ -57,6 +60,7 @@ from .accountability import AccountabilityRow, AccountabilityUseCases
 from .adverse_events import AdverseEventUseCases
 from .day import DayUseCases
 from .discharge import DischargeUseCases
+from .medications import MedicationInput, MedicationUseCases, MedicationView
 from .monitoring import MonitoringUseCases
 from .views import (
     AE_OUTCOMES,
@@ -72,6 +76,7 @@ from .views import (
     Countersign,
     DischargeView,
     EarlyStop,
+    IdentityCheckView,
     InfusionDayView,
     InfusionHeld,
     InterventionInput,
@@ -98,11 +103,14 @@ __all__ = [
     "DischargeCriterion",
     "DischargeView",
     "EarlyStop",
+    "IdentityCheckView",
     "InfusionDayView",
     "InfusionHeld",
     "InfusionService",
     "InterventionInput",
     "InterventionView",
+    "MedicationInput",
+    "MedicationView",
     "PumpCheck",
     "RatingView",
     "VitalsInput",
@@ -115,6 +123,7 @@ class InfusionService(
     MonitoringUseCases,
     AdverseEventUseCases,
     DischargeUseCases,
+    MedicationUseCases,
     AccountabilityUseCases,
 ):
     """Every use case of an infusion day (see the package docstring)."""

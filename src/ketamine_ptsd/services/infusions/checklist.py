@@ -26,6 +26,7 @@ from ..records import (
 )
 from ..uow import UnitOfWork
 from .base import InfusionBase
+from .medications import flags_today
 from .queries import (
     day_id_query,
     todays_checklist_query,
@@ -121,6 +122,8 @@ class ChecklistUseCases(InfusionBase):
                         data.short_acting_benzodiazepine_taken_this_morning
                     ),
                     "pre_infusion_ratings_recorded": ratings_done,
+                    # §1, §11: medications taken today that change sedation or blood pressure
+                    "medication_flags": list(flags_today(uow, protocol, patient)),
                 },
                 passed=result.passes,
                 items=[

@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.core.rules import (
+    baseline_instruments,
     check_bag,
     check_end_time,
     check_weight,
     dose_given_mg,
+    missing_baseline,
     weight_change,
 )
 from ketamine_ptsd.core.workflow import Event, WorkflowFacts, apply
@@ -28,9 +30,12 @@ from ..access import Actor, allocation_visibility, require
 from ..errors import ConflictError, ValidationFailed
 from ..records import (
     Allocation,
+    Assessment,
     DrugAdministration,
+    IdentityCheck,
     InfusionDay,
     Patient,
+    PatientIdentity,
 )
 from ..uow import UnitOfWork
 from ..workflow import load_facts, state_of, transition
@@ -50,6 +55,7 @@ from .views import (
     Countersign,
     Dose,
     EarlyStop,
+    IdentityCheckView,
     InfusionDayView,
     PumpCheck,
     dose_for,
@@ -88,6 +94,25 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
             )
         )
         schedule = protocol.schedule
+        checks = uow.session.scalars(
+            select(IdentityCheck).where(
+                IdentityCheck.patient_id == patient.id, IdentityCheck.infusion_number == n
+            )
+        )
+        confirmed = any(
+            c.name_confirmed and c.date_of_birth_confirmed and c.recorded_at.date() == today
+            for c in checks
+        )
+        time_point, _ = baseline_instruments(protocol)
+        recorded = set(
+            uow.session.scalars(
+                select(Assessment.instrument).where(
+                    Assessment.patient_id == patient.id,
+                    Assessment.time_point == time_point,
+                    Assessment.voided_at.is_(None),
+                )
+            )
+        )
         return load_facts(
             uow,
             patient,
@@ -99,7 +124,97 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
             min_days_between=schedule.min_days_between_infusions,
             per_week_max=schedule.infusions_per_week,
             started_this_week=int(this_week or 0),
+            identity_confirmed=confirmed,
+            baseline_missing=missing_baseline(protocol, recorded) if n == 1 else (),
+            baseline_time_point=time_point,
         )
+
+    def identity_to_check(
+        self, actor: Actor, patient_id: int, infusion_number: int
+    ) -> IdentityCheckView:
+        """Name and date of birth for the nurse's two-identifier check (PROTOCOL.md §12):
+        ``identity.confirm`` (the treating nurse and the care team), never a blinded rater or
+        the pharmacy; with today's confirmation for this infusion, if any."""
+        require(actor, Action.IDENTITY_CONFIRM)
+        with self._ctx.uow(actor, write=False) as uow:
+            patient, protocol = self._patient(uow, actor, patient_id, Action.IDENTITY_CONFIRM)
+            self._check_number(protocol, infusion_number)
+            return self._identity_view(uow, patient, infusion_number)
+
+    @staticmethod
+    def _identity_view(uow: UnitOfWork, patient: Patient, n: int) -> IdentityCheckView:
+        record = uow.session.scalar(
+            select(PatientIdentity).where(PatientIdentity.patient_id == patient.id)
+        )
+        today = uow.now.date()
+        confirmed = [
+            c
+            for c in uow.session.scalars(
+                select(IdentityCheck)
+                .where(IdentityCheck.patient_id == patient.id, IdentityCheck.infusion_number == n)
+                .order_by(IdentityCheck.id)
+            )
+            if c.recorded_at.date() == today and c.name_confirmed and c.date_of_birth_confirmed
+        ]
+        return IdentityCheckView(
+            patient.id,
+            n,
+            None if record is None else f"{record.given_name} {record.family_name}",
+            None if record is None else record.date_of_birth,
+            confirmed[-1].recorded_at if confirmed else None,
+        )
+
+    def confirm_identity(
+        self,
+        actor: Actor,
+        patient_id: int,
+        infusion_number: int,
+        *,
+        name_confirmed: bool,
+        date_of_birth_confirmed: bool,
+    ) -> IdentityCheckView:
+        """The nurse asked the patient's name and date of birth and they match the record
+        (PROTOCOL.md §12); recorded and audited, and required by the start of the infusion."""
+        require(actor, Action.IDENTITY_CONFIRM)
+        for field, value in (
+            ("name_confirmed", name_confirmed),
+            ("date_of_birth_confirmed", date_of_birth_confirmed),
+        ):
+            if value is not True:
+                raise ValidationFailed(
+                    field,
+                    "both identifiers must match the record; if one does not, stop and call the "
+                    "physician (PROTOCOL.md §12)",
+                    value,
+                )
+        with self._ctx.uow(actor, write=True) as uow:
+            patient, protocol = self._patient(uow, actor, patient_id, Action.IDENTITY_CONFIRM)
+            self._check_number(protocol, infusion_number)
+            self._require_active(uow, patient)
+            record = uow.session.scalar(
+                select(PatientIdentity).where(PatientIdentity.patient_id == patient.id)
+            )
+            if record is None or record.date_of_birth is None:
+                raise ConflictError(
+                    "patient",
+                    patient.study_id,
+                    "no name and date of birth on the record to check against; an investigator "
+                    "records them first (PROTOCOL.md §12)",
+                )
+            uow.session.add(
+                IdentityCheck(
+                    patient_id=patient.id,
+                    infusion_number=infusion_number,
+                    name_confirmed=True,
+                    date_of_birth_confirmed=True,
+                    recorded_by=actor.user_id,
+                    recorded_at=uow.now,
+                )
+            )
+            uow.flush()
+            view = self._identity_view(uow, patient, infusion_number)
+            uow.commit()
+            return view
 
     def start(
         self,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import (
     DischargeFindings,
     VitalSigns,
     discharge_readiness,
+    missing_vitals_minutes,
 )
+from ketamine_ptsd.core.workflow import Event, WorkflowFacts
 
 from .._workflow import (
     check_editable,
@@ -17,13 +21,16 @@ from .._workflow import (
 )
 from ..access import Actor, require
 from ..audit import AuditEvent, encode_value
-from ..errors import ConflictError
+from ..errors import ConflictError, ValidationFailed
 from ..records import (
     InfusionDay,
     Patient,
     Signature,
+    VitalSignsRecord,
+    VitalsMissed,
 )
 from ..uow import UnitOfWork
+from ..workflow import transition
 from .base import InfusionBase
 from .queries import (
     instrument_ratings_query,
@@ -32,6 +39,9 @@ from .queries import (
 from .views import (
     DischargeView,
 )
+
+#: A physician's decision is a sentence, not a tick (SYSTEM.md capability 12).
+MIN_DECISION_REASON = 10
 
 
 class DischargeUseCases(InfusionBase):
@@ -64,7 +74,7 @@ class DischargeUseCases(InfusionBase):
             uow.commit()
             return view
 
-    def _readiness(
+    def _findings(
         self,
         uow: UnitOfWork,
         protocol: Protocol,
@@ -72,23 +82,47 @@ class DischargeUseCases(InfusionBase):
         day: InfusionDay,
         *,
         signoff: bool,
-    ) -> DischargeView:
-        instrument = protocol.monitoring.discharge.dissociation_instrument
+    ) -> DischargeFindings:
+        """What the discharge rule reads (PROTOCOL.md §6, §12), from the record of the day."""
         which = {"patient_id": patient.id, "infusion_number": day.infusion_number}
-        scores = {
-            r.minute: r.total
-            for r in uow.session.scalars(
-                instrument_ratings_query(), {**which, "instrument": instrument}
-            )
+
+        def totals(instrument: str) -> dict[int, float | None]:
+            return {
+                r.minute: r.total
+                for r in uow.session.scalars(
+                    instrument_ratings_query(), {**which, "instrument": instrument}
+                )
+            }
+
+        def before_and_latest(scores: dict[int, float | None]) -> tuple[float | None, float | None]:
+            latest = max((m for m in scores if m > 0), default=None)
+            return scores.get(0), None if latest is None else scores[latest]
+
+        rules = protocol.monitoring.discharge
+        baseline, latest = before_and_latest(totals(rules.dissociation_instrument))
+        changes = {
+            limit.instrument: before_and_latest(totals(limit.instrument))
+            for limit in rules.worsening_limits
         }
-        latest_minute = max((m for m in scores if m > 0), default=None)
         latest_vitals = uow.session.scalars(latest_vitals_query(), which).first()
-        findings = DischargeFindings(
+        recorded = set(
+            uow.session.scalars(select(VitalSignsRecord.minute).filter_by(**which, voided_at=None))
+        )
+        explained = set(
+            uow.session.scalars(select(VitalsMissed.minute).filter_by(**which, voided_at=None))
+        )
+        elapsed = (uow.now - day.started_at).total_seconds() / 60
+        missing = (
+            missing_vitals_minutes(protocol, day.drug, elapsed, recorded, explained)
+            if day.drug in protocol.dosing
+            else None
+        )
+        return DischargeFindings(
             infusion_start=day.started_at,
             infusion_end=day.ended_at,
             now=uow.now,
-            dissociation_baseline=scores.get(0),
-            dissociation_latest=None if latest_minute is None else scores[latest_minute],
+            dissociation_baseline=baseline,
+            dissociation_latest=latest,
             ambulatory_unaided=day.ambulatory_unaided,
             delayed_effects_checked=day.delayed_effects_checked,
             physician_signoff=signoff or day.physician_signoff_by is not None,
@@ -99,8 +133,24 @@ class DischargeUseCases(InfusionBase):
                 latest_vitals.diastolic_mmhg,
                 latest_vitals.heart_rate_bpm,
                 latest_vitals.spo2_percent,
+                latest_vitals.respiratory_rate_per_min,
+                latest_vitals.moaas,
             ),
+            vitals_missing=missing,
+            rating_changes=changes,
+            worsening_decision=day.worsening_decision_by is not None,
         )
+
+    def _readiness(
+        self,
+        uow: UnitOfWork,
+        protocol: Protocol,
+        patient: Patient,
+        day: InfusionDay,
+        *,
+        signoff: bool,
+    ) -> DischargeView:
+        findings = self._findings(uow, protocol, patient, day, signoff=signoff)
         result = core_call(discharge_readiness, protocol, findings)
         return DischargeView(
             result.ready,
@@ -109,7 +159,55 @@ class DischargeUseCases(InfusionBase):
             day.discharged_at,
             day.version,
             tuple(code.value for code in result.codes),
+            findings.vitals_missing or (),
         )
+
+    def record_worsening_decision(
+        self,
+        actor: Actor,
+        patient_id: int,
+        infusion_number: int,
+        *,
+        reason: str,
+        expected_version: int,
+    ) -> DischargeView:
+        """The physician's decision, with the reason, to let the patient go although BPRS
+        positive or YMRS item 1 is worse than the pre-infusion score by more than the protocol
+        allows (PROTOCOL.md §6); audited with the reason. Refused when nothing is worse."""
+        require(actor, Action.DISCHARGE_SIGNOFF)
+        if reason is None or len(reason.strip()) < MIN_DECISION_REASON:
+            raise ValidationFailed(
+                "reason",
+                f"the physician's reason (at least {MIN_DECISION_REASON} characters)",
+                reason,
+            )
+        with self._ctx.uow(actor, write=True) as uow:
+            patient, protocol = self._patient(uow, actor, patient_id, Action.DISCHARGE_SIGNOFF)
+            day = self._day(uow, patient, infusion_number)
+            check_editable("infusion", day, expected_version)
+            if day.discharged_at is not None:
+                raise ConflictError("infusion", day.id, "already discharged")
+            findings = self._findings(uow, protocol, patient, day, signoff=False)
+            worse = [
+                limit.instrument
+                for limit in protocol.monitoring.discharge.worsening_limits
+                if None not in (pair := findings.rating_changes[limit.instrument])
+                and pair[1] - pair[0] > limit.max_points_above_baseline  # type: ignore[operator]
+            ]
+            if not worse:
+                raise ConflictError(
+                    "infusion",
+                    day.id,
+                    "no infusion-day rating is worse than the protocol allows; nothing to decide "
+                    "(PROTOCOL.md §6)",
+                )
+            uow.reason = f"discharge despite {', '.join(worse)}: {reason.strip()}"
+            day.worsening_decision_by = actor.user_id
+            day.worsening_decision_reason = reason.strip()
+            uow.flush()
+            view = self._readiness(uow, protocol, patient, day, signoff=False)
+            uow.commit()
+            return view
 
     def readiness(self, actor: Actor, patient_id: int, infusion_number: int) -> DischargeView:
         """May the patient go now? Every outstanding criterion with its reason (§6)."""
@@ -135,12 +233,23 @@ class DischargeUseCases(InfusionBase):
             check_editable("infusion", day, expected_version)
             if day.discharged_at is not None:
                 raise ConflictError("infusion", day.id, "already discharged")
-            pending = self._readiness(uow, protocol, patient, day, signoff=True)
-            if not pending.ready:
-                raise ConflictError(
-                    "infusion", day.id, "not ready for discharge: " + "; ".join(pending.reasons)
-                )
             user = self._auth.reauthenticate(uow, password)
+            # The workflow's discharge guards, one per criterion (PROTOCOL.md §6, §12): the end
+            # recorded, observation over, every scheduled reading present or explained,
+            # dissociation resolved, no emergent psychosis or mania, walking unaided, delayed
+            # effects checked, no vital sign beyond its alert, the named physician's sign-off.
+            findings = self._findings(uow, protocol, patient, day, signoff=True)
+            transition(
+                uow,
+                patient,
+                Event.DISCHARGE,
+                facts=WorkflowFacts(
+                    discharge=findings,
+                    discharge_protocol=protocol,
+                    signed_off_by=user.full_name,
+                ),
+            )
+            pending = core_call(discharge_readiness, protocol, findings)
             day.physician_signoff_by = user.id
             day.discharged_at = uow.now
             day.discharge_reasons = []

@@ -10,7 +10,10 @@ from sqlalchemy import select
 from ketamine_ptsd.core.instruments import score
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import (
+    check_rescue,
+    check_vitals_window,
     vital_sign_alerts,
+    vitals_due_minutes,
 )
 
 from .._workflow import (
@@ -19,11 +22,13 @@ from .._workflow import (
     require_open,
 )
 from ..access import Actor
+from ..audit import AuditEvent, encode_value
 from ..errors import ConflictError, ValidationFailed
 from ..records import (
     InfusionRating,
     Intervention,
     VitalSignsRecord,
+    VitalsMissed,
 )
 from .base import InfusionBase
 from .queries import (
@@ -31,9 +36,9 @@ from .queries import (
     rating_duplicate_query,
 )
 from .views import (
-    ROUTES,
     InterventionInput,
     InterventionView,
+    MissedVitalsView,
     RatingView,
     VitalsInput,
     VitalsView,
@@ -43,6 +48,9 @@ from .views import (
     score_fields,
     vitals_view,
 )
+
+#: A missed reading's reason is a sentence, not a tick (PROTOCOL.md §6).
+MIN_MISSED_REASON = 5
 
 
 class MonitoringUseCases(InfusionBase):
@@ -83,6 +91,15 @@ class MonitoringUseCases(InfusionBase):
                 day = self._day(uow, patient, infusion_number)
                 if day.discharged_at is not None:
                     raise ConflictError("infusion", day.id, "patient already discharged")
+                # The minute is checked against the clock: a reading is entered within its
+                # window after the start (the protocol's vitals_window, PROTOCOL.md §6).
+                elapsed = (uow.now - day.started_at).total_seconds() / 60
+                for i, (data, _) in enumerate(checked, start=1):
+                    try:
+                        core_call(check_vitals_window, protocol, data.minute, elapsed)
+                    except ValidationFailed as exc:
+                        field = "minute" if len(checked) == 1 else f"readings.{i}.minute"
+                        raise ValidationFailed(field, exc.message, exc.value) from exc
             # One reading per minute (issue 12 item 13: a network retry stored the same minute
             # twice): a repeat is refused, naming the minute, whether sent again or twice at once.
             minutes = [data.minute for data, _ in checked]
@@ -95,7 +112,22 @@ class MonitoringUseCases(InfusionBase):
                     )
                 )
             )
+            missed = set(
+                uow.session.scalars(
+                    select(VitalsMissed.minute).where(
+                        VitalsMissed.patient_id == patient.id,
+                        VitalsMissed.infusion_number == infusion_number,
+                        VitalsMissed.voided_at.is_(None),
+                    )
+                )
+            )
             for i, minute in enumerate(minutes, start=1):
+                if minute in missed:
+                    raise ConflictError(
+                        "vital signs",
+                        f"{patient.study_id} #{infusion_number} minute {minute}",
+                        "recorded as missed (with its reason); void that record first",
+                    )
                 if minute in taken or minute in minutes[: i - 1]:
                     raise ConflictError(
                         "vital signs",
@@ -121,6 +153,8 @@ class MonitoringUseCases(InfusionBase):
                         diastolic_mmhg=vitals.diastolic_mmhg,
                         heart_rate_bpm=vitals.heart_rate_bpm,
                         spo2_percent=vitals.spo2_percent,
+                        respiratory_rate_per_min=vitals.respiratory_rate_per_min,
+                        moaas=vitals.moaas,
                         alerts=[a.message for a in alerts],
                         **entered(actor, now),
                     )
@@ -131,6 +165,83 @@ class MonitoringUseCases(InfusionBase):
             uow.commit()
             return views
 
+    def record_missed_vitals(
+        self, actor: Actor, patient_id: int, infusion_number: int, *, minute: int, reason: str
+    ) -> MissedVitalsView:
+        """Record that the scheduled reading at ``minute`` was not taken, and why (PROTOCOL.md
+        §6: discharge needs every reading of the timetable present or explained). Only a
+        scheduled minute that is already due, has no reading and is not yet explained."""
+        if isinstance(minute, bool) or not isinstance(minute, int):
+            raise ValidationFailed("minute", "a scheduled minute of the vitals timetable", minute)
+        if reason is None or len(reason.strip()) < MIN_MISSED_REASON:
+            raise ValidationFailed(
+                "reason",
+                f"say why the reading was not taken (at least {MIN_MISSED_REASON} characters)",
+                reason,
+            )
+        with self._ctx.uow(actor, write=True) as uow:
+            patient, protocol = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
+            require_open(patient)
+            day = self._day(uow, patient, infusion_number)
+            if day.discharged_at is not None:
+                raise ConflictError("infusion", day.id, "patient already discharged")
+            due = vitals_due_minutes(protocol, day.drug) if day.drug in protocol.dosing else ()
+            if minute not in due:
+                raise ValidationFailed(
+                    "minute",
+                    f"not a scheduled minute of the vitals timetable ({', '.join(map(str, due))})",
+                    minute,
+                )
+            elapsed = (uow.now - day.started_at).total_seconds() / 60
+            if minute - protocol.monitoring.vitals_window.early_minutes > elapsed:
+                raise ValidationFailed(
+                    "minute", f"the {minute}-minute reading is not due yet (PROTOCOL.md §6)", minute
+                )
+            which = {"patient_id": patient.id, "infusion_number": infusion_number}
+            recorded = set(
+                uow.session.scalars(
+                    select(VitalSignsRecord.minute).filter_by(**which, voided_at=None)
+                )
+            )
+            if minute in recorded:
+                raise ConflictError("vital signs", minute, "a reading is recorded for this minute")
+            if uow.session.scalar(
+                select(VitalsMissed.id).filter_by(**which, minute=minute, voided_at=None)
+            ):
+                raise ConflictError("vital signs", minute, "already recorded as missed")
+            record = VitalsMissed(
+                patient_id=patient.id,
+                infusion_number=infusion_number,
+                minute=minute,
+                reason=reason.strip(),
+                **entered(actor, uow.now),
+            )
+            uow.session.add(record)
+            uow.flush()
+            view = MissedVitalsView(
+                record.id,
+                infusion_number,
+                minute,
+                record.reason,
+                record.recorded_at,
+                record.version,
+            )
+            uow.commit()
+            return view
+
+    def missed_vitals(
+        self, actor: Actor, patient_id: int, infusion_number: int
+    ) -> list[MissedVitalsView]:
+        with self._ctx.uow(actor, write=False) as uow:
+            patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_READ)
+            rows = day_records(uow, VitalsMissed, patient, infusion_number, by_minute=True)
+            return [
+                MissedVitalsView(
+                    r.id, r.infusion_number, r.minute, r.reason, r.recorded_at, r.version
+                )
+                for r in rows
+            ]
+
     def vitals(self, actor: Actor, patient_id: int, infusion_number: int) -> list[VitalsView]:
         with self._ctx.uow(actor, write=False) as uow:
             patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_READ)
@@ -140,22 +251,41 @@ class MonitoringUseCases(InfusionBase):
     def record_intervention(
         self, actor: Actor, patient_id: int, infusion_number: int, data: InterventionInput
     ) -> InterventionView:
-        """Record a drug given on the day (drug, dose, route, time, reason; §6 labetalol)."""
-        if not data.drug.strip():
-            raise ValidationFailed("drug", "must not be blank", data.drug)
-        if (
-            isinstance(data.dose_mg, bool)
-            or not isinstance(data.dose_mg, int | float)
-            or not 0 < data.dose_mg <= 10_000
-        ):
+        """Record a rescue drug given on the day (PROTOCOL.md §6): chosen from the protocol's
+        formulary, by one of its routes, within its single and daily maximum (e.g. labetalol
+        5 mg IV for high blood pressure), with the reason. On a day already discharged (a late
+        entry) a reason for the late entry is required and audited."""
+        if isinstance(data.dose_mg, bool) or not isinstance(data.dose_mg, int | float):
             raise ValidationFailed("dose_mg", "a dose in mg above 0", data.dose_mg)
-        if data.route not in ROUTES:
-            raise ValidationFailed("route", f"one of {', '.join(ROUTES)}", data.route)
         if not data.reason.strip():
             raise ValidationFailed("reason", "say why it was given", data.reason)
         with self._ctx.uow(actor, write=True) as uow:
-            patient, _ = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
+            patient, protocol = self._patient(uow, actor, patient_id, Action.INFUSION_RECORD)
             day = self._day(uow, patient, infusion_number)
+            if day.discharged_at is not None:
+                # Issue 12 item 13: the day is closed; only a late entry with its reason.
+                reason = (data.late_entry_reason or "").strip()
+                if len(reason) < MIN_MISSED_REASON:
+                    raise ValidationFailed(
+                        "late_entry_reason",
+                        f"the day was discharged at {day.discharged_at:%Y-%m-%d %H:%M}; a late "
+                        "entry needs its reason (audited)",
+                        data.late_entry_reason,
+                    )
+                uow.reason = f"late entry after discharge: {reason}"
+            given_today = sum(
+                i.dose_mg
+                for i in day_records(uow, Intervention, patient, infusion_number, by_minute=False)
+                if i.drug == data.drug.strip()
+            )
+            core_call(
+                check_rescue,
+                protocol,
+                data.drug.strip(),
+                data.route,
+                float(data.dose_mg),
+                given_today,
+            )
             minute = data.minute
             if minute is None:
                 minute = int((uow.now - day.started_at).total_seconds() // 60)
@@ -172,6 +302,20 @@ class MonitoringUseCases(InfusionBase):
             )
             uow.session.add(record)
             uow.flush()
+            if day.discharged_at is not None:
+                uow.events(
+                    [
+                        AuditEvent(
+                            "late_entry",
+                            "interventions",
+                            str(record.id),
+                            None,
+                            None,
+                            encode_value({"infusion": infusion_number, "drug": record.drug}),
+                            uow.reason,
+                        )
+                    ]
+                )
             view = intervention_view(record)
             uow.commit()
             return view

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.rules import (
+    VITAL_LABELS,
     VitalSigns,
     administered_dose,
 )
@@ -113,6 +114,8 @@ class VitalsInput:
     heart_rate_bpm: int | None = None
     spo2_percent: int | None = None
     measured_at: dt.datetime | None = None
+    respiratory_rate_per_min: int | None = None  # required: §12, with each set of vitals
+    moaas: int | None = None  # sedation, MOAA/S 0-5: required (§11, §12)
 
 
 @dataclass(frozen=True)
@@ -127,17 +130,46 @@ class VitalsView:
     spo2_percent: int | None
     alerts: tuple[str, ...]
     version: int
+    respiratory_rate_per_min: int | None = None
+    moaas: int | None = None
+
+
+@dataclass(frozen=True)
+class IdentityCheckView:
+    """What the nurse checks with the patient (PROTOCOL.md §12): the name and date of birth on
+    the record (None when none is recorded) and when today's check for this infusion was done."""
+
+    patient_id: int
+    infusion_number: int
+    name: str | None
+    date_of_birth: dt.date | None
+    confirmed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class MissedVitalsView:
+    """A scheduled reading recorded as not taken, with the reason (§6)."""
+
+    id: int
+    infusion_number: int
+    minute: int
+    reason: str
+    recorded_at: dt.datetime
+    version: int
 
 
 @dataclass(frozen=True)
 class InterventionInput:
-    """A drug given during an infusion day, e.g. labetalol 5 mg IV for high BP (§6)."""
+    """A rescue drug given during an infusion day, from the protocol's formulary, e.g.
+    labetalol 5 mg IV for high BP (§6)."""
 
     drug: str
     dose_mg: float
     route: str
     reason: str
     minute: int | None = None
+    #: on a day already discharged: why it is entered late (required, audited)
+    late_entry_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -302,6 +334,8 @@ class DischargeView:
     discharged_at: dt.datetime | None
     version: int
     reason_codes: tuple[str, ...] = ()
+    #: scheduled vitals minutes neither recorded nor explained (what the form offers to explain)
+    vitals_missing: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -355,6 +389,8 @@ def checked_vitals(data: VitalsInput, position: int | None) -> VitalSigns:
             data.diastolic_mmhg,
             data.heart_rate_bpm,
             data.spo2_percent,
+            data.respiratory_rate_per_min,
+            data.moaas,
         )
     except ValidationFailed as exc:
         if position is None:
@@ -362,6 +398,15 @@ def checked_vitals(data: VitalsInput, position: int | None) -> VitalSigns:
         raise ValidationFailed(prefix + exc.field, exc.message, exc.value) from exc
     if all(v is None for v in (vitals.systolic_mmhg, vitals.heart_rate_bpm, vitals.spo2_percent)):
         raise ValidationFailed(prefix + "vitals", "record at least one value", None)
+    # PROTOCOL.md §12: respiratory rate and a sedation score with each set of vital signs.
+    for name in ("respiratory_rate_per_min", "moaas"):
+        if getattr(vitals, name) is None:
+            label = VITAL_LABELS[name].split(" (")[0]
+            raise ValidationFailed(
+                prefix + name,
+                f"{label} is recorded with each set of vitals (PROTOCOL.md §12)",
+                None,
+            )
     return vitals
 
 
@@ -392,6 +437,8 @@ def vitals_view(r: VitalSignsRecord) -> VitalsView:
         r.spo2_percent,
         tuple(r.alerts),
         r.version,
+        r.respiratory_rate_per_min,
+        r.moaas,
     )
 
 

@@ -28,6 +28,7 @@ from ketamine_ptsd.services.infusions import (
     Countersign,
     EarlyStop,
     InterventionInput,
+    MedicationInput,
     PumpCheck,
     VitalsInput,
 )
@@ -164,6 +165,44 @@ class VitalsCreate(BaseModel):
     diastolic_mmhg: Mmhg | None = None
     heart_rate_bpm: Mmhg | None = None
     spo2_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    #: required by the service with each set (PROTOCOL.md §12); ranges checked there too
+    respiratory_rate_per_min: Annotated[int, Field(ge=0, le=200)] | None = None
+    moaas: Annotated[int, Field(ge=0, le=10)] | None = None
+
+
+class IdentityCheckCreate(BaseModel):
+    """Both identifiers asked and matched (PROTOCOL.md §12)."""
+
+    name_confirmed: bool
+    date_of_birth_confirmed: bool
+
+
+class IdentityCheckRead(BaseModel):
+    name: str | None
+    date_of_birth: dt.date | None
+    confirmed_at: dt.datetime | None
+
+
+class MissedVitalsCreate(BaseModel):
+    """A scheduled reading not taken, and why (PROTOCOL.md §6)."""
+
+    minute: Minute
+    reason: Text
+
+
+class MissedVitalsRead(BaseModel):
+    id: int
+    minute: int
+    reason: str
+    recorded_at: dt.datetime
+    version: int
+
+
+class WorseningDecisionCreate(BaseModel):
+    """The physician's decision to discharge despite BPRS+/YMRS worse than allowed (§6)."""
+
+    version: Version
+    reason: Text
 
 
 class VitalsRead(BaseModel):
@@ -174,6 +213,8 @@ class VitalsRead(BaseModel):
     diastolic_mmhg: int | None
     heart_rate_bpm: int | None
     spo2_percent: int | None
+    respiratory_rate_per_min: int | None = None
+    moaas: int | None = None
     alerts: list[str]
     version: int
 
@@ -184,6 +225,8 @@ class InterventionCreate(BaseModel):
     route: ShortText
     reason: Text
     minute: Minute | None = None
+    #: required on a day already discharged (a late entry; audited)
+    late_entry_reason: Text | None = None
 
 
 class InterventionRead(BaseModel):
@@ -270,6 +313,8 @@ class DischargeRead(BaseModel):
     version: int
     #: one ``DischargeCriterion`` value per reason, in order (core/rules/discharge.py)
     reason_codes: list[str] = Field(default_factory=list)
+    #: scheduled vitals minutes neither recorded nor explained as missed (§6)
+    vitals_missing: list[int] = Field(default_factory=list)
 
 
 def _as(model: type[BaseModel], view: object) -> Any:
@@ -309,6 +354,28 @@ def checklist(
         ),
     )
     return _as(ChecklistRead, view)
+
+
+@router.get("/{number}/identity-check", response_model=IdentityCheckRead)
+def identity_check(patient_id: DbId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+    """Name and date of birth for the treating nurse (``identity.confirm``: 403 for blinded
+    raters and the pharmacy), with today's confirmation (PROTOCOL.md §12)."""
+    view = state.services.infusions.identity_to_check(auth.actor, patient_id, number)
+    return _as(IdentityCheckRead, view)
+
+
+@router.post("/{number}/identity-check", response_model=IdentityCheckRead, status_code=201)
+def confirm_identity(
+    patient_id: DbId, number: InfusionNumber, body: IdentityCheckCreate, auth: ApiAuth, state: State
+) -> Any:
+    view = state.services.infusions.confirm_identity(
+        auth.actor,
+        patient_id,
+        number,
+        name_confirmed=body.name_confirmed,
+        date_of_birth_confirmed=body.date_of_birth_confirmed,
+    )
+    return _as(IdentityCheckRead, view)
 
 
 @router.post("/{number}/start", response_model=InfusionDayRead, status_code=201)
@@ -360,9 +427,29 @@ def record_vitals(
             body.diastolic_mmhg,
             body.heart_rate_bpm,
             body.spo2_percent,
+            respiratory_rate_per_min=body.respiratory_rate_per_min,
+            moaas=body.moaas,
         ),
     )
     return _as(VitalsRead, view)
+
+
+@router.get("/{number}/vitals/missed", response_model=list[MissedVitalsRead])
+def missed_vitals(patient_id: DbId, number: InfusionNumber, auth: ApiAuth, state: State) -> Any:
+    rows = state.services.infusions.missed_vitals(auth.actor, patient_id, number)
+    return [_as(MissedVitalsRead, m) for m in rows]
+
+
+@router.post("/{number}/vitals/missed", response_model=MissedVitalsRead, status_code=201)
+def record_missed_vitals(
+    patient_id: DbId, number: InfusionNumber, body: MissedVitalsCreate, auth: ApiAuth, state: State
+) -> Any:
+    """A scheduled reading not taken, with the reason (discharge needs each present or
+    explained, PROTOCOL.md §6)."""
+    view = state.services.infusions.record_missed_vitals(
+        auth.actor, patient_id, number, minute=body.minute, reason=body.reason
+    )
+    return _as(MissedVitalsRead, view)
 
 
 @router.get("/{number}/interventions", response_model=list[InterventionRead])
@@ -383,7 +470,14 @@ def record_intervention(
         auth.actor,
         patient_id,
         number,
-        InterventionInput(body.drug, body.dose_mg, body.route, body.reason, body.minute),
+        InterventionInput(
+            body.drug,
+            body.dose_mg,
+            body.route,
+            body.reason,
+            body.minute,
+            late_entry_reason=body.late_entry_reason,
+        ),
     )
     return _as(InterventionRead, view)
 
@@ -499,6 +593,22 @@ def discharge(
     return _as(DischargeRead, view)
 
 
+@router.post("/{number}/worsening-decision", response_model=DischargeRead)
+def worsening_decision(
+    patient_id: DbId,
+    number: InfusionNumber,
+    body: WorseningDecisionCreate,
+    auth: ApiAuth,
+    state: State,
+) -> Any:
+    """The physician's audited decision to discharge although BPRS positive or YMRS item 1 is
+    worse than the protocol allows (PROTOCOL.md §6)."""
+    view = state.services.infusions.record_worsening_decision(
+        auth.actor, patient_id, number, reason=body.reason, expected_version=body.version
+    )
+    return _as(DischargeRead, view)
+
+
 @router.post("/{number}/signoff", response_model=DischargeRead)
 def signoff(
     patient_id: DbId,
@@ -515,6 +625,70 @@ def signoff(
     except AuthenticationFailed as exc:  # counted and audited by the service
         raise ValidationFailed("password", exc.message, None) from None
     return _as(DischargeRead, view)
+
+
+class MedicationCreate(BaseModel):
+    """A concomitant medication (PROTOCOL.md §1, §11); ``drug_class`` one of
+    ``core.rules.MEDICATION_CLASSES`` (refused 422 naming the field otherwise)."""
+
+    drug: ShortText
+    drug_class: ShortText
+    dose: ShortText
+    started_on: dt.date
+    stopped_on: dt.date | None = None
+
+
+class MedicationStop(BaseModel):
+    stopped_on: dt.date
+    version: Version
+    reason: Text
+
+
+class MedicationRead(BaseModel):
+    id: int
+    drug: str
+    drug_class: str
+    dose: str
+    started_on: dt.date
+    stopped_on: dt.date | None
+    flagged: bool
+    version: int
+
+
+@adverse_events.get("/patients/{patient_id}/medications", response_model=list[MedicationRead])
+def list_medications(patient_id: DbId, auth: ApiAuth, state: State) -> Any:
+    """The patient's concomitant medications; ``flagged``: a class the checklist flags."""
+    rows = state.services.infusions.medications(auth.actor, patient_id)
+    return [_as(MedicationRead, m) for m in rows]
+
+
+@adverse_events.post(
+    "/patients/{patient_id}/medications", response_model=MedicationRead, status_code=201
+)
+def record_medication(patient_id: DbId, body: MedicationCreate, auth: ApiAuth, state: State) -> Any:
+    view = state.services.infusions.record_medication(
+        auth.actor,
+        patient_id,
+        MedicationInput(body.drug, body.drug_class, body.dose, body.started_on, body.stopped_on),
+    )
+    return _as(MedicationRead, view)
+
+
+@adverse_events.post(
+    "/patients/{patient_id}/medications/{medication_id}/stop", response_model=MedicationRead
+)
+def stop_medication(
+    patient_id: DbId, medication_id: DbId, body: MedicationStop, auth: ApiAuth, state: State
+) -> Any:
+    view = state.services.infusions.stop_medication(
+        auth.actor,
+        patient_id,
+        medication_id,
+        stopped_on=body.stopped_on,
+        expected_version=body.version,
+        reason=body.reason,
+    )
+    return _as(MedicationRead, view)
 
 
 @adverse_events.get("/patients/{patient_id}/adverse-events", response_model=list[AdverseEventRead])

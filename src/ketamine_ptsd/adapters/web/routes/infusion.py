@@ -30,7 +30,7 @@ from starlette.datastructures import FormData
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.protocol import WEIGHT_KG_LIMITS
 from ketamine_ptsd.core.roles import Action
-from ketamine_ptsd.core.rules import VITAL_RANGES, check_weight
+from ketamine_ptsd.core.rules import MEDICATION_CLASSES, VITAL_RANGES, check_weight
 from ketamine_ptsd.core.workflow import Treatment
 from ketamine_ptsd.services import (
     AuthenticationFailed,
@@ -48,6 +48,7 @@ from ketamine_ptsd.services.infusions import (
     Countersign,
     EarlyStop,
     InterventionInput,
+    MedicationInput,
     PumpCheck,
     VitalsInput,
 )
@@ -63,7 +64,7 @@ from .patients import text
 router = APIRouter()
 
 BP_SLOTS = 4
-#: (form name, field, label, low, high): the ranges are the core's (one declaration).
+#: (form name, field, column label, low, high): the ranges are the core's (one declaration).
 VITAL_FIELDS = tuple(
     (short, field, label, *VITAL_RANGES[field])
     for short, field, label in (
@@ -71,8 +72,23 @@ VITAL_FIELDS = tuple(
         ("dia", "diastolic_mmhg", "Dia"),
         ("hr", "heart_rate_bpm", "HR"),
         ("spo2", "spo2_percent", "SpO₂"),
+        ("rr", "respiratory_rate_per_min", "RR"),
+        ("moaas", "moaas", "MOAA/S"),
     )
 )
+#: What the nurse reads at each box of the vitals form: the human label, the unit, and a
+#: placeholder that names the unit instead of looking like a value (issue 12: bedside UX).
+VITAL_TEXT = {
+    "minute": ("Minute", "", ""),
+    "sys": ("Systolic BP", "mmHg", "systolic mmHg"),
+    "dia": ("Diastolic BP", "mmHg", "diastolic mmHg"),
+    "hr": ("Heart rate", "/min", "beats/min"),
+    "spo2": ("SpO₂", "%", "SpO₂ %"),
+    "rr": ("Respiratory rate", "/min", "breaths/min"),
+    "moaas": ("Sedation (MOAA/S)", "", "sedation score"),
+}
+#: The service's field names as the form names them (an error is shown at its box).
+FORM_KEY = {field: short for short, field, *_ in VITAL_FIELDS} | {"minute": "minute"}
 SAVED = {
     "start": "Infusion started.",
     "vitals": "Reading recorded.",
@@ -83,6 +99,10 @@ SAVED = {
     "discharge": "Discharge findings recorded.",
     "signoff": "Discharge signed off.",
     "rating": "Rating recorded.",
+    "missed": "Missed reading recorded with its reason.",
+    "identity": "Identity check recorded.",
+    "medication": "Medication added to the list.",
+    "worsening": "Physician's decision recorded.",
 }
 
 
@@ -162,8 +182,14 @@ def _page(
             "saved": saved if saved in SAVED else "",
             "saved_text": SAVED.get(saved, ""),
             "vital_fields": VITAL_FIELDS,
+            "vital_text": VITAL_TEXT,
+            "field_errors": dict(error.errors)
+            if isinstance(error, FieldErrors)
+            else ({error.field: error.message} if isinstance(error, ValidationFailed) else {}),
             "bp_slots": range(1, BP_SLOTS + 1),
             "routes": ROUTES,
+            "medication_classes": MEDICATION_CLASSES,
+            "medications": state.services.infusions.medications(session.actor, patient_id),
             "severities": AE_SEVERITIES,
             "relatedness": AE_RELATEDNESS,
             "outcomes": AE_OUTCOMES,
@@ -233,8 +259,23 @@ def bedside(
     return _page(request, session, state, patient_id, number, values={"weight_kg": weight[:8]})
 
 
+def _bp_reading(form: FormData, i: int) -> str:
+    """Reading ``i`` from its two numeric boxes (systolic, diastolic), as "150/85"; a script may
+    still send one ``bp_<i>`` text. A box left empty beside a filled one is named."""
+    systolic, diastolic = text(form, f"bp_{i}_sys"), text(form, f"bp_{i}_dia")
+    if not systolic and not diastolic:
+        return text(form, f"bp_{i}")
+    for name, value, label in (
+        (f"bp_{i}_sys", systolic, "systolic"),
+        (f"bp_{i}_dia", diastolic, "diastolic"),
+    ):
+        if not value:
+            raise ValidationFailed(name, f"Reading {i}: the {label} pressure is missing", value)
+    return f"{systolic}/{diastolic}"
+
+
 def _checklist_input(form: FormData, number: int) -> ChecklistInput:
-    readings = [text(form, f"bp_{i}") for i in range(1, BP_SLOTS + 1)]
+    readings = [_bp_reading(form, i) for i in range(1, BP_SLOTS + 1)]
     tox: list[str] | None = None
     if text(form, "tox_recorded") == "negative":
         tox = []
@@ -354,16 +395,187 @@ def record_vitals(
     form: CheckedForm,
 ) -> Response:
     def act() -> object:
+        values = _vitals_values(form)
         data = VitalsInput(
-            _int(form, "minute", required=True) or 0,
-            _int(form, "sys"),
-            _int(form, "dia"),
-            _int(form, "hr"),
-            _int(form, "spo2"),
+            values["minute"] or 0,
+            values["sys"],
+            values["dia"],
+            values["hr"],
+            values["spo2"],
+            respiratory_rate_per_min=values["rr"],
+            moaas=values["moaas"],
         )
-        return state.services.infusions.record_vitals(session.actor, patient_id, number, data)
+        try:
+            return state.services.infusions.record_vitals(session.actor, patient_id, number, data)
+        except ValidationFailed as exc:  # shown at its box, with the box's human label
+            key = FORM_KEY.get(exc.field, exc.field)
+            raise FieldErrors([(key, _human(key, exc.message))], exc.value) from exc
 
     return _submit(request, session, state, patient_id, number, form, "vitals", "vitals", act)
+
+
+class FieldErrors(ValidationFailed):
+    """Every refused box of a form at once: ``errors`` lists (form key, message) in form order;
+    the first is also the error's ``field`` (where focus goes)."""
+
+    def __init__(self, errors: list[tuple[str, str]], value: object = None) -> None:
+        self.errors = errors
+        super().__init__(errors[0][0], "; ".join(m for _, m in errors), value)
+
+
+def _human(key: str, message: str) -> str:
+    """A message that starts with the box's label, as a nurse reads it."""
+    label = VITAL_TEXT.get(key, (key, "", ""))[0]
+    first = label.split(" (")[0]
+    return message if message.startswith((label, first)) else f"{label}: {message}"
+
+
+def _vitals_values(form: FormData) -> dict[str, int | None]:
+    """Every box of the vitals form checked before anything is stored: a whole number in the
+    core's range (VITAL_RANGES), respiratory rate and sedation required (PROTOCOL.md §12); every
+    refused box is listed, each with its human label ("SpO₂ must be 30–100 %")."""
+    errors: list[tuple[str, str]] = []
+    values: dict[str, int | None] = {}
+    for key in VITAL_TEXT:
+        label, unit, _ = VITAL_TEXT[key]
+        raw = text(form, key)
+        values[key] = None
+        if not raw:
+            if key in ("minute", "rr", "moaas"):
+                errors.append(
+                    (
+                        key,
+                        f"{label} is required with each reading (PROTOCOL.md §12)"
+                        if key != "minute"
+                        else f"{label} is required",
+                    )
+                )
+            continue
+        try:
+            number = int(raw)
+        except ValueError:
+            errors.append((key, f"{label} must be a whole number"))
+            continue
+        field = next((f for short, f, *_ in VITAL_FIELDS if short == key), None)
+        if field is not None:
+            low, high = VITAL_RANGES[field]
+            if not low <= number <= high:
+                errors.append((key, f"{label} must be {low}–{high}{' ' + unit if unit else ''}"))
+                continue
+        values[key] = number
+    if errors:
+        raise FieldErrors(errors, None)
+    return values
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/identity")
+def confirm_identity(
+    patient_id: DbId,
+    number: InfusionNumber,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """The nurse's two-identifier check before the drug is given (PROTOCOL.md §12)."""
+
+    def act() -> object:
+        return state.services.infusions.confirm_identity(
+            session.actor,
+            patient_id,
+            number,
+            name_confirmed=text(form, "name_confirmed") == "yes",
+            date_of_birth_confirmed=text(form, "date_of_birth_confirmed") == "yes",
+        )
+
+    return _submit(request, session, state, patient_id, number, form, "identity", "identity", act)
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/medications")
+def record_medication(
+    patient_id: DbId,
+    number: InfusionNumber,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """Add a concomitant medication to the patient's list (PROTOCOL.md §1, §11)."""
+
+    def act() -> object:
+        return state.services.infusions.record_medication(
+            session.actor,
+            patient_id,
+            MedicationInput(
+                text(form, "med_drug"),
+                text(form, "med_class"),
+                text(form, "med_dose"),
+                _date(form, "med_started_on"),
+                _date(form, "med_stopped_on", required=False),
+            ),
+        )
+
+    return _submit(
+        request, session, state, patient_id, number, form, "medication", "medications", act
+    )
+
+
+def _date(form: FormData, name: str, *, required: bool = True) -> Any:
+    value = text(form, name)
+    if not value:
+        if required:
+            raise ValidationFailed(name, "a date (YYYY-MM-DD)", value)
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(name, "a date (YYYY-MM-DD)", value) from None
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/vitals/missed")
+def record_missed_vitals(
+    patient_id: DbId,
+    number: InfusionNumber,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """A scheduled reading not taken, with the reason (PROTOCOL.md §6)."""
+
+    def act() -> object:
+        return state.services.infusions.record_missed_vitals(
+            session.actor,
+            patient_id,
+            number,
+            minute=_int(form, "minute", required=True) or 0,
+            reason=text(form, "reason"),
+        )
+
+    return _submit(request, session, state, patient_id, number, form, "missed", "vitals", act)
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/worsening-decision")
+def record_worsening_decision(
+    patient_id: DbId,
+    number: InfusionNumber,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """The physician's decision to discharge despite BPRS+/YMRS worse than allowed (§6)."""
+
+    def act() -> object:
+        return state.services.infusions.record_worsening_decision(
+            session.actor,
+            patient_id,
+            number,
+            reason=text(form, "reason"),
+            expected_version=_int(form, "version", required=True) or 0,
+        )
+
+    return _submit(request, session, state, patient_id, number, form, "worsening", "discharge", act)
 
 
 @router.post("/patients/{patient_id}/infusion/{number}/interventions")
@@ -382,6 +594,7 @@ def record_intervention(
             route=text(form, "route"),
             reason=text(form, "reason"),
             minute=_int(form, "minute"),
+            late_entry_reason=text(form, "late_entry_reason") or None,
         )
         return state.services.infusions.record_intervention(session.actor, patient_id, number, data)
 

@@ -2,8 +2,10 @@
 
 One module per topic, as openpharma/mmrm is organised: ``design`` (model matrices, contrasts),
 ``covariance`` (CS, UN, AR(1), CSH, Toeplitz with analytic derivatives), ``engine``
-(likelihood by missingness pattern), ``fit`` (REML/ML optimisation; ``fit_arrays`` is the
-array-level API), ``ddf`` / ``satterthwaite`` / ``kenwardroger`` (denominator df), ``type3``,
+(likelihood by missingness pattern), ``cs_profile`` (the profiled CS REML with a batch axis:
+one engine for a single fit, the batched simulator and the registry), ``fit`` (REML/ML
+optimisation; ``fit_arrays`` is the array-level API), ``batched`` / ``batched_un`` (thousands
+of trials at once), ``ddf`` / ``satterthwaite`` / ``kenwardroger`` (denominator df), ``type3``,
 ``lsmeans``, ``effect_size``, ``result`` and ``model`` (the DataFrame front-end).
 """
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from .cs_profile import ProfileSums, SubjectXSums, subject_x_sums
 from .ddf import BetweenWithin, between_within, residual_df
 from .design import ClassVar, Design, NumericVar, Term, build_design
 from .engine import Pattern, PatternData
-from .fit import CsSums, CsXSums, cs_sums_from_subjects, cs_x_sums_from
 
 __all__ = ["GROUP", "MAX_LAYOUTS", "TIME", "Layout", "clear_layout_cache", "get_layout"]
 
@@ -68,7 +68,7 @@ class Layout:
     n_per_group: tuple[int, int]
     bw: BetweenWithin
     resid_df: float
-    cs_sums: CsXSums  # compound-symmetry sums of X (fit.cs_x_sums)
+    cs_sums: SubjectXSums  # compound-symmetry sums of X (cs_profile.subject_x_sums)
     # stacked contrast rows: coefficients (p), LS means (groups × times), differences (times)
     l_all: FloatArray
     n_fixed: int
@@ -92,12 +92,11 @@ class Layout:
         """Group ``y`` (in the caller's row order) into the cached patterns."""
         return _data(self.skeletons, y, self.n_obs, self.n_subjects, self.design.x.shape[1])
 
-    def cs_y_sums(self, y: FloatArray) -> CsSums:
-        """The y-dependent sums of the profiled CS fit, subjects in code order as
-        ``cs_sums``: per-subject sums of y, X'y and y'y."""
+    def cs_y_sums(self, y: FloatArray) -> ProfileSums:
+        """The sums of the profiled CS fit (``cs_profile``) for outcome ``y``: per-subject
+        sums of y (subjects in code order, as ``cs_sums``), X'y and y'y."""
         sy = np.add.reduceat(y[self.subject_order], self.subject_starts)
-        return cs_sums_from_subjects(
-            self.cs_sums,
+        return self.cs_sums.with_y(
             sy,
             self.design.x.T @ y,
             float(y @ y),
@@ -241,7 +240,7 @@ def _build(
         n_per_group=(n1, n2),
         bw=bw,
         resid_df=residual_df(design),
-        cs_sums=cs_x_sums_from(
+        cs_sums=subject_x_sums(
             np.diff(np.append(starts, n)).astype(np.float64),
             np.add.reduceat(x_sorted, starts),
             x.T @ x,
