@@ -98,6 +98,10 @@ class Action(StrEnum):
     DISCHARGE_SIGNOFF = "infusion.discharge_signoff"
     CLINIC_PLAN_RECORD = "clinic_plan.record"
     CLINIC_PLAN_READ = "clinic_plan.read"
+    # Issue 14: a site's MedDRA release (loaded by an administrator) and the coding of adverse
+    # events to it (the study physician, who judges the verbatim term).
+    MEDDRA_LOAD = "meddra.load"
+    ADVERSE_EVENT_CODE = "adverse_event.code"
     # Drug accountability of a Schedule III/IV drug: the pharmacy's reconciliation of bags,
     # volumes given and wasted (issue 12 item 4); the drug and mg only where the blind allows.
     DRUG_ACCOUNTABILITY_READ = "drug_accountability.read"
@@ -187,10 +191,12 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.IDENTITY_EDIT,
             Action.CONSENT_READ,
             Action.SCREENING_READ,
+            Action.MEDDRA_LOAD,
         }
     ),
     Role.INVESTIGATOR: _CLINICAL_RECORDING
     | {
+        Action.ADVERSE_EVENT_CODE,
         Action.ELIGIBILITY_OVERRIDE,
         Action.ALLOCATE,
         Action.UNBLIND_EMERGENCY,

@@ -35,6 +35,7 @@ from .exports import ExportService
 from .followup import FollowUpService
 from .infusions import InfusionHeld, InfusionService
 from .locks import LockService, LockView
+from .meddra import MeddraService
 from .patients import PatientService
 from .protocol_versions import ProtocolVersionService
 from .queries import QueryService
@@ -102,6 +103,7 @@ class Services:
     exports: ExportService = field(init=False)
     analysis_runs: AnalysisRunService = field(init=False)
     protocol_versions: ProtocolVersionService = field(init=False)
+    meddra: MeddraService = field(init=False)
     locks: LockService = field(init=False)
     queries: QueryService = field(init=False)
     sdv: SdvService = field(init=False)
@@ -125,6 +127,7 @@ class Services:
         self.exports = ExportService(ctx, self.datasets, self.audit)
         self.analysis_runs = AnalysisRunService(ctx, self.datasets)
         self.protocol_versions = ProtocolVersionService(ctx)
+        self.meddra = MeddraService(ctx)
         self.locks = LockService(ctx, self.auth)
         self.queries = QueryService(ctx)
         self.sdv = SdvService(ctx, self.audit)

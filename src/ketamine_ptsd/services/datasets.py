@@ -58,7 +58,7 @@ from .records import (
 )
 from .uow import UnitOfWork
 
-__all__ = ["FRAME_COLUMNS", "AnalysisFrames", "DatasetService"]
+__all__ = ["CLUSTER_SUBSCALES", "FRAME_COLUMNS", "AnalysisFrames", "DatasetService"]
 
 #: Column contract per frame (``subjects`` as in simulation/synthetic_dataset.py).
 FRAME_COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -86,8 +86,9 @@ FRAME_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "cssrs": ("subject", "arm", "time", "positive", "risk_level"),
 }  # fmt: skip
 
-#: PROTOCOL.md §7 CAPS-5 clusters: the protocol's measure names → the instrument's subscales.
-_CLUSTERS = {
+#: PROTOCOL.md §7 CAPS-5 clusters: the protocol's measure names → the instrument's subscales
+#: (also read by the ADaM converter, which names the same scores).
+CLUSTER_SUBSCALES: Mapping[str, str] = {
     "cluster_b": "intrusion",
     "cluster_c": "avoidance",
     "cluster_d": "negative_cognitions_mood",
@@ -130,7 +131,7 @@ class AnalysisFrames:
 def _measure_value(record: Assessment, measure: str) -> float | None:
     if measure in ("total", "score"):
         return record.total
-    value = record.subscales.get(_CLUSTERS.get(measure, measure))
+    value = record.subscales.get(CLUSTER_SUBSCALES.get(measure, measure))
     return None if value is None else float(value)
 
 

@@ -16,14 +16,15 @@ The converters are pure functions in ``adapters/interop`` (one per standard). Th
 §1): the CLI and the web app pass ``ketamine_ptsd.adapters.interop.CONVERTERS``.
 
 What the detail adds cannot break the blind: dates, item answers of the outcome instruments
-(which the statistician may read: ``assessment.read``), the site and the withdrawal decider.
+(which the statistician may read: ``assessment.read``), who entered them and when, the site and
+the withdrawal decider.
 Drug, dose, slot and allocation are never read here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -39,7 +40,8 @@ from .context import ServiceContext
 from .datasets import AnalysisFrames, DatasetService
 from .errors import ValidationFailed
 from .exports import ExportFile
-from .records import Assessment, InfusionDay, Patient, Withdrawal
+from .meddra import CODING_COLUMNS, coding_frame
+from .records import Assessment, InfusionDay, Patient, User, Withdrawal
 
 __all__ = [
     "ASSESSMENT_COLUMNS",
@@ -51,8 +53,19 @@ __all__ = [
 ]
 
 #: One row per recorded outcome assessment (scheduled and follow-up): ``items`` and
-#: ``subscales`` are dicts keyed as the instrument registry keys them.
-ASSESSMENT_COLUMNS = ("subject", "time", "instrument", "date", "items", "total", "subscales")
+#: ``subscales`` are dicts keyed as the instrument registry keys them; ``recorded_by`` (the
+#: username) and ``recorded_at`` say who entered it and when (ODM's audit records).
+ASSESSMENT_COLUMNS = (
+    "subject",
+    "time",
+    "instrument",
+    "date",
+    "items",
+    "total",
+    "subscales",
+    "recorded_by",
+    "recorded_at",
+)
 #: One row per started infusion: the date only (never the drug or the dose).
 INFUSION_COLUMNS = ("subject", "infusion", "date")
 #: One row per patient of the protocol: the site, and who decided a withdrawal (or None).
@@ -70,6 +83,10 @@ class InteropSource:
     assessments: pd.DataFrame
     infusions: pd.DataFrame
     patients: pd.DataFrame
+    #: MedDRA codings of the adverse events (services/meddra.CODING_COLUMNS; empty: uncoded).
+    ae_codings: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(CODING_COLUMNS))
+    )
 
     @property
     def blinded(self) -> bool:
@@ -110,8 +127,8 @@ class InteropExportService:
             raise ValidationFailed("fmt", f"one of {', '.join(self._converters)}", fmt)
         extract = self._datasets.extract(actor, protocol_name=protocol_name)
         protocol = core_protocol(self._ctx, protocol_name)
-        assessments, infusions, patients = self._detail(actor, protocol)
-        files = convert(InteropSource(protocol, extract, assessments, infusions, patients))
+        assessments, infusions, patients, codings = self._detail(actor, protocol)
+        files = convert(InteropSource(protocol, extract, assessments, infusions, patients, codings))
         self._audit.record_export(
             actor,
             f"{fmt} export of {extract.protocol_name} ({extract.unblinding}): "
@@ -122,8 +139,9 @@ class InteropExportService:
 
     def _detail(
         self, actor: Actor, protocol: Protocol
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """Dates, item answers, sites and withdrawal deciders of the protocol's live patients."""
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Dates, item answers, sites, withdrawal deciders and MedDRA codings of the protocol's
+        live patients."""
         with self._ctx.uow(actor, write=False) as uow:
             patients = list(
                 uow.session.scalars(
@@ -140,6 +158,7 @@ class InteropExportService:
             )
             subject = {p.id: p.study_id for p in patients}
             ids = list(subject)
+            usernames = {i: name for i, name in uow.session.execute(select(User.id, User.username))}
             assessments: list[dict[str, Any]] = [
                 {
                     "subject": subject[a.patient_id],
@@ -149,6 +168,8 @@ class InteropExportService:
                     "items": dict(a.items),
                     "total": a.total,
                     "subscales": dict(a.subscales),
+                    "recorded_by": usernames.get(a.recorded_by) if a.recorded_by else None,
+                    "recorded_at": a.recorded_at,
                 }
                 for a in uow.session.scalars(
                     select(Assessment)
@@ -184,8 +205,10 @@ class InteropExportService:
                 }
                 for p in patients
             ]
+            codings = coding_frame(uow.session, protocol.name, actor.sites)
         return (
             pd.DataFrame(assessments, columns=list(ASSESSMENT_COLUMNS)),
             pd.DataFrame(infusions, columns=list(INFUSION_COLUMNS)),
             pd.DataFrame(people, columns=list(PATIENT_COLUMNS)),
+            codings,
         )

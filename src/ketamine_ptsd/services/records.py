@@ -736,3 +736,43 @@ class Withdrawal(Record):
     recorded_by: int | None
     recorded_at: dt.datetime
     version: int
+
+
+class MeddraTerm(Record):
+    """One LLT of a site-loaded MedDRA release with its primary path (core/meddra.py)."""
+
+    release: str
+    llt_code: int
+    llt_name: str
+    pt_code: int
+    pt_name: str
+    hlt_code: int
+    hlt_name: str
+    hlgt_code: int
+    hlgt_name: str
+    soc_code: int
+    soc_name: str
+    current: bool
+    loaded_by: int | None
+    loaded_at: dt.datetime
+
+
+class AdverseEventCoding(Record):
+    """The MedDRA coding of an adverse event: the LLT chosen and its path, who coded it, when.
+    A recoding updates the row (the audit trail keeps every earlier value)."""
+
+    adverse_event_id: int
+    release: str
+    llt_code: int
+    llt_name: str
+    pt_code: int
+    pt_name: str
+    hlt_code: int
+    hlt_name: str
+    hlgt_code: int
+    hlgt_name: str
+    soc_code: int
+    soc_name: str
+    coded_by: int | None
+    coded_at: dt.datetime
+    version: int

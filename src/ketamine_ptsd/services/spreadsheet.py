@@ -10,7 +10,7 @@ stay numbers: a numeric cell is never touched, and neither is text that is just 
 (``-2``), which a spreadsheet reads as that number and nothing else. Binary formats (SAS XPT,
 Parquet) keep the raw value: they are read by statistical software, not evaluated.
 
-Used by the analysis-dataset export (services/exports.py), SDTM and REDCap CSV
+Used by the analysis-dataset export (services/exports.py), SDTM, ADaM and REDCap CSV
 (adapters/interop/_common.py), the demo's comparison table and the long-format import's dataset
 (adapters/cli). The one exception: REDCap's data dictionary keeps its "Field Annotation" cells
 that are only REDCap action tags (``@READONLY``), which REDCap must read as written.

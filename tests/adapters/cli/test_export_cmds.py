@@ -86,9 +86,12 @@ def test_full_sanction_sdtm_export_names_the_arms_and_is_audited(
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert [f["name"] for f in summary["files"]] == [
-        f"{domain}.{ext}"
-        for domain in ("dm", "ex", "vs", "qs", "ae", "ds", "sv")
-        for ext in ("csv", "xpt")
+        *(
+            f"{domain}.{ext}"
+            for domain in ("dm", "ex", "vs", "qs", "ae", "ds", "sv")
+            for ext in ("csv", "xpt")
+        ),
+        "define.xml",
     ]
     ex = pd.read_csv(tmp_path / "ex.csv")
     assert set(ex["EXTRT"]) == {"KETAMINE", "MIDAZOLAM"}
@@ -97,7 +100,31 @@ def test_full_sanction_sdtm_export_names_the_arms_and_is_audited(
     assert _audit_exports(record) == before + 1
 
 
-@pytest.mark.parametrize("fmt", ["sdtm", "redcap", "fhir", "csv"])
+def test_full_sanction_adam_export_is_audited_and_reads_back(record: Path, tmp_path: Path) -> None:
+    """ADaM from the record (issue 14): ADSL one row per randomized patient, ADQS with the
+    record's dates, define.xml naming every dataset written."""
+    import xml.etree.ElementTree as ET
+
+    before = _audit_exports(record)
+    result = _export(record, tmp_path, "adam", "statistician", "granite-river-demo")
+    assert result.exit_code == 0, result.output
+    names = [f["name"] for f in json.loads(result.stdout)["files"]]
+    assert names == [
+        *(f"{d}.{ext}" for d in ("adsl", "adqs", "adtte", "adae") for ext in ("csv", "xpt")),
+        "define.xml",
+    ]
+    adsl = pd.read_sas(tmp_path / "adsl.xpt", format="xport", encoding="latin-1")
+    assert len(adsl) == 4 and (adsl["ITTFL"] == "Y").all()
+    assert adsl["TRT01P"].str.contains("Ketamine|Midazolam").all()
+    adqs = pd.read_csv(tmp_path / "adqs.csv", keep_default_na=False)
+    assert (adqs.loc[adqs["ANL01FL"] == "Y", "ADT"] != "").all()
+    define = ET.parse(tmp_path / "define.xml").getroot()
+    groups = {g.get("Name") for g in define.iter("{http://www.cdisc.org/ns/odm/v1.3}ItemGroupDef")}
+    assert groups == {"ADSL", "ADQS", "ADTTE", "ADAE"}
+    assert _audit_exports(record) == before + 1
+
+
+@pytest.mark.parametrize("fmt", ["sdtm", "adam", "redcap", "fhir", "csv"])
 def test_unsanctioned_statistician_exports_carry_no_arm_or_drug(
     record: Path, tmp_path: Path, fmt: str
 ) -> None:
@@ -213,7 +240,46 @@ def test_import_long_error_is_one_line_with_the_row(tmp_path: Path) -> None:
     assert result.stderr.strip() == f"error: {data}: v: row 3: value 'high' is not a number"
 
 
-@pytest.mark.parametrize("fmt", ["sdtm", "redcap", "fhir", "csv"])
+def test_odm_export_of_the_record_imports_back_to_the_same_analysis_frames(
+    record: Path, tmp_path: Path
+) -> None:
+    """Issue 14: export --format odm → import odm → every analysis frame equals the record's
+    own extract (export --format csv), and the report is written from it."""
+    csv_dir, odm_dir, out = tmp_path / "csv", tmp_path / "odm", tmp_path / "imported"
+    assert _export(record, csv_dir, "csv", "statistician", "granite-river-demo").exit_code == 0
+    exported = _export(record, odm_dir, "odm", "statistician", "granite-river-demo")
+    assert exported.exit_code == 0, exported.output
+    result = CliRunner().invoke(
+        build_app(), ["import", "odm", str(odm_dir / "odm.xml"), "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["arms"] == ["ketamine", "midazolam"] and "caps5_total" in summary["analysed"]
+    assert (out / "index.html").exists()
+    for path in sorted(csv_dir.glob("rct_*.csv")):
+        frame = path.stem.removeprefix("rct_")
+        expected = pd.read_csv(path, dtype=str, keep_default_na=False)
+        got = pd.read_csv(out / "dataset" / f"{frame}.csv", dtype=str, keep_default_na=False)
+        assert list(got.columns) == list(expected.columns), frame
+        key = list(expected.columns)
+        pd.testing.assert_frame_equal(
+            got.sort_values(key).reset_index(drop=True),
+            expected.sort_values(key).reset_index(drop=True),
+            obj=frame,
+        )
+
+
+def test_import_odm_refuses_a_file_that_is_not_odm_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "not.xml"
+    data.write_text("<html/>", encoding="utf-8")
+    result = CliRunner().invoke(
+        build_app(), ["import", "odm", str(data), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert "ODMVersion" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("fmt", ["sdtm", "adam", "odm", "redcap", "fhir", "csv"])
 def test_names_and_birth_dates_never_leave_in_an_export(
     record: Path, tmp_path: Path, fmt: str
 ) -> None:

@@ -4,6 +4,7 @@ answers, sites, withdrawal deciders)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 
 import numpy as np
@@ -63,6 +64,8 @@ def _detail(trial: SyntheticTrial) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
                     "items": dict(scored.items),
                     "total": scored.total,
                     "subscales": dict(scored.subscales),
+                    "recorded_by": "rater.yal",
+                    "recorded_at": dt.datetime.combine(r.date, dt.time(10), tzinfo=dt.UTC),
                 }
             )
         for day in p.infusions:
@@ -78,6 +81,10 @@ def source(unblinding: str = "full", *, detail: bool = True) -> InteropSource:
     """``unblinding``: full (arm ids), partial (arms coded A/B) or none (no arm anywhere)."""
     trial = small_trial()
     frames = analysis_frames(trial)
+    # The record's extract says related as a flag (possible, probable or definite: services/
+    # datasets.py); the generator keeps its words ("unrelated", "possibly", "probably").
+    ae = frames["adverse_events"]
+    frames["adverse_events"] = ae.assign(related=ae["related"].isin(["possibly", "probably"]))
     codes = {trial.arms[0]: "B", trial.arms[1]: "A"}
     if unblinding == "none":
         frames = {n: f.assign(arm=None) if "arm" in f.columns else f for n, f in frames.items()}

@@ -63,7 +63,7 @@ def _dangerous_cells(content: bytes, allowed: frozenset[str] = frozenset()) -> l
 
 
 #: The converters that write CSV (FHIR writes JSON only).
-CSV_WRITERS = {"sdtm", "redcap"}
+CSV_WRITERS = {"sdtm", "adam", "redcap"}
 #: REDCap's action tag, which its data dictionary must keep (the exporter's one exception).
 ACTION_TAGS = {"data_dictionary.csv": frozenset({"@READONLY"})}
 

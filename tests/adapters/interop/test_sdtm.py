@@ -180,7 +180,10 @@ def test_each_domain_is_also_a_sas_transport_v5_file_that_reads_back() -> None:
 
     files = {f.name: f for f in sdtm.to_files(source("full"))}
     frames = sdtm.domains(source("full"))
-    assert set(files) == {f"{d.lower()}.{ext}" for d in frames for ext in ("csv", "xpt")}
+    assert set(files) == {
+        *(f"{d.lower()}.{ext}" for d in frames for ext in ("csv", "xpt")),
+        "define.xml",
+    }
     for domain, frame in frames.items():
         xpt = files[f"{domain.lower()}.xpt"]
         assert xpt.content.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!")

@@ -30,7 +30,8 @@ COMMAND_MODULES = (
     "backup_cmds",  # backup, restore (verified before it replaces anything)
     "main_cmds",  # demo, serve, report
     "serve_cmd",  # serve (the web app and the REST API)
-    "export_cmds",  # export (SDTM, REDCap, FHIR, CSV/Parquet), import long
+    "export_cmds",  # export (SDTM, ADaM, ODM, REDCap, FHIR, CSV/Parquet), import long / odm
+    "meddra_cmds",  # meddra load / uncoded / code (a site's own MedDRA release)
 )
 
 

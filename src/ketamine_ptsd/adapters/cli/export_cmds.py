@@ -1,16 +1,21 @@
 """``export`` (the record in a data standard) and ``import long`` (a site's own data, analysed).
 
-SYSTEM.md capability 11. ``ketamine-ptsd export --db URL --format sdtm|redcap|fhir|csv|parquet
+SYSTEM.md capability 11. ``ketamine-ptsd export --db URL --format sdtm|adam|odm|redcap|fhir|csv|parquet
 --out DIR --user USERNAME [--password-stdin] [--protocol rct]`` logs the user in through the
 auth service (password prompted, or read from the first line of stdin), so the role check
 (``data.export`` + ``analysis_dataset.read``), the blind (the user's own sanction: no arm, "A"/"B"
 or arm ids, PROTOCOL.md §3) and the ``export`` audit event are the services' own. csv/parquet
-are the analysis frames (services/exports.py); sdtm/redcap/fhir the interop converters.
+are the analysis frames (services/exports.py); sdtm/adam/odm/redcap/fhir the interop
+converters (SDTM and ADaM each with define.xml).
 
 ``ketamine-ptsd import long DATA.csv --subject COL --group COL --time COL --measure COL
 --value COL --out DIR`` reads a long-format CSV (adapters/interop/long_import.py), runs the §9
 analysis on it (core/analysis.analyse) and writes the report (HTML + PDF) and the
 imported dataset into DIR. Errors name the column and the row; never a traceback.
+
+``ketamine-ptsd import odm FILE.xml --out DIR [--protocol rct]`` reads a CDISC ODM 1.3.2 file
+(adapters/interop/odm.py) into the analysis frames, writes them and, when the file carries arms,
+the §9 report.
 
 ``--out`` is a new or empty folder, or one this program wrote before; an existing file or a
 folder of other files is refused (adapters/cli/output.py: the commands never write over what is
@@ -38,7 +43,7 @@ from ketamine_ptsd.adapters.private_files import private_dir, write_private
 
 __all__ = ["register"]
 
-FORMATS = ("sdtm", "redcap", "fhir", "csv", "parquet")
+FORMATS = ("sdtm", "adam", "odm", "redcap", "fhir", "csv", "parquet")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -47,7 +52,9 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="sdtm, redcap, fhir, csv or parquet.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="sdtm, adam, odm, redcap, fhir, csv or parquet.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
     user: Annotated[str, typer.Option("--user", help="Username to log in as (a statistician).")],
     db: Annotated[
@@ -62,7 +69,7 @@ def export(
     as_json: JsonOption = False,
     protocol_dir: ProtocolDirOption = None,
 ) -> None:
-    """Export a protocol's data as SDTM, REDCap, FHIR R4, or the analysis frames (CSV/Parquet)."""
+    """Export a protocol's data as SDTM, ADaM, ODM, REDCap, FHIR R4, or the analysis frames."""
     use_protocol_dirs(protocol_dir)
     from ketamine_ptsd.adapters.cli.admin_cmds import open_services, resolve_url
     from ketamine_ptsd.adapters.interop import CONVERTERS
@@ -217,6 +224,74 @@ def import_long_cmd(
     typer.echo(f"report written to {target / 'index.html'} and {target / 'report.pdf'}")
 
 
+def import_odm_cmd(
+    data: Annotated[Path, typer.Argument(help="A CDISC ODM 1.3.2 file (export --format odm).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report and the dataset.")],
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="The protocol the file's study follows.")
+    ] = "rct",
+    as_json: JsonOption = False,
+    protocol_dir: ProtocolDirOption = None,
+) -> None:
+    """Import an ODM file into the analysis frames, analyse them (PROTOCOL.md §9) and write the
+    report and the frames (CSV). A file without arms (a blinded export) is imported, not
+    analysed."""
+    from ketamine_ptsd.adapters.interop import odm
+    from ketamine_ptsd.adapters.protocol_store import load_protocol
+    from ketamine_ptsd.adapters.reports import build_report
+    from ketamine_ptsd.core.analysis import AnalysisDataset, analyse
+    from ketamine_ptsd.core.errors import InvalidInput
+    from ketamine_ptsd.services.spreadsheet import csv_bytes
+
+    dirs = use_protocol_dirs(protocol_dir)
+    target = output_folder(out)
+    try:
+        content = data.read_bytes()
+    except FileNotFoundError:
+        fail(f"{data}: no such file")
+    try:
+        spec = load_protocol(protocol, dirs)
+        imported = odm.read_odm(content, spec)
+    except InvalidInput as exc:
+        fail(f"{data}: {exc.field}: {exc.message}")
+    claim_folder(target)
+    dataset_dir = private_dir(target / "dataset")
+    for name, frame in imported.frames.items():
+        write_private(dataset_dir / f"{name}.csv", csv_bytes(frame))
+    summary: dict[str, Any] = {
+        "study": imported.study,
+        "n_subjects": imported.subjects,
+        "arms": list(imported.arms),
+        "rows": {name: len(frame) for name, frame in imported.frames.items()},
+        "dataset": str(dataset_dir),
+    }
+    if imported.arms:
+        try:
+            results = analyse(
+                AnalysisDataset(imported.frames, imported.arms),
+                plan=spec.analysis,
+                response=spec.response,
+            )
+        except InvalidInput as exc:
+            fail(f"{data}: {exc.field}: {exc.message}")
+        files = build_report(results, target, generated_on=dt.date.today(), parallel=True)
+        summary["analysed"] = sorted([*results.mmrm, *results.ordinal])
+        summary["report"] = str(target / "index.html")
+        summary["files"] = [str(p) for p in _paths(files)]
+    else:
+        summary["analysed"] = []
+        summary["not_analysed"] = "the file carries no arm (a blinded export)"
+    if as_json:
+        print_json(summary)
+        return
+    typer.echo(
+        f"imported {imported.subjects} subjects of {imported.study} into {dataset_dir}; "
+        f"arms: {', '.join(imported.arms) or 'none (blinded)'}"
+    )
+    if imported.arms:
+        typer.echo(f"report written to {target / 'index.html'} and {target / 'report.pdf'}")
+
+
 def _paths(files: Any) -> list[Path]:
     """The files a ``ReportFiles`` names: the HTML, the PDF and the figures."""
     return [Path(files.index_html), Path(files.pdf), *(Path(f) for f in files.figures)]
@@ -226,4 +301,5 @@ def register(app: typer.Typer) -> None:
     app.command("export")(export)
     import_app = typer.Typer(help="Import a site's own data for analysis.", no_args_is_help=True)
     import_app.command("long")(import_long_cmd)
+    import_app.command("odm")(import_odm_cmd)
     app.add_typer(import_app, name="import")

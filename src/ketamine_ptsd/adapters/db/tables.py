@@ -795,6 +795,55 @@ withdrawals = Table(
     _version(),
 )
 
+
+def _meddra_path() -> list[Column[Any]]:
+    return [
+        Column("llt_code", Integer, nullable=False),
+        Column("llt_name", String(100), nullable=False),
+        Column("pt_code", Integer, nullable=False),
+        Column("pt_name", String(100), nullable=False),
+        Column("hlt_code", Integer, nullable=False),
+        Column("hlt_name", String(100), nullable=False),
+        Column("hlgt_code", Integer, nullable=False),
+        Column("hlgt_name", String(100), nullable=False),
+        Column("soc_code", Integer, nullable=False),
+        Column("soc_name", String(100), nullable=False),
+    ]
+
+
+#: A site's MedDRA release (issue 14): reference data loaded by an administrator, one audit
+#: event per load (not field by field: a release has about 80,000 LLTs).
+meddra_terms = Table(
+    "meddra_terms",
+    metadata,
+    _pk(),
+    Column("release", String(32), nullable=False),
+    *_meddra_path(),
+    Column("current", Boolean, nullable=False),
+    Column("loaded_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("loaded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("release", "llt_code"),
+)
+
+#: The coding of an adverse event (one per event; a recoding is an audited update).
+adverse_event_codings = Table(
+    "adverse_event_codings",
+    metadata,
+    _pk(),
+    Column(
+        "adverse_event_id",
+        Integer,
+        ForeignKey("adverse_events.id"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("release", String(32), nullable=False),
+    *_meddra_path(),
+    Column("coded_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("coded_at", UTCDateTime, nullable=False),
+    _version(),
+)
+
 #: Tables added by the workflows (phase 2); audited field by field like the rest.
 WORKFLOW_TABLES = frozenset(
     {
@@ -835,6 +884,7 @@ AUDITED_TABLES = frozenset(
         "unblindings",
         "analysis_sanctions",
         "signatures",
+        "adverse_event_codings",
         "database_locks",
         "data_queries",
         "sdv_marks",
@@ -888,6 +938,8 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.AdverseEvent: adverse_events,
     r.Assessment: assessments,
     r.Withdrawal: withdrawals,
+    r.MeddraTerm: meddra_terms,
+    r.AdverseEventCoding: adverse_event_codings,
 }
 
 _registry = registry(metadata=metadata)

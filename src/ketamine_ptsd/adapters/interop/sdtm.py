@@ -24,9 +24,10 @@ Files: each domain as CSV (UTF-8, the record's text as entered) and as SAS trans
 of at most 8 characters, the IG's variable labels (at most 40), numeric variables as numbers
 and the rest as text of at most 200 bytes (a longer value is refused, naming it, rather than
 cut). Transport files are ASCII: an accented letter is written without its accent and any other
-non-ASCII character as ``?`` (the CSV keeps the original). Simplified, on purpose: no
-define.xml; AEDECOD is the verbatim term upper-cased (no MedDRA coding
-here); QSTESTCD are this project's codes (instrument stem + item number, ≤ 8 characters, see
+non-ASCII character as ``?`` (the CSV keeps the original). ``define.xml`` (Define-XML 2.1,
+``interop/define.py``) describes the package. AE carries the MedDRA coding of each coded event
+(AELLT … AESOCCD, AEDECOD = PT, AEBODSYS = primary SOC; services/meddra.py); an uncoded event has
+AEDECOD = the verbatim term upper-cased and no hierarchy. Simplified, on purpose: QSTESTCD are this project's codes (instrument stem + item number, ≤ 8 characters, see
 ``_common.INSTRUMENT_CODES``), not CDISC QRS codes, because the published QRS supplements for
 CAPS-5 and MADRS are not reproduced here; time-of-day is not in the analysis extract, so --DTC are
 dates; no SUPPQUAL, no TA/TV/TE/TS trial-design domains.
@@ -38,14 +39,10 @@ partial sanction the arms are the coded "A"/"B" and EXTRT stays "STUDY DRUG".
 
 from __future__ import annotations
 
-import tempfile
-import unicodedata
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyreadstat
 
 from ketamine_ptsd.core.instruments import REGISTRY
 from ketamine_ptsd.core.instruments import Instrument as _Instrument
@@ -53,6 +50,7 @@ from ketamine_ptsd.services.exports import ExportFile
 from ketamine_ptsd.services.interop_exports import InteropSource
 
 from ._common import INSTRUMENT_CODES, csv_file, drug_of, is_missing, iso_date, visit
+from ._xpt import transport_bytes
 
 __all__ = [
     "DATASET_LABELS",
@@ -88,8 +86,9 @@ DOMAIN_VARIABLES: Mapping[str, tuple[str, ...]] = {
         "QSTPTNUM",
     ),
     "AE": (
-        "STUDYID", "DOMAIN", "USUBJID", "AESEQ", "AETERM", "AEDECOD", "AESEV", "AESER",
-        "AEACN", "AEACNOTH", "AEREL", "AEOUT", "EPOCH", "AESTDTC",
+        "STUDYID", "DOMAIN", "USUBJID", "AESEQ", "AETERM", "AELLT", "AELLTCD", "AEDECOD",
+        "AEPTCD", "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD", "AEBODSYS", "AEBDSYCD", "AESOC",
+        "AESOCCD", "AESEV", "AESER", "AEACN", "AEACNOTH", "AEREL", "AEOUT", "EPOCH", "AESTDTC",
     ),
     "DS": (
         "STUDYID", "DOMAIN", "USUBJID", "DSSEQ", "DSTERM", "DSDECOD", "DSCAT", "EPOCH",
@@ -182,6 +181,17 @@ VARIABLE_LABELS: Mapping[str, str] = {
     "AESEQ": "Sequence Number",
     "AETERM": "Reported Term for the Adverse Event",
     "AEDECOD": "Dictionary-Derived Term",
+    "AELLT": "Lowest Level Term",
+    "AELLTCD": "Lowest Level Term Code",
+    "AEPTCD": "Preferred Term Code",
+    "AEHLT": "High Level Term",
+    "AEHLTCD": "High Level Term Code",
+    "AEHLGT": "High Level Group Term",
+    "AEHLGTCD": "High Level Group Term Code",
+    "AEBODSYS": "Body System or Organ Class",
+    "AEBDSYCD": "Body System or Organ Class Code",
+    "AESOC": "Primary System Organ Class",
+    "AESOCCD": "Primary System Organ Class Code",
     "AESEV": "Severity/Intensity",
     "AESER": "Serious Event",
     "AEACN": "Action Taken with Study Treatment",
@@ -202,11 +212,11 @@ VARIABLE_LABELS: Mapping[str, str] = {
 NUMERIC_VARIABLES = frozenset(
     {
         "AGE", "EXSEQ", "EXDOSE", "VISITNUM", "VSSEQ", "VSSTRESN", "VSTPTNUM", "QSSEQ",
-        "QSSTRESN", "QSTPTNUM", "AESEQ", "DSSEQ",
+        "QSSTRESN", "QSTPTNUM", "AESEQ", "DSSEQ", "AELLTCD", "AEPTCD", "AEHLTCD", "AEHLGTCD",
+        "AEBDSYCD", "AESOCCD",
     }
 )  # fmt: skip
 
-_XPT_TEXT_BYTES = 200
 
 _SEX = {"female": "F", "male": "M"}
 _RACE = {
@@ -523,15 +533,43 @@ def _ae_outcome(outcome: str) -> str:
     return "UNKNOWN"
 
 
+def _meddra(source: InteropSource) -> dict[tuple[str, int], dict[str, Any]]:
+    """(subject, AESEQ) → the AE's MedDRA variables, for the coded events."""
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for c in source.ae_codings.to_dict("records"):
+        out[(str(c["subject"]), int(c["seq"]))] = {
+            "AELLT": str(c["llt_name"]),
+            "AELLTCD": int(c["llt_code"]),
+            "AEDECOD": str(c["pt_name"]),
+            "AEPTCD": int(c["pt_code"]),
+            "AEHLT": str(c["hlt_name"]),
+            "AEHLTCD": int(c["hlt_code"]),
+            "AEHLGT": str(c["hlgt_name"]),
+            "AEHLGTCD": int(c["hlgt_code"]),
+            "AEBODSYS": str(c["soc_name"]),
+            "AEBDSYCD": int(c["soc_code"]),
+            "AESOC": str(c["soc_name"]),
+            "AESOCCD": int(c["soc_code"]),
+        }
+    return out
+
+
 def _ae(b: _Builder) -> None:
+    coded = _meddra(b.source)
+    seq: dict[str, int] = {}
     for r in b.source.extract.frames["adverse_events"].to_dict("records"):
         outcome = str(r["outcome"] or "").lower()
         action = str(r["action"] or "").strip().lower()
+        subject = str(r["subject"])
+        seq[subject] = seq.get(subject, 0) + 1
+        # Uncoded: AEDECOD is the verbatim term upper-cased and the hierarchy blank, until the
+        # study physician codes it (services/meddra.py).
+        meddra = coded.get((subject, seq[subject]), {"AEDECOD": str(r["term"]).upper()})
         b.add(
             "AE",
-            str(r["subject"]),
+            subject,
             AETERM=str(r["term"]),
-            AEDECOD=str(r["term"]).upper(),
+            **meddra,
             AESEV=_SEVERITY.get(str(r["severity"]).lower(), ""),
             AESER="Y" if bool(r["serious"]) else "N",
             AEACNOTH="" if action in ("", "none") else action.upper(),
@@ -630,52 +668,27 @@ def domains(source: InteropSource) -> dict[str, pd.DataFrame]:
 def to_files(source: InteropSource) -> list[ExportFile]:
     """Each domain as CSV and as SAS transport v5 (``dm.csv``, ``dm.xpt`` …, as the SDTM IG
     names datasets)."""
+    from . import define
+
     files = []
-    for name, frame in domains(source).items():
+    frames = domains(source)
+    for name, frame in frames.items():
         files.append(csv_file(f"{name.lower()}.csv", frame))
         files.append(
             ExportFile(
                 f"{name.lower()}.xpt", xpt_bytes(name, frame), len(frame), "application/x-sas-xport"
             )
         )
+    files.append(define.sdtm_define(source, frames))
     return files
-
-
-def _ascii(text: str) -> str:
-    """The ASCII a transport file holds: accents dropped (NFKD), anything else as ``?``."""
-    if text.isascii():
-        return text
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return plain.encode("ascii", "replace").decode("ascii")
 
 
 def xpt_bytes(domain: str, frame: pd.DataFrame) -> bytes:
     """``frame`` as a SAS transport v5 file of dataset ``domain`` (see the module docstring)."""
-    out = pd.DataFrame(index=frame.index)
-    for variable in frame.columns:
-        if len(variable) > 8:
-            raise ValueError(f"{domain}.{variable}: an XPT variable name has at most 8 characters")
-        column = frame[variable]
-        if variable in NUMERIC_VARIABLES:
-            out[variable] = pd.to_numeric(column, errors="raise").astype("float64")
-            continue
-        values = ["" if is_missing(v) else _ascii(str(v)) for v in column.astype(object).tolist()]
-        for row, value in enumerate(values, start=1):
-            if len(value) > _XPT_TEXT_BYTES:
-                raise ValueError(
-                    f"{domain}.{variable} row {row}: {len(value)} characters; an XPT v5 text "
-                    f"value holds {_XPT_TEXT_BYTES} (move the rest to a supplemental domain)"
-                )
-        out[variable] = pd.Series(values, index=frame.index, dtype=object)
-    labels = [VARIABLE_LABELS[v] for v in frame.columns]
-    with tempfile.TemporaryDirectory(prefix="sdtm-xpt-") as folder:
-        path = Path(folder) / f"{domain.lower()}.xpt"
-        pyreadstat.write_xport(
-            out,
-            str(path),
-            file_label=DATASET_LABELS[domain],
-            column_labels=labels,
-            table_name=domain,
-            file_format_version=5,
-        )
-        return path.read_bytes()
+    return transport_bytes(
+        domain,
+        frame,
+        dataset_label=DATASET_LABELS[domain],
+        labels=VARIABLE_LABELS,
+        numeric=NUMERIC_VARIABLES,
+    )
