@@ -49,6 +49,7 @@ UNLOCKED_TABLES = frozenset(
         "user_sites",
         "data_freezes",  # a frozen extract is a copy, not the record
         "data_freeze_frames",
+        "meddra_terms",  # a MedDRA release is reference data; coding an event stays locked
     }
 )
 
