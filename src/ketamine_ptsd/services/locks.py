@@ -26,6 +26,7 @@ from .errors import ConflictError, NotFound, PermissionDenied, ValidationFailed
 from .lock_guard import active_lock, locked_forms, locked_patients
 from .patient_records import form_class
 from .records import AuditEntry, DatabaseLock, DataQuery, Patient, SdvMark, User
+from .uow import UnitOfWork
 
 __all__ = ["LockService", "LockView"]
 
@@ -125,23 +126,7 @@ class LockService:
                         f"has {pending} query(ies) not closed; a record is locked only when "
                         "every query on it is resolved",
                     )
-            seq, head = read_head(uow.session)
-            row = DatabaseLock(
-                patient_id=patient_id,
-                locked_at=uow.now,
-                locked_by=actor.user_id,
-                reason=text,
-                digest=f"#{seq} {head}",
-                unlocked_at=None,
-                unlocked_by=None,
-                unlock_reason=None,
-                version=1,
-            )
-            uow.session.add(row)
-            uow.flush()
-            view = self._view(uow.session, row)
-            uow.commit()
-            return view
+            return self._take(uow, actor, text, patient_id)
 
     def unlock(
         self, actor: Actor, *, reason: str, password: str, patient_id: int | None = None
@@ -160,16 +145,7 @@ class LockService:
                 lock = locked_patients(uow.session).get(patient_id)
                 if lock is None:
                     raise ConflictError("patient", patient_id, "is not locked")
-            row = uow.session.get(DatabaseLock, lock.id)
-            assert row is not None
-            uow.reason = text
-            row.unlocked_at = uow.now
-            row.unlocked_by = actor.user_id
-            row.unlock_reason = text
-            uow.flush()
-            view = self._view(uow.session, row)
-            uow.commit()
-            return view
+            return self._lift(uow, actor, text, lock.id)
 
     def lock_form(
         self,
@@ -216,25 +192,7 @@ class LockService:
                     record_id,
                     "is not verified against source as it stands; verify it before locking it",
                 )
-            seq, head = read_head(uow.session)
-            row = DatabaseLock(
-                patient_id=patient_id,
-                table_name=table_name,
-                record_id=record_id,
-                locked_at=uow.now,
-                locked_by=actor.user_id,
-                reason=text,
-                digest=f"#{seq} {head}",
-                unlocked_at=None,
-                unlocked_by=None,
-                unlock_reason=None,
-                version=1,
-            )
-            uow.session.add(row)
-            uow.flush()
-            view = self._view(uow.session, row)
-            uow.commit()
-            return view
+            return self._take(uow, actor, text, patient_id, table_name, record_id)
 
     def unlock_form(
         self, actor: Actor, *, table_name: str, record_id: str, reason: str, password: str
@@ -251,16 +209,50 @@ class LockService:
             lock = locked_forms(uow.session).get((table_name, record_id))
             if lock is None:
                 raise ConflictError(table_name, record_id, "is not locked")
-            row = uow.session.get(DatabaseLock, lock.id)
-            assert row is not None
-            uow.reason = text
-            row.unlocked_at = uow.now
-            row.unlocked_by = actor.user_id
-            row.unlock_reason = text
-            uow.flush()
-            view = self._view(uow.session, row)
-            uow.commit()
-            return view
+            return self._lift(uow, actor, text, lock.id)
+
+    def _take(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        text: str,
+        patient_id: int | None,
+        table_name: str | None = None,
+        record_id: str | None = None,
+    ) -> LockView:
+        """Store a lock (of the record, a patient or a form) sealing the audit head now."""
+        seq, head = read_head(uow.session)
+        row = DatabaseLock(
+            patient_id=patient_id,
+            table_name=table_name,
+            record_id=record_id,
+            locked_at=uow.now,
+            locked_by=actor.user_id,
+            reason=text,
+            digest=f"#{seq} {head}",
+            unlocked_at=None,
+            unlocked_by=None,
+            unlock_reason=None,
+            version=1,
+        )
+        uow.session.add(row)
+        uow.flush()
+        view = self._view(uow.session, row)
+        uow.commit()
+        return view
+
+    def _lift(self, uow: UnitOfWork, actor: Actor, text: str, lock_id: int) -> LockView:
+        """Lift lock ``lock_id``: the audited unlock with its reason."""
+        row = uow.session.get(DatabaseLock, lock_id)
+        assert row is not None
+        uow.reason = text
+        row.unlocked_at = uow.now
+        row.unlocked_by = actor.user_id
+        row.unlock_reason = text
+        uow.flush()
+        view = self._view(uow.session, row)
+        uow.commit()
+        return view
 
     @staticmethod
     def _view(session: Session, row: DatabaseLock) -> LockView:
