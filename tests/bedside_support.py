@@ -256,3 +256,24 @@ def record_baseline(services: Any, actors: Any, patient_id: int) -> None:
                     BASELINE_ITEMS[instrument],
                 ),
             )
+
+
+def acknowledge_open_alerts(services: Any, actor: Any, clock: Any, patient_id: int) -> int:
+    """Acknowledge every open vital-sign alert of the patient as the nurse would (PROTOCOL.md
+    §12: physician called, when, what was done); returns how many there were."""
+    open_alerts = [
+        a
+        for a in services.infusions.alerts(actor, patient_id, open_only=True)
+        if not a.physician_only
+    ]
+    for alert in open_alerts:
+        services.infusions.acknowledge_alert(
+            actor,
+            patient_id,
+            alert.id,
+            physician_called="Dr Investigator",
+            called_at=clock.now(),
+            action_taken="physician reviewed the reading at the bedside",
+            expected_version=alert.version,
+        )
+    return len(open_alerts)

@@ -105,6 +105,11 @@ class Action(StrEnum):
     # Drug accountability of a Schedule III/IV drug: the pharmacy's reconciliation of bags,
     # volumes given and wasted (issue 12 item 4); the drug and mg only where the blind allows.
     DRUG_ACCOUNTABILITY_READ = "drug_accountability.read"
+    # Issue 12: an alert acknowledged by name (who was called, when, what was done; PROTOCOL.md
+    # §12), and a physician's recorded decisions on the infusion day: releasing a held morning
+    # (§6), moving an infusion's day (§5), reviewing a C-SSRS result at the review level (§7).
+    ALERT_ACKNOWLEDGE = "alert.acknowledge"
+    PHYSICIAN_DECISION = "infusion.physician_decision"
 
 
 class Sensitivity(StrEnum):
@@ -170,6 +175,7 @@ _CLINICAL_RECORDING = frozenset(
         Action.IDENTITY_CONFIRM,
         Action.QUERY_READ,
         Action.QUERY_ANSWER,
+        Action.ALERT_ACKNOWLEDGE,
     }
 )
 
@@ -202,6 +208,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         Action.UNBLIND_EMERGENCY,
         Action.AUDIT_READ,
         Action.DISCHARGE_SIGNOFF,
+        Action.PHYSICIAN_DECISION,
         Action.DRUG_ACCOUNTABILITY_READ,
         Action.DATABASE_LOCK,
     },
@@ -220,6 +227,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.CLINIC_PLAN_READ,
             Action.QUERY_READ,
             Action.QUERY_ANSWER,
+            Action.ALERT_ACKNOWLEDGE,
         }
     ),
     Role.SAFETY_RATER: frozenset(
@@ -287,6 +295,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         Action.ELIGIBILITY_OVERRIDE,
         Action.INFUSION_RATING_RECORD,
         Action.DISCHARGE_SIGNOFF,
+        Action.PHYSICIAN_DECISION,
         Action.CLINIC_PLAN_RECORD,
         Action.CLINIC_PLAN_READ,
         Action.DRUG_ACCOUNTABILITY_READ,

@@ -53,6 +53,7 @@ from ._workflow import (
     void_record,
 )
 from .access import Actor, require_patient
+from .alerts import raise_suicide_risk_alert
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .followup import (
@@ -327,6 +328,17 @@ class AssessmentService:
                     ),
                     rule="assessment_window",
                 )
+            if data.instrument == "cssrs":
+                raise_suicide_risk_alert(
+                    uow,
+                    protocol,
+                    patient,
+                    derived=record.derived,
+                    where=f"{data.time_point} on {data.assessed_on:%Y-%m-%d}",
+                    source_table="assessments",
+                    source_id=record.id,
+                    raised_by=actor.user_id,
+                )
             apply_response_status(uow, protocol, patient)
             uow.flush()
             view = _view(record)
@@ -365,7 +377,20 @@ class AssessmentService:
                     and record.window_start <= assessed_on <= record.window_end
                 )
             uow.flush()
-            apply_response_status(uow, patient_protocol(self._ctx, uow, patient), patient)
+            protocol = patient_protocol(self._ctx, uow, patient)
+            if record.instrument == "cssrs":
+                # A corrected screener that now reaches the review level raises its task too (§7).
+                raise_suicide_risk_alert(
+                    uow,
+                    protocol,
+                    patient,
+                    derived=record.derived,
+                    where=f"{record.time_point} on {record.assessed_on:%Y-%m-%d} (corrected)",
+                    source_table="assessments",
+                    source_id=record.id,
+                    raised_by=actor.user_id,
+                )
+            apply_response_status(uow, protocol, patient)
             uow.flush()
             view = _view(record)
             uow.commit()

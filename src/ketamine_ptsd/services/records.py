@@ -39,12 +39,14 @@ __all__ = [
     "MaintenancePlan",
     "Patient",
     "PatientIdentity",
+    "PhysicianDecision",
     "PreInfusionCheck",
     "ProtocolVersion",
     "RandomizationList",
     "RandomizationSlot",
     "Record",
     "RiskBenefitDecisionRecord",
+    "SafetyAlert",
     "SafetyPlan",
     "ScreeningOutcome",
     "ScreeningVisit",
@@ -623,6 +625,45 @@ class IdentityCheck(Record):
     date_of_birth_confirmed: bool
     recorded_by: int | None
     recorded_at: dt.datetime
+    version: int
+
+
+class SafetyAlert(Record):
+    """An alert the record raised (a vital sign beyond its threshold, §6; a C-SSRS at the
+    protocol's review level, §7) and its acknowledgement (who, which physician was called and
+    when, what was done; §12). ``acknowledged_at`` None: still open."""
+
+    patient_id: int
+    infusion_number: int | None
+    kind: str
+    source_table: str
+    source_id: int
+    messages: list[str]
+    raised_at: dt.datetime
+    raised_by: int | None
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: int | None
+    physician_called: str | None
+    physician_called_at: dt.datetime | None
+    action_taken: str | None
+    version: int
+
+
+class PhysicianDecision(Record):
+    """A physician's recorded decision on an infusion day: ``release_hold`` (the hold reasons
+    ``released``, §6) or ``move_day`` (infusion given on ``day`` outside the schedule, §5)."""
+
+    patient_id: int
+    infusion_number: int
+    kind: str
+    day: dt.date
+    released: list[str]
+    reason: str
+    decided_by: int
+    decided_at: dt.datetime
+    voided_at: dt.datetime | None
+    voided_by: int | None
+    void_reason: str | None
     version: int
 
 

@@ -55,6 +55,7 @@ from ._workflow import (
     require_open,
 )
 from .access import Actor, require_patient
+from .alerts import raise_suicide_risk_alert
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .patients import PatientService, ScreeningView, load_patient, screening_view
@@ -256,6 +257,17 @@ class ScreeningService:
             )
             uow.session.add(record)
             uow.flush()
+            if "cssrs" in measures:
+                raise_suicide_risk_alert(
+                    uow,
+                    protocol,
+                    patient,
+                    derived=measures["cssrs"]["derived"],
+                    where=f"screening on {visit.visit_date:%Y-%m-%d}",
+                    source_table="screening_visits",
+                    source_id=record.id,
+                    raised_by=actor.user_id,
+                )
             decision = self._evaluate(uow, protocol, patient, record)
             view = self._visit_view(record, decision)
             uow.commit()

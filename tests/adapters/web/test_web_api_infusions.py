@@ -91,10 +91,22 @@ def test_infusion_day_through_the_api_with_a_recorded_hold(
     assert unconfirmed.json()["detail"].startswith("date_of_birth_confirmed:")
     both = {"name_confirmed": True, "date_of_birth_confirmed": True}
     assert client.post(f"{base}/identity-check", headers=nurse, json=both).status_code == 201
-    passed = client.post(
-        f"{base}/checklist", headers=nurse, json={**findings, "bp_readings": ["150/85", "138/80"]}
+    # A re-check adds readings to the morning; it does not replace it (issue 12 item 2, §6).
+    recheck = client.post(
+        f"{base}/checklist", headers=nurse, json={**findings, "bp_readings": ["122/78"]}
     )
-    assert passed.json()["passed"] is True
+    assert recheck.status_code == 201 and recheck.json()["passed"] is False
+    assert client.post(f"{base}/start", headers=nurse, json=body).status_code == 409
+    md = _bearer(client, "investigator")
+    release = {"reason": "white-coat pattern; 122/78 after rest", "password": PASSWORD}
+    assert client.post(f"{base}/release-hold", headers=nurse, json=release).status_code == 403
+    wrong = client.post(f"{base}/release-hold", headers=md, json={**release, "password": "x"})
+    assert wrong.status_code == 422 and wrong.json()["detail"].startswith("password:")
+    released = client.post(f"{base}/release-hold", headers=md, json=release)
+    assert released.status_code == 201, released.text
+    assert released.json()["kind"] == "release_hold" and released.json()["released"]
+    decisions = client.get(f"/api/v1/patients/{pid}/decisions", headers=nurse).json()
+    assert [d["kind"] for d in decisions] == ["release_hold"]
     started = client.post(f"{base}/start", headers=nurse, json=body)
     assert started.status_code == 201
     day = started.json()
@@ -113,6 +125,29 @@ def test_infusion_day_through_the_api_with_a_recorded_hold(
         },
     )
     assert "systolic mmHg 186" in alert.json()["alerts"][0]
+    alerts_url = f"/api/v1/patients/{pid}/alerts"
+    [owned] = client.get(alerts_url, headers=nurse, params={"open_only": True}).json()
+    assert owned["kind"] == "vital_signs" and owned["acknowledged_at"] is None
+    ack = f"{alerts_url}/{owned['id']}/acknowledge"
+    no_time = {"version": owned["version"], "physician_called": "Dr Lee", "action_taken": "x"}
+    refused_ack = client.post(ack, headers=nurse, json=no_time)
+    assert refused_ack.status_code == 422
+    assert refused_ack.json()["detail"].startswith("action_taken:")
+    acknowledged = client.post(
+        ack,
+        headers=nurse,
+        json={
+            "version": owned["version"],
+            "physician_called": "Dr Lee",
+            "called_at": clock.now().isoformat(),
+            "action_taken": "labetalol 5 mg IV as ordered",
+        },
+    )
+    assert acknowledged.status_code == 200, acknowledged.text
+    assert acknowledged.json()["physician_called"] == "Dr Lee"
+    assert client.get(alerts_url, headers=nurse, params={"open_only": True}).json() == []
+    again = {**no_time, "called_at": clock.now().isoformat(), "action_taken": "called again"}
+    assert client.post(ack, headers=nurse, json=again).status_code == 409  # already owned
     readiness = client.get(f"{base}/discharge", headers=nurse).json()
     assert len(readiness["reason_codes"]) == len(readiness["reasons"])
     assert readiness["reason_codes"][-1] == "physician_signoff"

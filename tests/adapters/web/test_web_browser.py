@@ -195,12 +195,37 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     assert blocked.is_visible()
     assert "exceeded at reading 3" in blocked.inner_text()
     _shot(page, "infusion-bp-hold")
-    # the form kept everything typed; a repeat reading after rest replaces the third
-    assert page.input_value("input[name=bp_2_dia]") == "92"
-    page.fill("input[name=bp_3_sys]", "")
-    page.fill("input[name=bp_3_dia]", "")
+    # The readings are in the record: shown as the morning's series, the boxes empty, the rest
+    # of the form kept. A re-check after rest adds a reading; it cannot clear the morning (§6).
+    assert "150/85, 145/92, 142/88, 130/80" in page.locator("#bp-morning").inner_text()
+    assert page.input_value("input[name=bp_2_dia]") == ""
     assert page.input_value("input[name=bag_lot]") == "LOT-B1"
-    # the independent double-check (ISMP): the nurse cannot check her own pump setting
+    page.fill("input[name=bp_1_sys]", "122")
+    page.fill("input[name=bp_1_dia]", "78")
+    page.fill("input[name=witness_password]", PASSWORD)
+    page.click("#start-button")
+    page.wait_for_load_state()
+    page.locator("#start-blocked").wait_for()
+    assert "122/78" in page.locator("#bp-morning").inner_text()
+    assert page.locator("#release-form").count() == 0  # the nurse does not release a hold
+    # The physician, on her own tablet, releases the hold with a reason and her password.
+    doctor = tablet("investigator")
+    doctor.goto(f"{server['base']}/patients/{server['patient_id']}/infusion/1")
+    doctor.fill("#release-form input[name=reason]", "ok")
+    doctor.click("#release-button")
+    doctor.wait_for_load_state()
+    doctor.locator("#error-release").wait_for()
+    assert "Reason" in doctor.locator("#error-release").inner_text()
+    assert doctor.input_value("#release-form input[name=reason]") == "ok"  # kept
+    assert doctor.evaluate("document.activeElement.name") == "reason"  # focus on the field
+    _shot(doctor, "infusion-release-refused")
+    doctor.fill("#release-form input[name=reason]", "white-coat pattern; 122/78 after rest")
+    doctor.fill("#release-form input[name=password]", PASSWORD)
+    doctor.click("#release-button")
+    doctor.wait_for_url(re.compile(r".*saved=release.*"))
+    assert "released by the physician" in doctor.locator("#start-blocked").inner_text()
+    _shot(doctor, "infusion-hold-released")
+    # The nurse starts: the independent double-check (ISMP) still refuses her own pump reading.
     page.fill("input[name=witness_username]", "nurse")
     page.fill("input[name=witness_password]", PASSWORD)
     page.click("#start-button")
@@ -238,6 +263,22 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     assert "Not ready for discharge" in page.locator("#discharge").inner_text()
     _shot(page, "infusion-vitals-alert")
     assert CANARY.search(page.content()) is None
+    # The alert is owned (§12): who was called, at what time (site time), what was done.
+    form = page.locator("#alerts form.ack-form").first
+    form.locator("input[name=physician_called]").fill("Dr Lee")
+    form.locator("input[name=called_at]").fill("08:05")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    page.locator("#alerts .error").first.wait_for()
+    assert "Action taken" in page.locator("#alerts .error").first.inner_text()
+    assert page.evaluate("document.activeElement.name") == "action_taken"
+    assert page.locator("#alerts input[name=physician_called]").first.input_value() == "Dr Lee"
+    page.locator("#alerts input[name=action_taken]").first.fill("labetalol 5 mg IV as ordered")
+    page.locator("#alerts button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r".*saved=alert.*"))
+    assert page.locator("#alerts").count() == 0
+    assert "Dr Lee called at 08:05" in page.locator("#alerts-acknowledged").inner_text()
+    _shot(page, "infusion-alert-acknowledged")
 
 
 def test_outcome_rater_enters_a_caps5_and_sees_the_score(tablet, server) -> None:

@@ -131,19 +131,39 @@ def _prise_items():  # type: ignore[no-untyped-def]
 
 
 def test_third_reading_above_140_90_is_a_recorded_hold_that_refuses_the_start(
-    nurse, rater, services, actors, pid
+    nurse, rater, services, actors, pid, login
 ) -> None:
     _ready(nurse, rater)
     data = {**CHECKLIST_OK, "bp_2_sys": "145", "bp_2_dia": "92", "bp_3_sys": "142"}
     data |= {"bp_3_dia": "88", "action": "start"}
     page = nurse.post("checklist", data, expect=409).text
     assert "Infusion may not start" in page and "exceeded at reading 3" in page
-    assert 'value="142"' in page and 'value="88"' in page  # what was typed is kept
+    # The readings are in the record (shown as the morning's series); the boxes come back
+    # empty so that sending the form again cannot count them twice (issue 12 item 2).
+    assert "150/85, 145/92, 142/88, 130/80" in page and 'value="142"' not in page
     checks = services.infusions.checklists(actors[Role.NURSE], pid)
     assert [c.passed for c in checks] == [False]
     assert any("reading 3" in r for r in checks[0].hold_reasons)
     reloaded = nurse.get()
     assert "hold recorded" in reloaded and "Infusion started at" not in reloaded
+    assert 'id="release-form"' not in reloaded  # a nurse does not release a hold
+    recheck = {**CHECKLIST_OK, "bp_1_sys": "122", "bp_1_dia": "78", "action": "start"}
+    recheck |= {"bp_2_sys": "", "bp_2_dia": ""}
+    page = nurse.post("checklist", recheck, expect=409).text
+    assert "150/85, 145/92, 142/88, 122/78, 130/80" in page, "a re-check adds, never replaces"
+    md = Bedside(login(Role.INVESTIGATOR), pid)
+    short = md.post("release-hold", {"reason": "ok", "password": PASSWORD}, expect=422).text
+    assert 'id="error-release"' in short and "<strong>Reason</strong>" in short
+    assert 'value="ok"' in short  # what was typed is kept
+    wrong = md.post("release-hold", {"reason": "white-coat; settled at rest", "password": "x"},
+                    expect=422).text  # fmt: skip
+    assert "<strong>Your password</strong>" in wrong
+    md.post("release-hold", {"reason": "white-coat; settled at rest", "password": PASSWORD})
+    assert "released by the physician" in md.get() and 'id="decisions"' in md.get()
+    nurse.post("checklist", {**CHECKLIST_OK, "bp_1_sys": "", "bp_1_dia": "", "bp_2_sys": "",
+                             "bp_2_dia": "", "action": "start"})  # fmt: skip
+    assert "Infusion started at" in nurse.get()
+    assert len(services.infusions.checklists(actors[Role.NURSE], pid)) == 2  # no duplicate run
 
 
 @sqlite_only
@@ -182,7 +202,7 @@ def test_vitals_alerts_show_at_once_and_survive_a_reload(nurse, rater, clock) ->
         },
     )
     page = nurse.get()
-    assert "Vital-sign alerts" in page
+    assert "Open alerts" in page and 'id="alert-1"' in page
     assert "systolic mmHg 185 is above the alert threshold 180" in page
     assert 'class="out"' in page
     assert "Next reading due at <strong>08:10</strong>" in page
@@ -191,6 +211,17 @@ def test_vitals_alerts_show_at_once_and_survive_a_reload(nurse, rater, clock) ->
         {"drug": "labetalol", "dose_mg": "5", "route": "IV", "reason": "BP 185/100"},
     )
     assert "labetalol 5 mg IV" in nurse.get()
+    # The alert is owned: who was called, at what site time, and what was done (§12).
+    ack = {"alert_version": "1", "back": "infusion/1", "physician_called": "Dr Lee"}
+    refused = nurse.post("../../alerts/1/acknowledge", {**ack, "called_at": "8:7"}, expect=422)
+    assert "<strong>Called at</strong>" in refused.text and 'value="Dr Lee"' in refused.text
+    nurse.post(
+        "../../alerts/1/acknowledge",
+        {**ack, "called_at": "08:05", "action_taken": "labetalol 5 mg IV as ordered"},
+    )
+    page = nurse.get()
+    assert 'id="alert-1"' not in page and 'id="alerts-acknowledged"' in page
+    assert "Dr Lee called at 08:05: labetalol 5 mg IV as ordered" in page
 
 
 @sqlite_only
@@ -275,8 +306,10 @@ def test_a_reload_refills_the_checklist_form_from_the_record(nurse, rater) -> No
     data = {**CHECKLIST_OK, "tox_recorded": "positive", "tox_positive_for": "marijuana"}
     nurse.post("checklist", {**data, "action": "check"}, expect=200)
     page = nurse.get()
-    assert 'name="bp_1_sys" id="bp-1-sys" value="150"' in page
-    assert 'name="bp_2_dia" id="bp-2-dia" value="80"' in page
+    # the readings are shown as the morning's series; the boxes are for new ones (issue 12)
+    assert "150/85, 138/80, 130/80" in page
+    assert 'name="bp_1_sys" id="bp-1-sys" value=""' in page
+    assert 'name="bp_2_dia" id="bp-2-dia" value=""' in page
     assert re.search(r'name="nil_by_mouth" value="yes"\s+checked', page)
     assert re.search(r'name="benzo_taken" value="no"\s+checked', page)
     assert re.search(r'name="pregnancy_test" value="not_applicable"\s+checked', page)
@@ -319,9 +352,7 @@ def test_checklist_form_values_map_the_stored_findings_to_the_form_fields() -> N
         "nil_by_mouth": "no",
         "pregnancy_test": "negative",
         "tox_recorded": "negative",
-        "bp_1": "141/91",
-        "bp_2": "130/80",
-    }
+    }  # the readings are not refilled: they are recorded, a box is for a new one (§6)
     unknown_tox = checklist_form_values(run(urine_toxicology_positive_for=None))
     assert "tox_recorded" not in unknown_tox
 
@@ -362,9 +393,11 @@ def test_the_start_needs_a_second_staff_member_and_keeps_what_was_typed(
     assert 'id="field-error-witness_password"' in page
     assert 'value="L-77"' in page and "nope" not in page  # input kept, the password not
     assert "mg/mL" not in page  # a blinded nurse is never asked the concentration
-    same = {**CHECKLIST_OK, "action": "start", "witness_username": "nurse"}
+    # the readings are recorded: the form comes back with empty boxes, sent again as it is
+    again = {**CHECKLIST_OK, "bp_1_sys": "", "bp_1_dia": "", "bp_2_sys": "", "bp_2_dia": ""}
+    same = {**again, "action": "start", "witness_username": "nurse"}
     assert "not you" in nurse.post("checklist", same, expect=422).text
-    nurse.post("checklist", {**CHECKLIST_OK, "action": "start"})
+    nurse.post("checklist", {**again, "action": "start"})
     page = nurse.get()
     assert 'id="supervising-physician">Test investigator<' in page
     assert 'id="checked-by">Test investigator (52.5 mL/h)' in page

@@ -439,3 +439,94 @@ def test_a_weight_that_needs_confirmation_starts_once_a_second_staff_member_conf
     assert "§4" in str(refused.refusals[0]) and "pounds" in refused.refusals[0].message
     confirmed = _next(weight_change_reasons=reasons, weight_confirmed_by_other=True)
     assert apply(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, confirmed).allowed
+
+
+# --- the schedule's weekdays, a held morning, suicide risk, owned alerts (issue 12) ------------
+
+MON_WED_FRI = (0, 2, 4)
+
+
+@pytest.mark.parametrize(
+    ("days_after_monday", "allowed"), [(0, True), (1, False), (2, True), (5, False), (6, False)]
+)
+def test_an_infusion_is_given_on_the_schedules_weekdays(
+    days_after_monday: int, allowed: bool
+) -> None:
+    """PROTOCOL.md §5: Monday, Wednesday, Friday; a Tuesday or a weekend is refused."""
+    today = MONDAY + dt.timedelta(days=days_after_monday)
+    facts = _next(
+        infusion_number=1, previous_day=None, previous_discharged=False, today=today,
+        allowed_weekdays=MON_WED_FRI,
+    )  # fmt: skip
+    decision = apply(S.RANDOMIZED, Event.START_INFUSION, Role.NURSE, facts)
+    assert decision.allowed is allowed
+    if not allowed:
+        [refusal] = decision.refusals
+        assert (refusal.rule, refusal.source) == ("allowed_weekday", "PROTOCOL.md §5")
+        assert "Monday, Wednesday, Friday" in refusal.message and "physician" in refusal.message
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"today": MONDAY + dt.timedelta(days=1)},  # one day short of the interval, a Tuesday
+        {"started_this_week": 3, "today": MONDAY + dt.timedelta(days=4)},
+        {"today": MONDAY + dt.timedelta(days=5)},  # a Saturday
+    ],
+)
+def test_a_physicians_moved_day_lifts_the_schedules_guards_not_the_previous_discharge(
+    changes: dict[str, object],
+) -> None:
+    held = _next(allowed_weekdays=MON_WED_FRI, **changes)
+    assert not apply(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, held).allowed
+    moved = replace(held, day_moved_by_physician=True)
+    assert apply(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, moved).allowed
+    open_previous = replace(moved, previous_discharged=False)
+    refused = apply(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, open_previous)
+    assert [r.rule for r in refused.refusals] == ["previous_infusion_discharged"]
+
+
+def test_a_held_morning_starts_only_when_every_hold_is_released() -> None:
+    """PROTOCOL.md §6 (issue 12 item 2): the release names what it releases; one hold left
+    unreleased still refuses, with its reason in the message."""
+    reasons = ("blood_pressure", "baseline_vitals_alerts")
+    held = _next(hold_reasons=reasons)
+    refused = apply(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, held)
+    assert [(r.rule, r.source) for r in refused.refusals] == [
+        ("pre_infusion_hold", "PROTOCOL.md §6")
+    ]
+    assert "blood_pressure" in refused.refusals[0].message
+    part = replace(held, released_holds=("blood_pressure",))
+    [still] = apply(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, part).refusals
+    assert "baseline_vitals_alerts" in still.message and "blood_pressure" not in still.message
+    released = replace(held, released_holds=reasons)
+    assert apply(S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, released).allowed
+
+
+def test_an_unreviewed_suicide_risk_holds_the_next_infusion() -> None:
+    """PROTOCOL.md §7 (issue 12 item 8)."""
+    text = "C-SSRS high suicide risk at week_1 on 2026-03-09"
+    refused = apply(
+        S.IN_TREATMENT, Event.START_INFUSION, Role.NURSE, _next(suicide_risk_unreviewed=(text,))
+    )
+    assert [(r.rule, r.source) for r in refused.refusals] == [
+        ("suicide_risk_review", "PROTOCOL.md §7")
+    ]
+    assert text in refused.refusals[0].message
+
+
+def test_discharge_waits_for_every_alert_to_be_acknowledged() -> None:
+    """PROTOCOL.md §6, §12 (issue 12 item 10)."""
+    facts = PASSING[Event.DISCHARGE]
+    assert facts.discharge is not None
+    alerts = ("minute 20: systolic mmHg 186 > 180: call the physician",)
+    decision = apply(
+        S.IN_TREATMENT,
+        Event.DISCHARGE,
+        Role.INVESTIGATOR,
+        replace(facts, discharge=replace(facts.discharge, unacknowledged_alerts=alerts)),
+    )
+    assert [(r.rule, r.source) for r in decision.refusals] == [
+        ("discharge_alerts_unacknowledged", "PROTOCOL.md §6, §12")
+    ]
+    assert "systolic mmHg 186" in decision.refusals[0].message

@@ -65,6 +65,33 @@ def test_the_whole_day_vitals_alerts_intervention_ratings_ae_and_signed_discharg
     clock.advance(dt.timedelta(minutes=5))
     high = wf.infusions.record_vitals(nurse, pid, 1, vitals_input(20, 186, 104, 96, 97))
     assert any("systolic mmHg 186" in a for a in high.alerts)
+    [alert] = wf.infusions.alerts(nurse, pid, open_only=True)  # owned until acknowledged (§12)
+    assert alert.kind == "vital_signs" and alert.infusion_number == 1
+    assert any("systolic mmHg 186" in m for m in alert.messages)
+    with pytest.raises(ValidationFailed) as no_name:
+        wf.infusions.acknowledge_alert(
+            nurse, pid, alert.id, physician_called=" ", called_at=clock.now(),
+            action_taken="labetalol 5 mg IV", expected_version=alert.version,
+        )  # fmt: skip
+    assert no_name.value.field == "physician_called"
+    with pytest.raises(ValidationFailed) as future:
+        wf.infusions.acknowledge_alert(
+            nurse, pid, alert.id, physician_called="Dr Lee",
+            called_at=clock.now() + dt.timedelta(minutes=5),
+            action_taken="labetalol 5 mg IV", expected_version=alert.version,
+        )  # fmt: skip
+    assert future.value.field == "called_at"
+    owned = wf.infusions.acknowledge_alert(
+        nurse, pid, alert.id, physician_called="Dr Lee", called_at=clock.now(),
+        action_taken="labetalol 5 mg IV as ordered", expected_version=alert.version,
+    )  # fmt: skip
+    assert not owned.open and owned.physician_called == "Dr Lee"
+    assert owned.acknowledged_by and owned.physician_called_at == clock.now()
+    with pytest.raises(ConflictError, match="already acknowledged"):
+        wf.infusions.acknowledge_alert(
+            nurse, pid, alert.id, physician_called="Dr Lee", called_at=clock.now(),
+            action_taken="again", expected_version=owned.version,
+        )  # fmt: skip
     given = wf.infusions.record_intervention(
         nurse, pid, 1, InterventionInput("labetalol", 5, "IV", "systolic 186 during infusion")
     )

@@ -14,6 +14,7 @@ from workflow_support import (  # type: ignore[import-not-found]
 )
 
 from bedside_support import (  # type: ignore[import-not-found]
+    acknowledge_open_alerts,
     after_infusion_ratings,
     day_ready_for_signoff,
     vitals_input,
@@ -44,6 +45,7 @@ def test_discharge_reasons_come_with_one_code_each_in_order(trial, actors, clock
     assert [coded[r] for r in early.reasons if "delayed effects" in r] == ["delayed_effects"]
     assert early.reason_codes.count("psychiatric") == 2  # BPRS+ and YMRS 1 not rated after
     assert early.reason_codes.count("vital_signs") == 2  # systolic and heart rate alerts
+    assert early.reason_codes.count("alerts_unacknowledged") == 2  # both, not yet owned (§12)
     assert "vitals_missing" not in early.reason_codes  # every reading so far is on time
     assert early.reason_codes[-1] == "physician_signoff"
     assert "other" not in early.reason_codes
@@ -56,6 +58,7 @@ def test_discharge_reasons_come_with_one_code_each_in_order(trial, actors, clock
         minute=120,
         ratings={"cadss": items(23, 2), **after_infusion_ratings()},
     )
+    assert acknowledge_open_alerts(wf, nurse, clock, pid) == 1
     findings = wf.infusions.record_discharge_findings(
         nurse,
         pid,

@@ -706,6 +706,50 @@ vitals_missed = Table(
     _version(),
 )
 
+#: An alert the record raised (issue 12 items 8, 10; PROTOCOL.md §6, §7, §12): a vital sign
+#: beyond its threshold (source ``vital_signs``) or a C-SSRS screener at the protocol's review
+#: level (source ``assessments``), with its acknowledgement: who acknowledged it, which
+#: physician was called and when, and what was done (migration 0007). Never deleted.
+safety_alerts = Table(
+    "safety_alerts",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("source_table", String(64), nullable=False),
+    Column("source_id", Integer, nullable=False),
+    Column("messages", JSON, nullable=False),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("raised_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("physician_called", String(200), nullable=True),
+    Column("physician_called_at", UTCDateTime, nullable=True),
+    Column("action_taken", Text, nullable=True),
+    _version(),
+)
+
+#: A physician's recorded decision on an infusion day (issue 12 items 1, 2, 6; PROTOCOL.md §5,
+#: §6): ``release_hold`` lets a held morning start (the hold reasons it releases, the reason,
+#: re-authenticated), ``move_day`` lets infusion ``infusion_number`` be given on ``day`` outside
+#: the schedule's interval, weekly maximum or weekdays (migration 0007).
+physician_decisions = Table(
+    "physician_decisions",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("infusion_number", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("released", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    *_void_columns(),
+    _version(),
+)
+
 interventions = Table(
     "interventions",
     metadata,
@@ -860,6 +904,8 @@ WORKFLOW_TABLES = frozenset(
         "vital_signs",
         "vitals_missed",
         "identity_checks",
+        "safety_alerts",
+        "physician_decisions",
         "concomitant_medications",
         "interventions",
         "infusion_ratings",
@@ -932,6 +978,8 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.VitalSignsRecord: vital_signs,
     r.VitalsMissed: vitals_missed,
     r.IdentityCheck: identity_checks,
+    r.SafetyAlert: safety_alerts,
+    r.PhysicianDecision: physician_decisions,
     r.ConcomitantMedication: concomitant_medications,
     r.Intervention: interventions,
     r.InfusionRating: infusion_ratings,

@@ -138,8 +138,8 @@ def checklist_form_values(check: ChecklistView | None) -> dict[str, str]:
     if tox is not None:
         values["tox_recorded"] = "positive" if tox else "negative"
         values["tox_positive_for"] = ", ".join(str(t) for t in tox)
-    for i, reading in enumerate(findings.get("bp_readings") or (), start=1):
-        values[f"bp_{i}"] = str(reading)
+    # The blood-pressure boxes are never refilled: the readings are in the record (shown above
+    # the boxes as the morning's series) and a box is for a new reading (issue 12 item 2).
     return {k: v for k, v in values.items() if v}
 
 

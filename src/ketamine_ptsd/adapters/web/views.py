@@ -16,6 +16,7 @@ from ketamine_ptsd.core.roles import Action, Role, is_allowed
 from ketamine_ptsd.core.rules import PlannedAssessment, SchedulePlan, plan_schedule
 from ketamine_ptsd.core.workflow import PatientState
 from ketamine_ptsd.services import Actor, NotFound, PermissionDenied
+from ketamine_ptsd.services.infusions import AlertView
 from ketamine_ptsd.services.patients import PatientView
 
 from .deps import WebState
@@ -46,6 +47,9 @@ class HomePage:
     to_allocate: list[PatientView] = field(default_factory=list)
     locked_users: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    #: open alerts of the patients this user may see, oldest first: the physician's task list
+    #: (issue 12 item 10; PROTOCOL.md §7, §12)
+    open_alerts: list[AlertView] = field(default_factory=list)
 
 
 def patient_schedule(state: WebState, actor: Actor, patient: PatientView) -> SchedulePlan | None:
@@ -88,6 +92,8 @@ def home_page(state: WebState, actor: Actor) -> HomePage:
     if not is_allowed(actor.role, Action.PATIENT_READ):
         return page
     patients = state.services.patients.list(actor)
+    if is_allowed(actor.role, Action.ALERT_ACKNOWLEDGE):
+        page.open_alerts = state.services.infusions.open_alerts(actor)
     S = PatientState
     for status in (S.REGISTERED, S.ELIGIBLE, S.RANDOMIZED, S.SCREEN_FAILED, S.DECLINED):
         page.counts[status.value.replace("_", " ")] = sum(p.status == status for p in patients)

@@ -131,3 +131,7 @@ class Monitoring(FrozenModel):
     ratings: tuple[RatingTime, ...]
     discharge: DischargeCriteria
     rescue_formulary: tuple[RescueDrug, ...]
+    #: A C-SSRS screener at or above this risk level (§7: low, moderate, high) raises an alert
+    #: and a physician task, and holds the next infusion until a physician reviewed it (a site
+    #: parameter; issue 12 item 8).
+    suicide_risk_review_level: Literal["low", "moderate", "high"] = "moderate"

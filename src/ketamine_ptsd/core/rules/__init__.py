@@ -67,6 +67,7 @@ from .pre_infusion import (
     PreInfusionFindings,
     PreInfusionResult,
     check_bp_cutoff,
+    hold_release_refusal,
     parse_bp_reading,
     parse_bp_readings,
     pre_infusion_checklist,
@@ -89,6 +90,7 @@ from .schedule import (
     infusion_dates,
     plan_schedule,
 )
+from .suicide_risk import suicide_risk_alert
 from .vitals import (
     VITAL_LABELS,
     VITAL_RANGES,
@@ -158,6 +160,7 @@ __all__ = [
     "evaluate_criterion",
     "evaluate_eligibility",
     "follow_up_visits",
+    "hold_release_refusal",
     "infusion_dates",
     "maintenance_options",
     "medication_flags",
@@ -173,6 +176,7 @@ __all__ = [
     "round_to_step",
     "shared_volume",
     "shares_one_volume",
+    "suicide_risk_alert",
     "time_to_loss_of_response",
     "vital_sign_alerts",
     "vitals_due_minutes",

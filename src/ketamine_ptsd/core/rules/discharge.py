@@ -10,7 +10,8 @@ within the allowed points of the patient's own pre-infusion score); emergent psy
 pre-infusion score by more than the protocol's margin, unless a physician recorded the decision
 to discharge with the reason; the patient walks unaided; delayed effects (persistent
 dissociation, perceptual or mood change) were checked; no vital sign of the latest reading is
-beyond an alert threshold; and a physician has signed off.
+beyond an alert threshold; every alert raised on the day has been acknowledged (who was called,
+when, what was done, §12); and a physician has signed off.
 
 The workflow's discharge event (:mod:`ketamine_ptsd.core.workflow.table`) has one guard per
 criterion, each answering with this rule's reasons for its :class:`DischargeCriterion`.
@@ -44,6 +45,7 @@ class DischargeCriterion(StrEnum):
     AMBULATORY = "ambulatory"
     DELAYED_EFFECTS = "delayed_effects"
     VITAL_SIGNS = "vital_signs"  # one code per alert of the latest reading
+    ALERTS_UNACKNOWLEDGED = "alerts_unacknowledged"  # an alert of the day nobody acknowledged
     PHYSICIAN_SIGNOFF = "physician_signoff"
 
 
@@ -71,6 +73,9 @@ class DischargeFindings:
     vitals_missing: tuple[int, ...] | None = None
     rating_changes: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
     worsening_decision: bool = False
+    #: The day's alerts (vital signs beyond a threshold, §6) not yet acknowledged with who was
+    #: called, when and what was done (§12): each holds the discharge.
+    unacknowledged_alerts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +205,15 @@ def discharge_readiness(protocol: Protocol, findings: DischargeFindings) -> Disc
             found.append(
                 (DischargeCriterion.VITAL_SIGNS, alert.message.removesuffix(" (PROTOCOL.md §6)"))
             )
+    for open_alert in findings.unacknowledged_alerts:
+        text = open_alert.removesuffix(" (PROTOCOL.md §6)")
+        found.append(
+            (
+                DischargeCriterion.ALERTS_UNACKNOWLEDGED,
+                f"alert not acknowledged: {text} (record who "
+                "was called, when, and what was done, PROTOCOL.md §12)",
+            )
+        )
     if rules.require_physician_signoff and not findings.physician_signoff:
         found.append(
             (DischargeCriterion.PHYSICIAN_SIGNOFF, "physician assessment and sign-off outstanding")

@@ -28,6 +28,7 @@ __all__ = [
     "PreInfusionFindings",
     "PreInfusionResult",
     "check_bp_cutoff",
+    "hold_release_refusal",
     "parse_bp_reading",
     "parse_bp_readings",
     "pre_infusion_checklist",
@@ -138,14 +139,22 @@ class PreInfusionFindings:
     short_acting_benzodiazepine_taken_this_morning: bool | None = None
     pregnancy_risk_benefit_decision_recorded: bool = False
     pre_infusion_ratings_recorded: bool | None = None
+    #: The alerts the baseline (minute-0) vital signs raised (:func:`~.vitals.vital_sign_alerts`
+    #: with the protocol's thresholds): a baseline beyond an alert holds the start like the
+    #: blood-pressure rule (issue 12 item 6).
+    baseline_vitals_alerts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class ChecklistItem:
+    """One check; ``missing``: it failed because the finding was not recorded (record it; a
+    physician cannot release what nobody looked at)."""
+
     id: str
     passed: bool
     reason: str
     section: str
+    missing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,12 +173,14 @@ def pre_infusion_checklist(protocol: Protocol, findings: PreInfusionFindings) ->
     rules = protocol.pre_infusion
     items: list[ChecklistItem] = []
 
-    def add(item_id: str, passed: bool, reason: str, section: str = _SECTION) -> None:
-        items.append(ChecklistItem(item_id, passed, reason, section))
+    def add(
+        item_id: str, passed: bool, reason: str, section: str = _SECTION, *, missing: bool = False
+    ) -> None:
+        items.append(ChecklistItem(item_id, passed, reason, section, missing))
 
     if rules.require_nil_by_mouth:
         if findings.nil_by_mouth is None:
-            add("nil_by_mouth", False, "nil by mouth not confirmed")
+            add("nil_by_mouth", False, "nil by mouth not confirmed", missing=True)
         else:
             add(
                 "nil_by_mouth",
@@ -185,7 +196,7 @@ def pre_infusion_checklist(protocol: Protocol, findings: PreInfusionFindings) ->
             for c in protocol.eligibility
         )
         if test is None:
-            add("pregnancy_test", False, "urine pregnancy test not recorded")
+            add("pregnancy_test", False, "urine pregnancy test not recorded", missing=True)
         elif test == "positive":
             if pregnancy_relative and findings.pregnancy_risk_benefit_decision_recorded:
                 add(
@@ -202,7 +213,7 @@ def pre_infusion_checklist(protocol: Protocol, findings: PreInfusionFindings) ->
         found = findings.urine_toxicology_positive_for
         allowed = {a.lower() for a in rules.urine_toxicology_allowed}
         if found is None:
-            add("urine_toxicology", False, "urine toxicology not recorded")
+            add("urine_toxicology", False, "urine toxicology not recorded", missing=True)
         else:
             barred = [s for s in found if s.strip().lower() not in allowed]
             if barred:
@@ -216,6 +227,16 @@ def pre_infusion_checklist(protocol: Protocol, findings: PreInfusionFindings) ->
             "baseline_vitals",
             ok,
             "baseline vital signs recorded" if ok else "baseline vital signs not recorded",
+            missing=not ok,
+        )
+    if findings.baseline_vitals_alerts:
+        add(
+            "baseline_vitals_alerts",
+            False,
+            "baseline vital signs beyond the alert thresholds: "
+            + "; ".join(
+                a.removesuffix(" (PROTOCOL.md §6)") for a in findings.baseline_vitals_alerts
+            ),
         )
     if rules.hold_short_acting_benzodiazepine_morning_dose:
         taken = findings.short_acting_benzodiazepine_taken_this_morning
@@ -225,6 +246,7 @@ def pre_infusion_checklist(protocol: Protocol, findings: PreInfusionFindings) ->
                 False,
                 "not recorded whether a short-acting benzodiazepine was taken this morning",
                 "PROTOCOL.md §1",
+                missing=True,
             )
         else:
             add(
@@ -245,10 +267,37 @@ def pre_infusion_checklist(protocol: Protocol, findings: PreInfusionFindings) ->
             f"ratings before the infusion recorded ({names})"
             if ok
             else f"ratings before the infusion not recorded ({names})",
+            missing=not ok,
         )
     if not findings.bp_readings:
-        add("bp_cutoff", False, "no blood-pressure readings")
+        add("bp_cutoff", False, "no blood-pressure readings", missing=True)
     else:
         bp = check_bp_cutoff(findings.bp_readings, rules.bp_cutoff)
         add("bp_cutoff", bp.passes, "; ".join(r.rsplit(" (", 1)[0] for r in bp.reasons))
     return PreInfusionResult(all(i.passed for i in items), tuple(items))
+
+
+def hold_release_refusal(protocol: Protocol, item: ChecklistItem) -> str | None:
+    """Why a physician may not release this failed check (None: the release may be recorded).
+
+    A hold for a finding nobody recorded is lifted by recording it, not by a decision; a
+    positive pregnancy test where the protocol makes pregnancy an absolute contraindication
+    (the RCT's exclusion, PROTOCOL.md §1) is not the physician's to release. Every other failed
+    check (the blood-pressure series, a positive toxicology screen, a baseline vital sign beyond
+    its alert, not nil by mouth, the morning benzodiazepine) may be, with the reason (§6).
+    """
+    if item.passed:
+        return f"{item.id}: passed; nothing to release"
+    if item.missing:
+        return f"{item.reason}: record it (a release is for a finding, not a missing one)"
+    if item.id == "pregnancy_test":
+        relative = any(
+            c.fact == "pregnant" and c.kind == "relative_contraindication"
+            for c in protocol.eligibility
+        )
+        if not relative:
+            return (
+                "a positive pregnancy test: pregnancy is an absolute contraindication in this "
+                "protocol (PROTOCOL.md §1); it cannot be released"
+            )
+    return None

@@ -68,6 +68,21 @@ class WorkflowFacts:
     weight_confirmed_by_other: bool = False
     pump_checked_by_other: bool = False
     supervising_physician_named: bool = False
+    # The day's weekday (0 = Monday) must be one the schedule gives infusions on (§5; empty:
+    # not checked), and a physician's recorded decision to move this infusion's day (with the
+    # reason) lets the interval, the weekly maximum and the weekday yield (issue 12 item 1).
+    allowed_weekdays: tuple[int, ...] = ()
+    day_moved_by_physician: bool = False
+    # The morning's holds (PROTOCOL.md §6; issue 12 items 2, 6): every reason the day is held
+    # (the blood-pressure series over every checklist of the day and the minute-0 reading, a
+    # positive toxicology or pregnancy result, a baseline vital sign beyond its alert), and the
+    # reasons a physician released with a recorded, re-authenticated decision. A reason not
+    # released holds the start.
+    hold_reasons: tuple[str, ...] = ()
+    released_holds: tuple[str, ...] = ()
+    # C-SSRS results at or above the protocol's review level that no physician has reviewed
+    # yet (PROTOCOL.md §7; issue 12 item 8): they hold the next infusion.
+    suicide_risk_unreviewed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,8 +172,13 @@ def _previous_infusion_closed(_state: PatientState, facts: WorkflowFacts) -> Ref
     return None
 
 
+_MOVE_HINT = "; a physician may move the day (a recorded decision, with the reason)"
+
+
 def _minimum_interval(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
     if facts.infusion_number <= 1 or facts.previous_day is None or facts.today is None:
+        return None
+    if facts.day_moved_by_physician:
         return None
     gap = (facts.today - facts.previous_day).days
     if gap >= max(facts.min_days_between, 1):
@@ -183,18 +188,64 @@ def _minimum_interval(_state: PatientState, facts: WorkflowFacts) -> Refusal | N
         "PROTOCOL.md §5",
         f"infusion {facts.infusion_number} comes at least "
         f"{max(facts.min_days_between, 1)} days after infusion {facts.infusion_number - 1} "
-        f"({facts.previous_day.isoformat()}); today is {gap} day(s) after it",
+        f"({facts.previous_day.isoformat()}); today is {gap} day(s) after it" + _MOVE_HINT,
     )
 
 
 def _weekly_maximum(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
     if facts.per_week_max <= 0 or facts.started_this_week < facts.per_week_max:
         return None
+    if facts.day_moved_by_physician:
+        return None
     return Refusal(
         "weekly_maximum",
         "PROTOCOL.md §5",
         f"{facts.started_this_week} infusions already started this week; the schedule gives at "
-        f"most {facts.per_week_max} a week",
+        f"most {facts.per_week_max} a week" + _MOVE_HINT,
+    )
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _allowed_weekday(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.infusion_number < 1 or not facts.allowed_weekdays or facts.today is None:
+        return None
+    if facts.today.weekday() in facts.allowed_weekdays or facts.day_moved_by_physician:
+        return None
+    days = ", ".join(_WEEKDAYS[d] for d in sorted(facts.allowed_weekdays))
+    return Refusal(
+        "allowed_weekday",
+        "PROTOCOL.md §5",
+        f"{facts.today.isoformat()} is a {_WEEKDAYS[facts.today.weekday()]}; the schedule gives "
+        f"infusions on {days}" + _MOVE_HINT,
+    )
+
+
+def _no_unreleased_hold(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    released = set(facts.released_holds)
+    held = [r for r in facts.hold_reasons if r not in released]
+    if not held:
+        return None
+    return Refusal(
+        "pre_infusion_hold",
+        "PROTOCOL.md §6",
+        "held: "
+        + "; ".join(held)
+        + ". Every reading of the morning counts; a re-check adds readings, it does not replace "
+        "them. Only a physician's recorded release (reason, password) lets a held day start",
+    )
+
+
+def _suicide_risk_reviewed(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.infusion_number < 1 or not facts.suicide_risk_unreviewed:
+        return None
+    return Refusal(
+        "suicide_risk_review",
+        "PROTOCOL.md §7",
+        "; ".join(facts.suicide_risk_unreviewed)
+        + ": a physician reviews the suicide risk (acknowledges the alert with the action "
+        "taken) before the next infusion",
     )
 
 
@@ -305,7 +356,8 @@ def _discharge_refusal(facts: WorkflowFacts, code: DischargeCriterion) -> Refusa
     ]
     if not reasons:
         return None
-    source = "PROTOCOL.md §6, §12" if code is DischargeCriterion.INFUSION_END else "PROTOCOL.md §6"
+    twelve = (DischargeCriterion.INFUSION_END, DischargeCriterion.ALERTS_UNACKNOWLEDGED)
+    source = "PROTOCOL.md §6, §12" if code in twelve else "PROTOCOL.md §6"
     return Refusal(f"discharge_{code.value}", source, "; ".join(reasons))
 
 
@@ -339,6 +391,10 @@ def _delayed_effects_checked(_state: PatientState, facts: WorkflowFacts) -> Refu
 
 def _vital_signs_within_alerts(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
     return _discharge_refusal(facts, DischargeCriterion.VITAL_SIGNS)
+
+
+def _alerts_acknowledged(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    return _discharge_refusal(facts, DischargeCriterion.ALERTS_UNACKNOWLEDGED)
 
 
 def _physician_signed_off(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
@@ -489,6 +545,9 @@ TRANSITIONS: Mapping[Event, Transition] = {
             _previous_infusion_closed,
             _minimum_interval,
             _weekly_maximum,
+            _allowed_weekday,
+            _no_unreleased_hold,
+            _suicide_risk_reviewed,
             _two_identifiers_confirmed,
             _baseline_before_infusion_one,
             _weight_confirmed,
@@ -510,6 +569,7 @@ TRANSITIONS: Mapping[Event, Transition] = {
             _walks_unaided,
             _delayed_effects_checked,
             _vital_signs_within_alerts,
+            _alerts_acknowledged,
             _physician_signed_off,
         ),
         _row(

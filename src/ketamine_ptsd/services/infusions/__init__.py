@@ -47,7 +47,8 @@ start.
 
 The package follows the day's events: ``checklist`` (holds), ``day`` (start, end, dose),
 ``monitoring`` (vitals, interventions, ratings), ``adverse_events``, ``discharge``,
-``accountability`` (the pharmacy's reconciliation); ``administration`` the second staff member's
+``accountability`` (the pharmacy's reconciliation), ``safety`` (owned alerts, the physician's
+release of a hold and move of a day); ``administration`` the second staff member's
 countersignature and the supervising physician; ``views`` holds the inputs and views, ``queries``
 the frequent reads. :class:`InfusionService` is all of them.
 """
@@ -62,6 +63,7 @@ from .day import DayUseCases
 from .discharge import DischargeUseCases
 from .medications import MedicationInput, MedicationUseCases, MedicationView
 from .monitoring import MonitoringUseCases
+from .safety import AlertView, DecisionView, SafetyUseCases
 from .views import (
     AE_OUTCOMES,
     AE_RELATEDNESS,
@@ -96,10 +98,12 @@ __all__ = [
     "AdministrationView",
     "AdverseEventInput",
     "AdverseEventView",
+    "AlertView",
     "BagInput",
     "ChecklistInput",
     "ChecklistView",
     "Countersign",
+    "DecisionView",
     "DischargeCriterion",
     "DischargeView",
     "EarlyStop",
@@ -125,5 +129,6 @@ class InfusionService(
     DischargeUseCases,
     MedicationUseCases,
     AccountabilityUseCases,
+    SafetyUseCases,
 ):
     """Every use case of an infusion day (see the package docstring)."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlalchemy import select
 
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import (
+    BpReading,
     PreInfusionFindings,
     parse_bp_reading,
     pre_infusion_checklist,
@@ -22,15 +26,16 @@ from ..records import (
     Patient,
     PreInfusionCheck,
     RiskBenefitDecisionRecord,
-    VitalSignsRecord,
 )
 from ..uow import UnitOfWork
 from .base import InfusionBase
 from .medications import flags_today
 from .queries import (
+    baseline_vitals_record,
     day_id_query,
     todays_checklist_query,
 )
+from .safety import released_holds
 from .views import (
     ChecklistInput,
     ChecklistView,
@@ -65,14 +70,37 @@ class ChecklistUseCases(InfusionBase):
             self._require_not_started(uow, patient, data.infusion_number)
             self._require_previous(uow, patient, data.infusion_number)
             n = data.infusion_number
-            baseline_vitals = uow.session.scalar(
-                select(VitalSignsRecord.id).where(
-                    VitalSignsRecord.patient_id == patient.id,
-                    VitalSignsRecord.infusion_number == n,
-                    VitalSignsRecord.minute == 0,
-                    VitalSignsRecord.voided_at.is_(None),
+            baseline_vitals = baseline_vitals_record(uow, patient, n)
+            # The morning accumulates (issue 12 item 2): every reading of today's earlier
+            # checklists for this infusion counts, then today's new ones, then the minute-0
+            # reading of the baseline vitals (one series, §6); a positive screen stays positive.
+            earlier = list(
+                uow.session.scalars(
+                    todays_checklist_query(),
+                    {"patient_id": patient.id, "infusion_number": n, "checked_on": uow.now.date()},
                 )
+            )[::-1]
+            series = [
+                parse_bp_reading(text)
+                for c in earlier
+                for text in c.findings.get("bp_readings", [])
+            ] + readings
+            if baseline_vitals is not None:
+                series.append(
+                    BpReading(baseline_vitals.systolic_mmhg, baseline_vitals.diastolic_mmhg)
+                )
+            pregnancy = data.pregnancy_test
+            if any(c.findings.get("pregnancy_test") == "positive" for c in earlier):
+                pregnancy = "positive"
+            toxicology = (
+                None
+                if data.urine_toxicology_positive_for is None
+                else set(data.urine_toxicology_positive_for)
             )
+            for c in earlier:
+                found = c.findings.get("urine_toxicology_positive_for")
+                if found:
+                    toxicology = (toxicology or set()) | set(found)
             before = [r for r in protocol.monitoring.ratings if r.minute == 0]
             rated = set(
                 uow.session.scalars(
@@ -95,12 +123,15 @@ class ChecklistUseCases(InfusionBase):
             )
             findings = PreInfusionFindings(
                 nil_by_mouth=data.nil_by_mouth,
-                pregnancy_test=data.pregnancy_test,
+                pregnancy_test=pregnancy,
                 urine_toxicology_positive_for=None
-                if data.urine_toxicology_positive_for is None
-                else tuple(data.urine_toxicology_positive_for),
-                bp_readings=tuple(readings),
+                if toxicology is None
+                else tuple(sorted(toxicology)),
+                bp_readings=tuple(series),
                 baseline_vitals_recorded=baseline_vitals is not None,
+                baseline_vitals_alerts=()
+                if baseline_vitals is None
+                else tuple(baseline_vitals.alerts),
                 short_acting_benzodiazepine_taken_this_morning=(
                     data.short_acting_benzodiazepine_taken_this_morning
                 ),
@@ -117,6 +148,11 @@ class ChecklistUseCases(InfusionBase):
                     "pregnancy_test": data.pregnancy_test,
                     "urine_toxicology_positive_for": findings.urine_toxicology_positive_for,
                     "bp_readings": [str(r) for r in readings],
+                    # the whole morning's series the rule judged: earlier checklists' readings,
+                    # these, and the minute-0 reading last (issue 12 items 2, 6)
+                    "bp_series": [str(r) for r in series],
+                    "earlier_checklists": [c.id for c in earlier],
+                    "baseline_vitals_id": None if baseline_vitals is None else baseline_vitals.id,
                     "baseline_vitals_recorded": findings.baseline_vitals_recorded,
                     "short_acting_benzodiazepine_taken_this_morning": (
                         data.short_acting_benzodiazepine_taken_this_morning
@@ -127,13 +163,24 @@ class ChecklistUseCases(InfusionBase):
                 },
                 passed=result.passes,
                 items=[
-                    {"id": i.id, "passed": i.passed, "reason": i.reason, "section": i.section}
+                    {
+                        "id": i.id,
+                        "passed": i.passed,
+                        "reason": i.reason,
+                        "section": i.section,
+                        "missing": i.missing,
+                    }
                     for i in result.items
                 ],
                 hold_reasons=list(result.reasons),
                 recorded_by=actor.user_id,
                 recorded_at=uow.now,
             )
+            latest = earlier[-1] if earlier else None
+            if latest is not None and not readings and _same_run(latest, record):
+                # The form sent again with nothing new (a refused start re-submitted, a network
+                # retry): the morning's run stands; a second identical row would only add noise.
+                return _checklist_view(latest)
             uow.session.add(record)
             uow.flush()
             if not result.passes:
@@ -149,16 +196,7 @@ class ChecklistUseCases(InfusionBase):
                         )
                     ]
                 )
-            view = ChecklistView(
-                record.id,
-                patient.id,
-                n,
-                record.checked_on,
-                record.passed,
-                tuple(record.items),
-                tuple(record.hold_reasons),
-                dict(record.findings),
-            )
+            view = _checklist_view(record)
             uow.commit()
             return view
 
@@ -171,19 +209,7 @@ class ChecklistUseCases(InfusionBase):
                 .where(PreInfusionCheck.patient_id == patient.id)
                 .order_by(PreInfusionCheck.id)
             )
-            return [
-                ChecklistView(
-                    c.id,
-                    c.patient_id,
-                    c.infusion_number,
-                    c.checked_on,
-                    c.passed,
-                    tuple(c.items),
-                    tuple(c.hold_reasons),
-                    dict(c.findings),
-                )
-                for c in rows
-            ]
+            return [_checklist_view(c) for c in rows]
 
     @staticmethod
     def _require_previous(uow: UnitOfWork, patient: Patient, n: int) -> None:
@@ -206,6 +232,57 @@ class ChecklistUseCases(InfusionBase):
         ).first()
         if check is None:
             raise InfusionHeld(patient.study_id, n, ["no pre-infusion checklist today (§6)"])
+        baseline = baseline_vitals_record(uow, patient, n)
+        judged = check.findings.get("baseline_vitals_id", baseline and baseline.id)
+        if (baseline and baseline.id) != judged:
+            raise InfusionHeld(
+                patient.study_id,
+                n,
+                [
+                    "the baseline vitals changed after today's checklist: run the checklist again "
+                    "so that they are judged (PROTOCOL.md §6)"
+                ],
+            )
         if not check.passed:
-            raise InfusionHeld(patient.study_id, n, check.hold_reasons)
+            released = set(released_holds(uow, patient, n, uow.now.date()))
+            held = [r for r in check.hold_reasons if r not in released]
+            if held:
+                raise InfusionHeld(
+                    patient.study_id,
+                    n,
+                    [
+                        *held,
+                        "every reading of the morning counts; only a physician's recorded "
+                        "release (reason, password) lets a held day start",
+                    ],
+                )
         return check
+
+
+def _same_run(latest: PreInfusionCheck, new: PreInfusionCheck) -> bool:
+    """The new run (no new readings) records nothing the latest of the morning did not: the same
+    findings, the same whole series, the same result."""
+
+    def comparable(findings: dict[str, Any]) -> Any:
+        # as stored (JSON: a tuple reads back as a list)
+        kept = {k: v for k, v in findings.items() if k not in ("earlier_checklists", "bp_readings")}
+        return json.loads(json.dumps(kept, default=str))
+
+    return (
+        comparable(dict(latest.findings)) == comparable(dict(new.findings))
+        and latest.passed == new.passed
+        and list(latest.hold_reasons) == list(new.hold_reasons)
+    )
+
+
+def _checklist_view(record: PreInfusionCheck) -> ChecklistView:
+    return ChecklistView(
+        record.id,
+        record.patient_id,
+        record.infusion_number,
+        record.checked_on,
+        record.passed,
+        tuple(record.items),
+        tuple(record.hold_reasons),
+        dict(record.findings),
+    )

@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from ketamine_ptsd.core.protocol import Protocol
+from ketamine_ptsd.core.protocol import Protocol, weekday_index
 from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.core.rules import (
     baseline_instruments,
@@ -27,6 +27,7 @@ from .._workflow import (
     patient_drug,
 )
 from ..access import Actor, allocation_visibility, require
+from ..alerts import unreviewed_suicide_risk
 from ..errors import ConflictError, ValidationFailed
 from ..records import (
     Allocation,
@@ -49,7 +50,9 @@ from .checklist import ChecklistUseCases
 from .queries import (
     day_id_query,
     day_query,
+    todays_checklist_query,
 )
+from .safety import day_moved, released_holds
 from .views import (
     BagInput,
     Countersign,
@@ -113,10 +116,19 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
                 )
             )
         )
+        check = uow.session.scalars(
+            todays_checklist_query(),
+            {"patient_id": patient.id, "infusion_number": n, "checked_on": today},
+        ).first()
         return load_facts(
             uow,
             patient,
             ("consent", "allocation"),
+            allowed_weekdays=tuple(sorted({weekday_index(d) for d in schedule.allowed_weekdays})),
+            day_moved_by_physician=day_moved(uow, patient, n, today),
+            hold_reasons=() if check is None else tuple(check.hold_reasons),
+            released_holds=released_holds(uow, patient, n, today),
+            suicide_risk_unreviewed=unreviewed_suicide_risk(uow, patient),
             infusion_number=n,
             previous_day=previous.infusion_date if previous is not None else None,
             previous_discharged=previous is not None and previous.discharged_at is not None,

@@ -20,6 +20,7 @@ from .._workflow import (
     need_reason,
 )
 from ..access import Actor, require
+from ..alerts import open_alert_messages
 from ..audit import AuditEvent, encode_value
 from ..errors import ConflictError, ValidationFailed
 from ..records import (
@@ -139,6 +140,7 @@ class DischargeUseCases(InfusionBase):
             vitals_missing=missing,
             rating_changes=changes,
             worsening_decision=day.worsening_decision_by is not None,
+            unacknowledged_alerts=open_alert_messages(uow, patient, day.infusion_number),
         )
 
     def _readiness(

@@ -22,6 +22,7 @@ from .._workflow import (
     require_open,
 )
 from ..access import Actor
+from ..alerts import VITAL_SIGNS, raise_alert
 from ..audit import AuditEvent, encode_value
 from ..errors import ConflictError, ValidationFailed
 from ..records import (
@@ -160,6 +161,21 @@ class MonitoringUseCases(InfusionBase):
                     )
                 )
             uow.session.add_all(records)
+            uow.flush()
+            # Each reading beyond a threshold raises an owned alert (PROTOCOL.md §6, §12): open
+            # until acknowledged with who was called, when, and what was done.
+            for r in records:
+                if r.alerts:
+                    raise_alert(
+                        uow,
+                        patient,
+                        infusion_number=infusion_number,
+                        kind=VITAL_SIGNS,
+                        source_table="vital_signs",
+                        source_id=r.id,
+                        messages=[f"minute {r.minute}: {m}" for m in r.alerts],
+                        raised_by=actor.user_id,
+                    )
             uow.flush()
             views = [vitals_view(r) for r in records]
             uow.commit()

@@ -112,3 +112,19 @@ def todays_checklist_query() -> Any:
 @functools.cache
 def withdrawal_query() -> Any:
     return select(Withdrawal.id).where(Withdrawal.patient_id == bindparam("patient_id"))
+
+
+def baseline_vitals_record(
+    uow: UnitOfWork, patient: Patient, infusion_number: int
+) -> VitalSignsRecord | None:
+    """The live minute-0 (baseline) vitals of one infusion, if taken."""
+    return uow.session.scalars(
+        select(VitalSignsRecord)
+        .where(
+            VitalSignsRecord.patient_id == patient.id,
+            VitalSignsRecord.infusion_number == infusion_number,
+            VitalSignsRecord.minute == 0,
+            VitalSignsRecord.voided_at.is_(None),
+        )
+        .order_by(VitalSignsRecord.id.desc())
+    ).first()

@@ -20,6 +20,7 @@ as a fallback for a dropped connection.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -101,6 +102,9 @@ SAVED = {
     "rating": "Rating recorded.",
     "missed": "Missed reading recorded with its reason.",
     "identity": "Identity check recorded.",
+    "alert": "Alert acknowledged.",
+    "release": "Hold released by the physician; the infusion may start.",
+    "move": "Decision recorded: the infusion may be given today.",
     "medication": "Medication added to the list.",
     "worsening": "Physician's decision recorded.",
 }
@@ -166,6 +170,13 @@ def _page(
     if preview is None and view.day is None and values.get("weight_kg"):
         preview = _preview(state, patient, values["weight_kg"])
     saved = request.query_params.get("saved", "")
+    alerts = state.services.infusions.alerts(session.actor, patient_id)
+    today = state.now().date()
+    decisions = [
+        d
+        for d in state.services.infusions.decisions(session.actor, patient_id)
+        if d.infusion_number == number and d.day == today
+    ]
     return render(
         request,
         "infusion.html",
@@ -197,6 +208,12 @@ def _page(
             "can_rate": session.can(Action.INFUSION_RATING_RECORD),
             "can_ae": session.can(Action.ADVERSE_EVENT_RECORD),
             "can_sign": session.can(Action.DISCHARGE_SIGNOFF),
+            "can_ack": session.can(Action.ALERT_ACKNOWLEDGE),
+            "can_decide": session.can(Action.PHYSICIAN_DECISION),
+            "open_alerts": [a for a in alerts if a.open],
+            "owned_done": [a for a in alerts if not a.open and a.infusion_number == number],
+            "decisions": decisions,
+            "released": {r for d in decisions if d.kind == "release_hold" for r in d.released},
             "now": state.now(),
             "weight_limits": WEIGHT_KG_LIMITS,
             # Blinded staff never see (or type) the bag's concentration: it tells the arm.
@@ -220,6 +237,18 @@ def _preview(state: WebState, patient: PatientView, weight: str) -> Any:
 
 def _saved(patient_id: DbId, number: int, what: str, anchor: str) -> Response:
     return see_other(f"/patients/{patient_id}/infusion/{number}?saved={what}#{anchor}")
+
+
+def site_time(state: WebState, name: str, typed: str) -> dt.datetime:
+    """Today's ``typed`` hh:mm on the site's clock (the page shows site time; the record stores
+    an aware time, so a nurse in Europe/London types what the wall clock says)."""
+    try:
+        clock = dt.time.fromisoformat(typed)
+    except ValueError:
+        raise ValidationFailed(name, "a time (hh:mm)", typed) from None
+    zone = zoneinfo.ZoneInfo(state.settings.site_timezone)
+    local_today = state.now().astimezone(zone).date()
+    return dt.datetime.combine(local_today, clock, tzinfo=zone).astimezone(dt.UTC)
 
 
 def _submit(
@@ -354,22 +383,27 @@ def record_checklist(
         check = infusions.record_checklist(
             session.actor, patient_id, _checklist_input(form, number)
         )
-        if not check.passed:
-            return _page(
-                request,
-                session,
-                state,
-                patient_id,
-                number,
-                form_name="checklist",
-                values=values,
-                hold=check.hold_reasons,
-                status_code=409,
-            )
+        # The readings are in the record now: the boxes come back empty, so sending the form
+        # again (after a refused start) cannot count the same readings twice (§6).
+        values = {k: v for k, v in values.items() if not k.startswith("bp_")}
         if start:
             assert weight is not None
-            infusions.start(session.actor, patient_id, number, **_start_inputs(form, weight))
+            try:
+                infusions.start(session.actor, patient_id, number, **_start_inputs(form, weight))
+            except ConflictError:
+                if check.passed:
+                    raise
+                # held, and not (or not wholly) released by the physician: the hold's reasons
+                return _page(
+                    request, session, state, patient_id, number, form_name="checklist",
+                    values=values, hold=check.hold_reasons, status_code=409,
+                )  # fmt: skip
             return _saved(patient_id, number, "start", "dose")
+        if not check.passed:
+            return _page(
+                request, session, state, patient_id, number, form_name="checklist",
+                values=values, hold=check.hold_reasons, status_code=409,
+            )  # fmt: skip
     except (ValidationFailed, ConflictError) as exc:
         return _page(
             request,
@@ -634,11 +668,7 @@ def record_end(
         ended_at = None
         typed = text(form, "ended_at")
         if typed:
-            try:
-                clock = dt.time.fromisoformat(typed)
-            except ValueError:
-                raise ValidationFailed("ended_at", "a time (hh:mm)", typed) from None
-            ended_at = dt.datetime.combine(state.now().date(), clock, tzinfo=dt.UTC)
+            ended_at = site_time(state, "ended_at", typed)
         early = None
         if text(form, "stopped_early") == "yes":
             given = _float(form, "volume_given_ml", required=True)
@@ -729,3 +759,105 @@ def sign_off(
             raise ValidationFailed("password", exc.message, None) from None
 
     return _submit(request, session, state, patient_id, number, form, "signoff", "discharge", act)
+
+
+def _back(patient_id: int, back: str) -> tuple[str, int | None]:
+    """Where an alert form returns: the infusion screen ``infusion/<n>`` or the patient page."""
+    kind, _, n = back.partition("/")
+    if kind == "infusion" and n.isdigit() and 1 <= int(n) <= 99:
+        return f"/patients/{patient_id}/infusion/{n}", int(n)
+    return f"/patients/{patient_id}", None
+
+
+@router.post("/patients/{patient_id}/alerts/{alert_id}/acknowledge")
+def acknowledge_alert(
+    patient_id: DbId,
+    alert_id: DbId,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """Acknowledge an alert by name: the physician called, at what site time, the action
+    (PROTOCOL.md §12); a suicide-risk alert is the physician's own review (§7)."""
+    url, number = _back(patient_id, text(form, "back"))
+    values = _values(form)
+    try:
+        typed = text(form, "called_at")
+        state.services.infusions.acknowledge_alert(
+            session.actor,
+            patient_id,
+            alert_id,
+            physician_called=text(form, "physician_called") or None,
+            called_at=site_time(state, "called_at", typed) if typed else None,
+            action_taken=text(form, "action_taken"),
+            expected_version=_int(form, "alert_version", required=True) or 0,
+        )
+    except (ValidationFailed, ConflictError) as exc:
+        code = 409 if isinstance(exc, ConflictError) else 422
+        if number is not None:
+            return _page(
+                request, session, state, patient_id, number, form_name=f"alert-{alert_id}",
+                error=exc, values=values, status_code=code,
+            )  # fmt: skip
+        from .patients import render_patient_page
+
+        return render_patient_page(
+            request, session, state, patient_id, error=exc, form_name=f"alert-{alert_id}",
+            values=values, status_code=code,
+        )  # fmt: skip
+    return see_other(f"{url}?saved=alert#alerts" if number else f"{url}#alerts")
+
+
+def _decision(
+    state: WebState, form: FormData, decide: Callable[[str, str], object]
+) -> Callable[[], object]:
+    def act() -> object:
+        password = form.get("password")
+        try:
+            return decide(text(form, "reason"), password if isinstance(password, str) else "")
+        except AuthenticationFailed as exc:  # counted and audited by the service
+            raise ValidationFailed("password", exc.message, "") from None
+
+    return act
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/release-hold")
+def release_hold(
+    patient_id: DbId,
+    number: InfusionNumber,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """The physician releases today's hold, with the reason and their password (§6)."""
+    act = _decision(
+        state,
+        form,
+        lambda reason, password: state.services.infusions.release_hold(
+            session.actor, patient_id, number, reason=reason, password=password
+        ),
+    )
+    return _submit(request, session, state, patient_id, number, form, "release", "checklist", act)
+
+
+@router.post("/patients/{patient_id}/infusion/{number}/move")
+def move_day(
+    patient_id: DbId,
+    number: InfusionNumber,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """The physician gives infusion ``number`` today outside the schedule (§5)."""
+    act = _decision(
+        state,
+        form,
+        lambda reason, password: state.services.infusions.move_day(
+            session.actor, patient_id, number, day=state.now().date(), reason=reason,
+            password=password,
+        ),
+    )  # fmt: skip
+    return _submit(request, session, state, patient_id, number, form, "move", "checklist", act)

@@ -181,6 +181,12 @@ def render_patient_page(
             "form_name": form_name,
             "values": values or {},
             "notice": notice or request.query_params.get("notice"),
+            # owned alerts at the top of every page of the patient until acknowledged (§12)
+            "open_alerts": services.infusions.alerts(actor, patient_id, open_only=True)
+            if session.can(Action.INFUSION_READ)
+            else [],
+            "can_ack": session.can(Action.ALERT_ACKNOWLEDGE),
+            "can_decide": session.can(Action.PHYSICIAN_DECISION),
         },
         status_code=status_code,
     )

@@ -2,7 +2,8 @@
 // 1. Drafts: forms with data-draft="key" are copied to localStorage as they are typed and
 //    restored into empty fields on load, so a reload or a dropped connection loses nothing.
 //    Drafts are removed on sign-out (shared tablets), after a successful assessment, and when
-//    the server marks a form data-draft-clear (its last submission was stored).
+//    the server marks a form data-draft-clear (its last submission was stored); fields the
+//    server names in data-draft-forget (a name prefix) are dropped from the draft.
 // 2. Live score: forms with data-score-url post their items to the JSON scoring endpoint
 //    (CSRF header from the page's meta tag) and show the total or what is still missing.
 (function () {
@@ -27,6 +28,17 @@
       }
     });
     try { localStorage.setItem(PREFIX + form.dataset.draft, JSON.stringify(data)); } catch (e) { /* storage full or blocked */ }
+  }
+  // Fields the server has stored (e.g. the morning's blood-pressure readings, which count once
+  // each): their draft is dropped so that sending the form again cannot enter them twice.
+  function forget(form, prefix) {
+    var raw = null;
+    try { raw = localStorage.getItem(PREFIX + form.dataset.draft); } catch (e) { return; }
+    if (!raw) { return; }
+    var data;
+    try { data = JSON.parse(raw); } catch (e) { return; }
+    Object.keys(data).forEach(function (k) { if (k.indexOf(prefix) === 0) { delete data[k]; } });
+    try { localStorage.setItem(PREFIX + form.dataset.draft, JSON.stringify(data)); } catch (e) { /* ignore */ }
   }
   function restore(form) {
     var raw = null;
@@ -89,6 +101,7 @@
       if (form.hasAttribute("data-draft-clear")) {  // the server stored this form's last submit
         try { localStorage.removeItem(PREFIX + form.dataset.draft); } catch (e) { /* ignore */ }
       }
+      if (form.dataset.draftForget) { forget(form, form.dataset.draftForget); }
       restore(form);
       form.addEventListener("input", function () { save(form); });
       form.addEventListener("change", function () { save(form); });
