@@ -132,8 +132,8 @@ def tablet(browser, server):  # type: ignore[no-untyped-def]
 
 def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-viewport.png"))  # what the nurse sees
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # (scrolls the page)
 
 
 def _rate_before(server) -> None:  # type: ignore[no-untyped-def]
@@ -233,6 +233,9 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     refused = page.locator("#field-error-witness_username")
     refused.wait_for()
     assert "not you" in refused.inner_text()
+    # the error is named as the screen names the field, and the focus is on it
+    assert "Second staff member's username" in page.locator("#error-checklist").inner_text()
+    assert page.evaluate("document.activeElement.name") == "witness_username"
     _shot(page, "infusion-double-check-refused")
     assert page.input_value("input[name=pump_rate_ml_per_h]") == "52.8"  # typed input kept
     assert page.input_value("input[name=witness_password]") == ""  # the password is not

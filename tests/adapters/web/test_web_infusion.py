@@ -240,7 +240,7 @@ def test_bad_values_are_named_and_kept(nurse, rater) -> None:
         {**CHECKLIST_OK, "bp_3_sys": "abc", "bp_3_dia": "80", "action": "start"},
         expect=422,
     ).text
-    assert "bp_readings.3" in page and 'value="abc"' in page
+    assert "<strong>Blood pressure reading 3</strong>" in page and 'value="abc"' in page
     half = {**CHECKLIST_OK, "bp_3_sys": "150", "action": "start"}
     page = nurse.post("checklist", half, expect=422).text
     assert "Reading 3: the diastolic pressure is missing" in page and 'value="150"' in page

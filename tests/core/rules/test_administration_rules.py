@@ -131,3 +131,34 @@ def test_a_volume_given_outside_the_bag_is_refused(volume: float) -> None:
     with pytest.raises(InvalidInput) as info:
         dose_given_mg(volume, 35.2, 1.0)
     assert info.value.field == "volume_given_ml"
+
+
+@pytest.mark.parametrize(
+    ("minutes_run", "stopped_early", "accepted"),
+    [
+        (40, False, True),
+        (38, False, True),  # the pump's end, read two minutes early
+        (37.99, False, False),  # one second short of the tolerance: an early stop
+        (20, False, False),  # the loophole: the whole dose recorded for half an infusion
+        (20, True, True),
+        (0, True, True),
+    ],
+)
+def test_an_end_before_the_planned_duration_is_an_early_stop(
+    minutes_run: float, stopped_early: bool, accepted: bool
+) -> None:
+    """PROTOCOL.md §4 (issue 12 item 7): the whole dose is recorded only for an infusion that
+    ran its course; an earlier end must be recorded as stopped early (volume given, reason)."""
+    start = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+    end = start + dt.timedelta(minutes=minutes_run)
+    now = start + dt.timedelta(minutes=60)
+    call = lambda: check_end_time(  # noqa: E731
+        end, start, now, infusion_minutes=40, stopped_early=stopped_early
+    )
+    if accepted:
+        assert call() == end
+    else:
+        with pytest.raises(InvalidInput) as info:
+            call()
+        assert info.value.field == "ended_at"
+        assert "early stop" in info.value.message and "§4" in info.value.message

@@ -299,6 +299,9 @@ def test_an_early_stop_recomputes_the_dose_from_the_volume_and_the_bag(
     day = _start(wf, actors, pid, 75)
     nurse = actors[Role.NURSE]
     clock.advance(dt.timedelta(minutes=25))
+    with pytest.raises(ValidationFailed) as loophole:  # ended at 25 of 40 min, "all given"
+        wf.infusions.end(nurse, pid, 1, expected_version=day.version)
+    assert loophole.value.field == "ended_at" and "early stop" in loophole.value.message
     for stop, field in (
         (EarlyStop(20.0, "  "), "early_stop_reason"),
         (EarlyStop(37.6, "hypertension"), "volume_given_ml"),

@@ -171,8 +171,23 @@ def check_bag(
         )
 
 
-def check_end_time(ended_at: dt.datetime, started_at: dt.datetime, now: dt.datetime) -> dt.datetime:
-    """The end of an infusion lies between its start and now (§6)."""
+#: How much earlier than its planned duration an infusion may be recorded as ended without
+#: being an early stop (the pump's own end and the nurse's reading of the clock).
+END_EARLY_TOLERANCE_MINUTES = 2
+
+
+def check_end_time(
+    ended_at: dt.datetime,
+    started_at: dt.datetime,
+    now: dt.datetime,
+    *,
+    infusion_minutes: int | None = None,
+    stopped_early: bool = False,
+) -> dt.datetime:
+    """The end of an infusion lies between its start and now (§6). With ``infusion_minutes``
+    (the planned duration, §4), an end more than :data:`END_EARLY_TOLERANCE_MINUTES` before it
+    is an early stop: refused unless recorded as one (volume given, reason), so that the whole
+    dose is never recorded for an infusion that did not run its course."""
     if ended_at.tzinfo is None:
         raise InvalidInput("ended_at", "give the time with its time zone", ended_at.isoformat())
     if ended_at < started_at:
@@ -184,6 +199,16 @@ def check_end_time(ended_at: dt.datetime, started_at: dt.datetime, now: dt.datet
         )
     if ended_at > now:
         raise InvalidInput("ended_at", "the end may not lie in the future", ended_at.isoformat())
+    if infusion_minutes is not None and not stopped_early:
+        ran = (ended_at - started_at).total_seconds() / 60
+        if ran < infusion_minutes - END_EARLY_TOLERANCE_MINUTES:
+            raise InvalidInput(
+                "ended_at",
+                f"the infusion runs {infusion_minutes} min; an end after {ran:.0f} min is an "
+                "early stop: record it as stopped early, with the volume given and the reason "
+                "(PROTOCOL.md §4)",
+                ended_at.isoformat(),
+            )
     return ended_at
 
 

@@ -507,7 +507,14 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
             check_editable("infusion", day, expected_version)
             if day.ended_at is not None:
                 raise ConflictError("infusion", day.id, "already ended")
-            when = core_call(check_end_time, ended_at or uow.now, day.started_at, uow.now)
+            when = core_call(
+                check_end_time,
+                ended_at or uow.now,
+                day.started_at,
+                uow.now,
+                infusion_minutes=day.infusion_minutes,
+                stopped_early=early_stop is not None,
+            )
             given = day.volume_ml if early_stop is None else early_stop.volume_given_ml
             if early_stop is not None and given == day.volume_ml:
                 raise ValidationFailed(

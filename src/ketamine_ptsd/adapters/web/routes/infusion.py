@@ -88,6 +88,63 @@ VITAL_TEXT = {
     "rr": ("Respiratory rate", "/min", "breaths/min"),
     "moaas": ("Sedation (MOAA/S)", "", "sedation score"),
 }
+#: What a refused field is called on the screen: the nurse reads "Second staff member's
+#: username", not ``witness_username`` (issue 12: bedside UX). Fields not listed (the vitals
+#: have their own labels) fall back to :func:`field_label`'s reading of the name.
+FIELD_LABELS = {
+    "weight_kg": "Today's weight (kg)",
+    "nil_by_mouth": "Nil by mouth",
+    "benzo_taken": "Short-acting benzodiazepine this morning",
+    "short_acting_benzodiazepine_taken_this_morning": "Short-acting benzodiazepine this morning",
+    "pregnancy_test": "Urine pregnancy test",
+    "tox_positive_for": "Urine toxicology: positive for",
+    "bp_readings": "Blood pressure readings",
+    "bag_lot": "Bag lot",
+    "bag_expiry": "Bag expiry",
+    "bag_volume_ml": "Bag volume (mL)",
+    "bag_concentration_mg_per_ml": "Bag concentration (mg/mL)",
+    "bag_prepared_by": "Bag prepared by",
+    "witness_username": "Second staff member's username",
+    "witness_password": "Second staff member's password",
+    "pump_rate_ml_per_h": "Rate on the pump (mL/h)",
+    "supervising_physician_id": "Supervising physician",
+    "ended_at": "End time",
+    "volume_given_ml": "Volume given (mL)",
+    "early_stop_reason": "Reason for stopping early",
+    "volume_wasted_ml": "Volume wasted (mL)",
+    "name_confirmed": "Name matches",
+    "date_of_birth_confirmed": "Date of birth matches",
+    "med_drug": "Medication",
+    "med_class": "Medication class",
+    "med_dose": "Dose and frequency",
+    "med_started_on": "Medication started",
+    "med_stopped_on": "Medication stopped",
+    "drug": "Drug",
+    "dose_mg": "Dose (mg)",
+    "route": "Route",
+    "reason": "Reason",
+    "password": "Your password",
+    "ambulatory_unaided": "Walks unaided",
+    "delayed_effects_checked": "Delayed effects checked",
+    "version": "Version",
+}
+
+
+def field_label(name: str) -> str:
+    """The screen's name for a field the services refused (``bp_2_sys`` → "Reading 2,
+    systolic"; ``bp_readings.3`` → "Blood pressure reading 3")."""
+    if name in FIELD_LABELS:
+        return FIELD_LABELS[name]
+    if name in VITAL_TEXT or name in FORM_KEY:
+        return VITAL_TEXT[FORM_KEY.get(name, name)][0]
+    parts = name.split("_")
+    if len(parts) == 3 and parts[0] == "bp" and parts[1].isdigit() and parts[2] in ("sys", "dia"):
+        return f"Reading {parts[1]}, {'systolic' if parts[2] == 'sys' else 'diastolic'}"
+    if name.startswith("bp_readings."):
+        return f"Blood pressure reading {name.split('.', 1)[1]}"
+    return name.replace("_", " ").capitalize()
+
+
 #: The service's field names as the form names them (an error is shown at its box).
 FORM_KEY = {field: short for short, field, *_ in VITAL_FIELDS} | {"minute": "minute"}
 SAVED = {
@@ -194,6 +251,7 @@ def _page(
             "saved_text": SAVED.get(saved, ""),
             "vital_fields": VITAL_FIELDS,
             "vital_text": VITAL_TEXT,
+            "field_label": field_label,
             "field_errors": dict(error.errors)
             if isinstance(error, FieldErrors)
             else ({error.field: error.message} if isinstance(error, ValidationFailed) else {}),

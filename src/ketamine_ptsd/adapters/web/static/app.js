@@ -6,6 +6,7 @@
 //    server names in data-draft-forget (a name prefix) are dropped from the draft.
 // 2. Live score: forms with data-score-url post their items to the JSON scoring endpoint
 //    (CSRF header from the page's meta tag) and show the total or what is still missing.
+// 3. A refused form moves the focus to the first field in error (see focusError).
 (function () {
   "use strict";
   var PREFIX = "kp-draft:";
@@ -96,7 +97,32 @@
     form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(run, 250); });
     if (form.querySelector("[data-item]")) { run(); }
   }
+  // 3. A refused form: the first field named in an error gets the focus and is scrolled into
+  //    view (a field the server marked autofocus keeps it), so the nurse lands on what to fix.
+  function focusError() {
+    if (document.activeElement && document.activeElement !== document.body) { return; }
+    var target = null;
+    var named = document.querySelector(".field-error[id^='field-error-']");
+    if (named) {
+      target = document.querySelector('[name="' + named.id.slice("field-error-".length) + '"]');
+    }
+    if (!target) { target = document.querySelector('[aria-invalid="true"]'); }
+    if (!target) {
+      var error = document.querySelector("p.error[role=alert]");
+      if (error) {
+        var form = error.nextElementSibling;
+        target = form && form.tagName === "FORM" ?
+          form.querySelector("input:not([type=hidden]), select, textarea") : null;
+        if (!target) { error.setAttribute("tabindex", "-1"); target = error; }
+      }
+    }
+    if (target) {
+      target.focus();
+      if (target.scrollIntoView) { target.scrollIntoView({ block: "center" }); }
+    }
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    focusError();
     document.querySelectorAll("form[data-draft]").forEach(function (form) {
       if (form.hasAttribute("data-draft-clear")) {  // the server stored this form's last submit
         try { localStorage.removeItem(PREFIX + form.dataset.draft); } catch (e) { /* ignore */ }
