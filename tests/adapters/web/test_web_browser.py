@@ -256,9 +256,13 @@ def test_nurse_runs_an_infusion_day_with_a_bp_hold_and_a_vitals_alert(tablet, se
     for key, value in alerting.items():
         page.fill(f"#vitals input[name={key}]", value)
     page.click("#vitals-button")
-    page.wait_for_url(re.compile(r".*saved=vitals.*"))
+    page.wait_for_url(re.compile(r".*saved=vitals#alerts"))
     alerts = page.locator("#alerts")
     assert alerts.is_visible() and "systolic mmHg 186" in alerts.inner_text()
+    # in view where it was raised, not at the top of a page scrolled to the vitals (item 10)
+    top = page.evaluate("document.getElementById('alerts').getBoundingClientRect().top")
+    assert -2 <= top < 1280 / 2, top
+    _shot(page, "infusion-alert-in-view")
     assert "out" in (page.get_attribute("#vitals-5 td:nth-child(3)", "class") or "")
     page.reload()  # what was stored is what the page shows
     assert "systolic mmHg 186" in page.locator("#alerts").inner_text()

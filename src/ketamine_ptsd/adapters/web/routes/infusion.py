@@ -317,12 +317,13 @@ def _submit(
     number: InfusionNumber,
     form: FormData,
     form_name: str,
-    anchor: str,
+    anchor: str | Callable[[object], str],
     action: Callable[[], object],
 ) -> Response:
-    """Run one use case; a refusal re-renders with what was typed, a success redirects."""
+    """Run one use case; a refusal re-renders with what was typed, a success redirects (to
+    ``anchor``, or where ``anchor(result)`` says)."""
     try:
-        action()
+        result = action()
     except (ValidationFailed, ConflictError) as exc:
         return _page(
             request,
@@ -335,7 +336,9 @@ def _submit(
             values=_values(form),
             status_code=409 if isinstance(exc, ConflictError) else 422,
         )
-    return _saved(patient_id, number, form_name, anchor)
+    return _saved(
+        patient_id, number, form_name, anchor if isinstance(anchor, str) else anchor(result)
+    )
 
 
 @router.get("/patients/{patient_id}/infusion/{number}")
@@ -503,7 +506,11 @@ def record_vitals(
             key = FORM_KEY.get(exc.field, exc.field)
             raise FieldErrors([(key, _human(key, exc.message))], exc.value) from exc
 
-    return _submit(request, session, state, patient_id, number, form, "vitals", "vitals", act)
+    def where(saved: object) -> str:
+        # a reading beyond an alert lands on the alert, in view, with its acknowledgement (§12)
+        return "alerts" if getattr(saved, "alerts", ()) else "vitals"
+
+    return _submit(request, session, state, patient_id, number, form, "vitals", where, act)
 
 
 class FieldErrors(ValidationFailed):
