@@ -444,3 +444,22 @@ def test_an_early_stop_and_the_witnessed_waste_through_the_form(
     assert day.administration.volume_wasted_ml == 17.5
     given = day.administration.dose_given_mg
     assert given == {"ketamine": 17.5, "midazolam": 1.575}[day.drug]
+
+
+@sqlite_only
+def test_every_unreadable_box_of_the_start_is_listed_with_its_label(nurse, rater) -> None:
+    """Issue 12 (bedside): every error listed at once, each under the screen's label and at its
+    box, what was typed kept; nothing is stored (the checklist is not run on a refused form)."""
+    _ready(nurse, rater)
+    bad = {**CHECKLIST_OK, "action": "start", "bag_expiry": "next week", "bag_volume_ml": "",
+           "pump_rate_ml_per_h": "fast", "supervising_physician_id": "", "weight_kg": ""}  # fmt: skip
+    page = nurse.post("checklist", bad, expect=422).text
+    assert "Not saved — 5 boxes to correct:" in page
+    for label in ("Today&#39;s weight (kg)", "Supervising physician", "Bag expiry",
+                  "Bag volume (mL)", "Rate on the pump (mL/h)"):  # fmt: skip
+        assert label in page, label
+    for name in ("weight_kg", "supervising_physician_id", "bag_expiry", "bag_volume_ml",
+                 "pump_rate_ml_per_h"):  # fmt: skip
+        assert f'id="field-error-{name}"' in page, name
+    assert 'value="fast"' in page and 'value="next week"' in page
+    assert "Infusion may not start" not in page and "Checklist run" not in page

@@ -399,25 +399,43 @@ def _date(form: FormData, name: str) -> dt.date:
         raise ValidationFailed(name, "a date (YYYY-MM-DD)", value) from None
 
 
-def _start_inputs(form: FormData, weight: float) -> dict[str, Any]:
+def _start_inputs(form: FormData, weight: float | None) -> dict[str, Any]:
     """The start's inputs from the form: the bag, the second staff member's pump check, the
-    supervising physician (services/infusions/day.py)."""
-    physician = _int(form, "supervising_physician_id", required=True)
+    supervising physician (services/infusions/day.py). Every box that cannot be read is listed
+    at once, each under the label the screen gives it (the services then judge the values)."""
+    errors: list[tuple[str, str]] = []
+
+    def read(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except ValidationFailed as exc:
+            errors.append((exc.field, f"{field_label(exc.field)}: {exc.message}"))
+            return None
+
+    if weight is None:
+        errors.append(("weight_kg", f"{field_label('weight_kg')}: required to start"))
+    physician = read(lambda: _int(form, "supervising_physician_id", required=True))
+    expiry = read(lambda: _date(form, "bag_expiry"))
+    volume = read(lambda: _float(form, "bag_volume_ml", required=True))
+    concentration = read(lambda: _float(form, "bag_concentration_mg_per_ml"))
+    rate = read(lambda: _float(form, "pump_rate_ml_per_h", required=True))
+    if errors:
+        raise FieldErrors(errors, None)
     password = form.get("witness_password")
     return {
         "weight_kg": weight,
         "bag": BagInput(
             lot=text(form, "bag_lot"),
-            expiry=_date(form, "bag_expiry"),
-            volume_ml=_float(form, "bag_volume_ml", required=True) or 0.0,
+            expiry=expiry,
+            volume_ml=volume,
             prepared_by=text(form, "bag_prepared_by"),
-            concentration_mg_per_ml=_float(form, "bag_concentration_mg_per_ml"),
+            concentration_mg_per_ml=concentration,
         ),
         "pump_check": PumpCheck(
             Countersign(
                 text(form, "witness_username"), password if isinstance(password, str) else ""
             ),
-            _float(form, "pump_rate_ml_per_h", required=True) or 0.0,
+            rate,
             confirms_weight=text(form, "confirms_weight") == "yes",
         ),
         "supervising_physician_id": physician,
@@ -438,9 +456,11 @@ def record_checklist(
     start = text(form, "action") == "start"
     infusions = state.services.infusions
     try:
-        weight = _float(form, "weight_kg", required=start)
+        weight = _float(form, "weight_kg")
         if weight is not None:  # typed: checked now, not only at the start (issue 12 item 3)
             weight = core_field(check_weight, weight)
+        # the start's boxes are read before anything is stored, every unreadable one listed
+        inputs = _start_inputs(form, weight) if start else None
         check = infusions.record_checklist(
             session.actor, patient_id, _checklist_input(form, number)
         )
@@ -448,9 +468,9 @@ def record_checklist(
         # again (after a refused start) cannot count the same readings twice (§6).
         values = {k: v for k, v in values.items() if not k.startswith("bp_")}
         if start:
-            assert weight is not None
+            assert inputs is not None
             try:
-                infusions.start(session.actor, patient_id, number, **_start_inputs(form, weight))
+                infusions.start(session.actor, patient_id, number, **inputs)
             except ConflictError:
                 if check.passed:
                     raise

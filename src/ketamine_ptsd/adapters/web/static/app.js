@@ -123,6 +123,12 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     focusError();
+    document.querySelectorAll("a[data-focus]").forEach(function (link) {  // the error list
+      link.addEventListener("click", function (event) {
+        var box = document.querySelector('[name="' + link.dataset.focus + '"]');
+        if (box) { event.preventDefault(); box.focus(); box.scrollIntoView({ block: "center" }); }
+      });
+    });
     document.querySelectorAll("form[data-draft]").forEach(function (form) {
       if (form.hasAttribute("data-draft-clear")) {  // the server stored this form's last submit
         try { localStorage.removeItem(PREFIX + form.dataset.draft); } catch (e) { /* ignore */ }
