@@ -34,6 +34,7 @@ from ._workflow import check_stratum, entered, need_reason
 from .access import Actor, allocation_visibility, require, require_patient, treatment_of
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
+from .patient_search import PatientPage, PatientQuery, search_patients
 from .patient_views import (
     ConsentInput,
     ConsentView,
@@ -297,6 +298,11 @@ class PatientService:
                 due = latest if patient.protocol_version not in (None, latest) else None
                 views.append(patient_view(patient, treatment, visibility, actor.role, due))
             return views
+
+    def search(self, actor: Actor, query: PatientQuery) -> PatientPage:
+        """The list searched (study id; name where the role may read it), filtered, sorted and
+        paged (services/patient_search.py)."""
+        return search_patients(self, self._ctx, actor, query)
 
     def edit(
         self,

@@ -7,14 +7,16 @@ the arm-independent volume for blinded roles (PROTOCOL.md §3; :mod:`..dosing`).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from ketamine_ptsd.core.protocol import WEIGHT_KG_LIMITS
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import plan_schedule
 from ketamine_ptsd.services import PermissionDenied
+from ketamine_ptsd.services.patient_search import PatientQuery
 from ketamine_ptsd.services.patients import ConsentInput
 
 from ..deps import ApiAuth, State
@@ -132,8 +134,29 @@ def _patient(view: object) -> PatientRead:
 
 
 @router.get("", response_model=list[PatientRead])
-def list_patients(auth: ApiAuth, state: State) -> list[PatientRead]:
-    return [_patient(p) for p in state.services.patients.list(auth.actor)]
+def list_patients(
+    auth: ApiAuth,
+    state: State,
+    response: Response,
+    q: Annotated[str, Query(max_length=100)] = "",
+    status: str | None = None,
+    protocol: str | None = None,
+    sort: str = "study_id",
+    page: Annotated[int, Query(ge=1, le=10**6)] = 1,
+    per_page: Annotated[int | None, Query(ge=1, le=200)] = None,
+) -> list[PatientRead]:
+    """The patients the caller may read: ``q`` searches the study id (and the name, for a role
+    that may read identities), ``status``/``protocol`` filter, ``sort`` is one of study_id,
+    registered, status, protocol (``-`` reverses); without ``per_page`` every match is
+    returned. ``X-Total-Count`` carries the number of matches."""
+    found = state.services.patients.search(
+        auth.actor,
+        PatientQuery(
+            text=q, status=status, protocol=protocol, sort=sort, page=page, per_page=per_page
+        ),
+    )
+    response.headers["X-Total-Count"] = str(found.total)
+    return [_patient(p) for p in found.items]
 
 
 @router.post("", response_model=PatientRead, status_code=201)

@@ -20,6 +20,7 @@ from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.core.workflow import ENROLLED, Event, PatientState, Treatment
 from ketamine_ptsd.services import AuthenticationFailed, ConflictError, NotFound, ValidationFailed
 from ketamine_ptsd.services.infusions import AE_OUTCOMES, AE_RELATEDNESS, AE_SEVERITIES
+from ketamine_ptsd.services.patient_search import SORTS, PatientQuery
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
 
 from ..course import course
@@ -56,6 +57,13 @@ def enterable_instruments(session: Any) -> list[str]:
     return result
 
 
+def _page_number(raw: str | None) -> int:
+    try:
+        return max(1, int(raw or 1))
+    except ValueError:
+        return 1
+
+
 @router.get("/patients")
 def patient_list(request: Request, session: Session, state: State) -> Response:
     return _list_page(request, session, state)
@@ -70,12 +78,32 @@ def _list_page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    patients = state.services.patients.list(session.actor)
+    params = request.query_params
+    query = PatientQuery(
+        text=params.get("q", "")[:100],
+        status=params.get("status") or None,
+        protocol=params.get("protocol") or None,
+        sort=params.get("sort") or "study_id",
+        page=_page_number(params.get("page")),
+        per_page=50,
+    )
+    search_error = None
+    try:
+        found = state.services.patients.search(session.actor, query)
+    except ValidationFailed as exc:  # a hand-edited address: say which part, show the first page
+        search_error = exc
+        found = state.services.patients.search(session.actor, PatientQuery(text=query.text))
     return render(
         request,
         "patients.html",
         {
-            "patients": patients,
+            "patients": found.items,
+            "found": found,
+            "query": query,
+            "search_error": search_error,
+            "statuses": [s.value for s in PatientState],
+            "sorts": SORTS,
+            "can_search_names": session.can(Action.IDENTITY_READ),
             "can_register": session.can(Action.PATIENT_REGISTER),
             "with_identity": session.can(Action.IDENTITY_EDIT),
             "protocols": ["clinical"] if session.role.value == "clinician" else ["rct", "clinical"],
