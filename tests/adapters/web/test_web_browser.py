@@ -430,3 +430,21 @@ def test_a_discharge_refused_then_completed_by_the_physician(tablet, server) -> 
     page.wait_for_url(re.compile(r".*saved=signoff.*"))
     assert "Discharged at" in page.locator("#discharged").inner_text()
     _shot(page, "discharge-completed")
+
+
+def test_the_nurse_reads_the_week_on_the_calendar(tablet, server) -> None:
+    """Issue 13: the week's infusions by day, on a tablet, with no arm on the page."""
+    services, actors = server["services"], server["actors"]
+    study_id = services.patients.get(actors[Role.NURSE], server["patient_id"]).study_id
+    page = tablet("nurse")
+    page.click("header a[href='/calendar']")
+    page.wait_for_url(re.compile(r".*/calendar$"))
+    monday = page.locator("#day-2026-03-02")
+    assert "Infusion 1" in monday.inner_text()
+    mine = page.locator(".cal-infusion", has_text=study_id)
+    assert mine.count() == 3  # Monday, Wednesday, Friday (§5)
+    _shot(page, "calendar-week")
+    page.click("#cal-next")
+    page.wait_for_url(re.compile(r".*start=2026-03-09.*"))
+    assert page.locator(".cal-infusion", has_text=study_id).count() == 3
+    assert CANARY.search(page.content()) is None

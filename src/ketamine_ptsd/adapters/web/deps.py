@@ -261,6 +261,8 @@ def navigation(session: PageSession) -> list[tuple[str, str]]:
     items = [("/", "Today")]
     if session.can(Action.PATIENT_READ):
         items.append(("/patients", "Patients"))
+    if session.can(Action.INFUSION_READ) or session.can(Action.ASSESSMENT_RECORD):
+        items.append(("/calendar", "Calendar"))
     if session.can(Action.RANDOMIZATION_LIST_READ):
         items.append(("/pharmacy", "Pharmacy"))
     if session.can(Action.DRUG_ACCOUNTABILITY_READ):

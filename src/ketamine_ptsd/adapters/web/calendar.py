@@ -1,0 +1,172 @@
+"""The clinic's calendar and its overdue visits (issue 13, "what a clinic uses every day").
+
+Built from each patient's schedule (the core's schedule rule anchored on infusion 1, PROTOCOL.md
+§3, §5; views.patient_schedule) and what the record holds, read as the signed-in actor: an
+infusion already given is shown on the day it was given, an assessment time point whose window
+has closed with an instrument still missing is *overdue*. Rooms and nurses are not in the record,
+so the calendar is by day, not by room.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ketamine_ptsd.core.roles import Action, is_allowed
+from ketamine_ptsd.core.rules import PlannedAssessment, SchedulePlan
+from ketamine_ptsd.core.workflow import TERMINAL, PatientState
+from ketamine_ptsd.services import Actor
+from ketamine_ptsd.services.patients import PatientView
+
+from .deps import WebState
+from .views import patient_schedule
+
+__all__ = ["CalendarEntry", "CalendarPage", "Overdue", "calendar_page", "overdue_assessments"]
+
+#: Follow-up visits are a responder's (§8).
+_FOLLOWED = frozenset({PatientState.RESPONDER, PatientState.LOST_RESPONSE})
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    day: dt.date
+    patient: PatientView
+    kind: str  # infusion, assessment, follow_up
+    title: str
+    state: str  # planned, given, due, overdue, done
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class Overdue:
+    patient: PatientView
+    assessment: PlannedAssessment
+    missing: tuple[str, ...]
+
+
+@dataclass
+class CalendarPage:
+    start: dt.date
+    days: int
+    today: dt.date
+    entries: dict[dt.date, list[CalendarEntry]] = field(default_factory=dict)
+
+    @property
+    def dates(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range(self.days)]
+
+    @property
+    def previous(self) -> dt.date:
+        return self.start - dt.timedelta(days=self.days)
+
+    @property
+    def next(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.days)
+
+
+def _recorded(state: WebState, actor: Actor, patient: PatientView) -> set[tuple[str, str]]:
+    if not is_allowed(actor.role, Action.ASSESSMENT_READ):
+        return set()
+    return {
+        (a.time_point, a.instrument) for a in state.services.assessments.list(actor, patient.id)
+    }
+
+
+def _given(state: WebState, actor: Actor, patient: PatientView) -> dict[int, dt.date]:
+    if not is_allowed(actor.role, Action.INFUSION_READ):
+        return {}
+    return {
+        d.infusion_number: d.infusion_date for d in state.services.infusions.days(actor, patient.id)
+    }
+
+
+def _plans(state: WebState, actor: Actor) -> list[tuple[PatientView, SchedulePlan]]:
+    out = []
+    for patient in state.services.patients.list(actor):
+        if PatientState(patient.status) in TERMINAL:
+            continue
+        plan = patient_schedule(state, actor, patient)
+        if plan is not None:
+            out.append((patient, plan))
+    return out
+
+
+def _missing(planned: PlannedAssessment, recorded: set[tuple[str, str]]) -> tuple[str, ...]:
+    return tuple(i for i in planned.instruments if (planned.name, i) not in recorded)
+
+
+def calendar_page(state: WebState, actor: Actor, start: dt.date, days: int) -> CalendarPage:
+    """Every planned or given infusion, assessment time point and follow-up visit from ``start``
+    for ``days`` days, of the patients the actor may read."""
+    today = state.now().date()
+    page = CalendarPage(start, days, today)
+    end = start + dt.timedelta(days=days - 1)
+    entries: dict[dt.date, list[CalendarEntry]] = defaultdict(list)
+    reads_infusions = is_allowed(actor.role, Action.INFUSION_READ)
+    reads_scores = is_allowed(actor.role, Action.ASSESSMENT_READ)
+    for patient, plan in _plans(state, actor):
+        given = _given(state, actor, patient)
+        for number, planned_day in enumerate(plan.infusions, start=1):
+            day = given.get(number, planned_day)
+            if start <= day <= end:
+                entries[day].append(
+                    CalendarEntry(
+                        day, patient, "infusion", f"Infusion {number}",
+                        "given" if number in given else "planned",
+                        f"/patients/{patient.id}/infusion/{number}" if reads_infusions else None,
+                    )
+                )  # fmt: skip
+        recorded = _recorded(state, actor, patient)
+        for planned in plan.assessments:
+            if not start <= planned.target <= end:
+                continue
+            missing = _missing(planned, recorded)
+            if not reads_scores:  # a role that may not read the scores is not told what is missing
+                status = "planned"
+            elif not missing:
+                status = "done"
+            else:
+                status = "overdue" if planned.window_end < today else "due"
+            entries[planned.target].append(
+                CalendarEntry(
+                    planned.target, patient, "assessment", planned.label, status,
+                    f"/patients/{patient.id}",
+                )
+            )  # fmt: skip
+        if PatientState(patient.status) in _FOLLOWED:
+            for visit in plan.follow_up:
+                if start <= visit.target <= end:
+                    entries[visit.target].append(
+                        CalendarEntry(
+                            visit.target, patient, "follow_up",
+                            f"Follow-up {visit.name}", "planned", f"/patients/{patient.id}",
+                        )
+                    )  # fmt: skip
+    order = {"infusion": 0, "assessment": 1, "follow_up": 2}
+    page.entries = {
+        day: sorted(items, key=lambda e: (order[e.kind], e.patient.study_id))
+        for day, items in entries.items()
+    }
+    return page
+
+
+def overdue_assessments(state: WebState, actor: Actor) -> list[Overdue]:
+    """Assessment time points whose window has closed with an instrument not recorded, oldest
+    first (the Today page's notification; an outcome the analysis will miss, §5, §9)."""
+    if not is_allowed(actor.role, Action.ASSESSMENT_READ):
+        return []
+    today = state.now().date()
+    out = []
+    for patient, plan in _plans(state, actor):
+        recorded = None
+        for planned in plan.assessments:
+            if planned.window_end >= today:
+                continue
+            if recorded is None:
+                recorded = _recorded(state, actor, patient)
+            missing = _missing(planned, recorded)
+            if missing:
+                out.append(Overdue(patient, planned, missing))
+    out.sort(key=lambda o: (o.assessment.window_end, o.patient.study_id))
+    return out
