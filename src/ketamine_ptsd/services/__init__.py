@@ -35,6 +35,7 @@ from .exports import ExportService
 from .followup import FollowUpService
 from .infusions import InfusionHeld, InfusionService
 from .locks import LockService, LockView
+from .maintenance import MaintenanceService
 from .meddra import MeddraService
 from .patients import PatientService
 from .protocol_versions import ProtocolVersionService
@@ -64,6 +65,7 @@ __all__ = [
     "InfusionService",
     "LockService",
     "LockView",
+    "MaintenanceService",
     "NotFound",
     "PatientService",
     "PermissionDenied",
@@ -99,6 +101,7 @@ class Services:
     assessments: AssessmentService = field(init=False)
     followup: FollowUpService = field(init=False)
     clinic: ClinicService = field(init=False)
+    maintenance: MaintenanceService = field(init=False)
     datasets: DatasetService = field(init=False)
     exports: ExportService = field(init=False)
     analysis_runs: AnalysisRunService = field(init=False)
@@ -123,6 +126,7 @@ class Services:
         self.assessments = AssessmentService(ctx)
         self.followup = FollowUpService(ctx)
         self.clinic = ClinicService(ctx, self.screening)
+        self.maintenance = MaintenanceService(ctx)
         self.datasets = DatasetService(ctx)
         self.exports = ExportService(ctx, self.datasets, self.audit)
         self.analysis_runs = AnalysisRunService(ctx, self.datasets)

@@ -37,6 +37,7 @@ __all__ = [
     "InfusionRating",
     "Intervention",
     "MaintenancePlan",
+    "MaintenanceSchedule",
     "Patient",
     "PatientIdentity",
     "PhysicianDecision",
@@ -461,6 +462,23 @@ class TreatmentResistance(Record):
     voided_at: dt.datetime | None
     voided_by: int | None
     void_reason: str | None
+    version: int
+
+
+class MaintenanceSchedule(Record):
+    """Periodic IV maintenance after the series (PROTOCOL.md §8, §11; issue 13); open while
+    ``stopped_on`` is None."""
+
+    patient_id: int
+    option_id: str
+    interval_days: int
+    starts_on: dt.date
+    reason: str | None
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    stopped_on: dt.date | None
+    stopped_by: int | None
+    stop_reason: str | None
     version: int
 
 

@@ -63,6 +63,12 @@ PASSING[Event.DISCHARGE] = replace(
     discharge_protocol=load_protocol("rct"),
     signed_off_by="Dr Signing Physician",
 )
+PASSING[Event.START_MAINTENANCE] = replace(
+    PASSING[Event.START_MAINTENANCE],
+    randomized_protocol=False,
+    maintenance_intervals=(7, 14),
+    maintenance_interval_days=7,
+)
 
 
 def test_every_event_has_one_row_and_every_row_cites_its_source() -> None:
@@ -530,3 +536,99 @@ def test_discharge_waits_for_every_alert_to_be_acknowledged() -> None:
         ("discharge_alerts_unacknowledged", "PROTOCOL.md §6, §12")
     ]
     assert "systolic mmHg 186" in decision.refusals[0].message
+
+
+# --- maintenance after the series (issue 13; PROTOCOL.md §8, §11) ------------------------------
+
+
+def _maintenance(**changes: object) -> WorkflowFacts:
+    return replace(PASSING[Event.START_MAINTENANCE], **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("state", "changes", "rule"),
+    [
+        (S.RESPONDER, {"randomized_protocol": True}, "maintenance_clinic_only"),
+        (S.RESPONDER, {"maintenance_intervals": ()}, "maintenance_option"),
+        (S.RESPONDER, {"maintenance_interval_days": None}, "maintenance_interval_days"),
+        (
+            S.RESPONDER,
+            {"maintenance_interval_days": 10, "reasons": ()},
+            "maintenance_interval_days",
+        ),
+        (S.RESPONDER, {"last_infusion_open": True}, "series_closed"),
+        (S.NON_RESPONDER, {"reasons": ("too short",)}, "maintenance_decision"),
+        (S.LOST_RESPONSE, {"reasons": ()}, "maintenance_decision"),
+    ],
+)
+def test_maintenance_starts_only_as_the_protocol_and_the_physician_say(
+    state: S, changes: dict[str, object], rule: str
+) -> None:
+    decision = apply(state, Event.START_MAINTENANCE, Role.CLINICIAN, _maintenance(**changes))
+    assert [r.rule for r in decision.refusals] == [rule]
+    assert "§8" in decision.refusals[0].source or rule == "series_closed"  # §6: discharged
+
+
+def test_a_responder_starts_maintenance_another_patient_with_the_physicians_reason() -> None:
+    plain = _maintenance(reasons=())
+    assert apply(S.RESPONDER, Event.START_MAINTENANCE, Role.CLINICIAN, plain).new_state is (
+        S.IN_MAINTENANCE
+    )
+    other = _maintenance(reasons=("partial response; symptoms returning",))
+    assert apply(S.NON_RESPONDER, Event.START_MAINTENANCE, Role.CLINICIAN, other).allowed
+    odd = _maintenance(maintenance_interval_days=10, reasons=("works shifts every ten days",))
+    assert apply(S.RESPONDER, Event.START_MAINTENANCE, Role.CLINICIAN, odd).allowed
+    assert not apply(S.RESPONDER, Event.START_MAINTENANCE, Role.NURSE, plain).allowed
+
+
+@pytest.mark.parametrize(
+    ("state", "number", "rule"),
+    [
+        (S.IN_TREATMENT, 7, "series_length"),  # after the series only in maintenance
+        (S.IN_MAINTENANCE, 6, "maintenance_numbering"),  # maintenance is numbered after it
+    ],
+)
+def test_maintenance_infusions_are_numbered_after_the_series(
+    state: S, number: int, rule: str
+) -> None:
+    facts = _next(infusion_number=number, acute_infusion_count=6, randomized_protocol=False)
+    decision = apply(state, Event.START_INFUSION, Role.NURSE, facts)
+    assert [(r.rule, r.field) for r in decision.refusals] == [(rule, "infusion_number")]
+
+
+@pytest.mark.parametrize(("gap", "allowed"), [(4, False), (5, True), (7, True)])
+def test_a_maintenance_infusion_comes_at_the_interval_within_its_window(
+    gap: int, allowed: bool
+) -> None:
+    """Weekly, with a two-day window: five days after the last at the earliest (§8)."""
+    facts = _next(
+        infusion_number=8, acute_infusion_count=6, randomized_protocol=False,
+        previous_day=MONDAY, today=MONDAY + dt.timedelta(days=gap), started_this_week=0,
+        maintenance_interval_days=7, maintenance_window_days=2, min_days_between=2,
+    )  # fmt: skip
+    decision = apply(S.IN_MAINTENANCE, Event.START_INFUSION, Role.NURSE, facts)
+    assert decision.allowed is allowed, decision.refusals
+    if allowed:
+        assert decision.new_state is S.IN_MAINTENANCE  # an infusion keeps maintenance
+    else:
+        assert [r.rule for r in decision.refusals] == ["maintenance_interval"]
+        moved = replace(facts, day_moved_by_physician=True)
+        assert apply(S.IN_MAINTENANCE, Event.START_INFUSION, Role.NURSE, moved).allowed
+
+
+def test_stopping_maintenance_returns_to_what_the_scores_say() -> None:
+    stop = replace(PASSING[Event.STOP_MAINTENANCE], reasons=("patient moves abroad",))
+    assert apply(S.IN_MAINTENANCE, Event.STOP_MAINTENANCE, Role.CLINICIAN, stop).new_state is (
+        S.RESPONDER
+    )
+    scored = replace(stop, response=S.NON_RESPONDER)
+    assert apply(S.IN_MAINTENANCE, Event.STOP_MAINTENANCE, Role.CLINICIAN, scored).new_state is (
+        S.NON_RESPONDER
+    )
+    refused = apply(
+        S.IN_MAINTENANCE, Event.STOP_MAINTENANCE, Role.CLINICIAN, replace(stop, reasons=("no",))
+    )
+    assert [r.rule for r in refused.refusals] == ["reason_required"]
+    lost = replace(stop, response=S.LOST_RESPONSE)
+    assert response_event(S.IN_MAINTENANCE, lost) is Event.LOSE_RESPONSE
+    assert response_event(S.IN_MAINTENANCE, replace(stop, response=S.RESPONDER)) is None

@@ -541,6 +541,25 @@ maintenance_plans = Table(
     _version(),
 )
 
+#: The periodic IV maintenance a physician started after the series (PROTOCOL.md §8, §11;
+#: issue 13): the option, the interval (a change is an audited edit with its reason), when it
+#: started and why, and its stop. One open row per patient at most (stopped_on NULL).
+maintenance_schedules = Table(
+    "maintenance_schedules",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("option_id", String(64), nullable=False),
+    Column("interval_days", Integer, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("reason", Text, nullable=True),
+    *_recorded(),
+    Column("stopped_on", Date, nullable=True),
+    Column("stopped_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("stop_reason", Text, nullable=True),
+    _version(),
+)
+
 demographics = Table(
     "demographics",
     metadata,
@@ -897,6 +916,7 @@ WORKFLOW_TABLES = frozenset(
         "safety_plans",
         "treatment_resistance",
         "maintenance_plans",
+        "maintenance_schedules",
         "demographics",
         "pre_infusion_checks",
         "infusion_days",
@@ -971,6 +991,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.SafetyPlan: safety_plans,
     r.TreatmentResistance: treatment_resistance,
     r.MaintenancePlan: maintenance_plans,
+    r.MaintenanceSchedule: maintenance_schedules,
     r.Demographics: demographics,
     r.PreInfusionCheck: pre_infusion_checks,
     r.InfusionDay: infusion_days,

@@ -26,7 +26,7 @@ DbId = Annotated[int, Ge(1), Le(DB_INT_MAX)]
 #: A record's version (optimistic locking): the same range as an id.
 Version = Annotated[int, Ge(1), Le(DB_INT_MAX)]
 #: The number of an infusion in a course.
-InfusionNumber = Annotated[int, Ge(1), Le(100)]
+InfusionNumber = Annotated[int, Ge(1), Le(999)]  # the series, then maintenance (§8)
 
 
 def form_int(

@@ -54,6 +54,11 @@ class MaintenanceOption(FrozenModel):
     interval_days: tuple[int, ...]
     requirements: tuple[Requirement, ...]
     section: str
+    #: How it is given: ``iv_infusion`` options are the record's maintenance infusions, each an
+    #: infusion day with the series' safety (issue 13); the others are planned, not run here.
+    route: Literal["iv_infusion", "intranasal", "other"] = "other"
+    #: How many days before its interval a maintenance infusion may come (the schedule's window).
+    window_days: int = 0
 
 
 class MaintenancePlan(FrozenModel):

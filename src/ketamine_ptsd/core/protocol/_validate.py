@@ -610,6 +610,12 @@ def _check_durability_and_maintenance(p: Protocol) -> list[str]:
         for o in p.maintenance.options:
             if any(days <= 0 for days in o.interval_days):
                 out.append(f"maintenance ({o.id}).interval_days: must be positive")
+            if o.route == "iv_infusion" and not o.interval_days:
+                out.append(f"maintenance ({o.id}).interval_days: an IV option gives its intervals")
+            if o.window_days < 0 or (o.interval_days and o.window_days >= min(o.interval_days)):
+                out.append(
+                    f"maintenance ({o.id}).window_days: 0 up to less than the shortest interval"
+                )
     return out
 
 

@@ -17,6 +17,7 @@ from .machine import (
 )
 from .states import (
     ENROLLED,
+    MAINTENANCE,
     PRE_RESPONSE,
     RESPONSE_STATES,
     SCREENING_OPEN,
@@ -30,6 +31,7 @@ from .visibility import BLINDED_LABEL, Treatment, treatment_visibility
 __all__ = [
     "BLINDED_LABEL",
     "ENROLLED",
+    "MAINTENANCE",
     "PRE_RESPONSE",
     "RESPONSE_STATES",
     "SCREENING_OPEN",

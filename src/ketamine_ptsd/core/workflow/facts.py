@@ -83,6 +83,14 @@ class WorkflowFacts:
     # C-SSRS results at or above the protocol's review level that no physician has reviewed
     # yet (PROTOCOL.md §7; issue 12 item 8): they hold the next infusion.
     suicide_risk_unreviewed: tuple[str, ...] = ()
+    # Maintenance (PROTOCOL.md §8, §11; issue 13): the acute series' length, the protocol's
+    # periodic IV intervals, the interval asked for (or in force) and its window, and whether
+    # the last infusion given is still open (not discharged).
+    acute_infusion_count: int = 0
+    maintenance_intervals: tuple[int, ...] = ()
+    maintenance_interval_days: int | None = None
+    maintenance_window_days: int = 0
+    last_infusion_open: bool = False
 
 
 @dataclass(frozen=True, slots=True)

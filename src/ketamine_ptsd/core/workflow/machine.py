@@ -120,13 +120,17 @@ def allowed_events(
 def response_event(state: PatientState | str, facts: WorkflowFacts) -> Event | None:
     """The event a newly scored (or re-scored) response amounts to, or None when nothing changes.
 
-    From before the response: the primary outcome recorded. A responder whose follow-up shows the
-    loss: loss of response. Any other change of a decided response (a deciding score corrected
+    From before the response: the primary outcome recorded. A responder (or a patient in
+    maintenance) whose follow-up shows the loss: loss of response. Any other change of a decided response (a deciding score corrected
     or voided): the response revised.
     """
     state = PatientState(state)
     if state in PRE_RESPONSE:
         return Event.RECORD_PRIMARY_OUTCOME if facts.response is not None else None
+    if state is PatientState.IN_MAINTENANCE:
+        # in maintenance by the physician's decision: a lost response ends it (§8); a corrected
+        # week-2 score does not undo the decision to treat
+        return Event.LOSE_RESPONSE if facts.response is PatientState.LOST_RESPONSE else None
     if state not in RESPONSE_STATES:
         return None
     target = facts.response if facts.response is not None else pre_response_state(facts)

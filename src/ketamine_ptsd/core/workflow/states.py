@@ -11,6 +11,7 @@ from enum import StrEnum
 
 __all__ = [
     "ENROLLED",
+    "MAINTENANCE",
     "PRE_RESPONSE",
     "RESPONSE_STATES",
     "SCREENING_OPEN",
@@ -32,6 +33,7 @@ class PatientState(StrEnum):
     RESPONDER = "responder"  # ≥ the protocol's reduction at the primary time point (§8)
     NON_RESPONDER = "non_responder"
     LOST_RESPONSE = "lost_response"  # a follow-up visit below the response threshold (§8)
+    IN_MAINTENANCE = "in_maintenance"  # periodic IV infusions after the series (§8, §11)
     WITHDRAWN = "withdrawn"  # by the patient or the team, with the reason (§10 CONSORT)
 
 
@@ -52,6 +54,8 @@ class Event(StrEnum):
     RECORD_PRIMARY_OUTCOME = "record_primary_outcome"
     LOSE_RESPONSE = "lose_response"
     REVISE_RESPONSE = "revise_response"
+    START_MAINTENANCE = "start_maintenance"
+    STOP_MAINTENANCE = "stop_maintenance"
     WITHDRAW = "withdraw"
 
 
@@ -71,5 +75,8 @@ RESPONSE_STATES = frozenset(
     {PatientState.RESPONDER, PatientState.NON_RESPONDER, PatientState.LOST_RESPONSE}
 )
 
+#: Periodic IV infusions after the series, on the physician's schedule (§8, §11).
+MAINTENANCE = frozenset({PatientState.IN_MAINTENANCE})
+
 #: Enrolled and not withdrawn: treatment and outcome data may be recorded.
-ENROLLED = PRE_RESPONSE | RESPONSE_STATES
+ENROLLED = PRE_RESPONSE | RESPONSE_STATES | MAINTENANCE

@@ -18,6 +18,7 @@ from ..rules.eligibility import EligibilityStatus
 from .facts import Refusal, WorkflowFacts
 from .states import (
     ENROLLED,
+    MAINTENANCE,
     PRE_RESPONSE,
     RESPONSE_STATES,
     SCREENING_OPEN,
@@ -393,6 +394,138 @@ def _vital_signs_within_alerts(_state: PatientState, facts: WorkflowFacts) -> Re
     return _discharge_refusal(facts, DischargeCriterion.VITAL_SIGNS)
 
 
+def _series_or_maintenance(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    """An infusion after the acute series is a maintenance infusion: only in maintenance, and
+    maintenance infusions are numbered after the series (§5, §8)."""
+    count = facts.acute_infusion_count
+    if count <= 0 or facts.infusion_number <= 0:
+        return None
+    if state is S.IN_MAINTENANCE and facts.infusion_number <= count:
+        return Refusal(
+            "maintenance_numbering",
+            "PROTOCOL.md §8",
+            f"maintenance infusions are numbered after the series of {count} "
+            f"(infusion {count + 1} onwards)",
+            "infusion_number",
+        )
+    if state is not S.IN_MAINTENANCE and facts.infusion_number > count:
+        return Refusal(
+            "series_length",
+            "PROTOCOL.md §5, §8",
+            f"the series has {count} infusions; infusion {facts.infusion_number} is a "
+            "maintenance infusion: a physician starts maintenance first",
+            "infusion_number",
+        )
+    return None
+
+
+def _maintenance_interval(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    """A maintenance infusion comes at the schedule's interval, within its window (§8)."""
+    if state is not S.IN_MAINTENANCE or facts.previous_day is None or facts.today is None:
+        return None
+    interval = facts.maintenance_interval_days
+    if interval is None or facts.day_moved_by_physician:
+        return None
+    earliest = interval - max(facts.maintenance_window_days, 0)
+    gap = (facts.today - facts.previous_day).days
+    if gap >= earliest:
+        return None
+    return Refusal(
+        "maintenance_interval",
+        "PROTOCOL.md §8",
+        f"the maintenance schedule gives an infusion every {interval} days (at the earliest "
+        f"{earliest} days after the last, {facts.previous_day.isoformat()}); today is {gap} "
+        "day(s) after it" + _MOVE_HINT,
+    )
+
+
+def _maintenance_offered(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.randomized_protocol:
+        return Refusal(
+            "maintenance_clinic_only",
+            "PROTOCOL.md §8, §11",
+            "the trial ends with its primary outcome; maintenance is the clinical pathway's",
+        )
+    if not facts.maintenance_intervals:
+        return Refusal(
+            "maintenance_option",
+            "PROTOCOL.md §8",
+            "the protocol offers no periodic IV maintenance (an option with its intervals)",
+        )
+    return None
+
+
+def _maintenance_interval_chosen(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    """The protocol's interval, or another one with the physician's reason (issue 13)."""
+    interval = facts.maintenance_interval_days
+    if interval is None or interval < 1:
+        return Refusal(
+            "maintenance_interval_days",
+            "PROTOCOL.md §8",
+            "give the interval in days between maintenance infusions",
+            "interval_days",
+        )
+    if interval in facts.maintenance_intervals:
+        return None
+    if any(len(r.strip()) >= MIN_REASON_CHARS for r in facts.reasons):
+        return None
+    every = " or ".join(map(str, facts.maintenance_intervals))
+    return Refusal(
+        "maintenance_interval_days",
+        "PROTOCOL.md §8",
+        f"the protocol gives every {every} days; another interval needs the physician's reason "
+        f"(at least {MIN_REASON_CHARS} characters)",
+        "interval_days",
+    )
+
+
+def _series_closed(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if not facts.last_infusion_open:
+        return None
+    return Refusal(
+        "series_closed",
+        "PROTOCOL.md §6",
+        "the last infusion is not yet discharged; maintenance starts after it",
+    )
+
+
+def _reason_unless_responder(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    """A responder enters maintenance by the protocol; anyone else by the physician's recorded
+    decision to treat, with the reason (§8; issue 13)."""
+    if state is S.RESPONDER or any(len(r.strip()) >= MIN_REASON_CHARS for r in facts.reasons):
+        return None
+    return Refusal(
+        "maintenance_decision",
+        "PROTOCOL.md §8",
+        f"the patient is {state.value.replace('_', ' ')}: maintenance is the physician's "
+        f"decision to treat, with the reason (at least {MIN_REASON_CHARS} characters)",
+        "reason",
+    )
+
+
+def _stop_reason(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if any(len(r.strip()) >= MIN_REASON_CHARS for r in facts.reasons):
+        return None
+    return Refusal(
+        "reason_required",
+        "PROTOCOL.md §8",
+        f"say why maintenance stops (at least {MIN_REASON_CHARS} characters)",
+        "reason",
+    )
+
+
+def _infusion_target(state: PatientState, _facts: WorkflowFacts) -> PatientState:
+    return state if state is S.IN_MAINTENANCE else S.IN_TREATMENT
+
+
+def _after_maintenance(_state: PatientState, facts: WorkflowFacts) -> PatientState:
+    """Stopping maintenance returns the patient to what the scores say (§8)."""
+    if facts.response in RESPONSE_STATES:
+        assert facts.response is not None
+        return facts.response
+    return S.RESPONDER
+
+
 def _alerts_acknowledged(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
     return _discharge_refusal(facts, DischargeCriterion.ALERTS_UNACKNOWLEDGED)
 
@@ -535,15 +668,17 @@ TRANSITIONS: Mapping[Event, Transition] = {
         ),
         _row(
             Event.START_INFUSION,
-            "start an infusion of the series",
+            "start an infusion of the series (or of maintenance)",
             Action.INFUSION_RECORD,
-            PRE_RESPONSE,
-            S.IN_TREATMENT,
+            PRE_RESPONSE | MAINTENANCE,
+            frozenset({S.IN_TREATMENT, S.IN_MAINTENANCE}),
             "PROTOCOL.md §5, §6, §8, §12",
             _consent,
             _allocated_before_infusion,
+            _series_or_maintenance,
             _previous_infusion_closed,
             _minimum_interval,
+            _maintenance_interval,
             _weekly_maximum,
             _allowed_weekday,
             _no_unreleased_hold,
@@ -553,6 +688,7 @@ TRANSITIONS: Mapping[Event, Transition] = {
             _weight_confirmed,
             _pump_double_checked,
             _supervised,
+            target=_infusion_target,
         ),
         _row(
             Event.DISCHARGE,
@@ -595,7 +731,7 @@ TRANSITIONS: Mapping[Event, Transition] = {
             Event.LOSE_RESPONSE,
             "a follow-up visit shows the response lost",
             Action.ASSESSMENT_RECORD,
-            frozenset({S.RESPONDER}),
+            frozenset({S.RESPONDER, S.IN_MAINTENANCE}),
             S.LOST_RESPONSE,
             "PROTOCOL.md §8",
             _response_lost,
@@ -608,6 +744,28 @@ TRANSITIONS: Mapping[Event, Transition] = {
             RESPONSE_STATES | PRE_RESPONSE,
             "PROTOCOL.md §8",
             target=_response_target,
+        ),
+        _row(
+            Event.START_MAINTENANCE,
+            "a physician starts periodic IV maintenance after the series",
+            Action.CLINIC_PLAN_RECORD,
+            frozenset({S.RESPONDER, S.NON_RESPONDER, S.LOST_RESPONSE}),
+            S.IN_MAINTENANCE,
+            "PROTOCOL.md §8, §11",
+            _maintenance_offered,
+            _maintenance_interval_chosen,
+            _series_closed,
+            _reason_unless_responder,
+        ),
+        _row(
+            Event.STOP_MAINTENANCE,
+            "a physician stops maintenance, with the reason",
+            Action.CLINIC_PLAN_RECORD,
+            MAINTENANCE,
+            RESPONSE_STATES,
+            "PROTOCOL.md §8",
+            _stop_reason,
+            target=_after_maintenance,
         ),
         _row(
             Event.WITHDRAW,

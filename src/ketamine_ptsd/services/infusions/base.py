@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action
@@ -18,6 +18,7 @@ from ..access import Actor, allocation_visibility, require_patient
 from ..auth import AuthService
 from ..context import ServiceContext
 from ..errors import ConflictError, NotFound, ValidationFailed
+from ..maintenance import iv_options
 from ..patients import load_patient
 from ..protocol_versions import patient_protocol
 from ..randomization import RandomizationService
@@ -38,6 +39,10 @@ from .views import (
     AdministrationView,
     InfusionDayView,
 )
+
+#: How many maintenance infusions a schedule may number after the series (a bound, not a
+#: target: weekly for about four years).
+MAX_MAINTENANCE_INFUSIONS = 200
 
 
 class InfusionBase:
@@ -60,9 +65,12 @@ class InfusionBase:
     @staticmethod
     def _check_number(protocol: Protocol, infusion_number: int) -> None:
         count = protocol.schedule.infusion_count
-        if isinstance(infusion_number, bool) or not 1 <= infusion_number <= count:
+        # maintenance infusions follow the series (7, 8, …) where the protocol gives IV
+        # maintenance; the workflow decides whether this patient is in maintenance (§8)
+        top = count + MAX_MAINTENANCE_INFUSIONS if iv_options(protocol) else count
+        if isinstance(infusion_number, bool) or not 1 <= infusion_number <= top:
             raise ValidationFailed(
-                "infusion_number", f"must be 1-{count} (protocol {protocol.name})", infusion_number
+                "infusion_number", f"must be 1-{top} (protocol {protocol.name})", infusion_number
             )
 
     @staticmethod
@@ -174,3 +182,22 @@ def administration_view(
         if a.waste_witnessed_by is None
         else names.get(a.waste_witnessed_by),
     )
+
+
+def previous_number(uow: UnitOfWork, patient: Patient, protocol: Protocol, n: int) -> int | None:
+    """The infusion before infusion ``n``: n − 1, except for the first maintenance infusion
+    (the series' count + 1), which follows the last infusion of the series given (a series
+    may end early; maintenance is still numbered after it, §8). None before infusion 1."""
+    if n <= 1:
+        return None
+    count = protocol.schedule.infusion_count
+    if n != count + 1:
+        return n - 1
+    given = uow.session.scalar(
+        select(func.max(InfusionDay.infusion_number)).where(
+            InfusionDay.patient_id == patient.id,
+            InfusionDay.voided_at.is_(None),
+            InfusionDay.infusion_number <= count,
+        )
+    )
+    return int(given) if given is not None else count

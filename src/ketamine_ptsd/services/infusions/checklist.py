@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import (
     BpReading,
@@ -28,11 +29,12 @@ from ..records import (
     RiskBenefitDecisionRecord,
 )
 from ..uow import UnitOfWork
-from .base import InfusionBase
+from .base import InfusionBase, previous_number
 from .medications import flags_today
 from .queries import (
     baseline_vitals_record,
     day_id_query,
+    start_of_day,
     todays_checklist_query,
 )
 from .safety import released_holds
@@ -68,7 +70,7 @@ class ChecklistUseCases(InfusionBase):
             self._check_number(protocol, data.infusion_number)
             self._require_active(uow, patient)
             self._require_not_started(uow, patient, data.infusion_number)
-            self._require_previous(uow, patient, data.infusion_number)
+            self._require_previous(uow, patient, protocol, data.infusion_number)
             n = data.infusion_number
             baseline_vitals = baseline_vitals_record(uow, patient, n)
             # The morning accumulates (issue 12 item 2): every reading of today's earlier
@@ -109,6 +111,7 @@ class ChecklistUseCases(InfusionBase):
                         InfusionRating.infusion_number == n,
                         InfusionRating.minute == 0,
                         InfusionRating.voided_at.is_(None),
+                        InfusionRating.rated_at >= start_of_day(uow.now),  # today's (§6)
                     )
                 )
             )
@@ -212,16 +215,18 @@ class ChecklistUseCases(InfusionBase):
             return [_checklist_view(c) for c in rows]
 
     @staticmethod
-    def _require_previous(uow: UnitOfWork, patient: Patient, n: int) -> None:
-        """A checklist for infusion n needs infusion n−1 given (the start's guards check the
-        rest: discharged, the interval, the weekly maximum; core.workflow)."""
-        if n == 1:
+    def _require_previous(uow: UnitOfWork, patient: Patient, protocol: Protocol, n: int) -> None:
+        """A checklist for infusion n needs the infusion before it given (n − 1; for the first
+        maintenance infusion, the series' last; the start's guards check the rest: discharged,
+        the interval, the weekly maximum; core.workflow)."""
+        before = previous_number(uow, patient, protocol, n)
+        if before is None:
             return
         if not uow.session.scalar(
-            day_id_query(), {"patient_id": patient.id, "infusion_number": n - 1}
+            day_id_query(), {"patient_id": patient.id, "infusion_number": before}
         ):
             raise ConflictError(
-                "infusion", f"{patient.study_id} #{n}", f"infusion {n - 1} has not been given"
+                "infusion", f"{patient.study_id} #{n}", f"infusion {before} has not been given"
             )
 
     @staticmethod

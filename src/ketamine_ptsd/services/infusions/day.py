@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -29,6 +30,7 @@ from .._workflow import (
 from ..access import Actor, allocation_visibility, require
 from ..alerts import unreviewed_suicide_risk
 from ..errors import ConflictError, ValidationFailed
+from ..maintenance import iv_options, open_schedule
 from ..records import (
     Allocation,
     Assessment,
@@ -46,6 +48,7 @@ from .administration import (
     last_recorded_weight,
     supervising_physician,
 )
+from .base import previous_number
 from .checklist import ChecklistUseCases
 from .queries import (
     day_id_query,
@@ -82,9 +85,10 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
     ) -> WorkflowFacts:
         """What the start's guards read: the previous infusion, today, the schedule (§5, §6)."""
         today = uow.now.date()
+        before = previous_number(uow, patient, protocol, n)
         previous = (
-            uow.session.scalar(day_query(), {"patient_id": patient.id, "infusion_number": n - 1})
-            if n > 1
+            uow.session.scalar(day_query(), {"patient_id": patient.id, "infusion_number": before})
+            if before is not None
             else None
         )
         monday = today - dt.timedelta(days=today.weekday())
@@ -129,6 +133,7 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
             hold_reasons=() if check is None else tuple(check.hold_reasons),
             released_holds=released_holds(uow, patient, n, today),
             suicide_risk_unreviewed=unreviewed_suicide_risk(uow, patient),
+            **_maintenance_facts(uow, patient, protocol),
             infusion_number=n,
             previous_day=previous.infusion_date if previous is not None else None,
             previous_discharged=previous is not None and previous.discharged_at is not None,
@@ -613,3 +618,14 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
                 .order_by(InfusionDay.infusion_number)
             )
             return [self._day_view(uow, actor, patient, protocol, d) for d in rows]
+
+
+def _maintenance_facts(uow: UnitOfWork, patient: Patient, protocol: Protocol) -> dict[str, Any]:
+    """The series' length and the open maintenance schedule's interval and window (§8)."""
+    facts: dict[str, Any] = {"acute_infusion_count": protocol.schedule.infusion_count}
+    schedule = open_schedule(uow, patient)
+    if schedule is not None:
+        option = next((o for o in iv_options(protocol) if o.id == schedule.option_id), None)
+        facts["maintenance_interval_days"] = schedule.interval_days
+        facts["maintenance_window_days"] = option.window_days if option is not None else 0
+    return facts

@@ -35,6 +35,7 @@ from .base import InfusionBase
 from .queries import (
     day_records,
     rating_duplicate_query,
+    start_of_day,
 )
 from .views import (
     InterventionInput,
@@ -110,6 +111,9 @@ class MonitoringUseCases(InfusionBase):
                         VitalSignsRecord.patient_id == patient.id,
                         VitalSignsRecord.infusion_number == infusion_number,
                         VitalSignsRecord.voided_at.is_(None),
+                        # a baseline taken on a held day is not today's (§6)
+                        (VitalSignsRecord.minute > 0)
+                        | (VitalSignsRecord.measured_at >= start_of_day(uow.now)),
                     )
                 )
             )
@@ -405,6 +409,7 @@ class MonitoringUseCases(InfusionBase):
                     "infusion_number": infusion_number,
                     "minute": minute,
                     "instruments": list(ratings),
+                    "since": start_of_day(uow.now),
                 },
             )
             if duplicate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import Any
 
@@ -86,13 +87,23 @@ def latest_vitals_query() -> Any:
 
 @functools.cache
 def rating_duplicate_query() -> Any:
+    """A live rating of the same instruments at the same minute; a minute-0 (pre-infusion)
+    rating counts only from ``since`` (the start of the day: a held day's ratings are not the
+    next attempt's)."""
     return select(InfusionRating.id).where(
         InfusionRating.patient_id == bindparam("patient_id"),
         InfusionRating.infusion_number == bindparam("infusion_number"),
         InfusionRating.minute == bindparam("minute"),
         InfusionRating.instrument.in_(bindparam("instruments", expanding=True)),
         InfusionRating.voided_at.is_(None),
+        (InfusionRating.minute > 0) | (InfusionRating.rated_at >= bindparam("since")),
     )
+
+
+def start_of_day(now: dt.datetime) -> dt.datetime:
+    """Midnight (UTC) of ``now``'s day: pre-infusion readings and ratings taken before it
+    belong to an earlier attempt at the same infusion (a held day), not to today's."""
+    return dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time.min, tzinfo=dt.UTC)
 
 
 @functools.cache
@@ -117,7 +128,8 @@ def withdrawal_query() -> Any:
 def baseline_vitals_record(
     uow: UnitOfWork, patient: Patient, infusion_number: int
 ) -> VitalSignsRecord | None:
-    """The live minute-0 (baseline) vitals of one infusion, if taken."""
+    """The live minute-0 (baseline) vitals of one infusion taken today, if any (a held day's
+    baseline is not the next attempt's, PROTOCOL.md §6)."""
     return uow.session.scalars(
         select(VitalSignsRecord)
         .where(
@@ -125,6 +137,7 @@ def baseline_vitals_record(
             VitalSignsRecord.infusion_number == infusion_number,
             VitalSignsRecord.minute == 0,
             VitalSignsRecord.voided_at.is_(None),
+            VitalSignsRecord.measured_at >= start_of_day(uow.now),
         )
         .order_by(VitalSignsRecord.id.desc())
     ).first()

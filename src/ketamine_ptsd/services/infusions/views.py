@@ -14,7 +14,7 @@ from ketamine_ptsd.core.rules import (
     VitalSigns,
     administered_dose,
 )
-from ketamine_ptsd.core.workflow import PRE_RESPONSE
+from ketamine_ptsd.core.workflow import MAINTENANCE, PRE_RESPONSE
 
 from .._workflow import (
     core_call,
@@ -47,7 +47,7 @@ AE_OUTCOMES = (
 
 
 #: Where infusion-day records may be written: the series runs until the response is decided.
-ACTIVE_STATES = PRE_RESPONSE
+ACTIVE_STATES = PRE_RESPONSE | MAINTENANCE  # the series, and maintenance after it (§8)
 
 
 class InfusionHeld(ConflictError):
