@@ -7,56 +7,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from service_support import PASSWORD  # type: ignore[import-not-found]
 from workflow_support import (  # type: ignore[import-not-found]
-    consent,
-    items,
     ready_for_infusion,
-    screen_clinic,
 )
 
-from bedside_support import day_ready_for_signoff, vitals_until  # type: ignore[import-not-found]
 from infusion_support import start_inputs  # type: ignore[import-not-found]
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import ConflictError, NotFound, PermissionDenied, ValidationFailed
-from ketamine_ptsd.services.assessments import AssessmentInput
-
-WEEK2 = dt.datetime(2026, 3, 16, 9, tzinfo=dt.UTC)  # a Monday
-
-
-def _infuse(wf, actors, clock, pid: int, n: int) -> None:  # type: ignore[no-untyped-def]
-    clinician = actors[Role.CLINICIAN]
-    ready_for_infusion(wf, actors, pid, n, rater=Role.CLINICIAN)
-    wf.infusions.start(
-        clinician, pid, n, **start_inputs(actors, clinician, 80, protocol_name="clinical")
-    )
-    day_ready_for_signoff(wf, actors, clock, pid, n)
-    # the clinical pathway observes from the infusion's end (PROTOCOL.md §6): walk on to it
-    ready = wf.infusions.readiness(clinician, pid, n)
-    started = wf.infusions.day(clinician, pid, n).started_at
-    if ready.earliest_discharge is not None and ready.earliest_discharge > clock.now():
-        minutes = int((ready.earliest_discharge - started).total_seconds() // 60)
-        vitals_until(wf, actors[Role.NURSE], clock, pid, n, minutes)
-    day = wf.infusions.day(clinician, pid, n)
-    wf.infusions.sign_off_discharge(
-        clinician, pid, n, password=PASSWORD, expected_version=day.version
-    )
+from maintenance_support import WEEK2, clinic_responder, infuse  # type: ignore[import-not-found]
 
 
 @pytest.fixture
 def responder(wf, actors, clock):  # type: ignore[no-untyped-def]
-    """A clinic patient after infusion 1, a responder at week 2 (CAPS-5 42 → 20)."""
-    clinician = actors[Role.CLINICIAN]
-    pid = wf.patients.register(clinician, protocol_name="clinical", site="CLN").id
-    consent(wf, clinician, pid)
-    screen_clinic(wf, clinician, pid)
-    _infuse(wf, actors, clock, pid, 1)
-    clock.set(WEEK2)
-    wf.assessments.record(
-        clinician, pid, AssessmentInput("week2", "caps5_past_week", WEEK2.date(), items(20, 20))
-    )
-    assert wf.patients.get(clinician, pid).status == "responder"
-    return pid
+    return clinic_responder(wf, actors, clock)
 
 
 def test_a_responder_enters_maintenance_and_infusion_7_runs_as_an_infusion_day(
@@ -92,7 +55,7 @@ def test_a_responder_enters_maintenance_and_infusion_7_runs_as_an_infusion_day(
             clinician, pid, option_id="iv_ketamine_periodic", interval_days=7,
             starts_on=WEEK2.date(),
         )  # fmt: skip
-    _infuse(wf, actors, clock, pid, 7)  # checklist, BP, dose, vitals, ratings, discharge
+    infuse(wf, actors, clock, pid, 7)  # checklist, BP, dose, vitals, ratings, discharge
     seven = wf.maintenance.schedule(clinician, pid)
     assert seven.given == ((7, WEEK2.date()),) and seven.next_number == 8
     assert seven.next_due == WEEK2.date() + dt.timedelta(days=7)
@@ -105,7 +68,7 @@ def test_a_responder_enters_maintenance_and_infusion_7_runs_as_an_infusion_day(
             clinician, pid, 8, **start_inputs(actors, clinician, 80, protocol_name="clinical")
         )
     clock.set(WEEK2 + dt.timedelta(days=7))  # the next Monday (core tests: the window's edge)
-    _infuse(wf, actors, clock, pid, 8)
+    infuse(wf, actors, clock, pid, 8)
     assert wf.patients.get(clinician, pid).status == "in_maintenance"
 
 

@@ -20,6 +20,7 @@ from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.core.workflow import ENROLLED, Event, PatientState, Treatment
 from ketamine_ptsd.services import AuthenticationFailed, ConflictError, NotFound, ValidationFailed
 from ketamine_ptsd.services.infusions import AE_OUTCOMES, AE_RELATEDNESS, AE_SEVERITIES
+from ketamine_ptsd.services.maintenance import iv_options
 from ketamine_ptsd.services.patient_search import SORTS, PatientQuery
 from ketamine_ptsd.services.patients import CLINIC_CONSENT_TOPICS, ConsentInput, IdentityInput
 
@@ -142,6 +143,29 @@ def register(request: Request, session: Session, state: State, form: CheckedForm
     return see_other(f"/patients/{patient.id}")
 
 
+def _maintenance_context(
+    state: State, session: Session, patient: Any, protocol: Any
+) -> dict[str, Any]:
+    """The maintenance plan's card (issue 13): the schedule, and what this role may do."""
+    options = iv_options(protocol)
+    if patient.mode != "clinic" or not options or not session.can(Action.INFUSION_READ):
+        return {"maintenance_shown": False}
+    try:
+        schedule = state.services.maintenance.schedule(session.actor, patient.id)
+    except NotFound:
+        schedule = None
+    return {
+        "maintenance_shown": True,
+        "maintenance": schedule,
+        "maintenance_options": options,
+        "can_start_maintenance": Event.START_MAINTENANCE in patient.events
+        and session.can(Action.CLINIC_PLAN_RECORD),
+        "can_change_maintenance": schedule is not None
+        and schedule.active
+        and session.can(Action.CLINIC_PLAN_RECORD),
+    }
+
+
 def render_patient_page(
     request: Request,
     session: Session,
@@ -213,6 +237,7 @@ def render_patient_page(
             "open_alerts": services.infusions.alerts(actor, patient_id, open_only=True)
             if session.can(Action.INFUSION_READ)
             else [],
+            **_maintenance_context(state, session, patient, protocol),
             "can_ack": session.can(Action.ALERT_ACKNOWLEDGE),
             "can_decide": session.can(Action.PHYSICIAN_DECISION),
         },
