@@ -164,18 +164,7 @@ def ready_for_infusion(
     confirm_two_identifiers(services, actors, patient_id, number, nurse=nurse)
     if number == 1:
         record_baseline(services, actors, patient_id)
-    services.infusions.record_vitals(
-        actors[nurse], patient_id, number, vitals_input(0, 128, 82, 72, 98)
-    )
-    for instrument, values in (
-        ("cadss", items(23, 1)),
-        ("bprs_positive", {"4": 1, "11": 1, "12": 1, "15": 1}),
-        ("ymrs_item1", {"1": 0}),
-        ("prise", prise()),
-    ):
-        services.infusions.record_rating(
-            actors[rater], patient_id, number, minute=0, instrument=instrument, items=values
-        )
+    record_pre_infusion(services, actors, patient_id, number, rater=rater, nurse=nurse)
     return services.infusions.record_checklist(
         actors[nurse],
         patient_id,
@@ -188,6 +177,31 @@ def ready_for_infusion(
             short_acting_benzodiazepine_taken_this_morning=False,
         ),
     )
+
+
+def record_pre_infusion(
+    services: Any,
+    actors: Any,
+    patient_id: int,
+    number: int,
+    *,
+    rater: Role = Role.SAFETY_RATER,
+    nurse: Role = Role.NURSE,
+) -> None:
+    """Today's minute-0 vitals (nurse) and ratings before the infusion (rater): what the
+    checklist reads from the record. A held day's are not the next day's (PROTOCOL.md §6)."""
+    services.infusions.record_vitals(
+        actors[nurse], patient_id, number, vitals_input(0, 128, 82, 72, 98)
+    )
+    for instrument, values in (
+        ("cadss", items(23, 1)),
+        ("bprs_positive", {"4": 1, "11": 1, "12": 1, "15": 1}),
+        ("ymrs_item1", {"1": 0}),
+        ("prise", prise()),
+    ):
+        services.infusions.record_rating(
+            actors[rater], patient_id, number, minute=0, instrument=instrument, items=values
+        )
 
 
 def prise(**reported: str) -> dict[str, str]:

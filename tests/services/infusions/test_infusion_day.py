@@ -211,7 +211,10 @@ def test_a_second_infusion_the_same_morning_is_refused_until_the_schedule_allows
     assert "§6" in str(same_morning.value) and "2 days after infusion 1" in str(same_morning.value)
     assert [d.infusion_number for d in wf.infusions.days(investigator, pid)] == [1]
     clock.set(dt.datetime(2026, 3, 4, 8, tzinfo=dt.UTC))  # Wednesday: the interval is met
+    from bedside_support import record_pre_infusion  # type: ignore[import-not-found]
     from ketamine_ptsd.services.infusions import ChecklistInput
+
+    record_pre_infusion(wf, actors, pid, 2)  # Monday's baseline is not Wednesday's (§6)
 
     wf.infusions.record_checklist(  # today's checklist for infusion 2 (it passes)
         actors[Role.NURSE],

@@ -59,7 +59,10 @@ def test_the_start_needs_both_identifiers_confirmed_today(trial, actors, clock) 
     ready = ready_for_infusion(wf, actors, pid, 1)
     assert ready.passed
     clock.advance(dt.timedelta(days=1))  # yesterday's check does not count today
+    from bedside_support import record_pre_infusion  # type: ignore[import-not-found]
     from ketamine_ptsd.services.infusions import ChecklistInput
+
+    record_pre_infusion(wf, actors, pid, 1)  # nor yesterday's baseline and ratings (§6)
 
     wf.infusions.record_checklist(
         nurse,
