@@ -122,6 +122,23 @@ class LockService:
             assert row is not None
             return self._view(uow.session, row)
 
+    def form_locks(self, actor: Actor, patient_id: int) -> dict[tuple[str, str], LockView]:
+        """(table, record id) → the lock in force on that form of a patient the actor may
+        read (the monitoring visit shows it beside each verified record)."""
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = uow.session.get(Patient, patient_id)
+            if patient is None:
+                raise NotFound("patient", patient_id)
+            require_patient(actor, Action.PATIENT_READ, patient)
+            rows = uow.session.scalars(
+                select(DatabaseLock).where(
+                    DatabaseLock.patient_id == patient_id,
+                    DatabaseLock.table_name.is_not(None),  # type: ignore[union-attr]
+                    DatabaseLock.unlocked_at.is_(None),  # type: ignore[union-attr]
+                )
+            ).all()
+            return {(str(r.table_name), str(r.record_id)): self._view(uow.session, r) for r in rows}
+
     def lock(
         self, actor: Actor, *, reason: str, password: str, patient_id: int | None = None
     ) -> LockView:

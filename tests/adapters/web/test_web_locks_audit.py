@@ -195,3 +195,48 @@ def test_blinded_readers_of_the_audit_page_see_no_arm(
         assert "[redacted]" in allocations
         api = client.get("/api/v1/audit", params={"table_name": "allocations"}).text
         assert CANARY.search(api) is None and "[redacted]" in api
+
+
+@sqlite_only
+def test_a_verified_form_is_locked_on_the_monitoring_visit(
+    login, services: Services, actors: dict[Role, Actor]
+) -> None:  # type: ignore[no-untyped-def]
+    pid = enrol(services, actors)
+    page = f"/patients/{pid}/monitoring"
+    consent = next(
+        i for i in services.sdv.items(actors[Role.MONITOR], pid) if i.table_name == "consents"
+    )
+    form = {"table_name": "consents", "record_id": consent.record_id}
+    monitor = login(Role.MONITOR)
+    assert "Lock this form" not in monitor.get(page).text  # not verified yet
+    early = _post(
+        monitor, f"{page}/lock-form", {**form, "reason": REASON, "password": PASSWORD}, page
+    )
+    assert early.status_code == 409 and "not verified against source" in early.text  # type: ignore[attr-defined]
+    services.sdv.verify(actors[Role.MONITOR], pid, **form)
+    assert "Lock this form" in monitor.get(page).text
+    assert "Lock this form" not in login(Role.NURSE).get(page).text
+    wrong = _post(
+        monitor, f"{page}/lock-form", {**form, "reason": REASON, "password": "nope-nope-nope"}, page
+    )
+    assert wrong.status_code == 422 and "password not accepted" in wrong.text  # type: ignore[attr-defined]
+    assert f">{REASON}</textarea>" in wrong.text and "nope-nope-nope" not in wrong.text  # type: ignore[attr-defined]
+    assert f'id="lock-consents-{consent.record_id}" open' in wrong.text  # type: ignore[attr-defined]
+    done = _post(
+        monitor, f"{page}/lock-form", {**form, "reason": REASON, "password": PASSWORD}, page
+    )
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    shown = monitor.get(page).text
+    assert "Unlock this form" in shown and REASON in shown
+    forged = monitor.post(
+        f"{page}/unlock-form", data={**form, "reason": REASON, "password": PASSWORD}
+    )
+    assert forged.status_code == 403 and "Unlock this form" in monitor.get(page).text
+    lifted = _post(
+        login(Role.INVESTIGATOR),
+        f"{page}/unlock-form",
+        {**form, "reason": "consent date to be corrected", "password": PASSWORD},
+        page,
+    )
+    assert lifted.status_code == 303 and "Unlock this form" not in monitor.get(page).text  # type: ignore[attr-defined]
+    assert monitor.post(f"{page}/other-form", data={}).status_code in (403, 404)
