@@ -14,6 +14,7 @@ from ketamine_ptsd.services import (
     Actor,
     AuthenticationFailed,
     ConflictError,
+    NotFound,
     PermissionDenied,
     Services,
     ValidationFailed,
@@ -184,3 +185,62 @@ def test_a_form_is_locked_only_once_verified_and_then_refuses_changes(
     services.screening.record_demographics(
         md, pid, DemographicsInput(41, "male", "White"), expected_version=1, reason="age was wrong"
     )
+
+
+def test_locks_are_site_scoped_like_every_patient_read(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    admin = Actor.system("test-admin")
+    for code in ("YAL", "BOS"):
+        services.sites.add(admin, code=code, name=code, time_zone="UTC")
+    md = actors[Role.INVESTIGATOR]
+    yal = services.patients.register(md, protocol_name="rct", site="YAL").id
+    bos = services.patients.register(md, protocol_name="rct", site="BOS").id
+    services.locks.lock(
+        md, reason="last visit done, queries closed", password=PASSWORD, patient_id=bos
+    )
+    services.locks.lock(
+        md, reason="last visit done, queries closed", password=PASSWORD, patient_id=yal
+    )
+    services.locks.lock(md, reason=REASON, password=PASSWORD)
+    services.sites.add_member(admin, username="investigator", site="YAL")
+    scoped = services.auth.login("investigator", PASSWORD).actor
+    assert [v.patient for v in services.locks.history(md)] == [None, "YAL-0001", "BOS-0001"]
+    assert [v.patient for v in services.locks.history(scoped)] == [None, "YAL-0001"]
+    assert services.locks.patient_lock(scoped, yal) is not None
+    with pytest.raises(NotFound):
+        services.locks.patient_lock(scoped, bos)
+    with pytest.raises(NotFound):  # another site's patient is not found, not unlocked
+        services.locks.unlock(scoped, reason="a late lab value", password=PASSWORD, patient_id=bos)
+    assert services.locks.patient_lock(md, bos) is not None
+    # who reads the history: those who lock (investigator, monitor) and the audit's readers
+    assert services.locks.history(actors[Role.MONITOR])
+    with pytest.raises(PermissionDenied):
+        services.locks.history(actors[Role.NURSE])
+
+
+def test_a_form_is_unlocked_only_under_its_own_patient(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    from ketamine_ptsd.services.screening_views import DemographicsInput
+
+    md, monitor = actors[Role.INVESTIGATOR], actors[Role.MONITOR]
+    pid, other = _register(services, actors), _register(services, actors)
+    services.screening.record_demographics(md, pid, DemographicsInput(40, "male", "White"))
+    form = {"table_name": "demographics", "record_id": "1"}
+    services.sdv.verify(monitor, pid, **form)
+    services.locks.lock_form(
+        monitor, pid, **form, reason="verified at the visit", password=PASSWORD
+    )
+    with pytest.raises(ConflictError, match="is not locked"):
+        services.locks.unlock_form(
+            md, **form, reason="the age is to be corrected", password=PASSWORD, patient_id=other
+        )
+    with pytest.raises(NotFound):
+        services.locks.unlock_form(
+            md, **form, reason="the age is to be corrected", password=PASSWORD, patient_id=999_999
+        )
+    view = services.locks.unlock_form(
+        md, **form, reason="the age is to be corrected", password=PASSWORD, patient_id=pid
+    )
+    assert not view.open and view.unlocked_by == "investigator"

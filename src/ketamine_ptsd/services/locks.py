@@ -88,12 +88,56 @@ class LockService:
             return self._view(uow.session, row)
 
     def history(self, actor: Actor) -> list[LockView]:
-        """Every lock, newest first."""
+        """Every lock, newest first: for those who take locks (investigator, monitor) and those
+        who read the audit trail. A member of sites sees the database's locks and their own
+        sites' patients' and forms' locks only (issue 17)."""
+        if not any(
+            is_allowed(actor.role, a)
+            for a in (Action.DATABASE_LOCK, Action.SDV_RECORD, Action.AUDIT_READ)
+        ):
+            raise PermissionDenied("lock.read", actor.role.value)
         with self._ctx.uow(actor, write=False) as uow:
-            rows = uow.session.scalars(
-                select(DatabaseLock).order_by(DatabaseLock.id.desc())  # type: ignore[attr-defined]
-            ).all()
+            query = select(DatabaseLock).order_by(DatabaseLock.id.desc())  # type: ignore[attr-defined]
+            if actor.sites is not None:
+                query = query.where(
+                    DatabaseLock.patient_id.is_(None)  # type: ignore[attr-defined]
+                    | DatabaseLock.patient_id.in_(  # type: ignore[attr-defined]
+                        select(Patient.id).where(Patient.site.in_(sorted(actor.sites)))  # type: ignore[attr-defined]
+                    )
+                )
+            rows = uow.session.scalars(query).all()
             return [self._view(uow.session, r) for r in rows]
+
+    def patient_lock(self, actor: Actor, patient_id: int) -> LockView | None:
+        """The lock in force on the whole record of a patient the actor may read, or None."""
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = uow.session.get(Patient, patient_id)
+            if patient is None:
+                raise NotFound("patient", patient_id)
+            require_patient(actor, Action.PATIENT_READ, patient)
+            lock = locked_patients(uow.session).get(patient_id)
+            if lock is None:
+                return None
+            row = uow.session.get(DatabaseLock, lock.id)
+            assert row is not None
+            return self._view(uow.session, row)
+
+    def form_locks(self, actor: Actor, patient_id: int) -> dict[tuple[str, str], LockView]:
+        """(table, record id) → the lock in force on that form of a patient the actor may
+        read (the monitoring visit shows it beside each verified record)."""
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = uow.session.get(Patient, patient_id)
+            if patient is None:
+                raise NotFound("patient", patient_id)
+            require_patient(actor, Action.PATIENT_READ, patient)
+            rows = uow.session.scalars(
+                select(DatabaseLock).where(
+                    DatabaseLock.patient_id == patient_id,
+                    DatabaseLock.table_name.is_not(None),  # type: ignore[union-attr]
+                    DatabaseLock.unlocked_at.is_(None),  # type: ignore[union-attr]
+                )
+            ).all()
+            return {(str(r.table_name), str(r.record_id)): self._view(uow.session, r) for r in rows}
 
     def lock(
         self, actor: Actor, *, reason: str, password: str, patient_id: int | None = None
@@ -142,9 +186,13 @@ class LockService:
                 if lock is None:
                     raise ConflictError("database", None, "is not locked")
             else:
+                patient = uow.session.get(Patient, patient_id)
+                if patient is None:
+                    raise NotFound("patient", patient_id)
+                require_patient(actor, Action.DATABASE_LOCK, patient)
                 lock = locked_patients(uow.session).get(patient_id)
                 if lock is None:
-                    raise ConflictError("patient", patient_id, "is not locked")
+                    raise ConflictError("patient", patient.study_id, "is not locked")
             return self._lift(uow, actor, text, lock.id)
 
     def lock_form(
@@ -195,9 +243,18 @@ class LockService:
             return self._take(uow, actor, text, patient_id, table_name, record_id)
 
     def unlock_form(
-        self, actor: Actor, *, table_name: str, record_id: str, reason: str, password: str
+        self,
+        actor: Actor,
+        *,
+        table_name: str,
+        record_id: str,
+        reason: str,
+        password: str,
+        patient_id: int | None = None,
     ) -> LockView:
-        """Lift a form lock (audited, with the reason)."""
+        """Lift a form lock (audited, with the reason). The form's patient must be one the
+        actor may read (another site's is "not found"); with ``patient_id``, it must be that
+        patient's form."""
         if not (
             is_allowed(actor.role, Action.SDV_RECORD)
             or is_allowed(actor.role, Action.DATABASE_LOCK)
@@ -206,8 +263,19 @@ class LockService:
         text = _reason(reason)
         with self._ctx.uow(actor, write=True) as uow:
             self._auth.reauthenticate(uow, password)
+            if patient_id is not None:
+                asked = uow.session.get(Patient, patient_id)
+                if asked is None:
+                    raise NotFound("patient", patient_id)
+                require_patient(actor, Action.PATIENT_READ, asked)
             lock = locked_forms(uow.session).get((table_name, record_id))
-            if lock is None:
+            row = None if lock is None else uow.session.get(DatabaseLock, lock.id)
+            owner = None if row is None or row.patient_id is None else row.patient_id
+            if owner is not None:
+                patient = uow.session.get(Patient, owner)
+                if patient is not None:
+                    require_patient(actor, Action.PATIENT_READ, patient)
+            if lock is None or (patient_id is not None and owner != patient_id):
                 raise ConflictError(table_name, record_id, "is not locked")
             return self._lift(uow, actor, text, lock.id)
 

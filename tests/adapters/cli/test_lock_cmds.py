@@ -151,3 +151,59 @@ def test_a_dsmb_interim_is_frozen_and_made_again_byte_for_byte(
         number,
     )
     assert tampered.exit_code == 2 and "do not match the digest" in tampered.output
+
+
+def _unqueried_patient(db: Path) -> str:
+    """A study id of the demo with no query that is not closed (a patient lock waits for them)."""
+    import sqlite3
+
+    connection = sqlite3.connect(db)
+    try:
+        row = connection.execute(
+            "SELECT study_id FROM patients WHERE voided_at IS NULL AND id NOT IN "
+            "(SELECT patient_id FROM data_queries WHERE state != 'closed') ORDER BY id LIMIT 1"
+        ).fetchone()
+    finally:
+        connection.close()
+    assert row is not None
+    return str(row[0])
+
+
+def test_one_patients_record_is_locked_and_unlocked_with_patient(record: Path) -> None:
+    study = _unqueried_patient(record)
+    locked = _lock(
+        record, "lock", "last visit done, queries closed", *INVESTIGATOR, "--patient", study
+    )
+    assert locked.exit_code == 0, locked.output
+    assert locked.output.startswith(f"patient {study} locked ") and "audit head #" in locked.output
+    assert len(locked.output.strip().splitlines()) == 1
+    again = _lock(
+        record, "lock", "last visit done, queries closed", *INVESTIGATOR, "--patient", study
+    )
+    assert again.exit_code == 2 and "is locked already" in again.output
+    unlocked = _lock(
+        record, "unlock", "a late lab value to enter", *INVESTIGATOR, "--patient", study, "--json"
+    )
+    assert unlocked.exit_code == 0, unlocked.output
+    view = json.loads(unlocked.output)
+    assert view["patient"] == study and view["locked"] is False
+    assert view["unlock_reason"] == "a late lab value to enter"
+    # the database lock the demo left is untouched, and its JSON has no "patient" key
+    db_again = _lock(
+        record, "unlock", "a correction after a monitor's query", *INVESTIGATOR, "--json"
+    )
+    assert db_again.exit_code == 0 and "patient" not in json.loads(db_again.output)
+    unknown = _lock(
+        record, "lock", "last visit done, queries closed", *INVESTIGATOR, "--patient", "ZZZ-0001"
+    )
+    assert unknown.exit_code == 2 and "lock refused: no patient 'ZZZ-0001'" in unknown.output
+    nurse = _lock(
+        record,
+        "lock",
+        "last visit done, queries closed",
+        "nurse",
+        "amber-lantern-demo",
+        "--patient",
+        study,
+    )
+    assert nurse.exit_code == 2 and f"may not lock patient {study}'s record" in nurse.output

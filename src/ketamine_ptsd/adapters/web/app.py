@@ -128,10 +128,12 @@ def _include_routers(app: FastAPI) -> None:
         adverse_events,
         analysis,
         assessments,
+        audit,
         auth,
         corrections,
         home,
         infusion,
+        locks,
         maintenance,
         monitoring,
         patients,
@@ -153,6 +155,8 @@ def _include_routers(app: FastAPI) -> None:
         admin,
         analysis,
         monitoring,
+        locks,
+        audit,
     ):
         app.include_router(module.router, include_in_schema=False)
     app.include_router(api_router, prefix=API_PREFIX)

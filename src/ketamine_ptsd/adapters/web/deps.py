@@ -271,6 +271,10 @@ def navigation(session: PageSession) -> list[tuple[str, str]]:
         items.append(("/dashboard", "Trial dashboard"))
     if session.can(Action.QUERY_READ):
         items.append(("/queries", "Queries"))
+    if any(session.can(a) for a in (Action.DATABASE_LOCK, Action.SDV_RECORD, Action.AUDIT_READ)):
+        items.append(("/locks", "Locks"))
+    if session.can(Action.AUDIT_READ):
+        items.append(("/audit", "Audit trail"))
     if session.can(Action.ANALYSIS_DATASET_READ):
         items.append(("/analysis", "Analysis"))
     if session.can(Action.USER_MANAGE):

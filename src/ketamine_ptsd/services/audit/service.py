@@ -14,11 +14,12 @@ from sqlalchemy import func, select
 
 from ketamine_ptsd.core.roles import Action, can_see
 
-from ..access import Actor, require
-from ..errors import ValidationFailed
-from ..records import AuditEntry, AuditHead
+from ..access import Actor, require, require_patient
+from ..errors import NotFound, ValidationFailed
+from ..records import AuditEntry, AuditHead, Patient
 from .chain import AuditEvent, decode_value, encode_value, read_head, table_of, utc_text
 from .checkpoint import Checkpoint
+from .scope import of_patients, visible_to_sites
 from .verify import ChainReport, verify_chain
 
 __all__ = ["REDACTED", "AuditService", "AuditView"]
@@ -57,10 +58,22 @@ class AuditService:
         *,
         table_name: str | None = None,
         record_id: str | None = None,
+        study_id: str | None = None,
+        username: str | None = None,
+        occurred_from: dt.datetime | None = None,
+        occurred_before: dt.datetime | None = None,
         since_seq: int = 0,
         limit: int = 500,
+        offset: int = 0,
+        newest_first: bool = False,
     ) -> list[AuditView]:
-        """Audit rows, oldest first; values the actor's role may not see are redacted.
+        """Audit rows, oldest first (or newest first); values the actor's role may not see are
+        redacted.
+
+        Filters: a form (``table_name``, ``record_id``), a patient (``study_id``: the rows of
+        every record of theirs, :mod:`.scope`), the acting user, ``occurred_from`` ≤ time <
+        ``occurred_before``. A member of sites sees only rows naming no patient and their sites'
+        patients' rows (issue 17); another site's study id is "not found", as everywhere.
 
         Investigators are treated as blinded here even for an emergency-unblinded patient: an
         audit listing spans patients, and the unblinding itself is shown to them elsewhere.
@@ -68,11 +81,26 @@ class AuditService:
         require(actor, Action.AUDIT_READ)
         with self._ctx.uow(actor, write=False) as uow:
             query = select(AuditEntry).where(AuditEntry.seq > since_seq)
+            if actor.sites is not None:
+                query = query.where(visible_to_sites(actor.sites))
+            if study_id is not None:
+                patient = uow.session.scalar(select(Patient).where(Patient.study_id == study_id))
+                if patient is None:
+                    raise NotFound("patient", study_id)
+                require_patient(actor, Action.AUDIT_READ, patient)
+                query = query.where(of_patients(select(Patient.id).where(Patient.id == patient.id)))
             if table_name is not None:
                 query = query.where(AuditEntry.table_name == table_name)
             if record_id is not None:
                 query = query.where(AuditEntry.record_id == record_id)
-            rows = uow.session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
+            if username is not None:
+                query = query.where(AuditEntry.actor_username == username)
+            if occurred_from is not None:
+                query = query.where(AuditEntry.occurred_at >= occurred_from)
+            if occurred_before is not None:
+                query = query.where(AuditEntry.occurred_at < occurred_before)
+            order = AuditEntry.seq.desc() if newest_first else AuditEntry.seq  # type: ignore[attr-defined]
+            rows = uow.session.scalars(query.order_by(order).offset(offset).limit(limit)).all()
             return [self._view(actor, row) for row in rows]
 
     @staticmethod

@@ -13,9 +13,11 @@ from fastapi import APIRouter
 
 from . import (
     assessments,
+    audit,
     auth,
     infusions,
     instruments,
+    locks,
     maintenance,
     patients,
     pharmacy,
@@ -37,6 +39,8 @@ for _module in (
     protocols,
     queries,
     sdv,
+    locks,
+    audit,
     pharmacy,
 ):
     router.include_router(_module.router)

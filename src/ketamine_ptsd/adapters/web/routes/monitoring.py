@@ -4,7 +4,7 @@
 and age; whoever may answer does so there (a correction is made on the record's own correction
 page, with its reason, then answered "corrected"). ``/patients/{id}/monitoring`` is a monitor's
 visit for one patient: the critical records with their verification status and a "verified"
-button each, what changed since the monitor's last verification, the patient's queries, and a
+button each (and, once verified, the form's lock and unlock, with a reason and the password), what changed since the monitor's last verification, the patient's queries, and a
 form to raise a query on a field of one of those records. Every action goes through the
 services (queries.py, sdv.py), so the roles, the blind and the audit trail are theirs.
 """
@@ -15,7 +15,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ketamine_ptsd.core.roles import Action
-from ketamine_ptsd.services import ConflictError, NotFound, PermissionDenied, ValidationFailed
+from ketamine_ptsd.services import (
+    AuthenticationFailed,
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 
 from ..deps import CheckedForm, PageSession, Session, State, render, see_other
 from ..params import DbId, form_int
@@ -56,14 +62,19 @@ def _visit(
         else [],
         "queries": services.queries.list(session.actor, patient_id=patient_id),
         "can_verify": session.can(Action.SDV_RECORD),
+        # a verified form is locked by the monitor or the investigator (issue 17)
+        "form_locks": services.locks.form_locks(session.actor, patient_id),
+        "can_lock_forms": session.can(Action.SDV_RECORD) or session.can(Action.DATABASE_LOCK),
+        "lock_form": None,  # (table, record) of the lock form a refusal belongs to
+        "lock_reason": "",
         "can_raise": session.can(Action.QUERY_RAISE),
         "values": {"table_name": "", "record_id": "", "field": "", "question": ""},
         "error": None,
     }
     context.update(extra)
-    return render(
-        request, "monitoring.html", context, status_code=422 if context.get("error") else 200
-    )
+    error = context.get("error")
+    status = 200 if error is None else 409 if isinstance(error, ConflictError) else 422
+    return render(request, "monitoring.html", context, status_code=status)
 
 
 @router.get("/patients/{patient_id}/monitoring")
@@ -87,6 +98,58 @@ def verify(
         )
     except (ValidationFailed, NotFound) as exc:
         return _visit(request, session, state, patient_id, error=exc)
+    return see_other(f"/patients/{patient_id}/monitoring")
+
+
+@router.post("/patients/{patient_id}/monitoring/{step}-form")
+def lock_form(
+    patient_id: DbId,
+    step: str,
+    request: Request,
+    session: Session,
+    state: State,
+    form: CheckedForm,
+) -> Response:
+    """Lock (``lock-form``) or unlock (``unlock-form``) one verified form of the patient, with
+    a reason and the password again; a refusal is shown at the form, the reason kept."""
+    if step not in ("lock", "unlock"):
+        raise NotFound("monitoring step", step)
+    table_name, record_id = text(form, "table_name"), text(form, "record_id")
+    reason = text(form, "reason")
+    password = form.get("password")
+    locks = state.services.locks
+    try:
+        try:
+            if step == "lock":
+                locks.lock_form(
+                    session.actor,
+                    patient_id,
+                    table_name=table_name,
+                    record_id=record_id,
+                    reason=reason,
+                    password=password if isinstance(password, str) else "",
+                )
+            else:
+                locks.unlock_form(
+                    session.actor,
+                    table_name=table_name,
+                    record_id=record_id,
+                    reason=reason,
+                    password=password if isinstance(password, str) else "",
+                    patient_id=patient_id,
+                )
+        except AuthenticationFailed as exc:  # counted and audited by the service
+            raise ValidationFailed("password", exc.message, None) from None
+    except (ValidationFailed, ConflictError) as exc:
+        return _visit(
+            request,
+            session,
+            state,
+            patient_id,
+            error=exc,
+            lock_form=(table_name, record_id),
+            lock_reason=reason,
+        )
     return see_other(f"/patients/{patient_id}/monitoring")
 
 

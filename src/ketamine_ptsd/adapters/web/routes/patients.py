@@ -239,6 +239,11 @@ def render_patient_page(
             else [],
             **_maintenance_context(state, session, patient, protocol),
             "can_ack": session.can(Action.ALERT_ACKNOWLEDGE),
+            # a patient's record locked after the last visit (issue 17): the investigator's
+            "can_lock": session.can(Action.DATABASE_LOCK),
+            "record_lock": services.locks.patient_lock(actor, patient_id)
+            if session.can(Action.DATABASE_LOCK)
+            else None,
             "can_decide": session.can(Action.PHYSICIAN_DECISION),
         },
         status_code=status_code,
