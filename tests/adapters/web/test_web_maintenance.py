@@ -30,6 +30,10 @@ def test_the_physician_starts_and_stops_maintenance_on_the_patient_page(
     page = clinician.get(url).text
     assert "Infusion 7</a>, due Mon 16 Mar 2026" in page
     assert 'id="maintenance-stop-form"' in page
+    today = clinician.get("/").text  # the day's work lists the maintenance infusion due
+    assert f'href="/patients/{pid}/infusion/7"' in today and "maintenance infusion 7" in today
+    week = clinician.get("/calendar").text
+    assert "Infusion 7 (maintenance)" in week
     bedside = clinician.get(f"{url}/infusion/7")  # the maintenance infusion's own screen
     assert bedside.status_code == 200 and "Infusion 7" in bedside.text
     nurse_page = login(Role.NURSE).get(url).text

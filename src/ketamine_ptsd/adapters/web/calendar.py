@@ -16,13 +16,21 @@ from dataclasses import dataclass, field
 from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.core.rules import PlannedAssessment, SchedulePlan
 from ketamine_ptsd.core.workflow import TERMINAL, PatientState
-from ketamine_ptsd.services import Actor
+from ketamine_ptsd.services import Actor, NotFound, PermissionDenied
+from ketamine_ptsd.services.maintenance import MaintenanceView
 from ketamine_ptsd.services.patients import PatientView
 
 from .deps import WebState
 from .views import patient_schedule
 
-__all__ = ["CalendarEntry", "CalendarPage", "Overdue", "calendar_page", "overdue_assessments"]
+__all__ = [
+    "CalendarEntry",
+    "CalendarPage",
+    "Overdue",
+    "calendar_page",
+    "maintained",
+    "overdue_assessments",
+]
 
 #: Follow-up visits are a responder's (§8).
 _FOLLOWED = frozenset({PatientState.RESPONDER, PatientState.LOST_RESPONSE})
@@ -92,6 +100,21 @@ def _plans(state: WebState, actor: Actor) -> list[tuple[PatientView, SchedulePla
     return out
 
 
+def maintained(state: WebState, actor: Actor) -> list[tuple[PatientView, MaintenanceView]]:
+    """The patients in maintenance the actor may read, with their open schedule (§8)."""
+    out = []
+    for patient in state.services.patients.list(actor):
+        if PatientState(patient.status) is not PatientState.IN_MAINTENANCE:
+            continue
+        try:
+            schedule = state.services.maintenance.schedule(actor, patient.id)
+        except (NotFound, PermissionDenied):
+            continue
+        if schedule.active:
+            out.append((patient, schedule))
+    return out
+
+
 def _missing(planned: PlannedAssessment, recorded: set[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(i for i in planned.instruments if (planned.name, i) not in recorded)
 
@@ -141,6 +164,19 @@ def calendar_page(state: WebState, actor: Actor, start: dt.date, days: int) -> C
                         CalendarEntry(
                             visit.target, patient, "follow_up",
                             f"Follow-up {visit.name}", "planned", f"/patients/{patient.id}",
+                        )
+                    )  # fmt: skip
+    if reads_infusions:
+        for patient, schedule in maintained(state, actor):
+            sessions = [(n, d, "given") for n, d in schedule.given]
+            if schedule.next_number is not None and schedule.next_due is not None:
+                sessions.append((schedule.next_number, schedule.next_due, "planned"))
+            for number, day, status in sessions:
+                if start <= day <= end:
+                    entries[day].append(
+                        CalendarEntry(
+                            day, patient, "infusion", f"Infusion {number} (maintenance)", status,
+                            f"/patients/{patient.id}/infusion/{number}",
                         )
                     )  # fmt: skip
     order = {"infusion": 0, "assessment": 1, "follow_up": 2}

@@ -7,9 +7,11 @@ import datetime as dt
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..calendar import calendar_page, overdue_assessments
+from ketamine_ptsd.core.roles import Action, Role
+
+from ..calendar import calendar_page, maintained, overdue_assessments
 from ..deps import Session, State, render
-from ..views import home_page
+from ..views import TodayInfusion, home_page
 
 router = APIRouter()
 
@@ -19,13 +21,22 @@ VIEWS = {"day": 1, "week": 7}
 
 @router.get("/")
 def home(request: Request, session: Session, state: State) -> Response:
+    page = home_page(state, session.actor)
+    if session.can(Action.INFUSION_READ) and session.role is not Role.PHARMACIST:
+        today = state.now().date()
+        for patient, schedule in maintained(state, session.actor):  # due or overdue (§8)
+            if schedule.next_due is not None and schedule.next_due <= today:
+                late = "" if schedule.next_due == today else f", due {schedule.next_due:%d %b}"
+                page.infusions_today.append(
+                    TodayInfusion(
+                        patient, schedule.next_number,
+                        f"maintenance infusion {schedule.next_number}{late}",
+                    )
+                )  # fmt: skip
     return render(
         request,
         "home.html",
-        {
-            "page": home_page(state, session.actor),
-            "overdue": overdue_assessments(state, session.actor),
-        },
+        {"page": page, "overdue": overdue_assessments(state, session.actor)},
     )
 
 
