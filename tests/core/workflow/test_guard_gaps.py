@@ -309,7 +309,8 @@ def test_discharge_with_half_its_findings_is_refused_not_judged(loaded: str) -> 
         facts = replace(facts, discharge=None)
     decision = apply(S.IN_TREATMENT, Event.DISCHARGE, Role.INVESTIGATOR, facts)
     refusals: list[Refusal] = [r for r in decision.refusals if r.rule == "discharge_findings"]
-    assert refusals and all(r.source == "PROTOCOL.md §6" for r in refusals)
+    assert refusals
+    assert all(r.source == "PROTOCOL.md §6" and "not loaded" in r.message for r in refusals)
 
 
 def test_a_named_signer_does_not_replace_the_physicians_assessment() -> None:
