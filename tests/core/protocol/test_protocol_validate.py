@@ -250,3 +250,17 @@ def test_an_alpha_that_does_not_follow_from_the_interim_plan_is_refused(
 ) -> None:
     problems = problems_of(_edit(builtin_dict, "rct", path, value))
     assert any(expected in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("minutes", "refused"), [(30, True), (40, True), (41, False)])
+def test_observation_from_the_start_must_outlast_the_infusion(
+    builtin_dict: Any, problems_of: Any, minutes: int, refused: bool
+) -> None:
+    """PROTOCOL.md §6: counted from the start, an observation of 40 min or less for a 40-min
+    infusion would allow discharge the moment the end is recorded (found by mutation testing)."""
+    data = _edit(builtin_dict, "rct", "monitoring.discharge.observation_minutes", minutes)
+    data["monitoring"]["ratings"] = [
+        r for r in data["monitoring"]["ratings"] if r["minute"] <= minutes
+    ]
+    problems = [p for p in problems_of(data) if "does not outlast" in p]
+    assert bool(problems) is refused, problems

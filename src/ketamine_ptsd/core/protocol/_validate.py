@@ -443,6 +443,16 @@ def _check_monitoring(p: Protocol, known: frozenset[str]) -> list[str]:
         end = dis.observation_minutes + (
             d.infusion_minutes if dis.observation_from == "infusion_end" else 0
         )
+        if (
+            dis.observation_from == "infusion_start"
+            and dis.observation_minutes <= d.infusion_minutes
+        ):
+            # observation counted from the start must outlast the infusion, or a patient could
+            # be discharged the moment the end is recorded (§6; found by mutation testing)
+            out.append(
+                f"{where}.discharge.observation_minutes: {dis.observation_minutes} min from the "
+                f"start does not outlast the {d.infusion_minutes}-minute {drug} infusion"
+            )
         for r in m.ratings:
             if r.minute > end:
                 out.append(

@@ -334,24 +334,9 @@ class SafetyUseCases(InfusionBase):
                 )
             user = self._auth.reauthenticate(uow, password)
             uow.reason = f"hold released: {why}"
-            decision = PhysicianDecision(
-                patient_id=patient.id,
-                infusion_number=infusion_number,
-                kind=RELEASE_HOLD,
-                day=today,
-                released=held,
-                reason=why,
-                decided_by=user.id,
-                decided_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
+            return _record_decision(
+                uow, patient, infusion_number, RELEASE_HOLD, today, held, why, user.id
             )
-            uow.session.add(decision)
-            uow.flush()
-            view = _decision_view(uow, decision)
-            uow.commit()
-            return view
 
     @staticmethod
     def _unreleasable(protocol: Protocol, check: PreInfusionCheck) -> list[str]:
@@ -410,21 +395,35 @@ class SafetyUseCases(InfusionBase):
                 )
             user = self._auth.reauthenticate(uow, password)
             uow.reason = f"infusion {infusion_number} moved to {day.isoformat()}: {why}"
-            decision = PhysicianDecision(
-                patient_id=patient.id,
-                infusion_number=infusion_number,
-                kind=MOVE_DAY,
-                day=day,
-                released=[],
-                reason=why,
-                decided_by=user.id,
-                decided_at=uow.now,
-                voided_at=None,
-                voided_by=None,
-                void_reason=None,
-            )
-            uow.session.add(decision)
-            uow.flush()
-            view = _decision_view(uow, decision)
-            uow.commit()
-            return view
+            return _record_decision(uow, patient, infusion_number, MOVE_DAY, day, [], why, user.id)
+
+
+def _record_decision(
+    uow: UnitOfWork,
+    patient: Patient,
+    infusion_number: int,
+    kind: str,
+    day: dt.date,
+    released: list[str],
+    reason: str,
+    decided_by: int,
+) -> DecisionView:
+    """Store a physician's decision (audited with the record) and commit it."""
+    decision = PhysicianDecision(
+        patient_id=patient.id,
+        infusion_number=infusion_number,
+        kind=kind,
+        day=day,
+        released=released,
+        reason=reason,
+        decided_by=decided_by,
+        decided_at=uow.now,
+        voided_at=None,
+        voided_by=None,
+        void_reason=None,
+    )
+    uow.session.add(decision)
+    uow.flush()
+    view = _decision_view(uow, decision)
+    uow.commit()
+    return view
