@@ -129,8 +129,26 @@ def locked_forms(session: Session) -> dict[tuple[str, str], ActiveLock]:
 
 
 def remember_lock(session: Session) -> Locks:
-    """Read the locks once for this write transaction and keep them for the flush hook."""
-    locks = Locks(active_lock(session), locked_patients(session), locked_forms(session))
+    """Read the locks once for this write transaction and keep them for the flush hook: one
+    query for every open lock (every writing unit of work pays it), split here as
+    :func:`active_lock`, :func:`locked_patients` and :func:`locked_forms` would."""
+    rows = session.scalars(
+        select(DatabaseLock)
+        .where(DatabaseLock.unlocked_at.is_(None))  # type: ignore[attr-defined]
+        .order_by(DatabaseLock.id.desc())  # type: ignore[attr-defined]
+    ).all()
+    database = next((_view(r) for r in rows if r.patient_id is None), None)
+    patients = {
+        int(r.patient_id): _view(r)
+        for r in reversed(rows)
+        if r.patient_id is not None and r.table_name is None
+    }
+    forms = {
+        (r.table_name, r.record_id): _view(r)
+        for r in reversed(rows)
+        if r.patient_id is not None and r.table_name is not None and r.record_id is not None
+    }
+    locks = Locks(database, patients, forms)
     session.info[LOCK_KEY] = locks
     return locks
 
