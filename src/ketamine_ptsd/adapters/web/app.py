@@ -126,6 +126,7 @@ def _include_routers(app: FastAPI) -> None:
     from .routes import (
         admin,
         adverse_events,
+        alerts,
         analysis,
         assessments,
         audit,
@@ -148,6 +149,7 @@ def _include_routers(app: FastAPI) -> None:
         screening,
         pharmacy,
         infusion,
+        alerts,
         maintenance,
         assessments,
         corrections,

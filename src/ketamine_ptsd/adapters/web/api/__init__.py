@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from . import (
+    alerts,
     assessments,
     audit,
     auth,
@@ -32,6 +33,7 @@ for _module in (
     auth,
     patients,
     infusions,
+    alerts,
     maintenance,
     assessments,
     instruments,
