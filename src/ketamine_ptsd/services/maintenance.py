@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ketamine_ptsd.core.protocol import MaintenanceOption, Protocol
 from ketamine_ptsd.core.roles import Action
@@ -123,17 +123,9 @@ class MaintenanceService:
         option = next((o for o in iv_options(protocol) if o.id == row.option_id), None)
         count = protocol.schedule.infusion_count
         given = self._given(uow, patient, count)
-        last_number = int(
-            uow.session.scalar(
-                select(func.max(InfusionDay.infusion_number)).where(
-                    InfusionDay.patient_id == patient.id, InfusionDay.voided_at.is_(None)
-                )
-            )
-            or 0
-        )
         next_number = next_due = None
         if row.stopped_on is None:
-            next_number = max(last_number, count) + 1
+            next_number = (given[-1][0] if given else count) + 1  # numbered after the series
             next_due = (
                 given[-1][1] + dt.timedelta(days=row.interval_days) if given else row.starts_on
             )

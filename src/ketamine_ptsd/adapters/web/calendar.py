@@ -89,9 +89,11 @@ def _given(state: WebState, actor: Actor, patient: PatientView) -> dict[int, dt.
     }
 
 
-def _plans(state: WebState, actor: Actor) -> list[tuple[PatientView, SchedulePlan]]:
+def _plans(
+    state: WebState, actor: Actor, patients: list[PatientView]
+) -> list[tuple[PatientView, SchedulePlan]]:
     out = []
-    for patient in state.services.patients.list(actor):
+    for patient in patients:
         if PatientState(patient.status) in TERMINAL:
             continue
         plan = patient_schedule(state, actor, patient)
@@ -100,10 +102,13 @@ def _plans(state: WebState, actor: Actor) -> list[tuple[PatientView, SchedulePla
     return out
 
 
-def maintained(state: WebState, actor: Actor) -> list[tuple[PatientView, MaintenanceView]]:
-    """The patients in maintenance the actor may read, with their open schedule (§8)."""
+def maintained(
+    state: WebState, actor: Actor, patients: list[PatientView]
+) -> list[tuple[PatientView, MaintenanceView]]:
+    """The patients in maintenance among ``patients`` (those the actor may read), with their
+    open schedule (§8)."""
     out = []
-    for patient in state.services.patients.list(actor):
+    for patient in patients:
         if PatientState(patient.status) is not PatientState.IN_MAINTENANCE:
             continue
         try:
@@ -128,7 +133,8 @@ def calendar_page(state: WebState, actor: Actor, start: dt.date, days: int) -> C
     entries: dict[dt.date, list[CalendarEntry]] = defaultdict(list)
     reads_infusions = is_allowed(actor.role, Action.INFUSION_READ)
     reads_scores = is_allowed(actor.role, Action.ASSESSMENT_READ)
-    for patient, plan in _plans(state, actor):
+    patients = state.services.patients.list(actor)  # read once for the whole page
+    for patient, plan in _plans(state, actor, patients):
         given = _given(state, actor, patient)
         for number, planned_day in enumerate(plan.infusions, start=1):
             day = given.get(number, planned_day)
@@ -167,7 +173,7 @@ def calendar_page(state: WebState, actor: Actor, start: dt.date, days: int) -> C
                         )
                     )  # fmt: skip
     if reads_infusions:
-        for patient, schedule in maintained(state, actor):
+        for patient, schedule in maintained(state, actor, patients):
             sessions = [(n, d, "given") for n, d in schedule.given]
             if schedule.next_number is not None and schedule.next_due is not None:
                 sessions.append((schedule.next_number, schedule.next_due, "planned"))
@@ -187,14 +193,16 @@ def calendar_page(state: WebState, actor: Actor, start: dt.date, days: int) -> C
     return page
 
 
-def overdue_assessments(state: WebState, actor: Actor) -> list[Overdue]:
+def overdue_assessments(
+    state: WebState, actor: Actor, patients: list[PatientView]
+) -> list[Overdue]:
     """Assessment time points whose window has closed with an instrument not recorded, oldest
     first (the Today page's notification; an outcome the analysis will miss, §5, §9)."""
     if not is_allowed(actor.role, Action.ASSESSMENT_READ):
         return []
     today = state.now().date()
     out = []
-    for patient, plan in _plans(state, actor):
+    for patient, plan in _plans(state, actor, patients):
         recorded = None
         for planned in plan.assessments:
             if planned.window_end >= today:

@@ -22,9 +22,12 @@ VIEWS = {"day": 1, "week": 7}
 @router.get("/")
 def home(request: Request, session: Session, state: State) -> Response:
     page = home_page(state, session.actor)
+    patients = (
+        state.services.patients.list(session.actor) if session.can(Action.PATIENT_READ) else []
+    )
     if session.can(Action.INFUSION_READ) and session.role is not Role.PHARMACIST:
         today = state.now().date()
-        for patient, schedule in maintained(state, session.actor):  # due or overdue (§8)
+        for patient, schedule in maintained(state, session.actor, patients):  # due or overdue (§8)
             if schedule.next_due is not None and schedule.next_due <= today:
                 late = "" if schedule.next_due == today else f", due {schedule.next_due:%d %b}"
                 page.infusions_today.append(
@@ -36,7 +39,7 @@ def home(request: Request, session: Session, state: State) -> Response:
     return render(
         request,
         "home.html",
-        {"page": page, "overdue": overdue_assessments(state, session.actor)},
+        {"page": page, "overdue": overdue_assessments(state, session.actor, patients)},
     )
 
 
