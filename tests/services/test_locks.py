@@ -244,3 +244,50 @@ def test_a_form_is_unlocked_only_under_its_own_patient(
         md, **form, reason="the age is to be corrected", password=PASSWORD, patient_id=pid
     )
     assert not view.open and view.unlocked_by == "investigator"
+
+
+def test_the_database_is_locked_only_when_every_query_is_closed(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    """A query open or answered holds the database lock, counted by form; closing it lets
+    the lock through (issue 17: the final analysis runs on clean, locked data)."""
+    md, monitor = actors[Role.INVESTIGATOR], actors[Role.MONITOR]
+    pid = _register(services, actors)
+    query = services.queries.raise_query(
+        monitor,
+        patient_id=pid,
+        table_name="patients",
+        record_id=str(pid),
+        field="site",
+        question="Is S1 the right site code?",
+    )
+    with pytest.raises(ConflictError) as held:
+        services.locks.lock(md, reason=REASON, password=PASSWORD)
+    assert "1 query(ies) not closed (1 on patients)" in held.value.message
+    answered = services.queries.answer(
+        md, query.id, answer="Yes, S1 is right", corrected=False, expected_version=1
+    )
+    with pytest.raises(ConflictError, match="not closed"):  # answered is not resolved
+        services.locks.lock(md, reason=REASON, password=PASSWORD)
+    assert services.locks.status(md) is None
+    services.queries.close(monitor, query.id, expected_version=answered.version)
+    assert services.locks.lock(md, reason=REASON, password=PASSWORD).open
+
+
+def test_a_site_investigator_cannot_lock_or_unlock_the_whole_database(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    admin = Actor.system("test-admin")
+    services.sites.add(admin, code="S1", name="Site one", time_zone="UTC")
+    site_md = Actor(
+        user_id=actors[Role.INVESTIGATOR].user_id,
+        username="investigator",
+        role=Role.INVESTIGATOR,
+        sites=frozenset({"S1"}),
+    )
+    with pytest.raises(PermissionDenied, match=r"database\.lock"):
+        services.locks.lock(site_md, reason=REASON, password=PASSWORD)
+    services.locks.lock(actors[Role.INVESTIGATOR], reason=REASON, password=PASSWORD)
+    with pytest.raises(PermissionDenied, match=r"database\.unlock"):
+        services.locks.unlock(site_md, reason=REASON, password=PASSWORD)
+    assert services.locks.status(site_md) is not None

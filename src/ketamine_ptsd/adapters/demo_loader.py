@@ -275,6 +275,27 @@ class DemoLoader(InfusionDaySteps):
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 
+    def resolve_queries(self) -> int:
+        """Before the lock, as a site would: the investigator answers each query the
+        protocol's checks raised (a date or value confirmed against source) and the monitor
+        closes it (issue 17: the database is locked only when every query is closed). The
+        number of queries resolved."""
+        md, monitor = self.actors[Role.INVESTIGATOR], self.actors[Role.MONITOR]
+        pending = self.services.queries.list(monitor, state="open")
+        for query in pending:
+            answered = self.services.queries.answer(
+                md,
+                query.id,
+                answer=(
+                    "Confirmed against the source document: recorded as it happened "
+                    "(synthetic demo data)"
+                ),
+                corrected=False,
+                expected_version=query.version,
+            )
+            self.services.queries.close(monitor, query.id, expected_version=answered.version)
+        return len(pending)
+
     def lock_record(self, reason: str) -> object:
         """Lock the record as the demo's investigator (issue 17: the final analysis runs on a
         locked record); the lock's view."""

@@ -22,6 +22,7 @@ from .clinic import ClinicService
 from .clock import Clock, FixedClock, SystemClock
 from .context import SecurityPolicy, ServiceContext
 from .datasets import DatasetService
+from .edit_checks import EditCheckService
 from .errors import (
     AccountLocked,
     AuthenticationFailed,
@@ -58,6 +59,7 @@ __all__ = [
     "Clock",
     "ConflictError",
     "DatasetService",
+    "EditCheckService",
     "ExportService",
     "FixedClock",
     "FollowUpService",
@@ -109,6 +111,7 @@ class Services:
     meddra: MeddraService = field(init=False)
     locks: LockService = field(init=False)
     queries: QueryService = field(init=False)
+    edit_checks: EditCheckService = field(init=False)
     sdv: SdvService = field(init=False)
     sites: SiteService = field(init=False)
 
@@ -134,5 +137,6 @@ class Services:
         self.meddra = MeddraService(ctx)
         self.locks = LockService(ctx, self.auth)
         self.queries = QueryService(ctx)
+        self.edit_checks = EditCheckService(ctx)
         self.sdv = SdvService(ctx, self.audit)
         self.sites = SiteService(ctx)

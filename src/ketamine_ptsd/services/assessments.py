@@ -55,6 +55,7 @@ from ._workflow import (
 from .access import Actor, require_patient
 from .alerts import raise_suicide_risk_alert
 from .context import ServiceContext
+from .edit_checks import assessment_findings, raise_findings
 from .errors import ConflictError, NotFound, ValidationFailed
 from .followup import (
     apply_response_status,
@@ -63,7 +64,6 @@ from .followup import (
 )
 from .patients import load_patient
 from .protocol_versions import patient_protocol
-from .queries import raise_rule_query
 from .records import Assessment, InfusionDay, Patient
 from .uow import UnitOfWork
 from .workflow import state_of, transition
@@ -313,21 +313,16 @@ class AssessmentService:
             )
             uow.session.add(record)
             uow.flush()
-            if start is not None and end is not None and not in_window:
-                raise_rule_query(
-                    uow.session,
-                    uow.now,
-                    patient_id=patient.id,
-                    record=record,
-                    table_name="assessments",
-                    field="assessed_on",
-                    question=(
-                        f"{data.instrument} at {data.time_point} on {data.assessed_on:%Y-%m-%d} is "
-                        f"outside its window {start:%Y-%m-%d} to {end:%Y-%m-%d} (PROTOCOL.md §5): "
-                        "confirm the date against the source, or explain"
-                    ),
-                    rule="assessment_window",
-                )
+            # The protocol's edit checks (issue 17): outside its window (§5), or an item its
+            # judgement needs left out (§7), raises a query for the site.
+            raise_findings(
+                uow.session,
+                uow.now,
+                patient_id=patient.id,
+                record=record,
+                table_name="assessments",
+                findings=assessment_findings(record),
+            )
             if data.instrument == "cssrs":
                 raise_suicide_risk_alert(
                     uow,

@@ -142,15 +142,36 @@ class LockService:
     def lock(
         self, actor: Actor, *, reason: str, password: str, patient_id: int | None = None
     ) -> LockView:
-        """Lock the record, or one patient's record (``patient_id``: after the last visit,
-        with every query on it closed); ConflictError when it is locked already."""
+        """Lock the record (every query closed), or one patient's record (``patient_id``: after
+        the last visit, with every query on it closed); ConflictError when it is locked already
+        or a query is still open or answered."""
         require(actor, Action.DATABASE_LOCK)
         text = _reason(reason)
         with self._ctx.uow(actor, write=True) as uow:
             self._auth.reauthenticate(uow, password)  # nothing of ours is pending yet
             if patient_id is None:
+                if actor.sites is not None:
+                    # One site's investigator cannot freeze every site's record (issue 17).
+                    raise PermissionDenied("database.lock", "site investigator")
                 if active_lock(uow.session) is not None:
                     raise ConflictError("database", None, "is locked already")
+                pending_by_form = dict(
+                    uow.session.execute(
+                        select(DataQuery.table_name, func.count())
+                        .where(DataQuery.state != "closed")
+                        .group_by(DataQuery.table_name)
+                        .order_by(DataQuery.table_name)
+                    ).all()
+                )
+                if pending_by_form:
+                    listed = ", ".join(f"{n} on {t}" for t, n in pending_by_form.items())
+                    raise ConflictError(
+                        "database",
+                        None,
+                        f"has {sum(pending_by_form.values())} query(ies) not closed ({listed}); "
+                        "the database is locked only when every query is resolved (ICH E6(R3) "
+                        "data lock; the /queries page lists them)",
+                    )
             else:
                 patient = uow.session.get(Patient, patient_id)
                 if patient is None:
@@ -182,6 +203,8 @@ class LockService:
         with self._ctx.uow(actor, write=True) as uow:
             self._auth.reauthenticate(uow, password)
             if patient_id is None:
+                if actor.sites is not None:
+                    raise PermissionDenied("database.unlock", "site investigator")
                 lock = active_lock(uow.session)
                 if lock is None:
                     raise ConflictError("database", None, "is not locked")

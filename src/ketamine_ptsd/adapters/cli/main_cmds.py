@@ -261,7 +261,10 @@ def demo(
         f"({len(summary.calls)} use cases); randomization list {summary.list_version} sealed"
     )
     _grant_sanctions(loader, clock)
-    # The trial is complete: its data are locked before the blind is broken (issue 17).
+    # The trial is complete: its queries are resolved and its data locked before the blind is
+    # broken (issue 17).
+    resolved = loader.resolve_queries()
+    console.print(f"{resolved} data queries raised by the protocol's checks answered and closed")
     loader.lock_record("demo trial complete: data locked before the final analysis")
     report_dir = out / "report"
     results, comparison = _analyse_and_report(services, report_dir, interim=False, clock=clock)

@@ -11,12 +11,19 @@ from ._base import WEEKDAYS, FrozenModel, Weekday, weekday_index
 from ._dosing import DrugDose, WeightBasis
 from ._eligibility import Criterion, CriterionKind, Operator
 from ._instruments import KNOWN_INSTRUMENT_IDS
-from ._limits import HEIGHT_CM_LIMITS, MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT, WEIGHT_KG_LIMITS
+from ._limits import (
+    HEIGHT_CM_LIMITS,
+    MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT,
+    VITAL_RANGES,
+    WEIGHT_KG_LIMITS,
+)
 from ._monitoring import (
     AlertThresholds,
     BpLimit,
+    DataChecks,
     DischargeCriteria,
     Monitoring,
+    PlausibleRange,
     PreInfusionChecks,
     RatingTime,
     RescueDrug,
@@ -42,6 +49,7 @@ __all__ = [
     "HEIGHT_CM_LIMITS",
     "KNOWN_INSTRUMENT_IDS",
     "MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT",
+    "VITAL_RANGES",
     "WEEKDAYS",
     "WEIGHT_KG_LIMITS",
     "AlertThresholds",
@@ -53,6 +61,7 @@ __all__ = [
     "BpLimit",
     "Criterion",
     "CriterionKind",
+    "DataChecks",
     "DischargeCriteria",
     "DrugDose",
     "Durability",
@@ -63,6 +72,7 @@ __all__ = [
     "MaintenancePlan",
     "Monitoring",
     "Operator",
+    "PlausibleRange",
     "PreInfusionChecks",
     "Protocol",
     "RatingTime",

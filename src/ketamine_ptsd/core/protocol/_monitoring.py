@@ -15,8 +15,10 @@ from ._base import FrozenModel
 __all__ = [
     "AlertThresholds",
     "BpLimit",
+    "DataChecks",
     "DischargeCriteria",
     "Monitoring",
+    "PlausibleRange",
     "PreInfusionChecks",
     "RatingTime",
     "RescueDrug",
@@ -120,6 +122,26 @@ class RescueDrug(FrozenModel):
     max_daily_dose_mg: float
 
 
+class PlausibleRange(FrozenModel):
+    """A reading outside ``low``–``high`` is possible but unlikely enough to confirm against
+    the source (issue 17: a data query, not a refusal; the bedside refuses only impossible
+    values, core.rules.VITAL_RANGES)."""
+
+    measure: str
+    low: int
+    high: int
+
+
+class DataChecks(FrozenModel):
+    """The protocol's edit checks (issue 17, site parameters): each vitals reading should
+    carry ``required_vitals`` (§6, §12: blood pressure, heart rate, SpO2, respiratory rate and
+    sedation at each reading), and a value outside its ``plausible_vitals`` range is confirmed
+    against source. A finding is stored and raises an automatic query; it blocks nothing."""
+
+    required_vitals: tuple[str, ...] = ()
+    plausible_vitals: tuple[PlausibleRange, ...] = ()
+
+
 class Monitoring(FrozenModel):
     """During and after the infusion (§6)."""
 
@@ -135,3 +157,5 @@ class Monitoring(FrozenModel):
     #: and a physician task, and holds the next infusion until a physician reviewed it (a site
     #: parameter; issue 12 item 8).
     suicide_risk_review_level: Literal["low", "moderate", "high"] = "moderate"
+    #: The edit checks that raise automatic data queries (issue 17); none by default.
+    data_checks: DataChecks = DataChecks()

@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from ..errors import InvalidInput
 from ._base import weekday_index
 from ._instruments import KNOWN_INSTRUMENT_IDS
-from ._limits import MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT, WEIGHT_KG_LIMITS
+from ._limits import MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT, VITAL_RANGES, WEIGHT_KG_LIMITS
 from ._outcomes import AnalysisPlan
 from ._protocol import Protocol
 from ._schedule import Schedule
@@ -483,6 +483,33 @@ def _check_monitoring(p: Protocol, known: frozenset[str]) -> list[str]:
             f"{where}.discharge.dissociation_max_points_above_baseline: must not be negative"
         )
     out += _check_bedside(p, known)
+    out += _check_data_checks(p)
+    return out
+
+
+def _check_data_checks(p: Protocol) -> list[str]:
+    """The edit checks name known readings, and a plausible range lies inside the possible
+    one with room on both sides (issue 17)."""
+    checks = p.monitoring.data_checks
+    where = "monitoring.data_checks"
+    out = []
+    for measure in checks.required_vitals:
+        if measure not in VITAL_RANGES:
+            out.append(f"{where}.required_vitals: unknown reading {measure!r}")
+    seen: set[str] = set()
+    for r in checks.plausible_vitals:
+        if r.measure not in VITAL_RANGES:
+            out.append(f"{where}.plausible_vitals: unknown reading {r.measure!r}")
+            continue
+        if r.measure in seen:
+            out.append(f"{where}.plausible_vitals: {r.measure} is given twice")
+        seen.add(r.measure)
+        low, high = VITAL_RANGES[r.measure]
+        if not low <= r.low < r.high <= high:
+            out.append(
+                f"{where}.plausible_vitals.{r.measure}: {r.low}-{r.high} must be a range "
+                f"inside the possible {low}-{high}"
+            )
     return out
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import InvalidInput
-from ..protocol import AlertThresholds, Protocol
+from ..protocol import VITAL_RANGES, AlertThresholds, Protocol
 
 __all__ = [
     "VITAL_LABELS",
@@ -28,17 +28,6 @@ __all__ = [
     "vitals_due_minutes",
 ]
 
-
-#: The plausible range of each reading (a value outside is a typing error, not a patient): the
-#: one declaration the bedside form, the API and the rule share (issue 11).
-VITAL_RANGES: dict[str, tuple[int, int]] = {
-    "systolic_mmhg": (30, 320),
-    "diastolic_mmhg": (10, 220),
-    "heart_rate_bpm": (10, 300),
-    "spo2_percent": (30, 100),
-    "respiratory_rate_per_min": (0, 80),
-    "moaas": (0, 5),  # Modified Observer's Assessment of Alertness/Sedation: 5 awake, 0 none
-}
 
 #: What a person calls each reading: the one set of labels the bedside form, its errors and the
 #: alerts use (issue 12: "SpO₂ must be 30–100 %", never ``spo2_percent``).

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ketamine_ptsd.core.conduct import vitals_findings
 from ketamine_ptsd.core.instruments import score
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.core.rules import (
@@ -24,6 +25,7 @@ from .._workflow import (
 from ..access import Actor
 from ..alerts import VITAL_SIGNS, raise_alert
 from ..audit import AuditEvent, encode_value
+from ..edit_checks import raise_findings, vitals_values
 from ..errors import ConflictError, ValidationFailed
 from ..records import (
     InfusionRating,
@@ -180,6 +182,18 @@ class MonitoringUseCases(InfusionBase):
                         messages=[f"minute {r.minute}: {m}" for m in r.alerts],
                         raised_by=actor.user_id,
                     )
+                # The protocol's edit checks: a reading stored with an item missing or a value
+                # outside its plausible range raises a query for the site (issue 17).
+                raise_findings(
+                    uow.session,
+                    now,
+                    patient_id=patient.id,
+                    record=r,
+                    table_name="vital_signs",
+                    findings=vitals_findings(
+                        vitals_values(r), r.minute, protocol.monitoring.data_checks
+                    ),
+                )
             uow.flush()
             views = [vitals_view(r) for r in records]
             uow.commit()
