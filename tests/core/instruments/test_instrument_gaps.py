@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ketamine_ptsd.core.errors import InvalidInput
-from ketamine_ptsd.core.instruments import resolve_instrument_id, score
+from ketamine_ptsd.core.instruments import REGISTRY, resolve_instrument_id, score
 from ketamine_ptsd.core.instruments.madrs import madrs_band
 from ketamine_ptsd.core.instruments.pcl5 import pcl5_change
 
@@ -177,3 +177,69 @@ def test_pcl5_cutoff_accepts_0_and_80(cutoff: int, above: bool) -> None:
     derived = score("pcl5", PCL5_ITEMS, cutoff=cutoff).derived
     assert derived["above_cutoff"] is above
     assert derived["symptoms_present"] == {"B": 0, "C": 0, "D": 0, "E": 0}
+
+
+# --- the declarations built at import (`_caps5`, `_madrs`): mutmut forks after the import, so
+# only a fresh process sees their mutants (docs/benchmarks.md) ---
+
+
+@pytest.mark.parametrize(
+    ("instrument_id", "version", "recall"),
+    [
+        ("caps5_past_month", "past-month", "past month"),
+        ("caps5_past_week", "past-week", "past week"),
+    ],
+)
+def test_caps5_declaration_matches_section_7(instrument_id: str, version: str, recall: str) -> None:
+    """§7: total 0–80 = items 1–20; clusters B 0–20, C 0–8, D 0–28, E 0–24 partition it; the
+    command line fills items 1–20 only; errors name ``caps5.item_<n>``."""
+    caps5 = REGISTRY[instrument_id]
+    assert (caps5.id, caps5.name, caps5.version, caps5.recall_period) == (
+        instrument_id,
+        "CAPS-5",
+        version,
+        recall,
+    )
+    assert caps5.field_prefix == "caps5"
+    assert caps5.total_range == (0, 80)
+    assert dict(caps5.subscale_ranges) == {
+        "intrusion": (0, 20),
+        "avoidance": (0, 8),
+        "negative_cognitions_mood": (0, 28),
+        "arousal_reactivity": (0, 24),
+    }
+    assert caps5.partition == (
+        "intrusion",
+        "avoidance",
+        "negative_cognitions_mood",
+        "arousal_reactivity",
+    )
+    assert caps5.command_line_keys == tuple(str(n) for n in range(1, 21))
+    assert [item.key for item in caps5.items] == [str(n) for n in range(1, 31)]
+    assert caps5.accepts_positions is False
+    assert "PROTOCOL.md §7" in caps5.citation
+    assert caps5.missing_rule.startswith("No prorating")
+
+
+@pytest.mark.parametrize(
+    ("instrument_id", "version", "recall"),
+    [("madrs", "past-week", "past week"), ("madrs_24h", "past-24h", "past 24 hours")],
+)
+def test_madrs_declaration_matches_section_7(instrument_id: str, version: str, recall: str) -> None:
+    """§5, §7: ten items 0–6, total 0–60, past-week or past-24 h recall, no subscales."""
+    madrs = REGISTRY[instrument_id]
+    assert (madrs.id, madrs.name, madrs.version, madrs.recall_period) == (
+        instrument_id,
+        "MADRS",
+        version,
+        recall,
+    )
+    assert madrs.field_prefix == "madrs"
+    assert madrs.total_range == (0, 60)
+    assert dict(madrs.subscale_ranges) == {}
+    assert madrs.partition == ()
+    assert madrs.command_line_keys == tuple(str(n) for n in range(1, 11))
+    assert [(item.minimum, item.maximum) for item in madrs.items] == [(0, 6)] * 10
+    assert madrs.accepts_positions is False
+    assert "PROTOCOL.md §5, §7" in madrs.citation
+    assert madrs.missing_rule == "No prorating: all ten items are needed for a total."

@@ -180,3 +180,10 @@ def test_a_failed_inclusion_states_its_operator_and_unit(
     result = evaluate_criterion(_criterion(**changes), {"f": 0})
     assert result.status is CriterionStatus.FAIL
     assert result.reason == f"Criterion: not met (f = 0; {required})"
+
+
+@pytest.mark.parametrize("op", ["ge", "gt", "le", "lt"])
+def test_a_comparison_without_its_value_is_a_protocol_error_not_a_crash(op: str) -> None:
+    with pytest.raises(ProtocolInvalid) as info:
+        evaluate_criterion(_criterion(op=op, value=None), {"f": 40})
+    assert info.value.problems == [f"eligibility (c): operator {op} needs a value"]
