@@ -162,7 +162,7 @@ def evaluate_criterion(
                 CriterionStatus.NEEDS_RISK_BENEFIT_DECISION,
                 f"{c.text}: present ({seen}), needs documented risk-benefit decision",
             )
-        verdict = "proceed" if decision.proceed else "not to proceed"
+        verdict = "proceed" if decision.proceed else "not proceed"
         status = CriterionStatus.PASS if decision.proceed else CriterionStatus.FAIL
         return result(
             status,
