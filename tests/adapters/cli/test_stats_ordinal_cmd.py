@@ -66,7 +66,7 @@ def test_default_is_adaptive_quadrature_with_ten_nodes() -> None:
 def test_method_rspl_reproduces_the_paper_design_f_1_24_in_json() -> None:
     """``--method rspl``: the same numbers as the core fit, checked there against the independent
     R reference (tests/reference/ordinal_rspl/, tolerance 1e-6 relative); containment den df 24
-    for PROTOCOL.md §10's CGI-I F(1,24) design (30 subjects, 56 observations)."""
+    for PROTOCOL.md §10's CGI-I F(1,24) design (30 subjects, 59 observations, 5 categories)."""
     ref = json.loads((RSPL_DIR / "reference.json").read_text())["cgi_i_paper_design"]
     data = _json(
         str(RSPL_DIR / "cgi_i_paper_design.csv"),

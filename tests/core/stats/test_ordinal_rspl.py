@@ -93,22 +93,24 @@ def test_rspl_matches_an_independent_pseudo_likelihood_iteration_against_R(name:
 
 
 def test_paper_design_gives_f_1_24_by_containment_where_between_within_gives_28() -> None:
-    """PROTOCOL.md §10: CGI-I treatment F(1,24). 30 subjects, weeks 1 and 2, 56 observations:
-    containment (GLIMMIX's default) gives n - rank[1 X Z] = 56 - (30 + 2) = 24 for every
-    effect; between-within (the quadrature fit's df) gives the between-subject group 30 - 2 = 28."""
+    """PROTOCOL.md §10: CGI-I treatment F(1,24). 30 subjects, weeks 1 and 2, 59 observations,
+    5 observed categories: containment (GLIMMIX's default) gives
+    n - rank[1 X Z] - (J - 2) = 59 - 32 - 3 = 24 for every effect; between-within (the
+    quadrature fit's df) gives the between-subject group 30 - 2 = 28."""
     rspl = _fit("cgi_i_paper_design")
     quad = _fit("cgi_i_paper_design", method="quadrature")
+    assert (rspl.n_observations, rspl.n_subjects, len(rspl.categories)) == (59, 30, 5)
     assert {t.effect: t.den_df for t in rspl.type3} == {"group": 24, "time": 24, "group:time": 24}
     quad_den = {t.effect: t.den_df for t in quad.type3 if t.test == "wald"}
-    assert quad_den == {"group": 28, "time": 24, "group:time": 24}
+    assert quad_den == {"group": 28, "time": 27, "group:time": 27}
 
 
-def test_containment_df_of_cgi_s_with_84_observations_is_the_published_50() -> None:
-    """PROTOCOL.md §10 CGI-S F(2,50): 84 observations on 30 subjects, three visits:
-    84 - (30 + 2 + 2) = 50, the same as between-within for the within-subject effects."""
+def test_containment_df_of_cgi_s_counts_the_cumulative_intercepts() -> None:
+    """84 observations on 30 subjects, three visits, J = 5 observed categories:
+    84 - (30 + 2 + 2) - 3 = 47 (the between-within within df is 50)."""
     fit = _fit("cgi_small")
-    assert fit.n_observations == 84
-    assert {t.effect: t.den_df for t in fit.type3} == {"group": 50, "time": 50, "group:time": 50}
+    assert fit.n_observations == 84 and len(fit.categories) == 5
+    assert {t.effect: t.den_df for t in fit.type3} == {"group": 47, "time": 47, "group:time": 47}
 
 
 def test_converged_estimates_are_a_fixed_point_of_linearise_then_reml() -> None:
@@ -194,8 +196,28 @@ def test_unknown_method_is_refused() -> None:
     assert info.value.field == "method"
 
 
+def test_containment_df_matches_the_glimmix_footshape_listing_2478() -> None:
+    """SAS/STAT GLIMMIX documentation, "Maximum Likelihood in Proportional Odds Model with Random
+    Effects" (foot shape of 2,513 lambs, 34 sires; tests/reference/ordinal_rspl/README.md):
+    the listing prints DF 2478 for yr, b1, b2, b3 = 2513 - rank[X Z] = 2513 - 35, so the
+    2 cumulative intercepts count as 2 columns of X (rank[1 X Z] = 34, plus J - 2 = 1) and sire
+    contains none of the sire-level covariates. Exact."""
+    with (REF_DIR / "footshape.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    x_rows, subjects = [], []
+    for r in rows:
+        n_lambs = int(r["k1"]) + int(r["k2"]) + int(r["k3"])
+        x_rows += [[float(r[c]) for c in ("yr", "b1", "b2", "b3")]] * n_lambs
+        subjects += [int(r["sire"]) - 1] * n_lambs
+    X = np.array(x_rows)
+    assert X.shape[0] == 2513
+    assert containment_den_df(X, np.array(subjects, dtype=np.intp), 3) == 2478.0
+
+
 def test_containment_df_counts_subjects_and_within_columns() -> None:
-    # 4 subjects, 2 visits each, one missing: 7 obs; rank[1 X Z] = 4 + 1 (time) -> 2
+    # 4 subjects, 2 visits each, one missing: 7 obs; rank[1 X Z] = 4 + 1 (time) -> 2 with two
+    # categories (one intercept); each further category takes one more df
     subject = np.array([0, 0, 1, 1, 2, 2, 3], dtype=np.intp)
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1], [0, 0], [0, 1], [1, 0]], dtype=float)
-    assert containment_den_df(X, subject) == 2.0
+    assert containment_den_df(X, subject, 2) == 2.0
+    assert containment_den_df(X, subject, 3) == 1.0

@@ -2,8 +2,9 @@
 # METHOD= for a multinomial cumulative-logit model with random intercept / subject=id).
 #
 # Run from the repository root:  Rscript tests/reference/ordinal_rspl/make_reference.R
-# Writes, beside this script: cgi_i_paper_design.csv (simulated CGI-I data with the shape that
-# gives the paper's F(1, 24): 30 subjects, weeks 1 and 2, 56 observations) and reference.json.
+# Writes, beside this script: cgi_i_paper_design.csv (simulated CGI-I data with a shape that
+# gives the paper's F(1, 24): 30 subjects, weeks 1 and 2, 59 observations, 5 observed
+# categories: 59 - rank[1 X Z] - (J - 2) = 59 - 32 - 3 = 24) and reference.json.
 #
 # No public GLIMMIX listing of a multinomial cumulative-logit model with a random intercept
 # fitted by RSPL, with its data, was found, so this is a validation against the method's
@@ -20,7 +21,8 @@
 #   * outer iterations until the largest relative change of (alpha, b, sigma^2) < 1e-8
 #     (GLIMMIX's PCONV default), or 200 linearisations.
 # Also reports the Type 3 F of each effect from Q = (W'V^-1W)^-1 of the last pseudo-model and GLIMMIX's
-# containment den df n - rank[1 X Z].
+# containment den df n - rank[X Z] with X holding the J-1 cumulative intercepts as J-1 columns,
+# i.e. n - rank[1 X Z] - (J - 2) (see README.md: the GLIMMIX foot-shape listing's DF 2478).
 suppressPackageStartupMessages({ library(nlme); library(jsonlite) })  # nlme: nlme_check only
 out_dir <- "tests/reference/ordinal_rspl"
 
@@ -36,8 +38,9 @@ simulate_cgi_i <- function(seed) {
   # CGI-I: 1 very much improved ... 7 very much worse; ketamine improves more
   eta <- 0.3 * (d$t == 2) * -1 - 1.2 * (d$arm == "ketamine") + b[d$s]
   latent <- eta + rlogis(nrow(d))
-  d$cgi_i <- as.integer(cut(latent, c(-Inf, -2.5, -1.2, 0.3, 1.5, 2.8, 4, Inf)))
-  drop <- c(sample(which(d$t == 1), 2), sample(which(d$t == 2), 2))
+  # categories 6 and 7 (much / very much worse) need latent > 7: none observed, J = 5
+  d$cgi_i <- as.integer(cut(latent, c(-Inf, -2.5, -1.2, 0.3, 1.5, 7, 9, Inf)))
+  drop <- sample(which(d$t == 2), 1)
   d <- d[-drop, c("subject", "arm", "visit", "cgi_i")]
   rownames(d) <- NULL
   d
@@ -132,7 +135,7 @@ type3 <- function(d, outcome, est, K) {
              time = sweep(tm[-1, , drop = FALSE], 2, tm[1, ]),
              "group:time" = diag(ncol(C))[(ng + nt - 1):ncol(C), , drop = FALSE])
   Z <- model.matrix(~ 0 + factor(d$subject))
-  den <- nrow(d) - qr(cbind(1, X, Z))$rank
+  den <- nrow(d) - qr(cbind(1, X, Z))$rank - (K - 1)
   bb <- est$b; V <- est$vcov[-(1:K), -(1:K)]
   lapply(names(Ls), function(e) {
     L <- Ls[[e]]; lb <- L %*% bb

@@ -216,8 +216,8 @@ _TYPE3_NOTE = {
     ),
     "rspl": (
         "test 'wald': F = (Lb)'(L Q L')^-1 (Lb) / num_df with Q = (W'V^-1 W)^-1 of the final "
-        "pseudo-model, on GLIMMIX's default containment den_df (n - rank[X Z]: subject "
-        "contains no fixed effect), p from F; no likelihood-ratio tests (no likelihood); "
+        "pseudo-model, on GLIMMIX's default containment den_df (n - rank[X Z], X with the J-1 "
+        "intercepts as columns: subject contains no fixed effect), p from F; no likelihood-ratio tests (no likelihood); "
         "fixed_effects z is the t value est/se and p is from t on the same den_df"
     ),
 }
@@ -515,7 +515,7 @@ def _fit_rspl(
     coef = est.coef * flip
     cov = est.cov * np.outer(flip, flip)
     se = np.sqrt(np.diag(cov))
-    den = containment_den_df(X, subject_codes)
+    den = containment_den_df(X, subject_codes, k + 1)
     result_warnings: list[str] = []
     empty = _empty_warning(categories, scale)
     if empty:

@@ -35,11 +35,11 @@ Denominator df: GLIMMIX's default for a model with G-side random effects is DDFM
 smallest rank contribution to ``[X Z]`` of the random effects that syntactically contain it,
 or, when none does, the residual df ``n - rank[X Z]``. With ``random intercept / subject=id``
 the only random effect is ``id``, which contains no fixed effect, so every effect gets
-``n - rank[1 X Z]``: observations minus (subjects + the within-subject columns); the J-1
-thresholds are the model's one intercept, spread over categories, and add rank 1 (which the
-subject columns already span). For the group x time model with s subjects, two visits and n
-observations that is ``n - s - 2`` for group, time and group:time alike, where DDFM=BETWITHIN
-(the quadrature fit's df) gives group ``s - 2``. See :func:`containment_den_df`.
+``n - rank[X Z]``, where GLIMMIX's X holds the J-1 cumulative intercepts as J-1 columns:
+``n - rank[1 X Z] - (J - 2)`` (checked against the DF of a published GLIMMIX listing, see
+:func:`containment_den_df`). For the group x time model with s subjects, two visits, n
+observations and J observed categories that is ``n - s - 2 - (J - 2)`` for group, time and
+group:time alike, where DDFM=BETWITHIN (the quadrature fit's df) gives group ``s - 2``.
 """
 
 from __future__ import annotations
@@ -277,19 +277,22 @@ def fit_rspl_matrix(
     )
 
 
-def containment_den_df(X: FloatArray, subject: IntArray) -> float:
-    """GLIMMIX DDFM=CONTAIN for ``random intercept / subject=id``: ``n - rank[1 X Z]``.
+def containment_den_df(X: FloatArray, subject: IntArray, n_categories: int) -> float:
+    """GLIMMIX DDFM=CONTAIN for ``random intercept / subject=id``: ``n - rank[X Z]``.
 
-    No random effect contains a fixed effect (``id`` is not ``id(group)``), so every fixed
-    effect gets the residual df. ``Z`` holds the subject indicators; the thresholds count as
-    the single intercept column ``1``, which ``Z`` spans.
+    No random effect contains a fixed effect (``id`` is not ``id(group)``; a CLASS subject
+    does not contain continuous covariates either), so every fixed effect gets the residual df.
+    GLIMMIX's X for a cumulative model carries the J-1 intercepts as J-1 columns, so
+    ``rank[X Z] = rank[1 X Z] + (J - 2)`` (``Z``: subject indicators). The SAS/STAT
+    documentation's foot-shape example (tests/reference/ordinal_rspl/README.md) prints DF 2478
+    for its sire-level covariates: 2513 lambs - (34 + 1) = 2478 with J = 3.
     """
     n = X.shape[0]
     n_subjects = int(subject.max()) + 1
     Z = np.zeros((n, n_subjects))
     Z[np.arange(n), subject] = 1.0
     rank = int(np.linalg.matrix_rank(np.column_stack([np.ones(n), X, Z])))
-    return float(n - rank)
+    return float(n - rank - (n_categories - 2))
 
 
 def t_test(estimate: float, se: float, df: float) -> tuple[float, float]:
