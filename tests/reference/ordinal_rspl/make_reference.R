@@ -18,8 +18,8 @@
 #     whitened column of ones. The REML fit uses dense matrices and optimize() (reml_dense), not
 #     nlme::lme, whose fixed-sigma REML is not the restricted likelihood (see nlme_check; the
 #     numbers are in reference.json under nlme_check);
-#   * outer iterations until the largest relative change of (alpha, b, sigma^2) < 1e-8
-#     (GLIMMIX's PCONV default), or 200 linearisations.
+#   * outer iterations until the largest relative change of (alpha, b, sigma^2) < 1e-8 (GLIMMIX: 1.11022e-8)
+#     (slightly stricter than GLIMMIX's default), or 200 linearisations.
 # Also reports the Type 3 F of each effect from Q = (W'V^-1W)^-1 of the last pseudo-model and GLIMMIX's
 # containment den df n - rank[X Z] with X holding the J-1 cumulative intercepts as J-1 columns,
 # i.e. n - rank[1 X Z] - (J - 2) (see README.md: the GLIMMIX foot-shape listing's DF 2478).

@@ -19,7 +19,7 @@ documentation's "Pseudo-likelihood Estimation Based on Linearization":
    by REML for ``sigma^2 >= 0`` (the restricted log pseudo-likelihood), the fixed effects by
    GLS, the random effects by BLUP.
 3. Repeat until the largest relative change of the parameters (``alpha``, ``b``, ``sigma^2``)
-   between two linearisations is below GLIMMIX's default PCONV = 1e-8; a parameter whose
+   between two linearisations is below GLIMMIX's default PCONV = 1.11022e-8; a parameter whose
    previous value is below 1e-8 in magnitude is compared absolutely (our guard against
    division by zero).
 
@@ -62,8 +62,11 @@ __all__ = [
     "t_test",
 ]
 
-PCONV = 1e-8
-"""GLIMMIX's default relative-change criterion for the outer (linearisation) iterations."""
+PCONV = 1e8 * 2.0**-53
+"""GLIMMIX's default relative-change criterion for the outer (linearisation) iterations: 1e8
+times the unit roundoff, printed by GLIMMIX as "Convergence criterion (PCONV=1.11022E-8)
+satisfied." (e.g. the RMPL listing of Fitzmaurice, Laird & Ware, Applied Longitudinal
+Analysis, 2nd ed., section 15.5, on the book's public site)."""
 
 _MAX_OUTER = 200
 _LOG_SIGMA2_BOUNDS = (-25.0, 8.0)
