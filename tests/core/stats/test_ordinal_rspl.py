@@ -1,10 +1,12 @@
 """RSPL (SAS GLIMMIX's default pseudo-likelihood) for the cumulative-logit random-intercept model.
 
-No public GLIMMIX listing of a multinomial cumulative-logit model with a random intercept fitted
-by RSPL, with its data, was found; the reference is therefore the method's definition
+GLIMMIX listings checked: the Getting Started RSPL fit (binary, i.e. J = 2) and the DF column of
+the foot-shape example (multinomial, METHOD=QUAD). No public GLIMMIX listing of a multinomial
+cumulative-logit model with a random intercept fitted by RSPL, with its data, was found; for
+J > 2 the reference is therefore the method's definition
 (Wolfinger & O'Connell 1993; GLIMMIX documentation, "Pseudo-likelihood Estimation Based on
 Linearization"), implemented independently in R: ``tests/reference/ordinal_rspl/make_reference.R``
-(R 4.x, dense-matrix REML of the whitened pseudo-model; its header says why not ``nlme::lme``)
+(R 4.2.2, dense-matrix REML of the whitened pseudo-model; its header says why not ``nlme::lme``)
 wrote ``reference.json``. Tolerances and why:
 
 - thresholds and coefficients: 1e-6 absolute; variance, standard errors and F: 1e-6 relative.
