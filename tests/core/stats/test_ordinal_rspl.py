@@ -227,6 +227,46 @@ def test_two_categories_reproduce_the_glimmix_getting_started_rspl_listing() -> 
     assert se[1] == pytest.approx(0.2034, abs=5e-5)
 
 
+def test_negative_within_subject_association_puts_the_variance_at_zero_with_a_warning() -> None:
+    """Each subject swings between low and high categories: the restricted pseudo-likelihood is
+    maximised at sigma^2 = 0 (GLIMMIX bounds the variance at 0 too); the fit still converges."""
+    rng = np.random.default_rng(5)
+    n_subj, times = 30, ["t0", "t1", "t2"]
+    subject = [f"s{i}" for i in range(n_subj) for _ in times]
+    group = [("A" if i % 2 else "B") for i in range(n_subj) for _ in times]
+    outcome: list[int] = []
+    for i in range(n_subj):
+        a = int(rng.integers(1, 3))
+        outcome += [a, 5 - a, a] if i % 3 else [5 - a, a, 5 - a]
+    fit = fit_ordinal(subject, group, times * n_subj, outcome, method="rspl")
+    assert fit.random_effect_variance == 0.0 and fit.random_effect_sd == 0.0
+    assert fit.converged
+    assert any("boundary" in w for w in fit.warnings)
+    assert all(math.isfinite(e.se) and e.se > 0 for e in fit.fixed_effects)
+
+
+def test_covariates_enter_the_rspl_fit_and_keep_the_containment_df() -> None:
+    """cgi_large (200 subjects, 4 visits, subject-level age and sex, 760 observations, J = 7):
+    760 - (200 + 3 time + 3 interaction) - 5 = 549 for every effect; the covariates are
+    constant within subject and add no rank beyond the subject columns."""
+    with (REF_ROOT / "ordinal" / "cgi_large.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    fit = fit_ordinal(
+        [r["subject"] for r in rows],
+        [r["arm"] for r in rows],
+        [r["visit"] for r in rows],
+        [int(r["cgi"]) for r in rows],
+        covariates={"age": [float(r["age"]) for r in rows], "sex": [r["sex"] for r in rows]},
+        method="rspl",
+    )
+    assert fit.converged
+    assert [e.term for e in fit.fixed_effects][-2:] == ["age", "sexM"]
+    dens = {t.den_df for t in fit.type3}
+    assert len(dens) == 1
+    assert (fit.n_observations, fit.n_subjects, len(fit.categories)) == (760, 200, 7)
+    assert dens == {549.0}
+
+
 def test_unknown_method_is_refused() -> None:
     with pytest.raises(InvalidInput, match="quadrature' or 'rspl'") as info:
         fit_ordinal(*_columns("cgi_small"), method="laplace")
