@@ -15,6 +15,7 @@ REF_DIR = Path(__file__).parents[2] / "reference" / "ordinal"
 REFERENCE: dict[str, Any] = json.loads((REF_DIR / "reference.json").read_text())
 RUNNER = CliRunner()
 SMALL = str(REF_DIR / "cgi_small.csv")
+RSPL_DIR = Path(__file__).parents[2] / "reference" / "ordinal_rspl"
 COLUMNS = ("--subject", "subject", "--group", "arm", "--time", "visit", "--outcome", "cgi")
 
 
@@ -62,6 +63,42 @@ def test_default_is_adaptive_quadrature_with_ten_nodes() -> None:
     assert data["loglik"] == pytest.approx(REFERENCE["cgi_small"]["agq10"]["loglik"], rel=1e-7)
 
 
+def test_method_rspl_reproduces_the_paper_design_f_1_24_in_json() -> None:
+    """``--method rspl``: the same numbers as the core fit, checked there against the independent
+    R reference (tests/reference/ordinal_rspl/, tolerance 1e-6 relative); containment den df 24
+    for PROTOCOL.md §10's CGI-I F(1,24) design (30 subjects, 59 observations, 5 categories)."""
+    ref = json.loads((RSPL_DIR / "reference.json").read_text())["cgi_i_paper_design"]
+    data = _json(
+        str(RSPL_DIR / "cgi_i_paper_design.csv"),
+        *COLUMNS[:-1],
+        "cgi_i",
+        "--method",
+        "rspl",
+    )
+    for key in ("thresholds", "fixed_effects", "loglik", "type3", "n_subjects", "n_observations"):
+        assert key in data
+    assert data["estimation"] == "rspl" and data["method"].startswith("RSPL")
+    assert data["loglik"] is None
+    assert data["pseudo_likelihood"]["converged"] is True
+    assert data["pseudo_likelihood"]["iterations"] >= 2
+    group = next(r for r in data["type3"] if r["effect"] == "group")
+    assert (group["test"], group["num_df"], group["den_df"]) == ("wald", 1, 24)
+    ref_group = next(r for r in ref["type3"] if r["effect"] == "group")
+    assert group["F"] == pytest.approx(ref_group["F"], rel=1e-6)
+    assert set(data["fixed_effects"][0]) == {"term", "estimate", "se", "z", "p"}
+
+
+def test_default_method_is_quadrature_and_says_so() -> None:
+    data = _json(SMALL, *COLUMNS, "--nagq", "1")
+    assert data["estimation"] == "quadrature" and "pseudo_likelihood" not in data
+
+
+def test_text_output_of_rspl_names_the_pseudo_likelihood_and_containment() -> None:
+    code, out, _ = _run(SMALL, *COLUMNS, "--method", "rspl")
+    assert code == 0
+    assert "RSPL" in out and "pseudo-likelihood" in out and "containment" in out
+
+
 def test_text_output_lists_thresholds_and_type3() -> None:
     code, out, _ = _run(SMALL, *COLUMNS, "--nagq", "1")
     assert code == 0
@@ -94,6 +131,7 @@ def test_covariates_and_missing_outcomes(tmp_path: Path) -> None:
         (("--outcome", "nope"), "column 'nope' not found"),
         (("--group-order", "ketamine,placebo"), "column 'arm' (group)"),
         (("--nagq", "0"), "nagq"),
+        (("--method", "laplace"), "--method must be quadrature or rspl"),
     ],
 )
 def test_errors_are_one_line_naming_the_problem(args: tuple[str, ...], needle: str) -> None:

@@ -1,7 +1,10 @@
 """``ketamine-ptsd stats ordinal DATA.csv ...`` — the CGI-S / CGI-I model of PROTOCOL.md §9.
 
 A cumulative-logit mixed model (random subject intercept) fitted by adaptive Gauss-Hermite
-quadrature (``--nagq``, default 10; 1 = Laplace), in R ``ordinal::clmm``'s parametrisation.
+quadrature (``--nagq``, default 10; 1 = Laplace), in R ``ordinal::clmm``'s parametrisation, or
+with ``--method rspl`` by SAS GLIMMIX's default restricted pseudo-likelihood (Wald F tests on
+GLIMMIX's containment df, as the paper's CGI-I F(1,24) was made; ``loglik`` is then null and
+``pseudo_likelihood`` holds the iteration history).
 Flags and the keys ``thresholds``, ``fixed_effects``, ``loglik`` and ``type3`` are the public
 contract of SYSTEM.md; each ``type3`` row says its test (``"wald"`` or ``"lr"``). Rows with a
 missing outcome or covariate are dropped and counted; every problem ends in one line on stderr
@@ -41,9 +44,16 @@ def _print_text(fit: OrdinalFit, dropped: dict[str, int]) -> None:
         f"{fit.n_observations} observations, categories {list(fit.categories)}"
         + "".join(f", {n} rows dropped ({why})" for why, n in dropped.items() if n)
     )
+    pl = fit.pseudo_likelihood
+    fit_line = (
+        f"-2 res log pseudo-likelihood {pl.minus2_res_log_pl:.4f}   {pl.iterations} "
+        f"linearisations ({'converged' if pl.converged else 'not converged'})"
+        if pl is not None
+        else f"log-likelihood {fit.loglik:.4f}   AIC {fit.aic:.2f}   BIC {fit.bic:.2f}"
+    )
     console.print(
-        f"log-likelihood {fit.loglik:.4f}   AIC {fit.aic:.2f}   BIC {fit.bic:.2f}   "
-        f"subject SD {fit.random_effect_sd:.4f} (variance {fit.random_effect_variance:.4f})"
+        f"{fit_line}   subject SD {fit.random_effect_sd:.4f} "
+        f"(variance {fit.random_effect_variance:.4f})"
     )
     th = Table(title="Thresholds")
     for col in ("threshold", "estimate", "SE"):
@@ -52,14 +62,15 @@ def _print_text(fit: OrdinalFit, dropped: dict[str, int]) -> None:
         th.add_row(t.name, _fmt(t.estimate, ".4f"), _fmt(t.se, ".4f"))
     console.print(th)
     fe = Table(title="Fixed effects (positive = towards higher categories)")
-    for col in ("term", "estimate", "SE", "z", "p"):
+    for col in ("term", "estimate", "SE", "t" if fit.estimation == "rspl" else "z", "p"):
         fe.add_column(col)
     for e in fit.fixed_effects:
         fe.add_row(
             e.term, _fmt(e.estimate, ".4f"), _fmt(e.se, ".4f"), _fmt(e.z, ".3f"), _fmt(e.p, ".4g")
         )
     console.print(fe)
-    t3 = Table(title="Type 3 tests (wald: F on between-within df; lr: chi-square)")
+    df_rule = "containment" if fit.estimation == "rspl" else "between-within"
+    t3 = Table(title=f"Type 3 tests (wald: F on {df_rule} df; lr: chi-square)")
     for col in ("effect", "test", "num df", "den df", "F", "chi2", "p"):
         t3.add_column(col)
     for r in fit.type3:
@@ -152,9 +163,19 @@ def ordinal_command(
     nagq: Annotated[
         int, typer.Option("--nagq", help="Adaptive Gauss-Hermite nodes (1 = Laplace).")
     ] = 10,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="quadrature (maximum likelihood, default) or rspl (SAS GLIMMIX's default "
+            "pseudo-likelihood).",
+        ),
+    ] = "quadrature",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fit the cumulative-logit mixed model; print thresholds, effects and Type 3 tests."""
+    if method not in ("quadrature", "rspl"):
+        fail(f"--method must be quadrature or rspl, got {method!r}")
     roles = {"subject": subject, "group": group, "time": time, "outcome": outcome}
     covariates = list(covariate or ())
     for c in covariates:
@@ -175,6 +196,7 @@ def ordinal_command(
             group_order=comma_list(group_order),
             time_order=comma_list(time_order),
             nagq=nagq,
+            method=method,
         )
     except InvalidInput as exc:
         column = roles.get(exc.field, exc.field)

@@ -3,12 +3,15 @@
 ``fit_ordinal`` fits ``outcome ~ group * time (+ covariates) + (1 | subject)`` by adaptive
 Gauss-Hermite quadrature (``nagq = 1`` is Laplace) and returns an :class:`OrdinalFit` with
 thresholds, fixed effects, the random-effect variance, log-likelihood, AIC/BIC and Type 3
-tests (Wald and likelihood ratio). ``fit_cumulative_logit`` takes a ready-made design matrix.
+tests (Wald and likelihood ratio); ``method="rspl"`` fits it by SAS GLIMMIX's default restricted
+pseudo-likelihood instead (``rspl``), with Type 3 F tests on GLIMMIX's containment df.
+``fit_cumulative_logit`` takes a ready-made design matrix.
 """
 
 from ketamine_ptsd.core.stats.ordinal.fit import (
     FixedEffect,
     OrdinalFit,
+    PseudoLikelihoodInfo,
     Threshold,
     Type3Test,
     fit_cumulative_logit,
@@ -18,6 +21,7 @@ from ketamine_ptsd.core.stats.ordinal.fit import (
 __all__ = [
     "FixedEffect",
     "OrdinalFit",
+    "PseudoLikelihoodInfo",
     "Threshold",
     "Type3Test",
     "fit_cumulative_logit",

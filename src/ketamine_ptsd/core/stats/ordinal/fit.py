@@ -51,10 +51,17 @@ from ketamine_ptsd.core.stats.ordinal._likelihood import (
     optimise,
     start_values,
 )
+from ketamine_ptsd.core.stats.ordinal.rspl import (
+    PCONV,
+    containment_den_df,
+    fit_rspl_matrix,
+    t_test,
+)
 
 __all__ = [
     "FixedEffect",
     "OrdinalFit",
+    "PseudoLikelihoodInfo",
     "Threshold",
     "Type3Test",
     "fit_cumulative_logit",
@@ -108,6 +115,23 @@ class Type3Test:
 
 
 @dataclass(frozen=True)
+class PseudoLikelihoodInfo:
+    """The outer iterations of an RSPL fit (GLIMMIX's "Iteration History" and fit statistics).
+
+    ``minus2_res_log_pl`` is the -2 restricted log pseudo-likelihood of the final pseudo-model
+    (not comparable across models, and not a likelihood of the data); ``relative_changes`` are
+    the largest relative parameter changes after each linearisation from the second on.
+    """
+
+    iterations: int
+    converged: bool
+    criterion: float
+    max_relative_change: float
+    minus2_res_log_pl: float
+    relative_changes: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class OrdinalFit:
     """A fitted cumulative-logit mixed model (see the module docstring for the parametrisation)."""
 
@@ -132,9 +156,13 @@ class OrdinalFit:
     message: str
     warnings: tuple[str, ...]
     type3: tuple[Type3Test, ...] = field(default=())
+    estimation: str = "quadrature"
+    pseudo_likelihood: PseudoLikelihoodInfo | None = None
 
     @property
     def method(self) -> str:
+        if self.estimation == "rspl":
+            return "RSPL (restricted pseudo-likelihood, SAS GLIMMIX's default)"
         if self.nagq == 1:
             return "Laplace"
         return f"adaptive Gauss-Hermite quadrature ({self.nagq} nodes)"
@@ -145,6 +173,7 @@ class OrdinalFit:
             "model": "cumulative logit, random subject intercept (R ordinal::clmm parametrisation: "
             "logit P(Y <= j) = threshold_j - (x'beta + b))",
             "method": self.method,
+            "estimation": self.estimation,
             "nagq": self.nagq,
             "n_subjects": self.n_subjects,
             "n_observations": self.n_observations,
@@ -159,23 +188,43 @@ class OrdinalFit:
                     "log_sd_se": self.log_sd_se,
                 }
             },
-            "loglik": self.loglik,
-            "aic": self.aic,
-            "bic": self.bic,
+            "loglik": _finite_or_none(self.loglik),
+            "aic": _finite_or_none(self.aic),
+            "bic": _finite_or_none(self.bic),
             "n_parameters": self.n_parameters,
             "type3": [asdict(t) for t in self.type3],
-            "type3_note": (
-                "test 'wald': chi2 from the Hessian covariance, F = chi2/num_df on "
-                "between-within den_df (p from F); test 'lr': chi2 = 2 x loglik difference "
-                "to a refit under the Type 3 hypothesis, den_df null (infinite), p from chi2"
-            ),
+            "type3_note": _TYPE3_NOTE[self.estimation],
             "converged": self.converged,
             "iterations": self.iterations,
             "max_abs_gradient": self.max_abs_gradient,
             "hessian_condition": self.hessian_condition,
             "optimizer_message": self.message,
             "warnings": list(self.warnings),
+            **(
+                {"pseudo_likelihood": asdict(self.pseudo_likelihood)}
+                if self.pseudo_likelihood is not None
+                else {}
+            ),
         }
+
+
+_TYPE3_NOTE = {
+    "quadrature": (
+        "test 'wald': chi2 from the Hessian covariance, F = chi2/num_df on "
+        "between-within den_df (p from F); test 'lr': chi2 = 2 x loglik difference "
+        "to a refit under the Type 3 hypothesis, den_df null (infinite), p from chi2"
+    ),
+    "rspl": (
+        "test 'wald': F = (Lb)'(L Q L')^-1 (Lb) / num_df with Q = (W'V^-1 W)^-1 of the final "
+        "pseudo-model, on GLIMMIX's default containment den_df (n - rank[X Z], X with the J-1 "
+        "intercepts as columns: subject contains no fixed effect), p from F; no likelihood-ratio tests (no likelihood); "
+        "fixed_effects z is the t value est/se and p is from t on the same den_df"
+    ),
+}
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def fit_ordinal(
@@ -190,6 +239,7 @@ def fit_ordinal(
     nagq: int = 10,
     scale: Sequence[int] | None = None,
     type3: bool = True,
+    method: str = "quadrature",
 ) -> OrdinalFit:
     """Fit ``outcome ~ group * time (+ covariates) + (1 | subject)`` as a cumulative logit.
 
@@ -198,7 +248,13 @@ def fit_ordinal(
     categories so that unobserved ones are reported; without it, gaps between the lowest and
     highest observed category are. Type 3 tests (Wald and likelihood ratio) are computed for
     ``group``, ``time`` and ``group:time`` unless ``type3`` is false.
+
+    ``method="rspl"`` fits the same model by SAS GLIMMIX's default restricted
+    pseudo-likelihood instead (:mod:`ketamine_ptsd.core.stats.ordinal.rspl`): Wald Type 3 F
+    tests on GLIMMIX's containment df, no log-likelihood, and ``nagq`` is not used.
     """
+    if method not in ("quadrature", "rspl"):
+        raise InvalidInput("method", "must be 'quadrature' or 'rspl'", method)
     n = len(outcome)
     if not (len(subject) == len(group) == len(time) == n):
         raise InvalidInput("data", "subject, group, time and outcome differ in length")
@@ -226,6 +282,8 @@ def fit_ordinal(
             "the fixed effects are not estimable (an empty group x time cell, or a covariate "
             "that is constant or collinear)",
         )
+    if method == "rspl":
+        return _fit_rspl(codes, design, subject_codes, scale, type3)
     fit, phi, cov = _fit_matrix(codes, X, subject_codes, design.terms, nagq, scale)
     if not type3:
         return fit
@@ -427,3 +485,115 @@ def _type3(
             )
         )
     return tuple(tests)
+
+
+def _empty_warning(categories: list[int], scale: Sequence[int] | None) -> tuple[int, ...]:
+    possible = list(scale) if scale is not None else list(range(categories[0], categories[-1] + 1))
+    return tuple(c for c in possible if c not in categories)
+
+
+def _fit_rspl(
+    codes: list[int],
+    design: OrdinalDesign,
+    subject_codes: IntArray,
+    scale: Sequence[int] | None,
+    type3: bool,
+) -> OrdinalFit:
+    """RSPL fit and GLIMMIX-style summaries, in clmm's parametrisation (``beta = -b``)."""
+    categories = sorted(set(codes))
+    if len(categories) < 2:
+        raise InvalidInput("outcome", "needs at least two observed categories", categories)
+    n_subjects = int(subject_codes.max()) + 1
+    if n_subjects < 3:
+        raise InvalidInput("subject", f"too few subjects ({n_subjects}) for a random intercept")
+    y = np.array([categories.index(c) for c in codes], dtype=np.intp)
+    k = len(categories) - 1
+    X = design.X
+    p = X.shape[1]
+    est = fit_rspl_matrix(y, X, subject_codes, k + 1)
+    flip = np.r_[np.ones(k), -np.ones(p)]
+    coef = est.coef * flip
+    cov = est.cov * np.outer(flip, flip)
+    se = np.sqrt(np.diag(cov))
+    den = containment_den_df(X, subject_codes, k + 1)
+    result_warnings: list[str] = []
+    empty = _empty_warning(categories, scale)
+    if empty:
+        result_warnings.append(
+            f"categories {list(empty)} were not observed; thresholds are estimated between the "
+            f"{k + 1} observed categories only"
+        )
+    if not est.converged:
+        result_warnings.append(
+            f"the pseudo-likelihood iterations did not converge in {est.iterations} "
+            f"linearisations (largest relative change {est.max_relative_change:.2e})"
+        )
+    if est.sigma2 == 0.0:
+        result_warnings.append("the random-intercept variance is at its boundary (0)")
+    thresholds = tuple(
+        Threshold(
+            name=f"{categories[j]}|{categories[j + 1]}",
+            estimate=float(coef[j]),
+            se=float(se[j]),
+        )
+        for j in range(k)
+    )
+    fixed = []
+    for j, term in enumerate(design.terms):
+        t, p_t = t_test(float(coef[k + j]), float(se[k + j]), den)
+        fixed.append(
+            FixedEffect(term=term, estimate=float(coef[k + j]), se=float(se[k + j]), z=t, p=p_t)
+        )
+    tests: list[Type3Test] = []
+    if type3:
+        beta, cov_beta = coef[k:], cov[k:, k:]
+        for effect in ("group", "time", "group:time"):
+            L = design.contrasts[effect]
+            lb = L @ beta
+            df = L.shape[0]
+            chi2 = float(lb @ linalg.solve(L @ cov_beta @ L.T, lb, assume_a="pos"))
+            tests.append(
+                Type3Test(
+                    effect=effect,
+                    test="wald",
+                    num_df=df,
+                    den_df=den,
+                    F=chi2 / df,
+                    p=float(stats.f.sf(chi2 / df, df, den)),
+                    chi2=chi2,
+                    p_chi2=float(stats.chi2.sf(chi2, df)),
+                )
+            )
+    info = PseudoLikelihoodInfo(
+        iterations=est.iterations,
+        converged=est.converged,
+        criterion=PCONV,
+        max_relative_change=est.max_relative_change,
+        minus2_res_log_pl=est.minus2_res_log_pl,
+        relative_changes=est.history,
+    )
+    return OrdinalFit(
+        thresholds=thresholds,
+        fixed_effects=tuple(fixed),
+        random_effect_variance=est.sigma2,
+        random_effect_sd=math.sqrt(est.sigma2),
+        log_sd_se=math.nan,
+        loglik=math.nan,
+        aic=math.nan,
+        bic=math.nan,
+        n_subjects=n_subjects,
+        n_observations=len(codes),
+        n_parameters=k + p + 1,
+        nagq=0,
+        categories=tuple(categories),
+        empty_categories=empty,
+        converged=est.converged,
+        iterations=est.iterations,
+        max_abs_gradient=math.nan,
+        hessian_condition=math.nan,
+        message="pseudo-likelihood converged" if est.converged else "not converged",
+        warnings=tuple(result_warnings),
+        type3=tuple(tests),
+        estimation="rspl",
+        pseudo_likelihood=info,
+    )
