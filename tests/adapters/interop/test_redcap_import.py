@@ -46,6 +46,11 @@ def test_export_then_import_gives_the_extracts_analysis_frames(unblinding: str) 
     for name in FRAME_COLUMNS:
         assert list(imported.frames[name].columns) == list(FRAME_COLUMNS[name])
         assert _rows(imported.frames[name]) == _rows(src.extract.frames[name]), name
+    files = _files(src)  # REDCap's own extra columns (data access groups) are not refused
+    with_dag = _read(files["records.csv"]).assign(redcap_data_access_group="yale")
+    again = read_redcap(with_dag, _read(files["data_dictionary.csv"]), src.protocol)
+    for name in FRAME_COLUMNS:
+        assert _rows(again.frames[name]) == _rows(src.extract.frames[name]), name
 
 
 def test_frames_only_export_round_trips_too() -> None:

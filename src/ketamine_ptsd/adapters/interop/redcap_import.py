@@ -15,7 +15,8 @@ and only that one (``redcap.unmark``). A REDCap export of data entered in REDCap
 mark, and a cell that begins with ``'`` followed by something harmless is kept as it is.
 
 Refused, naming the file, the row (the CSV record; the header is row 1) and the column: a column
-that is neither a dictionary field, a form's ``_complete`` nor a ``redcap_`` column; an event
+that is neither a dictionary field, a form's ``_complete`` nor a ``redcap_`` column (REDCap's
+own, such as ``redcap_data_access_group``, are read where named above and otherwise ignored); an event
 this protocol does not have; a repeating row at an event where that form does not repeat; a
 value not of its field's type (integer, number, date YYYY-MM-DD, yes/no 1/0, a radio code the
 dictionary lists).
@@ -40,7 +41,6 @@ from .redcap import (
     CSSRS_FIELDS,
     ENROLMENT_EVENT,
     FIXED_FORMS,
-    REPEAT_COLUMNS,
     SUBJECT_FIELDS,
     FixedField,
     FixedForm,
@@ -195,7 +195,7 @@ def read_redcap(
     for column in columns:
         known = (
             column in fields
-            or column in (*REPEAT_COLUMNS, "redcap_event_name")
+            or column.startswith("redcap_")  # e.g. redcap_data_access_group: not read
             or (column.endswith("_complete") and column.removesuffix("_complete") in forms)
         )
         if not known:
