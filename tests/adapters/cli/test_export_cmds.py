@@ -279,6 +279,84 @@ def test_import_odm_refuses_a_file_that_is_not_odm_in_one_line(tmp_path: Path) -
     assert "ODMVersion" in result.stderr and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("user", "password", "arms"),
+    [
+        ("statistician", "granite-river-demo", ["ketamine", "midazolam"]),
+        ("blind.statistician", BLIND_PASSWORD, []),
+    ],
+)
+def test_redcap_export_of_the_record_imports_back_to_the_same_analysis_frames(
+    record: Path, tmp_path: Path, user: str, password: str, arms: list[str]
+) -> None:
+    """Issue 14: export --format redcap → import redcap (records + dictionary) → every analysis
+    frame equals the record's own extract for that user (export --format csv); the report is
+    written when the export names arms, and a blinded export is imported, not analysed."""
+    csv_dir, redcap_dir, out = tmp_path / "csv", tmp_path / "redcap", tmp_path / "imported"
+    assert _export(record, csv_dir, "csv", user, password).exit_code == 0
+    exported = _export(record, redcap_dir, "redcap", user, password)
+    assert exported.exit_code == 0, exported.output
+    result = CliRunner().invoke(
+        build_app(),
+        [
+            "import",
+            "redcap",
+            str(redcap_dir / "records.csv"),
+            "--dictionary",
+            str(redcap_dir / "data_dictionary.csv"),
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["arms"] == arms
+    assert ("caps5_total" in summary["analysed"]) == bool(arms)
+    assert (out / "index.html").exists() == bool(arms)
+    for path in sorted(csv_dir.glob("rct_*.csv")):
+        frame = path.stem.removeprefix("rct_")
+        expected = pd.read_csv(path, dtype=str, keep_default_na=False)
+        got = pd.read_csv(out / "dataset" / f"{frame}.csv", dtype=str, keep_default_na=False)
+        assert list(got.columns) == list(expected.columns), frame
+        key = list(expected.columns)
+        pd.testing.assert_frame_equal(
+            got.sort_values(key).reset_index(drop=True),
+            expected.sort_values(key).reset_index(drop=True),
+            obj=frame,
+        )
+
+
+def test_import_redcap_error_is_one_line_naming_file_row_and_column(tmp_path: Path) -> None:
+    records = tmp_path / "records.csv"
+    records.write_text("record_id,redcap_event_name,n_infusions\nP1,enrolment_arm_1,six\n")
+    dictionary = tmp_path / "dict.csv"
+    pd.DataFrame(
+        {
+            "Variable / Field Name": ["record_id", "n_infusions"],
+            "Form Name": ["subject", "treatment"],
+            "Field Type": ["text", "text"],
+            "Choices, Calculations, OR Slider Labels": ["", ""],
+        }
+    ).to_csv(dictionary, index=False)
+    result = CliRunner().invoke(
+        build_app(),
+        [
+            "import",
+            "redcap",
+            str(records),
+            "--dictionary",
+            str(dictionary),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: {records}: row 2, column 'n_infusions': 'six' is not an integer"
+    )
+
+
 @pytest.mark.parametrize("fmt", ["sdtm", "adam", "odm", "redcap", "fhir", "csv"])
 def test_names_and_birth_dates_never_leave_in_an_export(
     record: Path, tmp_path: Path, fmt: str

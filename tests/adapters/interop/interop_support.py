@@ -77,9 +77,12 @@ def _detail(trial: SyntheticTrial) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
     )
 
 
-def source(unblinding: str = "full", *, detail: bool = True) -> InteropSource:
-    """``unblinding``: full (arm ids), partial (arms coded A/B) or none (no arm anywhere)."""
-    trial = small_trial()
+def source(
+    unblinding: str = "full", *, detail: bool = True, trial: SyntheticTrial | None = None
+) -> InteropSource:
+    """``unblinding``: full (arm ids), partial (arms coded A/B) or none (no arm anywhere);
+    ``trial`` defaults to :func:`small_trial`."""
+    trial = trial or small_trial()
     frames = analysis_frames(trial)
     # The record's extract says related as a flag (possible, probable or definite: services/
     # datasets.py); the generator keeps its words ("unrelated", "possibly", "probably").
@@ -105,3 +108,13 @@ def source(unblinding: str = "full", *, detail: bool = True) -> InteropSource:
         infusions = pd.DataFrame(columns=list(INFUSION_COLUMNS))
         patients = pd.DataFrame(columns=list(PATIENT_COLUMNS))
     return InteropSource(load_protocol("rct"), extract, assessments, infusions, patients)
+
+
+@cache
+def demo_size_trial() -> SyntheticTrial:
+    """The demo's cohort without the database: ``make_demo_trial`` with the demo's defaults
+    (seed 1, 15 per arm), the trial ``ketamine-ptsd demo`` replays into its record."""
+    from ketamine_ptsd.adapters.demo_loader import make_demo_trial
+
+    trial, _ = make_demo_trial(1, load_protocol("rct"), n_per_arm=15)
+    return trial

@@ -1,16 +1,36 @@
-"""FHIR R4 Bundle: structure, pseudonymity, codes, and the structural validator itself."""
+"""FHIR R4 Bundle built with ``fhir.resources`` R4B models: every resource type validates, the
+Bundle parses back, counts per type equal the record, pseudonymity, codes, the blind, and the
+validator itself; and the demo-size trial's whole Bundle (issue 14)."""
 
 from __future__ import annotations
 
 import copy
 import json
+import time
 from collections import Counter
 from typing import Any
 
 import pytest
-from interop_support import small_trial, source
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+from interop_support import demo_size_trial, small_trial, source
+from pydantic import ValidationError
 
 from ketamine_ptsd.adapters.interop import fhir
+from ketamine_ptsd.core.instruments import REGISTRY
+from ketamine_ptsd.services.interop_exports import InteropSource
+
+#: Every resource type the exporter writes.
+RESOURCE_TYPES = {
+    "ResearchStudy",
+    "ResearchSubject",
+    "Patient",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "Observation",
+    "MedicationAdministration",
+    "AdverseEvent",
+}
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +122,117 @@ def test_validator_reports_missing_required_elements_and_dangling_references(
     del med["resource"]["effectiveDateTime"]
     broken["entry"].append(copy.deepcopy(broken["entry"][0]))
     problems = fhir.validate_bundle(broken)
-    assert any("ResearchSubject.status: required" in p for p in problems)
+    assert any(
+        "ResearchSubject.status: Value for the field 'status' is required" in p for p in problems
+    )
     assert any("does not resolve" in p for p in problems)
-    assert any("effectiveDateTime" in p for p in problems)
+    assert any("MedicationAdministration" in p and "effectiveDateTime" in p for p in problems)
     assert any("fullUrl: not unique" in p for p in problems)
     assert fhir.validate_bundle({"resourceType": "Patient"}) == ["resourceType: not a Bundle"]
 
 
 def test_bundle_ids_are_deterministic() -> None:
     assert fhir.bundle(source("full")) == fhir.bundle(source("full"))
+
+
+def _expected_counts(src: InteropSource) -> Counter[str]:
+    """Resources per type, counted from the record the Bundle was made from."""
+    frames = src.extract.frames
+    screened = set(frames["screening"]["subject"]) | set(frames["subjects"]["subject"])
+    assessments = src.assessments[src.assessments["instrument"].isin(list(REGISTRY))]
+    vitals = frames["vitals"][["systolic_mmhg", "diastolic_mmhg", "heart_rate_bpm", "spo2_percent"]]
+    return Counter(
+        {
+            "ResearchStudy": 1,
+            "Patient": len(screened),
+            "ResearchSubject": len(screened),
+            "Questionnaire": assessments["instrument"].nunique(),
+            "QuestionnaireResponse": len(assessments),
+            "Observation": len(assessments) + int(vitals.notna().sum().sum()),
+            "MedicationAdministration": int(frames["subjects"]["n_infusions"].sum()),
+            "AdverseEvent": len(frames["adverse_events"]),
+        }
+    )
+
+
+@pytest.mark.parametrize("unblinding", ["full", "partial", "none"])
+def test_every_resource_validates_as_r4b_and_the_bundle_parses_back(unblinding: str) -> None:
+    src = source(unblinding)
+    (file,) = fhir.to_files(src)
+    document = json.loads(file.content)
+    parsed = Bundle.model_validate(document)  # the whole Bundle, by fhir.resources R4B
+    assert json.loads(parsed.model_dump_json()) == document
+    kinds = Counter(e["resource"]["resourceType"] for e in document["entry"])
+    assert set(kinds) == RESOURCE_TYPES
+    first = {e["resource"]["resourceType"]: e["resource"] for e in reversed(document["entry"])}
+    for kind, resource in first.items():  # and one of each type by its own R4B model class
+        assert get_fhir_model_class(kind).model_validate(resource).id == resource["id"]
+    assert fhir.validate_bundle(document) == []
+    assert kinds == _expected_counts(src)
+    assert file.rows == len(document["entry"])
+
+
+def test_an_invalid_resource_fails_while_the_bundle_is_built() -> None:
+    """The models check at construction: a value of the wrong type never reaches the file."""
+    src = source("full")
+    broken = src.extract.frames["adverse_events"].copy()
+    broken["term"] = ""  # FHIR string: at least one character
+    frames = {**src.extract.frames, "adverse_events": broken}
+    bad = InteropSource(
+        src.protocol,
+        type(src.extract)(src.extract.protocol_name, frames, src.extract.arms, "full"),
+        src.assessments,
+        src.infusions,
+        src.patients,
+    )
+    with pytest.raises(ValidationError, match=r"AdverseEvent[\s\S]*event\.text"):
+        fhir.to_files(bad)
+
+
+def test_questionnaire_responses_answer_their_instruments_questionnaire(
+    bundle: dict[str, Any],
+) -> None:
+    questionnaires = {q["url"]: q for q in _resources(bundle, "Questionnaire")}
+    responses = _resources(bundle, "QuestionnaireResponse")
+    assert responses
+    for response in responses:
+        questionnaire = questionnaires[response["questionnaire"]]
+        link_ids = {item["linkId"] for item in questionnaire["item"]}
+        assert {item["linkId"] for item in response.get("item", [])} <= link_ids
+        assert response["status"] == "completed"
+    caps = questionnaires[f"{fhir.QUESTIONNAIRE_BASE}/caps5_past_week"]
+    assert caps["item"][0]["type"] == "integer"
+
+
+def test_adverse_events_carry_severity_seriousness_and_the_suspect_infusion(
+    bundle: dict[str, Any],
+) -> None:
+    events = _resources(bundle, "AdverseEvent")
+    administrations = {e["fullUrl"] for e in bundle["entry"]} & {
+        e["fullUrl"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "MedicationAdministration"
+    }
+    assert events
+    for event in events:
+        assert event["actuality"] == "actual"
+        assert event["severity"]["coding"][0]["code"] in ("mild", "moderate", "severe")
+        assert event["seriousness"]["coding"][0]["code"] in ("serious", "non-serious")
+        for suspect in event.get("suspectEntity", []):
+            assert suspect["instance"]["reference"] in administrations
+
+
+@pytest.mark.slow
+def test_the_demo_size_trials_whole_bundle_validates() -> None:
+    """The demo's cohort (seed 1, 15 per arm; about 11,400 resources): the export builds every
+    resource as an R4B model and the whole Bundle parses back; counts equal the record."""
+    src = source("full", trial=demo_size_trial())
+    started = time.perf_counter()
+    (file,) = fhir.to_files(src)
+    document = json.loads(file.content)
+    Bundle.model_validate(document)
+    assert time.perf_counter() - started < 30
+    assert Counter(e["resource"]["resourceType"] for e in document["entry"]) == _expected_counts(
+        src
+    )
+    assert len(document["entry"]) > 11_000

@@ -98,9 +98,10 @@ def test_records_use_dictionary_fields_valid_events_and_in_range_values() -> Non
     events = pd.read_csv(io.BytesIO(files["events.csv"].content))
     fields = set(dictionary["Variable / Field Name"])
     complete = {f"{form}_complete" for form in dictionary["Form Name"]}
-    assert set(records.columns) - {"redcap_event_name"} <= fields | complete
+    assert list(records.columns[:4]) == ["record_id", "redcap_event_name", *redcap.REPEAT_COLUMNS]
+    assert set(records.columns[4:]) <= fields | complete
     assert set(records["redcap_event_name"]) <= set(events["unique_event_name"])
-    assert not records.duplicated(["record_id", "redcap_event_name"]).any()
+    assert not records.duplicated(["record_id", "redcap_event_name", *redcap.REPEAT_COLUMNS]).any()
     ranged = dictionary.dropna(subset=["Text Validation Max"]).set_index("Variable / Field Name")
     for name, row in ranged.iterrows():
         if name in records.columns:
@@ -109,7 +110,9 @@ def test_records_use_dictionary_fields_valid_events_and_in_range_values() -> Non
                 float(row["Text Validation Min"]), float(row["Text Validation Max"])
             ).all(), name
     # CAPS-5 item answers survive: the week-2 total equals the sum of items 1–20
-    week2 = records[records["redcap_event_name"] == "week2_arm_1"]
+    week2 = records[
+        (records["redcap_event_name"] == "week2_arm_1") & records["redcap_repeat_instrument"].isna()
+    ]
     items = week2[[f"caps5_past_week_{n}" for n in range(1, 21)]].sum(axis=1)
     assert (items == week2["caps5_past_week_total"]).all()
 

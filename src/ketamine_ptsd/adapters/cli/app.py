@@ -30,7 +30,7 @@ COMMAND_MODULES = (
     "backup_cmds",  # backup, restore (verified before it replaces anything)
     "main_cmds",  # demo, serve, report
     "serve_cmd",  # serve (the web app and the REST API)
-    "export_cmds",  # export (SDTM, ADaM, ODM, REDCap, FHIR, CSV/Parquet), import long / odm
+    "export_cmds",  # export (SDTM, ADaM, ODM, REDCap, FHIR, CSV/Parquet), import long / odm / redcap
     "meddra_cmds",  # meddra load / uncoded / code (a site's own MedDRA release)
 )
 

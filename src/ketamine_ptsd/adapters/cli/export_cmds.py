@@ -17,6 +17,11 @@ imported dataset into DIR. Errors name the column and the row; never a traceback
 (adapters/interop/odm.py) into the analysis frames, writes them and, when the file carries arms,
 the §9 report.
 
+``ketamine-ptsd import redcap RECORDS.csv --dictionary DICT.csv --out DIR [--protocol rct]`` reads
+a REDCap project's flat records export and its data dictionary (adapters/interop/redcap_import.py)
+into the analysis frames, writes them and, when the dictionary has an arm field, the §9 report.
+Errors name the file, the row and the column.
+
 ``--out`` is a new or empty folder, or one this program wrote before; an existing file or a
 folder of other files is refused (adapters/cli/output.py: the commands never write over what is
 not theirs).
@@ -292,6 +297,107 @@ def import_odm_cmd(
         typer.echo(f"report written to {target / 'index.html'} and {target / 'report.pdf'}")
 
 
+def import_redcap_cmd(
+    data: Annotated[
+        Path,
+        typer.Argument(help="REDCap records, flat CSV (export --format redcap's records.csv)."),
+    ],
+    dictionary: Annotated[
+        Path, typer.Option("--dictionary", help="The project's data dictionary CSV.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report and the dataset.")],
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="The protocol the project follows.")
+    ] = "rct",
+    as_json: JsonOption = False,
+    protocol_dir: ProtocolDirOption = None,
+) -> None:
+    """Import a REDCap export (records + data dictionary) into the analysis frames, analyse them
+    (PROTOCOL.md §9) and write the report and the frames (CSV). Without an arm field (a blinded
+    export) the frames are imported, not analysed."""
+    import pandas as pd
+
+    from ketamine_ptsd.adapters.interop.redcap_import import read_redcap
+    from ketamine_ptsd.adapters.protocol_store import load_protocol
+    from ketamine_ptsd.core.errors import InvalidInput
+
+    dirs = use_protocol_dirs(protocol_dir)
+    target = output_folder(out)
+    tables = []
+    for path in (data, dictionary):
+        try:
+            tables.append(pd.read_csv(path, dtype=str, keep_default_na=False))
+        except FileNotFoundError:
+            fail(f"{path}: no such file")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            fail(f"{path}: not a readable CSV ({type(exc).__name__})")
+    try:
+        spec = load_protocol(protocol, dirs)
+        imported = read_redcap(
+            tables[0],
+            tables[1],
+            spec,
+            records_file=str(data),
+            dictionary_file=str(dictionary),
+        )
+    except InvalidInput as exc:
+        fail(exc.message)
+    _write_imported(
+        target, spec, imported.frames, imported.arms, imported.study, imported.subjects, as_json
+    )
+
+
+def _write_imported(
+    target: Path,
+    spec: Any,
+    frames: dict[str, Any],
+    arms: tuple[str, ...],
+    study: str,
+    subjects: int,
+    as_json: bool,
+) -> None:
+    """Write imported frames (and, with arms, the §9 report) into ``target`` and summarise."""
+    from ketamine_ptsd.adapters.reports import build_report
+    from ketamine_ptsd.core.analysis import AnalysisDataset, analyse
+    from ketamine_ptsd.core.errors import InvalidInput
+    from ketamine_ptsd.services.spreadsheet import csv_bytes
+
+    claim_folder(target)
+    dataset_dir = private_dir(target / "dataset")
+    for name, frame in frames.items():
+        write_private(dataset_dir / f"{name}.csv", csv_bytes(frame))
+    summary: dict[str, Any] = {
+        "study": study,
+        "n_subjects": subjects,
+        "arms": list(arms),
+        "rows": {name: len(frame) for name, frame in frames.items()},
+        "dataset": str(dataset_dir),
+    }
+    if arms:
+        try:
+            results = analyse(
+                AnalysisDataset(frames, arms), plan=spec.analysis, response=spec.response
+            )
+        except InvalidInput as exc:
+            fail(f"{exc.field}: {exc.message}")
+        files = build_report(results, target, generated_on=dt.date.today(), parallel=True)
+        summary["analysed"] = sorted([*results.mmrm, *results.ordinal])
+        summary["report"] = str(target / "index.html")
+        summary["files"] = [str(p) for p in _paths(files)]
+    else:
+        summary["analysed"] = []
+        summary["not_analysed"] = "the file carries no arm (a blinded export)"
+    if as_json:
+        print_json(summary)
+        return
+    typer.echo(
+        f"imported {subjects} subjects of {study} into {dataset_dir}; "
+        f"arms: {', '.join(arms) or 'none (blinded)'}"
+    )
+    if arms:
+        typer.echo(f"report written to {target / 'index.html'} and {target / 'report.pdf'}")
+
+
 def _paths(files: Any) -> list[Path]:
     """The files a ``ReportFiles`` names: the HTML, the PDF and the figures."""
     return [Path(files.index_html), Path(files.pdf), *(Path(f) for f in files.figures)]
@@ -302,4 +408,5 @@ def register(app: typer.Typer) -> None:
     import_app = typer.Typer(help="Import a site's own data for analysis.", no_args_is_help=True)
     import_app.command("long")(import_long_cmd)
     import_app.command("odm")(import_odm_cmd)
+    import_app.command("redcap")(import_redcap_cmd)
     app.add_typer(import_app, name="import")

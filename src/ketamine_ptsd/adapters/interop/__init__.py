@@ -1,5 +1,5 @@
 """Interoperability: pure converters between the record's analysis extract and data standards
-(SYSTEM.md capability 11) — CDISC SDTM (``sdtm``), ADaM (``adam``) with Define-XML 2.1 (``define``), CDISC ODM 1.3.2 both ways (``odm``), REDCap (``redcap``), FHIR R4 (``fhir``) —
+(SYSTEM.md capability 11) — CDISC SDTM (``sdtm``), ADaM (``adam``) with Define-XML 2.1 (``define``), CDISC ODM 1.3.2 both ways (``odm``), REDCap both ways (``redcap``, ``redcap_import``), FHIR R4 (``fhir``) —
 and the import of a site's own long-format data for analysis (``long_import``).
 
 The converters only transform; the service (``services/interop_exports.py``) checks roles,
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from ketamine_ptsd.services.interop_exports import Converter
 
-from . import adam, define, fhir, odm, redcap, sdtm
+from . import adam, define, fhir, odm, redcap, redcap_import, sdtm
 from .long_import import ImportedTrial, import_long
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "import_long",
     "odm",
     "redcap",
+    "redcap_import",
     "sdtm",
 ]
 
