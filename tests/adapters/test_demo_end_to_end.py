@@ -186,3 +186,33 @@ def test_a_report_folder_that_cannot_be_written_is_one_line_naming_it(
     assert result.exit_code == 2
     assert "error: the report could not be written to" in result.output
     assert str(blocker / "report") in result.output and "Traceback" not in result.output
+
+
+def test_the_demos_blinding_guesses_give_the_cores_indices_in_the_report(demo_run: Path) -> None:
+    """Issue 15: the demo records three guesses per randomized patient at the end of treatment;
+    the report's blinding table is the core's Bang and James indices on the recorded counts."""
+    from ketamine_ptsd.core.stats.blinding import blinding_indices
+
+    services, database = _services(demo_run)
+    extract = services.datasets.extract(
+        _statistician(services, "statistician"), protocol_name="rct"
+    )
+    database.dispose()  # type: ignore[attr-defined]
+    guesses = extract.frames["blinding_guesses"]
+    assert len(guesses) == 3 * 2 * N_PER_ARM  # every randomized patient
+    html = (demo_run / "report" / "index.html").read_text(encoding="utf-8")
+    assert 'id="blinding"' in html
+    for respondent in ("patient", "outcome_rater", "infusion_nurse"):
+        rows = guesses[guesses["respondent"] == respondent]
+        counts = tuple(
+            tuple(
+                int(((rows["arm"] == arm) & (rows["guess"] == g)).sum())
+                for g in (*extract.arms, "dont_know")
+            )
+            for arm in extract.arms
+        )
+        indices = blinding_indices(extract.arms, counts)
+        for bang in indices.bang:
+            assert f"Bang {bang.index:.2f}" in html
+            assert f"{bang.ci_low:.2f} to {bang.ci_high:.2f}" in html
+        assert f"James {indices.james.index:.2f}" in html

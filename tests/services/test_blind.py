@@ -101,6 +101,7 @@ def _everything_readable(services: Services, actor: Actor, patients: list[int]) 
             lambda p=p: services.patients.screening_outcomes(actor, p),
             lambda p=p: services.randomization.allocation(actor, p),
             lambda p=p: services.signatures.signatures(actor, table_name="patients", record_id=p),
+            lambda p=p: services.blinding_guesses.view(actor, p),
             lambda p=p: services.randomization.emergency_unblind(
                 actor, p, reason="trying to peek at it", password=PASSWORD
             ),
@@ -127,6 +128,55 @@ def test_blinded_roles_read_nothing_that_contains_an_arm_or_drug(trial, role: Ro
     seen = _everything_readable(services, actors[role], patients)
     assert _leaks(seen) == []
     assert "study drug" in repr(seen)  # they did read the allocations, blinded
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        Role.OUTCOME_RATER,
+        Role.STATISTICIAN,
+        Role.SAFETY_RATER,
+        Role.NURSE,
+        Role.MONITOR,
+        Role.INVESTIGATOR,
+        Role.ADMINISTRATOR,
+    ],
+)
+def test_blinding_guesses_of_canary_drugs_reach_no_other_blinded_reader(trial, role: Role) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15: guesses naming the canary drugs, recorded by another rater and nurse, appear in
+    no read of a blinded role (the guesses' own view, the audit trail, lists, errors)."""
+    from ketamine_ptsd.services.blinding_guesses import GuessInput
+
+    services, actors, patients = trial
+    setup = Actor.system("setup")
+    others = {}
+    for other_role, name in ((Role.OUTCOME_RATER, "rater-2"), (Role.NURSE, "nurse-2")):
+        view = services.users.add(
+            setup, username=name, role=other_role.value, password=PASSWORD, full_name=name
+        )
+        others[other_role] = Actor(view.id, view.username, other_role)
+    for p, drug in ((patients[1], CANARIES[1]), (patients[2], CANARIES[3])):
+        services.followup.withdraw(
+            actors[Role.INVESTIGATOR],
+            p,
+            withdrawn_on=dt.date(2026, 3, 2),
+            decided_by="team",
+            reason="left treatment early",
+        )
+        rater, nurse = others[Role.OUTCOME_RATER], others[Role.NURSE]
+        services.blinding_guesses.record(rater, p, GuessInput("patient", drug))
+        services.blinding_guesses.record(rater, p, GuessInput("outcome_rater", drug))
+        services.blinding_guesses.record(nurse, p, GuessInput("infusion_nurse", drug))
+    seen = _everything_readable(services, actors[role], patients)
+    if role is Role.INVESTIGATOR:  # patients[0] is emergency-unblinded for them: read the rest
+        seen = [
+            *(services.blinding_guesses.view(actors[role], p) for p in patients[1:]),
+            services.audit.entries(actors[role], table_name="blinding_guesses"),
+        ]
+    assert _leaks(seen) == []
+    # and the positive control: the author does read their own answer
+    own = services.blinding_guesses.view(others[Role.OUTCOME_RATER], patients[1])
+    assert _leaks([own]) == [CANARIES[1]]
 
 
 def test_outcome_raters_see_study_drug_for_every_allocated_patient(trial) -> None:  # type: ignore[no-untyped-def]

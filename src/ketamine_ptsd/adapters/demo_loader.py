@@ -40,6 +40,7 @@ from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.core.rules import follow_up_visits
 from ketamine_ptsd.services import Actor, FixedClock, Services
 from ketamine_ptsd.services.assessments import AssessmentInput
+from ketamine_ptsd.services.blinding_guesses import GuessInput
 from ketamine_ptsd.services.patients import ConsentInput, IdentityInput
 from ketamine_ptsd.services.screening import (
     DERIVED_FACTS,
@@ -95,6 +96,32 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("monitor", Role.MONITOR, "Mo Monitor", "cedar-window-demo"),
     DemoAccount("clinician", Role.CLINICIAN, "Dr Cleo Clinician", "saffron-bridge-demo"),
 )
+
+
+#: Illustrative odds of each end-of-treatment guess (ketamine, midazolam, don't know) by true
+#: arm and respondent, for the demo only: the RCT published no blinding assessment, so these are
+#: not calibrated to anything. Ketamine's dissociation tends to unblind patients and the nurse
+#: who watches the infusion more than the outcome rater, who never sees it (PROTOCOL.md §3, §6).
+DEMO_GUESS_ODDS: dict[tuple[str, str], tuple[float, float, float]] = {
+    ("ketamine", "patient"): (0.65, 0.15, 0.20),
+    ("ketamine", "outcome_rater"): (0.45, 0.25, 0.30),
+    ("ketamine", "infusion_nurse"): (0.70, 0.15, 0.15),
+    ("midazolam", "patient"): (0.30, 0.45, 0.25),
+    ("midazolam", "outcome_rater"): (0.30, 0.35, 0.35),
+    ("midazolam", "infusion_nurse"): (0.20, 0.60, 0.20),
+}
+
+
+def demo_guess(patient_id: str, arm: str, respondent: str) -> str:
+    """One respondent's guess for a demo patient: drawn from :data:`DEMO_GUESS_ODDS` with a
+    generator seeded by the patient and respondent alone, so the trial's own random stream (and
+    with it every calibrated number) is untouched and the demo stays reproducible."""
+    odds = DEMO_GUESS_ODDS.get((arm, respondent), (1 / 3, 1 / 3, 1 / 3))
+    seed = [ord(c) for c in f"{patient_id}/{respondent}"]
+    u = float(np.random.default_rng(seed).random())
+    if u < odds[0]:
+        return "ketamine"
+    return "midazolam" if u < odds[0] + odds[1] else "dont_know"
 
 
 @dataclass
@@ -378,6 +405,14 @@ class DemoLoader(InfusionDaySteps):
             )
         if withdrawal is not None:
             add(at_time(withdrawal.date, 9, 30), "withdrawn", lambda: self._withdraw(p))
+        if getattr(self._protocol, "blinded", False):
+            # the end of treatment: the last infusion discharged, or the withdrawal (issue 15)
+            end = (
+                at_time(withdrawal.date, 9, 45)
+                if withdrawal is not None
+                else at_time(p.infusions[-1].date + dt.timedelta(days=1), 12)
+            )
+            add(end, "blinding guesses", lambda: self._guesses(p))
         return out
 
     # --- screening -------------------------------------------------------------------------------
@@ -522,6 +557,21 @@ class DemoLoader(InfusionDaySteps):
         primary = p.assessment("caps5_past_week", "week2")
         assert primary is not None
         return [v.name for v in follow_up_visits(self._protocol, primary.date)]
+
+    def _guesses(self, p: SyntheticPatient) -> None:
+        """The three end-of-treatment guesses (issue 15): the outcome rater records the
+        patient's and their own, the nurse hers, each drawn from :data:`DEMO_GUESS_ODDS`."""
+        for respondent, role in (
+            ("patient", Role.OUTCOME_RATER),
+            ("outcome_rater", Role.OUTCOME_RATER),
+            ("infusion_nurse", Role.NURSE),
+        ):
+            self.services.blinding_guesses.record(
+                self._actor(role),
+                self._pid(p),
+                GuessInput(respondent, demo_guess(p.patient_id, str(p.arm), respondent)),
+            )
+            self._count("blinding_guesses.record")
 
     def _withdraw(self, p: SyntheticPatient) -> None:
         w = p.withdrawal

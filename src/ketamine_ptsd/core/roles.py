@@ -110,6 +110,11 @@ class Action(StrEnum):
     # (§6), moving an infusion's day (§5), reviewing a C-SSRS result at the review level (§7).
     ALERT_ACKNOWLEDGE = "alert.acknowledge"
     PHYSICIAN_DECISION = "infusion.physician_decision"
+    # Issue 15: a blinded person's guess of the arm at the end of treatment (the outcome rater
+    # records the patient's and their own, the infusion nurse her own; core/workflow/guesses.py).
+    # There is no action to read the guesses: they reach a statistician's sanctioned analysis
+    # only, and each recorder sees what they entered.
+    BLINDING_GUESS_RECORD = "blinding_guess.record"
 
 
 class Sensitivity(StrEnum):
@@ -228,6 +233,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.QUERY_READ,
             Action.QUERY_ANSWER,
             Action.ALERT_ACKNOWLEDGE,
+            Action.BLINDING_GUESS_RECORD,
         }
     ),
     Role.SAFETY_RATER: frozenset(
@@ -247,6 +253,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.ASSESSMENT_RECORD,
             Action.ASSESSMENT_READ,
             Action.SIGN,
+            Action.BLINDING_GUESS_RECORD,
         }
     ),
     Role.PHARMACIST: frozenset(

@@ -18,6 +18,7 @@ from .analysis_runs import AnalysisRunService
 from .assessments import AssessmentService
 from .audit import AuditService
 from .auth import AuthService, SessionKind, UserService
+from .blinding_guesses import BlindingGuessService
 from .clinic import ClinicService
 from .clock import Clock, FixedClock, SystemClock
 from .context import SecurityPolicy, ServiceContext
@@ -55,6 +56,7 @@ __all__ = [
     "AuditService",
     "AuthService",
     "AuthenticationFailed",
+    "BlindingGuessService",
     "ClinicService",
     "Clock",
     "ConflictError",
@@ -101,6 +103,7 @@ class Services:
     screening: ScreeningService = field(init=False)
     infusions: InfusionService = field(init=False)
     assessments: AssessmentService = field(init=False)
+    blinding_guesses: BlindingGuessService = field(init=False)
     followup: FollowUpService = field(init=False)
     clinic: ClinicService = field(init=False)
     maintenance: MaintenanceService = field(init=False)
@@ -127,6 +130,7 @@ class Services:
         self.screening = ScreeningService(ctx, self.patients)
         self.infusions = InfusionService(ctx, self.randomization, self.auth)
         self.assessments = AssessmentService(ctx)
+        self.blinding_guesses = BlindingGuessService(ctx)
         self.followup = FollowUpService(ctx)
         self.clinic = ClinicService(ctx, self.screening)
         self.maintenance = MaintenanceService(ctx)

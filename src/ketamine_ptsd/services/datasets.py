@@ -32,6 +32,7 @@ from sqlalchemy import select, true
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action, AnalysisUnblinding
 from ketamine_ptsd.core.rules import FollowUpScore, assess_response, time_to_loss_of_response
+from ketamine_ptsd.core.workflow import DONT_KNOW
 
 from ._workflow import core_protocol
 from .access import Actor, analysis_unblinding, require
@@ -44,6 +45,7 @@ from .records import (
     AdverseEvent,
     Allocation,
     Assessment,
+    BlindingGuess,
     Demographics,
     InfusionDay,
     InfusionRating,
@@ -94,6 +96,9 @@ CLUSTER_SUBSCALES: Mapping[str, str] = {
     "cluster_d": "negative_cognitions_mood",
     "cluster_e": "arousal_reactivity",
 }
+#: The end-of-treatment guesses (issue 15), as core/analysis/blinding.py reads them; not in
+#: FRAME_COLUMNS (the interop converters' contract): only a sanctioned extract carries them.
+GUESS_COLUMNS = ("subject", "arm", "respondent", "guess")
 _DISPOSITION = {"eligible": "eligible", "screen_failed": "ineligible", "declined": "declined"}
 _RELATED = {"possible", "probable", "definite"}
 
@@ -173,6 +178,9 @@ class DatasetService:
             )
             arms = self._arm_labels(uow, protocol, patients, level, open_label)
             frames = self._frames(uow, protocol, patients, arms)
+            if protocol.blinded and level is not AnalysisUnblinding.NONE:
+                # only a sanctioned extract of a blinded trial carries the guesses (issue 15)
+                frames["blinding_guesses"] = self._guesses(uow, protocol, patients, arms, level)
             if open_label:
                 labels = tuple(a.id for a in protocol.arms)
                 unblinding = "open_label"
@@ -227,6 +235,39 @@ class DatasetService:
             return {pid: arm for pid, arm, _ in rows}
         codes = trial_arm_codes(uow.session, protocol.name)
         return {pid: codes[arm] for pid, arm, _ in rows}
+
+    @staticmethod
+    def _guesses(
+        uow: UnitOfWork,
+        protocol: Protocol,
+        patients: list[Patient],
+        arms: dict[int, str],
+        level: AnalysisUnblinding,
+    ) -> pd.DataFrame:
+        """The end-of-treatment guesses (issue 15), the guessed drug given as the label of the
+        arm that gives it (the code "A"/"B" under a partial sanction, so the DSMB packet names
+        no drug). Only in a sanctioned extract of a blinded protocol: a blinded extract carries
+        no guess (services/blinding_guesses.py: nobody else reads them)."""
+        columns = list(GUESS_COLUMNS)
+        if not protocol.blinded or level is AnalysisUnblinding.NONE or not arms:
+            return pd.DataFrame([], columns=columns)
+        if level is AnalysisUnblinding.FULL:
+            label_of = {a.id: a.id for a in protocol.arms}
+        else:
+            label_of = dict(trial_arm_codes(uow.session, protocol.name))
+        drug_label = {a.drug: label_of.get(a.id) for a in protocol.arms}
+        subject = {p.id: p.study_id for p in patients}
+        rows = []
+        for g in uow.session.scalars(
+            select(BlindingGuess)
+            .where(BlindingGuess.patient_id.in_(list(arms)))
+            .order_by(BlindingGuess.patient_id, BlindingGuess.id)
+        ):
+            guess = g.guess if g.guess == DONT_KNOW else drug_label.get(g.guess)
+            if guess is None:
+                continue  # a drug no arm of this protocol gives: not a guess of an arm
+            rows.append([subject[g.patient_id], arms[g.patient_id], g.respondent, guess])
+        return pd.DataFrame(rows, columns=columns)
 
     def _frames(
         self,

@@ -23,6 +23,7 @@ __all__ = [
     "Assessment",
     "AuditEntry",
     "AuditHead",
+    "BlindingGuess",
     "ConcomitantMedication",
     "Consent",
     "DataFreeze",
@@ -792,6 +793,19 @@ class Withdrawal(Record):
     decided_by_name: str
     reason: str
     infusions_received: int
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    version: int
+
+
+class BlindingGuess(Record):
+    """A blinded person's guess of the patient's arm at the end of treatment (issue 15;
+    PROTOCOL.md §3): ``respondent`` (core.workflow.Respondent), ``guess`` a drug of the
+    protocol's arms or "dont_know" — as sensitive as the allocation."""
+
+    patient_id: int
+    respondent: str
+    guess: str
     recorded_by: int | None
     recorded_at: dt.datetime
     version: int

@@ -17,6 +17,7 @@ from ketamine_ptsd.adapters.cli.main_cmds import _demo_services, _grant_sanction
 from ketamine_ptsd.adapters.db.migrate import upgrade
 from ketamine_ptsd.adapters.demo_loader import DemoLoader, list_version_for, make_demo_trial
 from ketamine_ptsd.services import Actor
+from ketamine_ptsd.services.datasets import FRAME_COLUMNS
 
 BLIND_PASSWORD = "blinded-statistician-pass"
 
@@ -258,6 +259,10 @@ def test_odm_export_of_the_record_imports_back_to_the_same_analysis_frames(
     assert (out / "index.html").exists()
     for path in sorted(csv_dir.glob("rct_*.csv")):
         frame = path.stem.removeprefix("rct_")
+        if frame not in FRAME_COLUMNS:
+            # the end-of-treatment blinding guesses (issue 15) are in a sanctioned CSV export
+            # but not in the interop converters' frames, so ODM does not carry them
+            continue
         expected = pd.read_csv(path, dtype=str, keep_default_na=False)
         got = pd.read_csv(out / "dataset" / f"{frame}.csv", dtype=str, keep_default_na=False)
         assert list(got.columns) == list(expected.columns), frame

@@ -110,6 +110,7 @@ def _crawl(client, ids: list[int]) -> dict[str, str]:
             f"/patients/{pid}/infusion/2?weight_kg=70.3",
             f"/patients/{pid}/assess/caps5_past_week",
             f"/patients/{pid}/assess/cadss?minute=40&infusion=1",
+            f"/patients/{pid}/blinding-guesses",  # issue 15 (before the end of treatment)
         ]:
             pages[path] = client.get(path).text
         pages[f"infusion preview {pid}"] = client.get(
@@ -126,6 +127,7 @@ def _crawl(client, ids: list[int]) -> dict[str, str]:
             f"/api/v1/patients/{pid}/infusions/1/ratings",
             f"/api/v1/patients/{pid}/infusions/1/discharge",
             f"/api/v1/patients/{pid}/assessments",
+            f"/api/v1/patients/{pid}/blinding-guesses",
         ]:
             pages[path] = client.get(path).text
     pages["/api/v1/patients"] = client.get("/api/v1/patients").text

@@ -70,6 +70,13 @@ PASSING[Event.START_MAINTENANCE] = replace(
     maintenance_interval_days=7,
 )
 
+PASSING[Event.RECORD_BLINDING_GUESS] = replace(
+    PASSING[Event.RECORD_BLINDING_GUESS],
+    blinded_protocol=True,
+    acute_infusion_count=6,
+    acute_infusions_discharged=6,
+)
+
 
 def test_every_event_has_one_row_and_every_row_cites_its_source() -> None:
     assert set(TRANSITIONS) == set(Event)

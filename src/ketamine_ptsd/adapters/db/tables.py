@@ -907,6 +907,25 @@ adverse_event_codings = Table(
     _version(),
 )
 
+# Issue 15: each blinded person's guess of the arm at the end of treatment, one per patient and
+# respondent (a correction changes the row, with a reason, audited). The guess is kept like the
+# allocation (Sensitivity.ALLOCATION): set beside the arm it measures the blind, so the audit
+# views, queries and exports hide it from every blinded reader (docs/blinding.md).
+blinding_guesses = Table(
+    "blinding_guesses",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("respondent", String(32), nullable=False),
+    Column("guess", String(64), nullable=False, info=ALLOCATION),
+    *_recorded(),
+    _version(),
+    UniqueConstraint("patient_id", "respondent"),
+    CheckConstraint(
+        "respondent IN ('patient', 'outcome_rater', 'infusion_nurse')", name="respondent"
+    ),
+)
+
 #: Tables added by the workflows (phase 2); audited field by field like the rest.
 WORKFLOW_TABLES = frozenset(
     {
@@ -932,6 +951,7 @@ WORKFLOW_TABLES = frozenset(
         "adverse_events",
         "assessments",
         "withdrawals",
+        "blinding_guesses",
     }
 )
 
@@ -1007,6 +1027,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.AdverseEvent: adverse_events,
     r.Assessment: assessments,
     r.Withdrawal: withdrawals,
+    r.BlindingGuess: blinding_guesses,
     r.MeddraTerm: meddra_terms,
     r.AdverseEventCoding: adverse_event_codings,
 }

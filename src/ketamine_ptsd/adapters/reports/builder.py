@@ -319,6 +319,8 @@ def _tables(results: AnalysisResults, comparison: tuple[ComparisonRow, ...]) -> 
             ),
         )
     )
+    if results.blinding is not None:
+        out.append(_blinding_table(results))
     if results.interim is not None:
         out.insert(0, _interim_table(results))
     if results.sensitivity is not None and not results.blinded:
@@ -334,6 +336,75 @@ def _tables(results: AnalysisResults, comparison: tuple[ComparisonRow, ...]) -> 
             )
         )
     return out
+
+
+_RESPONDENT_LABELS = {
+    "patient": "Patient",
+    "outcome_rater": "Outcome rater",
+    "infusion_nurse": "Infusion nurse",
+}
+
+
+def _blinding_table(results: AnalysisResults) -> Table:
+    """Blinding integrity (issue 15; CONSORT 2010 item 11b): per respondent type, each true
+    arm's guesses with Bang's index (SE, 95% CI), then James' index over both arms. In the
+    DSMB packet arms and guesses are the codes A/B: the packet names no drug."""
+    assessment = results.blinding
+    assert assessment is not None
+    arms = assessment.arms
+    header = (
+        "Respondent",
+        "True arm",
+        "N",
+        *(f"Guessed {a}" for a in arms),
+        "Don't know",
+        "Index",
+        "SE",
+        "95% CI",
+    )
+    rows: list[tuple[str, ...]] = []
+    for row in assessment.rows:
+        who = _RESPONDENT_LABELS.get(row.tally.respondent.value, row.tally.respondent.value)
+        bang = {b.group: b for b in row.indices.bang} if row.indices is not None else {}
+        for arm, counts in zip(arms, row.tally.counts, strict=True):
+            b = bang.get(arm)
+            rows.append(
+                (
+                    who,
+                    arm,
+                    str(sum(counts)),
+                    *(str(c) for c in counts),
+                    f"Bang {_num(b.index)}" if b else row.note or "–",
+                    _num(b.se) if b else "–",
+                    f"{_num(b.ci_low)} to {_num(b.ci_high)}" if b else "–",
+                )
+            )
+        james = row.indices.james if row.indices is not None else None
+        rows.append(
+            (
+                who,
+                "both arms",
+                str(row.tally.n),
+                *("" for _ in arms),
+                "",
+                f"James {_num(james.index)}" if james else row.note or "–",
+                _num(james.se) if james else "–",
+                f"{_num(james.ci_low)} to {_num(james.ci_high)}" if james else "–",
+            )
+        )
+    if assessment.empty:
+        note = (
+            "No blinding guesses have been recorded, so the blind's integrity cannot be "
+            "assessed yet (the guesses are asked at the end of treatment)."
+        )
+    else:
+        note = (
+            "Guesses at the end of treatment (PROTOCOL.md §3). Bang's index per arm (Bang, Ni & "
+            "Davis 2004): -1 all wrong, 0 random guessing, 1 all correct; James' index (James et "
+            'al. 1996): 0 all correct, 0.5 random guessing, 1 all "don\'t know" (an upper '
+            "limit below 0.5 suggests unblinding). Two-sided Wald 95% confidence intervals."
+        )
+    return Table("blinding", "Blinding integrity: guesses of the arm", header, tuple(rows), note)
 
 
 def _interim_table(results: AnalysisResults) -> Table:

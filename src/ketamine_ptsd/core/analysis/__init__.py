@@ -44,6 +44,12 @@ from __future__ import annotations
 from .analyse import (
     analyse,
 )
+from .blinding import (
+    GUESS_COLUMNS,
+    BlindingAssessment,
+    BlindingRow,
+    assess_blinding,
+)
 from .comparison import (
     ComparisonRow,
     fmt,
@@ -86,12 +92,15 @@ from .summaries import (
 __all__ = [
     "DEFAULT_OUTCOMES",
     "FRAME_NAMES",
+    "GUESS_COLUMNS",
     "MAIN_TIMES",
     "OUTCOME_LABELS",
     "RCT_RESPONSE",
     "TIME_LABELS",
     "AnalysisDataset",
     "AnalysisResults",
+    "BlindingAssessment",
+    "BlindingRow",
     "ComparisonRow",
     "Consort",
     "Durability",
@@ -101,6 +110,7 @@ __all__ = [
     "ResponseSpec",
     "Safety",
     "analyse",
+    "assess_blinding",
     "consort_counts",
     "count_responders",
     "fmt",

@@ -14,6 +14,7 @@ from ketamine_ptsd.core.stats.mmrm import MMRMResult, fit_mmrm
 from ketamine_ptsd.core.stats.ordinal import OrdinalFit, fit_ordinal
 from ketamine_ptsd.core.stats.survival import kaplan_meier, logrank_test
 
+from .blinding import assess_blinding
 from .model import (
     DEFAULT_OUTCOMES,
     AnalysisDataset,
@@ -161,4 +162,5 @@ def analyse(
         missing=tuple(missing),
         notes=tuple(notes),
         sensitivity=sensitivity,
+        blinding=assess_blinding(frames.get("blinding_guesses"), arms),
     )

@@ -17,6 +17,7 @@ from ketamine_ptsd.core.stats.sequential import SequentialDesign
 from ketamine_ptsd.core.stats.survival import KaplanMeier, LogRank
 
 if TYPE_CHECKING:
+    from .blinding import BlindingAssessment
     from .sensitivity import SensitivityAnalysis
 
 FRAME_NAMES = (
@@ -235,6 +236,9 @@ class AnalysisResults:
     #: The primary outcome's jump-to-reference MI and tipping point (final report only;
     #: ``core.analysis.sensitivity``), or None.
     sensitivity: SensitivityAnalysis | None = None
+    #: The end-of-treatment guesses per respondent type with Bang's and James' indices
+    #: (``core.analysis.blinding``; issue 15), in the arms' labels (coded in the packet).
+    blinding: BlindingAssessment | None = None
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,9 @@ def relabel(
     out: dict[str, pd.DataFrame] = {}
     for name, frame in frames.items():
         f = frame.copy()
-        if "arm" in f.columns:
-            f["arm"] = f["arm"].map(lambda a: codes.get(a, a) if isinstance(a, str) else a)
+        for column in ("arm", "guess"):  # a guess names an arm: coded like it (issue 15)
+            if column in f.columns:
+                f[column] = f[column].map(lambda a: codes.get(a, a) if isinstance(a, str) else a)
         out[name] = f
     return out
 

@@ -7,6 +7,19 @@ only code that writes a status. See ``docs/workflow.md`` (generated from :mod:`.
 from __future__ import annotations
 
 from .facts import Refusal, WorkflowFacts
+from .guesses import (
+    DONT_KNOW,
+    RECORDERS,
+    GuessOption,
+    GuessTally,
+    Respondent,
+    check_correction,
+    check_guess,
+    check_recorder,
+    guess_options,
+    respondents_recorded_by,
+    tally_guesses,
+)
 from .machine import (
     Decision,
     TransitionRefused,
@@ -30,25 +43,36 @@ from .visibility import BLINDED_LABEL, Treatment, treatment_visibility
 
 __all__ = [
     "BLINDED_LABEL",
+    "DONT_KNOW",
     "ENROLLED",
     "MAINTENANCE",
     "PRE_RESPONSE",
+    "RECORDERS",
     "RESPONSE_STATES",
     "SCREENING_OPEN",
     "TERMINAL",
     "TRANSITIONS",
     "Decision",
     "Event",
+    "GuessOption",
+    "GuessTally",
     "PatientState",
     "Refusal",
+    "Respondent",
     "Transition",
     "TransitionRefused",
     "Treatment",
     "WorkflowFacts",
     "allowed_events",
     "apply",
+    "check_correction",
+    "check_guess",
+    "check_recorder",
     "decide",
+    "guess_options",
     "pre_response_state",
+    "respondents_recorded_by",
     "response_event",
+    "tally_guesses",
     "treatment_visibility",
 ]

@@ -91,6 +91,11 @@ class WorkflowFacts:
     maintenance_interval_days: int | None = None
     maintenance_window_days: int = 0
     last_infusion_open: bool = False
+    # Blinding guesses at the end of treatment (PROTOCOL.md §3, §5; issue 15): the protocol
+    # blinds patients and staff, and how many infusions of the acute series (numbers 1 to
+    # ``acute_infusion_count``) are discharged.
+    blinded_protocol: bool = False
+    acute_infusions_discharged: int = 0
 
 
 @dataclass(frozen=True, slots=True)

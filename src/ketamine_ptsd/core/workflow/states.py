@@ -57,6 +57,7 @@ class Event(StrEnum):
     START_MAINTENANCE = "start_maintenance"
     STOP_MAINTENANCE = "stop_maintenance"
     WITHDRAW = "withdraw"
+    RECORD_BLINDING_GUESS = "record_blinding_guess"
 
 
 #: Screening is still open: consent, screening visits and eligibility decisions are recorded.

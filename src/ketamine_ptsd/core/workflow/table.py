@@ -561,6 +561,40 @@ def pre_response_state(facts: WorkflowFacts) -> PatientState:
     return S.ELIGIBLE
 
 
+def _blinded_protocol(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.blinded_protocol:
+        return None
+    return Refusal(
+        "guess_in_blinded_trials",
+        "PROTOCOL.md §3",
+        "this protocol is open-label: nobody is blinded, so there is no guess of the arm to record",
+    )
+
+
+def _allocated_for_guess(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.allocated:
+        return None
+    return Refusal(
+        "guess_after_allocation",
+        "PROTOCOL.md §3",
+        "not allocated: a guess is set beside the arm the patient was allocated to",
+    )
+
+
+def _treatment_ended(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    """The end of treatment: the acute series' last infusion discharged, or left early."""
+    if state is S.WITHDRAWN or facts.acute_infusions_discharged >= facts.acute_infusion_count > 0:
+        return None
+    return Refusal(
+        "guess_at_end_of_treatment",
+        "PROTOCOL.md §3, §5, §6",
+        "guesses are asked at the end of treatment: after infusion "
+        f"{facts.acute_infusion_count} of the series is discharged "
+        f"({facts.acute_infusions_discharged} discharged so far), or once the patient has "
+        "left treatment early",
+    )
+
+
 def _response_target(_state: PatientState, facts: WorkflowFacts) -> PatientState:
     return facts.response if facts.response is not None else pre_response_state(facts)
 
@@ -766,6 +800,17 @@ TRANSITIONS: Mapping[Event, Transition] = {
             "PROTOCOL.md §8",
             _stop_reason,
             target=_after_maintenance,
+        ),
+        _row(
+            Event.RECORD_BLINDING_GUESS,
+            "record a blinded person's guess of the arm at the end of treatment",
+            Action.BLINDING_GUESS_RECORD,
+            ENROLLED | {S.WITHDRAWN},
+            None,
+            "PROTOCOL.md §3, §5",
+            _blinded_protocol,
+            _allocated_for_guess,
+            _treatment_ended,
         ),
         _row(
             Event.WITHDRAW,

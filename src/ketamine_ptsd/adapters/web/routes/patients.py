@@ -245,6 +245,9 @@ def render_patient_page(
             if session.can(Action.DATABASE_LOCK)
             else None,
             "can_decide": session.can(Action.PHYSICIAN_DECISION),
+            # issue 15: whether each end-of-treatment guess is recorded (never the answers;
+            # the form is on its own page, so this page names no drug)
+            "guesses": services.blinding_guesses.view(actor, patient_id),
         },
         status_code=status_code,
     )
