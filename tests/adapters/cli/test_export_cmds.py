@@ -321,6 +321,8 @@ def test_redcap_export_of_the_record_imports_back_to_the_same_analysis_frames(
     assert (out / "index.html").exists() == bool(arms)
     for path in sorted(csv_dir.glob("rct_*.csv")):
         frame = path.stem.removeprefix("rct_")
+        if frame not in FRAME_COLUMNS:
+            continue  # the blinding guesses (issue 15): not carried by REDCap, as for ODM
         expected = pd.read_csv(path, dtype=str, keep_default_na=False)
         got = pd.read_csv(out / "dataset" / f"{frame}.csv", dtype=str, keep_default_na=False)
         assert list(got.columns) == list(expected.columns), frame

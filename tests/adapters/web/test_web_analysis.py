@@ -49,6 +49,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     loader.create_accounts()
     loader.load(trial, list_seed=list_seed, list_version=list_version_for(5))
     _grant_sanctions(loader, clock)
+    loader.resolve_queries()  # the database is locked only with every query closed
     loader.lock_record("the final analysis of the test trial")
     services.users.add(
         Actor.system("test"),
