@@ -39,7 +39,7 @@ bench: $(STAMP)
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet 'mutmut==3.8.1'
 	rm -rf mutants
-	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut run --max-children 1
 	$(BIN)/mutmut results --all true | $(BIN)/python scripts/mutation_report.py
 
 clean:

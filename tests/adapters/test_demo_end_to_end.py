@@ -216,3 +216,29 @@ def test_the_demos_blinding_guesses_give_the_cores_indices_in_the_report(demo_ru
             assert f"Bang {bang.index:.2f}" in html
             assert f"{bang.ci_low:.2f} to {bang.ci_high:.2f}" in html
         assert f"James {indices.james.index:.2f}" in html
+
+
+def test_the_demo_records_an_early_stop_and_its_witnessed_waste(demo_run: Path) -> None:
+    """Issue 12: the demo's record holds one infusion stopped early, with the volume actually
+    given, the mg recomputed from it, the reason, and the rest of the bag discarded before a
+    witness (controlled-drug accountability)."""
+    import sqlite3
+
+    from ketamine_ptsd.adapters.demo_infusion_day import EARLY_STOP_REASON
+
+    with sqlite3.connect(demo_run / "demo.sqlite3") as con:
+        rows = con.execute(
+            "SELECT stopped_early, early_stop_reason, volume_given_ml, bag_volume_ml, "
+            "dose_given_mg, bag_concentration_mg_per_ml, volume_wasted_ml, waste_witnessed_by, "
+            "prepared_by FROM drug_administrations WHERE volume_wasted_ml IS NOT NULL"
+        ).fetchall()
+        stopped = con.execute(
+            "SELECT count(*) FROM drug_administrations WHERE stopped_early"
+        ).fetchone()[0]
+    assert stopped == 1 and len(rows) == 1
+    early, reason, given, bag, mg, conc, wasted, witness, _prepared = rows[0]
+    assert early and reason == EARLY_STOP_REASON
+    assert given < bag and wasted == pytest.approx(bag - given, abs=0.05)
+    if conc is not None:
+        assert mg == pytest.approx(given * conc, abs=0.05)
+    assert witness is not None

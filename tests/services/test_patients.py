@@ -146,7 +146,7 @@ def test_a_bare_eligible_outcome_is_refused_saying_what_is_missing(
         )
     assert refused.value.field == "outcome" and refused.value.value == "eligible"
     assert "§1" in refused.value.message and "override" in refused.value.message
-    assert services.patients.get(investigator, patient.id).status == "registered"
+    assert services.patients.get(investigator, patient.id).status == "screening"
     assert services.patients.screening_outcomes(investigator, patient.id) == []
 
 

@@ -13,6 +13,7 @@ from ketamine_ptsd.services.infusions import (
     BagInput,
     ChecklistInput,
     Countersign,
+    EarlyStop,
     InterventionInput,
     PumpCheck,
     VitalsInput,
@@ -76,8 +77,16 @@ def only_signoff_missing(reasons: Sequence[str]) -> bool:
     return all("sign" in r.lower() for r in reasons)
 
 
+#: The demo's one infusion stopped early (its second infusion, of the first patient who has
+#: one): minutes before the planned end, and the reason. Its waste is witnessed (issue 12).
+EARLY_STOP_MINUTES_BEFORE_END = 5
+EARLY_STOP_REASON = "stopped at the patient's request: dissociation distressing (CADSS rising)"
+
+
 class InfusionDaySteps:
     """The demo replay of one infusion day, as the bedside team records it (PROTOCOL.md §4, §6)."""
+
+    _early_stop: tuple[str, int] | None = None
 
     def _infusion_steps(
         self, p: SyntheticPatient, day: InfusionDay
@@ -118,7 +127,17 @@ class InfusionDaySteps:
                     lambda g=given: self._intervention(p, n, g),
                 )
             )
-        steps.append((at(day.infusion_minutes), f"infusion {n} ended", lambda: self._end(p, n)))
+        if n == 2 and self._early_stop is None:
+            self._early_stop = (p.patient_id, n)
+        if self._early_stop == (p.patient_id, n):
+            stop = day.infusion_minutes - EARLY_STOP_MINUTES_BEFORE_END
+            fraction = stop / day.infusion_minutes
+            steps.append(
+                (at(stop), f"infusion {n} stopped early", lambda: self._end(p, n, fraction))
+            )
+            steps.append((at(stop + 1), f"infusion {n} waste witnessed", lambda: self._waste(p, n)))
+        else:
+            steps.append((at(day.infusion_minutes), f"infusion {n} ended", lambda: self._end(p, n)))
         for k, ae in enumerate(a for a in p.adverse_events if a.infusion_number == n):
             steps.append(
                 (at(125 + k), f"infusion {n} adverse event", lambda e=ae: self._adverse_event(p, e))
@@ -245,13 +264,40 @@ class InfusionDaySteps:
         )
         self._count("infusions.record_intervention")
 
-    def _end(self, p: SyntheticPatient, n: int) -> None:
+    def _end(self, p: SyntheticPatient, n: int, fraction: float | None = None) -> None:
+        """The end; with ``fraction``, an early stop with that part of the bag given (§6)."""
         key = (p.patient_id, n)
+        early = None
+        if fraction is not None:
+            volume = self.services.infusions.day(self._actor(Role.NURSE), self._pid(p), n).volume_ml
+            early = EarlyStop(round(volume * fraction, 1), EARLY_STOP_REASON)
         view = self.services.infusions.end(
-            self._actor(Role.NURSE), self._pid(p), n, expected_version=self._versions[key]
+            self._actor(Role.NURSE),
+            self._pid(p),
+            n,
+            expected_version=self._versions[key],
+            early_stop=early,
         )
         self._versions[key] = view.version
         self._count("infusions.end")
+
+    def _waste(self, p: SyntheticPatient, n: int) -> None:
+        """What was left in the bag, discarded before a second staff member (the investigator
+        re-enters their password): controlled-drug accountability (issue 12)."""
+        nurse = self._actor(Role.NURSE)
+        administration = self.services.infusions.day(nurse, self._pid(p), n).administration
+        assert administration is not None and administration.volume_given_ml is not None
+        left = round(administration.bag_volume_ml - administration.volume_given_ml, 1)
+        investigator = self._actor(Role.INVESTIGATOR)
+        view = self.services.infusions.record_waste(
+            nurse,
+            self._pid(p),
+            n,
+            volume_wasted_ml=left,
+            witness=Countersign(investigator.username, self._passwords[Role.INVESTIGATOR]),
+        )
+        self._versions[(p.patient_id, n)] = view.version
+        self._count("infusions.record_waste")
 
     def _adverse_event(self, p: SyntheticPatient, ae: Any) -> None:
         self.services.infusions.record_adverse_event(

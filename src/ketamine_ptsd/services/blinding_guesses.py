@@ -26,7 +26,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, select
 
 from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.roles import Action
@@ -50,9 +50,9 @@ from .context import ServiceContext
 from .errors import ConflictError, PermissionDenied, ValidationFailed
 from .patients import load_patient
 from .protocol_versions import patient_protocol
-from .records import BlindingGuess, InfusionDay, Patient, User
+from .records import BlindingGuess, Patient, User
 from .uow import UnitOfWork
-from .workflow import load_facts, transition
+from .workflow import load_facts, series_facts, transition
 
 __all__ = ["BlindingGuessService", "GuessInput", "GuessSlot", "GuessesView"]
 
@@ -96,17 +96,6 @@ class GuessesView:
 
 
 @functools.cache
-def _discharged_query() -> Any:
-    """How many infusions of the acute series (numbers 1..count) are discharged."""
-    return select(func.count(InfusionDay.id)).where(
-        InfusionDay.patient_id == bindparam("patient_id"),
-        InfusionDay.voided_at.is_(None),
-        InfusionDay.discharged_at.is_not(None),
-        InfusionDay.infusion_number <= bindparam("count"),
-    )
-
-
-@functools.cache
 def _guesses_query() -> Any:
     return (
         select(BlindingGuess, User.username)
@@ -116,15 +105,12 @@ def _guesses_query() -> Any:
 
 
 def _facts(uow: UnitOfWork, protocol: Protocol, patient: Patient) -> WorkflowFacts:
-    count = protocol.schedule.infusion_count
-    discharged = uow.session.scalar(_discharged_query(), {"patient_id": patient.id, "count": count})
     return load_facts(
         uow,
         patient,
         {"allocation"},
         blinded_protocol=bool(patient.blinded),
-        acute_infusion_count=count,
-        acute_infusions_discharged=int(discharged or 0),
+        **series_facts(uow, protocol, patient),
     )
 
 

@@ -42,7 +42,7 @@ from .patients import load_patient
 from .protocol_versions import patient_protocol
 from .records import Assessment, InfusionDay, Patient, User, Withdrawal
 from .uow import UnitOfWork
-from .workflow import load_facts, state_of, transition
+from .workflow import load_facts, series_facts, state_of, transition
 
 __all__ = [
     "DurabilityView",
@@ -184,7 +184,13 @@ def apply_response_status(uow: UnitOfWork, protocol: Protocol, patient: Patient)
             )
             if outcome.event:
                 scored = PatientState.LOST_RESPONSE
-    facts = load_facts(uow, patient, ("allocation", "infusions"), response=scored)
+    facts = load_facts(
+        uow,
+        patient,
+        ("allocation", "infusions"),
+        response=scored,
+        **series_facts(uow, protocol, patient),
+    )
     event = response_event(state, facts)
     if event is not None:
         transition(uow, patient, event, facts=facts)

@@ -61,7 +61,7 @@ from .records import (
 )
 from .sites import check_registration_site
 from .uow import UnitOfWork
-from .workflow import transition
+from .workflow import consent_event, transition
 
 __all__ = [
     "CLINIC_CONSENT_TOPICS",
@@ -437,7 +437,7 @@ class PatientService:
             require_patient(actor, Action.CONSENT_RECORD, patient)
             if patient.voided_at is not None:
                 raise ConflictError("patient", patient.study_id, "voided")
-            transition(uow, patient, Event.CONSENT)
+            transition(uow, patient, consent_event(patient))
             if consent.consent_date > uow.now.date():
                 raise ValidationFailed(
                     "consent_date", "cannot be in the future", consent.consent_date

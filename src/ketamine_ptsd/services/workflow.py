@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
+from ketamine_ptsd.core.protocol import Protocol
 from ketamine_ptsd.core.rules import CriterionStatus, EligibilityStatus
 from ketamine_ptsd.core.workflow import (
     TRANSITIONS,
@@ -38,8 +39,10 @@ from .uow import UnitOfWork
 
 __all__ = [
     "AUDIT_PREFIX",
+    "consent_event",
     "is_randomized",
     "load_facts",
+    "series_facts",
     "state_of",
     "transition",
 ]
@@ -89,8 +92,36 @@ def _decision_query() -> Any:
     )
 
 
+@functools.cache
+def _series_discharged_query() -> Any:
+    """How many infusions of the acute series (numbers 1..count) are discharged."""
+    return select(func.count(InfusionDay.id)).where(
+        InfusionDay.patient_id == bindparam("patient_id"),
+        InfusionDay.voided_at.is_(None),
+        InfusionDay.discharged_at.is_not(None),
+        InfusionDay.infusion_number <= bindparam("count"),
+    )
+
+
+def series_facts(uow: UnitOfWork, protocol: Protocol, patient: Patient) -> dict[str, int]:
+    """The acute series' length and how many of its infusions are discharged (§5, §6): the
+    facts that say whether the series is complete."""
+    count = protocol.schedule.infusion_count
+    discharged = uow.session.scalar(
+        _series_discharged_query(), {"patient_id": patient.id, "count": count}
+    )
+    return {"acute_infusion_count": count, "acute_infusions_discharged": int(discharged or 0)}
+
+
+def consent_event(patient: Patient) -> Event:
+    """The first consent begins screening; any later one (a corrected form, a re-consent after
+    an amendment) renews it."""
+    return Event.CONSENT if state_of(patient) is PatientState.REGISTERED else Event.RENEW_CONSENT
+
+
 #: What each event's guards and target read, beyond what the caller passes.
 _NEEDS: dict[Event, frozenset[str]] = {
+    Event.DECIDE_ELIGIBILITY: frozenset({"consent"}),
     Event.OVERRIDE_ELIGIBILITY: frozenset({"consent", "eligibility"}),
     Event.ALLOCATE: frozenset({"consent"}),
     Event.START_INFUSION: frozenset({"consent", "allocation"}),

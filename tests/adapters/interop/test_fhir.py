@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections import Counter
 from typing import Any
 
@@ -227,11 +226,9 @@ def test_the_demo_size_trials_whole_bundle_validates() -> None:
     """The demo's cohort (seed 1, 15 per arm; about 11,400 resources): the export builds every
     resource as an R4B model and the whole Bundle parses back; counts equal the record."""
     src = source("full", trial=demo_size_trial())
-    started = time.perf_counter()
     (file,) = fhir.to_files(src)
     document = json.loads(file.content)
     Bundle.model_validate(document)
-    assert time.perf_counter() - started < 30
     assert Counter(e["resource"]["resourceType"] for e in document["entry"]) == _expected_counts(
         src
     )

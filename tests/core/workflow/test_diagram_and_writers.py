@@ -24,7 +24,9 @@ def test_the_diagram_has_an_edge_for_every_state_change() -> None:
     assert "registered --> eligible: override_eligibility" in diagram
     assert "eligible --> randomized: allocate" in diagram
     assert "responder --> lost_response: lose_response" in diagram
-    assert ": consent" not in diagram  # consent changes no state
+    assert "registered --> screening: consent" in diagram
+    assert "in_treatment --> completed_series: complete_series" in diagram
+    assert ": renew_consent" not in diagram  # a renewed consent changes no state
 
 
 def _status_writes(path: Path) -> list[int]:

@@ -21,6 +21,7 @@ from ketamine_ptsd.core.workflow import (
     allowed_events,
     apply,
     decide,
+    pre_response_state,
     response_event,
 )
 
@@ -62,6 +63,9 @@ PASSING[Event.DISCHARGE] = replace(
     ),
     discharge_protocol=load_protocol("rct"),
     signed_off_by="Dr Signing Physician",
+)
+PASSING[Event.COMPLETE_SERIES] = replace(
+    PASSING[Event.COMPLETE_SERIES], acute_infusion_count=6, acute_infusions_discharged=6
 )
 PASSING[Event.START_MAINTENANCE] = replace(
     PASSING[Event.START_MAINTENANCE],
@@ -625,7 +629,13 @@ def test_a_maintenance_infusion_comes_at_the_interval_within_its_window(
 
 def test_stopping_maintenance_returns_to_what_the_scores_say() -> None:
     stop = replace(PASSING[Event.STOP_MAINTENANCE], reasons=("patient moves abroad",))
+    # treated on the physician's decision before any score: the series is complete, the
+    # response still unknown
     assert apply(S.IN_MAINTENANCE, Event.STOP_MAINTENANCE, Role.CLINICIAN, stop).new_state is (
+        S.COMPLETED_SERIES
+    )
+    responder = replace(stop, response=S.RESPONDER)
+    assert apply(S.IN_MAINTENANCE, Event.STOP_MAINTENANCE, Role.CLINICIAN, responder).new_state is (
         S.RESPONDER
     )
     scored = replace(stop, response=S.NON_RESPONDER)
@@ -639,3 +649,65 @@ def test_stopping_maintenance_returns_to_what_the_scores_say() -> None:
     lost = replace(stop, response=S.LOST_RESPONSE)
     assert response_event(S.IN_MAINTENANCE, lost) is Event.LOSE_RESPONSE
     assert response_event(S.IN_MAINTENANCE, replace(stop, response=S.RESPONDER)) is None
+
+
+# --- the states the series and screening add (issue 11) --------------------------------------
+
+
+def test_the_first_consent_begins_screening_and_a_later_one_renews_it() -> None:
+    facts = WorkflowFacts()
+    assert apply(S.REGISTERED, Event.CONSENT, Role.INVESTIGATOR, facts).new_state is (S.SCREENING)
+    again = apply(S.SCREENING, Event.CONSENT, Role.INVESTIGATOR, facts)
+    assert [r.rule for r in again.refusals] == ["state"]
+    renewed = apply(S.IN_TREATMENT, Event.RENEW_CONSENT, Role.INVESTIGATOR, facts)
+    assert renewed.allowed and not renewed.changed
+    assert not apply(S.REGISTERED, Event.RENEW_CONSENT, Role.INVESTIGATOR, facts).allowed
+
+
+@pytest.mark.parametrize(("consented", "expected"), [(True, S.SCREENING), (False, S.REGISTERED)])
+def test_an_incomplete_screening_visit_leaves_the_patient_in_screening(
+    consented: bool, expected: PatientState
+) -> None:
+    facts = WorkflowFacts(consent_recorded=consented, eligibility=E.INCOMPLETE)
+    for state in (S.REGISTERED, S.SCREENING, S.ELIGIBLE):
+        if state is S.REGISTERED and consented:
+            continue  # a consented patient is never registered only
+        decision = apply(state, Event.DECIDE_ELIGIBILITY, Role.INVESTIGATOR, facts)
+        assert decision.new_state is expected
+
+
+@pytest.mark.parametrize(("discharged", "allowed"), [(5, False), (6, True), (7, True)])
+def test_the_series_is_complete_when_its_last_infusion_is_discharged(
+    discharged: int, allowed: bool
+) -> None:
+    facts = WorkflowFacts(acute_infusion_count=6, acute_infusions_discharged=discharged)
+    decision = apply(S.IN_TREATMENT, Event.COMPLETE_SERIES, Role.INVESTIGATOR, facts)
+    assert decision.allowed is allowed
+    if allowed:
+        assert decision.new_state is S.COMPLETED_SERIES
+    else:
+        assert [r.rule for r in decision.refusals] == ["series_not_complete"]
+        assert "5 of 6" in decision.refusals[0].message
+
+
+def test_no_infusion_of_the_series_starts_after_it_is_complete() -> None:
+    decision = apply(
+        S.COMPLETED_SERIES, Event.START_INFUSION, Role.NURSE, PASSING[Event.START_INFUSION]
+    )
+    assert [r.rule for r in decision.refusals] == ["state"]
+
+
+def test_a_voided_deciding_score_returns_a_complete_series_to_completed_series() -> None:
+    facts = WorkflowFacts(
+        allocated=True, infusions_started=6, acute_infusion_count=6, acute_infusions_discharged=6
+    )
+    assert pre_response_state(facts) is S.COMPLETED_SERIES
+    assert pre_response_state(replace(facts, acute_infusions_discharged=5)) is S.IN_TREATMENT
+    decision = apply(S.RESPONDER, Event.REVISE_RESPONSE, Role.OUTCOME_RATER, facts)
+    assert decision.new_state is S.COMPLETED_SERIES
+
+
+def test_the_primary_outcome_decides_from_a_completed_series() -> None:
+    facts = replace(PASSING[Event.RECORD_PRIMARY_OUTCOME], response=S.RESPONDER)
+    decision = apply(S.COMPLETED_SERIES, Event.RECORD_PRIMARY_OUTCOME, Role.OUTCOME_RATER, facts)
+    assert decision.new_state is S.RESPONDER

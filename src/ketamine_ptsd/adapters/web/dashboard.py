@@ -110,7 +110,8 @@ def _target(services: Services, protocol_name: str) -> int | None:
 def _consort(patients: list[PatientView]) -> dict[str, int]:
     return {
         "registered": len(patients),
-        "screened": sum(p.status != S.REGISTERED for p in patients),
+        # a decision reached (consented patients still being screened are not counted yet)
+        "screened": sum(p.status not in (S.REGISTERED, S.SCREENING) for p in patients),
         "ineligible": sum(p.status == S.SCREEN_FAILED for p in patients),
         "declined": sum(p.status == S.DECLINED for p in patients),
         "randomized": sum(p.visibility is not Treatment.UNALLOCATED for p in patients),

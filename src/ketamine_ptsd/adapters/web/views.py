@@ -95,11 +95,18 @@ def home_page(state: WebState, actor: Actor) -> HomePage:
     if is_allowed(actor.role, Action.ALERT_ACKNOWLEDGE):
         page.open_alerts = state.services.infusions.open_alerts(actor)
     S = PatientState
-    for status in (S.REGISTERED, S.ELIGIBLE, S.RANDOMIZED, S.SCREEN_FAILED, S.DECLINED):
+    for status in (
+        S.REGISTERED,
+        S.SCREENING,
+        S.ELIGIBLE,
+        S.RANDOMIZED,
+        S.SCREEN_FAILED,
+        S.DECLINED,
+    ):
         page.counts[status.value.replace("_", " ")] = sum(p.status == status for p in patients)
     infusion_roles = {Role.NURSE, Role.INVESTIGATOR, Role.CLINICIAN, Role.SAFETY_RATER}
     for patient in patients:
-        if patient.status == S.REGISTERED:
+        if patient.status in (S.REGISTERED, S.SCREENING):
             page.screening_queue.append(patient)
         if patient.status == S.ELIGIBLE:
             if patient.mode == "trial":  # allocation on the morning of infusion 1 (§3)

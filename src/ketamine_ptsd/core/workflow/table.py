@@ -22,6 +22,7 @@ from .states import (
     PRE_RESPONSE,
     RESPONSE_STATES,
     SCREENING_OPEN,
+    SERIES_OPEN,
     Event,
     PatientState,
 )
@@ -523,7 +524,7 @@ def _after_maintenance(_state: PatientState, facts: WorkflowFacts) -> PatientSta
     if facts.response in RESPONSE_STATES:
         assert facts.response is not None
         return facts.response
-    return S.RESPONDER
+    return S.COMPLETED_SERIES  # treated on the physician's decision; the response still unknown
 
 
 def _alerts_acknowledged(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
@@ -549,16 +550,33 @@ def _eligibility_target(_state: PatientState, facts: WorkflowFacts) -> PatientSt
         return S.ELIGIBLE
     if facts.eligibility is EligibilityStatus.INELIGIBLE:
         return S.SCREEN_FAILED
-    return S.REGISTERED  # incomplete, or a relative contraindication awaiting its decision
+    # incomplete, or a relative contraindication awaiting its decision: back to screening
+    return S.SCREENING if facts.consent_recorded else S.REGISTERED
+
+
+def _series_complete(facts: WorkflowFacts) -> bool:
+    return facts.acute_infusions_discharged >= facts.acute_infusion_count > 0
 
 
 def pre_response_state(facts: WorkflowFacts) -> PatientState:
-    """Where a patient stands while the response is unknown: treated, allocated, or eligible."""
+    """Where a patient stands while the response is unknown: the series complete, treated,
+    allocated, or eligible."""
     if facts.infusions_started > 0:
-        return S.IN_TREATMENT
+        return S.COMPLETED_SERIES if _series_complete(facts) else S.IN_TREATMENT
     if facts.allocated:
         return S.RANDOMIZED
     return S.ELIGIBLE
+
+
+def _series_discharged(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if _series_complete(facts):
+        return None
+    return Refusal(
+        "series_not_complete",
+        "PROTOCOL.md §5, §6",
+        f"the series is complete once infusion {facts.acute_infusion_count} is discharged "
+        f"({facts.acute_infusions_discharged} of {facts.acute_infusion_count} discharged)",
+    )
 
 
 def _blinded_protocol(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
@@ -628,9 +646,17 @@ TRANSITIONS: Mapping[Event, Transition] = {
     for t in (
         _row(
             Event.CONSENT,
-            "record (or renew) informed consent",
+            "record informed consent: screening begins",
             Action.CONSENT_RECORD,
-            SCREENING_OPEN | PRE_RESPONSE | RESPONSE_STATES,
+            frozenset({S.REGISTERED}),
+            S.SCREENING,
+            "PROTOCOL.md §1, §2",
+        ),
+        _row(
+            Event.RENEW_CONSENT,
+            "record consent again (a corrected form, or re-consent after an amendment)",
+            Action.CONSENT_RECORD,
+            (SCREENING_OPEN - {S.REGISTERED}) | PRE_RESPONSE | RESPONSE_STATES | MAINTENANCE,
             None,
             "PROTOCOL.md §1, §2",
         ),
@@ -639,7 +665,7 @@ TRANSITIONS: Mapping[Event, Transition] = {
             "the rules decide eligibility from the screening visit",
             Action.SCREENING_RECORD,
             SCREENING_OPEN,
-            frozenset({S.REGISTERED, S.ELIGIBLE, S.SCREEN_FAILED}),
+            frozenset({S.REGISTERED, S.SCREENING, S.ELIGIBLE, S.SCREEN_FAILED}),
             "PROTOCOL.md §1, §2",
             _decided_by_rules,
             target=_eligibility_target,
@@ -648,7 +674,7 @@ TRANSITIONS: Mapping[Event, Transition] = {
             Event.OVERRIDE_ELIGIBILITY,
             "an investigator overrides named criteria, with a reason",
             Action.ELIGIBILITY_OVERRIDE,
-            frozenset({S.REGISTERED, S.SCREEN_FAILED}),
+            frozenset({S.REGISTERED, S.SCREENING, S.SCREEN_FAILED}),
             S.ELIGIBLE,
             "SYSTEM.md capability 12",
             _decided_by_rules,
@@ -704,7 +730,7 @@ TRANSITIONS: Mapping[Event, Transition] = {
             Event.START_INFUSION,
             "start an infusion of the series (or of maintenance)",
             Action.INFUSION_RECORD,
-            PRE_RESPONSE | MAINTENANCE,
+            SERIES_OPEN | MAINTENANCE,
             frozenset({S.IN_TREATMENT, S.IN_MAINTENANCE}),
             "PROTOCOL.md §5, §6, §8, §12",
             _consent,
@@ -741,6 +767,15 @@ TRANSITIONS: Mapping[Event, Transition] = {
             _vital_signs_within_alerts,
             _alerts_acknowledged,
             _physician_signed_off,
+        ),
+        _row(
+            Event.COMPLETE_SERIES,
+            "the series' last infusion is discharged: the series is complete",
+            Action.DISCHARGE_SIGNOFF,
+            frozenset({S.IN_TREATMENT}),
+            S.COMPLETED_SERIES,
+            "PROTOCOL.md §5, §6",
+            _series_discharged,
         ),
         _row(
             Event.RECORD_ASSESSMENT,
@@ -783,7 +818,7 @@ TRANSITIONS: Mapping[Event, Transition] = {
             Event.START_MAINTENANCE,
             "a physician starts periodic IV maintenance after the series",
             Action.CLINIC_PLAN_RECORD,
-            frozenset({S.RESPONDER, S.NON_RESPONDER, S.LOST_RESPONSE}),
+            frozenset({S.COMPLETED_SERIES, S.RESPONDER, S.NON_RESPONDER, S.LOST_RESPONSE}),
             S.IN_MAINTENANCE,
             "PROTOCOL.md §8, §11",
             _maintenance_offered,
@@ -796,7 +831,7 @@ TRANSITIONS: Mapping[Event, Transition] = {
             "a physician stops maintenance, with the reason",
             Action.CLINIC_PLAN_RECORD,
             MAINTENANCE,
-            RESPONSE_STATES,
+            RESPONSE_STATES | {S.COMPLETED_SERIES},
             "PROTOCOL.md §8",
             _stop_reason,
             target=_after_maintenance,

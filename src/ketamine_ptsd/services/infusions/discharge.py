@@ -12,7 +12,7 @@ from ketamine_ptsd.core.rules import (
     discharge_readiness,
     missing_vitals_minutes,
 )
-from ketamine_ptsd.core.workflow import Event, WorkflowFacts
+from ketamine_ptsd.core.workflow import Event, PatientState, WorkflowFacts
 
 from .._workflow import (
     check_editable,
@@ -31,7 +31,7 @@ from ..records import (
     VitalsMissed,
 )
 from ..uow import UnitOfWork
-from ..workflow import transition
+from ..workflow import series_facts, state_of, transition
 from .base import InfusionBase
 from .queries import (
     instrument_ratings_query,
@@ -256,6 +256,11 @@ class DischargeUseCases(InfusionBase):
             day.discharged_at = uow.now
             day.discharge_reasons = []
             uow.flush()
+            if state_of(patient) is PatientState.IN_TREATMENT:
+                # the series' last infusion discharged: the series is complete (§5, §6)
+                series = series_facts(uow, protocol, patient)
+                if series["acute_infusions_discharged"] >= series["acute_infusion_count"]:
+                    transition(uow, patient, Event.COMPLETE_SERIES, facts=WorkflowFacts(**series))
             meaning = "discharge sign-off (PROTOCOL.md §6)"
             uow.session.add(
                 Signature(

@@ -208,9 +208,9 @@ def render_patient_page(
             # What this role may do next is the workflow's answer (core.workflow), not a
             # comparison of status strings; consent is offered until it is given.
             "can_consent": Event.CONSENT in patient.events
-            and (
-                PatientState(patient.status) is PatientState.REGISTERED
-                or patient.reconsent_to is not None  # after an amendment (issue 11)
+            or (
+                Event.RENEW_CONSENT in patient.events
+                and patient.reconsent_to is not None  # after an amendment (issue 11)
             ),
             "can_screen": Event.SCREEN_FAIL in patient.events,
             "can_allocate": Event.ALLOCATE in patient.events and patient.mode == "trial",
