@@ -13,6 +13,8 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
 
 from ketamine_ptsd.adapters.protocol_store import load_protocol
 from ketamine_ptsd.core.roles import Role
@@ -333,3 +335,76 @@ def test_one_started_infusion_puts_the_patient_in_treatment() -> None:
     assert pre_response_state(WorkflowFacts(allocated=True, infusions_started=1)) is S.IN_TREATMENT
     assert pre_response_state(WorkflowFacts(allocated=True, infusions_started=0)) is S.RANDOMIZED
     assert pre_response_state(WorkflowFacts()) is S.ELIGIBLE
+
+
+def test_a_physicians_move_never_puts_two_infusions_on_one_day() -> None:
+    """Issue 12 item 1: moving a day lifts the interval, the weekly maximum and the weekday,
+    never "on a later day"."""
+    moved = _next(today=MONDAY, day_moved_by_physician=True)
+    refusals = apply(*_START, moved).refusals
+    assert [r.rule for r in refusals] == ["minimum_interval"]
+    assert "never two infusions on one day" in refusals[0].message
+    assert apply(*_START, _next(today=MONDAY + dt.timedelta(days=1), day_moved_by_physician=True))
+
+
+_ATTEMPTS = st.lists(
+    st.tuples(
+        st.integers(0, 3),  # days after the previous attempt
+        st.booleans(),  # the previous infusion discharged
+        st.booleans(),  # a physician moved the day
+        st.integers(0, 4),  # infusions already started this week
+    ),
+    min_size=2,
+    max_size=12,
+)
+
+
+def _run(attempts: list[tuple[int, bool, bool, int]]) -> tuple[list[dt.date], int]:
+    """The days the workflow lets infusions start, and how many same-day attempts it refused."""
+    today = MONDAY
+    started: list[dt.date] = []
+    same_day_refused = 0
+    for gap, discharged, moved, this_week in attempts:
+        today += dt.timedelta(days=gap)
+        facts = _next(
+            infusion_number=len(started) + 1,
+            previous_day=started[-1] if started else None,
+            previous_discharged=discharged,
+            today=today,
+            day_moved_by_physician=moved,
+            started_this_week=this_week,
+            allowed_weekdays=(),
+        )
+        state = S.IN_TREATMENT if started else S.RANDOMIZED
+        if apply(state, Event.START_INFUSION, Role.NURSE, facts).allowed:
+            started.append(today)
+        elif started and started[-1] == today:
+            same_day_refused += 1
+    return started, same_day_refused
+
+
+@settings(max_examples=300, deadline=None)
+@given(attempts=_ATTEMPTS)
+def test_no_sequence_of_attempts_starts_two_infusions_on_one_day(
+    attempts: list[tuple[int, bool, bool, int]],
+) -> None:
+    """Issue 12 (property): whatever the days, discharges, physicians' moves and weekly counts,
+    the starts the workflow allows never fall two on one day."""
+    started, _ = _run(attempts)
+    assert len(set(started)) == len(started)
+
+
+def test_the_two_infusion_property_is_not_vacuous() -> None:
+    """The generator reaches both sides: series with several starts, and a second start on the
+    same day (discharged, moved by a physician) that the workflow refuses."""
+    several = find(_ATTEMPTS, lambda a: len(_run(a)[0]) >= 3, settings=settings(database=None))
+    assert len(_run(several)[0]) >= 3
+    tempted = find(
+        _ATTEMPTS,
+        lambda a: (
+            any(gap == 0 and discharged and moved for gap, discharged, moved, _ in a[1:])
+            and _run(a)[1] > 0
+        ),
+        settings=settings(database=None),
+    )
+    assert _run(tempted)[1] > 0

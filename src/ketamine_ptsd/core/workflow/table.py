@@ -180,9 +180,18 @@ _MOVE_HINT = "; a physician may move the day (a recorded decision, with the reas
 def _minimum_interval(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
     if facts.infusion_number <= 1 or facts.previous_day is None or facts.today is None:
         return None
+    gap = (facts.today - facts.previous_day).days
+    if gap < 1:
+        # never two infusions on one day, whoever moved it (issue 12 item 1): not movable
+        return Refusal(
+            "minimum_interval",
+            "PROTOCOL.md §5",
+            f"infusion {facts.infusion_number} comes on a later day than infusion "
+            f"{facts.infusion_number - 1} ({facts.previous_day.isoformat()}); never two "
+            "infusions on one day",
+        )
     if facts.day_moved_by_physician:
         return None
-    gap = (facts.today - facts.previous_day).days
     if gap >= max(facts.min_days_between, 1):
         return None
     return Refusal(
