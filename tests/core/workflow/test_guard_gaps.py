@@ -397,7 +397,11 @@ def test_no_sequence_of_attempts_starts_two_infusions_on_one_day(
 def test_the_two_infusion_property_is_not_vacuous() -> None:
     """The generator reaches both sides: series with several starts, and a second start on the
     same day (discharged, moved by a physician) that the workflow refuses."""
-    several = find(_ATTEMPTS, lambda a: len(_run(a)[0]) >= 3, settings=settings(database=None))
+    several = find(
+        _ATTEMPTS,
+        lambda a: len(_run(a)[0]) >= 3,
+        settings=settings(database=None, max_examples=5000),
+    )
     assert len(_run(several)[0]) >= 3
     tempted = find(
         _ATTEMPTS,
@@ -405,6 +409,6 @@ def test_the_two_infusion_property_is_not_vacuous() -> None:
             any(gap == 0 and discharged and moved for gap, discharged, moved, _ in a[1:])
             and _run(a)[1] > 0
         ),
-        settings=settings(database=None),
+        settings=settings(database=None, max_examples=5000),
     )
     assert _run(tempted)[1] > 0
