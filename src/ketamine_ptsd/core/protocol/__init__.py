@@ -42,6 +42,7 @@ from ._outcomes import (
 )
 from ._parse import parse_protocol, protocol_from_mapping
 from ._protocol import Arm, Protocol
+from ._self_report import RetreatmentPlan, SelfReportPlan
 from ._schedule import Anchor, AssessmentTimePoint, FollowUp, Schedule, frequency_per_week
 from ._validate import max_infusions_per_calendar_week, validate
 
@@ -79,7 +80,9 @@ __all__ = [
     "Requirement",
     "RescueDrug",
     "ResponseDefinition",
+    "RetreatmentPlan",
     "Schedule",
+    "SelfReportPlan",
     "VitalsWindow",
     "Weekday",
     "WeightBasis",
