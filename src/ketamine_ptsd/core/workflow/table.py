@@ -883,7 +883,7 @@ TRANSITIONS: Mapping[Event, Transition] = {
         ),
         _row(
             Event.START_RETREATMENT,
-            "a physician starts a new acute series after the response was lost",
+            "start a retreatment series (a new acute series) after the response was lost",
             Action.CLINIC_PLAN_RECORD,
             frozenset({S.LOST_RESPONSE, S.NON_RESPONDER}),
             S.IN_TREATMENT,
