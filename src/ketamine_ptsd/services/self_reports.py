@@ -378,6 +378,11 @@ class SelfReportService:
             raise LinkUnusable("expired", "this link has expired")
         return link
 
+    def link_patient(self, token: str) -> int:
+        """The patient a usable link belongs to (NotFound, or LinkUnusable)."""
+        with self._ctx.uow(Actor.system("self-report link"), write=False) as uow:
+            return int(self._usable_link(uow, token, lock=False).patient_id)
+
     def open_link(self, token: str) -> PatientPage:
         """The patient's page for a usable link (a read: the link stays usable)."""
         with self._ctx.uow(Actor.system("self-report link"), write=False) as uow:
