@@ -137,7 +137,7 @@ class TrajectoryPoint:
     day: dt.date
     total: int
     source: str  # "self_report" or the staff time point
-    within_response: bool | None  # None: no baseline to compare with
+    within_response: bool | None  # None: the baseline itself, or no baseline to compare with
 
 
 def trajectory(
@@ -151,8 +151,11 @@ def trajectory(
         if baseline_pcl5_total is not None and baseline_pcl5_total > 0
         else None
     )
+    base = protocol.response.baseline_assessment  # the reference itself is not judged
     out = tuple(
-        TrajectoryPoint(day, total, source, None if line is None else total <= line)
+        TrajectoryPoint(
+            day, total, source, None if line is None or source == base else total <= line
+        )
         for day, total, source in sorted(points, key=lambda p: p[0])
     )
     return out, None if line is None else float(line)
