@@ -10,7 +10,8 @@ infusions, on from the last of them), and each is an infusion day with the whole
 safety (checklist, blood-pressure cutoff, identifiers, pump double-check, supervising physician,
 vitals, ratings, alerts, discharge: services/infusions), with the schedule's interval, weekly
 maximum and weekdays. While it runs, the first series' response no longer decides the patient's
-state; after it, the physician starts maintenance (``start_maintenance`` from treatment once the
+state, and a maintenance schedule left open by the lost response is closed with the
+retreatment's reason; after the series, the physician starts maintenance (``start_maintenance`` from treatment once the
 series is given) or the patient is withdrawn. The decision is audited with its reason.
 """
 
@@ -31,7 +32,7 @@ from .context import ServiceContext
 from .errors import NotFound, ValidationFailed
 from .patients import load_patient
 from .protocol_versions import patient_protocol
-from .records import InfusionDay, Patient, RetreatmentCourse
+from .records import InfusionDay, MaintenanceSchedule, Patient, RetreatmentCourse
 from .uow import UnitOfWork
 from .workflow import load_facts, state_of, transition
 
@@ -188,6 +189,15 @@ class RetreatmentService:
                 recorded_at=uow.now,
             )
             uow.reason = f"retreatment started: {text}"
+            for schedule in uow.session.scalars(  # maintenance ended with the lost response
+                select(MaintenanceSchedule).where(
+                    MaintenanceSchedule.patient_id == patient.id,
+                    MaintenanceSchedule.stopped_on.is_(None),
+                )
+            ):
+                schedule.stopped_on = uow.now.date()
+                schedule.stopped_by = actor.user_id
+                schedule.stop_reason = f"retreatment started: {text}"
             uow.session.add(row)
             uow.flush()
             view = self._view(uow, patient, row)

@@ -186,3 +186,32 @@ def test_the_loss_of_response_rule_raises_the_relapse_task_and_retreatment_runs_
     assert wf.retreatment.courses(clinician, responder)[0].given == ((2, clock.now().date()),)
     # a score recorded during the series does not move the patient back
     assert wf.patients.get(clinician, responder).status == "in_treatment"
+
+
+def test_a_retreatment_after_maintenance_is_numbered_after_the_last_maintenance_infusion(
+    wf, actors, clock, responder
+) -> None:  # type: ignore[no-untyped-def]
+    clinician = actors[Role.CLINICIAN]
+    wf.maintenance.start(
+        clinician, responder, option_id="iv_ketamine_periodic", interval_days=7,
+        starts_on=WEEK2.date(),
+    )  # fmt: skip
+    infuse(wf, actors, clock, responder, 7)  # a maintenance infusion, numbered after the series
+    clock.set(WEEK2 + dt.timedelta(days=7))
+    wf.assessments.record(
+        clinician,
+        responder,
+        AssessmentInput("follow-up week 1", "caps5_past_week", clock.now().date(), items(20, 35)),
+    )
+    assert wf.patients.get(clinician, responder).status == "lost_response"  # maintenance ends
+    course = wf.retreatment.start(
+        clinician, responder, starts_on=clock.now().date(), reason="relapse during maintenance"
+    )
+    assert (course.first_infusion_number, course.last_infusion_number) == (8, 13)
+    with pytest.raises(ConflictError, match="infusion 8 has not been given"):  # in order
+        infuse(wf, actors, clock, responder, 9)
+    schedule = wf.maintenance.schedule(clinician, responder)
+    assert not schedule.active and "retreatment" in (schedule.stop_reason or "")
+    infuse(wf, actors, clock, responder, 8)  # the full infusion day: checklist to sign-off
+    assert wf.retreatment.courses(clinician, responder)[0].given == ((8, clock.now().date()),)
+    assert wf.patients.get(clinician, responder).status == "in_treatment"
