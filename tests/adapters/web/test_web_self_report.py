@@ -146,3 +146,35 @@ def test_retreatment_through_the_api(client, services, actors, clock) -> None:  
     assert started.status_code == 201, started.text
     assert started.json()["first_infusion_number"] == 2
     assert client.get(url, headers=clinician).json()[0]["course_number"] == 1
+
+
+@sqlite_only
+def test_the_physician_starts_a_retreatment_on_the_patient_page(
+    login, services, actors, clock
+) -> None:  # type: ignore[no-untyped-def]
+    pid = _responder(services, actors, clock)
+    clock.set(WEEK2 + dt.timedelta(days=7))
+    services.assessments.record(
+        actors[Role.CLINICIAN], pid,
+        AssessmentInput("follow-up week 1", "caps5_past_week", clock.now().date(), items(20, 35)),
+    )  # fmt: skip
+    clinician = login(Role.CLINICIAN)
+    url = f"/patients/{pid}"
+    page = clinician.get(url).text
+    assert "relapse watch: the loss-of-response rule is met" in page  # the physician's task
+    assert 'id="retreatment-form"' in page
+    token = csrf_of(page)
+    short = clinician.post(
+        f"{url}/retreatment", data={"csrf_token": token, "starts_on": "2026-03-23", "reason": "no"}
+    )
+    assert short.status_code == 422 and 'value="no"' in short.text  # what was typed is kept
+    done = clinician.post(
+        f"{url}/retreatment",
+        data={"csrf_token": token, "starts_on": "2026-03-23", "reason": "relapse after a week"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    page = clinician.get(url).text
+    assert 'id="retreatment-1"' in page and "infusions 2–7" in page
+    assert 'id="retreatment-form"' not in page
+    assert "retreatment-form" not in login(Role.NURSE).get(url).text
