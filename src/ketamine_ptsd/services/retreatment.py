@@ -57,6 +57,12 @@ class RetreatmentView:
     #: the series' infusions given so far (number, date)
     given: tuple[tuple[int, dt.date], ...]
 
+    @property
+    def next_number(self) -> int | None:
+        """The series' next infusion (None once every one is given)."""
+        n = self.first_infusion_number + len(self.given)
+        return n if n <= self.last_infusion_number else None
+
 
 def current_course(uow: UnitOfWork, patient: Patient) -> RetreatmentCourse | None:
     """The patient's latest retreatment series (None: never retreated)."""

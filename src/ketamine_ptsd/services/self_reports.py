@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ketamine_ptsd.core.instruments import get_instrument, score
 from ketamine_ptsd.core.protocol import Protocol
@@ -48,7 +48,7 @@ from ketamine_ptsd.core.rules import (
     self_report_plan,
     trajectory,
 )
-from ketamine_ptsd.core.workflow import TERMINAL, Event, PatientState
+from ketamine_ptsd.core.workflow import ENROLLED, TERMINAL, Event, PatientState
 
 from ._workflow import core_call, require_open
 from .access import Actor, require_patient
@@ -73,6 +73,7 @@ __all__ = [
     "IssuedLink",
     "LinkUnusable",
     "PatientPage",
+    "SelfReportDue",
     "SelfReportService",
     "SelfReportStatus",
     "SelfReportView",
@@ -169,6 +170,16 @@ class Submitted:
     points: tuple[TrajectoryPoint, ...]
     response_line: float | None
     relapse_flagged: bool
+
+
+@dataclass(frozen=True)
+class SelfReportDue:
+    """A patient whose next self-report is due (or late) and who holds no usable link."""
+
+    patient_id: int
+    study_id: str
+    next_due: dt.date
+    last_reported_on: dt.date | None
 
 
 @dataclass(frozen=True)
@@ -358,6 +369,54 @@ class SelfReportService:
                 watch,
                 relapse_proposals(protocol),
             )
+
+    def due(self, actor: Actor) -> list[SelfReportDue]:
+        """The staff's list (the Today page): enrolled patients of a protocol with a self-report
+        plan whose next report is due today or earlier and who hold no usable link (§5)."""
+        with self._ctx.uow(actor, write=False) as uow:
+            now = uow.now
+            today = now.date()
+            last = dict(
+                uow.session.execute(
+                    select(SelfReport.patient_id, func.max(SelfReport.reported_on)).group_by(
+                        SelfReport.patient_id
+                    )
+                ).all()
+            )
+            live = set(
+                uow.session.scalars(
+                    select(SelfReportLink.patient_id).where(
+                        SelfReportLink.used_at.is_(None),
+                        SelfReportLink.revoked_at.is_(None),
+                        SelfReportLink.expires_at > now,
+                    )
+                )
+            )
+            out = []
+            patients = uow.session.scalars(
+                select(Patient)
+                .where(
+                    Patient.mode == "clinic",
+                    Patient.voided_at.is_(None),
+                    Patient.status.in_([s.value for s in ENROLLED]),
+                )
+                .order_by(Patient.id)
+            )
+            for patient in patients:
+                if patient.id in live or not actor.sees_site(patient.site):
+                    continue
+                try:
+                    require_patient(actor, Action.ASSESSMENT_RECORD, patient)
+                except (PermissionDenied, NotFound):
+                    continue
+                plan = patient_protocol(self._ctx, uow, patient).self_report
+                if plan is None:
+                    continue
+                before = last.get(patient.id)
+                next_due = today if before is None else before + dt.timedelta(days=plan.interval_days)
+                if next_due <= today:
+                    out.append(SelfReportDue(patient.id, patient.study_id, next_due, before))
+            return out
 
     # --- the patient, through the link ----------------------------------------------------------
 

@@ -50,12 +50,15 @@ def test_a_patient_answers_once_through_the_link_and_the_crisis_text_shows(
 ) -> None:  # type: ignore[no-untyped-def]
     pid = _responder(services, actors, clock)
     clinician = login(Role.CLINICIAN)
+    home = clinician.get("/").text
+    assert 'id="self-reports-due"' in home and f'href="/patients/{pid}#self-report"' in home
     page = clinician.get(f"/patients/{pid}").text
     assert 'id="self-report-link-form"' in page and "next due" in page
     issued = clinician.post(f"/patients/{pid}/self-report-link", data={"csrf_token": csrf_of(page)})
     assert issued.status_code == 200
     path = LINK_RE.search(issued.text).group(1)  # type: ignore[union-attr]
     assert path not in clinician.get(f"/patients/{pid}").text  # shown once
+    assert 'id="self-reports-due"' not in clinician.get("/").text  # a usable link is out
     form_page = client.get(path)
     assert form_page.status_code == 200
     text = form_page.text
@@ -176,5 +179,8 @@ def test_the_physician_starts_a_retreatment_on_the_patient_page(
     assert done.status_code == 303
     page = clinician.get(url).text
     assert 'id="retreatment-1"' in page and "infusions 2–7" in page
+    assert 'id="retreatment-next"' in page
+    bedside = clinician.get(f"{url}/infusion/2")  # the series' next infusion day
+    assert bedside.status_code == 200 and "Infusion 2" in bedside.text
     assert 'id="retreatment-form"' not in page
     assert "retreatment-form" not in login(Role.NURSE).get(url).text
