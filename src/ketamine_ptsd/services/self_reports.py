@@ -413,7 +413,9 @@ class SelfReportService:
                 if plan is None:
                     continue
                 before = last.get(patient.id)
-                next_due = today if before is None else before + dt.timedelta(days=plan.interval_days)
+                next_due = (
+                    today if before is None else before + dt.timedelta(days=plan.interval_days)
+                )
                 if next_due <= today:
                     out.append(SelfReportDue(patient.id, patient.study_id, next_due, before))
             return out
