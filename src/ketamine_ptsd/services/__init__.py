@@ -43,8 +43,10 @@ from .patients import PatientService
 from .protocol_versions import ProtocolVersionService
 from .queries import QueryService
 from .randomization import RandomizationService
+from .retreatment import RetreatmentService
 from .screening import ScreeningService
 from .sdv import SdvService
+from .self_reports import SelfReportService
 from .signatures import SignatureService
 from .sites import SiteService
 
@@ -144,3 +146,5 @@ class Services:
         self.edit_checks = EditCheckService(ctx)
         self.sdv = SdvService(ctx, self.audit)
         self.sites = SiteService(ctx)
+        self.self_reports = SelfReportService(ctx)
+        self.retreatment = RetreatmentService(ctx)

@@ -45,6 +45,9 @@ class Actor:
     #: The sites whose patients this user works with (issue 17, like REDCap's data access
     #: groups); None: every site (central roles, and every user of a one-site installation).
     sites: frozenset[str] | None = None
+    #: What the audit trail names as the actor's role when it is not a user's (issue 13: a
+    #: patient's self-report link, ``patient_link``); None: the role's value.
+    audit_role: str | None = None
 
     def sees_site(self, site: str) -> bool:
         return self.sites is None or site in self.sites

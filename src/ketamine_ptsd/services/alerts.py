@@ -21,16 +21,28 @@ from .records import Patient, SafetyAlert
 from .uow import UnitOfWork
 
 __all__ = [
+    "PHYSICIAN_TASKS",
+    "RELAPSE_WATCH",
     "SUICIDE_RISK",
+    "SYMPTOM_RISE",
     "VITAL_SIGNS",
     "open_alert_messages",
     "raise_alert",
+    "raise_relapse_task",
     "raise_suicide_risk_alert",
+    "relapse_proposals",
     "unreviewed_suicide_risk",
 ]
 
 VITAL_SIGNS = "vital_signs"
 SUICIDE_RISK = "suicide_risk"
+#: A PCL-5 rise of the protocol's clinically meaningful change in a self-report (§7; issue 13).
+SYMPTOM_RISE = "symptom_rise"
+#: The relapse watch: the loss-of-response rule met, or a self-report above the response's line
+#: (§8; issue 13); the task proposes the protocol's maintenance or retreatment options.
+RELAPSE_WATCH = "relapse_watch"
+#: Alerts that are a physician's task: only a physician acknowledges them (the review).
+PHYSICIAN_TASKS = frozenset({SUICIDE_RISK, SYMPTOM_RISE, RELAPSE_WATCH})
 
 
 def raise_alert(
@@ -122,5 +134,63 @@ def raise_suicide_risk_alert(
         source_table=source_table,
         source_id=source_id,
         messages=[message],
+        raised_by=raised_by,
+    )
+
+
+def relapse_proposals(protocol: Protocol) -> tuple[str, ...]:
+    """The protocol's maintenance or retreatment options, as the relapse task proposes them."""
+    if protocol.retreatment is None:
+        ids: tuple[str, ...] = tuple(
+            o.id for o in (protocol.maintenance.options if protocol.maintenance else ())
+        )
+    else:
+        ids = protocol.retreatment.proposed_options
+    labels = {o.id: o.label for o in (protocol.maintenance.options if protocol.maintenance else ())}
+    out = []
+    for option in ids:
+        if option == "retreatment":
+            out.append(
+                f"Retreatment: a new series of {protocol.schedule.infusion_count} infusions "
+                "(PROTOCOL.md §8)"
+            )
+        elif option in labels:
+            out.append(labels[option])
+    return tuple(out)
+
+
+def raise_relapse_task(
+    uow: UnitOfWork,
+    protocol: Protocol,
+    patient: Patient,
+    *,
+    message: str,
+    source_table: str,
+    source_id: int,
+    raised_by: int | None,
+) -> SafetyAlert | None:
+    """The relapse watch's physician task (§8), proposing the protocol's options; one open task
+    per patient at a time (a second finding is added to nothing: the open task still stands)."""
+    if protocol.mode != "clinic":
+        return None  # the trial's follow-up ends at loss of response; it treats no relapse
+    already = uow.session.scalar(
+        select(SafetyAlert).where(
+            SafetyAlert.patient_id == patient.id,
+            SafetyAlert.kind == RELAPSE_WATCH,
+            SafetyAlert.acknowledged_at.is_(None),
+        )
+    )
+    if already is not None:
+        return already
+    offered = relapse_proposals(protocol)
+    text = message if not offered else f"{message}; consider: {'; '.join(offered)}"
+    return raise_alert(
+        uow,
+        patient,
+        infusion_number=None,
+        kind=RELAPSE_WATCH,
+        source_table=source_table,
+        source_id=source_id,
+        messages=[text],
         raised_by=raised_by,
     )

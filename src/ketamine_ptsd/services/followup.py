@@ -36,11 +36,12 @@ from ketamine_ptsd.core.workflow import ENROLLED, Event, PatientState, response_
 
 from ._workflow import core_call, not_in_future, require_open
 from .access import Actor, require_patient
+from .alerts import raise_relapse_task
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
 from .patients import load_patient
 from .protocol_versions import patient_protocol
-from .records import Assessment, InfusionDay, Patient, User, Withdrawal
+from .records import Assessment, InfusionDay, Patient, RetreatmentCourse, User, Withdrawal
 from .uow import UnitOfWork
 from .workflow import load_facts, series_facts, state_of, transition
 
@@ -53,6 +54,7 @@ __all__ = [
     "apply_response_status",
     "is_follow_up_point",
     "response_facts",
+    "retreatment_open",
 ]
 
 
@@ -190,10 +192,38 @@ def apply_response_status(uow: UnitOfWork, protocol: Protocol, patient: Patient)
         ("allocation", "infusions"),
         response=scored,
         **series_facts(uow, protocol, patient),
+        retreatment_open=retreatment_open(uow, patient),
     )
     event = response_event(state, facts)
     if event is not None:
         transition(uow, patient, event, facts=facts)
+    if event is Event.LOSE_RESPONSE:
+        # the relapse watch (issue 13): the loss-of-response rule is met; the physician's task
+        # proposes the protocol's maintenance or retreatment options
+        uow.flush()
+        raise_relapse_task(
+            uow,
+            protocol,
+            patient,
+            message="relapse watch: the loss-of-response rule is met (a follow-up visit under "
+            f"{protocol.response.min_reduction_fraction * 100:g} % below baseline, PROTOCOL.md §8)",
+            source_table="patients",
+            source_id=patient.id,
+            raised_by=uow.actor.user_id,
+        )
+
+
+def retreatment_open(uow: UnitOfWork, patient: Patient) -> bool:
+    """A retreatment series is under way: the patient is in treatment after a retreatment
+    started (its first series' response no longer decides the state; issue 13)."""
+    if state_of(patient) is not PatientState.IN_TREATMENT:
+        return False
+    return (
+        uow.session.scalar(
+            select(RetreatmentCourse.id).where(RetreatmentCourse.patient_id == patient.id).limit(1)
+        )
+        is not None
+    )
 
 
 class FollowUpService:

@@ -29,6 +29,7 @@ from .followup import response_facts
 from .patients import load_patient
 from .protocol_versions import patient_protocol
 from .records import InfusionDay, MaintenanceSchedule, Patient
+from .retreatment import retreatment_facts
 from .uow import UnitOfWork
 from .workflow import load_facts, state_of, transition
 
@@ -210,6 +211,8 @@ class MaintenanceService:
                     maintenance_intervals=option.interval_days if option is not None else (),
                     maintenance_interval_days=interval_days,
                     last_infusion_open=last is not None and last.discharged_at is None,
+                    acute_infusion_count=protocol.schedule.infusion_count,
+                    **retreatment_facts(uow, patient),
                 ),
             )
             row = MaintenanceSchedule(

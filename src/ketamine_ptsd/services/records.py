@@ -47,12 +47,15 @@ __all__ = [
     "RandomizationList",
     "RandomizationSlot",
     "Record",
+    "RetreatmentCourse",
     "RiskBenefitDecisionRecord",
     "SafetyAlert",
     "SafetyPlan",
     "ScreeningOutcome",
     "ScreeningVisit",
     "SdvMark",
+    "SelfReport",
+    "SelfReportLink",
     "Signature",
     "Site",
     "StudyIdSequence",
@@ -848,4 +851,54 @@ class AdverseEventCoding(Record):
     soc_name: str
     coded_by: int | None
     coded_at: dt.datetime
+    version: int
+
+
+class SelfReportLink(Record):
+    """A single-use, expiring self-report link for one patient (issue 13). Only the token's
+    SHA-256 is kept; ``used_at`` once submitted, ``revoked_at`` when a newer link replaced it."""
+
+    patient_id: int
+    token_hash: str
+    issued_by: int | None
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    version: int
+
+
+class SelfReport(Record):
+    """The patient's own PCL-5 and C-SSRS screener between visits, as scored, and what it raised
+    (issue 13; PROTOCOL.md §5, §7, §8)."""
+
+    patient_id: int
+    link_id: int
+    reported_on: dt.date
+    submitted_at: dt.datetime
+    pcl5_items: dict[str, Any]
+    pcl5_total: int
+    pcl5_subscales: dict[str, Any]
+    cssrs_items: dict[str, Any]
+    cssrs_derived: dict[str, Any]
+    risk_level: str
+    previous_pcl5_total: int | None
+    baseline_pcl5_total: int | None
+    findings: list[str]
+    version: int
+
+
+class RetreatmentCourse(Record):
+    """A new acute series a physician started after a lost response (issue 13; PROTOCOL.md §5,
+    §8): its infusions are numbered from ``first_infusion_number``."""
+
+    patient_id: int
+    course_number: int
+    first_infusion_number: int
+    infusion_count: int
+    from_state: str
+    starts_on: dt.date
+    reason: str
+    recorded_by: int | None
+    recorded_at: dt.datetime
     version: int

@@ -264,3 +264,40 @@ def test_observation_from_the_start_must_outlast_the_infusion(
     ]
     problems = [p for p in problems_of(data) if "does not outlast" in p]
     assert bool(problems) is refused, problems
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "fragment"),
+    [
+        ("self_report.instruments", ["pcl5"], "exactly pcl5 and cssrs"),
+        ("self_report.interval_days", 0, "interval_days: must be positive"),
+        ("self_report.link_valid_hours", 0, "a link must expire"),
+        ("self_report.link_valid_hours", 24 * 30, "a link must expire"),
+        ("self_report.meaningful_change_points", 0, "PCL-5 points"),
+        ("self_report.crisis_text", "call", "crisis line text"),
+        ("retreatment.allowed_from", [], "allowed_from"),
+        ("retreatment.max_courses", 0, "max_courses: must be positive"),
+        ("retreatment.proposed_options", ["ect"], "'ect' is not a maintenance option"),
+    ],
+)
+def test_self_report_and_retreatment_are_validated(
+    path: str, value: Any, fragment: str, builtin_dict: Any, problems_of: Any
+) -> None:
+    data = builtin_dict("clinical")
+    section, key = path.split(".")
+    data[section][key] = value
+    _assert_problem(problems_of, data, fragment)
+
+
+def test_the_relapse_watch_needs_a_pcl5_at_the_response_baseline(
+    builtin_dict: Any, problems_of: Any
+) -> None:
+    data = builtin_dict("clinical")
+    data["assessments"][0]["instruments"].remove("pcl5")
+    _assert_problem(problems_of, data, "relapse watch needs a PCL-5")
+
+
+def test_a_trial_offers_no_retreatment(builtin_dict: Any, problems_of: Any) -> None:
+    data = builtin_dict("rct")
+    data["retreatment"] = {"allowed_from": ["lost_response"]}
+    _assert_problem(problems_of, data, "retreatment is the clinic's")

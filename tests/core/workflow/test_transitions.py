@@ -72,6 +72,16 @@ PASSING[Event.START_MAINTENANCE] = replace(
     randomized_protocol=False,
     maintenance_intervals=(7, 14),
     maintenance_interval_days=7,
+    # from in_treatment: after a retreatment series, all of it discharged (issue 13)
+    acute_infusion_count=6,
+    retreatment_open=True,
+    retreatment_infusions_discharged=6,
+)
+PASSING[Event.START_RETREATMENT] = replace(
+    PASSING[Event.START_RETREATMENT],
+    randomized_protocol=False,
+    retreatment_from=(S.LOST_RESPONSE, S.NON_RESPONDER),
+    retreatment_max_courses=1,
 )
 
 PASSING[Event.RECORD_BLINDING_GUESS] = replace(

@@ -926,6 +926,62 @@ blinding_guesses = Table(
     ),
 )
 
+# Issue 13, the clinic's long game. A self-report link: a single-use, expiring link a staff
+# member issues for one patient (the token itself is never stored: its SHA-256 only, as a
+# secret); ``used_at`` once the patient has submitted, ``revoked_at`` when a newer link replaced
+# it. A self-report: the patient's own PCL-5 and C-SSRS screener, as scored, with the PCL-5 it
+# was compared with and the findings it raised (alerts, relapse watch). The retreatment series a
+# physician started after a lost response (PROTOCOL.md §5, §8), numbered after the last infusion.
+self_report_links = Table(
+    "self_report_links",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True, info=SECRET),
+    Column("issued_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    _version(),
+)
+
+self_reports = Table(
+    "self_reports",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("link_id", Integer, ForeignKey("self_report_links.id"), nullable=False, unique=True),
+    Column("reported_on", Date, nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Column("pcl5_items", JSON, nullable=False),
+    Column("pcl5_total", Integer, nullable=False),
+    Column("pcl5_subscales", JSON, nullable=False),
+    Column("cssrs_items", JSON, nullable=False),
+    Column("cssrs_derived", JSON, nullable=False),
+    Column("risk_level", String(16), nullable=False),
+    Column("previous_pcl5_total", Integer, nullable=True),
+    Column("baseline_pcl5_total", Integer, nullable=True),
+    Column("findings", JSON, nullable=False),
+    _version(),
+)
+
+retreatment_courses = Table(
+    "retreatment_courses",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("course_number", Integer, nullable=False),
+    Column("first_infusion_number", Integer, nullable=False),
+    Column("infusion_count", Integer, nullable=False),
+    Column("from_state", String(32), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    *_recorded(),
+    _version(),
+    UniqueConstraint("patient_id", "course_number"),
+)
+
 #: Tables added by the workflows (phase 2); audited field by field like the rest.
 WORKFLOW_TABLES = frozenset(
     {
@@ -952,6 +1008,9 @@ WORKFLOW_TABLES = frozenset(
         "assessments",
         "withdrawals",
         "blinding_guesses",
+        "self_report_links",
+        "self_reports",
+        "retreatment_courses",
     }
 )
 
@@ -1030,6 +1089,9 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.BlindingGuess: blinding_guesses,
     r.MeddraTerm: meddra_terms,
     r.AdverseEventCoding: adverse_event_codings,
+    r.SelfReportLink: self_report_links,
+    r.SelfReport: self_reports,
+    r.RetreatmentCourse: retreatment_courses,
 }
 
 _registry = registry(metadata=metadata)

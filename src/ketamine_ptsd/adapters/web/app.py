@@ -111,6 +111,9 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
         account_throttle=LoginThrottle(
             settings.login_failures_per_account, dt.timedelta(seconds=1), window, clock.now
         ),
+        link_throttle=LoginThrottle(
+            settings.self_report_failures_per_client, dt.timedelta(seconds=1), window, clock.now
+        ),
     )
     app.state.analysis_runs = runs
     app.mount("/static", StaticFiles(directory=str(web_root / "static")), name="static")
@@ -141,6 +144,7 @@ def _include_routers(app: FastAPI) -> None:
         patients,
         pharmacy,
         screening,
+        self_report,
     )
 
     for module in (
@@ -161,6 +165,7 @@ def _include_routers(app: FastAPI) -> None:
         monitoring,
         locks,
         audit,
+        self_report,
     ):
         app.include_router(module.router, include_in_schema=False)
     app.include_router(api_router, prefix=API_PREFIX)

@@ -38,6 +38,8 @@ class WebSettings:
     stranger cannot lock a user out) sits behind them. ``trusted_proxies``: addresses or
     networks of reverse proxies whose ``X-Forwarded-For`` names the client; empty (the default)
     means the header is ignored and the TCP peer is the client.
+    ``self_report_failures_per_client``: unknown self-report tokens from one client before it is
+    made to wait (429, back-off up to ``login_window_minutes``; issue 13).
     ``limits``: body size, form and JSON limits (:mod:`.limits`).
     ``site_timezone``: the IANA zone the pages show times in (the bedside reads local time; the
     record stores UTC). An unknown zone is refused at start-up.
@@ -49,6 +51,8 @@ class WebSettings:
     cookie_secure: bool = False
     login_failures_per_client: int = 20
     login_failures_per_account: int = 5
+    #: Unknown self-report link tokens one client may try before it waits (issue 13).
+    self_report_failures_per_client: int = 5
     login_window_minutes: int = 15
     trusted_proxies: Sequence[str] = ()
     protocol_dirs: Sequence[Path] = ()

@@ -77,6 +77,8 @@ class WebState:
     #: failed sign-ins per client address, and per (client address, username)
     client_throttle: LoginThrottle
     account_throttle: LoginThrottle
+    #: unknown self-report link tokens per client address (issue 13)
+    link_throttle: LoginThrottle
     _protocols: dict[str, Protocol] = field(default_factory=dict)
     #: patient id → date of infusion 1 (allocations never change) and the calendars from it
     infusion_one: dict[int, dt.date] = field(default_factory=dict)

@@ -43,6 +43,7 @@ from ._outcomes import (
 from ._parse import parse_protocol, protocol_from_mapping
 from ._protocol import Arm, Protocol
 from ._schedule import Anchor, AssessmentTimePoint, FollowUp, Schedule, frequency_per_week
+from ._self_report import RetreatmentPlan, SelfReportPlan
 from ._validate import max_infusions_per_calendar_week, validate
 
 __all__ = [
@@ -79,7 +80,9 @@ __all__ = [
     "Requirement",
     "RescueDrug",
     "ResponseDefinition",
+    "RetreatmentPlan",
     "Schedule",
+    "SelfReportPlan",
     "VitalsWindow",
     "Weekday",
     "WeightBasis",

@@ -13,6 +13,7 @@ from ._eligibility import Criterion
 from ._monitoring import Monitoring, PreInfusionChecks
 from ._outcomes import AnalysisPlan, Durability, MaintenancePlan, ResponseDefinition
 from ._schedule import AssessmentTimePoint, FollowUp, Schedule
+from ._self_report import RetreatmentPlan, SelfReportPlan
 
 __all__ = ["Arm", "Protocol"]
 
@@ -53,6 +54,10 @@ class Protocol(FrozenModel):
     #: Randomization stratified by site (issue 17): the patient's site is their stratum, and the
     #: list is generated with one stratum per site code.
     stratify_by_site: bool = False
+    #: The patient's self-report between visits (issue 13; None: the protocol offers none).
+    self_report: SelfReportPlan | None = None
+    #: A new acute series after a lost response (issue 13; None: the protocol offers none).
+    retreatment: RetreatmentPlan | None = None
 
     def dose_for(self, drug: str) -> DrugDose:
         """The dosing entry of ``drug``; KeyError if the protocol does not dose it."""

@@ -21,7 +21,11 @@ once. The checks:
   infusion so discharge can compare with it (§6); blood-pressure limits can each bind (§6);
 - the response, follow-up and analysis plan name time points that exist and instruments that are
   measured there (§8, §9);
-- every instrument id is known.
+- every instrument id is known;
+- a self-report plan gives the PCL-5 and the C-SSRS screener on a positive interval, with a
+  link that expires, the §7 change threshold, a crisis text, and a PCL-5 at the response's
+  baseline for the relapse watch; retreatment is the clinic's, from a lost response (or a
+  non-responder where allowed), proposing options the protocol has (issue 13).
 """
 
 from __future__ import annotations
@@ -81,6 +85,8 @@ def validate(
     problems += _check_response(protocol, known)
     problems += _check_durability_and_maintenance(protocol)
     problems += _check_analysis(protocol, known)
+    problems += _check_self_report(protocol)
+    problems += _check_retreatment(protocol)
     return problems
 
 
@@ -717,4 +723,61 @@ def _check_interim(a: AnalysisPlan) -> list[str]:
             f"({i.method} {i.function}, {i.sides}-sided overall {i.overall_alpha:g}, looks at "
             f"{', '.join(f'{x:g}' for x in t)}), whose first-look nominal alpha is {nominal:.4f}"
         )
+    return out
+
+
+_SELF_REPORT_INSTRUMENTS = ("pcl5", "cssrs")
+_MAX_LINK_HOURS = 14 * 24
+
+
+def _check_self_report(p: Protocol) -> list[str]:
+    """Issue 13: the patient page, its schedule, its alerts and its crisis text (§5, §7, §8)."""
+    s = p.self_report
+    if s is None:
+        return []
+    out = []
+    where = "self_report"
+    if sorted(s.instruments) != sorted(_SELF_REPORT_INSTRUMENTS) or len(set(s.instruments)) != 2:
+        out.append(f"{where}.instruments: the patient page gives exactly pcl5 and cssrs (§5, §7)")
+    if s.interval_days < 1:
+        out.append(f"{where}.interval_days: must be positive")
+    if not 1 <= s.link_valid_hours <= _MAX_LINK_HOURS:
+        out.append(
+            f"{where}.link_valid_hours: 1 to {_MAX_LINK_HOURS} (a link must expire, and soon)"
+        )
+    if not 1 <= s.meaningful_change_points <= 80:
+        out.append(f"{where}.meaningful_change_points: 1 to 80 PCL-5 points (§7: 10)")
+    if len(s.crisis_text.strip()) < 20:
+        out.append(f"{where}.crisis_text: the crisis line text shown to the patient is required")
+    if p.blinded and p.mode == "trial" and s.blinded_raters_may_read:
+        out.append(
+            f"{where}.blinded_raters_may_read: a blinded trial keeps the patient's own reports "
+            "from its blinded raters unless its protocol documents why not (§3); remove it"
+        )
+    if not _measured_at(p, p.response.baseline_assessment, "pcl5"):
+        out.append(
+            f"{where}: the relapse watch needs a PCL-5 at {p.response.baseline_assessment!r} "
+            "(the response's baseline, §8)"
+        )
+    return out
+
+
+def _check_retreatment(p: Protocol) -> list[str]:
+    """Issue 13: a new acute series after a lost response, the clinic's (§8)."""
+    r = p.retreatment
+    if r is None:
+        return []
+    out = []
+    where = "retreatment"
+    if p.mode != "clinic":
+        out.append(f"{where}: the trial ends with its primary outcome; retreatment is the clinic's")
+    if not r.allowed_from:
+        out.append(f"{where}.allowed_from: name lost_response (and non_responder if allowed)")
+    if r.max_courses < 1:
+        out.append(f"{where}.max_courses: must be positive")
+    known = {o.id for o in p.maintenance.options} if p.maintenance is not None else set()
+    known.add("retreatment")
+    for option in r.proposed_options:
+        if option not in known:
+            out.append(f"{where}.proposed_options: {option!r} is not a maintenance option")
     return out

@@ -90,6 +90,14 @@ from .schedule import (
     infusion_dates,
     plan_schedule,
 )
+from .self_report import (
+    SelfReportFindings,
+    TrajectoryPoint,
+    evaluate_self_report,
+    relapse_line,
+    self_report_plan,
+    trajectory,
+)
 from .suicide_risk import suicide_risk_alert
 from .vitals import (
     VITAL_LABELS,
@@ -134,7 +142,9 @@ __all__ = [
     "ResponseResult",
     "RiskBenefitDecision",
     "SchedulePlan",
+    "SelfReportFindings",
     "SharedVolume",
+    "TrajectoryPoint",
     "VitalAlert",
     "VitalSigns",
     "WeightChange",
@@ -159,6 +169,7 @@ __all__ = [
     "dosing_weight_kg",
     "evaluate_criterion",
     "evaluate_eligibility",
+    "evaluate_self_report",
     "follow_up_visits",
     "hold_release_refusal",
     "infusion_dates",
@@ -172,12 +183,15 @@ __all__ = [
     "plan_schedule",
     "pre_infusion_checklist",
     "reduction_fraction",
+    "relapse_line",
     "relapse_watch_dates",
     "round_to_step",
+    "self_report_plan",
     "shared_volume",
     "shares_one_volume",
     "suicide_risk_alert",
     "time_to_loss_of_response",
+    "trajectory",
     "vital_sign_alerts",
     "vitals_due_minutes",
     "weight_change",

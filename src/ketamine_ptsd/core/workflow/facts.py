@@ -96,6 +96,17 @@ class WorkflowFacts:
     # ``acute_infusion_count``) are discharged.
     blinded_protocol: bool = False
     acute_infusions_discharged: int = 0
+    # Retreatment (PROTOCOL.md §5, §8; issue 13): the states the protocol retreats from (empty:
+    # it offers no retreatment), its limit of series, the retreatment series already started,
+    # where the current acute series' numbering starts (1, or after the last infusion given),
+    # whether a retreatment series is under way (its earlier response does not decide the
+    # state), and how many of its infusions are discharged.
+    retreatment_from: tuple[PatientState, ...] = ()
+    retreatment_max_courses: int = 0
+    retreatment_courses: int = 0
+    series_first_infusion: int = 1
+    retreatment_open: bool = False
+    retreatment_infusions_discharged: int = 0
 
 
 @dataclass(frozen=True, slots=True)

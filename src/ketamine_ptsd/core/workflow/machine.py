@@ -126,6 +126,9 @@ def response_event(state: PatientState | str, facts: WorkflowFacts) -> Event | N
     """
     state = PatientState(state)
     if state in PRE_RESPONSE:
+        if facts.retreatment_open:
+            # a retreatment series is under way: the first series' response does not decide it
+            return None
         return Event.RECORD_PRIMARY_OUTCOME if facts.response is not None else None
     if state is PatientState.IN_MAINTENANCE:
         # in maintenance by the physician's decision: a lost response ends it (§8); a corrected

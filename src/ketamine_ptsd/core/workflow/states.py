@@ -61,6 +61,7 @@ class Event(StrEnum):
     REVISE_RESPONSE = "revise_response"
     START_MAINTENANCE = "start_maintenance"
     STOP_MAINTENANCE = "stop_maintenance"
+    START_RETREATMENT = "start_retreatment"
     WITHDRAW = "withdraw"
     RECORD_BLINDING_GUESS = "record_blinding_guess"
 

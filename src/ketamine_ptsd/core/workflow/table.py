@@ -418,6 +418,19 @@ def _series_or_maintenance(state: PatientState, facts: WorkflowFacts) -> Refusal
             f"(infusion {count + 1} onwards)",
             "infusion_number",
         )
+    first = max(facts.series_first_infusion, 1)
+    if state is not S.IN_MAINTENANCE and first > 1:
+        # a retreatment series: numbered on from the last infusion given (issue 13)
+        last = first + count - 1
+        if first <= facts.infusion_number <= last:
+            return None
+        return Refusal(
+            "retreatment_numbering",
+            "PROTOCOL.md §5, §8",
+            f"the retreatment series is infusions {first} to {last} ({count} infusions, "
+            "numbered after the last one given)",
+            "infusion_number",
+        )
     if state is not S.IN_MAINTENANCE and facts.infusion_number > count:
         return Refusal(
             "series_length",
@@ -521,6 +534,72 @@ def _stop_reason(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
         "PROTOCOL.md §8",
         f"say why maintenance stops (at least {MIN_REASON_CHARS} characters)",
         "reason",
+    )
+
+
+def _retreatment_offered(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    """Retreatment is the clinic's, from the states its protocol names (§8; issue 13)."""
+    if facts.randomized_protocol:
+        return Refusal(
+            "retreatment_clinic_only",
+            "PROTOCOL.md §8, §9",
+            "the trial ends with its primary outcome; retreatment is the clinical pathway's",
+        )
+    if not facts.retreatment_from:
+        return Refusal(
+            "retreatment_offered", "PROTOCOL.md §8", "the protocol offers no retreatment"
+        )
+    if state not in facts.retreatment_from:
+        allowed = " or ".join(s.value.replace("_", " ") for s in facts.retreatment_from)
+        return Refusal(
+            "retreatment_from",
+            "PROTOCOL.md §8",
+            f"the protocol retreats a patient whose state is {allowed}; this patient is "
+            f"{state.value.replace('_', ' ')}",
+        )
+    return None
+
+
+def _retreatment_courses_left(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if facts.retreatment_courses < facts.retreatment_max_courses:
+        return None
+    return Refusal(
+        "retreatment_courses",
+        "PROTOCOL.md §8",
+        f"the protocol allows {facts.retreatment_max_courses} retreatment series; "
+        f"{facts.retreatment_courses} already started",
+    )
+
+
+def _retreatment_reason(_state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    if any(len(r.strip()) >= MIN_REASON_CHARS for r in facts.reasons):
+        return None
+    return Refusal(
+        "retreatment_decision",
+        "PROTOCOL.md §8",
+        f"retreatment is the physician's decision to treat, with the reason (at least "
+        f"{MIN_REASON_CHARS} characters)",
+        "reason",
+    )
+
+
+def _retreatment_series_given(state: PatientState, facts: WorkflowFacts) -> Refusal | None:
+    """From treatment, maintenance follows a retreatment series once it is given (§8)."""
+    if state is not S.IN_TREATMENT:
+        return None
+    if not facts.retreatment_open:
+        return Refusal(
+            "maintenance_after_series",
+            "PROTOCOL.md §8",
+            "the series' response is not decided yet; maintenance follows it",
+        )
+    if facts.retreatment_infusions_discharged >= facts.acute_infusion_count > 0:
+        return None
+    return Refusal(
+        "retreatment_series_given",
+        "PROTOCOL.md §5, §8",
+        f"{facts.retreatment_infusions_discharged} of the retreatment series' "
+        f"{facts.acute_infusion_count} infusions discharged; maintenance follows the series",
     )
 
 
@@ -825,12 +904,15 @@ TRANSITIONS: Mapping[Event, Transition] = {
         ),
         _row(
             Event.START_MAINTENANCE,
-            "a physician starts periodic IV maintenance after the series",
+            "a physician starts periodic IV maintenance after the series (or a retreatment)",
             Action.CLINIC_PLAN_RECORD,
-            frozenset({S.COMPLETED_SERIES, S.RESPONDER, S.NON_RESPONDER, S.LOST_RESPONSE}),
+            frozenset(
+                {S.COMPLETED_SERIES, S.RESPONDER, S.NON_RESPONDER, S.LOST_RESPONSE, S.IN_TREATMENT}
+            ),
             S.IN_MAINTENANCE,
             "PROTOCOL.md §8, §11",
             _maintenance_offered,
+            _retreatment_series_given,
             _maintenance_interval_chosen,
             _series_closed,
             _reason_unless_responder,
@@ -844,6 +926,18 @@ TRANSITIONS: Mapping[Event, Transition] = {
             "PROTOCOL.md §8",
             _stop_reason,
             target=_after_maintenance,
+        ),
+        _row(
+            Event.START_RETREATMENT,
+            "start a retreatment series (a new acute series) after the response was lost",
+            Action.CLINIC_PLAN_RECORD,
+            frozenset({S.LOST_RESPONSE, S.NON_RESPONDER}),
+            S.IN_TREATMENT,
+            "PROTOCOL.md §5, §8",
+            _retreatment_offered,
+            _retreatment_courses_left,
+            _series_closed,
+            _retreatment_reason,
         ),
         _row(
             Event.RECORD_BLINDING_GUESS,

@@ -297,7 +297,7 @@ def append_events(session: Session, context: AuditContext, events: Sequence[Audi
     now_value = statement.moment_value(now)
     actor = context.actor
     user_id, username = actor.user_id, actor.username
-    role = str(getattr(actor.role, "value", actor.role))
+    role = getattr(actor, "audit_role", None) or str(getattr(actor.role, "value", actor.role))
     keyring = context.keyring
     key_id = None if keyring is None else keyring.active_id
     rows: list[tuple[Any, ...]] = []

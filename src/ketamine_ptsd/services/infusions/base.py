@@ -68,6 +68,8 @@ class InfusionBase:
         # maintenance infusions follow the series (7, 8, …) where the protocol gives IV
         # maintenance; the workflow decides whether this patient is in maintenance (§8)
         top = count + MAX_MAINTENANCE_INFUSIONS if iv_options(protocol) else count
+        if protocol.retreatment is not None:  # retreatment series are numbered on (issue 13)
+            top += protocol.retreatment.max_courses * count
         if isinstance(infusion_number, bool) or not 1 <= infusion_number <= top:
             raise ValidationFailed(
                 "infusion_number", f"must be 1-{top} (protocol {protocol.name})", infusion_number

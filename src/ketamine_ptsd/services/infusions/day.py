@@ -40,6 +40,7 @@ from ..records import (
     Patient,
     PatientIdentity,
 )
+from ..retreatment import retreatment_facts
 from ..uow import UnitOfWork
 from ..workflow import load_facts, state_of, transition
 from .administration import (
@@ -623,6 +624,7 @@ class DayUseCases(ChecklistUseCases, AdministrationSupport):
 def _maintenance_facts(uow: UnitOfWork, patient: Patient, protocol: Protocol) -> dict[str, Any]:
     """The series' length and the open maintenance schedule's interval and window (§8)."""
     facts: dict[str, Any] = {"acute_infusion_count": protocol.schedule.infusion_count}
+    facts.update(retreatment_facts(uow, patient))  # a retreatment series' numbering (issue 13)
     schedule = open_schedule(uow, patient)
     if schedule is not None:
         option = next((o for o in iv_options(protocol) if o.id == schedule.option_id), None)

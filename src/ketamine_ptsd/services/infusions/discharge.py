@@ -23,6 +23,7 @@ from ..access import Actor, require
 from ..alerts import open_alert_messages
 from ..audit import AuditEvent, encode_value
 from ..errors import ConflictError, ValidationFailed
+from ..followup import retreatment_open
 from ..records import (
     InfusionDay,
     Patient,
@@ -256,8 +257,11 @@ class DischargeUseCases(InfusionBase):
             day.discharged_at = uow.now
             day.discharge_reasons = []
             uow.flush()
-            if state_of(patient) is PatientState.IN_TREATMENT:
-                # the series' last infusion discharged: the series is complete (§5, §6)
+            if state_of(patient) is PatientState.IN_TREATMENT and not retreatment_open(
+                uow, patient
+            ):
+                # the series' last infusion discharged: the series is complete (§5, §6); a
+                # retreatment series after a lost response is not the acute series (issue 13)
                 series = series_facts(uow, protocol, patient)
                 if series["acute_infusions_discharged"] >= series["acute_infusion_count"]:
                     transition(uow, patient, Event.COMPLETE_SERIES, facts=WorkflowFacts(**series))

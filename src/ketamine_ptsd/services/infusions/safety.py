@@ -29,7 +29,7 @@ from ketamine_ptsd.core.rules import ChecklistItem, hold_release_refusal
 from .._workflow import check_editable
 from ..access import Actor, require
 from ..alerts import (
-    SUICIDE_RISK,
+    PHYSICIAN_TASKS,
     open_alert_messages,
     raise_alert,
     unreviewed_suicide_risk,
@@ -84,7 +84,7 @@ class AlertView:
     @property
     def physician_only(self) -> bool:
         """A suicide-risk alert is a physician's review, not a nurse's acknowledgement (§7)."""
-        return self.kind == SUICIDE_RISK
+        return self.kind in PHYSICIAN_TASKS
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ class SafetyUseCases(InfusionBase):
                 raise ConflictError("alert", alert.id, "already acknowledged")
             check_editable("alert", alert, expected_version)
             me = user_names(uow, {actor.user_id}).get(actor.user_id or 0, actor.username)
-            if alert.kind == SUICIDE_RISK:
+            if alert.kind in PHYSICIAN_TASKS:
                 require(actor, Action.PHYSICIAN_DECISION)  # the physician reviews (§7)
                 called, when = physician_called or me, called_at or uow.now
             else:

@@ -26,6 +26,7 @@ from . import (
     protocols,
     queries,
     sdv,
+    self_reports,
     users,
 )
 
@@ -46,6 +47,7 @@ for _module in (
     locks,
     audit,
     pharmacy,
+    self_reports,
 ):
     router.include_router(_module.router)
 router.include_router(assessments.corrections)

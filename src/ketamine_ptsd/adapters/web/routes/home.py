@@ -36,10 +36,20 @@ def home(request: Request, session: Session, state: State) -> Response:
                         f"maintenance infusion {schedule.next_number}{late}",
                     )
                 )  # fmt: skip
+    # the clinic's self-reports between visits, due or late, with no usable link (issue 13)
+    self_reports_due = (
+        state.services.self_reports.due(session.actor)
+        if session.can(Action.ASSESSMENT_RECORD) and session.role is not Role.OUTCOME_RATER
+        else []
+    )
     return render(
         request,
         "home.html",
-        {"page": page, "overdue": overdue_assessments(state, session.actor, patients)},
+        {
+            "page": page,
+            "overdue": overdue_assessments(state, session.actor, patients),
+            "self_reports_due": self_reports_due,
+        },
     )
 
 

@@ -18,7 +18,13 @@ from starlette.datastructures import FormData
 from ketamine_ptsd.core.instruments import REGISTRY
 from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.core.workflow import ENROLLED, Event, PatientState, Treatment
-from ketamine_ptsd.services import AuthenticationFailed, ConflictError, NotFound, ValidationFailed
+from ketamine_ptsd.services import (
+    AuthenticationFailed,
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from ketamine_ptsd.services.infusions import AE_OUTCOMES, AE_RELATEDNESS, AE_SEVERITIES
 from ketamine_ptsd.services.maintenance import iv_options
 from ketamine_ptsd.services.patient_search import SORTS, PatientQuery
@@ -166,6 +172,34 @@ def _maintenance_context(
     }
 
 
+def _self_report_context(
+    state: State, session: Session, patient: Any, protocol: Any
+) -> dict[str, Any]:
+    """The self-report and relapse-watch card, and retreatment (issue 13): the schedule, the
+    trajectory against the response's line, the reports, and what this role may do."""
+    out: dict[str, Any] = {"self_report_shown": False, "retreatment_shown": False}
+    services = state.services
+    if protocol.self_report is not None and session.can(Action.ASSESSMENT_READ):
+        try:
+            out["self_report_status"] = services.self_reports.status(session.actor, patient.id)
+            out["self_reports"] = services.self_reports.list(session.actor, patient.id)[:10]
+            out["self_report_shown"] = True
+        except PermissionDenied:
+            pass
+        out["can_issue_link"] = (
+            session.can(Action.ASSESSMENT_RECORD) and Event.RECORD_ASSESSMENT in patient.events
+        )
+    if protocol.retreatment is not None and session.can(Action.INFUSION_READ):
+        out["retreatment_shown"] = True
+        out["retreatment_courses"] = services.retreatment.courses(session.actor, patient.id)
+        out["can_retreat"] = (
+            Event.START_RETREATMENT in patient.events
+            and session.can(Action.CLINIC_PLAN_RECORD)
+            and patient.status in protocol.retreatment.allowed_from
+        )
+    return out
+
+
 def render_patient_page(
     request: Request,
     session: Session,
@@ -177,6 +211,7 @@ def render_patient_page(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
     notice: str | None = None,
+    issued_link: tuple[str, Any] | None = None,
 ) -> Response:
     services = state.services
     actor = session.actor
@@ -238,6 +273,8 @@ def render_patient_page(
             if session.can(Action.INFUSION_READ)
             else [],
             **_maintenance_context(state, session, patient, protocol),
+            **_self_report_context(state, session, patient, protocol),
+            "issued_link": issued_link,
             "can_ack": session.can(Action.ALERT_ACKNOWLEDGE),
             # a patient's record locked after the last visit (issue 17): the investigator's
             "can_lock": session.can(Action.DATABASE_LOCK),
