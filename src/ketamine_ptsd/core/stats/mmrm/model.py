@@ -357,11 +357,9 @@ def fit_mmrm(
         )
     all_subjects = len(factors[subject][1])
     # rows with a missing outcome are dropped; without any, every label is present
-    kept = (
-        {col: (raw[present], labels) for col, (raw, labels) in factors.items()}
-        if dropped
-        else factors
-    )
+    kept: dict[str, tuple[IntArray, list[str]]] = factors
+    if dropped:
+        kept = {col: (raw[present], labels) for col, (raw, labels) in factors.items()}
     try:
         g_levels = order_levels(
             _present(*kept[group], not dropped), _list(group_order), "group-order"
