@@ -136,9 +136,16 @@ class Design:
                 mean = float(np.mean(self.numeric_vars[term.factors[0]].values))
                 parts.append(np.full((m, 1), mean))
                 continue
+            sizes = tuple(len(self.class_vars[fac].levels) for fac in term.factors)
+            if all(fac in fixed for fac in term.factors):
+                # every factor at a given level: the rows of the term's coding table
+                cell = np.zeros(m, dtype=np.intp)
+                for fac, k in zip(term.factors, sizes, strict=True):
+                    cell = cell * k + np.asarray(fixed[fac], dtype=np.intp)
+                parts.append(_term_tables(sizes, TYPE3_BASES[0])[0][cell])
+                continue
             block = np.ones((m, 1))
-            for fac in term.factors:
-                k = len(self.class_vars[fac].levels)
+            for fac, k in zip(term.factors, sizes, strict=True):
                 if fac in fixed:
                     vec = _treatment(np.asarray(fixed[fac], dtype=np.intp), k)
                 else:
