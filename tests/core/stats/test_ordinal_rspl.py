@@ -1,9 +1,10 @@
 """RSPL (SAS GLIMMIX's default pseudo-likelihood) for the cumulative-logit random-intercept model.
 
-GLIMMIX listings checked: the Getting Started RSPL fit (binary, i.e. J = 2) and the DF column of
-the foot-shape example (multinomial, METHOD=QUAD). No public GLIMMIX listing of a multinomial
-cumulative-logit model with a random intercept fitted by RSPL, with its data, was found; for
-J > 2 the reference is therefore the method's definition
+GLIMMIX listings checked: the DF column of the foot-shape example (multinomial, METHOD=QUAD).
+The Getting Started RSPL example (binary, J = 2) is fitted on its data and compared with the R
+implementation below, not with its printed estimates, which could not be retrieved. No public
+GLIMMIX listing of a multinomial cumulative-logit model with a random intercept fitted by RSPL,
+with its data, was found; the reference is therefore the method's definition
 (Wolfinger & O'Connell 1993; GLIMMIX documentation, "Pseudo-likelihood Estimation Based on
 Linearization"), implemented independently in R: ``tests/reference/ordinal_rspl/make_reference.R``
 (R 4.2.2, dense-matrix REML of the whitened pseudo-model; its header says why not ``nlme::lme``)
@@ -192,39 +193,55 @@ def test_rspl_result_reports_no_likelihood_and_its_iterations() -> None:
     assert quad["estimation"] == "quadrature" and "pseudo_likelihood" not in quad
 
 
-def test_two_categories_reproduce_the_glimmix_getting_started_rspl_listing() -> None:
-    """SAS/STAT User's Guide, PROC GLIMMIX, Getting Started, "Logistic Regressions with Random
-    Intercepts" (data ``multicenter``: 15 centers, procedures A and B, side effects out of n;
-    tests/reference/ordinal_rspl/multicenter.csv). ``model sideeffect/n = group;
-    random intercept / subject=center;`` with the default METHOD=RSPL prints the center
-    intercept variance 0.6176, Intercept -0.8071 (SE 0.2514) and group A -0.4896 (SE 0.2034)
-    (reference level B). A cumulative logit with J = 2 is that logistic model (category 1 =
-    side effect, so logit P(Y <= 1) = alpha + x'b is GLIMMIX's logit of the event), and the
-    binomial rows expanded to one row per patient give the same pseudo-model. Tolerance:
-    half a unit of the listing's fourth decimal.
-
-    Caveat: the stored copy of that page available while writing this test showed the data
-    and program but not the output tables; the printed values above are quoted from the
-    published page as recalled, and this fit reproduces every one of them to the printed
-    precision."""
+def _multicenter() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The GLIMMIX Getting Started data (multicenter.csv), one row per patient: category 0 =
+    side effect (so logit P(Y <= 0) is the logit of a side effect), x = [group = A]."""
     with (REF_DIR / "multicenter.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
-    y, x, subject = [], [], []
+    y: list[int] = []
+    x: list[list[float]] = []
+    subject: list[int] = []
     for r in rows:
         n, events = int(r["n"]), int(r["sideeffect"])
         y += [0] * events + [1] * (n - events)
         x += [[1.0 if r["group"] == "A" else 0.0]] * n
         subject += [int(r["center"]) - 1] * n
-    est = fit_rspl_matrix(
-        np.array(y, dtype=np.intp), np.array(x), np.array(subject, dtype=np.intp), 2
-    )
+    return np.array(y, dtype=np.intp), np.array(x), np.array(subject, dtype=np.intp)
+
+
+def test_two_categories_on_the_glimmix_getting_started_data_match_the_r_implementation() -> None:
+    """SAS/STAT User's Guide, PROC GLIMMIX, Getting Started, "Logistic Regressions with Random
+    Intercepts" (data: https://support.sas.com/documentation/onlinedoc/stat/ex_code/132/gmxgs1.html;
+    15 centers, procedures A and B, side effects out of n): ``model sideeffect/n = group;
+    random intercept / subject=center;`` with the default METHOD=RSPL. A cumulative logit with
+    J = 2 on one row per patient is that model. The printed estimates of that page could not
+    be retrieved to check them (the stored copies show the program and data, not the output
+    tables), so no GLIMMIX figure is asserted here; the reference is the independent R
+    implementation of the method's definition (make_reference.R, ``multicenter``).
+    Tolerances as for the multinomial references (module docstring)."""
+    y, x, subject = _multicenter()
+    est = fit_rspl_matrix(y, x, subject, 2)
+    ref = REFERENCE["multicenter"]
     assert est.converged
-    se = np.sqrt(np.diag(est.cov))
-    assert est.sigma2 == pytest.approx(0.6176, abs=5e-5)
-    assert est.coef[0] == pytest.approx(-0.8071, abs=5e-5)
-    assert se[0] == pytest.approx(0.2514, abs=5e-5)
-    assert est.coef[1] == pytest.approx(-0.4896, abs=5e-5)
-    assert se[1] == pytest.approx(0.2034, abs=5e-5)
+    assert ref["nobs"] == y.size == 503 and ref["n_subjects"] == 15
+    assert est.coef[0] == pytest.approx(ref["alpha"], abs=1e-6)  # J = 2: one threshold
+    assert est.coef[1] == pytest.approx(ref["b"], abs=1e-6)
+    assert est.sigma2 == pytest.approx(ref["sigma2"], rel=1e-6)
+    np.testing.assert_allclose(np.sqrt(np.diag(est.cov)), np.sqrt(np.diag(ref["vcov"])), rtol=1e-6)
+
+
+def test_two_categories_swapping_the_reference_group_reparametrises_the_fit() -> None:
+    """From the definition: coding group B instead of A is the same linear predictor (intercept
+    alpha + b, coefficient -b), so the same pseudo-model at every linearisation: the variance
+    and the group coefficient's SE are unchanged and the coefficients map exactly."""
+    y, x, subject = _multicenter()
+    a = fit_rspl_matrix(y, x, subject, 2)
+    b = fit_rspl_matrix(y, 1.0 - x, subject, 2)
+    assert a.converged and b.converged
+    assert b.sigma2 == pytest.approx(a.sigma2, rel=1e-6)
+    assert b.coef[1] == pytest.approx(-a.coef[1], abs=1e-6)
+    assert b.coef[0] == pytest.approx(a.coef[0] + a.coef[1], abs=1e-6)
+    assert math.sqrt(b.cov[1, 1]) == pytest.approx(math.sqrt(a.cov[1, 1]), rel=1e-6)
 
 
 def test_negative_within_subject_association_puts_the_variance_at_zero_with_a_warning() -> None:

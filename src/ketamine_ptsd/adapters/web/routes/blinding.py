@@ -11,6 +11,8 @@ with the field named and what was typed kept (services/blinding_guesses.py).
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -26,6 +28,35 @@ from .patients import text
 router = APIRouter()
 
 FIELDS = ("respondent", "guess", "reason", "version")
+
+# the form's words for the fields a refusal names (what the user reads beside the box)
+FIELD_LABELS = {
+    "respondent": "Respondent",
+    "guess": "Guess",
+    "reason": "Reason for the correction",
+    "expected_version": "Version read",
+    "version": "Version read",
+}
+
+
+@dataclass(frozen=True)
+class ShownError:
+    """A refusal as the page shows it: the field it belongs to (its box gets the message and
+    the focus), the field's label on the form, and the message with its rule's source."""
+
+    field: str | None
+    label: str | None
+    message: str
+
+
+def _shown(exc: ValidationFailed | ConflictError, values: dict[str, str]) -> ShownError:
+    """The core's "[rule, source]" suffix becomes "(source)"; a correction refused for want of
+    a reason (a conflict: the guess is already recorded) is shown at the reason box."""
+    message = re.sub(r"\s*\[[a-z0-9_]+, ([^\]]+)\]$", r" (\1)", exc.message)
+    field: str | None = exc.field if isinstance(exc, ValidationFailed) else None
+    if field is None and values.get("version") and not values.get("reason", "").strip():
+        field = "reason"
+    return ShownError(field or None, FIELD_LABELS.get(field or ""), message)
 
 
 def _page(
@@ -50,7 +81,7 @@ def _page(
             "patient": services.patients.get(session.actor, patient_id),
             "view": view,
             "options": options,
-            "error": error,
+            "error": None if error is None else _shown(error, values or {}),
             "values": values or {},
             # the respondent's own form shows the error at its field; else the page's top
             "form_name": (values or {}).get("respondent")

@@ -176,7 +176,10 @@ def subject_x_sums(
 ) -> SubjectXSums:
     """:class:`SubjectXSums` from each subject's size ``k`` (S,), the row sums of X ``sx``
     (S, p) and X'X. ``k_values`` defaults to the distinct sizes of ``k``."""
-    kv = np.unique(k) if k_values is None else k_values
+    if k_values is None:  # the distinct sizes, ascending (sizes are counts: a bincount)
+        kv = np.flatnonzero(np.bincount(k.astype(np.intp))).astype(np.float64)
+    else:
+        kv = k_values
     member = (k[None, :] == kv[:, None]).astype(np.float64)
     m = np.matmul((member[:, :, None] * sx[None]).transpose(0, 2, 1), sx)
     return SubjectXSums(

@@ -136,9 +136,16 @@ class Design:
                 mean = float(np.mean(self.numeric_vars[term.factors[0]].values))
                 parts.append(np.full((m, 1), mean))
                 continue
+            sizes = tuple(len(self.class_vars[fac].levels) for fac in term.factors)
+            if all(fac in fixed for fac in term.factors):
+                # every factor at a given level: the rows of the term's coding table
+                cell = np.zeros(m, dtype=np.intp)
+                for fac, k in zip(term.factors, sizes, strict=True):
+                    cell = cell * k + np.asarray(fixed[fac], dtype=np.intp)
+                parts.append(_term_tables(sizes, TYPE3_BASES[0])[0][cell])
+                continue
             block = np.ones((m, 1))
-            for fac in term.factors:
-                k = len(self.class_vars[fac].levels)
+            for fac, k in zip(term.factors, sizes, strict=True):
                 if fac in fixed:
                     vec = _treatment(np.asarray(fixed[fac], dtype=np.intp), k)
                 else:
@@ -220,6 +227,23 @@ def _row_kron(a: FloatArray, b: FloatArray) -> FloatArray:
     return np.asarray((a[:, :, None] * b[:, None, :]).reshape(a.shape[0], -1), dtype=np.float64)
 
 
+@functools.lru_cache(maxsize=64)
+def _term_tables(sizes: tuple[int, ...], basis: str) -> tuple[FloatArray, FloatArray]:
+    """The treatment and zero-sum codings (``_tables``) of a product of class variables with
+    ``sizes`` levels, one row per combination of levels, row index ((l₁·k₂ + l₂)·k₃ + l₃)…:
+    the row-wise Kronecker product of the factors' rows, as ``build_design`` codes an
+    interaction. Depends only on the level counts, so it is built once."""
+    table_t, table_s = _tables(sizes[0], basis)
+    for k in sizes[1:]:
+        treatment, zero_sum = _tables(k, basis)
+        rows = table_t.shape[0]
+        table_t = _row_kron(np.repeat(table_t, k, axis=0), np.tile(treatment, (rows, 1)))
+        table_s = _row_kron(np.repeat(table_s, k, axis=0), np.tile(zero_sum, (rows, 1)))
+    table_t.flags.writeable = False
+    table_s.flags.writeable = False
+    return table_t, table_s
+
+
 def build_design(
     terms: tuple[Term, ...],
     class_vars: dict[str, ClassVar],
@@ -243,18 +267,23 @@ def build_design(
             bt, bs = col, col
             labels = [term.name]
         else:
-            bt = bs = np.ones((n_obs, 1))
+            # the term's coding per combination of its factors' levels (a small table, the
+            # row-wise Kronecker product of the factors' tables), then one row per
+            # observation by indexing with the combined level code: the same products as
+            # coding every row, without the n-row intermediate blocks
+            cell = np.zeros(n_obs, dtype=np.intp)
             labels = [""]
-            for fi, fac in enumerate(term.factors):
+            for fac in term.factors:
                 cv = class_vars[fac]
-                treatment, zero_sum = _tables(len(cv.levels), type3_basis)
-                ct, cs = treatment[cv.codes], zero_sum[cv.codes]
-                bt, bs = (ct, cs) if fi == 0 else (_row_kron(bt, ct), _row_kron(bs, cs))
+                cell = cell * len(cv.levels) + cv.codes
                 labels = [
                     f"{lab}:{fac}[{lev}]" if lab else f"{fac}[{lev}]"
                     for lab in labels
                     for lev in cv.levels[1:]
                 ]
+            sizes = tuple(len(class_vars[fac].levels) for fac in term.factors)
+            table_t, table_s = _term_tables(sizes, type3_basis)
+            bt, bs = table_t[cell], table_s[cell]
         blocks_t.append(bt)
         blocks_s.append(bs)
         names.extend(labels)

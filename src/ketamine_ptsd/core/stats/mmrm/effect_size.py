@@ -13,6 +13,7 @@ SE(d) = sqrt((n1 + n2)/(n1 n2) + d² / (2 (n1 + n2))), d ± z_{0.975}·SE(d): 0.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -35,5 +36,12 @@ def cohens_d_from_t(t_value: float, n1: int, n2: int, level: float = 0.95) -> Co
     n = n1 + n2
     d = t_value * math.sqrt(1.0 / n1 + 1.0 / n2) * math.sqrt(n / (n - 2.0))
     se = math.sqrt(n / (n1 * n2) + d * d / (2.0 * n))
-    z = float(special.ndtri(0.5 + level / 2.0))
+    z = _normal_quantile(0.5 + level / 2.0)
     return CohensD(d=d, ci_low=d - z * se, ci_high=d + z * se)
+
+
+@functools.lru_cache(maxsize=8)
+def _normal_quantile(prob: float) -> float:
+    """z_prob, computed once per level (a scipy ufunc call on a scalar costs ~1 µs, and
+    every analysis asks for the same level at each time point)."""
+    return float(special.ndtri(prob))
