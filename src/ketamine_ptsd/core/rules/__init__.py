@@ -49,6 +49,7 @@ from .eligibility import (
 )
 from .esketamine import (
     EVENT_KINDS,
+    FORM_DOSES_MG,
     MOAAS_RANGE,
     DoseChoice,
     EsketamineEvent,
@@ -126,6 +127,7 @@ from .vitals import (
 
 __all__ = [
     "EVENT_KINDS",
+    "FORM_DOSES_MG",
     "KG_PER_POUND",
     "MEDICATION_CLASSES",
     "MOAAS_RANGE",

@@ -26,6 +26,7 @@ from ..protocol import EsketaminePhase, EsketaminePlan, Protocol
 
 __all__ = [
     "EVENT_KINDS",
+    "FORM_DOSES_MG",
     "MOAAS_RANGE",
     "DoseChoice",
     "EsketamineEvent",
@@ -51,6 +52,8 @@ SECTION = "PROTOCOL.md §11"
 EVENT_KINDS: tuple[str, ...] = ("sedation", "dissociation", "respiratory_depression")
 #: MOAA/S: 5 responds readily to name spoken in a normal tone … 0 no response to a painful stimulus.
 MOAAS_RANGE = (0, 5)
+#: The doses the REMS form names; any other is "other" (§11).
+FORM_DOSES_MG = (56, 84)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +167,9 @@ def check_dose(plan: EsketaminePlan, dose_mg: int, other_reason: str | None) -> 
         raise InvalidInput(
             "dose_mg", f"at most {plan.max_dose_mg} mg in one session ({SECTION})", dose_mg
         )
+    choice = str(dose_mg) if dose_mg in FORM_DOSES_MG else "other"
     if dose_mg in plan.doses_mg:
-        return DoseChoice(str(dose_mg), dose_mg)
+        return DoseChoice(choice, dose_mg)
     if not (other_reason or "").strip():
         doses = " or ".join(str(d) for d in plan.doses_mg)
         raise InvalidInput(
@@ -174,7 +178,7 @@ def check_dose(plan: EsketaminePlan, dose_mg: int, other_reason: str | None) -> 
             f"({SECTION})",
             other_reason,
         )
-    return DoseChoice("other", dose_mg)
+    return DoseChoice(choice, dose_mg)
 
 
 def check_concomitant(plan: EsketaminePlan, classes: Sequence[str]) -> tuple[str, ...]:
