@@ -36,10 +36,19 @@ def home(request: Request, session: Session, state: State) -> Response:
                         f"maintenance infusion {schedule.next_number}{late}",
                     )
                 )  # fmt: skip
+    forms_due = (
+        state.services.esketamine.unsubmitted_forms(session.actor)
+        if session.role in (Role.NURSE, Role.CLINICIAN, Role.INVESTIGATOR)
+        else []
+    )  # the REMS monitoring forms not yet submitted (issue 13, §11); clinic patients only
     return render(
         request,
         "home.html",
-        {"page": page, "overdue": overdue_assessments(state, session.actor, patients)},
+        {
+            "page": page,
+            "overdue": overdue_assessments(state, session.actor, patients),
+            "forms_due": forms_due,
+        },
     )
 
 

@@ -166,6 +166,12 @@ def _maintenance_context(
     }
 
 
+def _esketamine_context(state: State, session: Session, patient: Any) -> dict[str, Any]:
+    from .esketamine import esketamine_context  # that module imports this one's helpers
+
+    return esketamine_context(state, session, patient)
+
+
 def render_patient_page(
     request: Request,
     session: Session,
@@ -238,6 +244,7 @@ def render_patient_page(
             if session.can(Action.INFUSION_READ)
             else [],
             **_maintenance_context(state, session, patient, protocol),
+            **_esketamine_context(state, session, patient),
             "can_ack": session.can(Action.ALERT_ACKNOWLEDGE),
             # a patient's record locked after the last visit (issue 17): the investigator's
             "can_lock": session.can(Action.DATABASE_LOCK),
