@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import matplotlib
 
@@ -145,12 +146,23 @@ def form_data(view: SessionView, plan: EsketaminePlan) -> dict[str, Any]:
     }
 
 
-def _hm(value: str | None) -> str:
-    return "—" if value is None else dt.datetime.fromisoformat(value).strftime("%H:%M")
+def _hm(value: str | None, zone: ZoneInfo) -> str:
+    """hh:mm on the site's clock (the form is read where the session was given)."""
+    return (
+        "—"
+        if value is None
+        else dt.datetime.fromisoformat(value).astimezone(zone).strftime("%H:%M")
+    )
 
 
-def form_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """The form as (label, value) lines: the printable page and the PDF share them."""
+def form_lines(data: dict[str, Any], time_zone: str = "UTC") -> list[tuple[str, str]]:
+    """The form as (label, value) lines, times in ``time_zone``: the printable page and the PDF
+    share them."""
+    zone = ZoneInfo(time_zone)
+
+    def _hm_(value: str | None) -> str:
+        return _hm(value, zone)
+
     bp = data["blood_pressure"]
 
     def reading(r: dict[str, Any] | None) -> str:
@@ -169,7 +181,10 @@ def form_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
             events.append((label.capitalize(), "no"))
         for e in rows:
             events.append(
-                (label.capitalize(), f"yes, {_hm(e['onset_at'])}, resolved {_hm(e['resolved_at'])}")
+                (
+                    label.capitalize(),
+                    f"yes, {_hm_(e['onset_at'])}, resolved {_hm_(e['resolved_at'])}",
+                )
             )
     acceptable = data["vital_signs_acceptable"]
     return [
@@ -181,23 +196,24 @@ def form_lines(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("Concomitant medicines", ", ".join(meds) or "none of the form's classes"),
         ("Dose", f"{dose['mg']} mg" + (f" (other: {dose['other_reason']})" if dose["choice"] == "other" else "")),
         ("Device lot", data["device_lot"]),
-        ("First device", _hm(data["first_device_at"])),
-        ("End of monitoring", _hm(data["monitoring_ended_at"])),
+        ("First device", _hm_(data["first_device_at"])),
+        ("End of monitoring", _hm_(data["monitoring_ended_at"])),
         ("Total monitoring time", f"{data['total_monitoring_minutes']} min" if data["total_monitoring_minutes"] is not None else "—"),
-        ("Ready to leave (without the 2-hour rule)", f"{_hm(data['ready_to_leave_at'])}" + (f" (minute {data['ready_to_leave_minutes']})" if data["ready_to_leave_minutes"] is not None else "")),
+        ("Ready to leave (without the 2-hour rule)", f"{_hm_(data['ready_to_leave_at'])}" + (f" (minute {data['ready_to_leave_minutes']})" if data["ready_to_leave_minutes"] is not None else "")),
         ("Blood pressure before dosing", f"{bp['before_dosing']['systolic']}/{bp['before_dosing']['diastolic']} mmHg"),
         ("Blood pressure about 40 min", reading(bp["about_40_minutes"])),
         ("Blood pressure before the end", reading(bp["before_end"])),
         ("Vital signs acceptable", f"before dosing: {'yes' if acceptable['before_dosing'] else 'no'} · at the end: {'yes' if acceptable['at_end'] else 'no'}"),
         ("Lowest SpO2", f"{min(p['spo2_percent'] for p in data['pulse_oximetry'])} %" if data["pulse_oximetry"] else "—"),
         *events,
-        ("Discharged", f"{_hm(data['discharged_at'])} by {data['discharged_by']}" if data["discharged_at"] else "not yet"),
+        ("Discharged", f"{_hm_(data['discharged_at'])} by {data['discharged_by']}" if data["discharged_at"] else "not yet"),
         ("Form due", f"{data['form_due_on']}" + (f" · submitted {data['form_submitted_at'][:10]}" if data["form_submitted_at"] else " · not submitted")),
     ]  # fmt: skip
 
 
-def form_pdf(data: dict[str, Any]) -> bytes:
-    """The form on one A4 page (text selectable: TrueType fonts; no creation date)."""
+def form_pdf(data: dict[str, Any], time_zone: str = "UTC") -> bytes:
+    """The form on one A4 page (text selectable: TrueType fonts; no creation date), times in
+    ``time_zone``."""
     out = io.BytesIO()
     with (
         matplotlib.rc_context({"pdf.fonttype": 42}),
@@ -205,11 +221,14 @@ def form_pdf(data: dict[str, Any]) -> bytes:
     ):
         page = Figure(figsize=(8.27, 11.69))
         page.text(0.07, 0.95, "Esketamine REMS patient monitoring form", fontsize=15, weight="bold")
-        page.text(0.07, 0.925, f"{data['section']} · the clinic pathway", fontsize=9, color="#555")
+        page.text(
+            0.07, 0.925, f"{data['section']} · the clinic pathway · times {time_zone}",
+            fontsize=9, color="#555",
+        )  # fmt: skip
         y = 0.89
-        for label, value in form_lines(data):
+        for label, value in form_lines(data, time_zone):
             page.text(0.07, y, label, fontsize=9.5, weight="bold", va="top")
-            page.text(0.45, y, value, fontsize=9.5, va="top", wrap=True)
+            page.text(0.52, y, value, fontsize=9.5, va="top", wrap=True)
             y -= 0.031
         page.text(0.07, max(y - 0.02, 0.03), "Signature of the prescriber: ____________________",
                   fontsize=9.5)  # fmt: skip

@@ -364,7 +364,9 @@ def printable_form(
     """The monitoring form to print (the print stylesheet hides the menu and buttons)."""
     view, data = _form(state, session, patient_id, number)
     return render(
-        request, "esketamine_form.html", {"s": view, "data": data, "lines": form_lines(data)}
+        request,
+        "esketamine_form.html",
+        {"s": view, "data": data, "lines": form_lines(data, state.settings.site_timezone)},
     )
 
 
@@ -372,7 +374,7 @@ def printable_form(
 def form_as_pdf(patient_id: DbId, number: DbId, session: Session, state: State) -> Response:
     view, data = _form(state, session, patient_id, number)
     return Response(
-        form_pdf(data),
+        form_pdf(data, state.settings.site_timezone),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="rems-form-{view.study_id}-{number}.pdf"'
