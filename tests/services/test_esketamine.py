@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from workflow_support import screen_rct, workflow_services  # type: ignore[import-not-found]
+
 from esketamine_support import (  # type: ignore[import-not-found]
     PASSWORD,
     SESSION_DAY,
     monitor_to_two_hours,
     session_start,
 )
-from workflow_support import screen_rct, workflow_services  # type: ignore[import-not-found]
-
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import (
     AuthenticationFailed,
@@ -364,3 +364,16 @@ def test_the_trial_refuses_sessions_and_names_no_drug_or_arm(wf, actors) -> None
         for leak in ("ketamine ", "midazolam", "arm", "allocat", " mg"):
             assert leak not in text, (leak, text)
     assert wf.esketamine.unsubmitted_forms(investigator) == []
+
+
+def test_a_locked_record_refuses_a_session(wf, actors, clock, responder) -> None:  # type: ignore[no-untyped-def]
+    from ketamine_ptsd.services.errors import DatabaseLocked
+
+    wf.locks.lock(
+        actors[Role.INVESTIGATOR],
+        reason="before unblinding the trial's analysis",
+        password=PASSWORD,
+    )
+    with pytest.raises(DatabaseLocked):
+        wf.esketamine.start(actors[Role.NURSE], responder, session_start())
+    assert wf.esketamine.sessions(actors[Role.NURSE], responder) == []

@@ -140,7 +140,9 @@ def _on_list(
     action: Callable[[], Any],
     target: Callable[[Any], str],
 ) -> Response:
-    values = {k: v for k, v in form.multi_items() if k not in ("csrf_token", "password")}
+    values: dict[str, Any] = {
+        k: v for k, v in form.multi_items() if k not in ("csrf_token", "password")
+    }
     values["concomitant_classes"] = form.getlist("concomitant_classes")
     try:
         result = action()
