@@ -33,6 +33,7 @@ from .errors import (
     ServiceError,
     ValidationFailed,
 )
+from .esketamine import EsketamineService
 from .exports import ExportService
 from .followup import FollowUpService
 from .infusions import InfusionHeld, InfusionService
@@ -109,6 +110,7 @@ class Services:
     followup: FollowUpService = field(init=False)
     clinic: ClinicService = field(init=False)
     maintenance: MaintenanceService = field(init=False)
+    esketamine: EsketamineService = field(init=False)
     datasets: DatasetService = field(init=False)
     exports: ExportService = field(init=False)
     analysis_runs: AnalysisRunService = field(init=False)
@@ -136,6 +138,7 @@ class Services:
         self.followup = FollowUpService(ctx)
         self.clinic = ClinicService(ctx, self.screening)
         self.maintenance = MaintenanceService(ctx)
+        self.esketamine = EsketamineService(ctx, self.auth)
         self.datasets = DatasetService(ctx)
         self.exports = ExportService(ctx, self.datasets, self.audit)
         self.analysis_runs = AnalysisRunService(ctx, self.datasets)

@@ -33,6 +33,10 @@ __all__ = [
     "Demographics",
     "DrugAdministration",
     "EligibilityDecisionRecord",
+    "EsketamineDecision",
+    "EsketamineEvent",
+    "EsketamineReading",
+    "EsketamineSession",
     "IdentityCheck",
     "InfusionDay",
     "InfusionRating",
@@ -901,4 +905,84 @@ class RetreatmentCourse(Record):
     reason: str
     recorded_by: int | None
     recorded_at: dt.datetime
+    version: int
+
+
+class EsketamineSession(Record):
+    """One intranasal esketamine session of the clinic pathway and its REMS monitoring form
+    (PROTOCOL.md §8, §11; issue 13)."""
+
+    patient_id: int
+    session_number: int
+    session_date: dt.date
+    rems_patient_enrolled: bool
+    rems_patient_id: str | None
+    setting_name: str
+    setting_certified: bool
+    monitoring_provider: str
+    prescriber: str
+    concomitant_classes: list[str]
+    concomitant_notes: str | None
+    dose_choice: str
+    dose_mg: int
+    other_dose_reason: str | None
+    device_lot: str
+    bp_before_systolic: int
+    bp_before_diastolic: int
+    pulse_before: int | None
+    spo2_before: int | None
+    first_device_at: dt.datetime
+    ended_at: dt.datetime | None
+    ready_to_leave_at: dt.datetime | None
+    discharged_by: int | None
+    discharged_at: dt.datetime | None
+    form_submitted_by: int | None
+    form_submitted_at: dt.datetime | None
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    version: int
+
+
+class EsketamineReading(Record):
+    """Vital signs after dosing: blood pressure, pulse, pulse oximetry, MOAA/S (§11)."""
+
+    session_id: int
+    patient_id: int
+    taken_at: dt.datetime
+    systolic: int | None
+    diastolic: int | None
+    pulse: int | None
+    spo2_percent: int | None
+    moaas: int | None
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    version: int
+
+
+class EsketamineEvent(Record):
+    """Sedation, dissociation or respiratory depression during a session, and when it resolved."""
+
+    session_id: int
+    patient_id: int
+    kind: str
+    onset_at: dt.datetime
+    resolved_at: dt.datetime | None
+    notes: str | None
+    recorded_by: int | None
+    recorded_at: dt.datetime
+    version: int
+
+
+class EsketamineDecision(Record):
+    """A prescriber's recorded decision on a session: a released blood-pressure hold before
+    dosing, or a session moved against the schedule's interval (§11)."""
+
+    patient_id: int
+    session_number: int
+    kind: str
+    day: dt.date
+    released: str
+    reason: str
+    decided_by: int
+    decided_at: dt.datetime
     version: int

@@ -301,3 +301,52 @@ def test_a_trial_offers_no_retreatment(builtin_dict: Any, problems_of: Any) -> N
     data = builtin_dict("rct")
     data["retreatment"] = {"allowed_from": ["lost_response"]}
     _assert_problem(problems_of, data, "retreatment is the clinic's")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "fragment"),
+    [
+        ("esketamine.min_monitoring_minutes", 119, "at least 120 (2 hours, §11)"),
+        ("esketamine.form_due_days", 8, "within 7 days"),
+        ("esketamine.form_due_days", 0, "form_due_days: 1–7"),
+        ("esketamine.concomitant_classes", ["benzodiazepine"], "missing: non_benzodiazepine"),
+        ("esketamine.doses_mg", [56, 112], "no listed dose above it"),
+        ("esketamine.doses_mg", [], "one or more positive doses"),
+        ("esketamine.patient_states", ["eligible"], "(not eligible)"),
+        ("esketamine.bp_hold.systolic_above_mmhg", 60, "systolic 80–200"),
+        ("esketamine.bp_after_dose_window_minutes", 40, "less than bp_after_dose_minute"),
+        ("esketamine.bp_after_dose_minute", 115, "window must close before monitoring"),
+        ("esketamine.bp_before_end_minutes", 0, "1–60 minutes"),
+        ("esketamine.schedule.2.weeks", 4, "the last phase is open-ended"),
+        ("esketamine.schedule.0.weeks", None, "lasts 1 or more weeks"),
+        ("esketamine.schedule.0.min_days_between", 4, "2 sessions a week cannot be 4 days apart"),
+        ("esketamine.schedule.1.min_days_between", 8, "not above the shortest interval"),
+        ("esketamine.schedule.1.interval_days", [], "either sessions_per_week or interval_days"),
+        ("esketamine.schedule", [], "name at least one phase"),
+    ],
+)
+def test_esketamine_inconsistency_is_reported(
+    path: str, value: Any, fragment: str, builtin_dict: Any, problems_of: Any
+) -> None:
+    _assert_problem(problems_of, _edit(builtin_dict, "clinical", path, value), fragment)
+
+
+def test_a_trial_protocol_gives_no_esketamine(builtin_dict: Any, problems_of: Any) -> None:
+    data = builtin_dict("rct")
+    data["esketamine"] = builtin_dict("clinical")["esketamine"]
+    problems = problems_of(data)
+    assert any("open-label clinic protocol only" in p for p in problems), problems
+    assert any("no intranasal option" in p for p in problems), problems
+
+
+def test_the_clinical_protocol_states_the_label_schedule(builtin_dict: Any) -> None:
+    from ketamine_ptsd.core.protocol import protocol_from_mapping
+
+    plan = protocol_from_mapping(builtin_dict("clinical")).esketamine
+    assert plan is not None
+    assert plan.doses_mg == (56, 84) and plan.min_monitoring_minutes == 120
+    assert [(p.name, p.weeks, p.sessions_per_week, p.interval_days) for p in plan.schedule] == [
+        ("induction", 4, 2, ()),
+        ("weekly", 4, None, (7,)),
+        ("maintenance", None, None, (7, 14)),
+    ]

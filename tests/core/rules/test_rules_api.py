@@ -10,6 +10,7 @@ MODULES = (
     "discharge",
     "dose",
     "eligibility",
+    "esketamine",
     "maintenance",
     "pre_infusion",
     "response",

@@ -982,6 +982,95 @@ retreatment_courses = Table(
     UniqueConstraint("patient_id", "course_number"),
 )
 
+# Issue 13 (PROTOCOL.md §8, §11): intranasal esketamine sessions of the clinic pathway under the
+# REMS, one row per session with the monitoring form's fields (enrolment, certified setting,
+# concomitant classes, dose and lot, blood pressure before dosing, monitoring provider, the end,
+# "ready to leave", the prescriber's discharge, the form's submission); the readings after dosing
+# and the sedation, dissociation and respiratory-depression events; the prescriber's decisions
+# (a released blood-pressure hold, a moved session). Open label: nothing here is blinded.
+esketamine_sessions = Table(
+    "esketamine_sessions",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("session_number", Integer, nullable=False),
+    Column("session_date", Date, nullable=False),
+    Column("rems_patient_enrolled", Boolean, nullable=False),
+    Column("rems_patient_id", String(64), nullable=True),
+    Column("setting_name", String(200), nullable=False),
+    Column("setting_certified", Boolean, nullable=False),
+    Column("monitoring_provider", String(200), nullable=False),
+    Column("prescriber", String(200), nullable=False),
+    Column("concomitant_classes", JSON, nullable=False),
+    Column("concomitant_notes", Text, nullable=True),
+    Column("dose_choice", String(8), nullable=False),
+    Column("dose_mg", Integer, nullable=False),
+    Column("other_dose_reason", Text, nullable=True),
+    Column("device_lot", String(64), nullable=False),
+    Column("bp_before_systolic", Integer, nullable=False),
+    Column("bp_before_diastolic", Integer, nullable=False),
+    Column("pulse_before", Integer, nullable=True),
+    Column("spo2_before", Integer, nullable=True),
+    Column("first_device_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("ready_to_leave_at", UTCDateTime, nullable=True),
+    Column("discharged_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("discharged_at", UTCDateTime, nullable=True),
+    Column("form_submitted_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("form_submitted_at", UTCDateTime, nullable=True),
+    *_recorded(),
+    _version(),
+    UniqueConstraint("patient_id", "session_number"),
+    CheckConstraint("dose_choice IN ('56', '84', 'other')", name="dose_choice"),
+)
+
+esketamine_readings = Table(
+    "esketamine_readings",
+    metadata,
+    _pk(),
+    Column("session_id", Integer, ForeignKey("esketamine_sessions.id"), nullable=False, index=True),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("taken_at", UTCDateTime, nullable=False),
+    Column("systolic", Integer, nullable=True),
+    Column("diastolic", Integer, nullable=True),
+    Column("pulse", Integer, nullable=True),
+    Column("spo2_percent", Integer, nullable=True),
+    Column("moaas", Integer, nullable=True),
+    *_recorded(),
+    _version(),
+)
+
+esketamine_events = Table(
+    "esketamine_events",
+    metadata,
+    _pk(),
+    Column("session_id", Integer, ForeignKey("esketamine_sessions.id"), nullable=False, index=True),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("onset_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("notes", Text, nullable=True),
+    *_recorded(),
+    _version(),
+    CheckConstraint("kind IN ('sedation', 'dissociation', 'respiratory_depression')", name="kind"),
+)
+
+esketamine_decisions = Table(
+    "esketamine_decisions",
+    metadata,
+    _pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("session_number", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("released", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+    _version(),
+    CheckConstraint("kind IN ('release_bp_hold', 'move_session')", name="kind"),
+)
+
 #: Tables added by the workflows (phase 2); audited field by field like the rest.
 WORKFLOW_TABLES = frozenset(
     {
@@ -1011,6 +1100,10 @@ WORKFLOW_TABLES = frozenset(
         "self_report_links",
         "self_reports",
         "retreatment_courses",
+        "esketamine_sessions",
+        "esketamine_readings",
+        "esketamine_events",
+        "esketamine_decisions",
     }
 )
 
@@ -1092,6 +1185,10 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.SelfReportLink: self_report_links,
     r.SelfReport: self_reports,
     r.RetreatmentCourse: retreatment_courses,
+    r.EsketamineSession: esketamine_sessions,
+    r.EsketamineReading: esketamine_readings,
+    r.EsketamineEvent: esketamine_events,
+    r.EsketamineDecision: esketamine_decisions,
 }
 
 _registry = registry(metadata=metadata)

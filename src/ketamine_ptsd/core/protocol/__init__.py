@@ -10,6 +10,12 @@ from __future__ import annotations
 from ._base import WEEKDAYS, FrozenModel, Weekday, weekday_index
 from ._dosing import DrugDose, WeightBasis
 from ._eligibility import Criterion, CriterionKind, Operator
+from ._esketamine import (
+    REMS_CONCOMITANT_CLASSES,
+    EsketamineBpHold,
+    EsketaminePhase,
+    EsketaminePlan,
+)
 from ._instruments import KNOWN_INSTRUMENT_IDS
 from ._limits import (
     HEIGHT_CM_LIMITS,
@@ -50,6 +56,7 @@ __all__ = [
     "HEIGHT_CM_LIMITS",
     "KNOWN_INSTRUMENT_IDS",
     "MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT",
+    "REMS_CONCOMITANT_CLASSES",
     "VITAL_RANGES",
     "WEEKDAYS",
     "WEIGHT_KG_LIMITS",
@@ -66,6 +73,9 @@ __all__ = [
     "DischargeCriteria",
     "DrugDose",
     "Durability",
+    "EsketamineBpHold",
+    "EsketaminePhase",
+    "EsketaminePlan",
     "FollowUp",
     "FrozenModel",
     "InterimPlan",

@@ -10,6 +10,7 @@ from pydantic import Field
 from ._base import FrozenModel
 from ._dosing import DrugDose
 from ._eligibility import Criterion
+from ._esketamine import EsketaminePlan
 from ._monitoring import Monitoring, PreInfusionChecks
 from ._outcomes import AnalysisPlan, Durability, MaintenancePlan, ResponseDefinition
 from ._schedule import AssessmentTimePoint, FollowUp, Schedule
@@ -48,6 +49,8 @@ class Protocol(FrozenModel):
     durability: Durability | None = None
     maintenance: MaintenancePlan | None = None
     analysis: AnalysisPlan | None = None
+    #: Intranasal esketamine sessions under the REMS (§11): the clinic pathway only.
+    esketamine: EsketaminePlan | None = None
     #: The consent form versions approved for this protocol version (issue 11): a consent must
     #: name one. Empty: the protocol lists none, and any version text is recorded as given.
     consent_forms: tuple[str, ...] = ()

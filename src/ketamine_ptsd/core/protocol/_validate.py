@@ -26,6 +26,9 @@ once. The checks:
   link that expires, the §7 change threshold, a crisis text, and a PCL-5 at the response's
   baseline for the relapse watch; retreatment is the clinic's, from a lost response (or a
   non-responder where allowed), proposing options the protocol has (issue 13).
+- esketamine sessions belong to an open-label clinic protocol only, keep the REMS minimums
+  (2 hours of monitoring, the form within 7 days, its five classes of concomitant medicines),
+  and their schedule's phases are coherent (§8, §11).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from collections.abc import Iterable
 
 from ..errors import InvalidInput
 from ._base import weekday_index
+from ._esketamine import REMS_CONCOMITANT_CLASSES, EsketaminePhase
 from ._instruments import KNOWN_INSTRUMENT_IDS
 from ._limits import MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT, VITAL_RANGES, WEIGHT_KG_LIMITS
 from ._outcomes import AnalysisPlan
@@ -87,6 +91,7 @@ def validate(
     problems += _check_analysis(protocol, known)
     problems += _check_self_report(protocol)
     problems += _check_retreatment(protocol)
+    problems += _check_esketamine(protocol)
     return problems
 
 
@@ -780,4 +785,97 @@ def _check_retreatment(p: Protocol) -> list[str]:
     for option in r.proposed_options:
         if option not in known:
             out.append(f"{where}.proposed_options: {option!r} is not a maintenance option")
+    return out
+
+
+#: The states an esketamine session may start in: after the series (the clinic's maintenance
+#: states, §8). Strings here: the protocol package does not import the workflow.
+ESKETAMINE_STATES = frozenset(
+    {"in_treatment", "responder", "non_responder", "lost_response", "in_maintenance"}
+)
+#: REMS minimums (§11).
+REMS_MIN_MONITORING_MINUTES = 120
+REMS_FORM_DUE_DAYS = 7
+
+
+def _check_esketamine(p: Protocol) -> list[str]:
+    """Esketamine is the clinic pathway's (§8, §11): a trial never gives it, and the REMS
+    minimums cannot be lowered by a site."""
+    e = p.esketamine
+    if e is None:
+        return []
+    w = "esketamine"
+    out = []
+    if p.mode != "clinic" or p.blinded:
+        out.append(f"{w}: sessions belong to an open-label clinic protocol only (§8, §11)")
+    if p.maintenance is None or not any(o.route == "intranasal" for o in p.maintenance.options):
+        out.append(f"{w}: the maintenance plan offers no intranasal option to switch to (§8)")
+    bad = sorted(set(e.patient_states) - ESKETAMINE_STATES)
+    if not e.patient_states or bad:
+        out.append(
+            f"{w}.patient_states: one or more of {', '.join(sorted(ESKETAMINE_STATES))}"
+            + (f" (not {', '.join(bad)})" if bad else "")
+        )
+    if not e.doses_mg or any(d <= 0 for d in e.doses_mg):
+        out.append(f"{w}.doses_mg: one or more positive doses (the label's 56 and 84)")
+    if e.max_dose_mg <= 0 or any(d > e.max_dose_mg for d in e.doses_mg):
+        out.append(f"{w}.max_dose_mg: positive, and no listed dose above it")
+    if e.bp_hold.systolic_above_mmhg <= e.bp_hold.diastolic_above_mmhg or not (
+        80 <= e.bp_hold.systolic_above_mmhg <= 200 and 40 <= e.bp_hold.diastolic_above_mmhg <= 130
+    ):
+        out.append(
+            f"{w}.bp_hold: systolic 80–200 and diastolic 40–130 mmHg, systolic above diastolic"
+        )
+    if e.min_monitoring_minutes < REMS_MIN_MONITORING_MINUTES:
+        out.append(
+            f"{w}.min_monitoring_minutes: the REMS asks for at least "
+            f"{REMS_MIN_MONITORING_MINUTES} (2 hours, §11)"
+        )
+    if not 0 <= e.bp_after_dose_window_minutes < e.bp_after_dose_minute:
+        out.append(f"{w}.bp_after_dose_window_minutes: 0 up to less than bp_after_dose_minute")
+    if e.bp_after_dose_minute + e.bp_after_dose_window_minutes >= e.min_monitoring_minutes:
+        out.append(f"{w}.bp_after_dose_minute: its window must close before monitoring can end")
+    if not 0 < e.bp_before_end_minutes <= 60:
+        out.append(f"{w}.bp_before_end_minutes: 1–60 minutes before the end")
+    if not 1 <= e.form_due_days <= REMS_FORM_DUE_DAYS:
+        out.append(f"{w}.form_due_days: 1–{REMS_FORM_DUE_DAYS} (the REMS: within 7 days, §11)")
+    missing = [c for c in REMS_CONCOMITANT_CLASSES if c not in e.concomitant_classes]
+    if missing:
+        out.append(
+            f"{w}.concomitant_classes: the REMS form's classes are missing: {', '.join(missing)}"
+        )
+    out += _check_esketamine_schedule(e.schedule)
+    return out
+
+
+def _check_esketamine_schedule(phases: tuple[EsketaminePhase, ...]) -> list[str]:
+    w = "esketamine.schedule"
+    if not phases:
+        return [f"{w}: name at least one phase (§11)"]
+    out = []
+    names = [ph.name for ph in phases]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        out.append(f"{w}: phase {dup!r} appears more than once")
+    for i, ph in enumerate(phases):
+        at = f"{w} ({ph.name})"
+        last = i == len(phases) - 1
+        if last and ph.weeks is not None:
+            out.append(f"{at}.weeks: the last phase is open-ended (no weeks)")
+        if not last and (ph.weeks is None or ph.weeks < 1):
+            out.append(f"{at}.weeks: a phase before the last lasts 1 or more weeks")
+        if (ph.sessions_per_week is None) == (not ph.interval_days):
+            out.append(f"{at}: give either sessions_per_week or interval_days")
+        if ph.sessions_per_week is not None and not 1 <= ph.sessions_per_week <= 3:
+            out.append(f"{at}.sessions_per_week: 1–3")
+        if any(d <= 0 for d in ph.interval_days):
+            out.append(f"{at}.interval_days: must be positive")
+        if ph.min_days_between < 1:
+            out.append(f"{at}.min_days_between: at least 1 (one session a day at most)")
+        elif ph.interval_days and ph.min_days_between > min(ph.interval_days):
+            out.append(f"{at}.min_days_between: not above the shortest interval")
+        elif ph.sessions_per_week is not None and ph.min_days_between * ph.sessions_per_week > 7:
+            out.append(
+                f"{at}.min_days_between: {ph.sessions_per_week} sessions a week cannot be "
+                f"{ph.min_days_between} days apart"
+            )
     return out

@@ -17,6 +17,7 @@ from . import (
     audit,
     auth,
     blinding,
+    esketamine,
     infusions,
     instruments,
     locks,
@@ -48,9 +49,11 @@ for _module in (
     audit,
     pharmacy,
     self_reports,
+    esketamine,
 ):
     router.include_router(_module.router)
 router.include_router(assessments.corrections)
 router.include_router(infusions.adverse_events)
+router.include_router(esketamine.forms)
 
 __all__ = ["router"]

@@ -42,6 +42,11 @@ def home(request: Request, session: Session, state: State) -> Response:
         if session.can(Action.ASSESSMENT_RECORD) and session.role is not Role.OUTCOME_RATER
         else []
     )
+    forms_due = (
+        state.services.esketamine.unsubmitted_forms(session.actor)
+        if session.role in (Role.NURSE, Role.CLINICIAN, Role.INVESTIGATOR)
+        else []
+    )  # the REMS monitoring forms not yet submitted (issue 13, §11); clinic patients only
     return render(
         request,
         "home.html",
@@ -49,6 +54,7 @@ def home(request: Request, session: Session, state: State) -> Response:
             "page": page,
             "overdue": overdue_assessments(state, session.actor, patients),
             "self_reports_due": self_reports_due,
+            "forms_due": forms_due,
         },
     )
 

@@ -200,6 +200,12 @@ def _self_report_context(
     return out
 
 
+def _esketamine_context(state: State, session: Session, patient: Any) -> dict[str, Any]:
+    from .esketamine import esketamine_context  # that module imports this one's helpers
+
+    return esketamine_context(state, session, patient)
+
+
 def render_patient_page(
     request: Request,
     session: Session,
@@ -275,6 +281,7 @@ def render_patient_page(
             **_maintenance_context(state, session, patient, protocol),
             **_self_report_context(state, session, patient, protocol),
             "issued_link": issued_link,
+            **_esketamine_context(state, session, patient),
             "can_ack": session.can(Action.ALERT_ACKNOWLEDGE),
             # a patient's record locked after the last visit (issue 17): the investigator's
             "can_lock": session.can(Action.DATABASE_LOCK),

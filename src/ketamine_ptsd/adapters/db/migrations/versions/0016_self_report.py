@@ -3,7 +3,7 @@ only), the patient's self-reports (PCL-5 and C-SSRS screener, as scored, and wha
 and retreatment series after a lost response (PROTOCOL.md §5, §7, §8).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-05
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
