@@ -63,6 +63,7 @@ def test_a_dose_above_the_protocols_maximum_mg_is_refused(rct: Protocol) -> None
     with pytest.raises(InvalidInput) as info:
         calculate_dose(rct, "ketamine", 150.1)
     assert info.value.field == "weight_kg" and "maximum of 75 mg" in info.value.message
+    assert info.value.value == 150.1  # what the nurse typed, kept
 
 
 @pytest.mark.parametrize("concentration", [0.0, 0.05, 50.0, -1.0])
