@@ -155,3 +155,44 @@ def test_randomization_stratified_by_site_takes_each_patients_site_as_stratum(
     )
     wf.randomization.allocate(md, bos, infusion_date=today)
     assert wf.randomization.allocation(actors[Role.PHARMACIST], bos).stratum == "BOS"
+
+
+def test_a_sites_statistician_never_reads_a_freeze_made_for_the_whole_trial(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    import pandas as pd
+
+    from ketamine_ptsd.services.freezes import read_freeze, write_freeze
+
+    _sites(services)
+    central = actors[Role.STATISTICIAN]
+    with services.context.uow(central, write=True) as uow:
+        row = write_freeze(
+            uow.session,
+            central,
+            uow.now,
+            protocol_name="rct",
+            level="partial",
+            generated_on=uow.now.date(),
+            planned_patients=None,
+            arms=("A", "B"),
+            ongoing=frozenset(),
+            frames={"subjects": pd.DataFrame({"subject": ["YAL-0001", "BOS-0001"]})},
+        )
+        uow.flush()
+        freeze_id = row.id
+        uow.commit()
+    services.analysis.sanction(
+        ADMIN,
+        statistician_user_id=central.user_id,  # type: ignore[arg-type]
+        level="partial",
+        purpose="DSMB interim 1",
+        reason="the DSMB charter's first look",
+        expires_at=services.context.clock.now() + dt.timedelta(days=1),
+    )
+    with services.context.uow(central, write=False) as uow:
+        assert read_freeze(uow.session, central, uow.now, freeze_id).digest == row.digest
+    services.sites.add_member(ADMIN, username="statistician", site="YAL")
+    scoped = services.auth.login("statistician", PASSWORD).actor
+    with services.context.uow(scoped, write=False) as uow, pytest.raises(NotFound):
+        read_freeze(uow.session, scoped, uow.now, freeze_id)

@@ -1,7 +1,8 @@
 """Monitoring (issue 17): data queries and source-data verification, as pages.
 
 ``/queries`` lists the queries the reader may see (open first) with their counts by state, form
-and age; whoever may answer does so there (a correction is made on the record's own correction
+and age, and — for whoever raises queries — a button that sweeps the record with the protocol's
+edit checks (``POST /queries/sweep``); whoever may answer does so there (a correction is made on the record's own correction
 page, with its reason, then answered "corrected"). ``/patients/{id}/monitoring`` is a monitor's
 visit for one patient: the critical records with their verification status and a "verified"
 button each (and, once verified, the form's lock and unlock, with a reason and the password), what changed since the monitor's last verification, the patient's queries, and a
@@ -35,19 +36,34 @@ def _require(session: PageSession, action: Action) -> None:
         raise PermissionDenied(action.value, session.role.value)
 
 
-@router.get("/queries")
-def queries_page(request: Request, session: Session, state: State) -> Response:
-    _require(session, Action.QUERY_READ)
+def _queries_context(session: PageSession, state: State, **extra: object) -> dict[str, object]:
     views = state.services.queries.list(session.actor)
     order = {"open": 0, "answered": 1, "closed": 2}
-    context = {
+    context: dict[str, object] = {
         "queries": sorted(views, key=lambda v: (order[v.state], v.id)),
         "counts": state.services.queries.counts(session.actor),
         "can_answer": session.can(Action.QUERY_ANSWER),
         "can_raise": session.can(Action.QUERY_RAISE),
         "error": None,
+        "swept": None,
     }
-    return render(request, "queries.html", context)
+    context.update(extra)
+    return context
+
+
+@router.get("/queries")
+def queries_page(request: Request, session: Session, state: State) -> Response:
+    _require(session, Action.QUERY_READ)
+    return render(request, "queries.html", _queries_context(session, state))
+
+
+@router.post("/queries/sweep")
+def sweep(request: Request, session: Session, state: State, form: CheckedForm) -> Response:
+    """Run the protocol's edit checks over the record (services/edit_checks.py) and show what
+    they raised, by check, above the list that now holds the new queries."""
+    _require(session, Action.QUERY_RAISE)
+    run = state.services.edit_checks.run(session.actor)
+    return render(request, "queries.html", _queries_context(session, state, swept=run))
 
 
 def _visit(
@@ -194,13 +210,6 @@ def query_step(
         else:
             raise NotFound("query step", step)
     except (ValidationFailed, ConflictError) as exc:
-        context = {
-            "queries": queries.list(session.actor),
-            "counts": queries.counts(session.actor),
-            "can_answer": session.can(Action.QUERY_ANSWER),
-            "can_raise": session.can(Action.QUERY_RAISE),
-            "error": exc,
-            "failed_query": query_id,
-        }
+        context = _queries_context(session, state, error=exc, failed_query=query_id)
         return render(request, "queries.html", context, status_code=422)
     return see_other(back)
