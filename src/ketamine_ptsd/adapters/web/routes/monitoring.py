@@ -6,7 +6,8 @@ edit checks (``POST /queries/sweep``); whoever may answer does so there (a corre
 page, with its reason, then answered "corrected"). ``/patients/{id}/monitoring`` is a monitor's
 visit for one patient: the critical records with their verification status and a "verified"
 button each (and, once verified, the form's lock and unlock, with a reason and the password), what changed since the monitor's last verification, the patient's queries, and a
-form to raise a query on a field of one of those records. Every action goes through the
+form to raise a query: the monitor picks one of the patient's forms (``?form=table:record``),
+then one of its fields, each shown with its value — nothing to type but the question. Every action goes through the
 services (queries.py, sdv.py), so the roles, the blind and the audit trail are theirs.
 """
 
@@ -66,10 +67,35 @@ def sweep(request: Request, session: Session, state: State, form: CheckedForm) -
     return render(request, "queries.html", _queries_context(session, state, swept=run))
 
 
+def _picker(
+    state: State, session: PageSession, patient_id: int, pick: str | None
+) -> dict[str, object]:
+    """The monitor's query picker (issue 17): the patient's forms, and — once one is chosen
+    (``table:record``, the ``form`` query parameter) — its fields with the values they hold."""
+    if not session.can(Action.QUERY_RAISE):
+        return {"forms": [], "picked": None, "pick_fields": []}
+    queries = state.services.queries
+    forms = queries.forms(session.actor, patient_id)
+    table, _, record = (pick or "").partition(":")
+    picked = next((f for f in forms if (f.table_name, f.record_id) == (table, record)), None)
+    fields = (
+        []
+        if picked is None
+        else queries.fields(session.actor, patient_id, table_name=table, record_id=record)
+    )
+    return {"forms": forms, "picked": picked, "pick_fields": fields}
+
+
 def _visit(
     request: Request, session: PageSession, state: State, patient_id: int, **extra: object
 ) -> Response:
     services = state.services
+    values = extra.get("values")
+    pick = (
+        f"{values['table_name']}:{values['record_id']}"
+        if isinstance(values, dict)
+        else request.query_params.get("form")
+    )
     context: dict[str, object] = {
         "patient": services.patients.get(session.actor, patient_id),
         "items": services.sdv.items(session.actor, patient_id),
@@ -86,6 +112,7 @@ def _visit(
         "can_raise": session.can(Action.QUERY_RAISE),
         "values": {"table_name": "", "record_id": "", "field": "", "question": ""},
         "error": None,
+        **_picker(state, session, patient_id, pick),
     }
     context.update(extra)
     error = context.get("error")
