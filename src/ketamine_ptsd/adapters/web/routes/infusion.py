@@ -244,6 +244,8 @@ def _page(
             # queries shown where the value is shown (issue 17)
             "qmarks": query_marks(state.services, session, patient_id),
             "vitals_ids": [r.id for r in shown],
+            "vital_labels": {name: label for _, name, label, *_ in VITAL_FIELDS},
+            "reading_labels": {str(r.id): f"the minute-{r.minute} reading" for r in shown},
             "patient": patient,
             "number": number,
             "protocol": view.protocol,
