@@ -45,6 +45,10 @@ class Actor:
     #: The sites whose patients this user works with (issue 17, like REDCap's data access
     #: groups); None: every site (central roles, and every user of a one-site installation).
     sites: frozenset[str] | None = None
+    #: Every site the user belongs to, with the role there (sorted by site): a user whose sites
+    #: give different roles works at one of them at a time (``role`` and ``sites`` are that
+    #: site's; services/auth.py), and may switch (``AuthService.switch_site``).
+    site_roles: tuple[tuple[str, Role], ...] = ()
 
     def sees_site(self, site: str) -> bool:
         return self.sites is None or site in self.sites

@@ -256,3 +256,37 @@ def test_the_trial_dashboard_built_for_the_whole_trial_is_not_served_to_a_sites_
     mine = site_md.get("/dashboard").text  # the same role and record version as the board above
     assert "<td>YAL</td>" in mine and "<td>BOS</td>" not in mine
     assert two_sites["bos"] not in mine
+
+
+def test_a_user_with_a_role_per_site_switches_site_in_the_header_and_at_the_api(
+    app, client: TestClient, services: Services, actors
+) -> None:  # type: ignore[no-untyped-def]
+    from web_support import csrf_of, enrol, sign_in  # type: ignore[import-not-found]
+
+    admin = Actor.system("test-admin")
+    services.sites.add(admin, code="YAL", name="Yale", time_zone="America/New_York")
+    services.sites.add(admin, code="BOS", name="Boston", time_zone="America/New_York")
+    yal = services.patients.get(actors[Role.INVESTIGATOR], enrol(services, actors, site="YAL"))
+    bos = services.patients.get(actors[Role.INVESTIGATOR], enrol(services, actors, site="BOS"))
+    services.sites.add_member(admin, username="nurse", site="YAL", role="investigator")
+    services.sites.add_member(admin, username="nurse", site="BOS")
+    with TestClient(app, base_url="http://testserver") as web:
+        home = sign_in(web, "nurse").get("/patients").text  # the first site: BOS, as a nurse
+        assert 'id="site-switch"' in home and "nurse · nurse" in home
+        assert bos.study_id in home and yal.study_id not in home
+        switched = web.post(
+            "/session/site",
+            data={"csrf_token": csrf_of(home), "site": "YAL"},
+            follow_redirects=False,
+        )
+        assert switched.status_code == 303
+        now = web.get("/patients").text
+        assert "nurse · investigator" in now
+        assert yal.study_id in now and bos.study_id not in now
+        elsewhere = web.post("/session/site", data={"csrf_token": csrf_of(now), "site": "NYC"})
+        assert elsewhere.status_code == 404
+    token = client.post(
+        "/api/v1/auth/login", json={"username": "nurse", "password": PASSWORD, "site": "YAL"}
+    ).json()["token"]
+    listed = client.get("/api/v1/patients", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [p["study_id"] for p in listed] == [yal.study_id]
