@@ -178,3 +178,48 @@ def test_no_query_on_a_field_that_would_carry_the_allocation(
     assert blind.value.field == "field" and "may not see" in blind.value.message
     q = _raise(services, actors, pid, rid)
     assert services.queries.get(actors[Role.NURSE], q.id).value_raised == 82  # type: ignore[attr-defined]
+
+
+def test_the_monitors_picker_lists_the_patients_forms_and_fields_never_the_blind(
+    services: Services, actors: dict[Role, Actor], clock
+) -> None:  # type: ignore[no-untyped-def]
+    from workflow_support import screen_rct  # type: ignore[import-not-found]
+
+    from conduct_support import IMPLAUSIBLE_HR, unchecked_reading  # type: ignore[import-not-found]
+    from ketamine_ptsd.core.roles import Sensitivity
+    from ketamine_ptsd.services.audit.hooks import audited_columns
+    from ketamine_ptsd.services.patient_records import form_class
+
+    pid = screen_rct(services, actors[Role.INVESTIGATOR])
+    _, reading_id = unchecked_reading(services, actors, clock, pid)
+    monitor = actors[Role.MONITOR]
+    forms = services.queries.forms(monitor, pid)
+    tables = {f.table_name for f in forms}
+    assert {"patients", "consents", "screening_visits", "infusion_days", "vital_signs"} <= tables
+    reading = next(
+        f for f in forms if (f.table_name, f.record_id) == ("vital_signs", str(reading_id))
+    )
+    assert reading.label == f"vital signs {reading_id} · infusion 1 · minute 5"
+    fields = {
+        f.field: f.value
+        for f in services.queries.fields(
+            monitor, pid, table_name="vital_signs", record_id=str(reading_id)
+        )
+    }
+    assert fields["heart_rate_bpm"] == IMPLAUSIBLE_HR and fields["spo2_percent"] is None
+    assert not {"id", "patient_id", "version", "recorded_by"} & set(fields)
+    # the blind: no field the monitor may not see, on any record of the patient
+    for f in forms:
+        sensitivity = {c.key: c.sensitivity for c in audited_columns(form_class(f.table_name))}
+        for field in services.queries.fields(
+            monitor, pid, table_name=f.table_name, record_id=f.record_id
+        ):
+            assert sensitivity[field.field] not in (
+                Sensitivity.ALLOCATION.value,
+                Sensitivity.SECRET.value,
+                Sensitivity.IDENTITY.value,
+            ), (f.table_name, field.field)
+    with pytest.raises(PermissionDenied):
+        services.queries.forms(actors[Role.NURSE], pid)
+    with pytest.raises(NotFound):
+        services.queries.fields(monitor, pid, table_name="vital_signs", record_id="999999")

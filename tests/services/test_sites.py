@@ -155,3 +155,102 @@ def test_randomization_stratified_by_site_takes_each_patients_site_as_stratum(
     )
     wf.randomization.allocate(md, bos, infusion_date=today)
     assert wf.randomization.allocation(actors[Role.PHARMACIST], bos).stratum == "BOS"
+
+
+def test_a_sites_statistician_never_reads_a_freeze_made_for_the_whole_trial(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    import pandas as pd
+
+    from ketamine_ptsd.services.freezes import read_freeze, write_freeze
+
+    _sites(services)
+    central = actors[Role.STATISTICIAN]
+    with services.context.uow(central, write=True) as uow:
+        row = write_freeze(
+            uow.session,
+            central,
+            uow.now,
+            protocol_name="rct",
+            level="partial",
+            generated_on=uow.now.date(),
+            planned_patients=None,
+            arms=("A", "B"),
+            ongoing=frozenset(),
+            frames={"subjects": pd.DataFrame({"subject": ["YAL-0001", "BOS-0001"]})},
+        )
+        uow.flush()
+        freeze_id = row.id
+        uow.commit()
+    services.analysis.sanction(
+        ADMIN,
+        statistician_user_id=central.user_id,  # type: ignore[arg-type]
+        level="partial",
+        purpose="DSMB interim 1",
+        reason="the DSMB charter's first look",
+        expires_at=services.context.clock.now() + dt.timedelta(days=1),
+    )
+    with services.context.uow(central, write=False) as uow:
+        assert read_freeze(uow.session, central, uow.now, freeze_id).digest == row.digest
+    services.sites.add_member(ADMIN, username="statistician", site="YAL")
+    scoped = services.auth.login("statistician", PASSWORD).actor
+    with services.context.uow(scoped, write=False) as uow, pytest.raises(NotFound):
+        read_freeze(uow.session, scoped, uow.now, freeze_id)
+
+
+def test_a_role_per_site_the_user_works_at_one_site_at_a_time_with_its_role(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    from workflow_support import consent  # type: ignore[import-not-found]
+
+    from ketamine_ptsd.services import PermissionDenied
+
+    _sites(services)
+    central = actors[Role.INVESTIGATOR]
+    yal = services.patients.register(central, protocol_name="rct", site="YAL")
+    bos = services.patients.register(central, protocol_name="rct", site="BOS")
+    # the nurse is the investigator at YAL, and a nurse at BOS (the account's own role)
+    services.sites.add_member(ADMIN, username="nurse", site="YAL", role="investigator")
+    view = services.sites.add_member(ADMIN, username="nurse", site="BOS")
+    assert view.roles == {"nurse": "nurse"}
+    first = services.auth.login("nurse", PASSWORD)  # no site chosen: the first by code
+    assert (first.actor.role, first.actor.sites) == (Role.NURSE, frozenset({"BOS"}))
+    assert first.actor.site_roles == (("BOS", Role.NURSE), ("YAL", Role.INVESTIGATOR))
+    with pytest.raises(PermissionDenied):  # a nurse records no consent
+        consent(services, first.actor, bos.id)
+    with pytest.raises(NotFound):  # YAL's patients are not this session's
+        services.patients.get(first.actor, yal.id)
+    at_yal = services.auth.switch_site(first.token, "YAL")
+    assert services.auth.authenticate(first.token) == at_yal
+    assert (at_yal.role, at_yal.sites) == (Role.INVESTIGATOR, frozenset({"YAL"}))
+    consent(services, at_yal, yal.id)  # the investigator's action, at the investigator's site
+    with pytest.raises(NotFound):
+        services.patients.get(at_yal, bos.id)
+    with pytest.raises(NotFound):
+        services.auth.switch_site(first.token, "NYC")
+    chosen = services.auth.login("nurse", PASSWORD, site="YAL").actor
+    assert chosen.role is Role.INVESTIGATOR
+    switched = [
+        e for e in services.audit.entries(actors[Role.ADMINISTRATOR]) if e.event == "site_switched"
+    ]
+    assert [e.reason for e in switched] == ["works at YAL as investigator"]
+    # the administrator changes a role (audited); a site has no administrator
+    services.sites.set_member_role(
+        ADMIN, username="nurse", site="YAL", role="nurse", reason="a new investigator started"
+    )
+    same = services.auth.login("nurse", PASSWORD).actor  # one role everywhere: both sites
+    assert (same.role, same.sites) == (Role.NURSE, frozenset({"BOS", "YAL"}))
+    changes = services.audit.entries(actors[Role.ADMINISTRATOR], table_name="user_sites")
+    assert [(c.old_value, c.new_value) for c in changes if c.field == "role"][-1] == (
+        "investigator",
+        "nurse",
+    )
+    with pytest.raises(ValidationFailed) as admin_role:
+        services.sites.set_member_role(
+            ADMIN, username="nurse", site="YAL", role="administrator", reason="x"
+        )
+    assert admin_role.value.field == "role"
+    with pytest.raises(NotFound):
+        services.sites.set_member_role(
+            ADMIN, username="monitor", site="YAL", role="nurse", reason="x"
+        )

@@ -48,6 +48,10 @@ class Actor:
     #: What the audit trail names as the actor's role when it is not a user's (issue 13: a
     #: patient's self-report link, ``patient_link``); None: the role's value.
     audit_role: str | None = None
+    #: Every site the user belongs to, with the role there (sorted by site): a user whose sites
+    #: give different roles works at one of them at a time (``role`` and ``sites`` are that
+    #: site's; services/auth.py), and may switch (``AuthService.switch_site``).
+    site_roles: tuple[tuple[str, Role], ...] = ()
 
     def sees_site(self, site: str) -> bool:
         return self.sites is None or site in self.sites

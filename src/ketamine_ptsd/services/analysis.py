@@ -121,18 +121,22 @@ class AnalysisService:
             return view
 
     def dataset(self, actor: Actor, *, protocol_name: str) -> list[AnalysisRow]:
-        """Per-patient rows of one protocol, blinded unless a live sanction says otherwise."""
+        """Per-patient rows of one protocol (of the actor's sites, issue 17), blinded unless a
+        live sanction says otherwise."""
         require(actor, Action.ANALYSIS_DATASET_READ)
         with self._ctx.uow(actor, write=True) as uow:
             level = analysis_unblinding(uow.session, actor, uow.now)
-            rows = uow.session.execute(
+            query = (
                 select(Patient, Allocation, RandomizationSlot, RandomizationList)
                 .outerjoin(Allocation, Allocation.patient_id == Patient.id)
                 .outerjoin(RandomizationSlot, RandomizationSlot.id == Allocation.slot_id)
                 .outerjoin(RandomizationList, RandomizationList.id == Allocation.list_id)
                 .where(Patient.protocol_name == protocol_name, Patient.voided_at.is_(None))
                 .order_by(Patient.study_id)
-            ).all()
+            )
+            if actor.sites is not None:
+                query = query.where(Patient.site.in_(sorted(actor.sites)))  # type: ignore[attr-defined]
+            rows = uow.session.execute(query).all()
             codes = trial_arm_codes(uow.session, protocol_name)
             result = []
             for patient, allocation, slot, record in rows:

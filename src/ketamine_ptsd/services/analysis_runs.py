@@ -78,12 +78,15 @@ class AnalysisRunService:
         require(actor, Action.ANALYSIS_DATASET_READ)
         protocol = core_protocol(self._ctx, protocol_name)
         with self._ctx.uow(actor, write=False) as uow:
-            rows = uow.session.execute(
+            query = (
                 select(Patient.study_id, Patient.status, Allocation.infusion_date)
                 .join(Allocation, Allocation.patient_id == Patient.id)
                 .where(Patient.protocol_name == protocol_name, Patient.voided_at.is_(None))
                 .order_by(Patient.study_id)
-            ).all()
+            )
+            if actor.sites is not None:  # another site's patients are not named (issue 17)
+                query = query.where(Patient.site.in_(sorted(actor.sites)))  # type: ignore[attr-defined]
+            rows = uow.session.execute(query).all()
         ongoing = tuple(
             study_id
             for study_id, status, first in rows

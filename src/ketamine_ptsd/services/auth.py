@@ -103,13 +103,38 @@ def _view(user: User) -> UserView:
     )
 
 
-def _actor(user: User, session: Session) -> Actor:
-    sites = session.scalars(select(UserSite.site).where(UserSite.user_id == user.id)).all()
+def _actor(user: User, session: Session, site: str | None = None) -> Actor:
+    """The actor a user is (issue 17: a role per site, like REDCap's data access groups).
+
+    Without memberships: the account's role at every site (central roles). With memberships
+    that all give one role: that role at those sites. With different roles at different sites:
+    the role of one site, at that site only — ``site`` (the session's choice) when the user
+    belongs to it, else the first by code — so every check, list and redaction of the services
+    reads one role for the patients it can see."""
+    account = Role(user.role)
+    rows = session.execute(
+        select(UserSite.site, UserSite.role)
+        .where(UserSite.user_id == user.id)
+        .order_by(UserSite.site)
+    ).all()
+    if not rows:
+        return Actor(user_id=user.id, username=user.username, role=account)
+    roles = tuple((code, Role(role) if role else account) for code, role in rows)
+    if len({r for _, r in roles}) == 1:
+        return Actor(
+            user_id=user.id,
+            username=user.username,
+            role=roles[0][1],
+            sites=frozenset(code for code, _ in roles),
+            site_roles=roles,
+        )
+    at, role = next(((c, r) for c, r in roles if c == site), roles[0])
     return Actor(
         user_id=user.id,
         username=user.username,
-        role=Role(user.role),
-        sites=frozenset(sites) if sites else None,
+        role=role,
+        sites=frozenset({at}),
+        site_roles=roles,
     )
 
 
@@ -328,10 +353,17 @@ class AuthService:
         )
 
     def login(
-        self, username: str, password: str, *, kind: SessionKind = SessionKind.BROWSER
+        self,
+        username: str,
+        password: str,
+        *,
+        kind: SessionKind = SessionKind.BROWSER,
+        site: str | None = None,
     ) -> LoginResult:
         """Check the password and open a session of ``kind``, or raise AuthenticationFailed
-        (the same for an unknown username, a wrong password, an inactive account, a back-off)."""
+        (the same for an unknown username, a wrong password, an inactive account, a back-off).
+        ``site``: the site to work at, for a user with different roles at different sites
+        (ignored for a site the user does not belong to: the first site is taken)."""
         with self._ctx.uow(Anonymous(username[:64]), write=True) as uow:  # type: ignore[arg-type]
             user = uow.session.scalar(select(User).where(User.username == username))
             if user is None:
@@ -339,7 +371,7 @@ class AuthService:
                 uow.events([AuditEvent("login_failed", reason="unknown username")])
                 uow.commit()
                 raise AuthenticationFailed()
-            actor = _actor(user, uow.session)
+            actor = _actor(user, uow.session, site)
             uow.act_as(actor)
             if not self.check_password(uow, user, password):
                 uow.commit()
@@ -355,6 +387,7 @@ class AuthService:
                     last_used_at=uow.now,
                     expires_at=expires_at,
                     revoked_at=None,
+                    site=site if site in {c for c, _ in actor.site_roles} else None,
                 )
             )
             uow.events([AuditEvent("login", "users", str(user.id), reason=f"{kind} session")])
@@ -378,7 +411,7 @@ class AuthService:
             session, user = row
             now = uow.now
             last_used = session.last_used_at or session.created_at
-            actor, session_id = _actor(user, uow.session), session.id
+            actor, session_id = _actor(user, uow.session, session.site), session.id
             live = session.revoked_at is None and session.expires_at > now and user.active
             idled_out = live and last_used + idle <= now
             if session.kind != SessionKind(kind).value or not live:
@@ -396,6 +429,38 @@ class AuthService:
         if idled_out:
             raise AuthenticationFailed("session unknown or expired")
         return actor
+
+    def switch_site(self, token: str, site: str) -> Actor:
+        """Work at ``site`` from now on in this session (a user with a role per site: REDCap's
+        data access group switcher); audited. NotFound for a site the user does not belong to."""
+        with self._ctx.uow(Anonymous("session"), write=True) as uow:  # type: ignore[arg-type]
+            row = uow.session.execute(
+                select(UserSession, User)
+                .join(User, User.id == UserSession.user_id)
+                .where(UserSession.token_hash == hash_token(token))
+            ).one_or_none()
+            if row is None or row[0].revoked_at is not None or row[0].expires_at <= uow.now:
+                raise AuthenticationFailed("session unknown or expired")
+            session, user = row
+            actor = _actor(user, uow.session, site)
+            if site not in {c for c, _ in actor.site_roles}:
+                raise NotFound("site", site)
+            uow.act_as(actor)
+            uow.session.execute(
+                update(UserSession).where(UserSession.id == session.id).values(site=site)
+            )
+            uow.events(
+                [
+                    AuditEvent(
+                        "site_switched",
+                        "users",
+                        str(user.id),
+                        reason=f"works at {site} as {actor.role.value}",
+                    )
+                ]
+            )
+            uow.commit()
+            return actor
 
     def logout(self, token: str) -> None:
         """Revoke the session (idempotent; a closed or unknown session is left as it is)."""

@@ -3,8 +3,9 @@
 The checks are the core's (:mod:`ketamine_ptsd.core.conduct.edit_checks`); this module raises
 their findings on the record: inside the writing unit of work when vitals or an assessment are
 entered (at the bedside, late from paper, or through the API), and over the whole record when
-a monitor, statistician or investigator sweeps it (:meth:`EditCheckService.run`: data entered
-before a check existed, or changed since). A finding is raised once: not again while its query
+a monitor or statistician (whoever may raise a query: ``query.raise``) sweeps it
+(:meth:`EditCheckService.run`: data entered before a check existed, or changed since) — from the
+queries page, ``POST /api/v1/queries/sweep`` or ``ketamine-ptsd queries sweep``. A finding is raised once: not again while its query
 is open or answered, nor after it was closed on the same value.
 """
 
@@ -123,8 +124,8 @@ def assessment_findings(record: Assessment) -> list[EditFinding]:
 
 
 class EditCheckService:
-    """Sweep the record with the protocol's edit checks (monitor, statistician, investigator:
-    whoever may raise a query)."""
+    """Sweep the record with the protocol's edit checks (monitor or statistician: whoever may
+    raise a query), over the patients of the sweeper's sites."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx

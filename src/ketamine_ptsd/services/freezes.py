@@ -96,7 +96,10 @@ def read_freeze(session: Session, actor: Actor, now: dt.datetime, freeze_id: int
     if analysis_unblinding(session, actor, now) is AnalysisUnblinding.NONE:
         raise PermissionDenied("analysis_dataset.read (a frozen interim)", actor.role.value)
     row = session.get(DataFreeze, freeze_id)
-    if row is None:
+    if row is None or actor.sites is not None:
+        # A DSMB packet's freeze is the central statistician's: it holds every site's patients
+        # (or those of whoever made it), and records no site scope, so a site's member never
+        # reads one (issue 17's site canary: "not found", as for another site's patient).
         raise NotFound("data freeze", freeze_id)
     parts = session.scalars(
         select(DataFreezeFrame).where(DataFreezeFrame.freeze_id == row.id)

@@ -24,17 +24,42 @@ from ketamine_ptsd.core.roles import Action, Role, Sensitivity, can_see
 
 from .access import Actor, require, require_patient
 from .audit import REDACTED
-from .audit.hooks import audited_columns, stored_value
+from .audit.hooks import AuditedColumn, audited_columns, stored_value
 from .context import ServiceContext
 from .errors import ConflictError, NotFound, ValidationFailed
-from .patient_records import form_class, patient_of
+from .patient_records import form_class, patient_of, patient_records, record_label
 from .records import DataQuery, Patient, Record, User
 
-__all__ = ["QueryCounts", "QueryService", "QueryView", "raise_rule_query"]
+__all__ = [
+    "FormFieldView",
+    "FormRecordView",
+    "QueryCounts",
+    "QueryService",
+    "QueryView",
+    "raise_rule_query",
+]
 
 MIN_TEXT = 5
 #: Fields no query is raised on: the blind and secrets (PROTOCOL.md §3).
 _NEVER = frozenset({Sensitivity.ALLOCATION.value, Sensitivity.SECRET.value})
+#: A row's keys and its bookkeeping (who entered or voided it, when): not questions for the site.
+_BOOKKEEPING = frozenset(
+    {
+        "id",
+        "patient_id",
+        "infusion_day_id",
+        "version",
+        "voided_at",
+        "voided_by",
+        "void_reason",
+        "recorded_by",
+        "recorded_at",
+        "entered_by",
+        "entered_at",
+        "created_by",
+        "created_at",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +94,38 @@ class QueryCounts:
     by_state: dict[str, int]
     open_by_form: dict[str, int]
     open_by_age: dict[str, int]  # "0-7 days", "8-30 days", "over 30 days"
+
+
+@dataclass(frozen=True)
+class FormRecordView:
+    """One record of a patient's forms a query may be raised on (the monitor's picker)."""
+
+    table_name: str
+    record_id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FormFieldView:
+    """One field of that record, with the value it holds now (decoded as the audit trail
+    encodes it; a structured value stays a mapping or a list)."""
+
+    field: str
+    label: str
+    value: Any
+
+
+def _askable(actor: Actor, cls: type[Record]) -> list[AuditedColumn]:
+    """The fields of ``cls`` a query may be raised on by ``actor``: audited, not bookkeeping,
+    never the blind or a secret, and only what the actor's role may see (PROTOCOL.md §3)."""
+    return [
+        c
+        for c in audited_columns(cls)
+        if c.audited
+        and c.key not in _BOOKKEEPING
+        and c.sensitivity not in _NEVER
+        and can_see(actor.role, c.sensitivity)
+    ]
 
 
 def _text(field: str, value: str) -> str:
@@ -183,6 +240,49 @@ class QueryService:
             )
             by_age[bucket] += 1
         return QueryCounts(by_state, dict(sorted(by_form.items())), by_age)
+
+    # --- the monitor's picker ------------------------------------------------------------------
+
+    def forms(self, actor: Actor, patient_id: int) -> list[FormRecordView]:
+        """Every live record of the patient's forms that has a field the actor may raise a
+        query on, by table then record: the first step of raising one without typing names."""
+        require(actor, Action.QUERY_RAISE)
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = uow.session.get(Patient, patient_id)
+            if patient is None:
+                raise NotFound("patient", patient_id)
+            require_patient(actor, Action.QUERY_RAISE, patient)
+            return [
+                FormRecordView(table, str(row.id), record_label(table, row))  # type: ignore[attr-defined]
+                for table, row in patient_records(uow.session, patient)
+                if _askable(actor, type(row))
+            ]
+
+    def fields(
+        self, actor: Actor, patient_id: int, *, table_name: str, record_id: str
+    ) -> list[FormFieldView]:
+        """The fields of one of the patient's records a query may be raised on, each with its
+        value now (what the query would be raised on)."""
+        require(actor, Action.QUERY_RAISE)
+        cls = form_class(table_name)
+        try:
+            key = int(record_id)
+        except (TypeError, ValueError):
+            raise ValidationFailed("record_id", "a record number", record_id) from None
+        with self._ctx.uow(actor, write=False) as uow:
+            patient = uow.session.get(Patient, patient_id)
+            if patient is None:
+                raise NotFound("patient", patient_id)
+            require_patient(actor, Action.QUERY_RAISE, patient)
+            obj = uow.session.get(cls, key)
+            if obj is None or patient_of(uow.session, obj) != patient.id:
+                raise NotFound(f"{table_name} record of patient {patient.study_id}", record_id)
+            views = []
+            for c in _askable(actor, cls):
+                stored = stored_value(getattr(obj, c.key), c.sensitivity)
+                value = None if stored is None else json.loads(stored)
+                views.append(FormFieldView(c.key, c.key.replace("_", " "), value))
+            return views
 
     # --- the events ------------------------------------------------------------------------
 

@@ -116,6 +116,7 @@ class UserSite(Record):
     user_id: int
     site: str
     added_at: dt.datetime
+    role: str | None  # the user's role at this site; None: the account's own role
 
 
 class UserSession(Record):
@@ -128,6 +129,7 @@ class UserSession(Record):
     last_used_at: dt.datetime | None
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
+    site: str | None  # the site the session works at (a user with different roles per site)
 
 
 class AuditEntry(Record):

@@ -7,18 +7,25 @@ any other; lists leave them out); a user without any — the central monitor, st
 pharmacy, and everyone in a one-site installation — sees every site. Once sites are declared, a
 patient is registered only at a declared site that is active that day, and a site's user only at
 their own sites.
+
+A membership may carry a role at that site (REDCap's data access groups with a role each): an
+investigator at one site may be a nurse at another. A user whose sites give different roles works
+at one site at a time, with that site's role (services/auth.py: the session's site, switched in
+the page header or at sign-in), so every check, list and redaction reads that one role. The
+central roles (monitor, statistician, the central pharmacy) have no membership: they work across
+sites with their account's role.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.roles import Action, Role
 
 from .access import Actor, require
 from .context import ServiceContext
@@ -36,6 +43,22 @@ class SiteView:
     active_from: dt.date | None
     active_to: dt.date | None
     members: tuple[str, ...]
+    #: each member's role at this site (username → role; the account's own role when none)
+    roles: dict[str, str] = field(default_factory=dict)
+
+
+def _site_role(role: str | None) -> str | None:
+    """A role a member may hold at a site (None: the account's own role)."""
+    if role is None:
+        return None
+    try:
+        parsed = Role(role)
+    except ValueError:
+        names = ", ".join(r.value for r in Role if r is not Role.ADMINISTRATOR)
+        raise ValidationFailed("role", f"one of {names}", role) from None
+    if parsed is Role.ADMINISTRATOR:
+        raise ValidationFailed("role", "administration is not a site's role", role)
+    return parsed.value
 
 
 def check_registration_site(session: Session, actor: Actor, site: str, today: dt.date) -> None:
@@ -104,10 +127,13 @@ class SiteService:
             uow.commit()
             return view
 
-    def add_member(self, actor: Actor, *, username: str, site: str) -> SiteView:
-        """Make ``username`` a member of ``site``: from now on they see its patients only
-        (with their other sites')."""
+    def add_member(
+        self, actor: Actor, *, username: str, site: str, role: str | None = None
+    ) -> SiteView:
+        """Make ``username`` a member of ``site`` (as ``role`` there; None: their account's
+        role): from now on they see its patients only (with their other sites')."""
         require(actor, Action.USER_MANAGE)
+        role = _site_role(role)
         with self._ctx.uow(actor, write=True) as uow:
             row = uow.session.scalar(select(Site).where(Site.code == site))
             if row is None:
@@ -120,7 +146,34 @@ class SiteService:
             )
             if exists is not None:
                 raise ConflictError("user", username, f"is a member of {site} already")
-            uow.session.add(UserSite(user_id=user.id, site=site, added_at=uow.now))
+            uow.session.add(UserSite(user_id=user.id, site=site, added_at=uow.now, role=role))
+            uow.flush()
+            view = self._view(uow.session, row)
+            uow.commit()
+            return view
+
+    def set_member_role(
+        self, actor: Actor, *, username: str, site: str, role: str | None, reason: str
+    ) -> SiteView:
+        """Change ``username``'s role at ``site`` (None: their account's role); audited with
+        the reason."""
+        require(actor, Action.USER_MANAGE)
+        role = _site_role(role)
+        if not (reason or "").strip():
+            raise ValidationFailed("reason", "say why the role changes", reason)
+        with self._ctx.uow(actor, write=True) as uow:
+            uow.reason = reason.strip()
+            row = uow.session.scalar(select(Site).where(Site.code == site))
+            if row is None:
+                raise NotFound("site", site)
+            membership = uow.session.scalar(
+                select(UserSite)
+                .join(User, User.id == UserSite.user_id)
+                .where(User.username == username, UserSite.site == site)
+            )
+            if membership is None:
+                raise NotFound(f"member of {site}", username)
+            membership.role = role
             uow.flush()
             view = self._view(uow.session, row)
             uow.commit()
@@ -133,12 +186,18 @@ class SiteService:
 
     @staticmethod
     def _view(session: Session, site: Site) -> SiteView:
-        members = session.scalars(
-            select(User.username)
+        members = session.execute(
+            select(User.username, User.role, UserSite.role)
             .join(UserSite, UserSite.user_id == User.id)
             .where(UserSite.site == site.code)
             .order_by(User.username)
         ).all()
         return SiteView(
-            site.code, site.name, site.time_zone, site.active_from, site.active_to, tuple(members)
+            site.code,
+            site.name,
+            site.time_zone,
+            site.active_from,
+            site.active_to,
+            tuple(name for name, _, _ in members),
+            {name: here or account for name, account, here in members},
         )

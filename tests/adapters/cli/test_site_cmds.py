@@ -63,5 +63,18 @@ def test_sites_from_the_command_line(tmp_path: Path) -> None:
             "active_from": None,
             "active_to": None,
             "members": ["nurse1"],
+            "roles": {"nurse1": "nurse"},
         }
     ]
+    # a role at the site (issue 17): the nurse is the site's investigator too
+    changed = run.invoke(
+        build_app(),
+        ["sites", "role", "nurse1", "YAL", "investigator", "--reason", "the new PI", "--db", db],
+    )
+    assert changed.exit_code == 0 and "nurse1 is investigator at YAL" in changed.output
+    wrong = run.invoke(
+        build_app(),
+        ["sites", "role", "nurse1", "YAL", "captain", "--reason", "why not", "--db", db],
+    )
+    assert wrong.exit_code == 2 and "role" in wrong.output
+    assert len(wrong.output.strip().splitlines()) == 1

@@ -7,6 +7,7 @@ the browser is a tablet-sized 800×1280 viewport. Screenshots go to ``test-artif
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import socket
@@ -27,7 +28,11 @@ from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.services import FixedClock
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+#: Where the screenshots go: ``test-artifacts/`` of the checkout, or $KETAMINE_PTSD_TEST_SHOTS.
+ARTIFACTS = Path(
+    os.environ.get("KETAMINE_PTSD_TEST_SHOTS")
+    or Path(__file__).resolve().parents[3] / "test-artifacts"
+)
 CANARY = re.compile(r"ketamine(?!-ptsd)|midazolam|\d\s?mg\b(?!/kg)", re.IGNORECASE)
 
 pytestmark = [
@@ -131,7 +136,7 @@ def tablet(browser, server):  # type: ignore[no-untyped-def]
 
 
 def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-viewport.png"))  # what the nurse sees
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # (scrolls the page)
 

@@ -125,3 +125,31 @@ def test_an_open_query_shows_where_the_value_is_shown(login, services: Services,
     page = login(Role.INVESTIGATOR).get(f"/patients/{pid}")
     assert page.status_code == 200
     assert "open query (1)" in page.text and "total: Total 50: item 7 is blank" in page.text
+
+
+def test_the_edit_check_sweep_through_the_api(
+    client: TestClient, services: Services, actors, clock
+) -> None:  # type: ignore[no-untyped-def]
+    from conduct_support import unchecked_reading  # type: ignore[import-not-found]
+
+    pid = enrol(services, actors)
+    _, reading_id = unchecked_reading(services, actors, clock, pid)
+    nurse, monitor = _bearer(client, "nurse"), _bearer(client, "monitor")
+    refused = client.post("/api/v1/queries/sweep", headers=nurse)
+    assert refused.status_code == 403
+    swept = client.post("/api/v1/queries/sweep", headers=monitor)
+    assert swept.status_code == 200, swept.text
+    body = swept.json()
+    assert body["raised"] == {"vitals_implausible": 1, "vitals_incomplete": 1}
+    assert body["total_raised"] == 2 and body["records_checked"] >= 2
+    listed = client.get(
+        "/api/v1/queries",
+        params={"table_name": "vital_signs", "record_id": str(reading_id)},
+        headers=monitor,
+    ).json()
+    assert {(q["field"], q["origin"]) for q in listed} == {
+        ("heart_rate_bpm", "rule:vitals_implausible"),
+        ("spo2_percent", "rule:vitals_incomplete"),
+    }
+    again = client.post("/api/v1/queries/sweep", headers=_bearer(client, "statistician"))
+    assert again.status_code == 200 and again.json()["total_raised"] == 0

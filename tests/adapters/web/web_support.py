@@ -70,14 +70,17 @@ def add_role_users(services: Services) -> dict[Role, Actor]:
     return actors
 
 
-def enrol(services: Services, actors: dict[Role, Actor], protocol_name: str = "rct") -> int:
-    """Register, consent and pass screening (PROTOCOL.md §1); returns the patient id."""
+def enrol(
+    services: Services, actors: dict[Role, Actor], protocol_name: str = "rct", site: str = "YAL"
+) -> int:
+    """Register at ``site``, consent and pass screening (PROTOCOL.md §1); returns the patient
+    id."""
     actor = actors[Role.INVESTIGATOR] if protocol_name == "rct" else actors[Role.CLINICIAN]
     family, given, born = TEST_IDENTITY  # two identifiers for the bedside (PROTOCOL.md §12)
     patient = services.patients.register(
         actor,
         protocol_name=protocol_name,
-        site="YAL",
+        site=site,
         identity=IdentityInput(family, given, born),
     )
     services.patients.record_consent(

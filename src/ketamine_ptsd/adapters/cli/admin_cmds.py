@@ -237,6 +237,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
-    from ketamine_ptsd.adapters.cli import site_cmds
+    from ketamine_ptsd.adapters.cli import query_cmds, site_cmds
 
     site_cmds.register(app)
+    query_cmds.register(app)

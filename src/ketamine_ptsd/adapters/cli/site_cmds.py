@@ -66,18 +66,48 @@ def _member(
     username: Annotated[str, typer.Argument(help="The user.")],
     site: Annotated[str, typer.Argument(help="The site code.")],
     db: DbOption = None,
+    role: Annotated[
+        str | None,
+        typer.Option("--role", help="Their role at this site (default: their account's role)."),
+    ] = None,
 ) -> None:
-    """Make a user a member of a site (they then see its patients only, with their others')."""
+    """Make a user a member of a site (they then see its patients only, with their others'),
+    with a role there."""
     from ketamine_ptsd.services import ServiceError
 
     services, database = open_services(resolve_url(db))
     try:
-        view = services.sites.add_member(operator(), username=username, site=site)
+        view = services.sites.add_member(operator(), username=username, site=site, role=role)
     except ServiceError as exc:
         fail(str(exc))
     finally:
         database.dispose()
-    typer.echo(f"{username} is a member of {view.code} ({', '.join(view.members)})")
+    typer.echo(
+        f"{username} is a member of {view.code} as {view.roles[username]} "
+        f"({', '.join(view.members)})"
+    )
+
+
+def _role(
+    username: Annotated[str, typer.Argument(help="The user.")],
+    site: Annotated[str, typer.Argument(help="The site code.")],
+    role: Annotated[str, typer.Argument(help="Their role at this site.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")],
+    db: DbOption = None,
+) -> None:
+    """Change a member's role at a site (audited)."""
+    from ketamine_ptsd.services import ServiceError
+
+    services, database = open_services(resolve_url(db))
+    try:
+        view = services.sites.set_member_role(
+            operator(), username=username, site=site, role=role, reason=reason
+        )
+    except ServiceError as exc:
+        fail(str(exc))
+    finally:
+        database.dispose()
+    typer.echo(f"{username} is {view.roles[username]} at {view.code}")
 
 
 def _list(db: DbOption = None, as_json: JsonOption = False) -> None:
@@ -95,6 +125,7 @@ def _list(db: DbOption = None, as_json: JsonOption = False) -> None:
             "active_from": v.active_from.isoformat() if v.active_from else None,
             "active_to": v.active_to.isoformat() if v.active_to else None,
             "members": list(v.members),
+            "roles": dict(v.roles),
         }
         for v in views
     ]
@@ -111,5 +142,6 @@ def register(app: typer.Typer) -> None:
     sites_app = typer.Typer(help="Trial sites and their members.", no_args_is_help=True)
     sites_app.command("add")(_add)
     sites_app.command("member")(_member)
+    sites_app.command("role")(_role)
     sites_app.command("list")(_list)
     app.add_typer(sites_app, name="sites")

@@ -120,6 +120,8 @@ user_sessions = Table(
     Column("last_used_at", UTCDateTime, nullable=True),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # the site the session works at, for a user whose sites give different roles (migration 0017)
+    Column("site", String(16), nullable=True),
 )
 
 audit_log = Table(
@@ -396,6 +398,8 @@ user_sites = Table(
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
     Column("site", String(16), nullable=False),
     Column("added_at", UTCDateTime, nullable=False),
+    # the user's role at this site; NULL: the account's own role (migration 0017)
+    Column("role", String(32), nullable=True),
     UniqueConstraint("user_id", "site"),
 )
 

@@ -83,9 +83,12 @@ class WebState:
     #: patient id → date of infusion 1 (allocations never change) and the calendars from it
     infusion_one: dict[int, dt.date] = field(default_factory=dict)
     plans: dict[tuple[str, dt.date], Any] = field(default_factory=dict)
-    #: (role, protocol, day, record version) → the trial dashboard built for that role; the
-    #: record version (audit chain head) changes with every write, so an entry is never stale
-    dashboards: dict[tuple[str, str, dt.date, int], Any] = field(default_factory=dict)
+    #: (role, sites, protocol, day, record version) → the trial dashboard built for that role at
+    #: those sites; the record version (audit chain head) changes with every write, so an entry
+    #: is never stale
+    dashboards: dict[tuple[str, tuple[str, ...] | None, str, dt.date, int], Any] = field(
+        default_factory=dict
+    )
 
     def now(self) -> dt.datetime:
         return self.services.context.clock.now()

@@ -42,7 +42,12 @@ def account_key(client: str, username: str) -> str:
 
 
 def sign_in(
-    request: Request, state: WebState, username: str, password: str, kind: SessionKind
+    request: Request,
+    state: WebState,
+    username: str,
+    password: str,
+    kind: SessionKind,
+    site: str | None = None,
 ) -> LoginResult | SignInRefused:
     """Throttle, then ask the service; count a failure against the client and the account."""
     client = client_address(
@@ -59,7 +64,7 @@ def sign_in(
             429, f"Too many failed sign-ins; wait {wait} seconds and try again.", wait
         )
     try:
-        result = state.services.auth.login(name, password, kind=kind)
+        result = state.services.auth.login(name, password, kind=kind, site=site)
     except AuthenticationFailed:
         state.client_throttle.failed(client)
         state.account_throttle.failed(key)

@@ -4,7 +4,7 @@ A check never refuses: the bedside refuses only impossible values. It finds what
 manager would question — a value outside its plausible range, a required item left out, an
 assessment outside its window — and the services raise each finding as an automatic query on
 the field it concerns, when the data are entered (at the bedside, late from paper, or through
-the API) and when the whole record is swept (:meth:`QueryService.run_checks`).
+the API) and when the whole record is swept (``services.edit_checks.EditCheckService.run``).
 
 Each finding names its rule (the query's origin is ``rule:<rule>``), the field and a question
 that cites the protocol.

@@ -54,16 +54,20 @@ class AccountabilityUseCases(InfusionBase):
     """The pharmacy's reconciliation page and its export."""
 
     def accountability(self, actor: Actor) -> list[AccountabilityRow]:
-        """Every infusion given, oldest first (``drug_accountability.read``)."""
+        """Every infusion given at the actor's sites, oldest first (``drug_accountability.read``;
+        a site's member never sees another site's infusions, issue 17)."""
         require(actor, Action.DRUG_ACCOUNTABILITY_READ)
         with self._ctx.uow(actor, write=False) as uow:
-            rows = uow.session.execute(
+            query = (
                 select(DrugAdministration, InfusionDay, Patient)
                 .join(InfusionDay, InfusionDay.id == DrugAdministration.infusion_day_id)
                 .join(Patient, Patient.id == DrugAdministration.patient_id)
                 .where(InfusionDay.voided_at.is_(None))
                 .order_by(InfusionDay.started_at, DrugAdministration.id)
-            ).all()
+            )
+            if actor.sites is not None:
+                query = query.where(Patient.site.in_(sorted(actor.sites)))  # type: ignore[attr-defined]
+            rows = uow.session.execute(query).all()
             names = user_names(
                 uow,
                 {

@@ -19,6 +19,8 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 class LoginRequest(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+    #: the site to work at, for a user with different roles at different sites (issue 17)
+    site: str | None = Field(default=None, max_length=16, pattern=r"^[A-Z0-9]+$")
 
 
 class TokenRead(BaseModel):
@@ -36,7 +38,7 @@ class MeRead(BaseModel):
 
 @router.post("/login", response_model=TokenRead, responses={401: {}, 429: {}})
 def login(body: LoginRequest, request: Request, state: State) -> Response | TokenRead:
-    result = sign_in(request, state, body.username, body.password, SessionKind.API)
+    result = sign_in(request, state, body.username, body.password, SessionKind.API, body.site)
     if isinstance(result, SignInRefused):
         headers = {} if result.retry_after is None else {"retry-after": str(result.retry_after)}
         return JSONResponse({"error": result.message}, result.status, headers=headers)

@@ -6,6 +6,9 @@ query (``POST /queries``), the site answers it by a correction or an explanation
 step needs the ``version`` read (409 if someone changed it since, or if the step does not apply
 to the query's state) and is audited. ``GET /queries`` lists them, filtered by ``state``,
 ``patient_id``, ``table_name`` and ``record_id`` — how a page shows the queries on a value.
+``POST /queries/sweep`` runs the protocol's edit checks over every record the caller's sites hold
+(:class:`~ketamine_ptsd.services.edit_checks.EditCheckService`: whoever raises queries) and answers
+how many records it checked and how many queries it raised, by check.
 """
 
 from __future__ import annotations
@@ -78,6 +81,12 @@ class QueryCountsRead(BaseModel):
     open_by_age: dict[str, int]
 
 
+class SweepRead(BaseModel):
+    records_checked: int
+    raised: dict[str, int]  # by check (the query's origin without ``rule:``)
+    total_raised: int
+
+
 def _read(view: Any) -> QueryRead:
     return QueryRead.model_validate(view, from_attributes=True)
 
@@ -120,6 +129,16 @@ def raise_query(body: QueryCreate, auth: ApiAuth, state: State) -> Any:
         question=body.question,
     )
     return _read(view)
+
+
+@router.post("/sweep", response_model=SweepRead)
+def sweep(auth: ApiAuth, state: State) -> Any:
+    run = state.services.edit_checks.run(auth.actor)
+    return SweepRead(
+        records_checked=run.records_checked,
+        raised=dict(sorted(run.raised.items())),
+        total_raised=run.total_raised,
+    )
 
 
 @router.get("/{query_id}", response_model=QueryRead)

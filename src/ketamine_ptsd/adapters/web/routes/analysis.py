@@ -48,7 +48,9 @@ def dashboard(request: Request, session: Session, state: State) -> Response:
     # The dashboard shows no arm and depends only on the role (what it may read), the protocol,
     # the day and the record; key it on the record's version so a write shows at once.
     version = state.services.audit.record_version(session.actor)
-    key = (session.role.value, protocol_name, today, version)
+    # ... and on the user's sites: a site's member never gets a board built for the whole trial
+    sites = None if session.actor.sites is None else tuple(sorted(session.actor.sites))
+    key = (session.role.value, sites, protocol_name, today, version)
     board = state.dashboards.get(key)
     if board is None:
         board = trial_dashboard(state.services, session.actor, protocol_name, today)

@@ -97,6 +97,15 @@ def login(
     return response
 
 
+@router.post("/session/site")
+def switch_site(request: Request, session: Session, state: State, form: CheckedForm) -> Response:
+    """Work at another of the user's sites, with the role they hold there (issue 17: a role per
+    site; services/auth.py). Back to the home page: the other site's patients are not these."""
+    site = form.get("site")
+    state.services.auth.switch_site(session.token, site if isinstance(site, str) else "")
+    return see_other("/")
+
+
 @router.post("/logout")
 def logout(request: Request, session: Session, state: State, _form: CheckedForm) -> Response:
     state.services.auth.logout(session.token)

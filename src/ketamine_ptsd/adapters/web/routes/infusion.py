@@ -59,6 +59,7 @@ from ..bedside import as_context, bedside_view
 from ..deps import CheckedForm, PageSession, Session, State, WebState, render, see_other
 from ..dosing import DoseDisplay, dose_display
 from ..params import DbId, InfusionNumber, form_int
+from ..query_marks import query_marks
 from .adverse_events import AE_FIELDS, adverse_event_input
 from .patients import text
 
@@ -234,11 +235,17 @@ def _page(
         for d in state.services.infusions.decisions(session.actor, patient_id)
         if d.infusion_number == number and d.day == today
     ]
+    shown = [r for row in view.rows for r in row.readings] + list(view.extra_vitals)
     return render(
         request,
         "infusion.html",
         {
             **as_context(view, state.now()),
+            # queries shown where the value is shown (issue 17)
+            "qmarks": query_marks(state.services, session, patient_id),
+            "vitals_ids": [r.id for r in shown],
+            "vital_labels": {name: label for _, name, label, *_ in VITAL_FIELDS},
+            "reading_labels": {str(r.id): f"the minute-{r.minute} reading" for r in shown},
             "patient": patient,
             "number": number,
             "protocol": view.protocol,

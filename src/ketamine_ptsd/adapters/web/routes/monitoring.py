@@ -1,11 +1,13 @@
 """Monitoring (issue 17): data queries and source-data verification, as pages.
 
 ``/queries`` lists the queries the reader may see (open first) with their counts by state, form
-and age; whoever may answer does so there (a correction is made on the record's own correction
+and age, and — for whoever raises queries — a button that sweeps the record with the protocol's
+edit checks (``POST /queries/sweep``); whoever may answer does so there (a correction is made on the record's own correction
 page, with its reason, then answered "corrected"). ``/patients/{id}/monitoring`` is a monitor's
 visit for one patient: the critical records with their verification status and a "verified"
 button each (and, once verified, the form's lock and unlock, with a reason and the password), what changed since the monitor's last verification, the patient's queries, and a
-form to raise a query on a field of one of those records. Every action goes through the
+form to raise a query: the monitor picks one of the patient's forms (``?form=table:record``),
+then one of its fields, each shown with its value — nothing to type but the question. Every action goes through the
 services (queries.py, sdv.py), so the roles, the blind and the audit trail are theirs.
 """
 
@@ -35,25 +37,65 @@ def _require(session: PageSession, action: Action) -> None:
         raise PermissionDenied(action.value, session.role.value)
 
 
-@router.get("/queries")
-def queries_page(request: Request, session: Session, state: State) -> Response:
-    _require(session, Action.QUERY_READ)
+def _queries_context(session: PageSession, state: State, **extra: object) -> dict[str, object]:
     views = state.services.queries.list(session.actor)
     order = {"open": 0, "answered": 1, "closed": 2}
-    context = {
+    context: dict[str, object] = {
         "queries": sorted(views, key=lambda v: (order[v.state], v.id)),
         "counts": state.services.queries.counts(session.actor),
         "can_answer": session.can(Action.QUERY_ANSWER),
         "can_raise": session.can(Action.QUERY_RAISE),
         "error": None,
+        "swept": None,
     }
-    return render(request, "queries.html", context)
+    context.update(extra)
+    return context
+
+
+@router.get("/queries")
+def queries_page(request: Request, session: Session, state: State) -> Response:
+    _require(session, Action.QUERY_READ)
+    return render(request, "queries.html", _queries_context(session, state))
+
+
+@router.post("/queries/sweep")
+def sweep(request: Request, session: Session, state: State, form: CheckedForm) -> Response:
+    """Run the protocol's edit checks over the record (services/edit_checks.py) and show what
+    they raised, by check, above the list that now holds the new queries."""
+    _require(session, Action.QUERY_RAISE)
+    run = state.services.edit_checks.run(session.actor)
+    return render(request, "queries.html", _queries_context(session, state, swept=run))
+
+
+def _picker(
+    state: State, session: PageSession, patient_id: int, pick: str | None
+) -> dict[str, object]:
+    """The monitor's query picker (issue 17): the patient's forms, and — once one is chosen
+    (``table:record``, the ``form`` query parameter) — its fields with the values they hold."""
+    if not session.can(Action.QUERY_RAISE):
+        return {"forms": [], "picked": None, "pick_fields": []}
+    queries = state.services.queries
+    forms = queries.forms(session.actor, patient_id)
+    table, _, record = (pick or "").partition(":")
+    picked = next((f for f in forms if (f.table_name, f.record_id) == (table, record)), None)
+    fields = (
+        []
+        if picked is None
+        else queries.fields(session.actor, patient_id, table_name=table, record_id=record)
+    )
+    return {"forms": forms, "picked": picked, "pick_fields": fields}
 
 
 def _visit(
     request: Request, session: PageSession, state: State, patient_id: int, **extra: object
 ) -> Response:
     services = state.services
+    values = extra.get("values")
+    pick = (
+        f"{values['table_name']}:{values['record_id']}"
+        if isinstance(values, dict)
+        else request.query_params.get("form")
+    )
     context: dict[str, object] = {
         "patient": services.patients.get(session.actor, patient_id),
         "items": services.sdv.items(session.actor, patient_id),
@@ -70,6 +112,7 @@ def _visit(
         "can_raise": session.can(Action.QUERY_RAISE),
         "values": {"table_name": "", "record_id": "", "field": "", "question": ""},
         "error": None,
+        **_picker(state, session, patient_id, pick),
     }
     context.update(extra)
     error = context.get("error")
@@ -194,13 +237,6 @@ def query_step(
         else:
             raise NotFound("query step", step)
     except (ValidationFailed, ConflictError) as exc:
-        context = {
-            "queries": queries.list(session.actor),
-            "counts": queries.counts(session.actor),
-            "can_answer": session.can(Action.QUERY_ANSWER),
-            "can_raise": session.can(Action.QUERY_RAISE),
-            "error": exc,
-            "failed_query": query_id,
-        }
+        context = _queries_context(session, state, error=exc, failed_query=query_id)
         return render(request, "queries.html", context, status_code=422)
     return see_other(back)

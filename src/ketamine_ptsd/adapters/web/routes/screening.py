@@ -26,11 +26,14 @@ from ketamine_ptsd.services.screening import DERIVED_FACTS, ScreeningVisitInput
 
 from ..deps import CheckedForm, PageSession, Session, State, WebState, render, see_other
 from ..params import DbId
+from ..query_marks import query_marks
 from .patients import parse_date, text
 
 router = APIRouter()
 
 BOOLEAN_OPS = frozenset({"is_true", "is_false"})
+#: The forms the screening page shows, whose queries it lists (issue 17).
+SCREENING_FORMS = ("screening_visits", "eligibility_decisions", "demographics", "consents")
 
 
 def fact_fields(protocol: Protocol) -> list[dict[str, Any]]:
@@ -82,11 +85,16 @@ def _page(
             items = latest.measures.get("caps5_past_month", {}).get("items", {})
             for key, value in items.items():
                 values[f"caps_{key}"] = str(value)
+    qmarks = query_marks(services, session, patient_id)
     return render(
         request,
         "screening.html",
         {
             "patient": patient,
+            # queries shown where the value is shown (issue 17): the visits, the decisions, the
+            # demographics and the consents the decision reads
+            "qmarks": qmarks,
+            "screening_queries": [q for table in SCREENING_FORMS for q in qmarks.of(table)],
             "fields": fact_fields(protocol),
             "caps5": get_instrument("caps5_past_month"),
             "weight_limits": WEIGHT_KG_LIMITS,

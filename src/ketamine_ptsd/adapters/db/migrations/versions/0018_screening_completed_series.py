@@ -1,7 +1,7 @@
 """The states ``screening`` and ``completed_series`` (issue 11; PROTOCOL.md §1, §2, §5, §6).
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-05
 
 ``patients.status`` accepts the workflow's states as they are now: the CHECK constraint
@@ -21,7 +21,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
