@@ -10,7 +10,12 @@ from ..rules.discharge import DischargeFindings
 from ..rules.eligibility import EligibilityStatus
 from .states import PatientState
 
-__all__ = ["Refusal", "WorkflowFacts"]
+__all__ = ["MIN_REASON_CHARS", "Refusal", "WorkflowFacts"]
+
+
+#: The shortest reason a recorded decision accepts (SYSTEM.md capability 12: a sentence, not a
+#: tick).
+MIN_REASON_CHARS = 10
 
 
 @dataclass(frozen=True, slots=True)
