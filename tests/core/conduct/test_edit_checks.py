@@ -10,7 +10,7 @@ from ketamine_ptsd.core.conduct import (
     vitals_findings,
 )
 from ketamine_ptsd.core.protocol import DataChecks, PlausibleRange, validate
-from ketamine_ptsd.core.protocol._validate import _check_data_checks
+from ketamine_ptsd.core.protocol._validate_bedside import check_data_checks
 
 CHECKS = DataChecks(
     required_vitals=("systolic_mmhg", "respiratory_rate_per_min"),
@@ -83,7 +83,7 @@ def test_the_validator_refuses_unknown_readings_and_ranges_outside_the_possible(
             )
         }
     )
-    problems = _check_data_checks(bad)
+    problems = check_data_checks(bad)
     assert any("unknown reading 'temperature'" in p for p in problems)
     assert any("85-101 must be a range inside the possible 30-100" in p for p in problems)
     assert any("given twice" in p for p in problems)

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from workflow_support import ready_for_infusion  # type: ignore[import-not-found]
 
-from ketamine_ptsd.core.protocol._validate import MEDICATION_CLASS_IDS
+from ketamine_ptsd.core.protocol._validate_bedside import MEDICATION_CLASS_IDS
 from ketamine_ptsd.core.roles import Role
 from ketamine_ptsd.core.rules import MEDICATION_CLASSES
 from ketamine_ptsd.services import PermissionDenied, ValidationFailed

@@ -41,12 +41,18 @@ from collections.abc import Iterable
 
 from ..errors import InvalidInput
 from ._base import weekday_index
-from ._esketamine import REMS_CONCOMITANT_CLASSES, EsketaminePhase
 from ._instruments import KNOWN_INSTRUMENT_IDS
-from ._limits import MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT, VITAL_RANGES, WEIGHT_KG_LIMITS
+from ._limits import MAX_WEIGHT_CHANGE_TOLERANCE_PERCENT, WEIGHT_KG_LIMITS
 from ._outcomes import AnalysisPlan
 from ._protocol import Protocol
 from ._schedule import Schedule
+from ._validate_bedside import check_bedside, check_data_checks
+from ._validate_clinic import (
+    check_esketamine,
+    check_retreatment,
+    check_self_report,
+    measured_at,
+)
 
 __all__ = ["max_infusions_per_calendar_week", "validate"]
 
@@ -89,9 +95,9 @@ def validate(
     problems += _check_response(protocol, known)
     problems += _check_durability_and_maintenance(protocol)
     problems += _check_analysis(protocol, known)
-    problems += _check_self_report(protocol)
-    problems += _check_retreatment(protocol)
-    problems += _check_esketamine(protocol)
+    problems += check_self_report(protocol)
+    problems += check_retreatment(protocol)
+    problems += check_esketamine(protocol)
     return problems
 
 
@@ -493,133 +499,9 @@ def _check_monitoring(p: Protocol, known: frozenset[str]) -> list[str]:
         out.append(
             f"{where}.discharge.dissociation_max_points_above_baseline: must not be negative"
         )
-    out += _check_bedside(p, known)
-    out += _check_data_checks(p)
+    out += check_bedside(p, known)
+    out += check_data_checks(p)
     return out
-
-
-def _check_data_checks(p: Protocol) -> list[str]:
-    """The edit checks name known readings, and a plausible range lies inside the possible
-    one with room on both sides (issue 17)."""
-    checks = p.monitoring.data_checks
-    where = "monitoring.data_checks"
-    out = []
-    for measure in checks.required_vitals:
-        if measure not in VITAL_RANGES:
-            out.append(f"{where}.required_vitals: unknown reading {measure!r}")
-    seen: set[str] = set()
-    for r in checks.plausible_vitals:
-        if r.measure not in VITAL_RANGES:
-            out.append(f"{where}.plausible_vitals: unknown reading {r.measure!r}")
-            continue
-        if r.measure in seen:
-            out.append(f"{where}.plausible_vitals: {r.measure} is given twice")
-        seen.add(r.measure)
-        low, high = VITAL_RANGES[r.measure]
-        if not low <= r.low < r.high <= high:
-            out.append(
-                f"{where}.plausible_vitals.{r.measure}: {r.low}-{r.high} must be a range "
-                f"inside the possible {low}-{high}"
-            )
-    return out
-
-
-#: The classes a concomitant medication is recorded under (core.rules.MEDICATION_CLASSES; the
-#: protocol package may not import the rules, so the ids are repeated here and a test keeps the
-#: two equal).
-MEDICATION_CLASS_IDS = (
-    "benzodiazepine",
-    "opioid",
-    "sedative_hypnotic",
-    "psychostimulant",
-    "maoi",
-    "lamotrigine",
-    "antidepressant",
-    "antipsychotic",
-    "mood_stabilizer",
-    "antihypertensive",
-    "other",
-)
-
-
-#: The routes a rescue drug may be given by (services' intervention routes use the same list).
-RESCUE_ROUTES = ("IV", "IM", "PO", "SL", "SC", "IN", "inhaled")
-
-
-def _check_bedside(p: Protocol, known: frozenset[str]) -> list[str]:
-    """Respiration and sedation alerts, the vitals window, the worsening limits (§6, §12)."""
-    m = p.monitoring
-    out = []
-    where = "monitoring"
-    a = m.alerts
-    if not 0 < a.respiratory_rate_low_per_min < a.respiratory_rate_high_per_min:
-        out.append(
-            f"{where}.alerts: respiratory_rate_low_per_min must be above 0 and below "
-            "respiratory_rate_high_per_min"
-        )
-    if not 0 <= a.moaas_alert_at_or_below <= 4:
-        out.append(
-            f"{where}.alerts.moaas_alert_at_or_below: must be 0-4 (MOAA/S 5 is awake; PROTOCOL.md "
-            "§11, §12)"
-        )
-    w = m.vitals_window
-    if w.early_minutes < 0 or w.late_minutes < 0:
-        out.append(f"{where}.vitals_window: early_minutes and late_minutes must not be negative")
-    if w.early_minutes + w.late_minutes >= m.vitals_interval_after_minutes * 2:
-        out.append(
-            f"{where}.vitals_window: {w.early_minutes}+{w.late_minutes} min is wider than two "
-            "readings apart: a reading could be entered for the wrong minute"
-        )
-    for cls in p.pre_infusion.flag_medication_classes:
-        if cls not in MEDICATION_CLASS_IDS:
-            out.append(
-                f"pre_infusion.flag_medication_classes: unknown class {cls!r} (one of "
-                f"{', '.join(MEDICATION_CLASS_IDS)})"
-            )
-    if not m.rescue_formulary:
-        out.append(f"{where}.rescue_formulary: list the rescue drugs the bedside may give (§6)")
-    drugs: set[str] = set()
-    for i, r in enumerate(m.rescue_formulary):
-        at = f"{where}.rescue_formulary[{i}]"
-        if not r.drug.strip() or r.drug in drugs:
-            out.append(f"{at}.drug: blank or listed twice ({r.drug!r})")
-        drugs.add(r.drug)
-        if not r.indication.strip():
-            out.append(f"{at}.indication: say what it is given for")
-        if not r.routes or any(route not in RESCUE_ROUTES for route in r.routes):
-            out.append(f"{at}.routes: one or more of {', '.join(RESCUE_ROUTES)}")
-        if not 0 < r.usual_dose_mg <= r.max_single_dose_mg <= r.max_daily_dose_mg:
-            out.append(
-                f"{at}: doses must satisfy 0 < usual_dose_mg <= max_single_dose_mg <= "
-                "max_daily_dose_mg"
-            )
-    dis = m.discharge
-    seen: set[str] = set()
-    for i, lim in enumerate(dis.worsening_limits):
-        if lim.instrument not in known:
-            out.append(
-                f"{where}.discharge.worsening_limits[{i}].instrument: unknown instrument "
-                f"{lim.instrument!r}"
-            )
-        if lim.instrument in seen:
-            out.append(f"{where}.discharge.worsening_limits: {lim.instrument!r} is listed twice")
-        seen.add(lim.instrument)
-        if lim.max_points_above_baseline < 0:
-            out.append(
-                f"{where}.discharge.worsening_limits[{i}].max_points_above_baseline: must not "
-                "be negative"
-            )
-        rated = [r.minute for r in m.ratings if lim.instrument in r.instruments]
-        if 0 not in rated or not any(x > 0 for x in rated):
-            out.append(
-                f"{where}.discharge.worsening_limits[{i}]: {lim.instrument!r} must be rated at "
-                "minute 0 and after the start so discharge can compare with the baseline"
-            )
-    return out
-
-
-def _measured_at(p: Protocol, time_point: str, instrument: str) -> bool:
-    return any(a.name == time_point and instrument in a.instruments for a in p.assessments)
 
 
 def _check_response(p: Protocol, known: frozenset[str]) -> list[str]:
@@ -637,7 +519,7 @@ def _check_response(p: Protocol, known: frozenset[str]) -> list[str]:
     ):
         if point not in names:
             out.append(f"{where}.{field}: no assessment time point {point!r}")
-        elif not _measured_at(p, point, r.instrument):
+        elif not measured_at(p, point, r.instrument):
             out.append(f"{where}.{field}: {r.instrument!r} is not measured at {point!r}")
     return out
 
@@ -690,7 +572,7 @@ def _check_analysis(p: Protocol, known: frozenset[str]) -> list[str]:
         for tp in o.time_points:
             if not any(x.name == tp for x in p.assessments):
                 out.append(f"{where}.time_points: no assessment time point {tp!r}")
-            elif not _measured_at(p, tp, o.instrument):
+            elif not measured_at(p, tp, o.instrument):
                 out.append(f"{where}: {o.instrument!r} is not measured at {tp!r}")
     return out
 
@@ -728,154 +610,4 @@ def _check_interim(a: AnalysisPlan) -> list[str]:
             f"({i.method} {i.function}, {i.sides}-sided overall {i.overall_alpha:g}, looks at "
             f"{', '.join(f'{x:g}' for x in t)}), whose first-look nominal alpha is {nominal:.4f}"
         )
-    return out
-
-
-_SELF_REPORT_INSTRUMENTS = ("pcl5", "cssrs")
-_MAX_LINK_HOURS = 14 * 24
-
-
-def _check_self_report(p: Protocol) -> list[str]:
-    """Issue 13: the patient page, its schedule, its alerts and its crisis text (§5, §7, §8)."""
-    s = p.self_report
-    if s is None:
-        return []
-    out = []
-    where = "self_report"
-    if sorted(s.instruments) != sorted(_SELF_REPORT_INSTRUMENTS) or len(set(s.instruments)) != 2:
-        out.append(f"{where}.instruments: the patient page gives exactly pcl5 and cssrs (§5, §7)")
-    if s.interval_days < 1:
-        out.append(f"{where}.interval_days: must be positive")
-    if not 1 <= s.link_valid_hours <= _MAX_LINK_HOURS:
-        out.append(
-            f"{where}.link_valid_hours: 1 to {_MAX_LINK_HOURS} (a link must expire, and soon)"
-        )
-    if not 1 <= s.meaningful_change_points <= 80:
-        out.append(f"{where}.meaningful_change_points: 1 to 80 PCL-5 points (§7: 10)")
-    if len(s.crisis_text.strip()) < 20:
-        out.append(f"{where}.crisis_text: the crisis line text shown to the patient is required")
-    if p.blinded and p.mode == "trial" and s.blinded_raters_may_read:
-        out.append(
-            f"{where}.blinded_raters_may_read: a blinded trial keeps the patient's own reports "
-            "from its blinded raters unless its protocol documents why not (§3); remove it"
-        )
-    if not _measured_at(p, p.response.baseline_assessment, "pcl5"):
-        out.append(
-            f"{where}: the relapse watch needs a PCL-5 at {p.response.baseline_assessment!r} "
-            "(the response's baseline, §8)"
-        )
-    return out
-
-
-def _check_retreatment(p: Protocol) -> list[str]:
-    """Issue 13: a new acute series after a lost response, the clinic's (§8)."""
-    r = p.retreatment
-    if r is None:
-        return []
-    out = []
-    where = "retreatment"
-    if p.mode != "clinic":
-        out.append(f"{where}: the trial ends with its primary outcome; retreatment is the clinic's")
-    if not r.allowed_from:
-        out.append(f"{where}.allowed_from: name lost_response (and non_responder if allowed)")
-    if r.max_courses < 1:
-        out.append(f"{where}.max_courses: must be positive")
-    known = {o.id for o in p.maintenance.options} if p.maintenance is not None else set()
-    known.add("retreatment")
-    for option in r.proposed_options:
-        if option not in known:
-            out.append(f"{where}.proposed_options: {option!r} is not a maintenance option")
-    return out
-
-
-#: The states an esketamine session may start in: after the series (the clinic's maintenance
-#: states, §8). Strings here: the protocol package does not import the workflow.
-ESKETAMINE_STATES = frozenset(
-    {"in_treatment", "responder", "non_responder", "lost_response", "in_maintenance"}
-)
-#: REMS minimums (§11).
-REMS_MIN_MONITORING_MINUTES = 120
-REMS_FORM_DUE_DAYS = 7
-
-
-def _check_esketamine(p: Protocol) -> list[str]:
-    """Esketamine is the clinic pathway's (§8, §11): a trial never gives it, and the REMS
-    minimums cannot be lowered by a site."""
-    e = p.esketamine
-    if e is None:
-        return []
-    w = "esketamine"
-    out = []
-    if p.mode != "clinic" or p.blinded:
-        out.append(f"{w}: sessions belong to an open-label clinic protocol only (§8, §11)")
-    if p.maintenance is None or not any(o.route == "intranasal" for o in p.maintenance.options):
-        out.append(f"{w}: the maintenance plan offers no intranasal option to switch to (§8)")
-    bad = sorted(set(e.patient_states) - ESKETAMINE_STATES)
-    if not e.patient_states or bad:
-        out.append(
-            f"{w}.patient_states: one or more of {', '.join(sorted(ESKETAMINE_STATES))}"
-            + (f" (not {', '.join(bad)})" if bad else "")
-        )
-    if not e.doses_mg or any(d <= 0 for d in e.doses_mg):
-        out.append(f"{w}.doses_mg: one or more positive doses (the label's 56 and 84)")
-    if e.max_dose_mg <= 0 or any(d > e.max_dose_mg for d in e.doses_mg):
-        out.append(f"{w}.max_dose_mg: positive, and no listed dose above it")
-    if e.bp_hold.systolic_above_mmhg <= e.bp_hold.diastolic_above_mmhg or not (
-        80 <= e.bp_hold.systolic_above_mmhg <= 200 and 40 <= e.bp_hold.diastolic_above_mmhg <= 130
-    ):
-        out.append(
-            f"{w}.bp_hold: systolic 80–200 and diastolic 40–130 mmHg, systolic above diastolic"
-        )
-    if e.min_monitoring_minutes < REMS_MIN_MONITORING_MINUTES:
-        out.append(
-            f"{w}.min_monitoring_minutes: the REMS asks for at least "
-            f"{REMS_MIN_MONITORING_MINUTES} (2 hours, §11)"
-        )
-    if not 0 <= e.bp_after_dose_window_minutes < e.bp_after_dose_minute:
-        out.append(f"{w}.bp_after_dose_window_minutes: 0 up to less than bp_after_dose_minute")
-    if e.bp_after_dose_minute + e.bp_after_dose_window_minutes >= e.min_monitoring_minutes:
-        out.append(f"{w}.bp_after_dose_minute: its window must close before monitoring can end")
-    if not 0 < e.bp_before_end_minutes <= 60:
-        out.append(f"{w}.bp_before_end_minutes: 1–60 minutes before the end")
-    if not 1 <= e.form_due_days <= REMS_FORM_DUE_DAYS:
-        out.append(f"{w}.form_due_days: 1–{REMS_FORM_DUE_DAYS} (the REMS: within 7 days, §11)")
-    missing = [c for c in REMS_CONCOMITANT_CLASSES if c not in e.concomitant_classes]
-    if missing:
-        out.append(
-            f"{w}.concomitant_classes: the REMS form's classes are missing: {', '.join(missing)}"
-        )
-    out += _check_esketamine_schedule(e.schedule)
-    return out
-
-
-def _check_esketamine_schedule(phases: tuple[EsketaminePhase, ...]) -> list[str]:
-    w = "esketamine.schedule"
-    if not phases:
-        return [f"{w}: name at least one phase (§11)"]
-    out = []
-    names = [ph.name for ph in phases]
-    for dup in sorted({n for n in names if names.count(n) > 1}):
-        out.append(f"{w}: phase {dup!r} appears more than once")
-    for i, ph in enumerate(phases):
-        at = f"{w} ({ph.name})"
-        last = i == len(phases) - 1
-        if last and ph.weeks is not None:
-            out.append(f"{at}.weeks: the last phase is open-ended (no weeks)")
-        if not last and (ph.weeks is None or ph.weeks < 1):
-            out.append(f"{at}.weeks: a phase before the last lasts 1 or more weeks")
-        if (ph.sessions_per_week is None) == (not ph.interval_days):
-            out.append(f"{at}: give either sessions_per_week or interval_days")
-        if ph.sessions_per_week is not None and not 1 <= ph.sessions_per_week <= 3:
-            out.append(f"{at}.sessions_per_week: 1–3")
-        if any(d <= 0 for d in ph.interval_days):
-            out.append(f"{at}.interval_days: must be positive")
-        if ph.min_days_between < 1:
-            out.append(f"{at}.min_days_between: at least 1 (one session a day at most)")
-        elif ph.interval_days and ph.min_days_between > min(ph.interval_days):
-            out.append(f"{at}.min_days_between: not above the shortest interval")
-        elif ph.sessions_per_week is not None and ph.min_days_between * ph.sessions_per_week > 7:
-            out.append(
-                f"{at}.min_days_between: {ph.sessions_per_week} sessions a week cannot be "
-                f"{ph.min_days_between} days apart"
-            )
     return out
