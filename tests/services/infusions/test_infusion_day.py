@@ -208,7 +208,9 @@ def test_a_second_infusion_the_same_morning_is_refused_until_the_schedule_allows
     ready_for_infusion(wf, actors, pid, 2)
     with pytest.raises(ConflictError, match="not ended and discharged") as same_morning:
         wf.infusions.start(investigator, pid, 2, **start_inputs(actors, investigator, 70))
-    assert "§6" in str(same_morning.value) and "2 days after infusion 1" in str(same_morning.value)
+    assert "§6" in str(same_morning.value) and "never two infusions on one day" in str(
+        same_morning.value
+    )
     assert [d.infusion_number for d in wf.infusions.days(investigator, pid)] == [1]
     clock.set(dt.datetime(2026, 3, 4, 8, tzinfo=dt.UTC))  # Wednesday: the interval is met
     from bedside_support import record_pre_infusion  # type: ignore[import-not-found]
