@@ -79,7 +79,9 @@ def test_lock_and_unlock_from_the_command_line_each_one_line(record: Path, tmp_p
     )
     assert len(report.output.strip().splitlines()) == 1 and "Traceback" not in report.output
     # the DSMB interim does not need the lock
-    interim = _run("report", "--db", str(record), "--out", str(tmp_path / "dsmb"), "--interim")
+    interim = _run(
+        "report", "--db", str(record), "--out", str(tmp_path / "dsmb"), "--interim", "--confirm"
+    )
     assert interim.exit_code == 0, interim.output
     locked = _lock(
         record, "lock", "the correction is made; final analysis", *INVESTIGATOR, "--json"
@@ -111,7 +113,9 @@ def test_a_dsmb_interim_is_frozen_and_made_again_byte_for_byte(
     import re
     import sqlite3
 
-    first = _run("report", "--db", str(record), "--out", str(tmp_path / "a"), "--interim")
+    first = _run(
+        "report", "--db", str(record), "--out", str(tmp_path / "a"), "--interim", "--confirm"
+    )
     assert first.exit_code == 0, first.output
     found = re.search(r"frozen as #(\d+) \(digest ([0-9a-f]{64})\)", first.output)
     assert found is not None, first.output
@@ -123,6 +127,7 @@ def test_a_dsmb_interim_is_frozen_and_made_again_byte_for_byte(
         "--out",
         str(tmp_path / "b"),
         "--interim",
+        "--confirm",
         "--from-freeze",
         number,
     )
@@ -147,6 +152,7 @@ def test_a_dsmb_interim_is_frozen_and_made_again_byte_for_byte(
         "--out",
         str(tmp_path / "d"),
         "--interim",
+        "--confirm",
         "--from-freeze",
         number,
     )
