@@ -283,7 +283,7 @@ class AnalysisRunService:
     ) -> AnalysisRun:
         """The DSMB packet's analysis: arms coded, and the stopping boundaries at the observed
         information when the planned number is known."""
-        from ketamine_ptsd.core.analysis import analyse, interim_monitoring
+        from ketamine_ptsd.core.analysis import analyse, interim_monitoring, with_interim
 
         plan = protocol.analysis
         results = analyse(
@@ -302,14 +302,22 @@ class AnalysisRunService:
                 missing=(
                     *results.missing,
                     "stopping boundaries: the protocol gives no analysis.interim.planned_patients "
-                    "(the information fraction is observed ÷ planned patients)",
+                    "(the information fraction is patients with primary-endpoint data ÷ planned)",
+                ),
+            )
+        elif not (with_primary := sum(results.consort.with_primary.values())):
+            results = dataclasses.replace(
+                results,
+                missing=(
+                    *results.missing,
+                    "stopping boundaries: no patient has primary-endpoint data yet (the "
+                    "information fraction is patients with primary-endpoint data ÷ planned)",
                 ),
             )
         else:
             # Lan-DeMets spending at the observed information with the protocol's overall
             # level, sides and function (its classical design assumed the planned looks).
             # The information is the share of planned patients with primary-endpoint data.
-            with_primary = sum(results.consort.with_primary.values())
             overall = design.overall_alpha if design is not None else results.alpha
             monitoring = interim_monitoring(
                 results,
@@ -319,20 +327,8 @@ class AnalysisRunService:
                 sides=design.sides if design is not None else 2,
                 spending=design.function if design is not None else "pocock",
             )
-            # One alpha in the packet: this look's nominal level, derived from the plan's
-            # overall alpha; the cover, the tables and the boundary table all state it.
-            kind = "Pocock-type" if monitoring.spending == "pocock" else "O'Brien-Fleming-type"
-            results = dataclasses.replace(
-                results,
-                interim=monitoring,
-                alpha=monitoring.nominal_alpha,
-                alpha_note=(
-                    f"nominal level of this look: Lan-DeMets {kind} spending of the "
-                    f"protocol's {monitoring.sides}-sided overall alpha {overall:g} "
-                    f"(analysis.interim) at information {monitoring.information:.3f}; the "
-                    "interim is judged by its z against the boundary"
-                ),
-            )
+            # One alpha in the packet: this look's nominal level, derived from the plan's.
+            results = with_interim(results, monitoring)
         return AnalysisRun(results, level, True, readiness)
 
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -60,6 +60,8 @@ TOP_PT = 46.0
 BOTTOM_PT = 40.0
 CELL_PAD_PT = 5.0
 LINE_FACTOR = 1.32  # baseline-to-baseline distance as a multiple of the type size
+#: DejaVu Sans' ascender (0.76 em for "l"; accents reach a little higher): cursor to baseline.
+ASCENT_EM = 0.80
 BAND = "#f1f4f7"
 #: Breaking white space only: a no-break space (U+00A0) keeps "N = 15" on one line.
 _SPACES = re.compile(r"[ \t\r\n]+")
@@ -82,19 +84,33 @@ def _font_path() -> str:
     return str(findfont(FontProperties(family=FONT)))
 
 
+#: FreeType's "no hinting" load flag (``LoadFlags`` from matplotlib 3.10, a constant before).
+_NO_HINTING: Any = (
+    ft2font.LoadFlags.NO_HINTING
+    if hasattr(ft2font, "LoadFlags")
+    else getattr(ft2font, "LOAD_NO_HINTING")  # noqa: B009
+)
+
+
 @lru_cache(maxsize=1)
 def _font() -> ft2font.FT2Font:
-    return ft2font.FT2Font(_font_path())
+    font = ft2font.FT2Font(_font_path())
+    font.set_size(100, 72)  # 100 pt at 72 dpi: 1 pixel = 1 point
+    return font
+
+
+@lru_cache(maxsize=4096)
+def _advance_em(char: str) -> float:
+    """One character's advance in ems (unhinted, as the PDF places glyphs)."""
+    glyph = _font().load_char(ord(char), flags=_NO_HINTING)
+    return glyph.linearHoriAdvance / 65536 / 100.0
 
 
 @lru_cache(maxsize=20000)
 def _width_em(text: str) -> float:
-    """The advance of ``text`` in DejaVu Sans, in ems (multiply by the size in points)."""
-    font = _font()
-    font.set_size(100, 72)  # 100 pt at 72 dpi: 1 pixel = 1 point
-    font.set_text(text, 0.0)
-    width, _ = font.get_width_height()  # 26.6 fixed point (1/64 pixel)
-    return width / 64.0 / 100.0
+    """The advance of ``text`` in DejaVu Sans, in ems (multiply by the size in points): the sum
+    of its characters' advances (kerning, a fraction of a point, is left out)."""
+    return sum(_advance_em(c) for c in text)
 
 
 def text_width_pt(text: str, size_pt: float) -> float:
@@ -251,15 +267,20 @@ class _PageSet:
         return self.pages[-1]
 
     def text(self, x_pt: float, text: str, size: float, **kw: object) -> None:
-        self.fig.text(
-            x_pt / self.width_pt,
-            1 - self.y / self.height_pt,
-            text,
-            fontsize=size,
-            family=FONT,
-            va="top",
-            **kw,  # type: ignore[arg-type]
-        )
+        """Each line of ``text`` on its own baseline, the first one ascent below the cursor and
+        the next ones LINE_FACTOR ems apart: every cell of a row shares its baselines whatever
+        its letters (aligning tops would not: "no" and "mild" have different tops)."""
+        for i, line in enumerate(text.split("\n")):
+            baseline = self.y + ASCENT_EM * size + i * LINE_FACTOR * size
+            self.fig.text(
+                x_pt / self.width_pt,
+                1 - baseline / self.height_pt,
+                line,
+                fontsize=size,
+                family=FONT,
+                va="baseline",
+                **kw,  # type: ignore[arg-type]
+            )
 
     def rule(self, x0: float, x1: float, width: float) -> None:
         y = 1 - self.y / self.height_pt
@@ -319,8 +340,6 @@ def _draw_row(
                 text,
                 laid.size_pt,
                 ha="right",
-                multialignment="right",
-                linespacing=LINE_FACTOR,
                 weight="bold" if bold else "normal",
             )
         else:
@@ -329,7 +348,6 @@ def _draw_row(
                 text,
                 laid.size_pt,
                 ha="left",
-                linespacing=LINE_FACTOR,
                 weight="bold" if bold else "normal",
             )
         x += w
@@ -409,7 +427,7 @@ def cover_preface(
         for label, value in lines:
             wrapped = _wrap(value, usable - label_w, 9.0)
             pages.text(MARGIN_X_PT, label, 9.0, weight="bold")
-            pages.text(MARGIN_X_PT + label_w, "\n".join(wrapped), 9.0, linespacing=LINE_FACTOR)
+            pages.text(MARGIN_X_PT + label_w, "\n".join(wrapped), 9.0)
             pages.y += len(wrapped) * 9.0 * LINE_FACTOR + 2
         pages.y += 6
         pages.rule(MARGIN_X_PT, MARGIN_X_PT + usable, 0.5)

@@ -63,6 +63,7 @@ from .comparison import (
 )
 from .interim import (
     interim_monitoring,
+    with_interim,
 )
 from .model import (
     DEFAULT_OUTCOMES,
@@ -135,4 +136,5 @@ __all__ = [
     "safety_summary",
     "summarise_adverse_events",
     "table_one",
+    "with_interim",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.stats.sequential import spending_design
 
@@ -91,4 +93,23 @@ def interim_monitoring(
         z=z,
         crossed=crossed,
         description=description,
+    )
+
+
+def with_interim(results: AnalysisResults, monitoring: InterimMonitoring) -> AnalysisResults:
+    """``results`` with the DSMB's monitoring, stating one alpha: this look's nominal level,
+    derived from the protocol's overall alpha (``monitoring.alpha``), which the packet's cover,
+    tables and boundary table then all print (``AnalysisResults.alpha_statement``)."""
+    kind = "Pocock-type" if monitoring.spending == "pocock" else "O'Brien-Fleming-type"
+    return dataclasses.replace(
+        results,
+        interim=monitoring,
+        alpha=monitoring.nominal_alpha,
+        alpha_note=(
+            f"nominal level of this look: Lan-DeMets {kind} spending of the protocol's "
+            f"{'two' if monitoring.sides == 2 else 'one'}-sided overall alpha {monitoring.alpha:g} "
+            f"(analysis.interim) at "
+            f"information {monitoring.information:.3f}; the interim is judged by its z against "
+            "the boundary"
+        ),
     )
