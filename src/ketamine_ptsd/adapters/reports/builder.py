@@ -518,8 +518,8 @@ def _can_fork() -> bool:
 #: How the report's data cut-off is chosen (printed on the first page beside the date).
 CUTOFF_RULE = (
     "The data cut-off is the time the record was locked when the analysis ran on a locked "
-    "database (the final report), the time the DSMB interim's data were frozen (the interim "
-    "packet), and otherwise the latest date recorded in the analysed data (screening, "
+    "database (the final report), the time the data were frozen for the data monitoring "
+    "committee's interim packet, and otherwise the latest date recorded in the analysed data (screening, "
     "allocation, adverse-event onset)."
 )
 

@@ -71,6 +71,11 @@ def _norm(term: Any) -> str:
     return " ".join(str(term).split()).lower()
 
 
+def _flags(values: Any, index: pd.Index) -> pd.Series:
+    """A boolean column: true where the value is true (missing counts as false)."""
+    return pd.Series([bool(v) and not pd.isna(v) for v in values], index=index, dtype=bool)
+
+
 def _with_codings(ae: pd.DataFrame, codings: pd.DataFrame | None) -> pd.DataFrame:
     """``ae`` with ``pt_name``, ``soc_name`` and ``release`` (None when not coded)."""
     frame = ae.reset_index(drop=True).copy()
@@ -109,10 +114,8 @@ def summarise_adverse_events(
     named = [
         bool(t) and t in reasons.get(str(s), "") for s, t in zip(ae["subject"], term, strict=True)
     ]
-    action = ae["action"].fillna("").astype(str)
-    ae["discontinued"] = action.map(lambda a: DISCONTINUATION.search(a) is not None) | pd.Series(
-        named, index=ae.index, dtype=bool
-    )
+    stopped = [isinstance(a, str) and DISCONTINUATION.search(a) is not None for a in ae["action"]]
+    ae["discontinued"] = _flags(stopped, ae.index) | _flags(named, ae.index)
     ae["term_norm"] = term
 
     def count(mask: pd.Series) -> dict[str, int]:
@@ -122,10 +125,8 @@ def summarise_adverse_events(
     everything = pd.Series(True, index=ae.index)
     rows = [
         AdverseEventRow("Any adverse event", "overall", count(everything)),
-        AdverseEventRow("Serious", "overall", count(ae["serious"].fillna(False).astype(bool))),
-        AdverseEventRow(
-            "Related to study drug", "overall", count(ae["related"].fillna(False).astype(bool))
-        ),
+        AdverseEventRow("Serious", "overall", count(_flags(ae["serious"], ae.index))),
+        AdverseEventRow("Related to study drug", "overall", count(_flags(ae["related"], ae.index))),
         AdverseEventRow("Leading to discontinuation", "overall", count(ae["discontinued"])),
     ]
     coded = ae["soc_name"].notna()
