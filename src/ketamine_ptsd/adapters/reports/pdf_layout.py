@@ -382,8 +382,13 @@ def _draw_table(pages: _PageSet, table: Table, usable_pt: float) -> None:
         pages.text(MARGIN_X_PT + CELL_PAD_PT, "None.", laid.size_pt, style="italic")
         pages.y += laid.line_pt + 2
     banded = len(laid.rows) > 6
+    # The note stays with the table's last row (a note cut from its table reads as nothing).
+    note_h = (
+        len(_wrap(table.note, usable_pt, NOTE_PT)) * NOTE_PT * LINE_FACTOR + 4 if table.note else 0
+    )
+    last = len(laid.rows) - 1
     for k, cells in enumerate(laid.rows):
-        if pages.room < laid.height(cells) + 4:
+        if pages.room < laid.height(cells) + 4 + (note_h if k == last else 0):
             pages.rule(MARGIN_X_PT, x1, 1.0)
             pages.new_page()
             continued = True
