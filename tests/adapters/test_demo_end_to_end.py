@@ -163,7 +163,8 @@ def test_report_from_the_database_and_interim_packet_without_arm_names(
     assert final.exit_code == 0, final.output
     assert (tmp_path / "final" / "report.pdf").exists()
     interim = runner.invoke(
-        build_app(), ["report", "--db", db, "--out", str(tmp_path / "dsmb"), "--interim"]
+        build_app(),
+        ["report", "--db", db, "--out", str(tmp_path / "dsmb"), "--interim", "--confirm"],
     )
     assert interim.exit_code == 0, interim.output
     html = (tmp_path / "dsmb" / "index.html").read_text(encoding="utf-8").lower()

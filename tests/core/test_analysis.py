@@ -67,7 +67,7 @@ def test_responders_durability_and_consort_follow_sections_8_and_10() -> None:
     assert (c.assessed, c.ineligible, c.declined, c.randomized) == (51, 12, 9, 30)
     assert sum(c.received_all.values()) == 29 and sum(c.withdrew.values()) == 1
     assert c.lost_to_follow_up == {"ketamine": 0, "midazolam": 0}
-    assert r.table1.iloc[0].tolist() == ["N", "15", "15"]
+    assert r.table1.iloc[0].tolist() == ["N", "15", "15", "30"]  # the arms, then Total
 
 
 def test_a_patient_without_the_primary_outcome_and_not_withdrawn_is_lost_to_follow_up() -> None:

@@ -130,3 +130,23 @@ def test_the_final_report_waits_for_patients_within_their_primary_window(db, clo
     assert run is not None
     consort = run.results.consort
     assert sum(consort.lost_to_follow_up.values()) == 2 and sum(consort.ongoing.values()) == 0
+
+
+def test_the_cut_off_of_an_unlocked_unfrozen_record_is_its_latest_recorded_date() -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    from ketamine_ptsd.services.analysis_runs import DataCutoff, latest_data_date
+
+    frames = {
+        "screening": pd.DataFrame({"screening_date": [dt.date(2026, 1, 5), dt.date(2026, 2, 1)]}),
+        "subjects": pd.DataFrame({"allocation_date": [dt.date(2026, 2, 3), None]}),
+        "adverse_events": pd.DataFrame({"onset_date": [dt.date(2026, 3, 9)]}),
+    }
+    cutoff = latest_data_date(frames)
+    assert cutoff.at == dt.date(2026, 3, 9)
+    assert cutoff.describe() == "2026-03-09 (latest date recorded in the analysed data)"
+    assert latest_data_date({}).describe().startswith("not known")
+    locked = DataCutoff(dt.datetime(2026, 4, 1, 16, 30, tzinfo=dt.UTC), "database lock")
+    assert locked.describe() == "2026-04-01 16:30 UTC (database lock)"

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from sqlalchemy import select
 
 from ketamine_ptsd.core.protocol import Protocol
@@ -34,12 +36,72 @@ from .datasets import DatasetService
 from .errors import ConflictError
 from .freezes import read_freeze, write_freeze
 from .lock_guard import ActiveLock, active_lock
+from .meddra import coding_frame
 from .records import Allocation, Patient
 
 if TYPE_CHECKING:
     from ketamine_ptsd.core.analysis import AnalysisDataset, AnalysisResults
 
-__all__ = ["AnalysisRun", "AnalysisRunService", "Readiness"]
+__all__ = [
+    "INTERIM_CONFIRMATION",
+    "AnalysisRun",
+    "AnalysisRunService",
+    "DataCutoff",
+    "Readiness",
+    "latest_data_date",
+]
+
+#: What the DSMB statistician confirms before the coded results are revealed: the CLI's
+#: ``report --interim`` asks it (or takes ``--confirm``), the web's analysis page has it ticked.
+INTERIM_CONFIRMATION = (
+    "The DSMB interim packet reveals the arms' results coded A/B (PROTOCOL.md §3). Confirm that "
+    "you are the DSMB's independent statistician and that the packet goes only to the DSMB's "
+    "closed session."
+)
+
+#: The analysis frames' dated columns: the latest of them is the data cut-off of a record that
+#: is neither locked nor frozen (the other frames date their rows relative to these).
+DATED_COLUMNS = (
+    ("screening", "screening_date"),
+    ("subjects", "allocation_date"),
+    ("adverse_events", "onset_date"),
+)
+
+
+@dataclass(frozen=True)
+class DataCutoff:
+    """The data cut-off of a report (adapters/reports/builder.py ``CUTOFF_RULE``): the database
+    lock's time, the DSMB freeze's time, or the latest date recorded in the analysed data."""
+
+    at: dt.datetime | dt.date | None
+    source: str
+
+    def describe(self) -> str:
+        if self.at is None:
+            return f"not known ({self.source})"
+        if isinstance(self.at, dt.datetime):
+            at = self.at.astimezone(dt.UTC) if self.at.tzinfo else self.at
+            return f"{at:%Y-%m-%d %H:%M} UTC ({self.source})"
+        return f"{self.at.isoformat()} ({self.source})"
+
+
+def latest_data_date(frames: Mapping[str, pd.DataFrame]) -> DataCutoff:
+    """The latest date in the frames' :data:`DATED_COLUMNS`."""
+    dates: list[dt.date] = []
+    for name, column in DATED_COLUMNS:
+        frame = frames.get(name)
+        if frame is None or column not in frame:
+            continue
+        values = pd.to_datetime(frame[column], errors="coerce").dropna()
+        if not values.empty:
+            dates.append(values.max().date())
+    if not dates:
+        return DataCutoff(None, "no dated record in the analysed data")
+    return DataCutoff(max(dates), "latest date recorded in the analysed data")
+
+
+def _lock_cutoff(lock: ActiveLock) -> DataCutoff:
+    return DataCutoff(lock.locked_at, "database lock")
 
 
 @dataclass(frozen=True)
@@ -66,6 +128,7 @@ class AnalysisRun:
     freeze_id: int | None = None  # the frozen extract of a DSMB interim (services/freezes.py)
     freeze_digest: str | None = None
     generated_on: dt.date | None = None
+    cutoff: DataCutoff | None = None  # the data cut-off the report states
 
 
 class AnalysisRunService:
@@ -148,12 +211,20 @@ class AnalysisRunService:
                 )
         protocol: Protocol = core_protocol(self._ctx, protocol_name)
         plan = protocol.analysis
-        dataset = AnalysisDataset(dict(extract.frames), extract.arms)
+        frames = dict(extract.frames)
+        # The MedDRA coding of the adverse events (not allocation data): the safety summary
+        # by SOC and PT; frozen with the rest for a DSMB packet.
+        with self._ctx.uow(actor, write=False) as uow:
+            frames["adverse_event_codings"] = coding_frame(uow.session, protocol_name, actor.sites)
+        dataset = AnalysisDataset(frames, extract.arms)
         ongoing = frozenset(readiness.ongoing)
+        held = lock or lock_before
+        cutoff = _lock_cutoff(held) if held is not None else latest_data_date(frames)
         if not interim:
             results = analyse(dataset, plan=plan, response=protocol.response, ongoing=ongoing)
-            return AnalysisRun(results, level, False, readiness, lock)
+            return AnalysisRun(results, level, False, readiness, lock, cutoff=cutoff)
         run = self._interim(protocol, dataset, ongoing, planned_patients, level, readiness)
+        run = dataclasses.replace(run, cutoff=cutoff)
         if not freeze:
             return run
         with self._ctx.uow(actor, write=True) as uow:
@@ -167,12 +238,16 @@ class AnalysisRunService:
                 planned_patients=planned_patients,
                 arms=tuple(extract.arms),
                 ongoing=ongoing,
-                frames=extract.frames,
+                frames=frames,
             )
-            freeze_id, digest = row.id, row.digest
+            freeze_id, digest, frozen_at = row.id, row.digest, row.created_at
             uow.commit()
         return dataclasses.replace(
-            run, freeze_id=freeze_id, freeze_digest=digest, generated_on=today
+            run,
+            freeze_id=freeze_id,
+            freeze_digest=digest,
+            generated_on=today,
+            cutoff=DataCutoff(frozen_at, f"DSMB data freeze #{freeze_id}"),
         )
 
     def run_frozen(self, actor: Actor, freeze_id: int) -> AnalysisRun:
@@ -193,6 +268,11 @@ class AnalysisRunService:
             freeze_id=frozen.id,
             freeze_digest=frozen.digest,
             generated_on=frozen.generated_on,
+            cutoff=(
+                DataCutoff(frozen.created_at, f"DSMB data freeze #{frozen.id}")
+                if frozen.created_at is not None
+                else latest_data_date(frozen.frames)
+            ),
         )
 
     @staticmethod
@@ -206,7 +286,7 @@ class AnalysisRunService:
     ) -> AnalysisRun:
         """The DSMB packet's analysis: arms coded, and the stopping boundaries at the observed
         information when the planned number is known."""
-        from ketamine_ptsd.core.analysis import analyse, interim_monitoring
+        from ketamine_ptsd.core.analysis import analyse, interim_monitoring, with_interim
 
         plan = protocol.analysis
         results = analyse(
@@ -225,21 +305,33 @@ class AnalysisRunService:
                 missing=(
                     *results.missing,
                     "stopping boundaries: the protocol gives no analysis.interim.planned_patients "
-                    "(the information fraction is observed ÷ planned patients)",
+                    "(the information fraction is patients with primary-endpoint data ÷ planned)",
+                ),
+            )
+        elif not (with_primary := sum(results.consort.with_primary.values())):
+            results = dataclasses.replace(
+                results,
+                missing=(
+                    *results.missing,
+                    "stopping boundaries: no patient has primary-endpoint data yet (the "
+                    "information fraction is patients with primary-endpoint data ÷ planned)",
                 ),
             )
         else:
             # Lan-DeMets spending at the observed information with the protocol's overall
             # level, sides and function (its classical design assumed the planned looks).
+            # The information is the share of planned patients with primary-endpoint data.
+            overall = design.overall_alpha if design is not None else results.alpha
             monitoring = interim_monitoring(
                 results,
-                observed_patients=results.consort.randomized,
+                observed_patients=with_primary,
                 planned_patients=planned,
-                alpha=design.overall_alpha if design is not None else results.alpha,
+                alpha=overall,
                 sides=design.sides if design is not None else 2,
                 spending=design.function if design is not None else "pocock",
             )
-            results = dataclasses.replace(results, interim=monitoring)
+            # One alpha in the packet: this look's nominal level, derived from the plan's.
+            results = with_interim(results, monitoring)
         return AnalysisRun(results, level, True, readiness)
 
 

@@ -42,6 +42,8 @@ class Frozen:
     ongoing: frozenset[str]
     digest: str
     frames: Mapping[str, pd.DataFrame]
+    #: When the data were frozen: the DSMB packet's data cut-off.
+    created_at: dt.datetime | None = None
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:
@@ -120,4 +122,5 @@ def read_freeze(session: Session, actor: Actor, now: dt.datetime, freeze_id: int
         ongoing=frozenset(json.loads(row.ongoing)),
         digest=row.digest,
         frames=frames,
+        created_at=row.created_at,
     )

@@ -79,7 +79,9 @@ def test_lock_and_unlock_from_the_command_line_each_one_line(record: Path, tmp_p
     )
     assert len(report.output.strip().splitlines()) == 1 and "Traceback" not in report.output
     # the DSMB interim does not need the lock
-    interim = _run("report", "--db", str(record), "--out", str(tmp_path / "dsmb"), "--interim")
+    interim = _run(
+        "report", "--db", str(record), "--out", str(tmp_path / "dsmb"), "--interim", "--confirm"
+    )
     assert interim.exit_code == 0, interim.output
     locked = _lock(
         record, "lock", "the correction is made; final analysis", *INVESTIGATOR, "--json"
@@ -111,7 +113,9 @@ def test_a_dsmb_interim_is_frozen_and_made_again_byte_for_byte(
     import re
     import sqlite3
 
-    first = _run("report", "--db", str(record), "--out", str(tmp_path / "a"), "--interim")
+    first = _run(
+        "report", "--db", str(record), "--out", str(tmp_path / "a"), "--interim", "--confirm"
+    )
     assert first.exit_code == 0, first.output
     found = re.search(r"frozen as #(\d+) \(digest ([0-9a-f]{64})\)", first.output)
     assert found is not None, first.output
@@ -123,6 +127,7 @@ def test_a_dsmb_interim_is_frozen_and_made_again_byte_for_byte(
         "--out",
         str(tmp_path / "b"),
         "--interim",
+        "--confirm",
         "--from-freeze",
         number,
     )
@@ -147,6 +152,7 @@ def test_a_dsmb_interim_is_frozen_and_made_again_byte_for_byte(
         "--out",
         str(tmp_path / "d"),
         "--interim",
+        "--confirm",
         "--from-freeze",
         number,
     )
@@ -207,3 +213,27 @@ def test_one_patients_record_is_locked_and_unlocked_with_patient(record: Path) -
         study,
     )
     assert nurse.exit_code == 2 and f"may not lock patient {study}'s record" in nurse.output
+
+
+def test_the_demo_report_states_the_lock_as_its_data_cut_off(demo_record: Path) -> None:
+    import re
+
+    html = (demo_record / "report" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r"Data cut-off: \d{4}-\d\d-\d\d \d\d:\d\d UTC \(database lock\)", html)
+
+
+def test_the_dsmb_packet_waits_for_the_statisticians_confirmation(
+    record: Path, tmp_path: Path
+) -> None:
+    """Issue 14: the coded results are revealed only once the DSMB statistician confirms
+    (``--confirm``, or a prompt at a terminal); a script without it gets one line, no packet."""
+    refused = _run("report", "--db", str(record), "--out", str(tmp_path / "no"), "--interim")
+    assert refused.exit_code == 2 and "confirm with --confirm" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    assert not (tmp_path / "no" / "report.pdf").exists()
+    made = _run(
+        "report", "--db", str(record), "--out", str(tmp_path / "yes"), "--interim", "--confirm"
+    )
+    assert made.exit_code == 0, made.output
+    html = (tmp_path / "yes" / "index.html").read_text(encoding="utf-8")
+    assert "(DSMB data freeze #" in html  # the packet's cut-off is its freeze

@@ -68,13 +68,12 @@ def _client(app: object, username: str, password: str) -> TestClient:
     return sign_in(TestClient(app, base_url="http://testserver"), username, password)  # type: ignore[arg-type]
 
 
-def _run(client: TestClient) -> object:
+def _run(client: TestClient, *, confirm: bool = False) -> object:
     token = csrf_of(client.get("/analysis").text)
-    return client.post(
-        "/analysis/run",
-        data={"csrf_token": token, "protocol_name": "rct"},
-        follow_redirects=False,
-    )
+    data = {"csrf_token": token, "protocol_name": "rct"}
+    if confirm:
+        data["confirm"] = "yes"
+    return client.post("/analysis/run", data=data, follow_redirects=False)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +87,7 @@ def full(app: object) -> TestClient:
 @pytest.fixture(scope="module")
 def partial(app: object) -> TestClient:
     client = _client(app, "dsmb.statistician", "maple-beacon-demo")
-    response = _run(client)
+    response = _run(client, confirm=True)
     assert response.status_code == 303  # type: ignore[attr-defined]
     return client
 
@@ -138,6 +137,22 @@ def test_partial_sanction_shows_the_dsmb_packet_with_arms_coded_a_b(partial) -> 
     assert found is None, f"the DSMB packet shows {rest[found.start() - 200 : found.end() + 80]!r}"
     pdf = partial.get("/analysis/report/report.pdf")
     assert pdf.status_code == 200 and "dsmb-interim" in pdf.headers["content-disposition"]
+
+
+def test_the_dsmb_packet_is_built_only_after_the_statistician_confirms(app) -> None:
+    """Issue 14: the coded results are revealed only once the DSMB statistician has ticked the
+    confirmation; without it nothing runs and the page asks again."""
+    client = _client(app, "dsmb.statistician", "maple-beacon-demo")
+    page = client.get("/analysis").text
+    assert 'name="confirm"' in page and "independent statistician" in page
+    store = app.state.analysis_runs  # type: ignore[attr-defined]
+    before = dict(store._runs)
+    refused = _run(client)
+    assert refused.status_code == 400  # type: ignore[attr-defined]
+    assert "tick the confirmation first" in refused.text  # type: ignore[attr-defined]
+    assert dict(store._runs) == before  # no report was built or replaced
+    full = _client(app, "statistician", "granite-river-demo")
+    assert 'name="confirm"' not in full.get("/analysis").text  # the final report asks nothing
 
 
 def test_without_a_sanction_the_page_says_so_and_nothing_runs(app, full) -> None:

@@ -344,10 +344,14 @@ def _analyse_and_report(
     clock: Any = None,
     planned_patients: int | None = None,
     from_freeze: int | None = None,
+    confirmed: bool = False,
 ) -> tuple[Any, Any]:
     """Extract (as the sanctioned statistician), analyse (§9, the protocol's analysis plan) and
     write the report. The interim packet adds the group-sequential stopping boundaries at
-    information observed ÷ ``planned_patients`` when the planned number is given."""
+    information observed ÷ ``planned_patients`` when the planned number is given. The interim
+    packet's coded results are revealed only once the DSMB statistician has confirmed
+    (``confirmed``, or asked at a terminal), after the sanction is checked and before any
+    data are read."""
     from ketamine_ptsd.adapters.reports import ReportWriteError, build_report
     from ketamine_ptsd.core.analysis import published_comparison
     from ketamine_ptsd.services import ServiceError
@@ -360,6 +364,8 @@ def _analyse_and_report(
             f"no statistician holds a live {level} sanction; an administrator must grant one "
             f"({'DSMB interim: partial, arms coded A/B' if interim else 'final analysis: full'})"
         )
+    if interim and not confirmed:
+        _confirm_interim()
     today = clock.now().date() if clock is not None else dt.date.today()
     try:
         if from_freeze is not None:
@@ -387,6 +393,7 @@ def _analyse_and_report(
             generated_on=today,
             parallel=True,
             data_lock=run.lock.describe() if run.lock is not None else None,
+            data_cutoff=run.cutoff.describe() if run.cutoff is not None else None,
         )
     except (ReportWriteError, OSError) as exc:
         fail(f"the report could not be written to {out_dir}: {exc}")
@@ -396,6 +403,22 @@ def _analyse_and_report(
             f"`report --interim --from-freeze {run.freeze_id}` makes this packet again"
         )
     return results, comparison
+
+
+def _confirm_interim() -> None:
+    """Ask at a terminal; refuse without ``--confirm`` where nobody can answer (a script)."""
+    import sys
+
+    from ketamine_ptsd.services.analysis_runs import INTERIM_CONFIRMATION
+
+    if not sys.stdin.isatty():
+        fail(
+            "the DSMB interim packet reveals coded results: confirm with --confirm (as the "
+            "DSMB's independent statistician), or run it at a terminal to be asked"
+        )
+    typer.echo(INTERIM_CONFIRMATION)
+    if not typer.confirm("Reveal the coded results?", default=False):
+        fail("not confirmed: no DSMB interim packet was made")
 
 
 def report(
@@ -427,6 +450,14 @@ def report(
             "printed when it was first made).",
         ),
     ] = None,
+    confirm: Annotated[
+        bool,
+        typer.Option(
+            "--confirm",
+            help="With --interim: confirm, as the DSMB's independent statistician, that the "
+            "coded (A/B) results may be revealed (asked at a terminal when not given).",
+        ),
+    ] = False,
     protocol_dir: ProtocolDirOption = None,
 ) -> None:
     """Write the trial report (HTML + PDF) or the DSMB interim packet from a record."""
@@ -447,6 +478,7 @@ def report(
             interim=interim,
             planned_patients=planned_patients,
             from_freeze=from_freeze,
+            confirmed=confirm,
         )
     finally:
         database.dispose()

@@ -6,10 +6,11 @@ except formatting. Output in ``out_dir``:
 
 - ``index.html`` (Jinja2 template ``templates/report.html.j2``, figures linked from
   ``figures/``), self-contained apart from those PNGs;
-- ``report.pdf`` — made with matplotlib's ``PdfPages``: every figure, and every table drawn as a
-  fixed-width text block (one text object per page, columns padded to their widest cell). Chosen because it needs no system libraries (WeasyPrint needs Pango/Cairo,
-  wkhtmltopdf a binary) and matplotlib is already a dependency; the PDF holds the same numbers as
-  the HTML, laid out as pages of tables and figures rather than a print of the web page.
+- ``report.pdf`` — made with matplotlib's ``PdfPages`` (``pdf_layout.py``): the tables typeset
+  with rules in a proportional font and flowed down A4 landscape pages, then the figures; every
+  page carries a running header (study, report kind, run date, data cut-off) and its number.
+  Chosen because it needs no system libraries (WeasyPrint needs Pango/Cairo, wkhtmltopdf a
+  binary) and matplotlib is already a dependency; the PDF holds the same numbers as the HTML.
 - ``figures/*.png``.
 
 The interim packet (§3: the DSMB saw "drug A / drug B") is refused unless the results were
@@ -33,6 +34,7 @@ matplotlib.use("Agg")
 from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from ketamine_ptsd.adapters.private_files import create_private, private_dir, write_private
 from ketamine_ptsd.adapters.reports.figures import (
@@ -41,6 +43,13 @@ from ketamine_ptsd.adapters.reports.figures import (
     lsmeans_figure,
     safety_infusion_figure,
 )
+from ketamine_ptsd.adapters.reports.pdf_layout import (
+    PageHeader,
+    cover_preface,
+    figure_page,
+    number_pages,
+    table_pages,
+)
 from ketamine_ptsd.adapters.reports.sensitivity import sensitivity_table, tipping_point_figure
 from ketamine_ptsd.core.analysis import (
     TIME_LABELS,
@@ -48,7 +57,7 @@ from ketamine_ptsd.core.analysis import (
     ComparisonRow,
 )
 
-__all__ = ["ReportFiles", "ReportWriteError", "Table", "build_report"]
+__all__ = ["CUTOFF_RULE", "ReportFiles", "ReportWriteError", "Table", "build_report", "report_kind"]
 
 _FIG2 = [
     ("caps5_total", "CAPS-5 total"),
@@ -80,6 +89,8 @@ class Table:
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     note: str = ""
+    #: Rows (0-based) set in bold: a group's heading row, e.g. a MedDRA SOC above its PTs.
+    emphasis: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -110,8 +121,13 @@ def _tables(results: AnalysisResults, comparison: tuple[ComparisonRow, ...]) -> 
         Table(
             "table1",
             "Table 1. Baseline characteristics by arm",
-            ("Characteristic", *arms),
+            ("Characteristic", *(str(c) for c in t1.columns[1:])),
             tuple(tuple(str(v) for v in row) for row in t1.itertuples(index=False)),
+            "Mean (SD) or n (%) of the column's patients; Total is every randomized patient. "
+            "PTSD duration is also shown as median (IQR: first to third quartile) because it is "
+            "skewed: a time since an event, never negative, with a long right tail (in one arm of "
+            "the published table its SD exceeds its mean: 15.1 (17.8) years). A measure with "
+            "missing values has a 'missing, n' row under it; the others have none missing.",
         )
     )
     type3_rows, diff_rows = [], []
@@ -140,7 +156,7 @@ def _tables(results: AnalysisResults, comparison: tuple[ComparisonRow, ...]) -> 
             "Mixed models (MMRM, REML, compound symmetry, between-within df): Type 3 tests",
             ("Outcome", "Effect", "df", "F", "p"),
             tuple(type3_rows),
-            f"Alpha {results.alpha} (PROTOCOL.md §9).",
+            f"Alpha {results.alpha_statement}.",
         )
     )
     out.append(
@@ -280,6 +296,8 @@ def _tables(results: AnalysisResults, comparison: tuple[ComparisonRow, ...]) -> 
             f"{len(ae)} events; serious: {int(ae['serious'].astype(bool).sum()) if len(ae) else 0}.",
         )
     )
+    if results.ae_summary is not None:
+        out.append(_ae_summary_table(results))
     iv = results.safety.interventions
     out.append(
         Table(
@@ -336,6 +354,55 @@ def _tables(results: AnalysisResults, comparison: tuple[ComparisonRow, ...]) -> 
             )
         )
     return out
+
+
+def _ae_summary_table(results: AnalysisResults) -> Table:
+    """Patients with at least one adverse event by arm and in total: overall, serious,
+    related, leading to discontinuation, then by MedDRA SOC and PT (issue 14). In the DSMB
+    packet the arms are the codes A/B, as everywhere in it."""
+    s = results.ae_summary
+    assert s is not None
+    total_n = sum(s.n.values())
+
+    def cell(k: int, n: int) -> str:
+        return f"{k} ({100.0 * k / n:.1f}%)" if n else "0"
+
+    rows = []
+    bold = set()
+    for k, r in enumerate(s.rows):
+        label = r.label if r.level != "pt" else f"    {r.label}"
+        if r.level != "pt":
+            bold.add(k)
+        rows.append(
+            (
+                label,
+                *(cell(r.patients[a], s.n[a]) for a in s.arms),
+                cell(r.total, total_n),
+            )
+        )
+    release = f"MedDRA {', '.join(s.releases)}" if s.releases else "no MedDRA coding yet"
+    note = (
+        f"Patients with at least one adverse event, n (% of the arm's randomized patients); a "
+        f"patient counts once per row. {s.events} adverse events of randomized patients, "
+        f"{s.coded_events} coded ({release}: system organ classes in bold, preferred terms "
+        "indented under them); "
+        f"{s.uncoded_events} not yet coded, listed by verbatim term. Related: possible, probable "
+        "or definite. Leading to discontinuation: the action taken says the study treatment was "
+        "stopped for good, or the patient's withdrawal reason names the event (the record keeps "
+        "no structured action on the study drug)."
+    )
+    return Table(
+        "ae_summary",
+        "Safety summary: patients with adverse events by arm (MedDRA SOC and PT)",
+        (
+            "Adverse events",
+            *(f"{a} (N\u00a0=\u00a0{s.n[a]})" for a in s.arms),
+            f"Total (N\u00a0=\u00a0{total_n})",
+        ),
+        tuple(rows),
+        note,
+        frozenset(bold),
+    )
 
 
 _RESPONDENT_LABELS = {
@@ -442,69 +509,50 @@ def _interim_table(results: AnalysisResults) -> Table:
     )
 
 
-#: Page geometry of the PDF's table pages (A4 landscape, inches) and the advance of a DejaVu
-#: Sans Mono glyph as a fraction of the font size (every glyph has the same advance).
-_PAGE_IN = (11.7, 8.3)
-_MONO_ADVANCE_EM = 0.602
-_TABLE_MAX_PT = 9.0
-
-
-def _table_lines(table: Table) -> list[str]:
-    """Every row of ``table`` as one fixed-width line, columns padded to their widest cell.
-
-    Widths are taken over the whole table, so the columns line up across its pages."""
-    header = [" ".join(h.split()) for h in table.header]
-    rows = [[" ".join(str(c).split()) for c in r] for r in table.rows]
-    widths = [len(h) for h in header]
-    for r in rows:
-        for i, cell in enumerate(r):
-            widths[i] = max(widths[i], len(cell))
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
-
-
-def _table_pages(table: Table, rows_per_page: int = 40) -> list[Figure]:
-    """The table as pages of one fixed-width text block each (header repeated on every page).
-
-    One text object per page rather than one per cell (a matplotlib table): the same cells,
-    a fraction of the drawing and layout work. The font shrinks so the widest line fits the
-    page width."""
-    lines = _table_lines(table)
-    head, body = lines[:2], lines[2:]
-    width_chars = max(len(x) for x in lines)
-    usable_pt = 0.94 * _PAGE_IN[0] * 72
-    size_pt = min(_TABLE_MAX_PT, usable_pt / (_MONO_ADVANCE_EM * max(width_chars, 1)))
-    pages = []
-    chunks = [body[i : i + rows_per_page] for i in range(0, len(body), rows_per_page)]
-    for k, chunk in enumerate(chunks or [[]]):
-        fig = Figure(figsize=_PAGE_IN)
-        title = table.title + (f" (continued {k + 1})" if k else "")
-        fig.text(0.03, 0.95, title, fontsize=12, weight="bold")
-        if chunk:
-            fig.text(
-                0.03,
-                0.90,
-                "\n".join([*head, *chunk]),
-                fontsize=size_pt,
-                family="DejaVu Sans Mono",
-                va="top",
-                ha="left",
-            )
-        else:
-            fig.text(0.03, 0.88, "none", fontsize=10)
-        if table.note and k == len(chunks) - 1:
-            fig.text(0.03, 0.02, table.note, fontsize=8, wrap=True)
-        pages.append(fig)
-    return pages
-
-
 def _can_fork() -> bool:
     """``fork`` exists and this process runs one thread (a forked child gets only the calling
     thread; a lock another thread held at the fork would never be released in the child)."""
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+#: How the report's data cut-off is chosen (printed on the first page beside the date).
+CUTOFF_RULE = (
+    "The data cut-off is the time the record was locked when the analysis ran on a locked "
+    "database (the final report), the time the data were frozen for the data monitoring "
+    "committee's interim packet, and otherwise the latest date recorded in the analysed data (screening, "
+    "allocation, adverse-event onset)."
+)
+
+
+def report_kind(results: AnalysisResults, interim: bool) -> str:
+    """The report's kind for its title and running header."""
+    if interim:
+        return "DSMB interim packet (arms coded)"
+    return "Final report" if len(results.arms) > 1 else "Final report (open label)"
+
+
+def _cover_lines(
+    results: AnalysisResults,
+    kind: str,
+    generated_on: dt.date | None,
+    data_cutoff: str | None,
+    data_lock: str | None,
+) -> list[tuple[str, str]]:
+    lines = [
+        ("Report", kind),
+        ("Run date", generated_on.isoformat() if generated_on else "not given"),
+        ("Data cut-off", f"{data_cutoff or 'not known'}. {CUTOFF_RULE}"),
+    ]
+    if data_lock:
+        lines.append(("Data", data_lock))
+    lines += [
+        ("Arms", ", ".join(results.arms)),
+        ("Differences", results.difference_label),
+        ("Alpha", results.alpha_statement),
+    ]
+    lines += [("Note", n) for n in results.notes]
+    lines += [("Not analysed", m) for m in results.missing]
+    return lines
 
 
 def _write_pdf(
@@ -515,8 +563,34 @@ def _write_pdf(
     figures: list[Figure],
     tables: list[Table],
     data_lock: str | None = None,
+    *,
+    kind: str = "",
+    data_cutoff: str | None = None,
+    interim: bool = False,
+    constrained: list[bool] | None = None,
 ) -> None:
-    """The PDF: a cover, Figure 1, the tables, then the other figures."""
+    """The PDF: the opening lines and the tables flowed down the first pages, then each figure
+    on its own page; every page with the running header and its number (pdf_layout.py)."""
+    pages = table_pages(
+        tables,
+        preface=cover_preface(
+            title, _cover_lines(results, kind, generated_on, data_cutoff, data_lock)
+        ),
+    )
+    pages += [
+        figure_page(f, constrained=c)
+        for f, c in zip(figures, constrained or [False] * len(figures), strict=True)
+    ]
+    number_pages(
+        pages,
+        PageHeader(
+            study=results.title,
+            kind=kind,
+            run_date=generated_on.isoformat() if generated_on else "",
+            cutoff=data_cutoff or "",
+            confidential="Confidential: DSMB closed session" if interim else "",
+        ),
+    )
     # TrueType embedding (fonttype 42) keeps the PDF's text selectable and searchable.
     # No creation date in the PDF: the same data give the same file (a frozen DSMB packet is
     # made again byte for byte, issue 17).
@@ -524,28 +598,8 @@ def _write_pdf(
         matplotlib.rc_context({"pdf.fonttype": 42}),
         PdfPages(pdf_path, metadata={"CreationDate": None}) as pdf,
     ):
-        cover = Figure(figsize=(11.7, 8.3))
-        cover.text(0.05, 0.85, title, fontsize=16, weight="bold", wrap=True)
-        lines = [
-            f"Arms: {', '.join(results.arms)}",
-            f"Differences: {results.difference_label}",
-            f"Alpha: {results.alpha}",
-        ]
-        if generated_on:
-            lines.append(f"Generated on {generated_on.isoformat()}")
-        if data_lock:
-            lines.append(f"Data: {data_lock}")
-        lines += [f"Note: {n}" for n in results.notes]
-        lines += [f"Not analysed: {m}" for m in results.missing]
-        cover.text(0.05, 0.75, "\n".join(lines), fontsize=11, va="top", wrap=True)
-        pdf.savefig(cover)
-        for fig in figures[:1]:
-            pdf.savefig(fig)
-        for table in tables:
-            for page in _table_pages(table):
-                pdf.savefig(page)
-        for fig in figures[1:]:
-            pdf.savefig(fig)
+        for page in pages:
+            pdf.savefig(page)
 
 
 def build_report(
@@ -557,6 +611,7 @@ def build_report(
     generated_on: dt.date | None = None,
     parallel: bool = False,
     data_lock: str | None = None,
+    data_cutoff: str | None = None,
 ) -> ReportFiles:
     """Write ``index.html``, ``report.pdf`` and ``figures/`` into ``out_dir``.
 
@@ -565,6 +620,8 @@ def build_report(
     ``generated_on`` is printed on the cover (the caller's clock; omitted when ``None``).
     ``data_lock``: the database lock the final analysis ran on (services/locks.py), printed on
     the cover as the data's identity.
+    ``data_cutoff``: the data cut-off as the caller decided it by :data:`CUTOFF_RULE`
+    (services/analysis_runs.py ``DataCutoff``), printed on every page of the PDF.
     ``parallel``: write the PDF in a forked process while this one draws the PNGs and the HTML
     (the two take about as long). Only for a single-threaded caller such as the command line:
     forking a threaded process (a web server) can deadlock the child, so where another thread
@@ -624,9 +681,14 @@ def build_report(
             )
         )
     tables = _tables(results, comparison)
-    title = (
-        "DSMB interim packet (arms coded)" if interim else "Trial report"
-    ) + f" — {results.title}"
+    kind = report_kind(results, interim)
+    title = ("DSMB interim packet (arms coded)" if interim else "Trial report") + (
+        f" — {results.title}"
+    )
+    # Which figures lay themselves out (the PDF solves their layout again at the page's size).
+    constrained = [
+        isinstance(f.get_layout_engine(), ConstrainedLayoutEngine) for _, _, f in figures
+    ]
     pdf_path = create_private(out / "report.pdf")  # 0600 before the PDF writer opens it
     writer = None
     if parallel and _can_fork():
@@ -643,6 +705,12 @@ def build_report(
                 tables,
                 data_lock,
             ),
+            kwargs={
+                "kind": kind,
+                "data_cutoff": data_cutoff,
+                "interim": interim,
+                "constrained": constrained,
+            },
             name="report-pdf",
         )
         writer.start()
@@ -651,7 +719,8 @@ def build_report(
         path = create_private(fig_dir / f"{key}.png")
         fig.savefig(path, dpi=110)
         # The constrained layout was solved while drawing the PNG (in inches, so it holds at
-        # the PDF's 72 dpi too); keep it rather than solve it again for the PDF page.
+        # the PDF's 72 dpi too); keep it rather than solve it again for the PDF page (where
+        # the figure fits the page at its own size, pdf_layout.figure_page).
         fig.set_layout_engine("none")
         saved.append(path)
     env = Environment(
@@ -666,13 +735,26 @@ def build_report(
         "figures": [(key, label, f"figures/{key}.png") for key, label, _ in figures],
         "generated_on": generated_on.isoformat() if generated_on else None,
         "data_lock": data_lock,
+        "data_cutoff": data_cutoff,
+        "cutoff_rule": CUTOFF_RULE,
+        "kind": kind,
     }
     html = env.get_template("report.html.j2").render(**context)
     index = out / "index.html"
     write_private(index, html)
     if writer is None:
         _write_pdf(
-            pdf_path, title, results, generated_on, [f for _, _, f in figures], tables, data_lock
+            pdf_path,
+            title,
+            results,
+            generated_on,
+            [f for _, _, f in figures],
+            tables,
+            data_lock,
+            kind=kind,
+            data_cutoff=data_cutoff,
+            interim=interim,
+            constrained=constrained,
         )
     else:
         writer.join()

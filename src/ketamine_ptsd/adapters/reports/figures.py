@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from ketamine_ptsd.core.analysis import TIME_LABELS, AnalysisResults
+from ketamine_ptsd.core.stats.survival import KaplanMeier
 
 __all__ = [
     "consort_figure",
@@ -174,40 +175,91 @@ def lsmeans_figure(
     return fig
 
 
+def _at_risk(curve: KaplanMeier, time: float) -> int:
+    """Patients still at risk at ``time`` (follow-up ≥ ``time``): the curve's ``at_risk`` at its
+    first time point at or after ``time``, 0 past the last one."""
+    for point in curve.curve:
+        if point.time >= time:
+            return point.at_risk
+    return 0
+
+
+def _steps(curve: KaplanMeier, values: list[float]) -> tuple[list[float], list[float]]:
+    """The step function's corners: 1 (or the band's start) from day 0 to the first time."""
+    xs, ys = [0.0], [values[0]]
+    for pt, v in zip(curve.curve, values[1:], strict=True):
+        xs.extend([pt.time, pt.time])
+        ys.extend([ys[-1], v])
+    return xs, ys
+
+
 def durability_figure(results: AnalysisResults) -> Figure:
-    """Figure 4: Kaplan–Meier of loss of response among responders, censoring marked '+'."""
-    fig = Figure(figsize=(7.5, 4.8), layout="constrained")
-    ax = fig.add_subplot()
+    """Figure 4: Kaplan–Meier of loss of response among responders by arm, with its pointwise
+    95% confidence band (log transform, Greenwood SE: R's ``survfit`` default), censoring marked
+    '+' in the arm's colour (each arm's mark in the legend), and the numbers at risk under the
+    time axis."""
+    curves = results.durability.curves
+    fig = Figure(figsize=(9.8, 5.6), layout="constrained")
+    ax, risk = fig.subplots(
+        2, 1, sharex=True, gridspec_kw={"height_ratios": [4.2, 0.3 + 0.22 * len(curves)]}
+    )
     data = results.durability.data
-    for j, curve in enumerate(results.durability.curves):
-        xs, ys = [0.0], [1.0]
-        for pt in curve.curve:
-            xs.extend([pt.time, pt.time])
-            ys.extend([ys[-1], pt.survival])
+    last = max((pt.time for c in curves for pt in c.curve), default=1.0)
+    for j, curve in enumerate(curves):
         colour = _colour(results, curve.group) if curve.group in results.arms else _COLOURS[j]
+        xs, ys = _steps(curve, [1.0, *(pt.survival for pt in curve.curve)])
         ax.plot(
             xs,
             ys,
-            drawstyle="default",
             color=colour,
             lw=2,
             label=f"{curve.group} (n = {curve.n}, events = {curve.events})",
         )
+        lows = [1.0, *(pt.ci_low if pt.ci_low == pt.ci_low else 0.0 for pt in curve.curve)]
+        highs = [1.0, *(pt.ci_high if pt.ci_high == pt.ci_high else 1.0 for pt in curve.curve)]
+        bx, lo = _steps(curve, lows)
+        _, hi = _steps(curve, highs)
+        ax.fill_between(
+            bx, lo, hi, color=colour, alpha=0.15, lw=0,
+            label=f"{curve.group}: {curve.confidence:.0%} confidence band",
+        )  # fmt: skip
         cens = data[(data["arm"].astype(str) == curve.group) & (data["event"] == 0)]
-        for t in cens["time_days"]:
-            ax.plot([t], [curve.survival_at(float(t))], marker="+", ms=12, mew=2, color=colour)
-    ax.plot([], [], "k+", ms=10, mew=2, label="censored (still responding)")
-    ax.set_xlabel("Days since the primary outcome day (week 2)")
+        times = [float(t) for t in cens["time_days"]]
+        ax.plot(
+            times,
+            [curve.survival_at(t) for t in times],
+            linestyle="none",
+            marker="+",
+            ms=12,
+            mew=2,
+            color=colour,
+            label=f"{curve.group}: censored (still responding)",
+        )
     ax.set_ylabel("Proportion still responding")
     ax.set_ylim(-0.02, 1.05)
-    ax.set_xlim(left=0)
+    ax.set_xlim(0, last * 1.04 if last > 0 else 1.0)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9, frameon=False, loc="upper right")
+    # Beside the plot, clear of the curves and their bands.
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(
         "Figure 4. Time to loss of response among responders (Kaplan–Meier)",
         fontsize=11,
         loc="left",
     )
+    ax.tick_params(labelbottom=True)
+    ticks = [t for t in ax.xaxis.get_majorticklocs() if 0 <= t <= ax.get_xlim()[1]]
+    risk.set_ylim(len(curves) - 0.5, -0.5)
+    risk.set_yticks(range(len(curves)), [c.group for c in curves])
+    for j, curve in enumerate(curves):
+        colour = _colour(results, curve.group) if curve.group in results.arms else _COLOURS[j]
+        risk.get_yticklabels()[j].set_color(colour)
+        for t in ticks:
+            risk.text(t, j, str(_at_risk(curve, float(t))), ha="center", va="center", fontsize=9)
+    risk.tick_params(left=False, bottom=False, labelbottom=False, pad=12)
+    for side in ("top", "right", "bottom", "left"):
+        risk.spines[side].set_visible(False)
+    risk.set_title("Number at risk", fontsize=9, loc="left")
+    ax.set_xlabel("Days since the primary outcome day (week 2)")
     return fig
 
 

@@ -145,6 +145,7 @@ def run_analysis(
             interim=interim,
             generated_on=today,
             data_lock=run.lock.describe() if run.lock is not None else None,
+            data_cutoff=run.cutoff.describe() if run.cutoff is not None else None,
         )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

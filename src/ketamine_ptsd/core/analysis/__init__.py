@@ -41,6 +41,12 @@ responders, safety), ``analyse`` (the plan), ``interim`` (DSMB monitoring), ``co
 
 from __future__ import annotations
 
+from .adverse_events import (
+    NOT_CODED,
+    AdverseEventRow,
+    AdverseEventSummary,
+    summarise_adverse_events,
+)
 from .analyse import (
     analyse,
 )
@@ -57,6 +63,7 @@ from .comparison import (
 )
 from .interim import (
     interim_monitoring,
+    with_interim,
 )
 from .model import (
     DEFAULT_OUTCOMES,
@@ -94,9 +101,12 @@ __all__ = [
     "FRAME_NAMES",
     "GUESS_COLUMNS",
     "MAIN_TIMES",
+    "NOT_CODED",
     "OUTCOME_LABELS",
     "RCT_RESPONSE",
     "TIME_LABELS",
+    "AdverseEventRow",
+    "AdverseEventSummary",
     "AnalysisDataset",
     "AnalysisResults",
     "BlindingAssessment",
@@ -124,5 +134,7 @@ __all__ = [
     "relabel",
     "response_spec",
     "safety_summary",
+    "summarise_adverse_events",
     "table_one",
+    "with_interim",
 ]

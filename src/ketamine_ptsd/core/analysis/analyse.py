@@ -14,9 +14,12 @@ from ketamine_ptsd.core.stats.mmrm import MMRMResult, fit_mmrm
 from ketamine_ptsd.core.stats.ordinal import OrdinalFit, fit_ordinal
 from ketamine_ptsd.core.stats.survival import kaplan_meier, logrank_test
 
+from .adverse_events import summarise_adverse_events
 from .blinding import assess_blinding
 from .model import (
     DEFAULT_OUTCOMES,
+    RCT_ALPHA_NOTE,
+    RCT_NOMINAL_ALPHA,
     AnalysisDataset,
     AnalysisResults,
     Durability,
@@ -50,16 +53,19 @@ def analyse(
 
     ``plan``: the protocol's analysis plan (``protocol.analysis``); its outcomes, time points,
     models and alpha are used unless ``outcomes``/``alpha`` are given explicitly. Without a plan,
-    :data:`DEFAULT_OUTCOMES` and the RCT's 0.0304. ``alpha`` (the trial's Pocock-adjusted 0.0304)
-    is reported beside p-values; nothing is hidden behind it. ``response``: the protocol's
+    :data:`DEFAULT_OUTCOMES` and :data:`RCT_NOMINAL_ALPHA`. ``alpha`` (the trial's
+    Pocock-adjusted nominal level) is reported beside p-values with its source
+    (``alpha_note``); nothing is hidden behind it. ``response``: the protocol's
     response definition (``protocol.response``; without one, the RCT's §8). ``ongoing``: the
     subjects still within their primary window (CONSORT counts them apart from the lost).
     """
     responder_spec = response_spec(plan, response)
     if outcomes is None:
         outcomes = DEFAULT_OUTCOMES if plan is None else outcomes_from_plan(plan)
+    alpha_note = ""
     if alpha is None:
-        alpha = 0.0304 if plan is None else float(plan.alpha)
+        alpha = RCT_NOMINAL_ALPHA if plan is None else float(plan.alpha)
+        alpha_note = RCT_ALPHA_NOTE if plan is None else str(plan.alpha_note)
     arms = dataset.arms
     frames: Mapping[str, pd.DataFrame] = dataset.frames
     notes: list[str] = []
@@ -163,4 +169,11 @@ def analyse(
         notes=tuple(notes),
         sensitivity=sensitivity,
         blinding=assess_blinding(frames.get("blinding_guesses"), arms),
+        alpha_note=alpha_note,
+        ae_summary=summarise_adverse_events(
+            frames["adverse_events"],
+            frames["subjects"],
+            arms,
+            codings=frames.get("adverse_event_codings"),
+        ),
     )

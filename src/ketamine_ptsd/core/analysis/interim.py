@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from ketamine_ptsd.core.errors import InvalidInput
 from ketamine_ptsd.core.stats.sequential import spending_design
 
@@ -30,6 +32,10 @@ def interim_monitoring(
     overall level ``alpha`` (the caller passes the protocol's ``analysis.alpha``), two looks:
     the interim at t = observed ÷ planned and the final at t = 1 (``core.stats.sequential``,
     checked against rpact). A look at t ≥ 1 is the final analysis (one look).
+
+    ``observed_patients`` are the randomized patients with primary-endpoint data
+    (``Consort.with_primary``), so the information fraction is the share of the planned
+    primary-endpoint data in hand, not of the patients merely randomized.
     """
     if planned_patients < 1 or observed_patients < 1:
         raise InvalidInput("planned_patients", "observed and planned patients must be ≥ 1")
@@ -61,7 +67,9 @@ def interim_monitoring(
         f"Lan-DeMets {kind} alpha spending, {'two' if sides == 2 else 'one'}-sided overall alpha "
         f"{alpha:g} (protocol analysis plan), looks at information "
         f"{', '.join(f'{lk.information:.3f}' for lk in design.looks)} "
-        f"({observed_patients} of {planned_patients} planned patients); interim boundary "
+        f"({observed_patients} of {planned_patients} planned patients with primary-endpoint "
+        f"data: information {observed_patients} ÷ {planned_patients} = "
+        f"{observed_patients / planned_patients:.3f}); interim boundary "
         f"|z| ≥ {look.z:.3f} (nominal alpha {look.nominal_alpha:.4f}); {spec.label} "
         f"{results.difference_label} at {TIME_LABELS.get(last, last)}: "
         f"{diff.estimate:.2f} / SE {diff.se:.2f} = z {z:.2f}, "
@@ -85,4 +93,23 @@ def interim_monitoring(
         z=z,
         crossed=crossed,
         description=description,
+    )
+
+
+def with_interim(results: AnalysisResults, monitoring: InterimMonitoring) -> AnalysisResults:
+    """``results`` with the DSMB's monitoring, stating one alpha: this look's nominal level,
+    derived from the protocol's overall alpha (``monitoring.alpha``), which the packet's cover,
+    tables and boundary table then all print (``AnalysisResults.alpha_statement``)."""
+    kind = "Pocock-type" if monitoring.spending == "pocock" else "O'Brien-Fleming-type"
+    return dataclasses.replace(
+        results,
+        interim=monitoring,
+        alpha=monitoring.nominal_alpha,
+        alpha_note=(
+            f"nominal level of this look: Lan-DeMets {kind} spending of the protocol's "
+            f"{'two' if monitoring.sides == 2 else 'one'}-sided overall alpha {monitoring.alpha:g} "
+            f"(analysis.interim) at "
+            f"information {monitoring.information:.3f}; the interim is judged by its z against "
+            "the boundary"
+        ),
     )

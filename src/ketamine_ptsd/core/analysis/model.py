@@ -17,6 +17,7 @@ from ketamine_ptsd.core.stats.sequential import SequentialDesign
 from ketamine_ptsd.core.stats.survival import KaplanMeier, LogRank
 
 if TYPE_CHECKING:
+    from .adverse_events import AdverseEventSummary
     from .blinding import BlindingAssessment
     from .sensitivity import SensitivityAnalysis
 
@@ -134,6 +135,9 @@ class Consort:
     ongoing: dict[str, int] = field(default_factory=dict)
     #: Found eligible by an investigator's override of named criteria (issue 11), not the rules.
     eligible_by_override: int = 0
+    #: Randomized patients with primary-endpoint data (the response measure at the primary
+    #: time point, §8): the DSMB interim's information counts these (observed ÷ planned).
+    with_primary: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,16 @@ class ResponseSpec:
     @property
     def primary(self) -> str:
         return self.definition.assessment
+
+
+#: The RCT's nominal two-sided level (PROTOCOL.md §9: 0.0304 "per the Pocock alpha spending
+#: function"), used only for data analysed without a protocol's analysis plan (an imported
+#: long-format file); with a plan, its ``analysis.alpha`` (which the validator derives from its
+#: ``analysis.interim`` design).
+RCT_NOMINAL_ALPHA = 0.0304
+RCT_ALPHA_NOTE = (
+    "the RCT's nominal level, PROTOCOL.md §9; no protocol analysis plan was given for these data"
+)
 
 
 #: The RCT's definition (§8), for data without a protocol (an imported long-format file).
@@ -239,6 +253,18 @@ class AnalysisResults:
     #: The end-of-treatment guesses per respondent type with Bang's and James' indices
     #: (``core.analysis.blinding``; issue 15), in the arms' labels (coded in the packet).
     blinding: BlindingAssessment | None = None
+    #: Where ``alpha`` comes from, in words (the analysis plan's note; in the DSMB packet, the
+    #: nominal level of this look derived from the plan's overall alpha). Every place a report
+    #: states the level prints ``alpha_statement``, so one report states one alpha.
+    alpha_note: str = ""
+    #: The MedDRA safety summary by arm: patients with at least one adverse event, by SOC and PT,
+    #: serious, related, leading to discontinuation (``core.analysis.adverse_events``).
+    ae_summary: AdverseEventSummary | None = None
+
+    @property
+    def alpha_statement(self) -> str:
+        """The report's one alpha, with its source."""
+        return f"{self.alpha:.4g}" + (f" ({self.alpha_note})" if self.alpha_note else "")
 
 
 @dataclass(frozen=True)

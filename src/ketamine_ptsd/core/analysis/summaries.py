@@ -45,26 +45,64 @@ def n_pct(count: int, n: int) -> str:
     return f"{count} ({100.0 * count / n:.1f}%)" if n else "0"
 
 
+#: Table 1's skewed measures, shown as median (IQR) beside their mean (SD). PTSD duration is a
+#: time since an event: never negative, with a long right tail (in one arm of the published
+#: Table 1 its SD exceeds its mean: 15.1 (17.8) years; PROTOCOL.md §10), so the mean (SD) the
+#: paper prints describes it poorly; the mean (SD) stays beside it for comparison with the paper. The other continuous measures are bounded scales or roughly symmetric
+#: (age, BMI, CAPS-5, MADRS) and keep mean (SD) alone.
+SKEWED_MEASURES: tuple[str, ...] = ("ptsd_duration_years",)
+
+#: The label of Table 1's total column (every randomized patient).
+TOTAL = "Total"
+
+
+def median_iqr(values: pd.Series) -> str:
+    """Median (Q1–Q3), quartiles by linear interpolation (R's type 7, pandas' default)."""
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    if v.empty:
+        return "–"
+    q1, q2, q3 = (float(v.quantile(q)) for q in (0.25, 0.5, 0.75))
+    return f"{q2:.1f} ({q1:.1f}–{q3:.1f})"
+
+
+def _missing(values: pd.Series) -> int:
+    return int(values.isna().sum())
+
+
 def table_one(subjects: pd.DataFrame, arms: tuple[str, ...]) -> pd.DataFrame:
-    """Table 1 by arm: mean (SD) or n (%), in the paper's order (PROTOCOL.md §10)."""
+    """Table 1 by arm and in total: mean (SD), median (IQR) for :data:`SKEWED_MEASURES`, or
+    n (%), in the paper's order (PROTOCOL.md §10).
+
+    Percentages are of the column's patients. A measure with a missing value in any column has
+    a "missing, n" row under it (counted per column), so a mean over fewer patients than N is
+    visible; measures without that row have no missing values."""
     rows: list[dict[str, str]] = []
     groups = {arm: subjects[subjects["arm"] == arm] for arm in arms}
+    groups[TOTAL] = subjects[subjects["arm"].isin(arms)]
 
     def add(label: str, fn: Any) -> None:
         rows.append({"characteristic": label, **{arm: fn(g) for arm, g in groups.items()}})
 
+    def add_missing(label: str, col: str) -> None:
+        if any(_missing(g[col]) for g in groups.values()):
+            add(f"{label}: missing, n", lambda g: str(_missing(g[col])))
+
     add("N", lambda g: str(len(g)))
     for col, label in (
-        ("age_years", "Age, years, mean (SD)"),
-        ("bmi_kg_m2", "BMI, kg/m², mean (SD)"),
-        ("ptsd_duration_years", "PTSD duration, years, mean (SD)"),
-        ("caps5_past_month", "CAPS-5 (past month), mean (SD)"),
-        ("madrs_baseline", "MADRS, mean (SD)"),
+        ("age_years", "Age, years"),
+        ("bmi_kg_m2", "BMI, kg/m²"),
+        ("ptsd_duration_years", "PTSD duration, years"),
+        ("caps5_past_month", "CAPS-5 (past month)"),
+        ("madrs_baseline", "MADRS"),
     ):
         if col in subjects:
-            add(label, lambda g, c=col: mean_sd(g[c]))
+            add(f"{label}, mean (SD)", lambda g, c=col: mean_sd(g[c]))
+            if col in SKEWED_MEASURES:
+                add(f"{label}, median (IQR)", lambda g, c=col: median_iqr(g[c]))
+            add_missing(label, col)
     if "sex" in subjects:
         add("Female, n (%)", lambda g: n_pct(int((g["sex"] == "female").sum()), len(g)))
+        add_missing("Sex", "sex")
     for col, label in (("race", "Race"), ("primary_trauma", "Primary trauma")):
         if col in subjects:
             levels = sorted(subjects[col].dropna().unique())
@@ -73,14 +111,19 @@ def table_one(subjects: pd.DataFrame, arms: tuple[str, ...]) -> pd.DataFrame:
                     f"{label}: {level}, n (%)",
                     lambda g, c=col, lev=level: n_pct(int((g[c] == lev).sum()), len(g)),
                 )
+            add_missing(label, col)
     for col, label in (
-        ("hispanic", "Hispanic or Latino, n (%)"),
-        ("comorbid_mdd", "Comorbid major depression, n (%)"),
-        ("concomitant_psychotherapy", "Concomitant psychotherapy, n (%)"),
-        ("stable_psychotropics", "Stable psychotropic medication, n (%)"),
+        ("hispanic", "Hispanic or Latino"),
+        ("comorbid_mdd", "Comorbid major depression"),
+        ("concomitant_psychotherapy", "Concomitant psychotherapy"),
+        ("stable_psychotropics", "Stable psychotropic medication"),
     ):
         if col in subjects:
-            add(label, lambda g, c=col: n_pct(int(g[c].astype(bool).sum()), len(g)))
+            add(
+                f"{label}, n (%)",
+                lambda g, c=col: n_pct(int(g[c].dropna().astype(bool).sum()), len(g)),
+            )
+            add_missing(label, col)
     return pd.DataFrame(rows)
 
 
@@ -115,9 +158,9 @@ def consort_counts(
         )
         for arm in arms
     }
-    primary = set(
-        out.loc[(out["measure"] == spec.measure) & (out["time"] == spec.primary), "subject"]
-    )
+    at_primary = (out["measure"] == spec.measure) & (out["time"] == spec.primary)
+    primary = set(out.loc[at_primary, "subject"])
+    with_value = set(out.loc[at_primary & out["value"].notna(), "subject"])
     stayed = subj[~subj["withdrawn"].astype(bool)]
     without = stayed[~stayed["subject"].isin(primary)]
     waiting = without["subject"].isin(ongoing)
@@ -140,6 +183,9 @@ def consort_counts(
         lost_to_follow_up={arm: int(((without["arm"] == arm) & ~waiting).sum()) for arm in arms},
         ongoing={arm: int(((without["arm"] == arm) & waiting).sum()) for arm in arms},
         eligible_by_override=int(overridden.sum()),
+        with_primary={
+            arm: int(subj.loc[subj["arm"] == arm, "subject"].isin(with_value).sum()) for arm in arms
+        },
     )
 
 

@@ -25,6 +25,7 @@ from fastapi.responses import FileResponse, Response
 
 from ketamine_ptsd.core.roles import Action
 from ketamine_ptsd.services import ConflictError, NotFound, PermissionDenied
+from ketamine_ptsd.services.analysis_runs import INTERIM_CONFIRMATION
 
 from ..analysis_runs import AnalysisRun, RunStore, live_sanction, run_analysis
 from ..dashboard import trial_dashboard
@@ -37,6 +38,9 @@ NEEDS_SANCTION = (
     "no live unblinding sanction. An administrator records one (partial: the DSMB packet with "
     "arms coded A/B; full: the final report) — PROTOCOL.md §3."
 )
+
+
+NOT_CONFIRMED = "Not run: tick the confirmation first. " + INTERIM_CONFIRMATION
 
 
 @router.get("/dashboard")
@@ -109,6 +113,7 @@ def _page(
             "run": run,
             "report_body": run.body_html() if run is not None else None,
             "message": message,
+            "interim_confirmation": INTERIM_CONFIRMATION,
         },
         status_code=status_code,
     )
@@ -125,10 +130,14 @@ def run(request: Request, session: Session, state: State, form: CheckedForm) -> 
     """Run the protocol's analysis now (seconds): the report the live sanction allows."""
     _analyst(session)
     protocol_name = str(form.get("protocol_name") or "rct")
-    if live_sanction(state.services, session.actor) == "none":
+    sanction = live_sanction(state.services, session.actor)
+    if sanction == "none":
         return _page(
             request, session, state, protocol_name, message=NEEDS_SANCTION, status_code=409
         )
+    if sanction == "partial" and form.get("confirm") != "yes":
+        # The coded results are revealed only once the DSMB statistician has confirmed.
+        return _page(request, session, state, protocol_name, message=NOT_CONFIRMED, status_code=400)
     try:
         built = run_analysis(state.services, session.actor, protocol_name, state.now().date())
     except ConflictError as exc:  # the final analysis waits for patients still in their window
