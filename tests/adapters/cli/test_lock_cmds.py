@@ -223,14 +223,26 @@ def test_the_demo_report_states_the_lock_as_its_data_cut_off(demo_record: Path) 
 
 
 def test_the_dsmb_packet_waits_for_the_statisticians_confirmation(
-    record: Path, tmp_path: Path
+    record: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 14: the coded results are revealed only once the DSMB statistician confirms
-    (``--confirm``, or a prompt at a terminal); a script without it gets one line, no packet."""
-    refused = _run("report", "--db", str(record), "--out", str(tmp_path / "no"), "--interim")
-    assert refused.exit_code == 2 and "confirm with --confirm" in refused.output
-    assert len(refused.output.strip().splitlines()) == 1
+    """Issue 14: at a terminal the coded results are revealed only once the DSMB statistician
+    confirms (a "no" makes no packet); a script keeps SYSTEM.md's contract (``report
+    --interim`` makes the packet) and is told no one confirmed interactively."""
+    from ketamine_ptsd.adapters.cli import main_cmds
+
+    monkeypatch.setattr(main_cmds, "stdin_is_terminal", lambda: True)
+    refused = CliRunner().invoke(
+        build_app(),
+        ["report", "--db", str(record), "--out", str(tmp_path / "no"), "--interim"],
+        input="n\n",
+    )
+    assert refused.exit_code == 2 and "not confirmed" in refused.output
     assert not (tmp_path / "no" / "report.pdf").exists()
+    monkeypatch.setattr(main_cmds, "stdin_is_terminal", lambda: False)
+    scripted = _run("report", "--db", str(record), "--out", str(tmp_path / "s"), "--interim")
+    assert scripted.exit_code == 0, scripted.output
+    assert "without an interactive confirmation" in scripted.output
+    assert (tmp_path / "s" / "report.pdf").exists()
     made = _run(
         "report", "--db", str(record), "--out", str(tmp_path / "yes"), "--interim", "--confirm"
     )

@@ -405,17 +405,25 @@ def _analyse_and_report(
     return results, comparison
 
 
-def _confirm_interim() -> None:
-    """Ask at a terminal; refuse without ``--confirm`` where nobody can answer (a script)."""
+def stdin_is_terminal() -> bool:
+    """Whether someone at a terminal can answer a question (not a script or a pipe)."""
     import sys
 
+    return sys.stdin.isatty()
+
+
+def _confirm_interim() -> None:
+    """Ask at a terminal. A script keeps the public contract (``report --interim`` makes the
+    packet, SYSTEM.md) and is told on stderr that no one confirmed interactively."""
     from ketamine_ptsd.services.analysis_runs import INTERIM_CONFIRMATION
 
-    if not sys.stdin.isatty():
-        fail(
-            "the DSMB interim packet reveals coded results: confirm with --confirm (as the "
-            "DSMB's independent statistician), or run it at a terminal to be asked"
+    if not stdin_is_terminal():
+        typer.echo(
+            "note: the DSMB interim packet reveals coded results; made without an interactive "
+            "confirmation (pass --confirm to record that the DSMB statistician confirmed)",
+            err=True,
         )
+        return
     typer.echo(INTERIM_CONFIRMATION)
     if not typer.confirm("Reveal the coded results?", default=False):
         fail("not confirmed: no DSMB interim packet was made")
