@@ -135,6 +135,7 @@ def _include_routers(app: FastAPI) -> None:
         audit,
         auth,
         blinding,
+        bookings,
         corrections,
         esketamine,
         home,
@@ -151,6 +152,7 @@ def _include_routers(app: FastAPI) -> None:
     for module in (
         auth,
         home,
+        bookings,
         patients,
         screening,
         pharmacy,
