@@ -185,3 +185,17 @@ def test_the_blind_esketamine_only_for_a_clinic_patient_and_assessments_by_time_
     # a clinician (open label) does not see the trial patient's bookings
     listed = services.bookings.list(clinician, start=NEXT_MONDAY, end=NEXT_MONDAY)
     assert {b.patient_id for b in listed} == {clinic.id}
+
+
+def test_audit_verify_replays_a_moved_and_cancelled_booking(
+    services: Services, actors, rct: int
+) -> None:  # type: ignore[no-untyped-def]
+    nurse = actors[Role.NURSE]
+    view = _book(services, nurse, rct, nurse_id=nurse.user_id)
+    moved = services.bookings.move(
+        nurse, view.id, day=NEXT_MONDAY, start=dt.time(9, 15), room="Room 1",
+        nurse_id=nurse.user_id, reason="moved", expected_version=view.version,
+    )  # fmt: skip
+    services.bookings.cancel(nurse, view.id, reason="unwell", expected_version=moved.version)
+    report = services.audit.verify(actors[Role.ADMINISTRATOR])
+    assert report.ok, report
