@@ -3,6 +3,7 @@ filters, move and cancel, and the REST API."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from web_support import PASSWORD, csrf_of, enrol, sqlite_only  # type: ignore[import-not-found]
@@ -58,8 +59,8 @@ def test_book_on_the_calendar_see_it_by_room_filter_move_and_cancel(
     assert "Infusion 3" in web.get(f"/calendar?start=2026-03-09&nurse={nurse_id}").text
     # move, then cancel (each with its reason)
     [booking] = services.bookings.list(
-        actors[Role.NURSE], start=__import__("datetime").date(2026, 3, 9),
-        end=__import__("datetime").date(2026, 3, 9),
+        actors[Role.NURSE], start=dt.date(2026, 3, 9),
+        end=dt.date(2026, 3, 9),
     )  # fmt: skip
     no_reason = web.post(
         f"/calendar/bookings/{booking.id}/move",
