@@ -47,12 +47,14 @@ EXPECTED: dict[Role, set[Action]] = {
         A.DRUG_ACCOUNTABILITY_READ,  # the reconciliation, blind-safe (issue 12 item 4)
         A.DATABASE_LOCK,
         A.PHYSICIAN_DECISION,  # release a hold, move a day, review suicide risk (§5-§7)
+        A.BOOKING_RECORD,  # rooms, nurses and times (issue 13)
     },
     Role.NURSE: READ_CLINICAL | {
         A.INFUSION_RECORD, A.INFUSION_READ, A.INFUSION_RATING_READ, A.ADVERSE_EVENT_RECORD,
         A.ADVERSE_EVENT_READ, A.SIGN, A.CLINIC_PLAN_READ, A.QUERY_READ, A.QUERY_ANSWER,
         A.IDENTITY_CONFIRM, A.ALERT_ACKNOWLEDGE,
         A.BLINDING_GUESS_RECORD,  # her own guess at the end of treatment (issue 15)
+        A.BOOKING_RECORD,  # rooms, nurses and times (issue 13)
     },
     Role.SAFETY_RATER: {
         A.PATIENT_READ, A.INFUSION_READ, A.INFUSION_RATING_RECORD, A.INFUSION_RATING_READ,
@@ -78,6 +80,7 @@ EXPECTED: dict[Role, set[Action]] = {
         A.ELIGIBILITY_OVERRIDE,
         A.INFUSION_RATING_RECORD, A.DISCHARGE_SIGNOFF, A.CLINIC_PLAN_RECORD, A.CLINIC_PLAN_READ,
         A.DRUG_ACCOUNTABILITY_READ, A.PHYSICIAN_DECISION,
+        A.BOOKING_RECORD,  # rooms, nurses and times (issue 13)
     },
 }  # fmt: skip
 

@@ -115,6 +115,9 @@ class Action(StrEnum):
     # There is no action to read the guesses: they reach a statistician's sanctioned analysis
     # only, and each recorder sees what they entered.
     BLINDING_GUESS_RECORD = "blinding_guess.record"
+    # Issue 13: book, move and cancel a patient's infusion, esketamine session or assessment
+    # visit in a room with a nurse (those who give infusions; read with infusion.read).
+    BOOKING_RECORD = "booking.record"
 
 
 class Sensitivity(StrEnum):
@@ -216,6 +219,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         Action.PHYSICIAN_DECISION,
         Action.DRUG_ACCOUNTABILITY_READ,
         Action.DATABASE_LOCK,
+        Action.BOOKING_RECORD,
     },
     Role.NURSE: frozenset(
         {
@@ -234,6 +238,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
             Action.QUERY_ANSWER,
             Action.ALERT_ACKNOWLEDGE,
             Action.BLINDING_GUESS_RECORD,
+            Action.BOOKING_RECORD,
         }
     ),
     Role.SAFETY_RATER: frozenset(
@@ -306,6 +311,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
         Action.CLINIC_PLAN_RECORD,
         Action.CLINIC_PLAN_READ,
         Action.DRUG_ACCOUNTABILITY_READ,
+        Action.BOOKING_RECORD,
     },
 }
 

@@ -19,6 +19,7 @@ from .assessments import AssessmentService
 from .audit import AuditService
 from .auth import AuthService, SessionKind, UserService
 from .blinding_guesses import BlindingGuessService
+from .bookings import BookingService
 from .clinic import ClinicService
 from .clock import Clock, FixedClock, SystemClock
 from .context import SecurityPolicy, ServiceContext
@@ -121,6 +122,7 @@ class Services:
     edit_checks: EditCheckService = field(init=False)
     sdv: SdvService = field(init=False)
     sites: SiteService = field(init=False)
+    bookings: BookingService = field(init=False)
 
     def __post_init__(self) -> None:
         ctx = self.context
@@ -151,3 +153,4 @@ class Services:
         self.sites = SiteService(ctx)
         self.self_reports = SelfReportService(ctx)
         self.retreatment = RetreatmentService(ctx)
+        self.bookings = BookingService(ctx)

@@ -17,7 +17,7 @@ def test_upgrade_of_an_empty_database_reaches_head_and_matches_the_models(
     empty_db_url: str,
 ) -> None:
     assert current_revision(empty_db_url) is None
-    assert upgrade(empty_db_url) == head_revision() == "0018"
+    assert upgrade(empty_db_url) == head_revision() == "0019"
     engine = make_engine(empty_db_url)
     with engine.connect() as connection:
         diff = compare_metadata(
@@ -28,7 +28,7 @@ def test_upgrade_of_an_empty_database_reaches_head_and_matches_the_models(
 
 
 def test_upgrade_is_idempotent(db_url: str) -> None:
-    assert upgrade(db_url) == "0018"
+    assert upgrade(db_url) == "0019"
 
 
 @pytest.mark.parametrize(

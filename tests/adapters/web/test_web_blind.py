@@ -59,8 +59,13 @@ def started(services, actors, allocated) -> list[int]:
     pharmacist = actors[Role.PHARMACIST]
     by_arm = {services.randomization.allocation(pharmacist, p).treatment: p for p in allocated}
     ids = [by_arm["ketamine"], by_arm["midazolam"]]
-    for pid in ids:
+    for number, pid in enumerate(ids, start=1):
         _start_infusion_one(services, actors, pid)
+        services.bookings.book(  # a booking names no drug (issue 13)
+            actors[Role.NURSE], pid, kind="infusion", number=2, day=dt.date(2026, 3, 9),
+            start=dt.time(8 + 3 * number, 0), minutes=180, room=f"Room {number}",
+            nurse_id=actors[Role.NURSE].user_id,
+        )  # fmt: skip
     return ids
 
 
@@ -98,6 +103,9 @@ def _crawl(client, ids: list[int]) -> dict[str, str]:
         "/dashboard",
         "/analysis",
         "/pharmacy",
+        "/calendar?start=2026-03-09",
+        "/calendar?view=rooms&start=2026-03-09",
+        "/api/v1/bookings?from=2026-03-09&to=2026-03-15",
         "/analysis/report/report.pdf",
         "/analysis/report.zip",
         "/analysis/report/figures/consort.png",

@@ -3,6 +3,8 @@ patient through the pages and the API, and lists show only YAL."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from fastapi.testclient import TestClient
 from web_support import PASSWORD  # type: ignore[import-not-found]
@@ -51,7 +53,7 @@ def test_a_site_nurse_sees_no_other_sites_patient(
 #: The roles whose users work at a site (the administrator stays central: it manages the sites).
 SITE_ROLES = tuple(r for r in Role if r is not Role.ADMINISTRATOR)
 #: Path parameters that name one patient's record.
-RECORD_PARAMS = frozenset({"patient_id", "query_id", "assessment_id", "event_id"})
+RECORD_PARAMS = frozenset({"patient_id", "query_id", "assessment_id", "event_id", "booking_id"})
 #: The other path parameters, filled with a value that exists.
 OTHER_VALUES = {
     "number": "1",
@@ -89,7 +91,12 @@ def two_sites(services: Services, actors, clock):  # type: ignore[no-untyped-def
     )
     [consent] = [i for i in services.sdv.items(monitor, bos) if i.table_name == "consents"]
     services.sdv.verify(monitor, bos, table_name="consents", record_id=consent.record_id)
+    booking = services.bookings.book(  # a BOS booking (issue 13) this week, on the lists
+        md, bos, kind="infusion", number=2, day=clock.now().date() + dt.timedelta(days=2),
+        start=dt.time(9, 0), minutes=120, room="Room 2", nurse_id=actors[Role.NURSE].user_id,
+    )  # fmt: skip
     ids = {
+        "booking_id": booking.id,
         "patient_id": bos,
         "query_id": services.queries.list(monitor, patient_id=bos)[0].id,
         "assessment_id": services.assessments.list(actors[Role.OUTCOME_RATER], bos)[0].id,

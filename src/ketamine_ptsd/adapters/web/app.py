@@ -135,6 +135,7 @@ def _include_routers(app: FastAPI) -> None:
         audit,
         auth,
         blinding,
+        bookings,
         corrections,
         esketamine,
         home,
@@ -152,6 +153,7 @@ def _include_routers(app: FastAPI) -> None:
     for module in (
         auth,
         home,
+        bookings,
         patients,
         screening,
         pharmacy,

@@ -3,8 +3,10 @@
 Built from each patient's schedule (the core's schedule rule anchored on infusion 1, PROTOCOL.md
 §3, §5; views.patient_schedule) and what the record holds, read as the signed-in actor: an
 infusion already given is shown on the day it was given, an assessment time point whose window
-has closed with an instrument still missing is *overdue*. Rooms and nurses are not in the record,
-so the calendar is by day, not by room.
+has closed with an instrument still missing is *overdue*. Bookings (services/bookings.py) put an
+infusion, esketamine session or assessment visit in a room with a nurse at a site-local time:
+they show with their time, room and nurse, filter by room or nurse (then only bookings show), and
+make the day's view by room (:func:`room_grid`: a column per room, a row per half hour).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ketamine_ptsd.core.roles import Action, is_allowed
 from ketamine_ptsd.core.rules import PlannedAssessment, SchedulePlan
 from ketamine_ptsd.core.workflow import TERMINAL, PatientState
 from ketamine_ptsd.services import Actor, NotFound, PermissionDenied
+from ketamine_ptsd.services.bookings import BookingView, NurseView
 from ketamine_ptsd.services.maintenance import MaintenanceView
 from ketamine_ptsd.services.patients import PatientView
 
@@ -27,9 +30,11 @@ __all__ = [
     "CalendarEntry",
     "CalendarPage",
     "Overdue",
+    "RoomGrid",
     "calendar_page",
     "maintained",
     "overdue_assessments",
+    "room_grid",
 ]
 
 #: Follow-up visits are a responder's (§8).
@@ -40,10 +45,11 @@ _FOLLOWED = frozenset({PatientState.RESPONDER, PatientState.LOST_RESPONSE})
 class CalendarEntry:
     day: dt.date
     patient: PatientView
-    kind: str  # infusion, assessment, follow_up
+    kind: str  # infusion, assessment, follow_up, booking
     title: str
-    state: str  # planned, given, due, overdue, done
+    state: str  # planned, given, due, overdue, done, booked
     link: str | None = None
+    booking: BookingView | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,11 @@ class CalendarPage:
     days: int
     today: dt.date
     entries: dict[dt.date, list[CalendarEntry]] = field(default_factory=dict)
+    #: the filters in force (then only bookings are shown)
+    room: str = ""
+    nurse_id: int | None = None
+    rooms: list[str] = field(default_factory=list)
+    nurses: list[NurseView] = field(default_factory=list)
 
     @property
     def dates(self) -> list[dt.date]:
@@ -124,13 +135,51 @@ def _missing(planned: PlannedAssessment, recorded: set[tuple[str, str]]) -> tupl
     return tuple(i for i in planned.instruments if (planned.name, i) not in recorded)
 
 
-def calendar_page(state: WebState, actor: Actor, start: dt.date, days: int) -> CalendarPage:
-    """Every planned or given infusion, assessment time point and follow-up visit from ``start``
-    for ``days`` days, of the patients the actor may read."""
+def _bookings(
+    state: WebState, actor: Actor, page: CalendarPage, end: dt.date
+) -> list[CalendarEntry]:
+    if not is_allowed(actor.role, Action.INFUSION_READ):
+        return []
+    views = state.services.bookings.list(actor, start=page.start, end=end)
+    page.rooms = sorted({v.room for v in views}, key=lambda r: (len(r), r.casefold()))
+    page.nurses = state.services.bookings.nurses(actor)
+    patients: dict[int, PatientView] = {}
+    out = []
+    for view in state.services.bookings.list(
+        actor, start=page.start, end=end, room=page.room or None, nurse_id=page.nurse_id
+    ):
+        if view.patient_id not in patients:
+            patients[view.patient_id] = state.services.patients.get(actor, view.patient_id)
+        out.append(
+            CalendarEntry(
+                view.day, patients[view.patient_id], "booking", view.title, "booked",
+                f"/patients/{view.patient_id}", view,
+            )
+        )  # fmt: skip
+    return out
+
+
+def calendar_page(
+    state: WebState,
+    actor: Actor,
+    start: dt.date,
+    days: int,
+    *,
+    room: str = "",
+    nurse_id: int | None = None,
+) -> CalendarPage:
+    """Every booking, and every planned or given infusion, assessment time point and follow-up
+    visit from ``start`` for ``days`` days, of the patients the actor may read; with ``room`` or
+    ``nurse_id``, that room's or nurse's bookings only."""
     today = state.now().date()
-    page = CalendarPage(start, days, today)
+    page = CalendarPage(start, days, today, room=room, nurse_id=nurse_id)
     end = start + dt.timedelta(days=days - 1)
     entries: dict[dt.date, list[CalendarEntry]] = defaultdict(list)
+    for entry in _bookings(state, actor, page, end):
+        entries[entry.day].append(entry)
+    if room or nurse_id is not None:
+        page.entries = dict(entries)
+        return page
     reads_infusions = is_allowed(actor.role, Action.INFUSION_READ)
     reads_scores = is_allowed(actor.role, Action.ASSESSMENT_READ)
     patients = state.services.patients.list(actor)  # read once for the whole page
@@ -185,12 +234,63 @@ def calendar_page(state: WebState, actor: Actor, start: dt.date, days: int) -> C
                             f"/patients/{patient.id}/infusion/{number}",
                         )
                     )  # fmt: skip
-    order = {"infusion": 0, "assessment": 1, "follow_up": 2}
+    order = {"booking": 0, "infusion": 1, "assessment": 2, "follow_up": 3}
     page.entries = {
-        day: sorted(items, key=lambda e: (order[e.kind], e.patient.study_id))
+        day: sorted(items, key=lambda e: (order[e.kind], _start(e), e.patient.study_id))
         for day, items in entries.items()
     }
     return page
+
+
+def _start(entry: CalendarEntry) -> dt.time:
+    return entry.booking.start_time if entry.booking is not None else dt.time(0)
+
+
+@dataclass(frozen=True)
+class GridCell:
+    entry: CalendarEntry | None = None
+    span: int = 1
+    covered: bool = False  # inside a booking that started in an earlier row
+
+
+@dataclass(frozen=True)
+class RoomGrid:
+    """One day by room: a column per room, a row per half hour (site time)."""
+
+    rooms: list[str]
+    times: list[dt.time]
+    cells: list[list[GridCell]]  # [row][room]
+
+
+#: The grid's rows: half hours from 07:00 to 19:00 unless a booking lies outside.
+_ROW_MINUTES = 30
+
+
+def room_grid(entries: list[CalendarEntry]) -> RoomGrid:
+    """The day's bookings as a grid (a booking spans the rows it touches)."""
+    booked = [e for e in entries if e.booking is not None]
+    rooms = sorted({e.booking.room for e in booked if e.booking}, key=lambda r: (len(r), r))
+    first, last = 7 * 60, 19 * 60
+    for e in booked:
+        assert e.booking is not None
+        begin = e.booking.start_time.hour * 60 + e.booking.start_time.minute
+        first = min(first, begin - begin % _ROW_MINUTES)
+        last = max(last, min(begin + e.booking.minutes, 24 * 60))
+    rows = list(range(first, last, _ROW_MINUTES))
+    cells = [[GridCell() for _ in rooms] for _ in rows]
+    for e in sorted(booked, key=_start):
+        assert e.booking is not None
+        column = rooms.index(e.booking.room)
+        begin = e.booking.start_time.hour * 60 + e.booking.start_time.minute
+        top = (begin - first) // _ROW_MINUTES
+        bottom = min(len(rows), -(-(begin + e.booking.minutes - first) // _ROW_MINUTES))
+        if cells[top][column].covered or cells[top][column].entry is not None:
+            continue  # the rules keep a room to one patient; nothing to draw twice
+        cells[top][column] = GridCell(e, bottom - top)
+        for row in range(top + 1, bottom):
+            cells[row][column] = GridCell(covered=True)
+    times = [dt.time(m // 60, m % 60) for m in rows]
+    return RoomGrid(rooms, times, cells)
 
 
 def overdue_assessments(

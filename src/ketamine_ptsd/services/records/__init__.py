@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from .base import Record
 from .clinic import (
+    Booking,
     EsketamineDecision,
     EsketamineEvent,
     EsketamineReading,
@@ -93,6 +94,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "BlindingGuess",
+    "Booking",
     "ConcomitantMedication",
     "Consent",
     "DataFreeze",

@@ -8,6 +8,7 @@ from typing import Any
 from .base import Record
 
 __all__ = [
+    "Booking",
     "EsketamineDecision",
     "EsketamineEvent",
     "EsketamineReading",
@@ -145,4 +146,27 @@ class EsketamineDecision(Record):
     reason: str
     decided_by: int
     decided_at: dt.datetime
+    version: int
+
+
+class Booking(Record):
+    """One patient's infusion, esketamine session or assessment visit booked in a room with a
+    nurse, on a site-local day and start time (issue 13; core/rules/booking.py). Cancelled with
+    a reason, never deleted."""
+
+    patient_id: int
+    site: str | None
+    kind: str  # infusion, esketamine, assessment
+    number: int | None  # the infusion's or the esketamine session's number
+    time_point: str | None  # the assessment's time point
+    day: dt.date
+    start_time: dt.time
+    minutes: int
+    room: str
+    nurse_id: int | None
+    booked_by: int | None
+    booked_at: dt.datetime
+    cancelled_at: dt.datetime | None
+    cancelled_by: int | None
+    cancel_reason: str | None
     version: int

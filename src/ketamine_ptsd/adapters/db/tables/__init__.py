@@ -20,6 +20,7 @@ from ketamine_ptsd.services import records as r
 
 from ._schema import STATUS_CHECK, UTCDateTime, metadata
 from .clinic import (
+    bookings,
     esketamine_decisions,
     esketamine_events,
     esketamine_readings,
@@ -100,6 +101,7 @@ __all__ = [
     "audit_head",
     "audit_log",
     "blinding_guesses",
+    "bookings",
     "concomitant_medications",
     "consents",
     "data_freeze_frames",
@@ -184,6 +186,7 @@ WORKFLOW_TABLES = frozenset(
         "esketamine_readings",
         "esketamine_events",
         "esketamine_decisions",
+        "bookings",
     }
 )
 
@@ -269,6 +272,7 @@ _MAPPING: dict[type[r.Record], Table] = {
     r.EsketamineReading: esketamine_readings,
     r.EsketamineEvent: esketamine_events,
     r.EsketamineDecision: esketamine_decisions,
+    r.Booking: bookings,
 }
 
 _registry = registry(metadata=metadata)

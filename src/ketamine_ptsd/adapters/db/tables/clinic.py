@@ -1,4 +1,4 @@
-"""The clinic's long game (issue 13): self-report links and self-reports, retreatment courses, and intranasal esketamine sessions with the REMS monitoring record."""
+"""The clinic's long game (issue 13): self-report links and self-reports, retreatment courses, intranasal esketamine sessions with the REMS monitoring record, and bookings (room, nurse, time)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     UniqueConstraint,
 )
 
@@ -26,6 +27,7 @@ from ._schema import (
 )
 
 __all__ = [
+    "bookings",
     "esketamine_decisions",
     "esketamine_events",
     "esketamine_readings",
@@ -178,4 +180,35 @@ esketamine_decisions = Table(
     Column("decided_at", UTCDateTime, nullable=False),
     row_version(),
     CheckConstraint("kind IN ('release_bp_hold', 'move_session')", name="kind"),
+)
+
+# Issue 13, "what a clinic uses every day": a booking of one patient's infusion, esketamine
+# session or assessment visit in a room, with a nurse, on a site-local day and start time
+# (``start_time`` is the site's wall clock; ``site`` is the patient's, as rooms are a site's).
+# What is booked names no drug or arm: "infusion" with its number, "esketamine" (the clinic
+# pathway only) with its session number, "assessment" with its time point. Never deleted: a
+# cancelled booking keeps its reason; a move is an audited update with its reason
+# (core/rules/booking.py; services/bookings.py).
+bookings = Table(
+    "bookings",
+    metadata,
+    pk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("site", String(16), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("number", Integer, nullable=True),
+    Column("time_point", String(64), nullable=True),
+    Column("day", Date, nullable=False, index=True),
+    Column("start_time", Time, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("room", String(64), nullable=False),
+    Column("nurse_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("booked_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("booked_at", UTCDateTime, nullable=False),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    Column("cancelled_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("cancel_reason", Text, nullable=True),
+    row_version(),
+    CheckConstraint("kind IN ('infusion', 'esketamine', 'assessment')", name="kind"),
+    CheckConstraint("minutes >= 15 AND minutes <= 480", name="minutes"),
 )

@@ -17,6 +17,7 @@ from . import (
     audit,
     auth,
     blinding,
+    bookings,
     esketamine,
     infusions,
     instruments,
@@ -50,6 +51,7 @@ for _module in (
     pharmacy,
     self_reports,
     esketamine,
+    bookings,
 ):
     router.include_router(_module.router)
 router.include_router(assessments.corrections)
