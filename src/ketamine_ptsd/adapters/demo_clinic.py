@@ -315,7 +315,7 @@ class ClinicCohortLoader:
             ("caps5_past_week", spread(20, caps5_fu, 4)),
         ):
             add(
-                at(FOLLOW_UP_DAY, 11),
+                at(FOLLOW_UP_DAY, 14),  # after the morning's esketamine session
                 self._assess_fn(p, "follow-up week 1", instrument, day(FOLLOW_UP_DAY), items),
             )
         # the patient's own reports between visits: a link after week 2, then weekly (§5, §7)
@@ -330,7 +330,9 @@ class ClinicCohortLoader:
             for when, fn in self._infusion_steps(p, 7, at(WEEK2_DAY + 2, *INFUSION_START)):
                 add(when, fn)
         elif p.story == "esketamine":
-            for number, offset, submit in ((1, WEEK2_DAY + 2, True), (2, WEEK2_DAY + 4, False)):
+            # Wednesday after week 2, then the next Monday (the form's 7 days run past the
+            # demo's run day on most days it is run)
+            for number, offset, submit in ((1, WEEK2_DAY + 2, True), (2, FOLLOW_UP_DAY, False)):
                 for when, fn in self._session_steps(p, number, at(offset, 9), submit=submit):
                     add(when, fn)
         return out
