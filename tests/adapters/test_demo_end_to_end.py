@@ -243,3 +243,55 @@ def test_the_demo_records_an_early_stop_and_its_witnessed_waste(demo_run: Path) 
     if conc is not None:
         assert mg == pytest.approx(given * conc, abs=0.05)
     assert witness is not None
+
+
+def test_the_demo_holds_the_clinic_cohort(demo_run: Path) -> None:
+    """Issue 13: after the trial, the demo's clinic staff take a small open-label cohort through
+    the series, maintenance (infusion 7), esketamine sessions under the REMS (one form submitted,
+    one not, listed for the Today page), self-reports (a PCL-5 rise raising the physician's
+    alert) and a lost response (the relapse-watch task); a third patient is screened eligible.
+    The trial's own frames and report are checked unchanged by the tests above."""
+    from ketamine_ptsd.services.alerts import RELAPSE_WATCH, SYMPTOM_RISE
+
+    out = (demo_run / "stdout.txt").read_text(encoding="utf-8")
+    assert "clinic cohort (protocol clinical, site CLN): 3 patients" in " ".join(out.split())
+    services, database = _services(demo_run)
+    try:
+        users = services.users.list(Actor.system("test"))
+        user = next(u for u in users if u.username == "clinician")
+        clinician = Actor(user_id=user.id, username=user.username, role=Role.CLINICIAN)
+        clinic = {
+            p.study_id: p
+            for p in services.patients.list(clinician)
+            if p.protocol_name == "clinical"
+        }
+        assert {k: p.status for k, p in clinic.items()} == {
+            "CLN-0001": "in_maintenance",
+            "CLN-0002": "lost_response",
+            "CLN-0003": "eligible",
+        }
+        one, two = clinic["CLN-0001"].id, clinic["CLN-0002"].id
+        # the series as full infusion days, each discharged; infusion 7 in maintenance
+        days = services.infusions.days(clinician, one)
+        assert [d.infusion_number for d in days] == [1, 2, 3, 4, 5, 6, 7]
+        assert all(d.discharged_at is not None for d in days)
+        plan = services.maintenance.schedule(clinician, one)
+        assert [n for n, _ in plan.given] == [7] and plan.next_number == 8
+        assert len(services.infusions.days(clinician, two)) == 6
+        # esketamine: both sessions discharged, the first form submitted, the second listed
+        sessions = services.esketamine.sessions(clinician, two)
+        assert [(s.session_number, s.discharged) for s in sessions] == [(1, True), (2, True)]
+        assert sessions[0].form_submitted_at is not None
+        assert sessions[1].form_submitted_at is None
+        assert [
+            (f.study_id, f.session_number) for f in services.esketamine.unsubmitted_forms(clinician)
+        ] == [("CLN-0002", 2)]
+        # self-reports: the second of patient one rose by 10 points or more: an open alert
+        reports = services.self_reports.list(clinician, one)
+        assert len(reports) == 2 and len(services.self_reports.list(clinician, two)) == 1
+        rise = [a for a in services.infusions.alerts(clinician, one, open_only=True)]
+        assert [a.kind for a in rise] == [SYMPTOM_RISE]
+        relapse = services.infusions.alerts(clinician, two, open_only=True)
+        assert [a.kind for a in relapse] == [RELAPSE_WATCH]
+    finally:
+        database.dispose()  # type: ignore[attr-defined]

@@ -302,6 +302,16 @@ class DemoLoader(InfusionDaySteps):
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 
+    def load_clinic(self, anchor: dt.date) -> Any:
+        """After the trial: the small clinic cohort of the open-label pathway (issue 13;
+        :mod:`.demo_clinic`), its series starting on ``anchor`` (a Monday), by the demo's clinic
+        staff; its :class:`~.demo_clinic.ClinicSummary`."""
+        from .demo_clinic import ClinicCohortLoader
+
+        return ClinicCohortLoader(self.services, self.clock, self.actors, self._passwords).load(
+            anchor
+        )
+
     def resolve_queries(self) -> int:
         """Before the lock, as a site would: the investigator answers each query the
         protocol's checks raised (a date or value confirmed against source) and the monitor

@@ -25,7 +25,10 @@ BLIND_PASSWORD = "blinded-statistician-pass"
 @pytest.fixture(scope="module")
 def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-per-arm demo record with a full (statistician), a partial (dsmb.statistician) and
-    no sanction (blind.statistician)."""
+    no sanction (blind.statistician), and the demo's open-label clinic cohort beside the trial
+    (issue 13: its patients' drug is named openly; the blinded exports must still name none)."""
+    from ketamine_ptsd.adapters.demo_clinic import clinic_anchor
+
     path = tmp_path_factory.mktemp("record") / "record.sqlite3"
     url = f"sqlite:///{path}"
     upgrade(url)
@@ -37,6 +40,7 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
         clock.set(dt.datetime.combine(trial.config.start_date, dt.time(8), tzinfo=dt.UTC))
         loader.create_accounts()
         loader.load(trial, list_seed=list_seed, list_version=list_version_for(5))
+        loader.load_clinic(clinic_anchor(dt.date.today()))
         _grant_sanctions(loader, clock)
         services.users.add(
             Actor.system("test"),

@@ -260,6 +260,12 @@ def demo(
         f"{sum(summary.calls.values())} service calls in {summary.seconds:.1f} s "
         f"({len(summary.calls)} use cases); randomization list {summary.list_version} sealed"
     )
+    # The clinic's open-label cohort (issue 13), dated to the weeks before today so the served
+    # app's Today page shows its work; at its own site code, so the trial's record is untouched.
+    from ketamine_ptsd.adapters.demo_clinic import clinic_anchor
+
+    clinic = loader.load_clinic(clinic_anchor(dt.datetime.now(dt.UTC).date()))
+    console.print(clinic.describe())
     _grant_sanctions(loader, clock)
     # The trial is complete: its queries are resolved and its data locked before the blind is
     # broken (issue 17).
