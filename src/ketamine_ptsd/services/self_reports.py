@@ -398,7 +398,8 @@ class SelfReportService:
                 .where(
                     Patient.mode == "clinic",
                     Patient.voided_at.is_(None),
-                    Patient.status.in_([s.value for s in ENROLLED]),
+                    # between visits: once the series has begun, not while awaiting it
+                    Patient.status.in_([s.value for s in ENROLLED - {PatientState.ELIGIBLE}]),
                 )
                 .order_by(Patient.id)
             )

@@ -111,7 +111,7 @@ def evaluate_self_report(
         if change.direction == "worsened":
             rise = (
                 f"PCL-5 rose {change.change_points} points ({previous_pcl5_total} → "
-                f"{pcl5_total}) in the patient's self-report of {where}; "
+                f"{pcl5_total}) in the patient's {where}; "
                 f"{plan.meaningful_change_points} or more is clinically meaningful "
                 "(PROTOCOL.md §7)"
             )
@@ -121,7 +121,7 @@ def evaluate_self_report(
         if pcl5_total > line:
             percent = float(protocol.response.min_reduction_fraction * 100)
             relapse = (
-                f"relapse watch: PCL-5 {pcl5_total} in the self-report of {where} is above "
+                f"relapse watch: PCL-5 {pcl5_total} in the {where} is above "
                 f"{float(line):g}, under {percent:g} % below the baseline of "
                 f"{baseline_pcl5_total} (the response's threshold, PROTOCOL.md §8)"
             )
