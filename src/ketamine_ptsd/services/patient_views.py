@@ -67,6 +67,10 @@ class PatientView:
     events: frozenset[Event] = frozenset()  # what the reader's role may do next (by state)
     protocol_version: str | None = None  # the version consented under
     reconsent_to: str | None = None  # an amendment in force since: re-consent is due
+    #: An open-label, one-arm pathway's treatment (the clinic's "ketamine 0.5 mg/kg …"): there
+    #: is no allocation to wait for and nothing to hide (§3), so the page names it; None where
+    #: the treatment comes from an allocation (a trial) or the protocol cannot be read.
+    regimen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ def patient_view(
     visibility: Treatment,
     role: Role,
     reconsent_to: str | None = None,
+    regimen: str | None = None,
 ) -> PatientView:
     return PatientView(
         id=patient.id,
@@ -131,6 +136,7 @@ def patient_view(
         events=allowed_events(patient.status, role),
         protocol_version=patient.protocol_version,
         reconsent_to=reconsent_to,
+        regimen=regimen,
     )
 
 

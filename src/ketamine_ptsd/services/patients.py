@@ -166,11 +166,28 @@ class PatientService:
             return {}
         return {arm.id: arm.drug for arm in protocol.arms}
 
+    def _regimen(self, protocol_name: str) -> str | None:
+        """The treatment of an open-label pathway with one arm, as its protocol labels it."""
+        try:
+            protocol = self._ctx.protocol(protocol_name)
+        except ValidationFailed:
+            return None
+        if protocol.blinded or len(protocol.arms) != 1:
+            return None
+        return protocol.arms[0].label
+
     def _view(self, uow: UnitOfWork, actor: Actor, patient: Patient) -> PatientView:
         treatment, visibility = treatment_label(
             uow, actor, patient, self._arms(patient.protocol_name)
         )
-        return patient_view(patient, treatment, visibility, actor.role, reconsent_due(uow, patient))
+        return patient_view(
+            patient,
+            treatment,
+            visibility,
+            actor.role,
+            reconsent_due(uow, patient),
+            self._regimen(patient.protocol_name),
+        )
 
     # --- registration ------------------------------------------------------------------------
 
@@ -282,6 +299,7 @@ class PatientService:
             rows = uow.session.execute(query).all()
             visible = allocation_visibility_for_many(uow, actor) if rows else None
             arms_of: dict[str, dict[str, str]] = {}
+            regimens: dict[str, str | None] = {}
             views = []
             for patient, allocation_id, arm, latest in rows:
                 treatment: str | None = None
@@ -296,7 +314,18 @@ class PatientService:
                     else:
                         treatment, visibility = BLINDED_LABEL, Treatment.BLINDED
                 due = latest if patient.protocol_version not in (None, latest) else None
-                views.append(patient_view(patient, treatment, visibility, actor.role, due))
+                if patient.protocol_name not in regimens:
+                    regimens[patient.protocol_name] = self._regimen(patient.protocol_name)
+                views.append(
+                    patient_view(
+                        patient,
+                        treatment,
+                        visibility,
+                        actor.role,
+                        due,
+                        regimens[patient.protocol_name],
+                    )
+                )
             return views
 
     def search(self, actor: Actor, query: PatientQuery) -> PatientPage:

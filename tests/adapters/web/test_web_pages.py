@@ -186,3 +186,24 @@ def test_emergency_unblinding_on_the_patient_page_asks_for_the_password(
     )
     assert response.status_code == 303
     assert '<dd id="treatment">study drug</dd>' not in client.get(f"/patients/{pid}").text
+
+
+def test_clinic_patient_page_names_the_pathway_treatment_not_an_allocation(
+    login, services, actors
+) -> None:
+    """A clinic patient has no allocation: the page names the open-label pathway's treatment
+    (§3, §4) instead of "not allocated"; a trial patient before allocation still reads so."""
+    clinic = services.patients.register(
+        actors[Role.INVESTIGATOR], protocol_name="clinical", site="YAL"
+    )
+    assert clinic.treatment is None  # no allocation: nothing feeds schedule or calendar
+    assert clinic.regimen is not None and clinic.regimen.startswith("Ketamine 0.5 mg/kg")
+    trial = services.patients.register(actors[Role.INVESTIGATOR], protocol_name="rct", site="YAL")
+    assert trial.regimen is None
+    client = login(Role.INVESTIGATOR)
+    page = client.get(f"/patients/{clinic.id}").text
+    cell = page.split('<dd id="treatment">')[1].split("</dd>")[0]
+    assert cell.startswith("Ketamine 0.5 mg/kg IV over 40 min") and "no allocation" in cell
+    assert '<dd id="treatment">not allocated</dd>' in client.get(f"/patients/{trial.id}").text
+    listed = {v.id: v.regimen for v in services.patients.list(actors[Role.INVESTIGATOR])}
+    assert listed[clinic.id] == clinic.regimen and listed[trial.id] is None

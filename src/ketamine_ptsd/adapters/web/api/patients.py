@@ -48,6 +48,9 @@ class PatientRead(BaseModel):
     reconsent_to: str | None = Field(
         None, description="an amendment in force since the patient consented: re-consent due"
     )
+    regimen: str | None = Field(
+        None, description="an open-label one-arm pathway's treatment (no allocation needed)"
+    )
 
 
 class ConsentCreate(BaseModel):
