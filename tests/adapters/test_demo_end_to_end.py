@@ -295,3 +295,34 @@ def test_the_demo_holds_the_clinic_cohort(demo_run: Path) -> None:
         assert [a.kind for a in relapse] == [RELAPSE_WATCH]
     finally:
         database.dispose()  # type: ignore[attr-defined]
+
+
+def test_the_demo_keeps_the_trial_locked_and_the_clinic_open(
+    demo_run: Path, tmp_path: Path
+) -> None:
+    """After its final report the demo lifts the database lock so the served app's clinic can
+    work, having first locked each trial patient's record (issue 17): a trial patient's write
+    is refused naming the lock, a clinic patient's goes through (on a copy of the record)."""
+    import shutil
+
+    from ketamine_ptsd.services.errors import DatabaseLocked
+
+    shutil.copy(demo_run / "demo.sqlite3", tmp_path / "demo.sqlite3")
+    services, database = _services(tmp_path)
+    try:
+        users = services.users.list(Actor.system("test"))
+        user = next(u for u in users if u.username == "investigator")
+        md = Actor(user_id=user.id, username=user.username, role=Role.INVESTIGATOR)
+        assert services.locks.status(md) is None  # the database is open
+        patients = {p.study_id: p for p in services.patients.list(md)}
+        with pytest.raises(DatabaseLocked):
+            services.patients.void(
+                md,
+                patients["DEMO-0001"].id,
+                reason="trying to change a locked trial patient",
+                expected_version=patients["DEMO-0001"].version,
+            )
+        clinic = services.patients.register(md, protocol_name="clinical", site="CLN")
+        assert clinic.study_id.startswith("CLN-")
+    finally:
+        database.dispose()

@@ -291,3 +291,38 @@ def test_a_site_investigator_cannot_lock_or_unlock_the_whole_database(
     with pytest.raises(PermissionDenied, match=r"database\.unlock"):
         services.locks.unlock(site_md, reason=REASON, password=PASSWORD)
     assert services.locks.status(site_md) is not None
+
+
+def test_a_protocol_is_locked_when_each_of_its_patients_is(
+    services: Services, actors: dict[Role, Actor]
+) -> None:
+    """The final analysis's lock may be the protocol's patients locked one by one (a record
+    that keeps a clinic open beside a finished trial): every patient of the protocol, none
+    left out, and a lock lifted and taken again is a different lock."""
+    from ketamine_ptsd.services.lock_guard import protocol_lock
+
+    md = actors[Role.INVESTIGATOR]
+    trial = [_register(services, actors) for _ in range(2)]
+    clinic = services.patients.register(md, protocol_name="clinical", site="S1").id
+
+    def lock_of(name: str):  # type: ignore[no-untyped-def]
+        with services.context.uow(md, write=False) as uow:
+            return protocol_lock(uow.session, name)
+
+    assert lock_of("rct") is None
+    services.locks.lock(md, reason=REASON, password=PASSWORD, patient_id=trial[0])
+    assert lock_of("rct") is None  # one of two is not enough
+    last = services.locks.lock(md, reason=REASON, password=PASSWORD, patient_id=trial[1])
+    held = lock_of("rct")
+    assert held is not None and held.scope == "protocol" and "all 2 patients" in held.reason
+    assert held.locked_at == last.locked_at
+    assert lock_of("clinical") is None  # the clinic's patient is not locked by the trial's
+    services.patients.get(md, clinic)  # and the clinic still writes:
+    services.patients.register(md, protocol_name="clinical", site="S1")
+    services.locks.unlock(md, reason=REASON, password=PASSWORD, patient_id=trial[1])
+    assert lock_of("rct") is None
+    services.locks.lock(md, reason=REASON, password=PASSWORD, patient_id=trial[1])
+    again = lock_of("rct")
+    assert again is not None and again.id != held.id  # a new lock, seen as such
+    _register(services, actors)  # a patient registered later is not locked
+    assert lock_of("rct") is None

@@ -342,6 +342,22 @@ class DemoLoader(InfusionDaySteps):
             password=self._passwords[Role.INVESTIGATOR],
         )
 
+    def reopen_for_the_clinic(self, reason: str) -> int:
+        """Lock each of the trial's patients on their own, then lift the database lock, so the
+        served demo's clinic can work while the trial's record stays frozen (issue 17: a
+        patient lock refuses every write to that patient; the final report still runs, on the
+        protocol's patient locks, services/lock_guard.protocol_lock). Returns how many patients
+        were locked. Both steps are the investigator's audited decisions with the reason."""
+        md = self.actors[Role.INVESTIGATOR]
+        password = self._passwords[Role.INVESTIGATOR]
+        trial = [
+            p for p in self.services.patients.list(md) if p.protocol_name == self.protocol_name
+        ]
+        for patient in trial:
+            self.services.locks.lock(md, reason=reason, password=password, patient_id=patient.id)
+        self.services.locks.unlock(md, reason=reason, password=password)
+        return len(trial)
+
     def _actor(self, role: Role) -> Actor:
         return self.actors[role]
 

@@ -35,7 +35,7 @@ from .context import ServiceContext
 from .datasets import DatasetService
 from .errors import ConflictError
 from .freezes import read_freeze, write_freeze
-from .lock_guard import ActiveLock, active_lock
+from .lock_guard import ActiveLock, active_lock, protocol_lock
 from .meddra import coding_frame
 from .records import Allocation, Patient
 
@@ -101,7 +101,9 @@ def latest_data_date(frames: Mapping[str, pd.DataFrame]) -> DataCutoff:
 
 
 def _lock_cutoff(lock: ActiveLock) -> DataCutoff:
-    return DataCutoff(lock.locked_at, "database lock")
+    return DataCutoff(
+        lock.locked_at, "database lock" if lock.scope == "database" else "last patient lock"
+    )
 
 
 @dataclass(frozen=True)
@@ -158,9 +160,10 @@ class AnalysisRunService:
         )
         return Readiness(ongoing, protocol.response.assessment)
 
-    def _lock(self, actor: Actor) -> ActiveLock | None:
+    def _lock(self, actor: Actor, protocol_name: str) -> ActiveLock | None:
+        """The database lock in force, else the protocol's patients all locked one by one."""
         with self._ctx.uow(actor, write=False) as uow:
-            return active_lock(uow.session)
+            return active_lock(uow.session) or protocol_lock(uow.session, protocol_name)
 
     def run(
         self,
@@ -179,7 +182,7 @@ class AnalysisRunService:
         # The statistics load scipy: imported when an analysis runs, not at start-up.
         from ketamine_ptsd.core.analysis import AnalysisDataset, analyse
 
-        lock_before = self._lock(actor)
+        lock_before = self._lock(actor, protocol_name)
         extract = self._datasets.extract(actor, protocol_name=protocol_name)
         level = extract.unblinding
         if level not in ("partial", "full", "open_label") or not extract.arms:
@@ -200,14 +203,18 @@ class AnalysisRunService:
         if level == AnalysisUnblinding.FULL.value:
             # The blind is broken only on frozen data (issue 17): the record must have been
             # locked before the extract, and still be under the same lock after it.
-            lock = self._lock(actor)
-            if lock is None or lock_before is None or lock.id != lock_before.id:
+            lock = self._lock(actor, protocol_name)
+            if (
+                lock is None
+                or lock_before is None
+                or (lock.id, lock.scope) != (lock_before.id, lock_before.scope)
+            ):
                 raise ConflictError(
                     "database",
                     None,
                     "is not locked: the final (unblinded) analysis runs only on a locked record; "
-                    "an investigator locks it first (`ketamine-ptsd db lock`), or run the DSMB "
-                    "interim",
+                    "an investigator locks it first (`ketamine-ptsd db lock`, or each of the "
+                    "protocol's patients), or run the DSMB interim",
                 )
         protocol: Protocol = core_protocol(self._ctx, protocol_name)
         plan = protocol.analysis

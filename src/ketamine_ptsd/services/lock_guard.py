@@ -19,7 +19,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from .errors import DatabaseLocked
-from .records import DatabaseLock
+from .records import DatabaseLock, Patient
 
 __all__ = [
     "LOCK_KEY",
@@ -29,6 +29,7 @@ __all__ = [
     "active_lock",
     "locked_forms",
     "locked_patients",
+    "protocol_lock",
     "remember_lock",
 ]
 
@@ -63,12 +64,15 @@ class ActiveLock:
     locked_by: int
     reason: str
     digest: str
+    #: "database" (one lock over the record) or "protocol" (every patient of one protocol
+    #: locked on their own: :func:`protocol_lock`; the last of those locks is the one kept)
+    scope: str = "database"
 
     def describe(self) -> str:
         """One line for a report's cover: the data's identity."""
+        what = "database locked" if self.scope == "database" else "every patient's record locked"
         return (
-            f"database locked {self.locked_at:%Y-%m-%d %H:%M} UTC ({self.reason}); "
-            f"audit head {self.digest}"
+            f"{what} {self.locked_at:%Y-%m-%d %H:%M} UTC ({self.reason}); audit head {self.digest}"
         )
 
 
@@ -117,6 +121,32 @@ def locked_patients(session: Session) -> dict[int, ActiveLock]:
         for r in _open_rows(session)
         if r.patient_id is not None and r.table_name is None
     }
+
+
+def protocol_lock(session: Session, protocol_name: str) -> ActiveLock | None:
+    """The trial's data locked patient by patient: when every patient of ``protocol_name``
+    that is not voided (screen failures included) holds a patient lock, the latest of those
+    locks (scope "protocol"); otherwise None. A site that keeps a clinic open in the same
+    record locks the trial's patients one by one instead of the whole database; a patient
+    registered later, or one lock lifted, makes this None again, and a lock lifted and taken
+    again changes its id, so an analysis that compares the lock before and after its extract
+    sees it (services/analysis_runs.py)."""
+    ids = set(
+        session.scalars(
+            select(Patient.id).where(
+                Patient.protocol_name == protocol_name,
+                Patient.voided_at.is_(None),  # type: ignore[attr-defined]
+            )
+        ).all()
+    )
+    if not ids:
+        return None
+    locked = locked_patients(session)
+    if not ids <= locked.keys():
+        return None
+    last = max((locked[i] for i in ids), key=lambda lock: lock.id)
+    reason = f"all {len(ids)} patients of protocol {protocol_name}; the last: {last.reason}"
+    return ActiveLock(last.id, last.locked_at, last.locked_by, reason, last.digest, "protocol")
 
 
 def locked_forms(session: Session) -> dict[tuple[str, str], ActiveLock]:

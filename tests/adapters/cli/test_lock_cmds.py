@@ -63,14 +63,23 @@ def test_the_demo_locks_its_record_before_the_final_report(demo_record: Path) ->
 
 
 def test_lock_and_unlock_from_the_command_line_each_one_line(record: Path, tmp_path: Path) -> None:
-    # the demo left its record locked: a second lock is refused in one line
-    again = _lock(record, "lock", "locking a locked record")
-    assert again.exit_code == 2 and "lock refused: database: is locked already" in again.output
-    assert len(again.output.strip().splitlines()) == 1
-    unlocked = _lock(record, "unlock", "a correction after a monitor's query")
-    assert unlocked.exit_code == 0, unlocked.output
-    assert unlocked.output.startswith("database unlocked by investigator")
-    # the final report now refuses the unlocked record, in one line
+    # the demo left its trial patients locked one by one and the database reopened for the
+    # clinic: the final report runs on the protocol's patient locks
+    kept = _run("report", "--db", str(record), "--out", str(tmp_path / "kept"))
+    assert kept.exit_code == 0, kept.output
+    html = (tmp_path / "kept" / "index.html").read_text(encoding="utf-8")
+    assert "every patient&#39;s record locked" in html and "patients of protocol rct" in html
+    # one trial patient's lock lifted: the trial's data are no longer all locked
+    lifted = _lock(
+        record,
+        "unlock",
+        "a correction after a monitor's query",
+        *INVESTIGATOR,
+        "--patient",
+        "DEMO-0001",
+    )
+    assert lifted.exit_code == 0, lifted.output
+    # the final report now refuses the record, in one line
     report = _run("report", "--db", str(record), "--out", str(tmp_path / "final"))
     assert report.exit_code == 2
     assert (
@@ -91,10 +100,17 @@ def test_lock_and_unlock_from_the_command_line_each_one_line(record: Path, tmp_p
     assert view["locked"] is True and view["locked_by"] == "investigator"
     assert view["reason"] == "the correction is made; final analysis"
     assert view["digest"].startswith("#")
+    # a second lock is refused in one line
+    again = _lock(record, "lock", "locking a locked record")
+    assert again.exit_code == 2 and "lock refused: database: is locked already" in again.output
+    assert len(again.output.strip().splitlines()) == 1
     final = _run("report", "--db", str(record), "--out", str(tmp_path / "final"))
     assert final.exit_code == 0, final.output
     html = (tmp_path / "final" / "index.html").read_text(encoding="utf-8")
-    assert f"audit head {view['digest']}" in html
+    assert f"audit head {view['digest']}" in html and "Data: database locked" in html
+    unlocked = _lock(record, "unlock", "a correction after a monitor's query")
+    assert unlocked.exit_code == 0, unlocked.output
+    assert unlocked.output.startswith("database unlocked by investigator")
 
 
 def test_a_wrong_password_or_another_role_is_refused(record: Path) -> None:
@@ -160,14 +176,17 @@ def test_a_dsmb_interim_is_frozen_and_made_again_byte_for_byte(
 
 
 def _unqueried_patient(db: Path) -> str:
-    """A study id of the demo with no query that is not closed (a patient lock waits for them)."""
+    """A study id of the demo with no query that is not closed (a patient lock waits for them)
+    and no patient lock (the demo keeps its trial patients locked one by one: a clinic one)."""
     import sqlite3
 
     connection = sqlite3.connect(db)
     try:
         row = connection.execute(
             "SELECT study_id FROM patients WHERE voided_at IS NULL AND id NOT IN "
-            "(SELECT patient_id FROM data_queries WHERE state != 'closed') ORDER BY id LIMIT 1"
+            "(SELECT patient_id FROM data_queries WHERE state != 'closed') AND id NOT IN "
+            "(SELECT patient_id FROM database_locks WHERE unlocked_at IS NULL "
+            "AND patient_id IS NOT NULL) ORDER BY id LIMIT 1"
         ).fetchone()
     finally:
         connection.close()
@@ -194,10 +213,9 @@ def test_one_patients_record_is_locked_and_unlocked_with_patient(record: Path) -
     view = json.loads(unlocked.output)
     assert view["patient"] == study and view["locked"] is False
     assert view["unlock_reason"] == "a late lab value to enter"
-    # the database lock the demo left is untouched, and its JSON has no "patient" key
-    db_again = _lock(
-        record, "unlock", "a correction after a monitor's query", *INVESTIGATOR, "--json"
-    )
+    # a patient's lock is not the database's: the database locks apart, its JSON has no
+    # "patient" key
+    db_again = _lock(record, "lock", "every query closed; lock it", *INVESTIGATOR, "--json")
     assert db_again.exit_code == 0 and "patient" not in json.loads(db_again.output)
     unknown = _lock(
         record, "lock", "last visit done, queries closed", *INVESTIGATOR, "--patient", "ZZZ-0001"

@@ -274,6 +274,12 @@ def demo(
     loader.lock_record("demo trial complete: data locked before the final analysis")
     report_dir = out / "report"
     results, comparison = _analyse_and_report(services, report_dir, interim=False, clock=clock)
+    # The trial stays locked patient by patient; the database lock is lifted so the served
+    # app's clinic cohort can be worked (a locked record refuses every clinic write).
+    kept = loader.reopen_for_the_clinic(
+        "demo: the trial's patients stay locked one by one; the record reopened for the clinic"
+    )
+    console.print(f"{kept} trial patients locked one by one; the database reopened for the clinic")
     loader.rehash_passwords(PasswordHasher())  # the production parameters, as in the app
     # The loaded record's head, signed outside the database (services/audit/checkpoint.py).
     services.audit.checkpoint(loader.actors[Role.ADMINISTRATOR], "demo")
