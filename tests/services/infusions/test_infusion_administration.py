@@ -364,6 +364,8 @@ def test_waste_is_witnessed_and_the_reconciliation_balances(ready, actors, clock
     assert unblinded.dose_given_mg == {"ketamine": 30.0, "midazolam": 2.7}[unblinded.drug]
     with pytest.raises(PermissionDenied):
         wf.infusions.accountability(nurse)
+    # a clinician works in clinic mode only: a blinded trial's infusions are not listed
+    assert wf.infusions.accountability(actors[Role.CLINICIAN]) == []
     table = list(csv.DictReader(io.StringIO(wf.infusions.accountability_csv(md).decode())))
     assert table[0]["bag_lot"] == "'=HYPERLINK(1)"  # spreadsheet-safe
     assert table[0]["drug"] == "study drug" and table[0]["dose_given_mg"] == ""

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 from sqlalchemy import select
 
-from ketamine_ptsd.core.roles import Action
+from ketamine_ptsd.core.roles import Action, Role
 from ketamine_ptsd.core.workflow import BLINDED_LABEL
 
 from ..access import Actor, allocation_visibility, require
@@ -55,7 +55,9 @@ class AccountabilityUseCases(InfusionBase):
 
     def accountability(self, actor: Actor) -> list[AccountabilityRow]:
         """Every infusion given at the actor's sites, oldest first (``drug_accountability.read``;
-        a site's member never sees another site's infusions, issue 17)."""
+        a site's member never sees another site's infusions, issue 17; a clinician works in
+        clinic mode only, so a blinded trial's infusions are not theirs to list, services/
+        access.py)."""
         require(actor, Action.DRUG_ACCOUNTABILITY_READ)
         with self._ctx.uow(actor, write=False) as uow:
             query = (
@@ -67,6 +69,8 @@ class AccountabilityUseCases(InfusionBase):
             )
             if actor.sites is not None:
                 query = query.where(Patient.site.in_(sorted(actor.sites)))  # type: ignore[attr-defined]
+            if actor.role is Role.CLINICIAN:
+                query = query.where(Patient.blinded.is_(False))  # type: ignore[attr-defined]
             rows = uow.session.execute(query).all()
             names = user_names(
                 uow,
